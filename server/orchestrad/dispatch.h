@@ -1,0 +1,43 @@
+/*
+ * dispatch.h: one RPC request, bytes in, bytes out.
+ *
+ * orci_dispatch decodes the Request envelope, finds the method (orci_methods and the
+ * generated service descriptor), authenticates the caller (auth.h), checks the scope,
+ * decodes and validates the body, runs the handler (read-only methods on the calling
+ * thread with its reader connection; mutating methods through the store's writer with
+ * idempotent stored replies, see server.h) and encodes the Reply envelope.
+ *
+ * Threads: any RPC worker thread (never an nng callback: it blocks on the database).
+ */
+#ifndef ORCI_DISPATCH_H
+#define ORCI_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "orchestra/error.h"
+#include "server.h"
+
+/* Limits on the envelope's strings (bytes). */
+#define ORCI_REQUEST_ID_MAX 128
+#define ORCI_METHOD_NAME_MAX 128
+
+/*
+ * orci_dispatch answers one request: msg/len are the received bytes (borrowed), rdb the
+ * calling thread's reader connection. On ORC_OK *reply holds the packed
+ * Orchestra__V1__Reply (malloc'd, the caller frees it) and *reply_len its size, whatever
+ * the reply's status. Any input, however malformed, gets a reply; only a failure to
+ * allocate the reply itself returns an error (ORC_RESOURCE_EXHAUSTED, *reply NULL).
+ */
+int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
+                  uint8_t **reply, size_t *reply_len);
+
+/*
+ * orci_methods_check verifies that every method of the service descriptor has exactly one
+ * table entry and the other way round, and that each entry's handlers fit its kind
+ * (read-only: run only; mutating: apply, optional prepare/plan_free, never public).
+ * ORC_INTERNAL with the first inconsistency in err. Defined in methods.c.
+ */
+int orci_methods_check(orc_error *err);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * methods.c: the method table. Every method of the Orchestra service (proto/orchestra.proto)
+ * has one entry here naming the scopes that grant it and its handlers (services.h).
+ */
+#include <string.h>
+
+#include "dispatch.h"
+#include "proto/orchestra.pb-c.h"
+#include "server.h"
+#include "services.h"
+
+const orci_method orci_methods[] = {
+    /* system: public */
+    {.name = "Health", .scopes = 0, .mutating = false, .run = orci_svc_health},
+    {.name = "ServerInfo", .scopes = 0, .mutating = false, .run = orci_svc_server_info},
+
+    /* workflows */
+    {.name = "LoadWorkflow",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .prepare = orci_svc_load_workflow_prepare,
+     .apply = orci_svc_load_workflow_apply,
+     .plan_free = orci_svc_load_plan_free},
+    {.name = "LoadAllWorkflows",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .prepare = orci_svc_load_all_prepare,
+     .apply = orci_svc_load_all_apply,
+     .plan_free = orci_svc_load_plan_free},
+    {.name = "LoadSampleData",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_load_sample_data_apply},
+    {.name = "ListWorkflows",
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_list_workflows},
+};
+
+const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];
+
+const orci_method *orci_method_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < orci_methods_count; i++)
+        if (strcmp(orci_methods[i].name, name) == 0)
+            return &orci_methods[i];
+    return NULL;
+}
+
+int orci_methods_check(orc_error *err)
+{
+    const ProtobufCServiceDescriptor *sd = &orchestra__v1__orchestra__descriptor;
+    for (unsigned i = 0; i < sd->n_methods; i++) {
+        const char *name = sd->methods[i].name;
+        if (!orci_method_find(name))
+            return orc_error_set(err, ORC_INTERNAL, "method %s of %s has no handler", name,
+                                 sd->name);
+    }
+    for (size_t i = 0; i < orci_methods_count; i++) {
+        const orci_method *m = &orci_methods[i];
+        if (!protobuf_c_service_descriptor_get_method_by_name(sd, m->name))
+            return orc_error_set(err, ORC_INTERNAL, "handler %s is not a method of %s", m->name,
+                                 sd->name);
+        if (orci_method_find(m->name) != m)
+            return orc_error_set(err, ORC_INTERNAL, "method %s is listed twice", m->name);
+        if ((m->scopes & ~(unsigned)(ORCI_SCOPE_ALL_KEYS | ORCI_SCOPE_WORKER)) != 0)
+            return orc_error_set(err, ORC_INTERNAL, "method %s names an unknown scope", m->name);
+        if (m->mutating) {
+            if (!m->apply || m->run)
+                return orc_error_set(err, ORC_INTERNAL, "mutating method %s needs apply and no run",
+                                     m->name);
+            if (m->scopes == 0)
+                return orc_error_set(err, ORC_INTERNAL, "mutating method %s cannot be public",
+                                     m->name);
+        } else if (!m->run || m->prepare || m->apply || m->plan_free) {
+            return orc_error_set(err, ORC_INTERNAL,
+                                 "read-only method %s needs run and nothing else", m->name);
+        }
+    }
+    return ORC_OK;
+}

@@ -1,0 +1,713 @@
+/*
+ * store.c: the SQLite store, its single writer thread with group commit, the schema
+ * migrations and the per-connection cache of prepared statements.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "migrations.h"
+
+#define STORE_DEFAULT_BATCH 64
+#define STORE_MAX_BATCH 4096
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STMT_CACHE_INITIAL 64
+
+/* One cached statement. The SQL text is copied: the key pointer is only a fast path. */
+typedef struct stmt_entry {
+    const char *ptr; /* the pointer last used to look this statement up */
+    char *sql;       /* owned copy of the text */
+    uint64_t hash;
+    sqlite3_stmt *st;
+} stmt_entry;
+
+struct orci_db {
+    sqlite3 *h;
+    stmt_entry *slots; /* open addressing, capacity a power of two */
+    size_t cap;
+    size_t count;
+    bool rolled_back; /* writer: set by the rollback hook */
+};
+
+/* A write job lives on the stack of the orci_store_write caller until done is set. */
+typedef struct write_job {
+    orci_write_fn fn;
+    void *arg;
+    orc_error err;
+    int status;
+    bool done;
+    pthread_cond_t cond;
+    struct write_job *next;
+} write_job;
+
+struct orci_store {
+    char *path;
+    orci_db *wdb; /* owned by the writer thread once it runs */
+    int max_batch;
+    int schema_version;
+
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* signals the writer: a job was queued or closing started */
+    write_job *head, *tail;
+    bool closing;
+    bool sync_init;
+    bool thread_started;
+    pthread_t thread;
+    write_job **batch; /* max_batch slots, used by the writer thread only */
+};
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+/* sqlite_code maps an (extended) SQLite result code to an orc_code. */
+static int sqlite_code(int rc)
+{
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return ORC_ALREADY_EXISTS;
+    default:
+        break;
+    }
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return ORC_FAILED_PRECONDITION;
+    return ORC_INTERNAL;
+}
+
+/* db_fail fills err from the connection's last error. */
+static int db_fail(sqlite3 *h, int rc, orc_error *err)
+{
+    int code = sqlite_code(rc);
+    const char *msg = h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc);
+    if (code == ORC_INTERNAL)
+        return orc_error_set(err, ORC_INTERNAL, "database error: %s (%d)", msg, rc);
+    return orc_error_set(err, code, "%s", msg);
+}
+
+/* ---- statement cache ---------------------------------------------------------------- */
+
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int cache_grow(orci_db *db, orc_error *err)
+{
+    size_t ncap = db->cap == 0 ? STMT_CACHE_INITIAL : db->cap * 2;
+    stmt_entry *ns = calloc(ncap, sizeof *ns);
+    if (ns == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory for the statement cache");
+    for (size_t i = 0; i < db->cap; i++) {
+        stmt_entry *e = &db->slots[i];
+        if (e->st == NULL)
+            continue;
+        size_t j = (size_t)e->hash & (ncap - 1);
+        while (ns[j].st != NULL)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *e;
+    }
+    free(db->slots);
+    db->slots = ns;
+    db->cap = ncap;
+    return ORC_OK;
+}
+
+sqlite3_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err)
+{
+    if (db == NULL || db->h == NULL || sql == NULL) {
+        orc_error_set(err, ORC_INTERNAL, "orci_db_stmt: no connection or no SQL");
+        return NULL;
+    }
+    uint64_t hash = sql_hash(sql);
+    size_t i = 0;
+    if (db->cap > 0) {
+        for (i = (size_t)hash & (db->cap - 1); db->slots[i].st != NULL;
+             i = (i + 1) & (db->cap - 1)) {
+            stmt_entry *e = &db->slots[i];
+            if (e->hash == hash && (e->ptr == sql || strcmp(e->sql, sql) == 0)) {
+                e->ptr = sql;
+                sqlite3_reset(e->st);
+                sqlite3_clear_bindings(e->st);
+                return e->st;
+            }
+        }
+    }
+    /* A miss: keep the load under one half so probes stay short. */
+    if ((db->count + 1) * 2 > db->cap) {
+        if (cache_grow(db, err) != ORC_OK)
+            return NULL;
+        for (i = (size_t)hash & (db->cap - 1); db->slots[i].st != NULL; i = (i + 1) & (db->cap - 1))
+            ;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK || st == NULL) {
+        orc_error_set(err, ORC_INTERNAL, "cannot prepare statement: %s",
+                      rc != SQLITE_OK ? sqlite3_errmsg(db->h) : "empty SQL");
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    char *copy = strdup(sql);
+    if (copy == NULL) {
+        sqlite3_finalize(st);
+        orc_error_set(err, ORC_INTERNAL, "out of memory for the statement cache");
+        return NULL;
+    }
+    db->slots[i] = (stmt_entry){.ptr = sql, .sql = copy, .hash = hash, .st = st};
+    db->count++;
+    return st;
+}
+
+/* ---- connections -------------------------------------------------------------------- */
+
+int orci_db_exec(orci_db *db, const char *sql, orc_error *err)
+{
+    if (db == NULL || db->h == NULL || sql == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_exec: no connection or no SQL");
+    int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+    return ORC_OK;
+}
+
+int orci_db_step(orci_db *db, sqlite3_stmt *st, orc_error *err)
+{
+    if (db == NULL || st == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_step: no statement");
+    int rc;
+    do {
+        rc = sqlite3_step(st);
+    } while (rc == SQLITE_ROW);
+    int code = ORC_OK;
+    if (rc != SQLITE_DONE)
+        code = db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+    sqlite3_reset(st);
+    return code;
+}
+
+int orci_db_row(orci_db *db, sqlite3_stmt *st, orc_error *err)
+{
+    if (db == NULL || st == NULL) {
+        orc_error_set(err, ORC_INTERNAL, "orci_db_row: no statement");
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    int ret = 0;
+    if (rc != SQLITE_DONE) {
+        db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+        ret = -1;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+sqlite3 *orci_db_handle(orci_db *db)
+{
+    return db != NULL ? db->h : NULL;
+}
+
+int64_t orci_db_last_id(orci_db *db)
+{
+    return db != NULL && db->h != NULL ? (int64_t)sqlite3_last_insert_rowid(db->h) : 0;
+}
+
+void orci_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s == NULL)
+        sqlite3_bind_null(st, idx);
+    else
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+void orci_bind_int(sqlite3_stmt *st, int idx, int64_t v)
+{
+    sqlite3_bind_int64(st, idx, (sqlite3_int64)v);
+}
+
+const char *orci_col_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t != NULL ? (const char *)t : "";
+}
+
+void orci_db_close(orci_db *db)
+{
+    if (db == NULL)
+        return;
+    for (size_t i = 0; i < db->cap; i++) {
+        if (db->slots[i].st != NULL) {
+            sqlite3_finalize(db->slots[i].st);
+            free(db->slots[i].sql);
+        }
+    }
+    free(db->slots);
+    if (db->h != NULL)
+        sqlite3_close_v2(db->h);
+    free(db);
+}
+
+/* pragma_text runs a pragma that returns one text value and copies it into out. */
+static int pragma_text(orci_db *db, const char *sql, char *out, size_t out_size, orc_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(db->h, rc, err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(out, out_size, "%s", orci_col_text(st, 0));
+        sqlite3_finalize(st);
+        return ORC_OK;
+    }
+    int code = rc == SQLITE_DONE ? orc_error_set(err, ORC_INTERNAL, "%s returned no value", sql)
+                                 : db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+    sqlite3_finalize(st);
+    return code;
+}
+
+/* on_rollback notes on the writer's connection that its transaction was rolled back. */
+static void on_rollback(void *arg)
+{
+    ((orci_db *)arg)->rolled_back = true;
+}
+
+/* db_open opens one connection with the pragmas every connection gets. */
+static int db_open(const char *path, bool writer, orci_db **out, orc_error *err)
+{
+    *out = NULL;
+    orci_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+    int code = ORC_OK;
+    int rc = sqlite3_open_v2(path, &db->h, flags, NULL);
+    if (rc != SQLITE_OK) {
+        code = orc_error_set(err, ORC_UNAVAILABLE, "cannot open database %s: %s", path,
+                             db->h != NULL ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, STORE_BUSY_TIMEOUT_MS);
+    if ((code = orci_db_exec(db, "PRAGMA foreign_keys=ON", err)) != ORC_OK)
+        goto fail;
+    if (writer) {
+        char mode[32];
+        if ((code = pragma_text(db, "PRAGMA journal_mode=WAL", mode, sizeof mode, err)) != ORC_OK)
+            goto fail;
+        if (strcmp(mode, "wal") != 0) {
+            code =
+                orc_error_set(err, ORC_FAILED_PRECONDITION,
+                              "database %s cannot use WAL mode (journal mode is %s)", path, mode);
+            goto fail;
+        }
+        sqlite3_rollback_hook(db->h, on_rollback, db);
+        if ((code = orci_db_exec(db,
+                                 "PRAGMA synchronous=FULL;"
+                                 "PRAGMA temp_store=MEMORY;"
+                                 "PRAGMA journal_size_limit=67108864",
+                                 err)) != ORC_OK)
+            goto fail;
+    } else {
+        if ((code = orci_db_exec(db, "PRAGMA query_only=ON", err)) != ORC_OK)
+            goto fail;
+    }
+    *out = db;
+    return ORC_OK;
+fail:
+    orci_db_close(db);
+    return code;
+}
+
+int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err)
+{
+    if (out == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_open_reader: no output");
+    *out = NULL;
+    if (s == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_open_reader: no store");
+    return db_open(s->path, false, out, err);
+}
+
+/* ---- opening: folder, file mode, migrations ----------------------------------------- */
+
+/* make_parent creates the folders leading to path (mode 0700) when missing. */
+static int make_parent(const char *path, orc_error *err)
+{
+    char *dir = strdup(path);
+    if (dir == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    int code = ORC_OK;
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        goto out;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            code = orc_error_set(err, ORC_UNAVAILABLE, "cannot create folder %s: %s", dir,
+                                 strerror(errno));
+            goto out;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+out:
+    free(dir);
+    return code;
+}
+
+/* create_private makes sure the database file exists, created with mode 0600. */
+static int create_private(const char *path, orc_error *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return orc_error_set(err, ORC_UNAVAILABLE, "cannot open database %s: %s", path,
+                             strerror(errno));
+    close(fd);
+    return ORC_OK;
+}
+
+static int user_version(orci_db *db, int *out, orc_error *err)
+{
+    char text[32];
+    int code = pragma_text(db, "PRAGMA user_version", text, sizeof text, err);
+    if (code == ORC_OK)
+        *out = atoi(text);
+    return code;
+}
+
+static int apply_migration(orci_db *db, const orci_migration *m, orc_error *err)
+{
+    orc_error e = {0};
+    char setv[64];
+    snprintf(setv, sizeof setv, "PRAGMA user_version = %d", m->version);
+    if (orci_db_exec(db, "BEGIN IMMEDIATE", &e) != ORC_OK)
+        goto fail;
+    if (orci_db_exec(db, m->sql, &e) != ORC_OK || orci_db_exec(db, setv, &e) != ORC_OK ||
+        orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
+        if (!sqlite3_get_autocommit(db->h))
+            sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        goto fail;
+    }
+    return ORC_OK;
+fail:
+    return orc_error_set(err, ORC_INTERNAL, "schema migration %s failed: %s", m->name, e.message);
+}
+
+static int migrate(orci_db *db, int *version, orc_error *err)
+{
+    int cur = 0, code;
+    if ((code = user_version(db, &cur, err)) != ORC_OK)
+        return code;
+    int known = 0;
+    for (size_t i = 0; i < orci_migrations_count; i++) {
+        if (orci_migrations[i].version <= known)
+            return orc_error_set(err, ORC_INTERNAL, "embedded migrations out of order at %s",
+                                 orci_migrations[i].name);
+        known = orci_migrations[i].version;
+    }
+    if (cur > known)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "database schema version %d is newer than this orchestrad "
+                             "supports (%d)",
+                             cur, known);
+    for (size_t i = 0; i < orci_migrations_count; i++) {
+        const orci_migration *m = &orci_migrations[i];
+        if (m->version <= cur)
+            continue;
+        if ((code = apply_migration(db, m, err)) != ORC_OK)
+            return code;
+        orci_info("applied schema migration %s", m->name);
+        cur = m->version;
+    }
+    *version = cur;
+    return ORC_OK;
+}
+
+/* ---- the writer thread -------------------------------------------------------------- */
+
+/* reset_busy resets statements a job left mid-way so they hold no read cursor. */
+static void reset_busy(orci_db *db)
+{
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db->h, NULL); st != NULL;
+         st = sqlite3_next_stmt(db->h, st)) {
+        if (sqlite3_stmt_busy(st))
+            sqlite3_reset(st);
+    }
+}
+
+/* fail_succeeded reports to the jobs [from, to) that kept changes that those are gone. */
+static void fail_succeeded(write_job **jobs, int from, int to, const char *why)
+{
+    for (int i = from; i < to; i++) {
+        if (jobs[i]->status == ORC_OK)
+            jobs[i]->status =
+                orc_error_set(&jobs[i]->err, ORC_INTERNAL, "transaction not committed: %s", why);
+    }
+}
+
+static void fail_all(write_job **jobs, int from, int to, const char *why)
+{
+    for (int i = from; i < to; i++)
+        jobs[i]->status =
+            orc_error_set(&jobs[i]->err, ORC_INTERNAL, "transaction not committed: %s", why);
+}
+
+typedef enum job_outcome {
+    JOB_INTACT,    /* the transaction is still open */
+    JOB_LOST,      /* the transaction was rolled back: every change of it is gone */
+    JOB_COMMITTED, /* the job committed the transaction itself (against the rules) */
+} job_outcome;
+
+/* after_job tells what became of the transaction when no transaction is open any more. */
+static job_outcome after_job(orci_db *db)
+{
+    return db->rolled_back ? JOB_LOST : JOB_COMMITTED;
+}
+
+/* run_job runs one job in its savepoint and says whether the transaction survived. */
+static job_outcome run_job(orci_db *db, write_job *j)
+{
+    orc_error e = {0};
+    orc_error_clear(&j->err);
+    db->rolled_back = false;
+    if (orci_db_exec(db, "SAVEPOINT j", &e) != ORC_OK) {
+        j->status = orc_error_set(&j->err, ORC_INTERNAL, "%s", e.message);
+        return sqlite3_get_autocommit(db->h) ? JOB_LOST : JOB_INTACT;
+    }
+    j->status = j->fn(db, j->arg, &j->err);
+    if (j->status != ORC_OK && j->err.code == ORC_OK)
+        orc_error_set(&j->err, j->status, NULL);
+    reset_busy(db);
+    if (sqlite3_get_autocommit(db->h)) {
+        /* The job ended the transaction, or SQLite rolled it back after an error. */
+        if (j->status == ORC_OK)
+            j->status = orc_error_set(&j->err, ORC_INTERNAL, "write job ended its transaction: %s",
+                                      sqlite3_errmsg(db->h));
+        return after_job(db);
+    }
+    if (j->status != ORC_OK) {
+        if (orci_db_exec(db, "ROLLBACK TO j", &e) != ORC_OK ||
+            orci_db_exec(db, "RELEASE j", &e) != ORC_OK)
+            return JOB_LOST;
+        return JOB_INTACT;
+    }
+    if (orci_db_exec(db, "RELEASE j", &e) != ORC_OK) {
+        j->status = orc_error_set(&j->err, ORC_INTERNAL, "%s", e.message);
+        if (sqlite3_get_autocommit(db->h))
+            return JOB_LOST;
+        if (orci_db_exec(db, "ROLLBACK TO j", &e) != ORC_OK ||
+            orci_db_exec(db, "RELEASE j", &e) != ORC_OK)
+            return JOB_LOST;
+    }
+    return JOB_INTACT;
+}
+
+static void rollback(orci_db *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * run_batch runs n jobs in one transaction, and starts another for the rest only when a
+ * job ended the transaction it ran in.
+ */
+static void run_batch(orci_db *db, write_job **jobs, int n)
+{
+    orc_error e = {0};
+    int start = 0; /* first job of the current transaction */
+    while (start < n) {
+        if (orci_db_exec(db, "BEGIN IMMEDIATE", &e) != ORC_OK) {
+            orci_warn("cannot begin a write transaction: %s", e.message);
+            rollback(db);
+            fail_all(jobs, start, n, e.message);
+            return;
+        }
+        int i = start;
+        job_outcome o = JOB_INTACT;
+        while (i < n && o == JOB_INTACT)
+            o = run_job(db, jobs[i++]);
+        if (o == JOB_LOST) {
+            char why[ORC_ERROR_MESSAGE_MAX];
+            snprintf(why, sizeof why, "transaction rolled back: %s", sqlite3_errmsg(db->h));
+            orci_warn("write %s", why);
+            rollback(db);
+            fail_succeeded(jobs, start, i, why);
+        } else if (o == JOB_COMMITTED) {
+            orci_warn("a write job committed its own transaction");
+        } else if (orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
+            orci_warn("write transaction failed to commit: %s", e.message);
+            rollback(db);
+            fail_succeeded(jobs, start, n, e.message);
+        }
+        start = i;
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    orci_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->head == NULL && !s->closing)
+            pthread_cond_wait(&s->wake, &s->mu);
+        if (s->head == NULL)
+            break; /* closing and drained */
+        int n = 0;
+        while (s->head != NULL && n < s->max_batch) {
+            write_job *j = s->head;
+            s->head = j->next;
+            j->next = NULL;
+            s->batch[n++] = j;
+        }
+        if (s->head == NULL)
+            s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        run_batch(s->wdb, s->batch, n);
+
+        pthread_mutex_lock(&s->mu);
+        for (int i = 0; i < n; i++) {
+            s->batch[i]->done = true;
+            pthread_cond_signal(&s->batch[i]->cond);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
+{
+    if (s == NULL || fn == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_store_write: no store or no job");
+    if (s->thread_started && pthread_equal(pthread_self(), s->thread))
+        return orc_error_set(err, ORC_INTERNAL,
+                             "orci_store_write called from the writer thread (a write job "
+                             "cannot wait for another)");
+    write_job j = {.fn = fn, .arg = arg, .status = ORC_INTERNAL};
+    if (pthread_cond_init(&j.cond, NULL) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&j.cond);
+        return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
+    }
+    if (s->tail != NULL)
+        s->tail->next = &j;
+    else
+        s->head = &j;
+    s->tail = &j;
+    pthread_cond_signal(&s->wake);
+    while (!j.done)
+        pthread_cond_wait(&j.cond, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&j.cond);
+    if (err != NULL)
+        *err = j.err;
+    return j.status;
+}
+
+/* ---- open / close ------------------------------------------------------------------- */
+
+static void store_free(orci_store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->wdb != NULL) {
+        sqlite3_exec(s->wdb->h, "PRAGMA optimize", NULL, NULL, NULL);
+        orci_db_close(s->wdb);
+    }
+    if (s->sync_init) {
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->mu);
+    }
+    free(s->batch);
+    free(s->path);
+    free(s);
+}
+
+int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *err)
+{
+    if (out == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_store_open: no output");
+    *out = NULL;
+    if (opts == NULL || opts->path == NULL || opts->path[0] == '\0')
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no database path given");
+    int code = ORC_OK;
+    orci_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    s->max_batch = opts->max_batch > 0 ? opts->max_batch : STORE_DEFAULT_BATCH;
+    if (s->max_batch > STORE_MAX_BATCH)
+        s->max_batch = STORE_MAX_BATCH;
+    s->path = strdup(opts->path);
+    s->batch = calloc((size_t)s->max_batch, sizeof *s->batch);
+    if (s->path == NULL || s->batch == NULL) {
+        code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a mutex");
+        goto fail;
+    }
+    if (pthread_cond_init(&s->wake, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+        goto fail;
+    }
+    s->sync_init = true;
+    if ((code = make_parent(s->path, err)) != ORC_OK ||
+        (code = create_private(s->path, err)) != ORC_OK ||
+        (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||
+        (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK)
+        goto fail;
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        code = orc_error_set(err, ORC_INTERNAL, "cannot start the writer thread");
+        goto fail;
+    }
+    s->thread_started = true;
+    *out = s;
+    return ORC_OK;
+fail:
+    store_free(s);
+    return code;
+}
+
+void orci_store_close(orci_store *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    if (s->thread_started)
+        pthread_join(s->thread, NULL);
+    store_free(s);
+}
+
+int orci_store_schema_version(const orci_store *s)
+{
+    return s != NULL ? s->schema_version : 0;
+}
