@@ -1,6 +1,6 @@
 # Writes OUT: a C array of the numbered schema migrations (schema/NNNN_name.sql), so the
 # daemon carries its schema and applies what PRAGMA user_version says is missing.
-set(body "/* generated from schema/*.sql by cmake/embed_migrations.cmake */\n")
+set(body "/* generated from the schema/ migrations by cmake/embed_migrations.cmake */\n")
 string(APPEND body "#include \"migrations.h\"\n\nconst orci_migration orci_migrations[] = {\n")
 set(count 0)
 foreach(f ${FILES})
@@ -17,3 +17,4 @@ endforeach()
 string(APPEND body "};\nconst size_t orci_migrations_count = ${count};\n")
 file(WRITE ${OUT}.tmp "${body}")
 file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

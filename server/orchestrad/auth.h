@@ -28,8 +28,8 @@
  * ORC_INTERNAL. All pointers are borrowed for the call.
  */
 int orci_auth_check(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *auth,
-                    const char *method, const char *request_id, const void *body,
-                    size_t body_len, int64_t now_us, orci_principal *out, orc_error *err);
+                    const char *method, const char *request_id, const void *body, size_t body_len,
+                    int64_t now_us, orci_principal *out, orc_error *err);
 
 /*
  * orci_scope_check tells whether principal p may call m: public methods always;

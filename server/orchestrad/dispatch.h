@@ -29,8 +29,8 @@
  * the reply's status. Any input, however malformed, gets a reply; only a failure to
  * allocate the reply itself returns an error (ORC_RESOURCE_EXHAUSTED, *reply NULL).
  */
-int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
-                  uint8_t **reply, size_t *reply_len);
+int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, uint8_t **reply,
+                  size_t *reply_len);
 
 /*
  * orci_methods_check verifies that every method of the service descriptor has exactly one

@@ -27,7 +27,8 @@
 #include "orchestra/error.h"
 #include "store.h"
 
-#define ORCI_VERSION "0.1.0"
+/* ORC_VERSION comes from the project version in CMakeLists.txt. */
+#define ORCI_VERSION ORC_VERSION
 
 /* Scopes of API keys (a bit set). A method's `scopes` lists the ones that grant it. */
 enum {

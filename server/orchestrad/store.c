@@ -56,7 +56,9 @@ struct orci_store {
 
     pthread_mutex_t mu;
     pthread_cond_t wake; /* signals the writer: a job was queued or closing started */
+    pthread_cond_t idle; /* signals close: the last waiting caller has left */
     write_job *head, *tail;
+    int waiters; /* callers inside orci_store_write; close waits for them to leave */
     bool closing;
     bool sync_init;
     bool thread_started;
@@ -340,6 +342,11 @@ int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err)
     *out = NULL;
     if (s == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_db_open_reader: no store");
+    pthread_mutex_lock(&s->mu);
+    bool closing = s->closing;
+    pthread_mutex_unlock(&s->mu);
+    if (closing)
+        return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
     return db_open(s->path, false, out, err);
 }
 
@@ -501,8 +508,7 @@ static job_outcome run_job(orci_db *db, write_job *j)
     if (sqlite3_get_autocommit(db->h)) {
         /* The job ended the transaction, or SQLite rolled it back after an error. */
         if (j->status == ORC_OK)
-            j->status = orc_error_set(&j->err, ORC_INTERNAL, "write job ended its transaction: %s",
-                                      sqlite3_errmsg(db->h));
+            j->status = orc_error_set(&j->err, ORC_INTERNAL, "write job ended its transaction");
         return after_job(db);
     }
     if (j->status != ORC_OK) {
@@ -549,7 +555,7 @@ static void run_batch(orci_db *db, write_job **jobs, int n)
             o = run_job(db, jobs[i++]);
         if (o == JOB_LOST) {
             char why[ORC_ERROR_MESSAGE_MAX];
-            snprintf(why, sizeof why, "transaction rolled back: %s", sqlite3_errmsg(db->h));
+            snprintf(why, sizeof why, "transaction rolled back: %.400s", jobs[i - 1]->err.message);
             orci_warn("write %s", why);
             rollback(db);
             fail_succeeded(jobs, start, i, why);
@@ -618,9 +624,12 @@ int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
     else
         s->head = &j;
     s->tail = &j;
+    s->waiters++;
     pthread_cond_signal(&s->wake);
     while (!j.done)
         pthread_cond_wait(&j.cond, &s->mu);
+    if (--s->waiters == 0 && s->closing)
+        pthread_cond_signal(&s->idle);
     pthread_mutex_unlock(&s->mu);
     pthread_cond_destroy(&j.cond);
     if (err != NULL)
@@ -639,6 +648,7 @@ static void store_free(orci_store *s)
         orci_db_close(s->wdb);
     }
     if (s->sync_init) {
+        pthread_cond_destroy(&s->idle);
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->mu);
     }
@@ -676,6 +686,12 @@ int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *er
         code = orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
         goto fail;
     }
+    if (pthread_cond_init(&s->idle, NULL) != 0) {
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->mu);
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+        goto fail;
+    }
     s->sync_init = true;
     if ((code = make_parent(s->path, err)) != ORC_OK ||
         (code = create_private(s->path, err)) != ORC_OK ||
@@ -704,6 +720,11 @@ void orci_store_close(orci_store *s)
     pthread_mutex_unlock(&s->mu);
     if (s->thread_started)
         pthread_join(s->thread, NULL);
+    /* Callers woken by the writer's last batch may still be leaving orci_store_write. */
+    pthread_mutex_lock(&s->mu);
+    while (s->waiters > 0)
+        pthread_cond_wait(&s->idle, &s->mu);
+    pthread_mutex_unlock(&s->mu);
     store_free(s);
 }
 

@@ -10,6 +10,7 @@
 #define ORCI_WORKERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "orchestra/error.h"

@@ -1,19 +1,38 @@
 /*
- * support.h: helpers shared by the tests (temporary folders, the daemon harness).
- * Include after cmocka's required headers.
+ * support.h: helpers shared by the tests (temporary folders, files, time). The daemon
+ * harness is in harness.h. Include after cmocka's required headers.
  */
 #ifndef ORC_TEST_SUPPORT_H
 #define ORC_TEST_SUPPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
- * orc_test_tmpdir creates a fresh folder under $TMPDIR (or /tmp) named after tag and
- * returns its path (static storage per call: copy it). Aborts the test on failure.
+ * orc_test_tmpdir creates a fresh folder under $TMPDIR (or /tmp) named after tag, writes
+ * its path into out and returns out. Aborts the test on failure.
  */
 const char *orc_test_tmpdir(const char *tag, char *out, size_t out_size);
 
 /* orc_test_rmtree removes a folder and everything in it (best effort). */
 void orc_test_rmtree(const char *path);
+
+/*
+ * orc_test_write_file writes text to path, creating missing parent folders. 0 on success,
+ * -1 (with a message on stderr) on failure.
+ */
+int orc_test_write_file(const char *path, const char *text);
+
+/*
+ * orc_test_read_file returns the whole content of path, NUL-terminated (malloc'd, the
+ * caller frees it), its length in *len when len is not NULL; NULL when unreadable.
+ */
+char *orc_test_read_file(const char *path, size_t *len);
+
+/* orc_test_now_ms is a monotonic clock in milliseconds. */
+int64_t orc_test_now_ms(void);
+
+/* orc_test_sleep_ms sleeps ms milliseconds. */
+void orc_test_sleep_ms(int ms);
 
 #endif

@@ -1,11 +1,14 @@
 /*
  * test_clock.c: ISO 8601 formatting of known instants, and the injectable clock.
  */
+/* cmocka needs these headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include "clock.h"
 

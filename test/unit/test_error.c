@@ -1,11 +1,14 @@
 /*
  * test_error.c: the orc_code table agrees with the wire enum, and orc_error formatting.
  */
+/* cmocka needs these headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <string.h>
 

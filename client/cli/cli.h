@@ -1,0 +1,122 @@
+/*
+ * cli.h: the pieces shared by the `orchestra` command's files.
+ *
+ * The CLI holds no business logic: each command parses its arguments, makes one or a few
+ * library calls and prints text or (with --json) exactly one JSON document on stdout.
+ * Commands live in per-group tables (cmd_<group>.c); main.c lists the tables, parses the
+ * global options and dispatches. Adding a command means adding a handler and a table row
+ * in its group's file; adding a group means a new file and one line in main.c.
+ *
+ * Exit status (CONTRACT.md): 0 success, 1 the server refused, 2 usage error, 3 the server
+ * cannot be reached. Single-threaded.
+ */
+#ifndef ORCI_CLI_H
+#define ORCI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "orchestra/client.h"
+
+#define ORCI_CLI_VERSION ORC_VERSION
+
+enum {
+    ORCI_CLI_EXIT_OK = 0,
+    ORCI_CLI_EXIT_REFUSED = 1,
+    ORCI_CLI_EXIT_USAGE = 2,
+    ORCI_CLI_EXIT_UNAVAILABLE = 3,
+    /* Returned by the parsing helpers when the command should go on. */
+    ORCI_CLI_CONTINUE = -1,
+};
+
+/* orci_cli_globals holds the global options; strings point into argv. */
+typedef struct orci_cli_globals {
+    const char *rpc_url; /* NULL: $ORCHESTRA_RPC, else the default */
+    const char *tls_ca;  /* NULL: $ORCHESTRA_TLS_CA */
+    int timeout_ms;      /* 0: the library default */
+    bool json;
+} orci_cli_globals;
+
+typedef struct orci_cli_command orci_cli_command;
+
+/*
+ * orci_cli_handler runs one command. argv[0..argc) are the words after the command's name
+ * (options and operands, in any order). Returns the exit status.
+ */
+typedef int (*orci_cli_handler)(orci_cli_globals *g, const orci_cli_command *cmd, int argc,
+                                char **argv);
+
+struct orci_cli_command {
+    const char *group; /* "workflow"; NULL for a top-level command */
+    const char *name;  /* "load" */
+    orci_cli_handler run;
+    const char *usage;   /* what follows the name: "DIR VERSION [--force]" */
+    const char *summary; /* one line for the command list */
+    const char *help;    /* more lines for `--help` (options, output); may be NULL */
+};
+
+/* Command tables, each ended by an all-zero row. */
+extern const orci_cli_command orci_cli_system_commands[];
+extern const orci_cli_command orci_cli_workflow_commands[];
+
+/* orci_cli_opt describes one command option: a flag (value NULL) or one taking a value. */
+typedef struct orci_cli_opt {
+    const char *name;   /* "--force" */
+    bool *flag;         /* set to true when present (flags) */
+    const char **value; /* receives the value (options with a value) */
+} orci_cli_opt;
+
+/*
+ * orci_cli_global_option consumes a global option at argv[*i] (--rpc URL, --rpc=URL, --json,
+ * --tls-ca FILE, --timeout MS), advancing *i past its value. Returns 1 when consumed, 0 when
+ * argv[*i] is not a global option, or ORCI_CLI_EXIT_USAGE after printing the problem
+ * (cmd names the command for the usage line; NULL for the top level).
+ */
+int orci_cli_global_option(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
+                           int *i);
+
+/*
+ * orci_cli_parse parses a command's words: the options in opts (n_opts), the global
+ * options and --help anywhere, "--" ending options. The operands are moved to the front of
+ * argv and counted in *n_pos, which must lie in [min_pos, max_pos] (max_pos < 0: no limit).
+ * Returns ORCI_CLI_CONTINUE, ORCI_CLI_EXIT_OK after printing --help, or
+ * ORCI_CLI_EXIT_USAGE after printing the problem and the usage line.
+ */
+int orci_cli_parse(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
+                   const orci_cli_opt *opts, size_t n_opts, int min_pos, int max_pos, int *n_pos);
+
+/* orci_cli_usage_error prints "orchestra: <message>" and the command's usage line on stderr
+ * and returns ORCI_CLI_EXIT_USAGE. cmd NULL: the top-level usage. */
+int orci_cli_usage_error(const orci_cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* orci_cli_print_help prints the command's usage, summary and help on stdout. */
+void orci_cli_print_help(const orci_cli_command *cmd);
+
+/* orci_cli_print_usage_line prints "usage: orchestra [GROUP] NAME USAGE" on f. */
+void orci_cli_print_usage_line(const orci_cli_command *cmd, FILE *f);
+
+/*
+ * orci_cli_connect opens the client for the global options and the ORCHESTRA_* variables
+ * into *out (release with orc_client_destroy). Returns ORCI_CLI_EXIT_OK, or the exit status
+ * after printing the error.
+ */
+int orci_cli_connect(const orci_cli_globals *g, orc_client **out);
+
+/* orci_cli_exit_code maps a failed call's code to an exit status (ORC_UNAVAILABLE -> 3,
+ * anything else -> 1). */
+int orci_cli_exit_code(int code);
+
+/* orci_cli_fail prints err's message on stderr (prefix: NULL or e.g. "An error occurred
+ * while loading the workflow: ") and returns orci_cli_exit_code(err->code). */
+int orci_cli_fail(const orc_error *err, const char *prefix);
+
+/* orci_cli_print_json prints doc (the reference is stolen) as one line on stdout. Returns
+ * ORCI_CLI_EXIT_OK, or ORCI_CLI_EXIT_REFUSED when it cannot be encoded (NULL doc: out of
+ * memory). */
+int orci_cli_print_json(json_t *doc);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * cmd_system.c: `orchestra health` and `orchestra server-info`.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+#include "clock.h"
+
+static int cmd_health(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
+{
+    int n_pos;
+    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
+    if (r != ORCI_CLI_CONTINUE)
+        return r;
+    orc_client *c = NULL;
+    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+        return r;
+    orc_error err;
+    int rc = orc_health(c, &err);
+    orc_client_destroy(c);
+    if (rc != ORC_OK)
+        return orci_cli_fail(&err, NULL);
+    if (g->json)
+        return orci_cli_print_json(json_pack("{s:s}", "status", "SERVING"));
+    printf("SERVING\n");
+    return ORCI_CLI_EXIT_OK;
+}
+
+static int cmd_server_info(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
+{
+    int n_pos;
+    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
+    if (r != ORCI_CLI_CONTINUE)
+        return r;
+    orc_client *c = NULL;
+    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+        return r;
+    orc_error err;
+    orc_server_info info;
+    int rc = orc_server_info_get(c, &info, &err);
+    orc_client_destroy(c);
+    if (rc != ORC_OK)
+        return orci_cli_fail(&err, NULL);
+    char started[40], now[40];
+    orci_time_format(info.started_at_us, started, sizeof started);
+    orci_time_format(info.now_us, now, sizeof now);
+    if (g->json)
+        return orci_cli_print_json(
+            json_pack("{s:s, s:i, s:s, s:s, s:i, s:b}", "version", info.version, "schema_version",
+                      info.schema_version, "started_at", started, "now", now, "auth_window_seconds",
+                      info.auth_window_seconds, "dev_mode", info.dev_mode));
+    printf("version: %s\n"
+           "schema_version: %d\n"
+           "started_at: %s\n"
+           "now: %s\n"
+           "auth_window_seconds: %d\n"
+           "dev_mode: %s\n",
+           info.version, info.schema_version, started, now, info.auth_window_seconds,
+           info.dev_mode ? "true" : "false");
+    return ORCI_CLI_EXIT_OK;
+}
+
+const orci_cli_command orci_cli_system_commands[] = {
+    {
+        .name = "health",
+        .run = cmd_health,
+        .usage = "",
+        .summary = "Check that orchestrad is serving",
+        .help = "Prints SERVING ({\"status\":\"SERVING\"} with --json). Needs no credentials.\n",
+    },
+    {
+        .name = "server-info",
+        .run = cmd_server_info,
+        .usage = "",
+        .summary = "Show the server's version, schema and clock",
+        .help = "--json prints {\"version\",\"schema_version\",\"started_at\",\"now\",\n"
+                "\"auth_window_seconds\",\"dev_mode\"} with ISO 8601 UTC times.\n",
+    },
+    {0},
+};

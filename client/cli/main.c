@@ -1,0 +1,136 @@
+/*
+ * main.c: the `orchestra` command: global options, then dispatch to a command table.
+ *
+ *   orchestra [--rpc URL] [--json] [--tls-ca FILE] [--timeout MS] COMMAND [ARGS]
+ *
+ * A command is a top-level name (health) or a group and a name (workflow load).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* Every command table; a new group adds one line here. */
+static const orci_cli_command *const tables[] = {
+    orci_cli_workflow_commands,
+    orci_cli_system_commands,
+};
+
+#define N_TABLES (sizeof tables / sizeof tables[0])
+
+static void print_main_help(void)
+{
+    printf("usage: orchestra [--rpc URL] [--json] [--tls-ca FILE] [--timeout MS] COMMAND "
+           "[ARGS]\n\n"
+           "Talk to orchestrad, the Orchestra coordinator.\n\n"
+           "Commands:\n");
+    for (size_t t = 0; t < N_TABLES; t++) {
+        for (const orci_cli_command *c = tables[t]; c->name; c++) {
+            char head[160];
+            snprintf(head, sizeof head, "%s%s%s %s", c->group ? c->group : "", c->group ? " " : "",
+                     c->name, c->usage ? c->usage : "");
+            printf("  %-42s %s\n", head, c->summary);
+        }
+    }
+    printf("\nGlobal options:\n"
+           "  --rpc URL      orchestrad address (else $ORCHESTRA_RPC, else %s)\n"
+           "  --json         print exactly one JSON document on stdout\n"
+           "  --tls-ca FILE  CA bundle for tls+tcp:// (else $ORCHESTRA_TLS_CA)\n"
+           "  --timeout MS   per-call timeout in milliseconds (default 30000)\n"
+           "  --help         this text; COMMAND --help describes a command\n"
+           "  --version      print the version\n\n"
+           "Credentials: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET sign calls with an API "
+           "key;\nORCHESTRA_TOKEN carries a worker session.\n\n"
+           "Exit status: 0 success, 1 the server refused, 2 usage error, 3 server unreachable.\n",
+           ORC_DEFAULT_RPC_URL);
+}
+
+static bool is_group(const char *name)
+{
+    for (size_t t = 0; t < N_TABLES; t++)
+        for (const orci_cli_command *c = tables[t]; c->name; c++)
+            if (c->group && strcmp(c->group, name) == 0)
+                return true;
+    return false;
+}
+
+static const orci_cli_command *find_command(const char *group, const char *name)
+{
+    for (size_t t = 0; t < N_TABLES; t++) {
+        for (const orci_cli_command *c = tables[t]; c->name; c++) {
+            bool same_group = group ? c->group && strcmp(c->group, group) == 0 : !c->group;
+            if (same_group && strcmp(c->name, name) == 0)
+                return c;
+        }
+    }
+    return NULL;
+}
+
+/* print_group_help lists a group's commands on f. */
+static void print_group_help(const char *group, FILE *f)
+{
+    fprintf(f, "usage: orchestra %s COMMAND [ARGS]\n\nCommands:\n", group);
+    for (size_t t = 0; t < N_TABLES; t++) {
+        for (const orci_cli_command *c = tables[t]; c->name; c++) {
+            if (!c->group || strcmp(c->group, group) != 0)
+                continue;
+            char head[160];
+            snprintf(head, sizeof head, "%s %s %s", c->group, c->name, c->usage ? c->usage : "");
+            fprintf(f, "  %-42s %s\n", head, c->summary);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    orci_cli_globals g = {0};
+    int i = 1;
+
+    json_object_seed(0);
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_main_help();
+            return ORCI_CLI_EXIT_OK;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("orchestra %s\n", ORCI_CLI_VERSION);
+            return ORCI_CLI_EXIT_OK;
+        }
+        int r = orci_cli_global_option(&g, NULL, argc, argv, &i);
+        if (r == 0)
+            return orci_cli_usage_error(NULL, "unknown option %s", a);
+        if (r != 1)
+            return r;
+    }
+    if (i >= argc)
+        return orci_cli_usage_error(NULL, "missing command");
+
+    const char *word = argv[i++];
+    const orci_cli_command *cmd = NULL;
+    if (is_group(word)) {
+        if (i >= argc) {
+            fprintf(stderr, "orchestra: missing %s command\n", word);
+            print_group_help(word, stderr);
+            return ORCI_CLI_EXIT_USAGE;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_group_help(word, stdout);
+            return ORCI_CLI_EXIT_OK;
+        }
+        cmd = find_command(word, argv[i]);
+        if (!cmd) {
+            fprintf(stderr, "orchestra: unknown command %s %s\n", word, argv[i]);
+            print_group_help(word, stderr);
+            return ORCI_CLI_EXIT_USAGE;
+        }
+        i++;
+    } else {
+        cmd = find_command(NULL, word);
+        if (!cmd)
+            return orci_cli_usage_error(NULL, "unknown command %s", word);
+    }
+    return cmd->run(&g, cmd, argc - i, argv + i);
+}

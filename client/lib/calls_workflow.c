@@ -1,0 +1,270 @@
+/*
+ * calls_workflow.c: the typed workflow calls of client.h (LoadWorkflow, LoadAllWorkflows,
+ * LoadSampleData, ListWorkflows). Folders are read here with bundle.c; the server validates
+ * everything it is sent.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "bundle.h"
+#include "call.h"
+#include "json.h"
+#include "orchestra/client.h"
+#include "proto/orchestra.pb-c.h"
+
+int orc_workflow_load(orc_client *c, const char *dir, const char *version, bool force,
+                      orc_workflow_ref *ref, orc_error *err)
+{
+    Orchestra__V1__LoadWorkflowRequest in = ORCHESTRA__V1__LOAD_WORKFLOW_REQUEST__INIT;
+    Orchestra__V1__WorkflowBundle *bundle = NULL;
+    ProtobufCMessage *out = NULL;
+
+    if (ref)
+        memset(ref, 0, sizeof *ref);
+    if (!version || !version[0])
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "a version slug is required");
+    int rc = orci_bundle_read(dir, &bundle, err);
+    if (rc != ORC_OK)
+        return rc;
+    in.bundle = bundle;
+    in.version = (char *)version;
+    in.force = force;
+    rc = orci_client_call(c, "LoadWorkflow", &in.base,
+                          &orchestra__v1__load_workflow_reply__descriptor, &out, err);
+    if (rc == ORC_OK && ref) {
+        const Orchestra__V1__LoadWorkflowReply *r = (const Orchestra__V1__LoadWorkflowReply *)out;
+        snprintf(ref->workflow, sizeof ref->workflow, "%s", r->workflow);
+        snprintf(ref->version, sizeof ref->version, "%s", r->version);
+    }
+    if (out)
+        protobuf_c_message_free_unpacked(out, NULL);
+    orci_bundle_free(bundle);
+    return rc;
+}
+
+/* base_name copies the last component of dir (trailing slashes ignored) into out. */
+static void base_name(const char *dir, char *out, size_t out_size)
+{
+    size_t end = strlen(dir);
+    while (end > 1 && dir[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    snprintf(out, out_size, "%.*s", (int)(end - start), dir + start);
+}
+
+/* result_from_wire copies one server outcome into r. */
+static void result_from_wire(orc_load_result *r, const Orchestra__V1__LoadResult *w)
+{
+    snprintf(r->app, sizeof r->app, "%s", w->app);
+    snprintf(r->workflow, sizeof r->workflow, "%s", w->workflow);
+    snprintf(r->version, sizeof r->version, "%s", w->version);
+    int status = (int)w->status;
+    r->status = status >= ORC_OK && status <= ORC_UNAUTHENTICATED ? (orc_code)status : ORC_UNKNOWN;
+    snprintf(r->message, sizeof r->message, "%s", w->message);
+    if (r->status != ORC_OK && !r->message[0])
+        snprintf(r->message, sizeof r->message, "%s", orc_code_default_message(r->status));
+}
+
+/*
+ * load_all_merge lists the outcomes in folder order: a folder that could not be read gives
+ * its read error; a folder that was sent gives the server's outcomes for its app. Outcomes
+ * the server reported for no folder we know come last.
+ */
+static int load_all_merge(char **dirs, size_t n_dirs, Orchestra__V1__WorkflowBundle **bundles,
+                          const orc_error *read_errs,
+                          const Orchestra__V1__LoadAllWorkflowsReply *reply,
+                          orc_load_result **results, size_t *n_results, orc_error *err)
+{
+    size_t n_wire = reply ? reply->n_results : 0;
+    size_t cap = n_dirs + n_wire;
+    orc_load_result *res = calloc(cap ? cap : 1, sizeof *res);
+    bool *used = calloc(n_wire ? n_wire : 1, sizeof *used);
+    size_t n = 0;
+    if (!res || !used) {
+        free(res);
+        free(used);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < n_dirs; i++) {
+        if (!bundles[i]) {
+            orc_load_result *r = &res[n++];
+            base_name(dirs[i], r->app, sizeof r->app);
+            r->status = read_errs[i].code;
+            snprintf(r->message, sizeof r->message, "%s", read_errs[i].message);
+            continue;
+        }
+        for (size_t j = 0; j < n_wire; j++) {
+            if (used[j] || strcmp(reply->results[j]->app, bundles[i]->app) != 0)
+                continue;
+            used[j] = true;
+            result_from_wire(&res[n++], reply->results[j]);
+        }
+    }
+    for (size_t j = 0; j < n_wire; j++)
+        if (!used[j])
+            result_from_wire(&res[n++], reply->results[j]);
+    free(used);
+    *results = res;
+    *n_results = n;
+    return ORC_OK;
+}
+
+int orc_workflow_load_all(orc_client *c, const char *const *dirs, size_t n_dirs, bool force,
+                          orc_load_result **results, size_t *n_results, orc_error *err)
+{
+    Orchestra__V1__LoadAllWorkflowsRequest in = ORCHESTRA__V1__LOAD_ALL_WORKFLOWS_REQUEST__INIT;
+    char **found = NULL;
+    size_t n_found = 0;
+    Orchestra__V1__WorkflowBundle **bundles = NULL;
+    Orchestra__V1__WorkflowBundle **sent = NULL;
+    orc_error *read_errs = NULL;
+    ProtobufCMessage *out = NULL;
+    int rc;
+
+    if (!results || !n_results)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the results");
+    *results = NULL;
+    *n_results = 0;
+    rc = orci_bundle_scan(dirs, n_dirs, &found, &n_found, err);
+    if (rc != ORC_OK)
+        return rc;
+    bundles = calloc(n_found ? n_found : 1, sizeof *bundles);
+    sent = calloc(n_found ? n_found : 1, sizeof *sent);
+    read_errs = calloc(n_found ? n_found : 1, sizeof *read_errs);
+    if (!bundles || !sent || !read_errs) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    size_t n_sent = 0;
+    for (size_t i = 0; i < n_found; i++) {
+        if (orci_bundle_read(found[i], &bundles[i], &read_errs[i]) == ORC_OK)
+            sent[n_sent++] = bundles[i];
+    }
+    if (n_sent > 0) {
+        in.bundles = sent;
+        in.n_bundles = n_sent;
+        in.force = force;
+        rc = orci_client_call(c, "LoadAllWorkflows", &in.base,
+                              &orchestra__v1__load_all_workflows_reply__descriptor, &out, err);
+        if (rc != ORC_OK)
+            goto out;
+    }
+    rc = load_all_merge(found, n_found, bundles, read_errs,
+                        (const Orchestra__V1__LoadAllWorkflowsReply *)out, results, n_results, err);
+    if (rc == ORC_OK)
+        orc_error_clear(err);
+
+out:
+    if (out)
+        protobuf_c_message_free_unpacked(out, NULL);
+    for (size_t i = 0; i < n_found; i++) {
+        if (bundles)
+            orci_bundle_free(bundles[i]);
+        free(found[i]);
+    }
+    free(found);
+    free(bundles);
+    free(sent);
+    free(read_errs);
+    return rc;
+}
+
+int orc_workflow_sample_data(orc_client *c, const char *workflow, const char *version,
+                             char ***users, size_t *n_users, orc_error *err)
+{
+    Orchestra__V1__LoadSampleDataRequest in = ORCHESTRA__V1__LOAD_SAMPLE_DATA_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+
+    if (!users || !n_users)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the users");
+    *users = NULL;
+    *n_users = 0;
+    if (!workflow || !version)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "a workflow and a version are required");
+    in.workflow = (char *)workflow;
+    in.version = (char *)version;
+    int rc = orci_client_call(c, "LoadSampleData", &in.base,
+                              &orchestra__v1__load_sample_data_reply__descriptor, &out, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__LoadSampleDataReply *r = (const Orchestra__V1__LoadSampleDataReply *)out;
+    char **v = calloc(r->n_users ? r->n_users : 1, sizeof *v);
+    if (!v) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r->n_users; i++) {
+        v[i] = strdup(r->users[i]);
+        if (!v[i]) {
+            for (size_t j = 0; j < i; j++)
+                free(v[j]);
+            free(v);
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+            goto out;
+        }
+    }
+    *users = v;
+    *n_users = r->n_users;
+
+out:
+    protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+/* types_document builds the upstream workflow_types JSON from the server's listing. */
+static json_t *types_document(const Orchestra__V1__ListWorkflowsReply *r)
+{
+    json_t *doc = json_object();
+    json_t *wfs = json_object();
+    if (!doc || !wfs || json_object_set_new(doc, "workflows", wfs) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->n_workflows; i++) {
+        const Orchestra__V1__WorkflowInfo *w = r->workflows[i];
+        json_t *versions = json_object();
+        json_t *wf = json_pack("{s:s, s:o}", "name", w->name, "versions", versions);
+        if (!wf || json_object_set_new(wfs, w->slug, wf) != 0)
+            goto fail;
+        for (size_t j = 0; j < w->n_versions; j++) {
+            const Orchestra__V1__WorkflowVersionInfo *v = w->versions[j];
+            json_t *vj = json_pack("{s:s, s:s}", "name", v->name, "description", v->description);
+            if (!vj || json_object_set_new(versions, v->slug, vj) != 0)
+                goto fail;
+        }
+    }
+    return doc;
+fail:
+    json_decref(doc);
+    return NULL;
+}
+
+int orc_workflow_types_json(orc_client *c, char **json, orc_error *err)
+{
+    Orchestra__V1__ListWorkflowsRequest in = ORCHESTRA__V1__LIST_WORKFLOWS_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+
+    if (!json)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the document");
+    *json = NULL;
+    int rc = orci_client_call(c, "ListWorkflows", &in.base,
+                              &orchestra__v1__list_workflows_reply__descriptor, &out, err);
+    if (rc != ORC_OK)
+        return rc;
+    /* Slugs and names come from the server: jansson refuses invalid UTF-8, reported below. */
+    json_t *doc = types_document((const Orchestra__V1__ListWorkflowsReply *)out);
+    protobuf_c_message_free_unpacked(out, NULL);
+    if (!doc)
+        return orc_error_set(err, ORC_INTERNAL, "cannot build the workflow_types document");
+    *json = orci_json_dump(doc);
+    json_decref(doc);
+    if (!*json)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    return ORC_OK;
+}

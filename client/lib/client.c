@@ -1,0 +1,462 @@
+/*
+ * client.c: the client handle (one REQ socket dialed to orchestrad) and the generic call.
+ *
+ * Retry policy. nng re-sends a REQ context's request by itself: at once when the pipe it
+ * went out on is lost (the server restarted, the connection dropped), and periodically
+ * after NNG_OPT_REQ_RESENDTIME. The re-sent message is the very same bytes, so it carries
+ * the same request id and signature and the server answers it from its stored replies.
+ * The periodic resend is set just past the call's own deadline: a live but slow server is
+ * never sent duplicates, while a lost connection still gets the immediate resend.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
+
+#include "call.h"
+#include "clock.h"
+#include "crypto.h"
+#include "orchestra/client.h"
+#include "proto/envelope.pb-c.h"
+#include "sign.h"
+
+#define CLIENT_DEFAULT_TIMEOUT_MS 30000
+#define CLIENT_RECV_MAX (16u << 20)
+#define CLIENT_RECONNECT_MIN_MS 100
+#define CLIENT_RECONNECT_MAX_MS 2000
+/* Used for tls+tcp:// when no CA bundle is configured (Debian's ca-certificates). */
+#define CLIENT_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+struct orc_client {
+    nng_socket sock;
+    bool sock_open;
+    nng_dialer dialer;
+    nng_tls_config *tls;
+    char *url;
+    char *api_key;    /* NULL: not key-signed */
+    char *api_secret; /* set whenever api_key is */
+    char *token;      /* NULL: no session token */
+    int timeout_ms;
+};
+
+void orc_free(void *p)
+{
+    free(p);
+}
+
+/* env_or_null reads an environment variable, treating an empty value as unset. */
+static const char *env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : NULL;
+}
+
+void orc_client_opts_from_env(orc_client_opts *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->rpc_url = env_or_null("ORCHESTRA_RPC");
+    opts->api_key = env_or_null("ORCHESTRA_API_KEY");
+    opts->api_secret = env_or_null("ORCHESTRA_API_SECRET");
+    opts->token = env_or_null("ORCHESTRA_TOKEN");
+    opts->tls_ca_file = env_or_null("ORCHESTRA_TLS_CA");
+}
+
+/* dup_opt copies s into *out (NULL stays NULL). Returns false when out of memory. */
+static bool dup_opt(const char *s, char **out)
+{
+    *out = NULL;
+    if (!s)
+        return true;
+    *out = strdup(s);
+    return *out != NULL;
+}
+
+void orc_client_destroy(orc_client *c)
+{
+    if (!c)
+        return;
+    if (c->sock_open)
+        nng_close(c->sock); /* also closes the dialer */
+    if (c->tls)
+        nng_tls_config_free(c->tls);
+    free(c->url);
+    free(c->api_key);
+    if (c->api_secret) {
+        memset(c->api_secret, 0, strlen(c->api_secret));
+        free(c->api_secret);
+    }
+    free(c->token);
+    free(c);
+}
+
+int orc_client_set_token(orc_client *c, const char *token)
+{
+    if (!c)
+        return ORC_INVALID_ARGUMENT;
+    char *copy = NULL;
+    if (token && token[0] && !(copy = strdup(token)))
+        return ORC_RESOURCE_EXHAUSTED;
+    free(c->token);
+    c->token = copy;
+    return ORC_OK;
+}
+
+static bool is_tls_url(const char *url)
+{
+    return strncmp(url, "tls+", 4) == 0 || strncmp(url, "wss://", 6) == 0;
+}
+
+/* client_tls_setup builds the client TLS configuration for c->url and sets it on the
+ * dialer. */
+static int client_tls_setup(orc_client *c, const orc_client_opts *opts, orc_error *err)
+{
+    const char *ca = opts->tls_ca_file;
+    if (!ca) {
+        if (access(CLIENT_SYSTEM_CA_FILE, R_OK) != 0)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                                 "%s needs a CA file to verify the server (ORCHESTRA_TLS_CA)",
+                                 c->url);
+        ca = CLIENT_SYSTEM_CA_FILE;
+    }
+    int rv = nng_tls_config_alloc(&c->tls, NNG_TLS_MODE_CLIENT);
+    if (rv != 0) {
+        c->tls = NULL;
+        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
+    }
+    rv = nng_tls_config_ca_file(c->tls, ca);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "cannot load CA file %s: %s", ca,
+                             nng_strerror(rv));
+    rv = nng_tls_config_auth_mode(c->tls, NNG_TLS_AUTH_MODE_REQUIRED);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
+
+    nng_url *u = NULL;
+    const char *name = opts->tls_server_name;
+    if (!name) {
+        rv = nng_url_parse(&u, c->url);
+        if (rv != 0)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid RPC URL %s: %s", c->url,
+                                 nng_strerror(rv));
+        name = u->u_hostname;
+    }
+    rv = nng_tls_config_server_name(c->tls, name);
+    if (u)
+        nng_url_free(u);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot set the TLS server name: %s",
+                             nng_strerror(rv));
+    rv = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, c->tls);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
+    return ORC_OK;
+}
+
+int orc_client_new(const orc_client_opts *opts, orc_client **out, orc_error *err)
+{
+    orc_client_opts none;
+    int rc = ORC_OK;
+    int rv;
+
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the client handle");
+    *out = NULL;
+    if (!opts) {
+        memset(&none, 0, sizeof none);
+        opts = &none;
+    }
+    if (opts->api_key && !opts->api_secret)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "API key %s is set without its secret (ORCHESTRA_API_SECRET)",
+                             opts->api_key);
+    if (opts->timeout_ms < 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "negative timeout %d ms", opts->timeout_ms);
+
+    const char *url = opts->rpc_url;
+    if (!url)
+        url = env_or_null("ORCHESTRA_RPC");
+    if (!url)
+        url = ORC_DEFAULT_RPC_URL;
+
+    orc_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS;
+    if (!dup_opt(url, &c->url) || !dup_opt(opts->api_key, &c->api_key) ||
+        !dup_opt(opts->api_key ? opts->api_secret : NULL, &c->api_secret) ||
+        !dup_opt(opts->token && opts->token[0] ? opts->token : NULL, &c->token)) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        goto fail;
+    }
+
+    rv = nng_req0_open(&c->sock);
+    if (rv != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "cannot open a REQ socket: %s", nng_strerror(rv));
+        goto fail;
+    }
+    c->sock_open = true;
+    /* Cap what the network can make us allocate. */
+    nng_duration resend = (nng_duration)c->timeout_ms + 1000;
+    if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, CLIENT_RECV_MAX)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, resend)) != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "cannot configure the socket: %s", nng_strerror(rv));
+        goto fail;
+    }
+
+    rv = nng_dialer_create(&c->dialer, c->sock, c->url);
+    if (rv != 0) {
+        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid RPC URL %s: %s", c->url,
+                           nng_strerror(rv));
+        goto fail;
+    }
+    /* Not every transport has these (inproc); a missing option only loses reconnect tuning. */
+    nng_dialer_set_ms(c->dialer, NNG_OPT_RECONNMINT, CLIENT_RECONNECT_MIN_MS);
+    nng_dialer_set_ms(c->dialer, NNG_OPT_RECONNMAXT, CLIENT_RECONNECT_MAX_MS);
+    if (is_tls_url(c->url)) {
+        rc = client_tls_setup(c, opts, err);
+        if (rc != ORC_OK)
+            goto fail;
+    }
+    /* Synchronous first dial: a refused connection is reported now; nng then redials by
+     * itself whenever the connection drops. */
+    rv = nng_dialer_start(c->dialer, 0);
+    if (rv != 0) {
+        rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot reach orchestrad at %s: %s", c->url,
+                           nng_strerror(rv));
+        goto fail;
+    }
+    *out = c;
+    return ORC_OK;
+
+fail:
+    orc_client_destroy(c);
+    return rc;
+}
+
+/* transport_error reports an nng failure of one exchange as ORC_UNAVAILABLE. */
+static int transport_error(orc_client *c, int rv, orc_error *err)
+{
+    if (rv == NNG_ETIMEDOUT)
+        return orc_error_set(err, ORC_UNAVAILABLE, "no answer from orchestrad at %s within %d ms",
+                             c->url, c->timeout_ms);
+    return orc_error_set(err, ORC_UNAVAILABLE, "cannot talk to orchestrad at %s: %s", c->url,
+                         nng_strerror(rv));
+}
+
+/*
+ * client_exchange sends msg (ownership passes here, whatever happens) on a fresh context and
+ * returns the reply message in *reply (the caller frees it with nng_msg_free).
+ */
+static int client_exchange(orc_client *c, nng_msg *msg, nng_msg **reply, orc_error *err)
+{
+    nng_ctx ctx;
+    nng_aio *aio = NULL;
+    bool ctx_open = false;
+    int rc = ORC_OK;
+    int rv;
+
+    *reply = NULL;
+    int64_t deadline = orci_monotonic_ms() + c->timeout_ms;
+    if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+        rc = transport_error(c, rv, err);
+        goto out;
+    }
+    ctx_open = true;
+    nng_ctx_set_ms(ctx, NNG_OPT_REQ_RESENDTIME, (nng_duration)c->timeout_ms + 1000);
+    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    nng_aio_set_timeout(aio, c->timeout_ms);
+    nng_aio_set_msg(aio, msg);
+    msg = NULL;
+    nng_ctx_send(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = nng_aio_result(aio)) != 0) {
+        msg = nng_aio_get_msg(aio); /* still ours after a failed send */
+        rc = transport_error(c, rv, err);
+        goto out;
+    }
+    int64_t left = deadline - orci_monotonic_ms();
+    if (left <= 0) {
+        rc = transport_error(c, NNG_ETIMEDOUT, err);
+        goto out;
+    }
+    nng_aio_set_timeout(aio, (nng_duration)left);
+    nng_ctx_recv(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = nng_aio_result(aio)) != 0) {
+        rc = transport_error(c, rv, err);
+        goto out;
+    }
+    *reply = nng_aio_get_msg(aio);
+
+out:
+    if (msg)
+        nng_msg_free(msg);
+    if (aio)
+        nng_aio_free(aio);
+    if (ctx_open)
+        nng_ctx_close(ctx);
+    return rc;
+}
+
+/* client_send_bytes copies req into a message and exchanges it. */
+static int client_send_bytes(orc_client *c, const void *req, size_t len, nng_msg **reply,
+                             orc_error *err)
+{
+    nng_msg *msg;
+    *reply = NULL;
+    if (nng_msg_alloc(&msg, len) != 0)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (len > 0)
+        memcpy(nng_msg_body(msg), req, len);
+    return client_exchange(c, msg, reply, err);
+}
+
+int orci_client_roundtrip(orc_client *c, const void *req, size_t len, uint8_t **reply,
+                          size_t *reply_len, orc_error *err)
+{
+    nng_msg *m = NULL;
+    *reply = NULL;
+    *reply_len = 0;
+    if (!c)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no client handle");
+    int rc = client_send_bytes(c, req, len, &m, err);
+    if (rc != ORC_OK)
+        return rc;
+    size_t n = nng_msg_len(m);
+    uint8_t *copy = malloc(n ? n : 1);
+    if (!copy) {
+        nng_msg_free(m);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    memcpy(copy, nng_msg_body(m), n);
+    nng_msg_free(m);
+    *reply = copy;
+    *reply_len = n;
+    return ORC_OK;
+}
+
+int orci_client_build_request(orc_client *c, const char *method, const void *body, size_t body_len,
+                              const char *request_id, int64_t timestamp, uint8_t **out,
+                              size_t *out_len)
+{
+    Orchestra__V1__Request r = ORCHESTRA__V1__REQUEST__INIT;
+    Orchestra__V1__Auth a = ORCHESTRA__V1__AUTH__INIT;
+    uint8_t mac[ORCI_SHA256_LEN];
+
+    *out = NULL;
+    *out_len = 0;
+    if (!c || !method || !request_id || (body_len > 0 && !body))
+        return ORC_INVALID_ARGUMENT;
+    r.method = (char *)method;
+    r.request_id = (char *)request_id;
+    r.body.data = (uint8_t *)body;
+    r.body.len = body_len;
+    if (c->api_key) {
+        orci_sign_request(c->api_secret, strlen(c->api_secret), method, request_id, timestamp, body,
+                          body_len, mac);
+        a.key_id = c->api_key;
+        a.timestamp = timestamp;
+        a.signature.data = mac;
+        a.signature.len = sizeof mac;
+        r.auth = &a;
+    }
+    if (c->token) {
+        a.token = c->token;
+        r.auth = &a;
+    }
+    size_t n = orchestra__v1__request__get_packed_size(&r);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf)
+        return ORC_RESOURCE_EXHAUSTED;
+    *out_len = orchestra__v1__request__pack(&r, buf);
+    *out = buf;
+    return ORC_OK;
+}
+
+/* reply_code maps a wire status to an orc_code; numbers we do not know become UNKNOWN. */
+static orc_code reply_code(int status)
+{
+    return status >= ORC_OK && status <= ORC_UNAUTHENTICATED ? (orc_code)status : ORC_UNKNOWN;
+}
+
+int orci_client_call(orc_client *c, const char *method, const ProtobufCMessage *in,
+                     const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
+                     orc_error *err)
+{
+    uint8_t *body = NULL, *req = NULL;
+    size_t body_len = 0, req_len = 0;
+    nng_msg *m = NULL;
+    Orchestra__V1__Reply *reply = NULL;
+    uint8_t rnd[ORCI_CLIENT_REQUEST_ID_LEN / 2];
+    char request_id[ORCI_CLIENT_REQUEST_ID_LEN + 1];
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!c || !method || !in || !out_desc || !out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "missing argument to a client call");
+
+    size_t n = protobuf_c_message_get_packed_size(in);
+    body = malloc(n ? n : 1);
+    if (!body) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    body_len = protobuf_c_message_pack(in, body);
+    if (orci_random(rnd, sizeof rnd) != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "no entropy for a request id");
+        goto out;
+    }
+    orci_hex_encode(rnd, sizeof rnd, request_id);
+    int64_t now_s = orci_clock_now(NULL) / 1000000;
+    rc = orci_client_build_request(c, method, body, body_len, request_id, now_s, &req, &req_len);
+    if (rc != ORC_OK) {
+        orc_error_set(err, rc, NULL);
+        goto out;
+    }
+    rc = client_send_bytes(c, req, req_len, &m, err);
+    if (rc != ORC_OK)
+        goto out;
+
+    reply = orchestra__v1__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    if (!reply) {
+        rc = orc_error_set(err, ORC_INTERNAL, "malformed reply to %s from orchestrad", method);
+        goto out;
+    }
+    if (reply->request_id[0] && strcmp(reply->request_id, request_id) != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "reply to %s is for another request", method);
+        goto out;
+    }
+    if (reply->status != ORCHESTRA__V1__CODE__OK) {
+        orc_code code = reply_code((int)reply->status);
+        rc = orc_error_set(err, code, "%s",
+                           reply->message[0] ? reply->message : orc_code_default_message(code));
+        goto out;
+    }
+    *out = protobuf_c_message_unpack(out_desc, NULL, reply->body.len, reply->body.data);
+    if (!*out) {
+        rc = orc_error_set(err, ORC_INTERNAL, "malformed reply to %s from orchestrad", method);
+        goto out;
+    }
+    orc_error_clear(err);
+    rc = ORC_OK;
+
+out:
+    if (reply)
+        orchestra__v1__reply__free_unpacked(reply, NULL);
+    if (m)
+        nng_msg_free(m);
+    free(req);
+    free(body);
+    return rc;
+}

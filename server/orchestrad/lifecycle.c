@@ -1,0 +1,1261 @@
+/*
+ * lifecycle.c: projects, task creation and assignment policies, eligibility, assignment,
+ * request-new-task, save and submit with hierarchical review (spec 3.1 to 3.4), and the
+ * internal functions through which every state change goes.
+ */
+#include "lifecycle.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "lifecycle_internal.h"
+#include "log.h"
+
+#define MSG_NO_TASK "No task for given id"
+#define MSG_NO_PROJECT "No project for given id"
+#define MSG_POLICY "Assignment policy incorrectly specified."
+#define MSG_REVIEW_POLICY "Review policy incorrectly specified."
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+static const orci_rng *lc_rng(const orci_lc *lc)
+{
+    return lc->rng != NULL ? lc->rng : &orci_rng_system;
+}
+
+bool orci_lci_expected_error(int code)
+{
+    return code == ORC_PERMISSION_DENIED || code == ORC_FAILED_PRECONDITION ||
+           code == ORC_NOT_FOUND;
+}
+
+/* normalize_object parses text as a JSON object and returns its compact form (malloc'd). */
+static char *normalize_object(const char *text, const char *what, orc_error *err)
+{
+    if (text == NULL || text[0] == '\0')
+        text = "{}";
+    json_t *v = orci_json_parse_object(text, strlen(text), what, err);
+    if (v == NULL)
+        return NULL;
+    char *out = orci_json_dump(v);
+    json_decref(v);
+    if (out == NULL)
+        orc_error_set(err, ORC_INTERNAL, "out of memory");
+    return out;
+}
+
+/* query_int runs a one-row query with one int64 bound to ?1 (and ?2 when b2 is set). */
+static int query_id(orci_db *db, sqlite3_stmt *st, int64_t *out, bool *found, orc_error *err)
+{
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_lci_db_err(err);
+    *found = r == 1;
+    if (r == 1) {
+        *out = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    return ORC_OK;
+}
+
+/* ---- loaders ------------------------------------------------------------------------ */
+
+int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci_lci_task *t,
+                       orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT t.id, t.step_id, t.project_id, t.start_datetime, t.status, s.is_human, p.status"
+        " FROM tasks t JOIN steps s ON s.id = t.step_id JOIN projects p ON p.id = t.project_id"
+        " WHERE t.id = ?1",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_lci_db_err(err);
+    if (r == 0)
+        return orc_error_set(err, ORC_NOT_FOUND, "%s", not_found);
+    t->id = sqlite3_column_int64(st, 0);
+    t->step_id = sqlite3_column_int64(st, 1);
+    t->project_id = sqlite3_column_int64(st, 2);
+    t->start_us = sqlite3_column_int64(st, 3);
+    t->status = sqlite3_column_int(st, 4);
+    t->is_human = sqlite3_column_int(st, 5) != 0;
+    t->project_status = sqlite3_column_int(st, 6);
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out,
+                              size_t *n, orc_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT id, COALESCE(worker_id, 0), start_datetime, status, assignment_counter"
+        " FROM task_assignments WHERE task_id = ?1 AND is_deleted = 0"
+        " ORDER BY assignment_counter, id",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    size_t cap = 0;
+    orci_lci_assignment *v = NULL;
+    for (;;) {
+        int r = orci_db_row(db, st, err);
+        if (r < 0) {
+            free(v);
+            return orci_lci_db_err(err);
+        }
+        if (r == 0)
+            break;
+        if (*n == cap) {
+            size_t ncap = cap == 0 ? 4 : cap * 2;
+            orci_lci_assignment *nv = realloc(v, ncap * sizeof *nv);
+            if (nv == NULL) {
+                free(v);
+                sqlite3_reset(st);
+                return orc_error_set(err, ORC_INTERNAL, "out of memory");
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[*n] = (orci_lci_assignment){
+            .id = sqlite3_column_int64(st, 0),
+            .worker_id = sqlite3_column_int64(st, 1),
+            .start_us = sqlite3_column_int64(st, 2),
+            .status = sqlite3_column_int(st, 3),
+            .counter = sqlite3_column_int(st, 4),
+        };
+        (*n)++;
+    }
+    *out = v;
+    return ORC_OK;
+}
+
+int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **out,
+                             size_t *n, orc_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT i.id, i.assignment_id, i.start_datetime, i.end_datetime, i.status,"
+        " i.submitted_data = '{}'"
+        " FROM iterations i JOIN task_assignments a ON a.id = i.assignment_id"
+        " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0"
+        " ORDER BY i.start_datetime, i.id",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    size_t cap = 0;
+    orci_lci_iteration *v = NULL;
+    for (;;) {
+        int r = orci_db_row(db, st, err);
+        if (r < 0) {
+            free(v);
+            return orci_lci_db_err(err);
+        }
+        if (r == 0)
+            break;
+        if (*n == cap) {
+            size_t ncap = cap == 0 ? 8 : cap * 2;
+            orci_lci_iteration *nv = realloc(v, ncap * sizeof *nv);
+            if (nv == NULL) {
+                free(v);
+                sqlite3_reset(st);
+                return orc_error_set(err, ORC_INTERNAL, "out of memory");
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[*n] = (orci_lci_iteration){
+            .id = sqlite3_column_int64(st, 0),
+            .assignment_id = sqlite3_column_int64(st, 1),
+            .start_us = sqlite3_column_int64(st, 2),
+            .end_us = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1
+                                                                : sqlite3_column_int64(st, 3),
+            .status = sqlite3_column_int(st, 4),
+            .submitted_empty = sqlite3_column_int(st, 5) != 0,
+        };
+        (*n)++;
+    }
+    *out = v;
+    return ORC_OK;
+}
+
+int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db, "SELECT status FROM projects WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int64_t v = 0;
+    bool found = false;
+    int code = query_id(db, st, &v, &found, err);
+    if (code != ORC_OK)
+        return code;
+    if (!found)
+        return orc_error_set(err, ORC_NOT_FOUND, MSG_NO_PROJECT);
+    *status = (int)v;
+    return ORC_OK;
+}
+
+int orci_lci_worker_exists(orci_db *db, int64_t worker_id, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db, "SELECT id FROM workers WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, worker_id);
+    int64_t v = 0;
+    bool found = false;
+    int code = query_id(db, st, &v, &found, err);
+    if (code != ORC_OK)
+        return code;
+    if (!found)
+        return orc_error_set(err, ORC_NOT_FOUND, "Worker matching query does not exist.");
+    return ORC_OK;
+}
+
+int orci_lci_certified(orci_db *db, int64_t worker_id, int64_t step_id, int role, bool *ok,
+                       orc_error *err)
+{
+    /* Upstream compares two counts: the step's required certifications and the worker's
+     * REAL rows with this exact role among them (spec 3.1). */
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT (SELECT count(*) FROM step_certifications WHERE step_id = ?1),"
+        " (SELECT count(*) FROM step_certifications sc JOIN worker_certifications wc"
+        "  ON wc.certification_id = sc.certification_id"
+        "  WHERE sc.step_id = ?1 AND wc.worker_id = ?2 AND wc.role = ?3 AND wc.task_class = 1)",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, step_id);
+    orci_bind_int(st, 2, worker_id);
+    orci_bind_int(st, 3, role);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_lci_db_err(err);
+    if (r == 0)
+        return orc_error_set(err, ORC_INTERNAL, "certification count returned no row");
+    *ok = sqlite3_column_int64(st, 0) == sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_lci_worker_on_task(orci_db *db, int64_t worker_id, int64_t task_id, int *count,
+                            orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT count(*) FROM task_assignments"
+                                    " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    orci_bind_int(st, 2, worker_id);
+    int64_t v = 0;
+    bool found = false;
+    int code = query_id(db, st, &v, &found, err);
+    if (code != ORC_OK)
+        return code;
+    *count = (int)v;
+    return ORC_OK;
+}
+
+/* ---- state changes ------------------------------------------------------------------ */
+
+int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db, "UPDATE tasks SET status = ?2 WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    orci_bind_int(st, 2, status);
+    return orci_db_step(lc->db, st, err);
+}
+
+int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_error *err)
+{
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db, "UPDATE projects SET status = ?2 WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    orci_bind_int(st, 2, status);
+    return orci_db_step(lc->db, st, err);
+}
+
+int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status,
+                                   orc_error *err)
+{
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db, "UPDATE task_assignments SET status = ?2 WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, assignment_id);
+    orci_bind_int(st, 2, status);
+    return orci_db_step(lc->db, st, err);
+}
+
+int orci_lci_set_assignment_worker(orci_lc *lc, int64_t assignment_id, int64_t worker_id,
+                                   orc_error *err)
+{
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db, "UPDATE task_assignments SET worker_id = ?2 WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, assignment_id);
+    orci_bind_int(st, 2, worker_id);
+    return orci_db_step(lc->db, st, err);
+}
+
+/* iteration_start opens a Processing iteration of an assignment at start_us. */
+static int iteration_start(orci_lc *lc, int64_t assignment_id, int64_t start_us,
+                           orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "INSERT INTO iterations (created_at, start_datetime,"
+                                    " assignment_id, status, submitted_data)"
+                                    " VALUES (?1, ?2, ?3, 0, '{}')",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, lc->now_us);
+    orci_bind_int(st, 2, start_us);
+    orci_bind_int(st, 3, assignment_id);
+    return orci_db_step(lc->db, st, err);
+}
+
+/*
+ * assignment_create is "assignment created": a Processing assignment at now with its first
+ * iteration starting at the assignment's start.
+ */
+static int assignment_create(orci_lc *lc, int64_t task_id, int64_t worker_id, int counter,
+                             const char *data, int64_t *assignment_id, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db,
+        "INSERT INTO task_assignments (created_at, start_datetime, worker_id, task_id, status,"
+        " assignment_counter, in_progress_task_data) VALUES (?1, ?1, ?2, ?3, 0, ?4, ?5)",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, lc->now_us);
+    orci_bind_int(st, 2, worker_id);
+    orci_bind_int(st, 3, task_id);
+    orci_bind_int(st, 4, counter);
+    orci_bind_text(st, 5, data);
+    int code = orci_db_step(lc->db, st, err);
+    if (code != ORC_OK)
+        return code;
+    int64_t id = orci_db_last_id(lc->db);
+    if (assignment_id != NULL)
+        *assignment_id = id;
+    return iteration_start(lc, id, lc->now_us, err);
+}
+
+/*
+ * assignment_submit is "assignment submitted": the data is stored, the latest iteration is
+ * closed with iteration_status and the data at now, and the assignment becomes Submitted.
+ */
+static int assignment_submit(orci_lc *lc, int64_t assignment_id, const char *data,
+                             int iteration_status, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "UPDATE task_assignments SET in_progress_task_data = ?2,"
+                                    " status = 1 WHERE id = ?1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, assignment_id);
+    orci_bind_text(st, 2, data);
+    int code = orci_db_step(lc->db, st, err);
+    if (code != ORC_OK)
+        return code;
+    st = orci_db_stmt(lc->db,
+                      "SELECT id FROM iterations WHERE assignment_id = ?1 AND is_deleted = 0"
+                      " ORDER BY start_datetime DESC, id DESC LIMIT 1",
+                      err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, assignment_id);
+    int64_t iteration_id = 0;
+    bool found = false;
+    if ((code = query_id(lc->db, st, &iteration_id, &found, err)) != ORC_OK)
+        return code;
+    if (!found)
+        return orc_error_set(err, ORC_INTERNAL, "assignment %lld has no iteration",
+                             (long long)assignment_id);
+    st = orci_db_stmt(lc->db,
+                      "UPDATE iterations SET status = ?2, submitted_data = ?3,"
+                      " end_datetime = ?4 WHERE id = ?1",
+                      err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, iteration_id);
+    orci_bind_int(st, 2, iteration_status);
+    orci_bind_text(st, 3, data);
+    orci_bind_int(st, 4, lc->now_us);
+    return orci_db_step(lc->db, st, err);
+}
+
+/*
+ * assignment_reopen is "assignment reopened": the task's assignment at counter becomes
+ * Processing with data as its in-progress data, and a new iteration starts at now.
+ */
+static int assignment_reopen(orci_lc *lc, int64_t task_id, int counter, const char *data,
+                             orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "SELECT id FROM task_assignments WHERE task_id = ?1"
+                                    " AND assignment_counter = ?2 AND is_deleted = 0",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    orci_bind_int(st, 2, counter);
+    int64_t id = 0;
+    bool found = false;
+    int code = query_id(lc->db, st, &id, &found, err);
+    if (code != ORC_OK)
+        return code;
+    if (!found)
+        return orc_error_set(err, ORC_INTERNAL, "task %lld has no assignment with counter %d",
+                             (long long)task_id, counter);
+    st = orci_db_stmt(lc->db,
+                      "UPDATE task_assignments SET in_progress_task_data = ?2, status = 0"
+                      " WHERE id = ?1",
+                      err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, id);
+    orci_bind_text(st, 2, data);
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        return code;
+    return iteration_start(lc, id, lc->now_us, err);
+}
+
+/* ---- assignment --------------------------------------------------------------------- */
+
+/* assignment_data copies an assignment's in-progress data (malloc'd). */
+static char *assignment_data(orci_db *db, int64_t assignment_id, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT in_progress_task_data FROM task_assignments WHERE id = ?1", err);
+    if (st == NULL)
+        return NULL;
+    orci_bind_int(st, 1, assignment_id);
+    int r = orci_db_row(db, st, err);
+    if (r <= 0) {
+        if (r == 0)
+            orc_error_set(err, ORC_INTERNAL, "assignment %lld vanished",
+                          (long long)assignment_id);
+        return NULL;
+    }
+    char *out = strdup(orci_col_text(st, 0));
+    sqlite3_reset(st);
+    if (out == NULL)
+        orc_error_set(err, ORC_INTERNAL, "out of memory");
+    return out;
+}
+
+/*
+ * assign_core is assign_task (spec 3.1 and 3.2) without the invariant check. Every check
+ * happens before the first write, so a refusal leaves the database untouched (new_task and
+ * the assignment policies rely on that).
+ */
+static int assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id,
+                       int64_t *assignment_id, orc_error *err)
+{
+    orci_lci_task t;
+    orci_lci_assignment *as = NULL;
+    size_t n = 0;
+    char *data = NULL;
+    int code = orci_lci_load_task(lc->db, task_id, MSG_NO_TASK, &t, err);
+    if (code != ORC_OK)
+        return code;
+    if ((code = orci_lci_worker_exists(lc->db, worker_id, err)) != ORC_OK)
+        return code;
+    if (t.project_status != ORCI_PROJECT_ACTIVE)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION, "Project is not active.");
+    if (!t.is_human)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "Machine tasks cannot be assigned to workers.");
+    int role, next;
+    if (t.status == ORCI_TASK_AWAITING_PROCESSING) {
+        role = ORCI_ROLE_ENTRY_LEVEL;
+        next = ORCI_TASK_PROCESSING;
+    } else if (t.status == ORCI_TASK_PENDING_REVIEW) {
+        role = ORCI_ROLE_REVIEWER;
+        next = ORCI_TASK_REVIEWING;
+    } else {
+        return orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "Status incompatible with new assignment");
+    }
+    if ((code = orci_lci_load_assignments(lc->db, task_id, &as, &n, err)) != ORC_OK)
+        return code;
+    if (t.status == ORCI_TASK_AWAITING_PROCESSING && n > 0) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Task is in incorrect state");
+        goto out;
+    }
+    bool certified = false;
+    if ((code = orci_lci_certified(lc->db, worker_id, t.step_id, role, &certified, err)) !=
+        ORC_OK)
+        goto out;
+    if (!certified) {
+        code = orc_error_set(err, ORC_PERMISSION_DENIED, "Worker not certified for this task.");
+        goto out;
+    }
+    int seats = 0;
+    if ((code = orci_lci_worker_on_task(lc->db, worker_id, task_id, &seats, err)) != ORC_OK)
+        goto out;
+    if (seats > 0) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Worker already assigned to this task.");
+        goto out;
+    }
+    /* The new level starts from the current (highest-counter) assignment's data. */
+    if (n > 0) {
+        if ((data = assignment_data(lc->db, as[n - 1].id, err)) == NULL) {
+            code = orci_lci_db_err(err);
+            goto out;
+        }
+    }
+    if ((code = orci_lci_set_task_status(lc, task_id, next, err)) != ORC_OK)
+        goto out;
+    code = assignment_create(lc, task_id, worker_id, (int)n, data != NULL ? data : "{}",
+                             assignment_id, err);
+out:
+    free(data);
+    free(as);
+    return code;
+}
+
+int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id,
+                        int64_t *assignment_id, orc_error *err)
+{
+    int64_t id = 0;
+    int code = assign_core(lc, worker_id, task_id, &id, err);
+    if (code == ORC_OK)
+        code = orci_lc_check_task(lc->db, task_id, err);
+    if (code == ORC_OK && assignment_id != NULL)
+        *assignment_id = id;
+    return code;
+}
+
+/* ---- request new task --------------------------------------------------------------- */
+
+/* load_ids collects the first column of a query's rows (malloc'd, caller frees). */
+static int load_ids(orci_db *db, sqlite3_stmt *st, int64_t **out, size_t *n, orc_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int64_t *v = NULL;
+    for (;;) {
+        int r = orci_db_row(db, st, err);
+        if (r < 0) {
+            free(v);
+            return orci_lci_db_err(err);
+        }
+        if (r == 0)
+            break;
+        if (*n == cap) {
+            size_t ncap = cap == 0 ? 16 : cap * 2;
+            int64_t *nv = realloc(v, ncap * sizeof *nv);
+            if (nv == NULL) {
+                free(v);
+                sqlite3_reset(st);
+                return orc_error_set(err, ORC_INTERNAL, "out of memory");
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    *out = v;
+    return ORC_OK;
+}
+
+int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
+                     int64_t *assignment_id, orc_error *err)
+{
+    if (role != ORCI_ROLE_ENTRY_LEVEL && role != ORCI_ROLE_REVIEWER)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "No such task type");
+    int code = orci_lci_worker_exists(lc->db, worker_id, err);
+    if (code != ORC_OK)
+        return code;
+
+    /* The returned-task block (spec 3.1): feedback from a reviewer comes first. */
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db,
+        "SELECT count(*) FROM task_assignments a JOIN tasks t ON t.id = a.task_id"
+        " WHERE a.worker_id = ?1 AND a.is_deleted = 0 AND a.status = 0 AND t.status = 4",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, worker_id);
+    int64_t returned = 0;
+    bool found = false;
+    if ((code = query_id(lc->db, st, &returned, &found, err)) != ORC_OK)
+        return code;
+    if (returned > 0)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "Worker has pending reviewer feedback that must be addressed.");
+
+    int status = role == ORCI_ROLE_ENTRY_LEVEL ? ORCI_TASK_AWAITING_PROCESSING
+                                               : ORCI_TASK_PENDING_REVIEW;
+    /* Candidates the worker is certified for, in pick-up order. Filtering certification
+     * in SQL gives the same answer as trying each candidate (upstream) without touching
+     * every uncertified task of a large pool. */
+    st = orci_db_stmt(
+        lc->db,
+        "SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id"
+        " JOIN steps s ON s.id = t.step_id"
+        " WHERE t.status = ?1 AND p.status = 0 AND s.is_human = 1"
+        " AND NOT EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id"
+        "  AND a.worker_id = ?2 AND a.is_deleted = 0)"
+        " AND (SELECT count(*) FROM step_certifications sc WHERE sc.step_id = t.step_id) ="
+        "  (SELECT count(*) FROM step_certifications sc JOIN worker_certifications wc"
+        "   ON wc.certification_id = sc.certification_id AND wc.worker_id = ?2"
+        "   AND wc.role = ?3 AND wc.task_class = 1 WHERE sc.step_id = t.step_id)"
+        " ORDER BY p.priority DESC, p.start_datetime ASC, t.id ASC",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, status);
+    orci_bind_int(st, 2, worker_id);
+    orci_bind_int(st, 3, role);
+    int64_t *ids = NULL;
+    size_t n = 0;
+    if ((code = load_ids(lc->db, st, &ids, &n, err)) != ORC_OK)
+        return code;
+    bool cert_failed = false;
+    for (size_t i = 0; i < n; i++) {
+        int64_t aid = 0;
+        orc_error why = {0};
+        code = assign_core(lc, worker_id, ids[i], &aid, &why);
+        if (code == ORC_OK) {
+            code = orci_lc_check_task(lc->db, ids[i], err);
+            if (code == ORC_OK) {
+                if (task_id != NULL)
+                    *task_id = ids[i];
+                if (assignment_id != NULL)
+                    *assignment_id = aid;
+            }
+            free(ids);
+            return code;
+        }
+        if (!orci_lci_expected_error(code)) {
+            free(ids);
+            return orc_error_set(err, (orc_code)code, "%s", why.message);
+        }
+        if (code == ORC_PERMISSION_DENIED)
+            cert_failed = true;
+    }
+    free(ids);
+
+    if (!cert_failed) {
+        /* Was anything there that the certification filter kept back? */
+        st = orci_db_stmt(
+            lc->db,
+            "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id"
+            " JOIN steps s ON s.id = t.step_id"
+            " WHERE t.status = ?1 AND p.status = 0 AND s.is_human = 1"
+            " AND NOT EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id"
+            "  AND a.worker_id = ?2 AND a.is_deleted = 0)",
+            err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+        orci_bind_int(st, 1, status);
+        orci_bind_int(st, 2, worker_id);
+        int64_t any = 0;
+        if ((code = query_id(lc->db, st, &any, &found, err)) != ORC_OK)
+            return code;
+        cert_failed = any > (int64_t)n;
+    }
+    if (cert_failed)
+        return orc_error_set(err, ORC_PERMISSION_DENIED, "No worker certificates");
+    return orc_error_set(err, ORC_NOT_FOUND, "No task");
+}
+
+/* ---- save and submit ---------------------------------------------------------------- */
+
+/*
+ * worker_assignment finds the worker's single live assignment on a task: "Worker is not
+ * associated with task" when none, the broken-state error when several.
+ */
+static int worker_assignment(orci_db *db, int64_t worker_id, int64_t task_id, int64_t *id,
+                             int *status, int *counter, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT id, status, assignment_counter FROM task_assignments"
+                                    " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    orci_bind_int(st, 2, worker_id);
+    int rows = 0;
+    for (;;) {
+        int r = orci_db_row(db, st, err);
+        if (r < 0)
+            return orci_lci_db_err(err);
+        if (r == 0)
+            break;
+        if (rows++ == 0) {
+            *id = sqlite3_column_int64(st, 0);
+            *status = sqlite3_column_int(st, 1);
+            *counter = sqlite3_column_int(st, 2);
+        }
+    }
+    if (rows == 0)
+        return orc_error_set(err, ORC_PERMISSION_DENIED, "Worker is not associated with task");
+    if (rows > 1)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "Task assignment with worker is in broken state.");
+    return ORC_OK;
+}
+
+int orci_lc_save(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *data_json,
+                 orc_error *err)
+{
+    char *data = normalize_object(data_json, "task data", err);
+    if (data == NULL)
+        return orci_lci_db_err(err);
+    orci_lci_task t;
+    int64_t aid = 0;
+    int astatus = 0, counter = 0;
+    int code = orci_lci_load_task(lc->db, task_id, MSG_NO_TASK, &t, err);
+    if (code != ORC_OK)
+        goto out;
+    if (t.project_status == ORCI_PROJECT_PAUSED) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Project is paused.");
+        goto out;
+    }
+    if ((code = worker_assignment(lc->db, worker_id, task_id, &aid, &astatus, &counter, err)) !=
+        ORC_OK)
+        goto out;
+    if (astatus != ORCI_ASSIGNMENT_PROCESSING) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Worker is not allowed to save");
+        goto out;
+    }
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db, "UPDATE task_assignments SET in_progress_task_data = ?2 WHERE id = ?1", err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, aid);
+    orci_bind_text(st, 2, data);
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        goto out;
+    code = orci_lc_check_task(lc->db, task_id, err);
+out:
+    free(data);
+    return code;
+}
+
+/*
+ * review_needed is upstream's _is_review_needed (spec 3.3): n counts the task's
+ * assignments including the submitter's.
+ */
+static int review_needed(orci_lc *lc, int64_t step_id, size_t n, bool *needed, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT review_policy FROM steps WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, step_id);
+    int r = orci_db_row(lc->db, st, err);
+    if (r < 0)
+        return orci_lci_db_err(err);
+    if (r == 0)
+        return orc_error_set(err, ORC_INTERNAL, "step %lld vanished", (long long)step_id);
+    const char *text = orci_col_text(st, 0);
+    json_t *policy = json_loads(text, 0, NULL);
+    sqlite3_reset(st);
+    int code = ORC_OK;
+    const char *name = json_string_value(json_object_get(policy, "policy"));
+    json_t *rate = json_object_get(policy, "rate");
+    json_t *max_reviews = json_object_get(policy, "max_reviews");
+    if (name != NULL && strcmp(name, "sampled_review") == 0 && json_is_number(rate) &&
+        json_is_number(max_reviews)) {
+        if (json_number_value(max_reviews) <= (double)n - 1) {
+            *needed = false;
+        } else {
+            const orci_rng *rng = lc_rng(lc);
+            *needed = rng->uniform(rng->arg) < json_number_value(rate);
+        }
+    } else if (name != NULL && strcmp(name, "no_review") == 0) {
+        *needed = false;
+    } else {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_REVIEW_POLICY);
+    }
+    json_decref(policy);
+    return code;
+}
+
+/* next_status is upstream's get_next_task_status (the table of spec 3.2). */
+static int next_status(orci_lc *lc, const orci_lci_task *t, size_t n_assignments,
+                       int iteration_status, int *next, orc_error *err)
+{
+    if (t->status == ORCI_TASK_AWAITING_PROCESSING || t->status == ORCI_TASK_PENDING_REVIEW ||
+        t->status == ORCI_TASK_COMPLETE)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION, "Task has illegal status for submit.");
+    if (iteration_status == ORCI_ITERATION_REQUESTED_REVIEW) {
+        if (t->status == ORCI_TASK_PROCESSING || t->status == ORCI_TASK_REVIEWING) {
+            bool needed = false;
+            int code = review_needed(lc, t->step_id, n_assignments, &needed, err);
+            if (code != ORC_OK)
+                return code;
+            *next = needed ? ORCI_TASK_PENDING_REVIEW : ORCI_TASK_COMPLETE;
+            return ORC_OK;
+        }
+        if (t->status == ORCI_TASK_POST_REVIEW_PROCESSING) {
+            *next = ORCI_TASK_REVIEWING;
+            return ORC_OK;
+        }
+        return orc_error_set(err, ORC_FAILED_PRECONDITION, "Task not in submittable state.");
+    }
+    if (t->status == ORCI_TASK_REVIEWING) {
+        *next = ORCI_TASK_POST_REVIEW_PROCESSING;
+        return ORC_OK;
+    }
+    return orc_error_set(err, ORC_FAILED_PRECONDITION, "Task not in rejectable state.");
+}
+
+int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *data_json,
+                   int iteration_status, orc_error *err)
+{
+    if (iteration_status != ORCI_ITERATION_REQUESTED_REVIEW &&
+        iteration_status != ORCI_ITERATION_PROVIDED_REVIEW)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "Illegal command");
+    char *data = normalize_object(data_json, "task data", err);
+    if (data == NULL)
+        return orci_lci_db_err(err);
+    orci_lci_task t;
+    orci_lci_assignment *as = NULL;
+    size_t n = 0;
+    int64_t aid = 0;
+    int astatus = 0, counter = 0, next = 0;
+    int code = orci_lci_load_task(lc->db, task_id, MSG_NO_TASK, &t, err);
+    if (code != ORC_OK)
+        goto out;
+    if (t.project_status == ORCI_PROJECT_PAUSED) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Project is paused.");
+        goto out;
+    }
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db,
+        "SELECT count(*) FROM step_submission_deps d WHERE d.step_id = ?1"
+        " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?2"
+        "  AND t.step_id = d.depends_on_id AND t.status = 5)",
+        err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, t.step_id);
+    orci_bind_int(st, 2, t.project_id);
+    int64_t missing = 0;
+    bool found = false;
+    if ((code = query_id(lc->db, st, &missing, &found, err)) != ORC_OK)
+        goto out;
+    if (missing > 0) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "Submission prerequisites are not complete.");
+        goto out;
+    }
+    if (t.status == ORCI_TASK_COMPLETE) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Task already completed");
+        goto out;
+    }
+    if ((code = worker_assignment(lc->db, worker_id, task_id, &aid, &astatus, &counter, err)) !=
+        ORC_OK)
+        goto out;
+    if (astatus != ORCI_ASSIGNMENT_PROCESSING) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Worker is not allowed to submit");
+        goto out;
+    }
+    if ((code = orci_lci_load_assignments(lc->db, task_id, &as, &n, err)) != ORC_OK)
+        goto out;
+    if ((code = next_status(lc, &t, n, iteration_status, &next, err)) != ORC_OK)
+        goto out;
+
+    if ((code = assignment_submit(lc, aid, data, iteration_status, err)) != ORC_OK)
+        goto out;
+    if ((code = orci_lci_set_task_status(lc, task_id, next, err)) != ORC_OK)
+        goto out;
+    if (next == ORCI_TASK_REVIEWING)
+        code = assignment_reopen(lc, task_id, counter + 1, data, err);
+    else if (next == ORCI_TASK_POST_REVIEW_PROCESSING)
+        code = assignment_reopen(lc, task_id, counter - 1, data, err);
+    else if (next == ORCI_TASK_COMPLETE)
+        code = orci_lci_create_subsequent(lc, t.project_id, err);
+    if (code != ORC_OK)
+        goto out;
+    code = orci_lci_check_project(lc->db, t.project_id, err);
+out:
+    free(as);
+    free(data);
+    return code;
+}
+
+/* ---- task creation and assignment policies ------------------------------------------ */
+
+/* find_worker_by_username looks a worker up; *found false when there is none. */
+static int find_worker_by_username(orci_db *db, const char *username, int64_t *worker_id,
+                                   bool *found, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT w.id FROM workers w JOIN users u ON u.id = w.user_id WHERE u.username = ?1",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, username);
+    return query_id(db, st, worker_id, found, err);
+}
+
+/*
+ * try_preassign tries assign_core and treats an eligibility refusal as "stays in the pool"
+ * (spec 3.4 _preassign_workers). *done tells whether the task was assigned.
+ */
+static int try_preassign(orci_lc *lc, int64_t worker_id, int64_t task_id, bool *done,
+                         orc_error *err)
+{
+    orc_error why = {0};
+    int code = assign_core(lc, worker_id, task_id, NULL, &why);
+    *done = code == ORC_OK;
+    if (code == ORC_OK)
+        return ORC_OK;
+    if (orci_lci_expected_error(code)) {
+        orci_debug("task %lld: pre-assignment to worker %lld refused: %s", (long long)task_id,
+                   (long long)worker_id, why.message);
+        return ORC_OK;
+    }
+    return orc_error_set(err, (orc_code)code, "%s", why.message);
+}
+
+/* policy_previous_steps applies previously_completed_steps with the slugs in steps. */
+static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_id,
+                                 json_t *steps, orc_error *err)
+{
+    size_t n = json_array_size(steps);
+    int64_t *step_ids = calloc(n + 1, sizeof *step_ids);
+    if (step_ids == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    int code = ORC_OK;
+    /* Every listed step must be a human step of the version before anything is tried. */
+    for (size_t i = 0; i < n; i++) {
+        const char *slug = json_string_value(json_array_get(steps, i));
+        if (slug == NULL) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+            goto out;
+        }
+        sqlite3_stmt *st = orci_db_stmt(
+            lc->db,
+            "SELECT s.id, s.is_human FROM steps s JOIN projects p"
+            " ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1 AND s.slug = ?2",
+            err);
+        if (st == NULL) {
+            code = ORC_INTERNAL;
+            goto out;
+        }
+        orci_bind_int(st, 1, project_id);
+        orci_bind_text(st, 2, slug);
+        int r = orci_db_row(lc->db, st, err);
+        if (r < 0) {
+            code = orci_lci_db_err(err);
+            goto out;
+        }
+        if (r == 0) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+            goto out;
+        }
+        step_ids[i] = sqlite3_column_int64(st, 0);
+        bool human = sqlite3_column_int(st, 1) != 0;
+        sqlite3_reset(st);
+        if (!human) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION,
+                                 "Machine step should not be member of assignment policy");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = orci_db_stmt(
+            lc->db,
+            "SELECT a.worker_id FROM tasks t JOIN task_assignments a ON a.task_id = t.id"
+            " WHERE t.project_id = ?1 AND t.step_id = ?2 AND a.assignment_counter = 0"
+            " AND a.is_deleted = 0 AND a.worker_id IS NOT NULL",
+            err);
+        if (st == NULL) {
+            code = ORC_INTERNAL;
+            goto out;
+        }
+        orci_bind_int(st, 1, project_id);
+        orci_bind_int(st, 2, step_ids[i]);
+        int64_t worker_id = 0;
+        bool found = false, done = false;
+        if ((code = query_id(lc->db, st, &worker_id, &found, err)) != ORC_OK)
+            goto out;
+        if (!found)
+            continue;
+        if ((code = try_preassign(lc, worker_id, task_id, &done, err)) != ORC_OK || done)
+            goto out;
+    }
+out:
+    free(step_ids);
+    return code;
+}
+
+/* preassign applies a new task's assignment policy (spec 3.4 _preassign_workers). */
+static int preassign(orci_lc *lc, int64_t project_id, int64_t task_id, bool is_human,
+                     const char *policy_text, orc_error *err)
+{
+    json_t *policy = json_loads(policy_text, 0, NULL);
+    int code = ORC_OK;
+    if (!json_is_object(policy)) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+        goto out;
+    }
+    if (!is_human) {
+        if (json_object_size(policy) > 0)
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION,
+                                 "Machine step should not have assignment policy.");
+        goto out;
+    }
+    const char *name = json_string_value(json_object_get(policy, "policy"));
+    if (name == NULL) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+    } else if (strcmp(name, "anyone_certified") == 0) {
+        code = ORC_OK;
+    } else if (strcmp(name, "previously_completed_steps") == 0) {
+        json_t *steps = json_object_get(policy, "steps");
+        if (!json_is_array(steps))
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+        else
+            code = policy_previous_steps(lc, project_id, task_id, steps, err);
+    } else if (strcmp(name, "specified_worker") == 0) {
+        const char *username = json_string_value(json_object_get(policy, "username"));
+        int64_t worker_id = 0;
+        bool found = false, done = false;
+        if (username == NULL) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+        } else if ((code = find_worker_by_username(lc->db, username, &worker_id, &found, err)) ==
+                       ORC_OK &&
+                   found) {
+            code = try_preassign(lc, worker_id, task_id, &done, err);
+        } else if (code == ORC_OK) {
+            orci_warn("task %lld: specified worker %s does not exist; the task stays in the pool",
+                      (long long)task_id, username);
+        }
+    } else {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+    }
+out:
+    json_decref(policy);
+    return code;
+}
+
+int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
+{
+    int status = 0;
+    int code = orci_lci_project_status(lc->db, project_id, &status, err);
+    if (code != ORC_OK || status != ORCI_PROJECT_ACTIVE)
+        return code;
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db,
+        "SELECT (SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5)"
+        " + (SELECT count(*) FROM steps s JOIN projects p"
+        "    ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
+        "    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1"
+        "    AND t.step_id = s.id))",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int64_t open = 0;
+    bool found = false;
+    if ((code = query_id(lc->db, st, &open, &found, err)) != ORC_OK)
+        return code;
+    if (open > 0)
+        return ORC_OK;
+    return orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_COMPLETED, err);
+}
+
+/* A step ready for its task. */
+typedef struct ready_step {
+    int64_t id;
+    bool is_human;
+    char *policy;
+} ready_step;
+
+int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
+{
+    int status = 0;
+    int code = orci_lci_project_status(lc->db, project_id, &status, err);
+    if (code != ORC_OK)
+        return code;
+    /* An aborted project's tasks are all Aborted; nothing new starts there. */
+    if (status == ORCI_PROJECT_ABORTED)
+        return ORC_OK;
+
+    /* Steps in version order with no task yet whose creation dependencies are Complete.
+     * Collected first: creating tasks and assigning them reuses other statements. */
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db,
+        "SELECT s.id, s.is_human, s.assignment_policy FROM steps s JOIN projects p"
+        " ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
+        " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1 AND t.step_id = s.id)"
+        " AND NOT EXISTS (SELECT 1 FROM step_creation_deps d WHERE d.step_id = s.id"
+        "  AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.project_id = ?1"
+        "  AND t2.step_id = d.depends_on_id AND t2.status = 5))"
+        " ORDER BY s.position, s.id",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    ready_step *steps = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        int r = orci_db_row(lc->db, st, err);
+        if (r < 0) {
+            code = orci_lci_db_err(err);
+            goto out;
+        }
+        if (r == 0)
+            break;
+        if (n == cap) {
+            size_t ncap = cap == 0 ? 8 : cap * 2;
+            ready_step *ns = realloc(steps, ncap * sizeof *ns);
+            if (ns == NULL) {
+                sqlite3_reset(st);
+                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+                goto out;
+            }
+            steps = ns;
+            cap = ncap;
+        }
+        steps[n].id = sqlite3_column_int64(st, 0);
+        steps[n].is_human = sqlite3_column_int(st, 1) != 0;
+        steps[n].policy = strdup(orci_col_text(st, 2));
+        if (steps[n++].policy == NULL) {
+            sqlite3_reset(st);
+            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        st = orci_db_stmt(lc->db,
+                          "INSERT INTO tasks (start_datetime, step_id, project_id, status)"
+                          " VALUES (?1, ?2, ?3, 0)",
+                          err);
+        if (st == NULL) {
+            code = ORC_INTERNAL;
+            goto out;
+        }
+        orci_bind_int(st, 1, lc->now_us);
+        orci_bind_int(st, 2, steps[i].id);
+        orci_bind_int(st, 3, project_id);
+        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+            goto out;
+        int64_t task_id = orci_db_last_id(lc->db);
+        if ((code = preassign(lc, project_id, task_id, steps[i].is_human, steps[i].policy,
+                              err)) != ORC_OK)
+            goto out;
+    }
+    code = orci_lci_complete_if_done(lc, project_id, err);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(steps[i].policy);
+    free(steps);
+    return code;
+}
+
+int orci_lc_create_subsequent_tasks(orci_lc *lc, int64_t project_id, orc_error *err)
+{
+    int code = orci_lci_create_subsequent(lc, project_id, err);
+    if (code != ORC_OK)
+        return code;
+    return orci_lci_check_project(lc->db, project_id, err);
+}
+
+/* ---- projects ----------------------------------------------------------------------- */
+
+int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *project_id,
+                           orc_error *err)
+{
+    if (p == NULL || p->workflow_slug == NULL || p->version_slug == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "A workflow slug and a version slug are required.");
+    if (p->task_class != ORCI_TASK_CLASS_REAL && p->task_class != ORCI_TASK_CLASS_TRAINING)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "Invalid task class.");
+    char *data = normalize_object(p->project_data, "project_data", err);
+    if (data == NULL)
+        return orci_lci_db_err(err);
+    int code = ORC_OK;
+    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT id FROM workflows WHERE slug = ?1", err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_text(st, 1, p->workflow_slug);
+    int64_t workflow_id = 0, version_id = 0;
+    bool found = false;
+    if ((code = query_id(lc->db, st, &workflow_id, &found, err)) != ORC_OK)
+        goto out;
+    if (!found) {
+        code = orc_error_set(err, ORC_NOT_FOUND, "Workflow %s not found", p->workflow_slug);
+        goto out;
+    }
+    st = orci_db_stmt(lc->db,
+                      "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2",
+                      err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, workflow_id);
+    orci_bind_text(st, 2, p->version_slug);
+    if ((code = query_id(lc->db, st, &version_id, &found, err)) != ORC_OK)
+        goto out;
+    if (!found) {
+        code = orc_error_set(err, ORC_NOT_FOUND, "Version %s of workflow %s not found",
+                             p->version_slug, p->workflow_slug);
+        goto out;
+    }
+    st = orci_db_stmt(lc->db,
+                      "INSERT INTO projects (start_datetime, status, workflow_version_id,"
+                      " short_description, priority, project_data, task_class)"
+                      " VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)",
+                      err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, lc->now_us);
+    orci_bind_int(st, 2, version_id);
+    orci_bind_text(st, 3, p->description != NULL ? p->description : "");
+    orci_bind_int(st, 4, p->priority);
+    orci_bind_text(st, 5, data);
+    orci_bind_int(st, 6, p->task_class);
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        goto out;
+    int64_t id = orci_db_last_id(lc->db);
+    if ((code = orci_lci_create_subsequent(lc, id, err)) != ORC_OK)
+        goto out;
+    if ((code = orci_lci_check_project(lc->db, id, err)) != ORC_OK)
+        goto out;
+    if (project_id != NULL)
+        *project_id = id;
+out:
+    free(data);
+    return code;
+}

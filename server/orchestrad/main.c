@@ -1,0 +1,534 @@
+/*
+ * main.c: the orchestrad daemon and its admin subcommands (`orchestrad keys ...`).
+ *
+ * The daemon opens the store, serves RPC (rpc.c) and binds the event feed until SIGTERM
+ * or SIGINT, then stops in order: RPC (answering what it already received), the event
+ * socket, the store. The only process-wide state is the stop flag below and the log sink.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "dispatch.h"
+#include "keys.h"
+#include "log.h"
+#include "rpc.h"
+#include "server.h"
+#include "store.h"
+
+#define DEFAULT_DB "./orchestra-data/orchestra.db"
+#define DEFAULT_RPC "tcp://127.0.0.1:7400"
+#define DEFAULT_EVENTS "tcp://127.0.0.1:7401"
+#define DEV_KEY_ID "orchestra-user"
+#define DEV_KEY_SECRET "CHANGEME"
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: orchestrad [OPTIONS]\n"
+        "       orchestrad keys create NAME --scopes project,admin,executor [--db PATH] "
+        "[--json]\n"
+        "       orchestrad keys list [--db PATH] [--json]\n"
+        "       orchestrad keys revoke KEY_ID [--db PATH]\n"
+        "\n"
+        "The Orchestra coordinator: serves RPC, owns the database, publishes events.\n"
+        "\n"
+        "options:\n"
+        "  --db PATH              database file (default " DEFAULT_DB ")\n"
+        "  --rpc URL              RPC endpoint: tcp://, ipc:// or tls+tcp:// (default " DEFAULT_RPC
+        ")\n"
+        "  --events URL           event feed endpoint (default " DEFAULT_EVENTS ")\n"
+        "  --log-level LEVEL      debug, info, warn or error (default info)\n"
+        "  --dev                  seed the example key " DEV_KEY_ID " / " DEV_KEY_SECRET
+        " with every scope (demos and tests only)\n"
+        "  --tls-cert FILE        PEM certificate for tls+tcp:// endpoints\n"
+        "  --tls-key FILE         PEM private key for tls+tcp:// endpoints\n"
+        "  --auth-window SECONDS  accepted clock skew of signed requests (default 300)\n"
+        "  --max-message BYTES    largest request accepted (default 4194304)\n"
+        "  --workers N            RPC worker threads (default 8)\n"
+        "  --pbkdf2-iterations N  password hashing cost (default %u)\n"
+        "  --help                 show this help\n"
+        "  --version              show the version\n",
+        (unsigned)ORCI_PBKDF2_DEFAULT_ITERATIONS);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "orchestrad: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'orchestrad --help'.\n");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+/* parse_long parses a whole decimal number within [min, max]. */
+static bool parse_long(const char *s, long long min, long long max, long long *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- keys subcommands ----------------------------------------------------------------- */
+
+typedef struct keys_create_job {
+    const char *name;
+    unsigned scopes;
+    orci_key key;
+} keys_create_job;
+
+static int keys_create_fn(orci_db *db, void *arg, orc_error *err)
+{
+    keys_create_job *j = arg;
+    return orci_keys_create(db, j->name, j->scopes, NULL, NULL, orci_clock_now(&orci_clock_system),
+                            &j->key, err);
+}
+
+static int keys_revoke_fn(orci_db *db, void *arg, orc_error *err)
+{
+    return orci_keys_revoke(db, arg, orci_clock_now(&orci_clock_system), err);
+}
+
+static json_t *scopes_json(unsigned bits)
+{
+    json_t *a = json_array();
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{ORCI_SCOPE_PROJECT, "project"},
+                 {ORCI_SCOPE_ADMIN, "admin"},
+                 {ORCI_SCOPE_EXECUTOR, "executor"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (bits & names[i].bit)
+            json_array_append_new(a, json_string(names[i].name));
+    return a;
+}
+
+static void print_json(json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (text)
+        printf("%s\n", text);
+    free(text);
+}
+
+typedef struct keys_list_state {
+    bool json;
+    json_t *arr;
+} keys_list_state;
+
+static void keys_list_fn(const orci_key *k, void *arg)
+{
+    keys_list_state *st = arg;
+    char created[40], revoked[40], scopes[64];
+    orci_time_format(k->created_at, created, sizeof created);
+    if (k->revoked_at)
+        orci_time_format(k->revoked_at, revoked, sizeof revoked);
+    orci_scopes_format(k->scopes, scopes, sizeof scopes);
+    if (st->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "key_id", json_string(k->key_id));
+        json_object_set_new(o, "name", json_string(k->name));
+        json_object_set_new(o, "scopes", scopes_json(k->scopes));
+        json_object_set_new(o, "created", json_string(created));
+        json_object_set_new(o, "revoked", k->revoked_at ? json_string(revoked) : json_null());
+        json_array_append_new(st->arr, o);
+    } else {
+        printf("%-28s %-20s %-24s %-28s %s\n", k->key_id, k->name, scopes, created,
+               k->revoked_at ? revoked : "-");
+    }
+}
+
+static int keys_main(int argc, char **argv)
+{
+    const char *db_path = DEFAULT_DB;
+    const char *scopes_text = NULL;
+    bool json = false;
+    const char *pos[3] = {NULL, NULL, NULL};
+    int n_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--db") == 0 || strcmp(a, "--scopes") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a value", a);
+            if (strcmp(a, "--db") == 0)
+                db_path = argv[++i];
+            else
+                scopes_text = argv[++i];
+        } else if (strncmp(a, "--db=", 5) == 0) {
+            db_path = a + 5;
+        } else if (strncmp(a, "--scopes=", 9) == 0) {
+            scopes_text = a + 9;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option %s", a);
+        } else if (n_pos < 3) {
+            pos[n_pos++] = a;
+        } else {
+            return usage_error("unexpected argument %s", a);
+        }
+    }
+    const char *cmd = pos[0];
+    if (!cmd)
+        return usage_error("keys needs a command: create, list or revoke");
+    int want = strcmp(cmd, "list") == 0 ? 1 : 2;
+    if (strcmp(cmd, "create") != 0 && strcmp(cmd, "list") != 0 && strcmp(cmd, "revoke") != 0)
+        return usage_error("unknown keys command %s", cmd);
+    if (n_pos != want)
+        return usage_error("wrong number of arguments for keys %s", cmd);
+
+    unsigned scopes = 0;
+    if (strcmp(cmd, "create") == 0) {
+        if (!scopes_text)
+            return usage_error("keys create needs --scopes (project,admin,executor)");
+        int bits = orci_scopes_parse(scopes_text);
+        if (bits <= 0)
+            return usage_error("bad --scopes %s: use project, admin and executor", scopes_text);
+        scopes = (unsigned)bits;
+        size_t name_len = strlen(pos[1]);
+        if (name_len == 0 || name_len >= sizeof((orci_key *)0)->name)
+            return usage_error("the key name must have 1 to 127 characters");
+    } else if (scopes_text) {
+        return usage_error("--scopes is only for keys create");
+    }
+
+    orc_error err;
+    orc_error_clear(&err);
+    orci_store *store = NULL;
+    orci_store_opts so = {.path = db_path};
+    int rc = orci_store_open(&so, &store, &err);
+    if (rc != ORC_OK) {
+        fprintf(stderr, "orchestrad: cannot open %s: %s\n", db_path, err.message);
+        return 1;
+    }
+    int status = 0;
+    if (strcmp(cmd, "create") == 0) {
+        keys_create_job job = {.name = pos[1], .scopes = scopes};
+        rc = orci_store_write(store, keys_create_fn, &job, &err);
+        if (rc != ORC_OK) {
+            fprintf(stderr, "orchestrad: %s\n", err.message);
+            status = 1;
+        } else if (json) {
+            json_t *o = json_object();
+            json_object_set_new(o, "key_id", json_string(job.key.key_id));
+            json_object_set_new(o, "secret", json_string(job.key.secret));
+            json_object_set_new(o, "name", json_string(job.key.name));
+            json_object_set_new(o, "scopes", scopes_json(job.key.scopes));
+            print_json(o);
+            json_decref(o);
+        } else {
+            printf("key id: %s\nsecret: %s\nKeep the secret now: it is not shown again.\n",
+                   job.key.key_id, job.key.secret);
+        }
+        explicit_bzero(job.key.secret, sizeof job.key.secret);
+    } else if (strcmp(cmd, "list") == 0) {
+        orci_db *rdb = NULL;
+        keys_list_state st = {.json = json, .arr = json ? json_array() : NULL};
+        rc = orci_db_open_reader(store, &rdb, &err);
+        if (rc == ORC_OK) {
+            if (!json)
+                printf("%-28s %-20s %-24s %-28s %s\n", "KEY ID", "NAME", "SCOPES", "CREATED",
+                       "REVOKED");
+            rc = orci_keys_list(rdb, keys_list_fn, &st, &err);
+        }
+        orci_db_close(rdb);
+        if (rc != ORC_OK) {
+            fprintf(stderr, "orchestrad: %s\n", err.message);
+            status = 1;
+        } else if (json) {
+            print_json(st.arr);
+        }
+        json_decref(st.arr);
+    } else {
+        rc = orci_store_write(store, keys_revoke_fn, (void *)pos[1], &err);
+        if (rc == ORC_NOT_FOUND) {
+            fprintf(stderr, "orchestrad: no active key %s\n", pos[1]);
+            status = 1;
+        } else if (rc != ORC_OK) {
+            fprintf(stderr, "orchestrad: %s\n", err.message);
+            status = 1;
+        } else {
+            printf("revoked %s\n", pos[1]);
+        }
+    }
+    orci_store_close(store);
+    return status;
+}
+
+/* ---- the daemon ----------------------------------------------------------------------- */
+
+typedef struct daemon_opts {
+    const char *db;
+    const char *rpc;
+    const char *events;
+    const char *tls_cert;
+    const char *tls_key;
+    orci_log_level log_level;
+    bool dev;
+    int auth_window;
+    size_t max_message;
+    int workers;
+    unsigned pbkdf2_iterations;
+} daemon_opts;
+
+enum {
+    OPT_DB = 256,
+    OPT_RPC,
+    OPT_EVENTS,
+    OPT_LOG_LEVEL,
+    OPT_DEV,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_AUTH_WINDOW,
+    OPT_MAX_MESSAGE,
+    OPT_WORKERS,
+    OPT_PBKDF2,
+    OPT_HELP,
+    OPT_VERSION,
+};
+
+/* parse_daemon_opts returns -1 to go on, or the exit status. */
+static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"rpc", required_argument, NULL, OPT_RPC},
+        {"events", required_argument, NULL, OPT_EVENTS},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"dev", no_argument, NULL, OPT_DEV},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"auth-window", required_argument, NULL, OPT_AUTH_WINDOW},
+        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"pbkdf2-iterations", required_argument, NULL, OPT_PBKDF2},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int c;
+    long long v;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB:
+            o->db = optarg;
+            break;
+        case OPT_RPC:
+            o->rpc = optarg;
+            break;
+        case OPT_EVENTS:
+            o->events = optarg;
+            break;
+        case OPT_LOG_LEVEL: {
+            int l = orci_log_parse_level(optarg);
+            if (l < 0)
+                return usage_error("unknown log level %s (debug, info, warn, error)", optarg);
+            o->log_level = (orci_log_level)l;
+            break;
+        }
+        case OPT_DEV:
+            o->dev = true;
+            break;
+        case OPT_TLS_CERT:
+            o->tls_cert = optarg;
+            break;
+        case OPT_TLS_KEY:
+            o->tls_key = optarg;
+            break;
+        case OPT_AUTH_WINDOW:
+            if (!parse_long(optarg, 1, 86400, &v))
+                return usage_error("bad --auth-window %s (1 to 86400 seconds)", optarg);
+            o->auth_window = (int)v;
+            break;
+        case OPT_MAX_MESSAGE:
+            if (!parse_long(optarg, 1024, (long long)1 << 30, &v))
+                return usage_error("bad --max-message %s (1024 bytes to 1 GiB)", optarg);
+            o->max_message = (size_t)v;
+            break;
+        case OPT_WORKERS:
+            if (!parse_long(optarg, 1, 256, &v))
+                return usage_error("bad --workers %s (1 to 256)", optarg);
+            o->workers = (int)v;
+            break;
+        case OPT_PBKDF2:
+            if (!parse_long(optarg, 1000, 100000000, &v))
+                return usage_error("bad --pbkdf2-iterations %s (1000 to 100000000)", optarg);
+            o->pbkdf2_iterations = (unsigned)v;
+            break;
+        case 'h':
+        case OPT_HELP:
+            usage(stdout);
+            return 0;
+        case OPT_VERSION:
+            printf("orchestrad %s\n", ORCI_VERSION);
+            return 0;
+        case ':':
+            return usage_error("%s needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument %s", argv[optind]);
+    if (!o->tls_cert != !o->tls_key)
+        return usage_error("--tls-cert and --tls-key go together");
+    return -1;
+}
+
+static int dev_key_fn(orci_db *db, void *arg, orc_error *err)
+{
+    (void)arg;
+    return orci_keys_ensure(db, "dev example key", ORCI_SCOPE_ALL_KEYS, DEV_KEY_ID, DEV_KEY_SECRET,
+                            orci_clock_now(&orci_clock_system), err);
+}
+
+static int daemon_main(const daemon_opts *o)
+{
+    int status = 1;
+    orc_error err;
+    orc_error_clear(&err);
+    orci_store *store = NULL;
+    orci_rpc *rpc = NULL;
+    nng_socket pub = NNG_SOCKET_INITIALIZER;
+    bool pub_open = false;
+    int rv;
+
+    if (orci_methods_check(&err) != ORC_OK) {
+        orci_error("method table is inconsistent: %s", err.message);
+        return 1;
+    }
+    orci_store_opts so = {.path = o->db};
+    if (orci_store_open(&so, &store, &err) != ORC_OK) {
+        orci_error("cannot open the database %s: %s", o->db, err.message);
+        return 1;
+    }
+    orci_server srv = {
+        .store = store,
+        .clock = &orci_clock_system,
+        .settings = {.auth_window_s = o->auth_window,
+                     .dev = o->dev,
+                     .pbkdf2_iterations = o->pbkdf2_iterations},
+        .started_at_us = orci_clock_now(&orci_clock_system),
+    };
+    if (o->dev) {
+        if (orci_store_write(store, dev_key_fn, NULL, &err) != ORC_OK) {
+            orci_error("cannot seed the dev key: %s", err.message);
+            goto out;
+        }
+        orci_warn("dev credentials are enabled: API key %s / %s has every scope; never use "
+                  "--dev in production",
+                  DEV_KEY_ID, DEV_KEY_SECRET);
+    }
+
+    if ((rv = nng_pub0_open(&pub)) != 0) {
+        orci_error("cannot open the event socket: %s", nng_strerror(rv));
+        goto out;
+    }
+    pub_open = true;
+    nng_socket_set_int(pub, NNG_OPT_SENDBUF, 1024);
+    nng_socket_set_size(pub, NNG_OPT_RECVMAXSZ, 64 * 1024);
+    if (orci_listen(pub, o->events, o->tls_cert, o->tls_key, &err) != ORC_OK) {
+        orci_error("%s", err.message);
+        goto out;
+    }
+    orci_debug("event feed bound on %s; events are published from a later release, "
+               "subscribers can connect already",
+               o->events);
+
+    orci_rpc_opts ro = {.url = o->rpc,
+                        .tls_cert_file = o->tls_cert,
+                        .tls_key_file = o->tls_key,
+                        .max_message = o->max_message,
+                        .workers = o->workers};
+    if (orci_rpc_start(&srv, &ro, &rpc, &err) != ORC_OK) {
+        orci_error("%s", err.message);
+        goto out;
+    }
+    orci_info("orchestrad %s serving rpc=%s events=%s db=%s schema=%d", ORCI_VERSION, o->rpc,
+              o->events, o->db, orci_store_schema_version(store));
+
+    while (!stop_requested) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    orci_info("stopping");
+    status = 0;
+out:
+    orci_rpc_stop(rpc);
+    if (pub_open)
+        nng_close(pub);
+    orci_store_close(store);
+    if (status == 0)
+        orci_info("orchestrad stopped");
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "keys") == 0) {
+        orci_log_init("orchestrad", ORCI_LOG_WARN);
+        json_object_seed(0);
+        return keys_main(argc - 2, argv + 2);
+    }
+    daemon_opts o = {.db = DEFAULT_DB,
+                     .rpc = DEFAULT_RPC,
+                     .events = DEFAULT_EVENTS,
+                     .log_level = ORCI_LOG_INFO,
+                     .auth_window = 300,
+                     .max_message = ORCI_RPC_DEFAULT_MAX_MESSAGE,
+                     .workers = ORCI_RPC_DEFAULT_WORKERS,
+                     .pbkdf2_iterations = ORCI_PBKDF2_DEFAULT_ITERATIONS};
+    int st = parse_daemon_opts(argc, argv, &o);
+    if (st >= 0)
+        return st;
+    orci_log_init("orchestrad", o.log_level);
+    json_object_seed(0);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+
+    return daemon_main(&o);
+}
