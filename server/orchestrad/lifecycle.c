@@ -46,7 +46,7 @@ static char *normalize_object(const char *text, const char *what, orc_error *err
     return out;
 }
 
-/* query_int runs a one-row query with one int64 bound to ?1 (and ?2 when b2 is set). */
+/* query_id steps a bound one-row query: *found tells whether a row came, *out its first column. */
 static int query_id(orci_db *db, sqlite3_stmt *st, int64_t *out, bool *found, orc_error *err)
 {
     int r = orci_db_row(db, st, err);
@@ -90,17 +90,17 @@ int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci
     return ORC_OK;
 }
 
-int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out,
-                              size_t *n, orc_error *err)
+int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out, size_t *n,
+                              orc_error *err)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = orci_db_stmt(
-        db,
-        "SELECT id, COALESCE(worker_id, 0), start_datetime, status, assignment_counter"
-        " FROM task_assignments WHERE task_id = ?1 AND is_deleted = 0"
-        " ORDER BY assignment_counter, id",
-        err);
+    sqlite3_stmt *st =
+        orci_db_stmt(db,
+                     "SELECT id, COALESCE(worker_id, 0), start_datetime, status, assignment_counter"
+                     " FROM task_assignments WHERE task_id = ?1 AND is_deleted = 0"
+                     " ORDER BY assignment_counter, id",
+                     err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -138,19 +138,19 @@ int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment 
     return ORC_OK;
 }
 
-int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **out,
-                             size_t *n, orc_error *err)
+int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **out, size_t *n,
+                             orc_error *err)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = orci_db_stmt(
-        db,
-        "SELECT i.id, i.assignment_id, i.start_datetime, i.end_datetime, i.status,"
-        " i.submitted_data = '{}'"
-        " FROM iterations i JOIN task_assignments a ON a.id = i.assignment_id"
-        " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0"
-        " ORDER BY i.start_datetime, i.id",
-        err);
+    sqlite3_stmt *st =
+        orci_db_stmt(db,
+                     "SELECT i.id, i.assignment_id, i.start_datetime, i.end_datetime, i.status,"
+                     " i.submitted_data = '{}'"
+                     " FROM iterations i JOIN task_assignments a ON a.id = i.assignment_id"
+                     " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0"
+                     " ORDER BY i.start_datetime, i.id",
+                     err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -179,8 +179,7 @@ int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **
             .id = sqlite3_column_int64(st, 0),
             .assignment_id = sqlite3_column_int64(st, 1),
             .start_us = sqlite3_column_int64(st, 2),
-            .end_us = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1
-                                                                : sqlite3_column_int64(st, 3),
+            .end_us = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3),
             .status = sqlite3_column_int(st, 4),
             .submitted_empty = sqlite3_column_int(st, 5) != 0,
         };
@@ -284,8 +283,7 @@ int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error
 
 int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db, "UPDATE projects SET status = ?2 WHERE id = ?1", err);
+    sqlite3_stmt *st = orci_db_stmt(lc->db, "UPDATE projects SET status = ?2 WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -293,8 +291,7 @@ int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc
     return orci_db_step(lc->db, st, err);
 }
 
-int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status,
-                                   orc_error *err)
+int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status, orc_error *err)
 {
     sqlite3_stmt *st =
         orci_db_stmt(lc->db, "UPDATE task_assignments SET status = ?2 WHERE id = ?1", err);
@@ -318,8 +315,7 @@ int orci_lci_set_assignment_worker(orci_lc *lc, int64_t assignment_id, int64_t w
 }
 
 /* iteration_start opens a Processing iteration of an assignment at start_us. */
-static int iteration_start(orci_lc *lc, int64_t assignment_id, int64_t start_us,
-                           orc_error *err)
+static int iteration_start(orci_lc *lc, int64_t assignment_id, int64_t start_us, orc_error *err)
 {
     sqlite3_stmt *st = orci_db_stmt(lc->db,
                                     "INSERT INTO iterations (created_at, start_datetime,"
@@ -448,16 +444,15 @@ static int assignment_reopen(orci_lc *lc, int64_t task_id, int counter, const ch
 /* assignment_data copies an assignment's in-progress data (malloc'd). */
 static char *assignment_data(orci_db *db, int64_t assignment_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
-        db, "SELECT in_progress_task_data FROM task_assignments WHERE id = ?1", err);
+    sqlite3_stmt *st =
+        orci_db_stmt(db, "SELECT in_progress_task_data FROM task_assignments WHERE id = ?1", err);
     if (st == NULL)
         return NULL;
     orci_bind_int(st, 1, assignment_id);
     int r = orci_db_row(db, st, err);
     if (r <= 0) {
         if (r == 0)
-            orc_error_set(err, ORC_INTERNAL, "assignment %lld vanished",
-                          (long long)assignment_id);
+            orc_error_set(err, ORC_INTERNAL, "assignment %lld vanished", (long long)assignment_id);
         return NULL;
     }
     char *out = strdup(orci_col_text(st, 0));
@@ -472,8 +467,8 @@ static char *assignment_data(orci_db *db, int64_t assignment_id, orc_error *err)
  * happens before the first write, so a refusal leaves the database untouched (new_task and
  * the assignment policies rely on that).
  */
-static int assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id,
-                       int64_t *assignment_id, orc_error *err)
+static int assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t *assignment_id,
+                       orc_error *err)
 {
     orci_lci_task t;
     orci_lci_assignment *as = NULL;
@@ -507,8 +502,7 @@ static int assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id,
         goto out;
     }
     bool certified = false;
-    if ((code = orci_lci_certified(lc->db, worker_id, t.step_id, role, &certified, err)) !=
-        ORC_OK)
+    if ((code = orci_lci_certified(lc->db, worker_id, t.step_id, role, &certified, err)) != ORC_OK)
         goto out;
     if (!certified) {
         code = orc_error_set(err, ORC_PERMISSION_DENIED, "Worker not certified for this task.");
@@ -538,8 +532,8 @@ out:
     return code;
 }
 
-int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id,
-                        int64_t *assignment_id, orc_error *err)
+int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t *assignment_id,
+                        orc_error *err)
 {
     int64_t id = 0;
     int code = assign_core(lc, worker_id, task_id, &id, err);
@@ -610,8 +604,8 @@ int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
         return orc_error_set(err, ORC_FAILED_PRECONDITION,
                              "Worker has pending reviewer feedback that must be addressed.");
 
-    int status = role == ORCI_ROLE_ENTRY_LEVEL ? ORCI_TASK_AWAITING_PROCESSING
-                                               : ORCI_TASK_PENDING_REVIEW;
+    int status =
+        role == ORCI_ROLE_ENTRY_LEVEL ? ORCI_TASK_AWAITING_PROCESSING : ORCI_TASK_PENDING_REVIEW;
     /* Candidates the worker is certified for, in pick-up order. Filtering certification
      * in SQL gives the same answer as trying each candidate (upstream) without touching
      * every uncertified task of a large pool. */
@@ -664,14 +658,13 @@ int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
 
     if (!cert_failed) {
         /* Was anything there that the certification filter kept back? */
-        st = orci_db_stmt(
-            lc->db,
-            "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id"
-            " JOIN steps s ON s.id = t.step_id"
-            " WHERE t.status = ?1 AND p.status = 0 AND s.is_human = 1"
-            " AND NOT EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id"
-            "  AND a.worker_id = ?2 AND a.is_deleted = 0)",
-            err);
+        st = orci_db_stmt(lc->db,
+                          "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id"
+                          " JOIN steps s ON s.id = t.step_id"
+                          " WHERE t.status = ?1 AND p.status = 0 AND s.is_human = 1"
+                          " AND NOT EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id"
+                          "  AND a.worker_id = ?2 AND a.is_deleted = 0)",
+                          err);
         if (st == NULL)
             return ORC_INTERNAL;
         orci_bind_int(st, 1, status);
@@ -852,12 +845,12 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
         code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Project is paused.");
         goto out;
     }
-    sqlite3_stmt *st = orci_db_stmt(
-        lc->db,
-        "SELECT count(*) FROM step_submission_deps d WHERE d.step_id = ?1"
-        " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?2"
-        "  AND t.step_id = d.depends_on_id AND t.status = 5)",
-        err);
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db,
+                     "SELECT count(*) FROM step_submission_deps d WHERE d.step_id = ?1"
+                     " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?2"
+                     "  AND t.step_id = d.depends_on_id AND t.status = 5)",
+                     err);
     if (st == NULL) {
         code = ORC_INTERNAL;
         goto out;
@@ -944,8 +937,8 @@ static int try_preassign(orci_lc *lc, int64_t worker_id, int64_t task_id, bool *
 }
 
 /* policy_previous_steps applies previously_completed_steps with the slugs in steps. */
-static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_id,
-                                 json_t *steps, orc_error *err)
+static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_id, json_t *steps,
+                                 orc_error *err)
 {
     size_t n = json_array_size(steps);
     int64_t *step_ids = calloc(n + 1, sizeof *step_ids);
@@ -1070,14 +1063,14 @@ int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
     int code = orci_lci_project_status(lc->db, project_id, &status, err);
     if (code != ORC_OK || status != ORCI_PROJECT_ACTIVE)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
-        lc->db,
-        "SELECT (SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5)"
-        " + (SELECT count(*) FROM steps s JOIN projects p"
-        "    ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
-        "    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1"
-        "    AND t.step_id = s.id))",
-        err);
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db,
+                     "SELECT (SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5)"
+                     " + (SELECT count(*) FROM steps s JOIN projects p"
+                     "    ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
+                     "    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1"
+                     "    AND t.step_id = s.id))",
+                     err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -1167,8 +1160,8 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
             goto out;
         int64_t task_id = orci_db_last_id(lc->db);
-        if ((code = preassign(lc, project_id, task_id, steps[i].is_human, steps[i].policy,
-                              err)) != ORC_OK)
+        if ((code = preassign(lc, project_id, task_id, steps[i].is_human, steps[i].policy, err)) !=
+            ORC_OK)
             goto out;
     }
     code = orci_lci_complete_if_done(lc, project_id, err);
@@ -1216,8 +1209,7 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
         goto out;
     }
     st = orci_db_stmt(lc->db,
-                      "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2",
-                      err);
+                      "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2", err);
     if (st == NULL) {
         code = ORC_INTERNAL;
         goto out;

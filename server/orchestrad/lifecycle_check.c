@@ -145,9 +145,9 @@ static int check_status(const orci_lci_task *t, const orci_lci_assignment *as, s
     case ORCI_TASK_REVIEWING:
     case ORCI_TASK_POST_REVIEW_PROCESSING: {
         if (last->status != ORCI_ITERATION_PROCESSING)
-            return orc_error_set(err, ORC_INTERNAL,
-                                 "task %lld: %s but the last iteration is %s", (long long)t->id,
-                                 label, orci_iteration_status_label(last->status));
+            return orc_error_set(err, ORC_INTERNAL, "task %lld: %s but the last iteration is %s",
+                                 (long long)t->id, label,
+                                 orci_iteration_status_label(last->status));
         /* A machine run that failed keeps its task Processing with a Failed assignment. */
         bool machine_failed = !t->is_human && owner != NULL &&
                               owner->status == ORCI_ASSIGNMENT_FAILED && holder == NULL;
@@ -163,9 +163,8 @@ static int check_status(const orci_lci_task *t, const orci_lci_assignment *as, s
                           ? ORCI_TASK_REVIEWING
                           : ORCI_TASK_POST_REVIEW_PROCESSING;
         if (derived != t->status)
-            return orc_error_set(err, ORC_INTERNAL,
-                                 "task %lld: %s but its iterations say %s", (long long)t->id,
-                                 label, orci_task_status_label(derived));
+            return orc_error_set(err, ORC_INTERNAL, "task %lld: %s but its iterations say %s",
+                                 (long long)t->id, label, orci_task_status_label(derived));
         return ORC_OK;
     }
     case ORCI_TASK_PENDING_REVIEW:
@@ -195,8 +194,8 @@ static int check_status(const orci_lci_task *t, const orci_lci_assignment *as, s
                                  (long long)t->id);
         return ORC_OK;
     default:
-        return orc_error_set(err, ORC_INTERNAL, "task %lld: unknown status %d",
-                             (long long)t->id, t->status);
+        return orc_error_set(err, ORC_INTERNAL, "task %lld: unknown status %d", (long long)t->id,
+                             t->status);
     }
 }
 

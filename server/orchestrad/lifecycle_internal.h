@@ -62,15 +62,15 @@ int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci
  * orci_lci_load_assignments reads the live assignments of a task ordered by counter into
  * *out (malloc'd, caller frees; NULL when none).
  */
-int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out,
-                              size_t *n, orc_error *err);
+int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out, size_t *n,
+                              orc_error *err);
 
 /*
  * orci_lci_load_iterations reads the live iterations of the live assignments of a task,
  * ordered by start time then id, into *out (malloc'd, caller frees; NULL when none).
  */
-int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **out,
-                             size_t *n, orc_error *err);
+int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **out, size_t *n,
+                             orc_error *err);
 
 /* orci_lci_project_status reads a project's status: ORC_OK or ORC_NOT_FOUND. */
 int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_error *err);
@@ -93,8 +93,7 @@ int orci_lci_worker_on_task(orci_db *db, int64_t worker_id, int64_t task_id, int
 
 int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err);
 int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_error *err);
-int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status,
-                                   orc_error *err);
+int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status, orc_error *err);
 int orci_lci_set_assignment_worker(orci_lc *lc, int64_t assignment_id, int64_t worker_id,
                                    orc_error *err);
 

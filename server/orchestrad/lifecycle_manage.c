@@ -21,8 +21,7 @@ int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
     if (code != ORC_OK)
         return code;
     if (status != ORCI_PROJECT_ABORTED &&
-        (code = orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_ABORTED, err)) !=
-            ORC_OK)
+        (code = orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_ABORTED, err)) != ORC_OK)
         return code;
     /* Every task, Complete ones included; assignments stay as they are (spec 3.2). */
     sqlite3_stmt *st = orci_db_stmt(
@@ -123,8 +122,7 @@ int orci_lc_reassign(orci_lc *lc, int64_t assignment_id, int64_t worker_id, orc_
                              "Machine tasks cannot be assigned to workers.");
     int role = counter > 0 ? ORCI_ROLE_REVIEWER : ORCI_ROLE_ENTRY_LEVEL;
     bool certified = false;
-    if ((code = orci_lci_certified(lc->db, worker_id, t.step_id, role, &certified, err)) !=
-        ORC_OK)
+    if ((code = orci_lci_certified(lc->db, worker_id, t.step_id, role, &certified, err)) != ORC_OK)
         return code;
     if (!certified)
         return orc_error_set(err, ORC_PERMISSION_DENIED,
@@ -158,8 +156,8 @@ int orci_lc_complete_and_skip(orci_lc *lc, int64_t task_id, orc_error *err)
     /* DOC behaviour: assignments become Submitted, iterations are left alone. */
     for (size_t i = 0; i < n; i++)
         if (as[i].status != ORCI_ASSIGNMENT_SUBMITTED &&
-            (code = orci_lci_set_assignment_status(lc, as[i].id, ORCI_ASSIGNMENT_SUBMITTED,
-                                                   err)) != ORC_OK)
+            (code = orci_lci_set_assignment_status(lc, as[i].id, ORCI_ASSIGNMENT_SUBMITTED, err)) !=
+                ORC_OK)
             goto out;
     if ((code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK)
         goto out;
@@ -339,8 +337,8 @@ static int soft_delete_iteration(orci_lc *lc, int64_t id, orc_error *err)
 
 static int soft_delete_assignment(orci_lc *lc, int64_t id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
-        lc->db, "UPDATE iterations SET is_deleted = 1 WHERE assignment_id = ?1", err);
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db, "UPDATE iterations SET is_deleted = 1 WHERE assignment_id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -411,9 +409,9 @@ static int revert_apply(orci_lc *lc, const orci_lci_task *t, const orci_lci_assi
 }
 
 /* revert_audit assembles the audit document from the serialized task and the changes. */
-static json_t *revert_audit(json_t *task, const orci_lci_assignment *as, size_t n,
-                            const int *achange, const orci_lci_iteration *it,
-                            const int *ichange, size_t m, int reverted_status)
+static json_t *revert_audit(json_t *task, size_t n, const int *achange,
+                            const orci_lci_iteration *it, const int *ichange, size_t m,
+                            int reverted_status)
 {
     json_t *audit = json_object();
     json_t *list = json_array();
@@ -440,7 +438,6 @@ static json_t *revert_audit(json_t *task, const orci_lci_assignment *as, size_t 
         json_object_set_new(entry, "iterations", its);
         json_array_append_new(list, entry);
     }
-    (void)as;
     json_object_set(audit, "task", task);
     json_object_set_new(audit, "assignments", list);
     json_object_set_new(audit, "reverted_status", json_integer(reverted_status));
@@ -503,8 +500,8 @@ int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool reve
     for (size_t i = 0; i < m; i++) {
         bool is_target = it[i].id == target->id;
         if (revert_before)
-            ichange[i] = is_target || later_than(&it[i], target) ? CHANGE_DELETED
-                                                                 : CHANGE_UNCHANGED;
+            ichange[i] =
+                is_target || later_than(&it[i], target) ? CHANGE_DELETED : CHANGE_UNCHANGED;
         else
             ichange[i] = is_target                    ? CHANGE_REVERTED
                          : later_than(&it[i], target) ? CHANGE_DELETED
@@ -524,7 +521,7 @@ int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool reve
             deleted += ichange[i] == CHANGE_DELETED;
             reverted += ichange[i] == CHANGE_REVERTED;
         }
-        achange[k] = deleted == total        ? CHANGE_DELETED
+        achange[k] = deleted == total         ? CHANGE_DELETED
                      : deleted + reverted > 0 ? CHANGE_REVERTED
                                               : CHANGE_UNCHANGED;
     }
@@ -542,7 +539,7 @@ int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool reve
 
     if ((code = task_json(lc->db, task_id, &task, err)) != ORC_OK)
         goto out;
-    audit = revert_audit(task, as, n, achange, it, ichange, m, reverted_status);
+    audit = revert_audit(task, n, achange, it, ichange, m, reverted_status);
     if (commit) {
         if ((code = revert_apply(lc, &t, as, n, achange, it, ichange, m, reverted_status, err)) !=
             ORC_OK)

@@ -115,13 +115,13 @@ static inline int fx_run(fx *f, fx_op op, void *arg)
 }
 
 /* Assertions on a transition's code and message. */
-#define FX_EXPECT(f, expr, code, msg)                                                        \
-    do {                                                                                     \
-        int rc_ = (expr);                                                                    \
-        const char *m_ = (msg);                                                              \
-        if (rc_ != (int)(code) || (m_ != NULL && strcmp((f)->err.message, m_) != 0))         \
-            fail_msg("%s: expected %s '%s', got %s '%s'", #expr, orc_code_name(code),        \
-                     m_ != NULL ? m_ : "", orc_code_name(rc_), (f)->err.message);            \
+#define FX_EXPECT(f, expr, code, msg)                                                              \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        const char *m_ = (msg);                                                                    \
+        if (rc_ != (int)(code) || (m_ != NULL && strcmp((f)->err.message, m_) != 0))               \
+            fail_msg("%s: expected %s '%s', got %s '%s'", #expr, orc_code_name(code),              \
+                     m_ != NULL ? m_ : "", orc_code_name(rc_), (f)->err.message);                  \
     } while (0)
 #define FX_OK(f, expr) FX_EXPECT(f, expr, ORC_OK, NULL)
 
@@ -295,8 +295,7 @@ static inline void fx_certify(fx *f, int64_t worker, int64_t cert, int role, int
 }
 
 /* fx_certified_worker makes a worker with REAL entry-level (and reviewer) rows for cert. */
-static inline int64_t fx_certified_worker(fx *f, const char *username, int64_t cert,
-                                          bool reviewer)
+static inline int64_t fx_certified_worker(fx *f, const char *username, int64_t cert, bool reviewer)
 {
     int64_t w = fx_worker(f, username);
     fx_certify(f, w, cert, ORCI_ROLE_ENTRY_LEVEL, ORCI_TASK_CLASS_REAL);
@@ -547,14 +546,14 @@ static inline int64_t fx_count_iterations(fx *f, int64_t task)
 }
 
 /* fx_check asserts the invariants of a task and prints the violation otherwise. */
-#define FX_CHECK(f, task)                                                                    \
-    do {                                                                                     \
-        orc_error e_ = {0};                                                                  \
-        if (orci_lc_check_task((f)->rdb, (task), &e_) != ORC_OK)                             \
-            fail_msg("invariants of task %lld: %s", (long long)(task), e_.message);          \
+#define FX_CHECK(f, task)                                                                          \
+    do {                                                                                           \
+        orc_error e_ = {0};                                                                        \
+        if (orci_lc_check_task((f)->rdb, (task), &e_) != ORC_OK)                                   \
+            fail_msg("invariants of task %lld: %s", (long long)(task), e_.message);                \
     } while (0)
 
-/* fx_assert_data compares a stored JSON text with the expected one, structurally. */
+/* fx_assert_json_equal compares a stored JSON text with the expected one, structurally. */
 static inline void fx_assert_json_equal(const char *got, const char *expected)
 {
     json_t *a = json_loads(got != NULL ? got : "null", JSON_DECODE_ANY, NULL);

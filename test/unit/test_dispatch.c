@@ -626,7 +626,7 @@ static void test_dispatch_load_workflow_retry_has_one_effect(void **state)
     uint8_t *raw1, *raw2;
     size_t len1, len2;
     Orchestra__V1__Reply *r1 = call_raw(f, req, len, &raw1, &len1);
-    if (r1->status != ORC_OK)
+    if ((int)r1->status != ORC_OK)
         fail_msg("first load: %s %s", orc_code_name((int)r1->status), r1->message);
     Orchestra__V1__LoadWorkflowReply *lr =
         orchestra__v1__load_workflow_reply__unpack(NULL, r1->body.len, r1->body.data);
@@ -654,6 +654,41 @@ static void test_dispatch_load_workflow_retry_has_one_effect(void **state)
     free(raw1);
     free(raw2);
     free(req);
+}
+
+/* Deterministic xorshift64 for the mutation test. */
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void test_dispatch_answers_every_mutated_request(void **state)
+{
+    fixture *f = *state;
+    size_t len;
+    uint8_t *seed_req = tiny_load_request("fuzz", &len);
+    uint8_t *buf = malloc(len + 8);
+    assert_non_null(buf);
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 3000; i++) {
+        memcpy(buf, seed_req, len);
+        size_t n = len;
+        int flips = 1 + (int)(xorshift(&rng) % 4);
+        for (int k = 0; k < flips; k++)
+            buf[xorshift(&rng) % n] = (uint8_t)xorshift(&rng);
+        if (xorshift(&rng) % 4 == 0)
+            n = xorshift(&rng) % (n + 1); /* truncated */
+        Orchestra__V1__Reply *r = call_raw(f, buf, n, NULL, NULL);
+        assert_true((int)r->status <= ORC_UNAUTHENTICATED);
+        if ((int)r->status != ORC_OK)
+            assert_true(r->message[0] != '\0');
+        orchestra__v1__reply__free_unpacked(r, NULL);
+    }
+    free(buf);
+    free(seed_req);
 }
 
 /* ---- the server over a socket ------------------------------------------------------- */
@@ -729,6 +764,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_dispatch_repeated_request_id_gets_identical_stored_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_load_workflow_retry_has_one_effect, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dispatch_answers_every_mutated_request, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rpc_answers_health_over_ipc_and_stops, setup,
                                         teardown),

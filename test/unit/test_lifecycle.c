@@ -269,7 +269,12 @@ static void test_lifecycle_new_task_hands_out_entry_then_review_work(void **stat
     FX_EXPECT(f, fx_new_task(f, c.w[1], ORCI_ROLE_REVIEWER), ORC_NOT_FOUND, "No task");
 
     FX_OK(f, fx_submit(f, c.w[0], t, "{}", FX_ACCEPT));
-    FX_EXPECT(f, fx_new_task(f, c.w[0], ORCI_ROLE_REVIEWER), ORC_PERMISSION_DENIED,
+    /* The submitter's own task is no candidate; an entry-level-only worker is refused. */
+    FX_EXPECT(f, fx_new_task(f, c.w[0], ORCI_ROLE_REVIEWER), ORC_NOT_FOUND, "No task");
+    int64_t w5 = fx_certified_worker(f, "w5", c.cert1, false);
+    FX_EXPECT(f, fx_new_task(f, w5, ORCI_ROLE_REVIEWER), ORC_PERMISSION_DENIED,
+              "No worker certificates");
+    FX_EXPECT(f, fx_new_task(f, c.w[4], ORCI_ROLE_REVIEWER), ORC_PERMISSION_DENIED,
               "No worker certificates");
     FX_OK(f, fx_new_task(f, c.w[1], ORCI_ROLE_REVIEWER));
     assert_int_equal(f->last_task, t);
@@ -469,8 +474,7 @@ static void test_lifecycle_submit_checks_in_upstream_order(void **state)
     int64_t t = fx_task_of(f, p, c.step1);
     int64_t g = fx_task_of(f, p, gate);
     FX_EXPECT(f, fx_submit(f, c.w[0], t, "{}", 0), ORC_INVALID_ARGUMENT, "Illegal command");
-    FX_EXPECT(f, fx_submit(f, c.w[0], 999, "{}", FX_ACCEPT), ORC_NOT_FOUND,
-              "No task for given id");
+    FX_EXPECT(f, fx_submit(f, c.w[0], 999, "{}", FX_ACCEPT), ORC_NOT_FOUND, "No task for given id");
     /* Prerequisites come first, even before the worker is known. */
     FX_EXPECT(f, fx_submit(f, c.w[3], t, "{}", FX_ACCEPT), ORC_FAILED_PRECONDITION,
               "Submission prerequisites are not complete.");
@@ -541,7 +545,7 @@ static void test_lifecycle_sampled_review_rolls_at_each_level(void **state)
     assert_int_equal(fx_task_status(f, t1), ORCI_TASK_COMPLETE);
     assert_int_equal(f->rng_calls, 1);
 
-    fx_script(f, 0.3); /* sampled: first review */
+    fx_script(f, 0.3);  /* sampled: first review */
     fx_script(f, 0.49); /* sampled again: second review */
     FX_OK(f, fx_assign(f, c.w[0], t2));
     FX_OK(f, fx_submit(f, c.w[0], t2, "{}", FX_ACCEPT));
@@ -703,8 +707,8 @@ static void test_lifecycle_malformed_assignment_policies_are_refused(void **stat
     expect_policy_refused("{}", true, "Assignment policy incorrectly specified.");
     expect_policy_refused("{\"policy\":\"previously_completed_steps\"}", true,
                           "Assignment policy incorrectly specified.");
-    expect_policy_refused("{\"policy\":\"previously_completed_steps\",\"steps\":[\"zzz\"]}",
-                          true, "Assignment policy incorrectly specified.");
+    expect_policy_refused("{\"policy\":\"previously_completed_steps\",\"steps\":[\"zzz\"]}", true,
+                          "Assignment policy incorrectly specified.");
     expect_policy_refused("{\"policy\":\"previously_completed_steps\",\"steps\":[\"machine\"]}",
                           true, "Machine step should not be member of assignment policy");
     expect_policy_refused("{\"policy\":\"specified_worker\"}", true,
