@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "log.h"
 #include "store.h"
 
 #define THREADS 8
@@ -111,6 +112,7 @@ static double run_threads(void *(*fn)(void *), orci_store *store, const char *pa
 
 int main(void)
 {
+    orci_log_init("bench_store", ORCI_LOG_WARN);
     char dir[] = "/tmp/orc-bench-store-XXXXXX";
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
