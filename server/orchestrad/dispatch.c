@@ -217,15 +217,18 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
     memset(&stored, 0, sizeof stored);
     outcome_fini(&j->out);
 
-    int rc = orci_reply_get(db, c->who->name, c->request_id, &stored, err);
-    if (rc == ORC_OK) {
-        outcome_take(&j->out, &stored);
-        return ORC_OK;
+    int rc;
+    if (!j->m->no_stored_reply) {
+        rc = orci_reply_get(db, c->who->name, c->request_id, &stored, err);
+        if (rc == ORC_OK) {
+            outcome_take(&j->out, &stored);
+            return ORC_OK;
+        }
+        orci_stored_reply_fini(&stored);
+        if (rc != ORC_NOT_FOUND)
+            return rc;
+        orc_error_clear(err);
     }
-    orci_stored_reply_fini(&stored);
-    if (rc != ORC_NOT_FOUND)
-        return rc;
-    orc_error_clear(err);
 
     rc = orci_db_exec(db, "SAVEPOINT inner", err);
     if (rc != ORC_OK)
@@ -235,12 +238,12 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
     orc_error_clear(&herr);
     int st = j->m->apply(c, db, j->in, j->plan, &out, &herr);
     outcome_from_handler(&j->out, j->m->name, st, &herr, out, j->output);
-    if (j->out.status != ORC_OK) {
+    if (j->out.status != ORC_OK && !j->m->commit_on_error) {
         rc = orci_db_exec(db, "ROLLBACK TO inner", err);
         if (rc != ORC_OK)
             goto fail;
     }
-    if (!dispatch_transient(j->out.status)) {
+    if (!j->m->no_stored_reply && !dispatch_transient(j->out.status)) {
         rc = orci_reply_put(db, c->who->name, c->request_id, j->m->name, j->out.status,
                             j->out.status == ORC_OK ? "" : j->out.message,
                             j->out.details ? j->out.details : "", j->out.body, j->out.body_len,
@@ -264,7 +267,7 @@ static void dispatch_mutating(const orci_method *m, orci_call *c, const Protobuf
 {
     orc_error err;
     orc_error_clear(&err);
-    if (c->who->name[0] == '\0') {
+    if (c->who->name[0] == '\0' && !m->no_stored_reply) {
         orc_error_set(&err, ORC_UNAUTHENTICATED, "credentials required for %s", m->name);
         outcome_error(o, err.code, &err);
         return;
@@ -277,7 +280,9 @@ static void dispatch_mutating(const orci_method *m, orci_call *c, const Protobuf
 
     orci_stored_reply stored;
     memset(&stored, 0, sizeof stored);
-    int rc = orci_reply_get(c->rdb, c->who->name, c->request_id, &stored, &err);
+    int rc = ORC_NOT_FOUND;
+    if (!m->no_stored_reply)
+        rc = orci_reply_get(c->rdb, c->who->name, c->request_id, &stored, &err);
     if (rc == ORC_OK) {
         outcome_take(o, &stored);
         return;
@@ -412,6 +417,7 @@ int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, u
                       .who = &who,
                       .method = method,
                       .request_id = request_id,
+                      .token = req->auth ? req->auth->token : "",
                       .now_us = now_us};
     if (m->mutating) {
         dispatch_mutating(m, &call, in, md, &o);

@@ -35,6 +35,88 @@ const orci_method orci_methods[] = {
      .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN,
      .mutating = false,
      .run = orci_svc_list_workflows},
+
+    /* projects */
+    {.name = "CreateProject",
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_create_project_apply},
+    {.name = "GetProjectInformation",
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_project_information},
+
+    /* project management */
+    {.name = "EndProject",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_end_project_apply},
+    {.name = "SetProjectStatus",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_set_project_status_apply},
+    {.name = "AssignTask",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_assign_task_apply},
+    {.name = "ReassignAssignment",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_reassign_apply},
+    {.name = "CompleteAndSkipTask",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_complete_and_skip_apply},
+    {.name = "RevertTask",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_revert_task_apply},
+    {.name = "CheckConsistency",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_check_consistency},
+
+    /* workers */
+    {.name = "AddWorker",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .prepare = orci_svc_add_worker_prepare,
+     .apply = orci_svc_add_worker_apply,
+     .plan_free = orci_svc_worker_plan_free},
+    {.name = "CertifyWorker",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_certify_worker_apply},
+
+    /* worker sessions: Login is public, answers hold a secret, a failure is recorded */
+    {.name = "Login",
+     .scopes = 0,
+     .mutating = true,
+     .no_stored_reply = true,
+     .commit_on_error = true,
+     .prepare = orci_svc_login_prepare,
+     .apply = orci_svc_login_apply,
+     .plan_free = orci_svc_worker_plan_free},
+    {.name = "Logout",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = true,
+     .apply = orci_svc_logout_apply},
+
+    /* the worker's own tasks */
+    {.name = "Dashboard", .scopes = ORCI_SCOPE_WORKER, .mutating = false, .run = orci_svc_dashboard},
+    {.name = "NewTask",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = true,
+     .apply = orci_svc_new_task_apply},
+    {.name = "TaskInfo", .scopes = ORCI_SCOPE_WORKER, .mutating = false, .run = orci_svc_task_info},
+    {.name = "SaveTask",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = true,
+     .apply = orci_svc_save_task_apply},
+    {.name = "SubmitTask",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = true,
+     .apply = orci_svc_submit_task_apply},
 };
 
 const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];
@@ -71,10 +153,11 @@ int orci_methods_check(orc_error *err)
             if (!m->apply || m->run)
                 return orc_error_set(err, ORC_INTERNAL, "mutating method %s needs apply and no run",
                                      m->name);
-            if (m->scopes == 0)
-                return orc_error_set(err, ORC_INTERNAL, "mutating method %s cannot be public",
-                                     m->name);
-        } else if (!m->run || m->prepare || m->apply || m->plan_free) {
+            if (m->scopes == 0 && !m->no_stored_reply)
+                return orc_error_set(err, ORC_INTERNAL,
+                                     "public mutating method %s must not store replies", m->name);
+        } else if (!m->run || m->prepare || m->apply || m->plan_free || m->no_stored_reply ||
+                   m->commit_on_error) {
             return orc_error_set(err, ORC_INTERNAL,
                                  "read-only method %s needs run and nothing else", m->name);
         }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "model.h"
 #include "orchestra/error.h"
 #include "store.h"
 
@@ -50,11 +51,13 @@ typedef struct orci_settings {
     int auth_window_s;      /* timestamp window, default 300 */
     bool dev;               /* --dev: seed the example key */
     unsigned pbkdf2_iterations;
+    int64_t session_ttl_s;  /* worker session lifetime, default 12 h */
 } orci_settings;
 
 typedef struct orci_server {
     orci_store *store;
     const orci_clock *clock;
+    const orci_rng *rng; /* sampled review; NULL means orci_rng_system */
     orci_settings settings;
     int64_t started_at_us;
 } orci_server;
@@ -77,13 +80,23 @@ typedef struct orci_call {
     const orci_principal *who;
     const char *method;
     const char *request_id;
-    int64_t now_us; /* server time when the request arrived */
+    const char *token; /* the worker session token presented, or "" */
+    int64_t now_us;    /* server time when the request arrived */
 } orci_call;
 
 typedef struct orci_method {
     const char *name; /* as in the service (e.g. "LoadWorkflow") */
     unsigned scopes;  /* any of these grants the call; 0 means public */
     bool mutating;
+    /*
+     * Mutating methods only. no_stored_reply: the reply is never kept for replay (it holds a
+     * secret, e.g. a session token); each call has its own effect. Required for public
+     * mutating methods, whose callers have no principal to scope request ids by.
+     * commit_on_error: apply's changes commit even when it answers an error (a failed login
+     * is recorded for the rate limit).
+     */
+    bool no_stored_reply;
+    bool commit_on_error;
     int (*run)(orci_call *c, const ProtobufCMessage *in, ProtobufCMessage **out,
                orc_error *err);
     int (*prepare)(orci_call *c, const ProtobufCMessage *in, void **plan, orc_error *err);
