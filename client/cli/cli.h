@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -61,6 +62,10 @@ struct orci_cli_command {
 /* Command tables, each ended by an all-zero row. */
 extern const orci_cli_command orci_cli_system_commands[];
 extern const orci_cli_command orci_cli_workflow_commands[];
+extern const orci_cli_command orci_cli_project_commands[];
+extern const orci_cli_command orci_cli_worker_commands[];
+extern const orci_cli_command orci_cli_task_commands[];
+extern const orci_cli_command orci_cli_session_commands[];
 
 /* orci_cli_opt describes one command option: a flag (value NULL) or one taking a value. */
 typedef struct orci_cli_opt {
@@ -105,6 +110,63 @@ void orci_cli_print_usage_line(const orci_cli_command *cmd, FILE *f);
  * after printing the error.
  */
 int orci_cli_connect(const orci_cli_globals *g, orc_client **out);
+
+/*
+ * orci_cli_connect_opts is orci_cli_connect with the caller's options (borrowed): the
+ * global options (--rpc, --tls-ca, --timeout) override them. Same returns.
+ */
+int orci_cli_connect_opts(const orci_cli_globals *g, orc_client_opts *opts, orc_client **out);
+
+/*
+ * orci_cli_connect_worker opens the client for a worker command: the token is
+ * $ORCHESTRA_TOKEN, else the session saved by `orchestra login` (session.h), and the
+ * server is --rpc, else $ORCHESTRA_RPC, else the session's, else the default. The API key
+ * is not used, so the call runs as the worker. Returns ORCI_CLI_EXIT_OK, or the exit status
+ * after printing the problem (not logged in: 1).
+ */
+int orci_cli_connect_worker(const orci_cli_globals *g, orc_client **out);
+
+/* orci_cli_fail_worker is orci_cli_fail for worker commands: a refused session adds a hint
+ * to log in again. */
+int orci_cli_fail_worker(const orc_error *err);
+
+/*
+ * orci_cli_parse_id parses the operand `what` (e.g. "TASK") as a positive integer id into
+ * *out. Returns ORCI_CLI_CONTINUE, or ORCI_CLI_EXIT_USAGE after printing the problem.
+ */
+int orci_cli_parse_id(const orci_cli_command *cmd, const char *what, const char *text,
+                      int64_t *out);
+
+/*
+ * orci_cli_check_json_object checks that the value of option opt is the text of a JSON
+ * object. Returns ORCI_CLI_CONTINUE, or ORCI_CLI_EXIT_USAGE after printing the problem.
+ */
+int orci_cli_check_json_object(const orci_cli_command *cmd, const char *opt, const char *text);
+
+/*
+ * orci_cli_read_password reads a password into *out (malloc'd; the caller wipes and frees
+ * it). With may_prompt and a terminal on stdin it prompts on stderr without echo (termios);
+ * otherwise it reads the first line of stdin, newline stripped. An empty or unreadable
+ * password is a usage error. Returns ORCI_CLI_CONTINUE or the exit status after printing
+ * the problem.
+ */
+int orci_cli_read_password(const orci_cli_command *cmd, bool may_prompt, char **out);
+
+/* orci_cli_free_secret wipes and frees a NUL-terminated secret; NULL allowed. */
+void orci_cli_free_secret(char *s);
+
+/*
+ * orci_cli_print_document prints a JSON document the server sent (text, borrowed) on
+ * stdout as one line. Returns ORCI_CLI_EXIT_OK.
+ */
+int orci_cli_print_document(const char *text);
+
+/*
+ * orci_cli_parse_document parses a JSON document the server sent (text, borrowed) for a
+ * text rendering; NULL (after printing "orchestra: malformed <what> from the server") when
+ * it is not a JSON object.
+ */
+json_t *orci_cli_parse_document(const char *text, const char *what);
 
 /* orci_cli_exit_code maps a failed call's code to an exit status (ORC_UNAVAILABLE -> 3,
  * anything else -> 1). */

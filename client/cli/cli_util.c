@@ -2,16 +2,22 @@
  * cli_util.c: argument parsing, connection and output helpers shared by the commands.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "json.h"
 
 /* The longest --timeout accepted: one day. */
 #define CLI_TIMEOUT_MAX_MS 86400000L
+/* The longest password accepted, in bytes. */
+#define CLI_PASSWORD_MAX 1024
 
 void orci_cli_print_usage_line(const orci_cli_command *cmd, FILE *f)
 {
@@ -48,7 +54,8 @@ void orci_cli_print_help(const orci_cli_command *cmd)
            "  --json         print exactly one JSON document on stdout\n"
            "  --tls-ca FILE  CA bundle for tls+tcp:// (else $ORCHESTRA_TLS_CA)\n"
            "  --timeout MS   per-call timeout in milliseconds (default 30000)\n"
-           "Credentials: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET, or ORCHESTRA_TOKEN.\n",
+           "Credentials: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET; worker commands use\n"
+           "ORCHESTRA_TOKEN, else the session saved by `orchestra login`.\n",
            ORC_DEFAULT_RPC_URL);
 }
 
@@ -196,14 +203,19 @@ int orci_cli_fail(const orc_error *err, const char *prefix)
 int orci_cli_connect(const orci_cli_globals *g, orc_client **out)
 {
     orc_client_opts opts;
-    orc_error err;
     orc_client_opts_from_env(&opts);
+    return orci_cli_connect_opts(g, &opts, out);
+}
+
+int orci_cli_connect_opts(const orci_cli_globals *g, orc_client_opts *opts, orc_client **out)
+{
+    orc_error err;
     if (g->rpc_url)
-        opts.rpc_url = g->rpc_url;
+        opts->rpc_url = g->rpc_url;
     if (g->tls_ca)
-        opts.tls_ca_file = g->tls_ca;
-    opts.timeout_ms = g->timeout_ms;
-    int rc = orc_client_new(&opts, out, &err);
+        opts->tls_ca_file = g->tls_ca;
+    opts->timeout_ms = g->timeout_ms;
+    int rc = orc_client_new(opts, out, &err);
     if (rc == ORC_OK)
         return ORCI_CLI_EXIT_OK;
     fprintf(stderr, "orchestra: %s\n", err.message);
@@ -227,4 +239,109 @@ int orci_cli_print_json(json_t *doc)
     printf("%s\n", text);
     free(text);
     return ORCI_CLI_EXIT_OK;
+}
+
+int orci_cli_parse_id(const orci_cli_command *cmd, const char *what, const char *text, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v <= 0)
+        return orci_cli_usage_error(cmd, "%s must be a positive integer, not \"%s\"", what, text);
+    *out = (int64_t)v;
+    return ORCI_CLI_CONTINUE;
+}
+
+int orci_cli_check_json_object(const orci_cli_command *cmd, const char *opt, const char *text)
+{
+    orc_error err;
+    json_t *doc = orci_json_parse_object(text, strlen(text), opt, &err);
+    if (!doc)
+        return orci_cli_usage_error(cmd, "%s needs a JSON object: %s", opt, err.message);
+    json_decref(doc);
+    return ORCI_CLI_CONTINUE;
+}
+
+void orci_cli_free_secret(char *s)
+{
+    if (!s)
+        return;
+    memset(s, 0, strlen(s));
+    free(s);
+}
+
+/* read_line reads the first line of stdin into *out, without its line ending. -1 when
+ * nothing could be read. */
+static int read_line(char **out)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    *out = NULL;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return -1;
+    }
+    size_t len = (size_t)n;
+    if (len > 0 && line[len - 1] == '\n')
+        line[--len] = '\0';
+    if (len > 0 && line[len - 1] == '\r')
+        line[--len] = '\0';
+    *out = line;
+    return 0;
+}
+
+int orci_cli_read_password(const orci_cli_command *cmd, bool may_prompt, char **out)
+{
+    struct termios saved, quiet;
+    bool prompt = may_prompt && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+    *out = NULL;
+    if (prompt) {
+        fputs("Password: ", stderr);
+        fflush(stderr);
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        if (tcsetattr(STDIN_FILENO, TCSANOW, &quiet) != 0)
+            prompt = false; /* the echo could not be turned off: still read, as a pipe */
+    }
+    char *line;
+    int r = read_line(&line);
+    if (prompt) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        fputc('\n', stderr);
+    }
+    if (r != 0)
+        return orci_cli_usage_error(cmd, "no password on standard input");
+    if (!line[0]) {
+        free(line);
+        return orci_cli_usage_error(cmd, "the password is empty");
+    }
+    if (strlen(line) > CLI_PASSWORD_MAX) {
+        orci_cli_free_secret(line);
+        return orci_cli_usage_error(cmd, "the password is longer than %d bytes", CLI_PASSWORD_MAX);
+    }
+    *out = line;
+    return ORCI_CLI_CONTINUE;
+}
+
+int orci_cli_print_document(const char *text)
+{
+    size_t n = strlen(text);
+    /* The server's documents are compact: one line, as --json promises. */
+    fputs(text, stdout);
+    if (n == 0 || text[n - 1] != '\n')
+        fputc('\n', stdout);
+    return ORCI_CLI_EXIT_OK;
+}
+
+json_t *orci_cli_parse_document(const char *text, const char *what)
+{
+    json_t *doc = json_loads(text, 0, NULL);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        fflush(stdout);
+        fprintf(stderr, "orchestra: malformed %s from the server\n", what);
+        return NULL;
+    }
+    return doc;
 }

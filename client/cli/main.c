@@ -14,11 +14,24 @@
 
 /* Every command table; a new group adds one line here. */
 static const orci_cli_command *const tables[] = {
-    orci_cli_workflow_commands,
-    orci_cli_system_commands,
+    orci_cli_workflow_commands, orci_cli_project_commands, orci_cli_worker_commands,
+    orci_cli_task_commands,     orci_cli_session_commands, orci_cli_system_commands,
 };
 
 #define N_TABLES (sizeof tables / sizeof tables[0])
+
+/* The width of the command column in the lists; a longer command puts its summary on the
+ * next line. */
+#define HEAD_WIDTH 42
+
+/* print_command_line prints one row of a command list on f. */
+static void print_command_line(FILE *f, const char *head, const char *summary)
+{
+    if (strlen(head) > HEAD_WIDTH)
+        fprintf(f, "  %s\n  %-*s %s\n", head, HEAD_WIDTH, "", summary);
+    else
+        fprintf(f, "  %-*s %s\n", HEAD_WIDTH, head, summary);
+}
 
 static void print_main_help(void)
 {
@@ -28,10 +41,10 @@ static void print_main_help(void)
            "Commands:\n");
     for (size_t t = 0; t < N_TABLES; t++) {
         for (const orci_cli_command *c = tables[t]; c->name; c++) {
-            char head[160];
+            char head[256];
             snprintf(head, sizeof head, "%s%s%s %s", c->group ? c->group : "", c->group ? " " : "",
                      c->name, c->usage ? c->usage : "");
-            printf("  %-42s %s\n", head, c->summary);
+            print_command_line(stdout, head, c->summary);
         }
     }
     printf("\nGlobal options:\n"
@@ -42,7 +55,8 @@ static void print_main_help(void)
            "  --help         this text; COMMAND --help describes a command\n"
            "  --version      print the version\n\n"
            "Credentials: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET sign calls with an API "
-           "key;\nORCHESTRA_TOKEN carries a worker session.\n\n"
+           "key;\nworker commands use ORCHESTRA_TOKEN, else the session saved by `orchestra "
+           "login`.\n\n"
            "Exit status: 0 success, 1 the server refused, 2 usage error, 3 server unreachable.\n",
            ORC_DEFAULT_RPC_URL);
 }
@@ -76,9 +90,9 @@ static void print_group_help(const char *group, FILE *f)
         for (const orci_cli_command *c = tables[t]; c->name; c++) {
             if (!c->group || strcmp(c->group, group) != 0)
                 continue;
-            char head[160];
+            char head[256];
             snprintf(head, sizeof head, "%s %s %s", c->group, c->name, c->usage ? c->usage : "");
-            fprintf(f, "  %-42s %s\n", head, c->summary);
+            print_command_line(f, head, c->summary);
         }
     }
 }

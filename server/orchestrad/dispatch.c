@@ -1,6 +1,13 @@
 /*
  * dispatch.c: from request bytes to reply bytes (see dispatch.h).
  *
+ * Long polls. A handler that has nothing to answer yet (LeaseJob with no job) sets
+ * call.park in its prepare or apply step. The dispatcher then answers nothing: an apply's
+ * changes are rolled back to its savepoint and no reply is stored, so the request can run
+ * again from scratch later, with the same request id, as if it had just arrived. The caller
+ * (rpc.c) keeps the request bytes and decides when to run it again; its last run has
+ * final_poll set, when handlers must answer.
+ *
  * The outcome of a request is kept as an orci_stored_reply (status, message, details,
  * body) whether it comes from a handler or from the idempotency table, and the Reply
  * envelope is always built from those fields plus the echoed request id. A repeated
@@ -202,6 +209,8 @@ typedef struct dispatch_job {
     const ProtobufCMessageDescriptor *output;
     void *plan;
     orci_stored_reply out;
+    bool parked;  /* apply asked to park: nothing kept, no outcome */
+    bool applied; /* apply ran and its changes were kept */
 } dispatch_job;
 
 /*
@@ -237,6 +246,17 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
     orc_error herr;
     orc_error_clear(&herr);
     int st = j->m->apply(c, db, j->in, j->plan, &out, &herr);
+    if (c->park && st == ORC_OK) {
+        /* No work yet: undo whatever apply did and keep no reply. */
+        if (out)
+            protobuf_c_message_free_unpacked(out, NULL);
+        j->parked = true;
+        rc = orci_db_exec(db, "ROLLBACK TO inner", err);
+        if (rc == ORC_OK)
+            rc = orci_db_exec(db, "RELEASE inner", err);
+        return rc;
+    }
+    c->park = false;
     outcome_from_handler(&j->out, j->m->name, st, &herr, out, j->output);
     if (j->out.status != ORC_OK && !j->m->commit_on_error) {
         rc = orci_db_exec(db, "ROLLBACK TO inner", err);
@@ -256,14 +276,20 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
     rc = orci_db_exec(db, "RELEASE inner", err);
     if (rc != ORC_OK)
         goto fail;
+    j->applied = true;
     return ORC_OK;
 fail:
     outcome_fini(&j->out);
     return rc;
 }
 
+/*
+ * dispatch_mutating runs a mutating method into o, or sets *parked (o untouched) when the
+ * handler asked to park. *wrote tells whether a change of the handler's was committed.
+ */
 static void dispatch_mutating(const orci_method *m, orci_call *c, const ProtobufCMessage *in,
-                              const ProtobufCMethodDescriptor *md, orci_stored_reply *o)
+                              const ProtobufCMethodDescriptor *md, orci_stored_reply *o,
+                              bool *parked, bool *wrote)
 {
     orc_error err;
     orc_error_clear(&err);
@@ -298,7 +324,13 @@ static void dispatch_mutating(const orci_method *m, orci_call *c, const Protobuf
     if (m->prepare) {
         rc = m->prepare(c, in, &job.plan, &err);
         if (rc != ORC_OK) {
+            c->park = false;
             outcome_error(o, rc, &err);
+            goto out;
+        }
+        if (c->park) {
+            /* Nothing to do yet (a long poll): the writer is not bothered. */
+            *parked = true;
             goto out;
         }
     }
@@ -309,6 +341,11 @@ static void dispatch_mutating(const orci_method *m, orci_call *c, const Protobuf
         outcome_error(o, rc, &err);
         goto out;
     }
+    if (job.parked) {
+        *parked = true;
+        goto out;
+    }
+    *wrote = job.applied;
     outcome_take(o, &job.out);
 out:
     if (job.plan && m->plan_free)
@@ -362,8 +399,19 @@ static int dispatch_pack(const orci_stored_reply *o, const char *request_id, uin
 int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, uint8_t **reply,
                   size_t *reply_len)
 {
+    return orci_dispatch_poll(srv, rdb, msg, len, true, NULL, reply, reply_len);
+}
+
+int orci_dispatch_poll(orci_server *srv, orci_db *rdb, const void *msg, size_t len, bool final_poll,
+                       orci_dispatch_info *info, uint8_t **reply, size_t *reply_len)
+{
     *reply = NULL;
     *reply_len = 0;
+    orci_dispatch_info local;
+    if (!info)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    bool parked = false;
     int64_t now_us = orci_clock_now(srv->clock);
     orc_error err;
     orc_error_clear(&err);
@@ -418,9 +466,24 @@ int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, u
                       .method = method,
                       .request_id = request_id,
                       .token = req->auth ? req->auth->token : "",
-                      .now_us = now_us};
+                      .now_us = now_us,
+                      .final_poll = final_poll};
     if (m->mutating) {
-        dispatch_mutating(m, &call, in, md, &o);
+        dispatch_mutating(m, &call, in, md, &o, &parked, &info->wrote);
+        if (parked) {
+            info->parked = true;
+            info->park_deadline_ms = (call.park_deadline_us - now_us + 999) / 1000;
+            if (info->park_deadline_ms < 0)
+                info->park_deadline_ms = 0;
+            info->park_wake_ms = -1;
+            if (call.park_wake_us > 0)
+                info->park_wake_ms =
+                    call.park_wake_us <= now_us ? 0 : (call.park_wake_us - now_us + 999) / 1000;
+            orci_debug("%s request=%s principal=%s -> parked for up to %lld ms", method, request_id,
+                       who.name[0] ? who.name : "-", (long long)info->park_deadline_ms);
+            rc = ORC_OK;
+            goto done;
+        }
     } else {
         ProtobufCMessage *out = NULL;
         orc_error herr;
@@ -440,6 +503,7 @@ reply:
                    who.name[0] ? who.name : "-", orc_code_name(o.status), o.status ? ": " : "",
                    o.status ? o.message : "");
     rc = dispatch_pack(&o, request_id, reply, reply_len);
+done:
     outcome_fini(&o);
     if (in)
         protobuf_c_message_free_unpacked(in, NULL);

@@ -12,6 +12,7 @@
 #ifndef ORCI_DISPATCH_H
 #define ORCI_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,25 @@
  */
 int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, uint8_t **reply,
                   size_t *reply_len);
+
+/* What orci_dispatch_poll tells its caller besides the reply. */
+typedef struct orci_dispatch_info {
+    bool wrote;               /* a mutating handler's changes were committed */
+    bool parked;              /* no reply: the request waits (a long poll, see below) */
+    int64_t park_deadline_ms; /* parked: ms from now until the poll must be answered */
+    int64_t park_wake_ms;     /* parked: ms from now until work may be due; -1 unknown */
+} orci_dispatch_info;
+
+/*
+ * orci_dispatch_poll is orci_dispatch for a server that parks long polls. With final_poll
+ * false a handler with nothing to answer yet (LeaseJob finding no job) may park the request:
+ * then info->parked is set, *reply stays NULL, nothing was changed or stored, and the caller
+ * keeps the request bytes and runs them again from scratch later: when work may have
+ * arrived, at park_wake_ms, and at the latest at park_deadline_ms with final_poll true, when
+ * it gets its reply. info may be NULL; orci_dispatch is final_poll true.
+ */
+int orci_dispatch_poll(orci_server *srv, orci_db *rdb, const void *msg, size_t len, bool final_poll,
+                       orci_dispatch_info *info, uint8_t **reply, size_t *reply_len);
 
 /*
  * orci_methods_check verifies that every method of the service descriptor has exactly one

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs.h"
 #include "json.h"
 #include "lifecycle_internal.h"
 #include "log.h"
@@ -1163,6 +1164,9 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         if ((code = preassign(lc, project_id, task_id, steps[i].is_human, steps[i].policy, err)) !=
             ORC_OK)
             goto out;
+        /* A machine task is scheduled at once: it becomes a job for the executors. */
+        if (!steps[i].is_human && (code = orci_jobs_create(lc, task_id, err)) != ORC_OK)
+            goto out;
     }
     code = orci_lci_complete_if_done(lc, project_id, err);
 out:
@@ -1250,4 +1254,133 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
 out:
     free(data);
     return code;
+}
+
+/* ---- machine steps (spec 3.5) -------------------------------------------------------- */
+
+/* machine_assignment finds the live counter-0 assignment of a task; *found false if none. */
+static int machine_assignment(orci_db *db, int64_t task_id, int64_t *id, int *status, bool *found,
+                              orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT id, status FROM task_assignments WHERE task_id = ?1"
+                                    " AND assignment_counter = 0 AND is_deleted = 0",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_lci_db_err(err);
+    *found = r == 1;
+    if (r == 1) {
+        *id = sqlite3_column_int64(st, 0);
+        *status = sqlite3_column_int(st, 1);
+        sqlite3_reset(st);
+    }
+    return ORC_OK;
+}
+
+int orci_lci_machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_error *err)
+{
+    *startable = false;
+    orci_lci_task t;
+    int code = orci_lci_load_task(lc->db, task_id, MSG_NO_TASK, &t, err);
+    if (code != ORC_OK)
+        return code;
+    if (t.is_human)
+        return orc_error_set(err, ORC_INTERNAL, "task %lld is not a machine task",
+                             (long long)task_id);
+    int64_t aid = 0;
+    int astatus = 0;
+    bool found = false;
+    if ((code = machine_assignment(lc->db, task_id, &aid, &astatus, &found, err)) != ORC_OK)
+        return code;
+    if (t.status == ORCI_TASK_AWAITING_PROCESSING && !found) {
+        sqlite3_stmt *st = orci_db_stmt(
+            lc->db,
+            "INSERT INTO task_assignments (created_at, start_datetime, worker_id, task_id, status,"
+            " assignment_counter, in_progress_task_data) VALUES (?1, ?1, NULL, ?2, 0, 0, '{}')",
+            err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+        orci_bind_int(st, 1, lc->now_us);
+        orci_bind_int(st, 2, task_id);
+        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+            return code;
+        if ((code = iteration_start(lc, orci_db_last_id(lc->db), lc->now_us, err)) != ORC_OK)
+            return code;
+        if ((code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_PROCESSING, err)) != ORC_OK)
+            return code;
+    } else if (t.status == ORCI_TASK_PROCESSING && found) {
+        if (astatus == ORCI_ASSIGNMENT_FAILED &&
+            (code = orci_lci_set_assignment_status(lc, aid, ORCI_ASSIGNMENT_PROCESSING, err)) !=
+                ORC_OK)
+            return code;
+        if (astatus == ORCI_ASSIGNMENT_SUBMITTED)
+            return ORC_OK;
+    } else {
+        return ORC_OK;
+    }
+    *startable = true;
+    return orci_lc_check_task(lc->db, task_id, err);
+}
+
+int orci_lci_machine_complete(orci_lc *lc, int64_t task_id, const char *output, orc_error *err)
+{
+    orci_lci_task t;
+    int code = orci_lci_load_task(lc->db, task_id, MSG_NO_TASK, &t, err);
+    if (code != ORC_OK)
+        return code;
+    int64_t aid = 0;
+    int astatus = 0;
+    bool found = false;
+    if ((code = machine_assignment(lc->db, task_id, &aid, &astatus, &found, err)) != ORC_OK)
+        return code;
+    if (!found || astatus != ORCI_ASSIGNMENT_PROCESSING)
+        return orc_error_set(err, ORC_INTERNAL, "task %lld has no running machine assignment",
+                             (long long)task_id);
+    if (t.status == ORCI_TASK_ABORTED || t.project_status == ORCI_PROJECT_ABORTED) {
+        /* Ended meanwhile: the output is kept, the task stays Aborted. */
+        sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                        "UPDATE task_assignments SET in_progress_task_data = ?2,"
+                                        " status = 1 WHERE id = ?1",
+                                        err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+        orci_bind_int(st, 1, aid);
+        orci_bind_text(st, 2, output);
+        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+            return code;
+        if (t.status != ORCI_TASK_ABORTED &&
+            (code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_ABORTED, err)) != ORC_OK)
+            return code;
+        return orci_lc_check_task(lc->db, task_id, err);
+    }
+    if (t.status != ORCI_TASK_PROCESSING)
+        return orc_error_set(err, ORC_INTERNAL, "machine task %lld is %s, not Processing",
+                             (long long)task_id, orci_task_status_label(t.status));
+    if ((code = assignment_submit(lc, aid, output, ORCI_ITERATION_REQUESTED_REVIEW, err)) != ORC_OK)
+        return code;
+    if ((code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_COMPLETE, err)) != ORC_OK)
+        return code;
+    if ((code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK)
+        return code;
+    return orci_lci_check_project(lc->db, t.project_id, err);
+}
+
+int orci_lci_machine_fail(orci_lc *lc, int64_t task_id, orc_error *err)
+{
+    int64_t aid = 0;
+    int astatus = 0;
+    bool found = false;
+    int code = machine_assignment(lc->db, task_id, &aid, &astatus, &found, err);
+    if (code != ORC_OK)
+        return code;
+    if (!found)
+        return orc_error_set(err, ORC_INTERNAL, "task %lld has no machine assignment",
+                             (long long)task_id);
+    if ((code = orci_lci_set_assignment_status(lc, aid, ORCI_ASSIGNMENT_FAILED, err)) != ORC_OK)
+        return code;
+    return orci_lc_check_task(lc->db, task_id, err);
 }

@@ -112,6 +112,29 @@ int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err);
 /* orci_lci_check_project runs orci_lc_check_task on every task of a project. */
 int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err);
 
+/* --- machine steps (jobs.c drives these; spec 3.5) --- */
+
+/*
+ * orci_lci_machine_start is spec 3.5 step 2 for a job being leased: an Awaiting Processing
+ * task gets its machine assignment (counter 0, no worker, Processing) and Iteration and
+ * becomes Processing; a Processing task whose machine assignment Failed has it reopened
+ * (Processing again); one still Processing is left as it is (a lease offered again).
+ * *startable is false, with nothing changed, when the task is in any other state (Complete,
+ * Aborted).
+ */
+int orci_lci_machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_error *err);
+
+/*
+ * orci_lci_machine_complete is spec 3.5 step 4 for a machine task that returned output (a
+ * compact JSON object): the assignment is Submitted with it; if the project was aborted the
+ * task stays Aborted, otherwise the iteration is closed Requested Review, the task becomes
+ * Complete and the subsequent tasks are created.
+ */
+int orci_lci_machine_complete(orci_lc *lc, int64_t task_id, const char *output, orc_error *err);
+
+/* orci_lci_machine_fail marks the machine assignment Failed; the task stays Processing. */
+int orci_lci_machine_fail(orci_lc *lc, int64_t task_id, orc_error *err);
+
 /* orci_lci_expected_error tells eligibility refusals (skipped by new_task and the
  * assignment policies) from real failures (which must abort the transition). */
 bool orci_lci_expected_error(int code);

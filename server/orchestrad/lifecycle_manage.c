@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "jobs.h"
 #include "lifecycle.h"
 #include "lifecycle_internal.h"
 
@@ -55,6 +56,9 @@ int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
     for (size_t i = 0; i < n; i++)
         if ((code = orci_lci_set_task_status(lc, ids[i], ORCI_TASK_ABORTED, err)) != ORC_OK)
             goto out;
+    /* Its machine steps stop too: queued jobs are never leased, running ones are told. */
+    if ((code = orci_jobs_cancel_project(lc, project_id, err)) != ORC_OK)
+        goto out;
     code = orci_lci_check_project(lc->db, project_id, err);
 out:
     free(ids);
@@ -87,6 +91,9 @@ int orci_lc_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_
     /* A task may have been completed by an admin while the project was paused. */
     if (status == ORCI_PROJECT_ACTIVE &&
         (code = orci_lci_complete_if_done(lc, project_id, err)) != ORC_OK)
+        return code;
+    /* Its jobs may be leased again: wake the executors waiting for work. */
+    if (status == ORCI_PROJECT_ACTIVE && (code = orci_jobs_signal(lc->db, err)) != ORC_OK)
         return code;
     return orci_lci_check_project(lc->db, project_id, err);
 }

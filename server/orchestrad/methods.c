@@ -117,6 +117,30 @@ const orci_method orci_methods[] = {
      .scopes = ORCI_SCOPE_WORKER,
      .mutating = true,
      .apply = orci_svc_submit_task_apply},
+
+    /* machine-step jobs: executors lease (a long poll) and report; admins retry and list */
+    {.name = "LeaseJob",
+     .scopes = ORCI_SCOPE_EXECUTOR,
+     .mutating = true,
+     .prepare = orci_svc_lease_job_prepare,
+     .apply = orci_svc_lease_job_apply},
+    {.name = "Heartbeat",
+     .scopes = ORCI_SCOPE_EXECUTOR,
+     .mutating = true,
+     .apply = orci_svc_heartbeat_apply},
+    {.name = "CompleteJob",
+     .scopes = ORCI_SCOPE_EXECUTOR,
+     .mutating = true,
+     .apply = orci_svc_complete_job_apply},
+    {.name = "FailJob",
+     .scopes = ORCI_SCOPE_EXECUTOR,
+     .mutating = true,
+     .apply = orci_svc_fail_job_apply},
+    {.name = "RetryJob",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_retry_job_apply},
+    {.name = "ListJobs", .scopes = ORCI_SCOPE_ADMIN, .mutating = false, .run = orci_svc_list_jobs},
 };
 
 const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];

@@ -82,6 +82,18 @@ typedef struct orci_call {
     const char *request_id;
     const char *token; /* the worker session token presented, or "" */
     int64_t now_us;    /* server time when the request arrived */
+    /*
+     * Long polls (LeaseJob; see dispatch.h). final_poll (in): the poll's deadline has passed
+     * or the server is stopping, so answer now. park (out): set by a prepare or apply
+     * handler that found no work yet and wants the request parked instead of answered, at
+     * most until park_deadline_us (the poll's end) and, when park_wake_us > 0, re-run at
+     * park_wake_us (when work may become due). A parked request's changes are rolled back
+     * and no reply is stored.
+     */
+    bool final_poll;
+    bool park;
+    int64_t park_deadline_us;
+    int64_t park_wake_us;
 } orci_call;
 
 typedef struct orci_method {

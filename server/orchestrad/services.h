@@ -73,4 +73,15 @@ ORCI_SVC_RUN(orci_svc_task_info);
 ORCI_SVC_APPLY(orci_svc_save_task_apply);
 ORCI_SVC_APPLY(orci_svc_submit_task_apply);
 
+/* svc_job.c: machine-step jobs. LeaseJob (a long poll: its prepare and apply may park the
+ * call, see orci_call), Heartbeat, CompleteJob, FailJob (executor); RetryJob, ListJobs
+ * (admin). */
+ORCI_SVC_PREPARE(orci_svc_lease_job_prepare);
+ORCI_SVC_APPLY(orci_svc_lease_job_apply);
+ORCI_SVC_APPLY(orci_svc_heartbeat_apply);
+ORCI_SVC_APPLY(orci_svc_complete_job_apply);
+ORCI_SVC_APPLY(orci_svc_fail_job_apply);
+ORCI_SVC_APPLY(orci_svc_retry_job_apply);
+ORCI_SVC_RUN(orci_svc_list_jobs);
+
 #endif

@@ -169,102 +169,192 @@ static int wait_pid(pid_t pid, int64_t deadline_ms, int *st)
     }
 }
 
-int orc_test_run(const char *const *argv, const char *const *env, const char *stdin_text,
-                 int timeout_ms, int *exit_code, char **out, char **err)
+/* proc is one program run by orc_test_run_many: its pipes and what it wrote so far. */
+typedef struct proc {
+    pid_t pid;        /* 0 when not started or already reaped */
+    int in, out, err; /* our ends of its pipes, -1 when closed */
+    const char *stdin_text;
+    size_t in_len, in_off;
+    outbuf bo, be;
+    int st;
+    bool reaped;
+} proc;
+
+/* proc_start forks and execs cmd with fresh pipes; 0, or -1 after printing why. */
+static int proc_start(proc *p, const orc_test_cmd *cmd)
 {
     int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
-    outbuf bo = {0}, be = {0};
-    int rc = -1;
-    *exit_code = -1;
-    *out = NULL;
-    *err = NULL;
-    if (buf_reserve(&bo, 1) != 0 || buf_reserve(&be, 1) != 0)
-        goto out;
-    bo.p[0] = be.p[0] = '\0';
     if (cloexec_pipe(pin) != 0 || cloexec_pipe(pout) != 0 || cloexec_pipe(perr) != 0) {
         fprintf(stderr, "pipe: %s\n", strerror(errno));
-        goto out;
+        goto fail;
     }
-    signal(SIGPIPE, SIG_IGN);
-    int64_t deadline = orc_test_now_ms() + timeout_ms;
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "fork: %s\n", strerror(errno));
-        goto out;
+        goto fail;
     }
     if (pid == 0)
-        child_exec(pin[0], pout[1], perr[1], argv, env);
+        child_exec(pin[0], pout[1], perr[1], cmd->argv, cmd->env);
     close_fd(&pin[0]);
     close_fd(&pout[1]);
     close_fd(&perr[1]);
-    set_nonblocking(pin[1]);
-    set_nonblocking(pout[0]);
-    set_nonblocking(perr[0]);
-
-    size_t in_len = stdin_text != NULL ? strlen(stdin_text) : 0, in_off = 0;
-    if (in_len == 0)
-        close_fd(&pin[1]);
-    bool timed_out = false;
-    while (pout[0] >= 0 || perr[0] >= 0) {
-        struct pollfd fds[3];
-        int nfds = 0, io = -1, ie = -1, ii = -1;
-        if (pout[0] >= 0) {
-            io = nfds;
-            fds[nfds++] = (struct pollfd){.fd = pout[0], .events = POLLIN};
-        }
-        if (perr[0] >= 0) {
-            ie = nfds;
-            fds[nfds++] = (struct pollfd){.fd = perr[0], .events = POLLIN};
-        }
-        if (pin[1] >= 0) {
-            ii = nfds;
-            fds[nfds++] = (struct pollfd){.fd = pin[1], .events = POLLOUT};
-        }
-        int64_t left = deadline - orc_test_now_ms();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        int n = poll(fds, (nfds_t)nfds, (int)left);
-        if (n < 0 && errno != EINTR) {
-            fprintf(stderr, "poll: %s\n", strerror(errno));
-            timed_out = true;
-            break;
-        }
-        if (n <= 0)
-            continue;
-        if (io >= 0 && fds[io].revents != 0 && drain(&pout[0], &bo) != 0)
-            break;
-        if (ie >= 0 && fds[ie].revents != 0 && drain(&perr[0], &be) != 0)
-            break;
-        if (ii >= 0 && fds[ii].revents != 0) {
-            ssize_t w = write(pin[1], stdin_text + in_off, in_len - in_off);
-            if (w > 0)
-                in_off += (size_t)w;
-            if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_len)
-                close_fd(&pin[1]);
-        }
-    }
-    int st = 0;
-    if (timed_out || wait_pid(pid, deadline, &st) != 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        fprintf(stderr, "%s did not finish within %d ms: killed\n", argv[0], timeout_ms);
-        *exit_code = -1;
-        goto out;
-    }
-    *exit_code = status_code(st);
-    rc = 0;
-out:
+    p->pid = pid;
+    p->in = pin[1];
+    p->out = pout[0];
+    p->err = perr[0];
+    set_nonblocking(p->in);
+    set_nonblocking(p->out);
+    set_nonblocking(p->err);
+    p->stdin_text = cmd->stdin_text;
+    p->in_len = cmd->stdin_text != NULL ? strlen(cmd->stdin_text) : 0;
+    if (p->in_len == 0)
+        close_fd(&p->in);
+    return 0;
+fail:
     close_fd(&pin[0]);
     close_fd(&pin[1]);
     close_fd(&pout[0]);
     close_fd(&pout[1]);
     close_fd(&perr[0]);
     close_fd(&perr[1]);
-    *out = bo.p;
-    *err = be.p;
+    return -1;
+}
+
+/*
+ * pump moves data between the processes' pipes until every stdout and stderr reached EOF
+ * or the deadline passed. 0, or -1 on timeout or a failure.
+ */
+static int pump(proc *ps, size_t n, int64_t deadline)
+{
+    struct pollfd *fds = calloc(3 * n, sizeof *fds);
+    int **owners = calloc(3 * n, sizeof *owners); /* the fd field each pollfd stands for */
+    size_t *which = calloc(3 * n, sizeof *which);
+    int rc = -1;
+    if (fds == NULL || owners == NULL || which == NULL)
+        goto out;
+    for (;;) {
+        nfds_t nfds = 0;
+        for (size_t i = 0; i < n; i++) {
+            int *mine[3] = {&ps[i].out, &ps[i].err, &ps[i].in};
+            for (size_t k = 0; k < 3; k++) {
+                if (*mine[k] < 0)
+                    continue;
+                fds[nfds] = (struct pollfd){.fd = *mine[k], .events = k == 2 ? POLLOUT : POLLIN};
+                owners[nfds] = mine[k];
+                which[nfds] = i;
+                nfds++;
+            }
+        }
+        bool reading = false;
+        for (nfds_t j = 0; j < nfds; j++)
+            reading |= fds[j].events == POLLIN;
+        if (!reading) {
+            rc = 0;
+            goto out;
+        }
+        int64_t left = deadline - orc_test_now_ms();
+        if (left <= 0)
+            goto out;
+        int got = poll(fds, nfds, (int)left);
+        if (got < 0 && errno != EINTR) {
+            fprintf(stderr, "poll: %s\n", strerror(errno));
+            goto out;
+        }
+        if (got <= 0)
+            continue;
+        for (nfds_t j = 0; j < nfds; j++) {
+            if (fds[j].revents == 0)
+                continue;
+            proc *p = &ps[which[j]];
+            if (owners[j] == &p->out && drain(&p->out, &p->bo) != 0)
+                goto out;
+            if (owners[j] == &p->err && drain(&p->err, &p->be) != 0)
+                goto out;
+            if (owners[j] == &p->in) {
+                ssize_t w = write(p->in, p->stdin_text + p->in_off, p->in_len - p->in_off);
+                if (w > 0)
+                    p->in_off += (size_t)w;
+                if ((w < 0 && errno != EAGAIN && errno != EINTR) || p->in_off == p->in_len)
+                    close_fd(&p->in);
+            }
+        }
+    }
+out:
+    free(fds);
+    free(owners);
+    free(which);
     return rc;
+}
+
+int orc_test_run_many(size_t n, const orc_test_cmd *cmds, int timeout_ms, orc_test_result *results)
+{
+    int rc = -1;
+    proc *ps = calloc(n > 0 ? n : 1, sizeof *ps);
+    for (size_t i = 0; i < n; i++) {
+        results[i].exit_code = -1;
+        results[i].out = results[i].err = NULL;
+    }
+    if (ps == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        ps[i].in = ps[i].out = ps[i].err = -1;
+        if (buf_reserve(&ps[i].bo, 1) != 0 || buf_reserve(&ps[i].be, 1) != 0)
+            goto out;
+        ps[i].bo.p[0] = ps[i].be.p[0] = '\0';
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int64_t deadline = orc_test_now_ms() + timeout_ms;
+    /* Every program is started before any is read or waited for. */
+    for (size_t i = 0; i < n; i++)
+        if (proc_start(&ps[i], &cmds[i]) != 0)
+            goto out;
+    bool ok = pump(ps, n, deadline) == 0;
+    rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ok && wait_pid(ps[i].pid, deadline, &ps[i].st) == 0) {
+            ps[i].reaped = true;
+            results[i].exit_code = status_code(ps[i].st);
+        } else {
+            fprintf(stderr, "%s did not finish within %d ms: killed\n", cmds[i].argv[0],
+                    timeout_ms);
+            rc = -1;
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        if (ps[i].pid > 0 && !ps[i].reaped) {
+            kill(ps[i].pid, SIGKILL);
+            waitpid(ps[i].pid, &ps[i].st, 0);
+        }
+        close_fd(&ps[i].in);
+        close_fd(&ps[i].out);
+        close_fd(&ps[i].err);
+        results[i].out = ps[i].bo.p;
+        results[i].err = ps[i].be.p;
+    }
+    free(ps);
+    return rc;
+}
+
+int orc_test_run(const char *const *argv, const char *const *env, const char *stdin_text,
+                 int timeout_ms, int *exit_code, char **out, char **err)
+{
+    orc_test_cmd cmd = {.argv = argv, .env = env, .stdin_text = stdin_text};
+    orc_test_result r;
+    int rc = orc_test_run_many(1, &cmd, timeout_ms, &r);
+    *exit_code = r.exit_code;
+    *out = r.out;
+    *err = r.err;
+    return rc;
+}
+
+void orc_test_result_free(orc_test_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
 }
 
 /* ---- the daemon --------------------------------------------------------------------- */
@@ -514,6 +604,14 @@ int orc_harness_stop(orc_harness *h)
     if (wait_pid(pid, deadline, &st) != 0) {
         fprintf(stderr, "orchestrad did not stop within %d ms of SIGTERM: killed\n",
                 ORC_HARNESS_STOP_TIMEOUT_MS);
+        /* Where it hangs, when gdb is there to say (thread backtraces on stderr). */
+        char cmd[128];
+        snprintf(cmd, sizeof cmd,
+                 "command -v gdb >/dev/null && gdb -p %d -batch -ex 'thread apply all bt' "
+                 "1>&2 2>/dev/null",
+                 (int)pid);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no backtrace of the hung orchestrad)\n");
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
         h->pid = 0;
@@ -583,50 +681,116 @@ static char **env_with(const char *const *extra, size_t n_extra)
     return env;
 }
 
+#define MAX_EXTRA_ENV 16
+
+/* cli_prep is the argument vector and environment of one CLI run (see prep_cli). */
+typedef struct cli_prep {
+    const char *argv[MAX_ARGV];
+    char kv_key[300], kv_secret[300], kv_ca[300];
+    char **env; /* malloc'd array; its strings are borrowed */
+} cli_prep;
+
+/*
+ * prep_cli fills p for `$ORC_CLI --rpc <url> args...` with the credentials (key NULL:
+ * none), the harness's CA and the caller's extra "K=V" variables (NULL-terminated; NULL:
+ * none). 0, or -1 after printing why. Release with prep_fini.
+ */
+static int prep_cli(const orc_harness *h, const orc_harness_call *call, cli_prep *p)
+{
+    size_t n = 0;
+    p->env = NULL;
+    p->argv[n++] = orc_test_env("ORC_CLI");
+    p->argv[n++] = "--rpc";
+    p->argv[n++] = h->rpc_url;
+    for (size_t i = 0; call->args[i] != NULL; i++) {
+        if (n + 1 >= MAX_ARGV) {
+            fprintf(stderr, "orc_harness_cli: too many arguments\n");
+            return -1;
+        }
+        p->argv[n++] = call->args[i];
+    }
+    p->argv[n] = NULL;
+
+    const char *extra[3 + MAX_EXTRA_ENV];
+    size_t n_extra = 0;
+    if (call->key != NULL) {
+        snprintf(p->kv_key, sizeof p->kv_key, "ORCHESTRA_API_KEY=%s", call->key);
+        snprintf(p->kv_secret, sizeof p->kv_secret, "ORCHESTRA_API_SECRET=%s",
+                 call->secret != NULL ? call->secret : "");
+        extra[n_extra++] = p->kv_key;
+        extra[n_extra++] = p->kv_secret;
+    }
+    if (h->tls_ca_file[0] != '\0') {
+        snprintf(p->kv_ca, sizeof p->kv_ca, "ORCHESTRA_TLS_CA=%s", h->tls_ca_file);
+        extra[n_extra++] = p->kv_ca;
+    }
+    for (size_t i = 0; call->env != NULL && call->env[i] != NULL; i++) {
+        if (i >= MAX_EXTRA_ENV) {
+            fprintf(stderr, "orc_harness_cli: more than %d extra variables\n", MAX_EXTRA_ENV);
+            return -1;
+        }
+        extra[n_extra++] = call->env[i];
+    }
+    p->env = env_with(extra, n_extra);
+    return p->env != NULL ? 0 : -1;
+}
+
+static void prep_fini(cli_prep *p)
+{
+    free(p->env);
+    p->env = NULL;
+}
+
+int orc_harness_cli_many(const orc_harness *h, size_t n, const orc_harness_call *calls,
+                         orc_test_result *results)
+{
+    cli_prep *preps = calloc(n > 0 ? n : 1, sizeof *preps);
+    orc_test_cmd *cmds = calloc(n > 0 ? n : 1, sizeof *cmds);
+    int rc = -1;
+    size_t ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        results[i].exit_code = -1;
+        results[i].out = results[i].err = NULL;
+    }
+    if (preps == NULL || cmds == NULL)
+        goto out;
+    for (; ready < n; ready++) {
+        if (prep_cli(h, &calls[ready], &preps[ready]) != 0) {
+            prep_fini(&preps[ready]);
+            goto out;
+        }
+        cmds[ready] = (orc_test_cmd){.argv = preps[ready].argv,
+                                     .env = (const char *const *)preps[ready].env,
+                                     .stdin_text = calls[ready].stdin_text};
+    }
+    rc = orc_test_run_many(n, cmds, ORC_HARNESS_CMD_TIMEOUT_MS, results);
+out:
+    for (size_t i = 0; i < ready; i++)
+        prep_fini(&preps[i]);
+    free(preps);
+    free(cmds);
+    return rc;
+}
+
+int orc_harness_cli_env(const orc_harness *h, const char *key, const char *secret,
+                        const char *const *env, const char *stdin_text, int *exit_code, char **out,
+                        char **err, const char *const *args)
+{
+    orc_harness_call call = {
+        .key = key, .secret = secret, .env = env, .stdin_text = stdin_text, .args = args};
+    orc_test_result r;
+    int rc = orc_harness_cli_many(h, 1, &call, &r);
+    *exit_code = r.exit_code;
+    *out = r.out;
+    *err = r.err;
+    return rc;
+}
+
 int orc_harness_cli_argv(const orc_harness *h, const char *key, const char *secret,
                          const char *stdin_text, int *exit_code, char **out, char **err,
                          const char *const *args)
 {
-    const char *argv[MAX_ARGV];
-    size_t n = 0;
-    argv[n++] = orc_test_env("ORC_CLI");
-    argv[n++] = "--rpc";
-    argv[n++] = h->rpc_url;
-    for (size_t i = 0; args[i] != NULL; i++) {
-        if (n + 1 >= MAX_ARGV) {
-            fprintf(stderr, "orc_harness_cli: too many arguments\n");
-            *exit_code = -1;
-            *out = *err = NULL;
-            return -1;
-        }
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
-
-    char kv_key[300], kv_secret[300], kv_ca[300];
-    const char *extra[3];
-    size_t n_extra = 0;
-    if (key != NULL) {
-        snprintf(kv_key, sizeof kv_key, "ORCHESTRA_API_KEY=%s", key);
-        snprintf(kv_secret, sizeof kv_secret, "ORCHESTRA_API_SECRET=%s",
-                 secret != NULL ? secret : "");
-        extra[n_extra++] = kv_key;
-        extra[n_extra++] = kv_secret;
-    }
-    if (h->tls_ca_file[0] != '\0') {
-        snprintf(kv_ca, sizeof kv_ca, "ORCHESTRA_TLS_CA=%s", h->tls_ca_file);
-        extra[n_extra++] = kv_ca;
-    }
-    char **env = env_with(extra, n_extra);
-    if (env == NULL) {
-        *exit_code = -1;
-        *out = *err = NULL;
-        return -1;
-    }
-    int rc = orc_test_run(argv, (const char *const *)env, stdin_text, ORC_HARNESS_CMD_TIMEOUT_MS,
-                          exit_code, out, err);
-    free(env);
-    return rc;
+    return orc_harness_cli_env(h, key, secret, NULL, stdin_text, exit_code, out, err, args);
 }
 
 /* collect_args gathers a NULL-terminated variadic list into args (at most cap - 1). */

@@ -130,6 +130,46 @@ int orc_harness_cli_argv(const orc_harness *h, const char *key, const char *secr
                          const char *const *args);
 
 /*
+ * orc_harness_call is one CLI run for orc_harness_cli_many: credentials (key NULL: none),
+ * more environment variables as "K=V" strings (NULL-terminated; NULL: none; they may set
+ * ORCHESTRA_* variables, e.g. ORCHESTRA_SESSION=<file> for a worker's own session), the
+ * text on stdin (NULL: empty) and the arguments after `--rpc <url>` (NULL-terminated).
+ * Every pointer is borrowed for the duration of the call.
+ */
+typedef struct orc_harness_call {
+    const char *key;
+    const char *secret;
+    const char *const *env;
+    const char *stdin_text;
+    const char *const *args;
+} orc_harness_call;
+
+/* orc_test_result is the outcome of one program: as orc_test_run's outputs. */
+typedef struct orc_test_result {
+    int exit_code;
+    char *out; /* malloc'd; release with orc_test_result_free */
+    char *err;
+} orc_test_result;
+
+/* orc_test_result_free frees the outputs of r (NULL allowed). */
+void orc_test_result_free(orc_test_result *r);
+
+/*
+ * orc_harness_cli_many runs n CLI programs concurrently: every one is started (forked and
+ * exec'd) before any is read or waited for, so they race for real. results[i] receives
+ * calls[i]'s exit status and output. Waits up to 60 s in all; returns 0 when every program
+ * ran to its end, -1 otherwise (those still running are killed).
+ */
+int orc_harness_cli_many(const orc_harness *h, size_t n, const orc_harness_call *calls,
+                         orc_test_result *results);
+
+/* orc_harness_cli_env is orc_harness_cli_argv with more environment variables (see
+ * orc_harness_call). */
+int orc_harness_cli_env(const orc_harness *h, const char *key, const char *secret,
+                        const char *const *env, const char *stdin_text, int *exit_code, char **out,
+                        char **err, const char *const *args);
+
+/*
  * orc_harness_orchestrad_admin runs `$ORC_ORCHESTRAD arg... --db <db>` (e.g. "keys",
  * "create", "viewer", "--scopes", "project", NULL) while the daemon runs, capturing its
  * output as orc_harness_cli does.
@@ -152,6 +192,21 @@ int orc_harness_create_key(const orc_harness *h, const char *name, const char *s
  */
 int orc_test_run(const char *const *argv, const char *const *env, const char *stdin_text,
                  int timeout_ms, int *exit_code, char **out, char **err);
+
+/* orc_test_cmd is one program for orc_test_run_many (argv[0] a path; env NULL: ours). */
+typedef struct orc_test_cmd {
+    const char *const *argv;
+    const char *const *env;
+    const char *stdin_text;
+} orc_test_cmd;
+
+/*
+ * orc_test_run_many is orc_test_run for n programs at once: all are started before any is
+ * waited for, timeout_ms bounds them all together. results[i] gets cmds[i]'s outcome (its
+ * outputs are allocated even on failure, NULL only when out of memory). 0 when all ran to their
+ * end, -1 on a spawn failure or timeout (the ones left are killed).
+ */
+int orc_test_run_many(size_t n, const orc_test_cmd *cmds, int timeout_ms, orc_test_result *results);
 
 /*
  * orc_test_raw_request sends the bytes req (len) on a fresh nng REQ socket dialed to url

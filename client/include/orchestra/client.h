@@ -146,6 +146,158 @@ int orc_workflow_sample_data(orc_client *c, const char *workflow, const char *ve
  */
 int orc_workflow_types_json(orc_client *c, char **json, orc_error *err);
 
+/* ---- projects ---------------------------------------------------------------------- */
+
+/*
+ * orc_project_params describes a project to create. Strings are borrowed for the call.
+ * task_class is "real" or "training" (NULL: "real"); project_data is the text of a JSON
+ * object handed to every step (NULL or "": {}).
+ */
+typedef struct orc_project_params {
+    const char *workflow;    /* workflow slug */
+    const char *version;     /* version slug */
+    const char *description; /* the project's short description */
+    int64_t priority;
+    const char *task_class;
+    const char *project_data;
+} orc_project_params;
+
+/*
+ * orc_project_create creates a project of a loaded workflow version (project or admin
+ * scope) and returns its id in *project_id. Its first tasks exist when the call returns.
+ */
+int orc_project_create(orc_client *c, const orc_project_params *p, int64_t *project_id,
+                       orc_error *err);
+
+/*
+ * orc_project_info_json returns in *json (release with orc_free) the upstream
+ * project_information document (spec 4.3) with the project's "status" label:
+ * {"project":{..,"status":"Active"},"steps":[..],"tasks":{"<step>":{..}}}. An unknown id
+ * gives ORC_NOT_FOUND "No project for given id".
+ */
+int orc_project_info_json(orc_client *c, int64_t project_id, char **json, orc_error *err);
+
+/* orc_project_end aborts a project and every one of its tasks (admin scope). */
+int orc_project_end(orc_client *c, int64_t project_id, orc_error *err);
+
+/* orc_project_pause sets a project's status to Paused (admin scope). */
+int orc_project_pause(orc_client *c, int64_t project_id, orc_error *err);
+
+/* orc_project_resume sets a paused project's status back to Active (admin scope). */
+int orc_project_resume(orc_client *c, int64_t project_id, orc_error *err);
+
+/* ---- workers (admin) ------------------------------------------------------------------ */
+
+/*
+ * orc_worker_params describes a worker to add. Strings are borrowed; the optional ones may
+ * be NULL. The password travels over the authenticated channel and is hashed by the
+ * server.
+ */
+typedef struct orc_worker_params {
+    const char *username;
+    const char *password;
+    const char *first_name;
+    const char *last_name;
+    const char *email;
+} orc_worker_params;
+
+/* orc_worker_add creates a worker (a user account) and returns its id in *worker_id. */
+int orc_worker_add(orc_client *c, const orc_worker_params *p, int64_t *worker_id, orc_error *err);
+
+/*
+ * orc_worker_certify grants username (or, with revoke, takes away) the certification
+ * `certification` of workflow `workflow` for role "entry_level" or "reviewer" and
+ * task_class "real" or "training" (NULL: "real"). Only real certifications make a worker
+ * eligible for tasks (spec 3.1).
+ */
+int orc_worker_certify(orc_client *c, const char *username, const char *workflow,
+                       const char *certification, const char *role, const char *task_class,
+                       bool revoke, orc_error *err);
+
+/* ---- worker sessions ------------------------------------------------------------------- */
+
+/*
+ * orc_login checks a worker's username and password and opens a session. On success the
+ * session token (release with orc_free) is returned in *token when token is not NULL, its
+ * expiry (us since the epoch) in *expires_at_us when not NULL, and the token is installed
+ * on c for the calls that follow. A wrong username or password gives ORC_UNAUTHENTICATED.
+ */
+int orc_login(orc_client *c, const char *username, const char *password, char **token,
+              int64_t *expires_at_us, orc_error *err);
+
+/*
+ * orc_logout revokes the session whose token is installed on c and clears it from c. A
+ * token the server no longer knows gives ORC_UNAUTHENTICATED (and is cleared all the same).
+ */
+int orc_logout(orc_client *c, orc_error *err);
+
+/* ---- the worker's own tasks (session token) --------------------------------------------- */
+
+/*
+ * orc_dashboard_json returns in *json (release with orc_free) the calling worker's
+ * dashboard (spec 5):
+ * {"tasks":{"in_progress":[],"returned":[],"pending_review":[],"pending_processing":[],
+ *  "complete":[]},"preventNew":b,"reviewerStatus":b}; each entry is
+ * {"id","assignment_id","step","project","detail"}.
+ */
+int orc_dashboard_json(orc_client *c, char **json, orc_error *err);
+
+/*
+ * orc_task_new_json asks for a new task for role "entry_level" or "reviewer" and returns
+ * in *json (release with orc_free) {"id","assignment_id","step","project","detail"}.
+ * Errors carry the upstream messages ("No task", "Worker not certified for this task.").
+ */
+int orc_task_new_json(orc_client *c, const char *role, char **json, orc_error *err);
+
+/*
+ * orc_task_info_json returns in *json (release with orc_free) the
+ * task_assignment_information document of the worker's assignment on task_id.
+ */
+int orc_task_info_json(orc_client *c, int64_t task_id, char **json, orc_error *err);
+
+/* orc_task_save stores data_json (a JSON object's text) as the worker's work in progress. */
+int orc_task_save(orc_client *c, int64_t task_id, const char *data_json, orc_error *err);
+
+/*
+ * orc_task_submit submits the worker's assignment on task_id with data_json (NULL or "":
+ * the data last saved). command is "submit" or "accept" (the work goes up for review or
+ * completes) or "reject" (a reviewer sends it back down one level).
+ */
+int orc_task_submit(orc_client *c, int64_t task_id, const char *data_json, const char *command,
+                    orc_error *err);
+
+/* ---- project management (admin) --------------------------------------------------------- */
+
+/*
+ * orc_task_assign gives task_id to username (or, for a task already being worked on,
+ * replaces its current worker) and returns the assignment id in *assignment_id.
+ */
+int orc_task_assign(orc_client *c, int64_t task_id, const char *username, int64_t *assignment_id,
+                    orc_error *err);
+
+/* orc_assignment_reassign hands an existing assignment, its data and history, to username. */
+int orc_assignment_reassign(orc_client *c, int64_t assignment_id, const char *username,
+                            orc_error *err);
+
+/* orc_task_skip completes task_id on the spot and moves the project on. */
+int orc_task_skip(orc_client *c, int64_t task_id, orc_error *err);
+
+/*
+ * orc_task_revert reverts task_id to iteration iteration_id (with before: to just before
+ * it) and returns the audit in *audit_json (release with orc_free; NULL allowed when not
+ * wanted). Without commit nothing changes: the audit says what would.
+ */
+int orc_task_revert(orc_client *c, int64_t task_id, int64_t iteration_id, bool before, bool commit,
+                    char **audit_json, orc_error *err);
+
+/*
+ * orc_check_consistency_json checks the lifecycle invariants of every task and returns in
+ * *json (release with orc_free) {"violations":[{"task_id":N,"message":".."}]}, with their
+ * number in *n_violations when not NULL. Violations are not an error: the call returns
+ * ORC_OK.
+ */
+int orc_check_consistency_json(orc_client *c, char **json, size_t *n_violations, orc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,53 @@
+/*
+ * executor.h: the executor's worker pool.
+ *
+ * N worker threads share one orc_client. Each long-polls LeaseJob for the functions of the
+ * loaded plugins (and "command" when allowed), runs the job in a child process (job.h),
+ * heartbeats every lease/3 while it runs, and reports CompleteJob or FailJob. Once *stop
+ * is set, workers lease nothing more (a job that still arrives is failed back as
+ * retryable), running jobs get a grace period to finish and are then killed and failed as
+ * retryable, and orci_executor_run returns. A worker still parked in its long poll a
+ * second later is abandoned (the client library cannot cancel a call in flight): the
+ * caller then ends the process at once.
+ */
+#ifndef ORCI_EXECUTOR_H
+#define ORCI_EXECUTOR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "orchestra/client.h"
+#include "orchestra/error.h"
+#include "plugin_set.h"
+
+#define ORCI_EXECUTOR_WAIT_MS 20000
+#define ORCI_EXECUTOR_LEASE_MS 60000
+#define ORCI_EXECUTOR_GRACE_MS 10000
+
+/* orci_executor_opts configures orci_executor_run; everything is borrowed. */
+typedef struct orci_executor_opts {
+    orc_client_opts client; /* rpc_url, key, secret, tls_ca_file; timeout is set here */
+    const orci_plugin_set *plugins;
+    bool allow_commands;
+    const char *storage_root;
+    const char *self_exe;
+    const char *log_level;
+    const char *executor_id;
+    int concurrency;        /* worker threads, >= 1 */
+    int64_t job_timeout_ms; /* per job */
+    int wait_ms;            /* 0: ORCI_EXECUTOR_WAIT_MS */
+    int lease_ms;           /* 0: ORCI_EXECUTOR_LEASE_MS */
+    int grace_ms;           /* after stop; 0: ORCI_EXECUTOR_GRACE_MS */
+} orci_executor_opts;
+
+/*
+ * orci_executor_run serves jobs until *stop becomes true, then returns ORC_OK once no job
+ * runs any more. *abandoned says that some idle workers were still parked in LeaseJob: they
+ * keep using opts and the client, so the caller must end the process (_exit) without
+ * releasing anything. Fails only when it cannot start (no client, no threads).
+ */
+int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, bool *abandoned,
+                      orc_error *err);
+
+#endif

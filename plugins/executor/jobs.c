@@ -1,0 +1,91 @@
+/*
+ * jobs.c: the job RPCs of the executor.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "jobs.h"
+
+int orci_jobs_lease(orc_client *c, const char *executor_id, const char *const *functions, size_t n,
+                    int wait_ms, int lease_ms, Orchestra__V1__Job **job, orc_error *err)
+{
+    Orchestra__V1__LeaseJobRequest in = ORCHESTRA__V1__LEASE_JOB_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    *job = NULL;
+    in.executor_id = (char *)executor_id;
+    in.n_functions = n;
+    in.functions = (char **)functions;
+    in.wait_ms = wait_ms;
+    in.lease_ms = lease_ms;
+    int rc = orci_client_call(c, "LeaseJob", &in.base, &orchestra__v1__lease_job_reply__descriptor,
+                              &out, err);
+    if (rc != ORC_OK)
+        return rc;
+    Orchestra__V1__LeaseJobReply *r = (Orchestra__V1__LeaseJobReply *)out;
+    /* Detach the job from the reply: protobuf-c allocates every sub-message on its own. */
+    *job = r->job;
+    r->job = NULL;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+void orci_jobs_free(Orchestra__V1__Job *job)
+{
+    if (job)
+        orchestra__v1__job__free_unpacked(job, NULL);
+}
+
+int orci_jobs_heartbeat(orc_client *c, const Orchestra__V1__Job *job, int lease_ms, bool *cancelled,
+                        orc_error *err)
+{
+    Orchestra__V1__HeartbeatRequest in = ORCHESTRA__V1__HEARTBEAT_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    *cancelled = false;
+    in.job_id = job->job_id;
+    in.lease_token = job->lease_token;
+    in.lease_ms = lease_ms;
+    int rc = orci_client_call(c, "Heartbeat", &in.base, &orchestra__v1__heartbeat_reply__descriptor,
+                              &out, err);
+    if (rc != ORC_OK)
+        return rc;
+    *cancelled = ((Orchestra__V1__HeartbeatReply *)out)->cancelled;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return ORC_OK;
+}
+
+int orci_jobs_complete(orc_client *c, const Orchestra__V1__Job *job, const char *output,
+                       orc_error *err)
+{
+    Orchestra__V1__CompleteJobRequest in = ORCHESTRA__V1__COMPLETE_JOB_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    in.job_id = job->job_id;
+    in.lease_token = job->lease_token;
+    in.output = (char *)output;
+    int rc = orci_client_call(c, "CompleteJob", &in.base,
+                              &orchestra__v1__complete_job_reply__descriptor, &out, err);
+    if (rc == ORC_OK)
+        protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+int orci_jobs_fail(orc_client *c, const Orchestra__V1__Job *job, const char *error, bool retryable,
+                   bool *will_retry, orc_error *err)
+{
+    Orchestra__V1__FailJobRequest in = ORCHESTRA__V1__FAIL_JOB_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    if (will_retry)
+        *will_retry = false;
+    in.job_id = job->job_id;
+    in.lease_token = job->lease_token;
+    in.error = (char *)error;
+    in.retryable = retryable;
+    int rc = orci_client_call(c, "FailJob", &in.base, &orchestra__v1__fail_job_reply__descriptor,
+                              &out, err);
+    if (rc != ORC_OK)
+        return rc;
+    if (will_retry)
+        *will_retry = ((Orchestra__V1__FailJobReply *)out)->will_retry;
+    protobuf_c_message_free_unpacked(out, NULL);
+    return ORC_OK;
+}

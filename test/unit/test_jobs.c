@@ -1,0 +1,757 @@
+/*
+ * test_jobs.c: the job and lease state machine (jobs.h) on a temporary store, with the
+ * fixture's controlled clock and scripted random source: jobs created with machine tasks,
+ * leases (what the executor gets, which functions), heartbeats, expiry and re-offer, lost
+ * and duplicate reports, retries with backoff until the assignment fails, the admin retry,
+ * ending a project, and a store closed and reopened in between. The invariants of every
+ * task touched are checked after each step.
+ */
+/* cmocka needs these headers first, in this order. */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "jobs.h"
+#include "lifecycle_fixture.h"
+
+/* ---- the workflow -------------------------------------------------------------------- */
+
+typedef struct jx {
+    fx *f;
+    int64_t crawl, rate, post; /* steps */
+    int64_t worker;
+} jx;
+
+/* machine_step adds a machine step running module.name with a retry policy. */
+static int64_t machine_step(fx *f, const char *slug, const char *function_json,
+                            const char *retry_policy)
+{
+    return fx_exec(f, (fx_sql){.sql = "INSERT INTO steps (workflow_version_id, slug, name,"
+                                      " description, is_human, execution_function, retry_policy,"
+                                      " position, created_at) VALUES (?1, ?4, ?4, '', 0, ?5, ?6,"
+                                      " ?2, ?3)",
+                               .i = {f->version_id, f->position++, f->now},
+                               .ni = 3,
+                               .s = {slug, function_json, retry_policy},
+                               .ns = 3});
+}
+
+/*
+ * jx_workflow: crawl (machine m.crawl, with retry_policy) -> rate (human, no review) ->
+ * post (machine m.post, default policy).
+ */
+static void jx_workflow(jx *x, fx *f, const char *retry_policy)
+{
+    x->f = f;
+    fx_workflow(f);
+    x->crawl = machine_step(f, "crawl", "{\"module\":\"m\",\"name\":\"crawl\"}", retry_policy);
+    x->rate = fx_step(f, "rate", true, "{\"policy\":\"no_review\"}", NULL);
+    x->post = machine_step(f, "post", "{\"command\":[\"post.sh\"]}", "{}");
+    fx_creation_dep(f, x->rate, x->crawl);
+    fx_creation_dep(f, x->post, x->rate);
+    x->worker = fx_worker(f, "ada");
+}
+
+static int setup(void **state)
+{
+    return fx_setup(state);
+}
+
+static int teardown(void **state)
+{
+    return fx_teardown(state);
+}
+
+/* ---- transitions --------------------------------------------------------------------- */
+
+typedef struct lease_args {
+    const char *executor;
+    const char *fns[4];
+    size_t n;
+    int64_t lease_ms;
+    orci_job job;
+    bool found;
+    int64_t next_due;
+} lease_args;
+
+static int lease_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    lease_args *a = arg;
+    orci_lease_params p = {.executor_id = a->executor,
+                           .functions = a->fns,
+                           .n_functions = a->n,
+                           .lease_ms = a->lease_ms};
+    return orci_jobs_lease(lc, &p, &a->job, &a->found, &a->next_due, err);
+}
+
+/* lease runs a lease for one function; the caller finis a->job. */
+static int lease(fx *f, lease_args *a, const char *executor, const char *function, int64_t lease_ms)
+{
+    memset(a, 0, sizeof *a);
+    a->executor = executor;
+    a->fns[0] = function;
+    a->n = 1;
+    a->lease_ms = lease_ms;
+    return fx_run(f, lease_op, a);
+}
+
+typedef struct report_args {
+    int64_t job_id;
+    const char *token;
+    const char *text;
+    bool flag;
+    int64_t lease_ms;
+    int64_t out_time;
+    bool out_flag;
+} report_args;
+
+static int heartbeat_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    report_args *a = arg;
+    return orci_jobs_heartbeat(lc, a->job_id, a->token, a->lease_ms, &a->out_time, &a->out_flag,
+                               err);
+}
+
+static int complete_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    report_args *a = arg;
+    return orci_jobs_complete(lc, a->job_id, a->token, a->text, err);
+}
+
+static int fail_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    report_args *a = arg;
+    return orci_jobs_fail(lc, a->job_id, a->token, a->text, a->flag, &a->out_flag, &a->out_time,
+                          err);
+}
+
+static int retry_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    return orci_jobs_retry(lc, ((report_args *)arg)->job_id, err);
+}
+
+static int heartbeat(fx *f, const orci_job *j, int64_t lease_ms, int64_t *expires, bool *cancelled)
+{
+    report_args a = {.job_id = j->job_id, .token = j->lease_token, .lease_ms = lease_ms};
+    int code = fx_run(f, heartbeat_op, &a);
+    *expires = a.out_time;
+    *cancelled = a.out_flag;
+    return code;
+}
+
+static int complete(fx *f, const orci_job *j, const char *output)
+{
+    report_args a = {.job_id = j->job_id, .token = j->lease_token, .text = output};
+    return fx_run(f, complete_op, &a);
+}
+
+static int fail_job(fx *f, const orci_job *j, const char *error, bool retryable, bool *will_retry,
+                    int64_t *next_at)
+{
+    report_args a = {
+        .job_id = j->job_id, .token = j->lease_token, .text = error, .flag = retryable};
+    int code = fx_run(f, fail_op, &a);
+    *will_retry = a.out_flag;
+    *next_at = a.out_time;
+    return code;
+}
+
+static int retry_task(fx *f, int64_t task)
+{
+    report_args a = {.job_id = task};
+    return fx_run(f, retry_op, &a);
+}
+
+/* ---- readers ------------------------------------------------------------------------- */
+
+static int64_t job_int(fx *f, const char *column_sql, int64_t task)
+{
+    return fx_int(f, column_sql, task, 0, 0);
+}
+
+#define JOB_STATUS(f, task) job_int(f, "SELECT status FROM jobs WHERE task_id = ?1", task)
+#define JOB_ATTEMPTS(f, task) job_int(f, "SELECT attempts FROM jobs WHERE task_id = ?1", task)
+
+static void lease_found(fx *f, lease_args *a, const char *executor, const char *function,
+                        int64_t lease_ms)
+{
+    FX_OK(f, lease(f, a, executor, function, lease_ms));
+    if (!a->found)
+        fail_msg("no job leased for %s", function);
+}
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+static void test_jobs_created_with_machine_task(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t seq0 = fx_int(f, "SELECT seq FROM job_signal", 0, 0, 0);
+    int64_t p = fx_project(f, 0);
+    int64_t task = fx_task_of(f, p, x.crawl);
+    assert_true(task > 0);
+    assert_int_equal(fx_task_status(f, task), ORCI_TASK_AWAITING_PROCESSING);
+    assert_int_equal(fx_count_tasks(f, p), 1);
+    assert_int_equal(JOB_STATUS(f, task), ORCI_JOB_QUEUED);
+    assert_int_equal(JOB_ATTEMPTS(f, task), 0);
+    char *fn = fx_text(f, "SELECT function FROM jobs WHERE task_id = ?1", task);
+    assert_string_equal(fn, "m.crawl");
+    free(fn);
+    /* The documented defaults of retry_policy. */
+    assert_int_equal(job_int(f, "SELECT max_attempts FROM jobs WHERE task_id = ?1", task),
+                     ORCI_JOB_DEFAULT_MAX_ATTEMPTS);
+    assert_int_equal(job_int(f, "SELECT initial_delay_ms FROM jobs WHERE task_id = ?1", task),
+                     ORCI_JOB_DEFAULT_INITIAL_DELAY_MS);
+    assert_int_equal(job_int(f, "SELECT max_delay_ms FROM jobs WHERE task_id = ?1", task),
+                     ORCI_JOB_DEFAULT_MAX_DELAY_MS);
+    assert_int_equal(job_int(f, "SELECT next_attempt_at FROM jobs WHERE task_id = ?1", task),
+                     f->now);
+    /* The executors are told. */
+    assert_true(fx_int(f, "SELECT seq FROM job_signal", 0, 0, 0) > seq0);
+    FX_CHECK(f, task);
+}
+
+static void test_jobs_lease_gives_project_data_and_prerequisites(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p = 0;
+    FX_OK(f, fx_create_project(f, 0, "{\"url\":\"http://example.org/\"}", &p));
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 10000);
+    assert_int_equal(a.job.task_id, crawl);
+    assert_int_equal(a.job.project_id, p);
+    assert_int_equal(a.job.attempt, 1);
+    assert_string_equal(a.job.workflow, "w");
+    assert_string_equal(a.job.step, "crawl");
+    assert_string_equal(a.job.function, "m.crawl");
+    fx_assert_json_equal(a.job.execution_function, "{\"module\":\"m\",\"name\":\"crawl\"}");
+    char expected[200];
+    snprintf(expected, sizeof expected, "{\"url\":\"http://example.org/\",\"project_id\":%lld}",
+             (long long)p);
+    fx_assert_json_equal(a.job.project_data, expected);
+    fx_assert_json_equal(a.job.prerequisites, "{}");
+    assert_int_equal(a.job.lease_expires_at, f->now + 10000 * 1000LL);
+    assert_true(strlen(a.job.lease_token) >= 40);
+    /* Spec 3.5 step 2: machine assignment, no worker, Processing, one iteration. */
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_PROCESSING);
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_PROCESSING);
+    assert_int_equal(fx_assignment_worker(f, crawl, 0), -1);
+    assert_int_equal(fx_count_iterations(f, crawl), 1);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_LEASED);
+    FX_CHECK(f, crawl);
+
+    FX_OK(f, complete(f, &a.job, "{\"image\":\"a.png\"}"));
+    orci_job_fini(&a.job);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_SUBMITTED);
+    char *data = fx_assignment_data(f, crawl, 0);
+    fx_assert_json_equal(data, "{\"image\":\"a.png\"}");
+    free(data);
+    assert_int_equal(fx_int(f,
+                            "SELECT i.status FROM iterations i JOIN task_assignments a"
+                            " ON a.id = i.assignment_id WHERE a.task_id = ?1",
+                            crawl, 0, 0),
+                     ORCI_ITERATION_REQUESTED_REVIEW);
+    FX_CHECK(f, crawl);
+
+    /* The next (human) task exists; doing it creates the next machine task. */
+    int64_t rate = fx_task_of(f, p, x.rate);
+    assert_true(rate > 0);
+    FX_OK(f, fx_new_task(f, x.worker, ORCI_ROLE_ENTRY_LEVEL));
+    assert_int_equal(f->last_task, rate);
+    FX_OK(f, fx_submit(f, x.worker, rate, "{\"rating\":\"5\"}", FX_ACCEPT));
+    int64_t post = fx_task_of(f, p, x.post);
+    assert_true(post > 0);
+    lease_found(f, &a, "exec-1", "command", 0);
+    assert_int_equal(a.job.task_id, post);
+    assert_int_equal(a.job.lease_expires_at, f->now + ORCI_JOB_DEFAULT_LEASE_MS * 1000LL);
+    /* The flat dict of spec 3.6: every ancestor's data. */
+    fx_assert_json_equal(a.job.prerequisites,
+                         "{\"crawl\":{\"image\":\"a.png\"},\"rate\":{\"rating\":\"5\"}}");
+    orci_job_fini(&a.job);
+    FX_CHECK(f, post);
+}
+
+static void test_jobs_lease_only_listed_functions(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+
+    lease_args a;
+    FX_OK(f, lease(f, &a, "exec-1", "m.other", 0));
+    assert_false(a.found);
+    assert_int_equal(a.next_due, 0); /* nothing scheduled for m.other */
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_AWAITING_PROCESSING);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_QUEUED);
+
+    memset(&a, 0, sizeof a);
+    a.executor = "exec-1";
+    a.fns[0] = "command";
+    a.fns[1] = "m.crawl";
+    a.n = 2;
+    FX_OK(f, fx_run(f, lease_op, &a));
+    assert_true(a.found);
+    assert_int_equal(a.job.task_id, crawl);
+    orci_job_fini(&a.job);
+
+    /* Nothing else to lease now; the lease itself falls due at its expiry. */
+    FX_OK(f, lease(f, &a, "exec-2", "m.crawl", 0));
+    assert_false(a.found);
+    assert_int_equal(a.next_due,
+                     job_int(f, "SELECT lease_expires_at FROM jobs WHERE task_id = ?1", crawl));
+
+    /* Bad requests. */
+    FX_EXPECT(f, lease(f, &a, "", "m.crawl", 0), ORC_INVALID_ARGUMENT, NULL);
+    FX_EXPECT(f, lease(f, &a, "exec-1", "m.crawl", -1), ORC_INVALID_ARGUMENT, NULL);
+    memset(&a, 0, sizeof a);
+    a.executor = "exec-1";
+    FX_EXPECT(f, fx_run(f, lease_op, &a), ORC_INVALID_ARGUMENT, NULL);
+    FX_CHECK(f, crawl);
+}
+
+static void test_jobs_heartbeat_extends_lease(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 10000);
+    int64_t first_expiry = a.job.lease_expires_at;
+
+    f->now += 5 * FX_SECOND;
+    int64_t expires = 0;
+    bool cancelled = true;
+    FX_OK(f, heartbeat(f, &a.job, 10000, &expires, &cancelled));
+    assert_false(cancelled);
+    assert_int_equal(expires, f->now + 10000 * 1000LL);
+    assert_true(expires > first_expiry);
+    assert_int_equal(job_int(f, "SELECT lease_expires_at FROM jobs WHERE task_id = ?1", crawl),
+                     expires);
+
+    /* Past the first expiry the lease still holds, so the completion counts. */
+    f->now = first_expiry + 2 * FX_SECOND;
+    FX_OK(f, complete(f, &a.job, "{}"));
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    /* A heartbeat after the end of the lease is refused. */
+    FX_EXPECT(f, heartbeat(f, &a.job, 0, &expires, &cancelled), ORC_FAILED_PRECONDITION,
+              "lease lost");
+    orci_job_fini(&a.job);
+    FX_CHECK(f, crawl);
+}
+
+static void test_jobs_expired_lease_is_offered_again_and_old_report_refused(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args first, second;
+    lease_found(f, &first, "exec-1", "m.crawl", 10000);
+
+    /* exec-1 hangs: its lease runs out and exec-2 gets the job as attempt 2. */
+    f->now = first.job.lease_expires_at;
+    lease_found(f, &second, "exec-2", "m.crawl", 10000);
+    assert_int_equal(second.job.job_id, first.job.job_id);
+    assert_int_equal(second.job.attempt, 2);
+    assert_string_not_equal(second.job.lease_token, first.job.lease_token);
+    char *why = fx_text(f, "SELECT last_error FROM jobs WHERE task_id = ?1", crawl);
+    assert_string_equal(why, "lease expired (executor exec-1)");
+    free(why);
+    char *owner = fx_text(f, "SELECT lease_owner FROM jobs WHERE task_id = ?1", crawl);
+    assert_string_equal(owner, "exec-2");
+    free(owner);
+    /* Still the same machine assignment and iteration. */
+    assert_int_equal(fx_count_assignments(f, crawl), 1);
+    assert_int_equal(fx_count_iterations(f, crawl), 1);
+    FX_CHECK(f, crawl);
+
+    /* exec-1 wakes up: every report of its lost lease is refused and changes nothing. */
+    int64_t expires = 0;
+    bool cancelled = false, will_retry = false;
+    int64_t next_at = 0;
+    FX_EXPECT(f, complete(f, &first.job, "{\"late\":true}"), ORC_FAILED_PRECONDITION, "lease lost");
+    FX_EXPECT(f, heartbeat(f, &first.job, 0, &expires, &cancelled), ORC_FAILED_PRECONDITION,
+              "lease lost");
+    FX_EXPECT(f, fail_job(f, &first.job, "boom", true, &will_retry, &next_at),
+              ORC_FAILED_PRECONDITION, "lease lost");
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_LEASED);
+    assert_int_equal(JOB_ATTEMPTS(f, crawl), 2);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_PROCESSING);
+    char *data = fx_assignment_data(f, crawl, 0);
+    assert_string_equal(data, "{}");
+    free(data);
+    FX_CHECK(f, crawl);
+
+    /* exec-2 completes; a duplicate of that completion has no second effect. */
+    FX_OK(f, complete(f, &second.job, "{\"image\":\"b.png\"}"));
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    assert_int_equal(fx_count_tasks(f, p), 2);
+    int64_t iterations = fx_count_iterations(f, crawl);
+    FX_OK(f, complete(f, &second.job, "{\"image\":\"other.png\"}"));
+    data = fx_assignment_data(f, crawl, 0);
+    fx_assert_json_equal(data, "{\"image\":\"b.png\"}");
+    free(data);
+    assert_int_equal(fx_count_iterations(f, crawl), iterations);
+    assert_int_equal(fx_count_tasks(f, p), 2);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_COMPLETED);
+    /* The first lease stays refused after the completion too. */
+    FX_EXPECT(f, complete(f, &first.job, "{}"), ORC_FAILED_PRECONDITION, "lease lost");
+    FX_CHECK(f, crawl);
+    orci_job_fini(&first.job);
+    orci_job_fini(&second.job);
+}
+
+static void test_jobs_retry_with_backoff_until_failed_then_admin_retry(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{\"max_attempts\":3,\"initial_delay_ms\":10000,\"max_delay_ms\":15000}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    fx_script(f, 0.5); /* jitter factor 0.75 */
+    fx_script(f, 0.0); /* jitter factor 0.5 */
+
+    /* Attempt 1 fails: due again after 10 s * 0.75. */
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 0);
+    bool will_retry = false;
+    int64_t next_at = 0;
+    FX_OK(f, fail_job(f, &a.job, "HTTP 503", true, &will_retry, &next_at));
+    assert_true(will_retry);
+    assert_int_equal(next_at, f->now + 7500000);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_QUEUED);
+    /* The machine is still on it: assignment Processing, task Processing. */
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_PROCESSING);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_PROCESSING);
+    FX_CHECK(f, crawl);
+    /* A repeat of that report changes nothing. */
+    bool again = false;
+    int64_t again_at = 0;
+    FX_OK(f, fail_job(f, &a.job, "HTTP 503", true, &again, &again_at));
+    assert_true(again);
+    assert_int_equal(again_at, next_at);
+    assert_int_equal(f->rng_calls, 1);
+    orci_job_fini(&a.job);
+
+    /* Not due yet: nothing to lease, and the poll learns when. */
+    FX_OK(f, lease(f, &a, "exec-1", "m.crawl", 0));
+    assert_false(a.found);
+    assert_int_equal(a.next_due, next_at);
+
+    /* Attempt 2 at the due time fails: min(15 s, 20 s) * 0.5. */
+    f->now = next_at - FX_SECOND;
+    lease_found(f, &a, "exec-1", "m.crawl", 0);
+    assert_int_equal(a.job.attempt, 2);
+    FX_OK(f, fail_job(f, &a.job, "HTTP 503", true, &will_retry, &next_at));
+    assert_true(will_retry);
+    assert_int_equal(next_at, f->now + 7500000);
+    orci_job_fini(&a.job);
+
+    /* Attempt 3 is the last: the job fails, the assignment is Failed, the task shows it. */
+    f->now = next_at - FX_SECOND;
+    lease_found(f, &a, "exec-1", "m.crawl", 0);
+    assert_int_equal(a.job.attempt, 3);
+    FX_OK(f, fail_job(f, &a.job, "HTTP 500", true, &will_retry, &next_at));
+    assert_false(will_retry);
+    assert_int_equal(next_at, 0);
+    assert_int_equal(f->rng_calls, 2);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_FAILED);
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_FAILED);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_PROCESSING);
+    char *why = fx_text(f, "SELECT last_error FROM jobs WHERE task_id = ?1", crawl);
+    assert_string_equal(why, "HTTP 500");
+    free(why);
+    FX_CHECK(f, crawl);
+    /* Its late completion is refused. */
+    FX_EXPECT(f, complete(f, &a.job, "{}"), ORC_FAILED_PRECONDITION, "lease lost");
+    orci_job_fini(&a.job);
+    f->now += 3600 * FX_SECOND;
+    FX_OK(f, lease(f, &a, "exec-1", "m.crawl", 0));
+    assert_false(a.found);
+
+    /* The admin retry: queued with attempts reset; the next lease reopens the assignment. */
+    FX_EXPECT(f, retry_task(f, 999999), ORC_NOT_FOUND, "No job for this task");
+    FX_OK(f, retry_task(f, crawl));
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_QUEUED);
+    assert_int_equal(JOB_ATTEMPTS(f, crawl), 0);
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_FAILED);
+    FX_CHECK(f, crawl);
+    FX_EXPECT(f, retry_task(f, crawl), ORC_FAILED_PRECONDITION, "Job is queued, not failed");
+    lease_found(f, &a, "exec-2", "m.crawl", 0);
+    assert_int_equal(a.job.attempt, 1);
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_PROCESSING);
+    assert_int_equal(fx_count_assignments(f, crawl), 1);
+    FX_CHECK(f, crawl);
+    FX_OK(f, complete(f, &a.job, "{\"image\":\"c.png\"}"));
+    orci_job_fini(&a.job);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_COMPLETED);
+    int64_t rate = fx_task_of(f, p, x.rate);
+    assert_true(rate > 0);
+    assert_int_equal(fx_task_status(f, rate), ORCI_TASK_AWAITING_PROCESSING);
+    FX_CHECK(f, crawl);
+    FX_CHECK(f, rate);
+}
+
+static void test_jobs_non_retryable_failure_fails_at_once(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{\"max_attempts\":5}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 0);
+    bool will_retry = true;
+    int64_t next_at = -1;
+    FX_OK(f, fail_job(f, &a.job, "URL was not provided.", false, &will_retry, &next_at));
+    assert_false(will_retry);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_FAILED);
+    assert_int_equal(JOB_ATTEMPTS(f, crawl), 1);
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_FAILED);
+    assert_int_equal(f->rng_calls, 0);
+    FX_CHECK(f, crawl);
+    orci_job_fini(&a.job);
+}
+
+static void test_jobs_expiry_on_last_attempt_fails_the_job(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{\"max_attempts\":1}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 2000);
+    f->now = a.job.lease_expires_at;
+    orci_job_fini(&a.job);
+    /* The next lease call settles the expired lease: no attempt is left. */
+    FX_OK(f, lease(f, &a, "exec-2", "m.crawl", 0));
+    assert_false(a.found);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_FAILED);
+    assert_int_equal(fx_assignment_status(f, crawl, 0), ORCI_ASSIGNMENT_FAILED);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_PROCESSING);
+    FX_CHECK(f, crawl);
+}
+
+static void test_jobs_end_project_cancels_jobs(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t running = fx_project(f, 0);
+    int64_t waiting = fx_project(f, 0);
+    int64_t t_running = fx_task_of(f, running, x.crawl);
+    int64_t t_waiting = fx_task_of(f, waiting, x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 60000);
+    assert_int_equal(a.job.task_id, t_running);
+
+    FX_OK(f, fx_end_project(f, running));
+    FX_OK(f, fx_end_project(f, waiting));
+    assert_int_equal(JOB_STATUS(f, t_running), ORCI_JOB_CANCELLED);
+    assert_int_equal(JOB_STATUS(f, t_waiting), ORCI_JOB_CANCELLED);
+    /* Nothing is leased any more. */
+    lease_args b;
+    FX_OK(f, lease(f, &b, "exec-2", "m.crawl", 0));
+    assert_false(b.found);
+    assert_int_equal(b.next_due, 0);
+    /* The running executor hears of it. */
+    int64_t expires = 0;
+    bool cancelled = false;
+    FX_OK(f, heartbeat(f, &a.job, 0, &expires, &cancelled));
+    assert_true(cancelled);
+    /* Its output is still kept once and the task stays Aborted (spec 3.5). */
+    FX_OK(f, complete(f, &a.job, "{\"image\":\"late.png\"}"));
+    assert_int_equal(fx_task_status(f, t_running), ORCI_TASK_ABORTED);
+    assert_int_equal(fx_assignment_status(f, t_running, 0), ORCI_ASSIGNMENT_SUBMITTED);
+    char *data = fx_assignment_data(f, t_running, 0);
+    fx_assert_json_equal(data, "{\"image\":\"late.png\"}");
+    free(data);
+    assert_int_equal(fx_count_tasks(f, running), 1);
+    FX_OK(f, complete(f, &a.job, "{\"image\":\"again.png\"}"));
+    data = fx_assignment_data(f, t_running, 0);
+    fx_assert_json_equal(data, "{\"image\":\"late.png\"}");
+    free(data);
+    assert_int_equal(fx_task_status(f, t_waiting), ORCI_TASK_ABORTED);
+    assert_int_equal(fx_count_assignments(f, t_waiting), 0);
+    FX_EXPECT(f, retry_task(f, t_waiting), ORC_FAILED_PRECONDITION, "Job is cancelled, not failed");
+    FX_CHECK(f, t_running);
+    FX_CHECK(f, t_waiting);
+    orci_job_fini(&a.job);
+}
+
+static void test_jobs_paused_project_is_not_leased_until_resumed(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    FX_OK(f, fx_set_project_status(f, p, ORCI_PROJECT_PAUSED));
+    lease_args a;
+    FX_OK(f, lease(f, &a, "exec-1", "m.crawl", 0));
+    assert_false(a.found);
+    int64_t seq = fx_int(f, "SELECT seq FROM job_signal", 0, 0, 0);
+    FX_OK(f, fx_set_project_status(f, p, ORCI_PROJECT_ACTIVE));
+    assert_true(fx_int(f, "SELECT seq FROM job_signal", 0, 0, 0) > seq);
+    lease_found(f, &a, "exec-1", "m.crawl", 0);
+    assert_int_equal(a.job.task_id, crawl);
+    orci_job_fini(&a.job);
+    FX_CHECK(f, crawl);
+}
+
+static void test_jobs_complete_refuses_bad_output(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 0);
+    FX_EXPECT(f, complete(f, &a.job, "[1,2]"), ORC_INVALID_ARGUMENT, NULL);
+    FX_EXPECT(f, complete(f, &a.job, "{\"a\":"), ORC_INVALID_ARGUMENT, NULL);
+    orci_job wrong = a.job;
+    wrong.lease_token = "not-the-token";
+    FX_EXPECT(f, complete(f, &wrong, "{}"), ORC_FAILED_PRECONDITION, "lease lost");
+    wrong.job_id = a.job.job_id + 99;
+    FX_EXPECT(f, complete(f, &wrong, "{}"), ORC_NOT_FOUND, "No job for given id");
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_LEASED);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_PROCESSING);
+    FX_CHECK(f, crawl);
+    orci_job_fini(&a.job);
+}
+
+/* reopen closes the store and opens it again on the same file. */
+static void reopen(fx *f)
+{
+    orci_db_close(f->rdb);
+    orci_store_close(f->store);
+    char path[400];
+    snprintf(path, sizeof path, "%s/orchestra.db", f->dir);
+    orci_store_opts opts = {.path = path};
+    orc_error err = {0};
+    if (orci_store_open(&opts, &f->store, &err) != ORC_OK)
+        fail_msg("store: %s", err.message);
+    if (orci_db_open_reader(f->store, &f->rdb, &err) != ORC_OK)
+        fail_msg("reader: %s", err.message);
+}
+
+static void test_jobs_survive_a_restart(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{\"max_attempts\":2,\"initial_delay_ms\":1000}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 20000);
+    reopen(f);
+
+    /* The lease, its token and its expiry are on disk. */
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_LEASED);
+    int64_t expires = 0;
+    bool cancelled = true;
+    FX_OK(f, heartbeat(f, &a.job, 20000, &expires, &cancelled));
+    assert_false(cancelled);
+    bool will_retry = false;
+    int64_t next_at = 0;
+    FX_OK(f, fail_job(f, &a.job, "flaky", true, &will_retry, &next_at));
+    assert_true(will_retry);
+    orci_job_fini(&a.job);
+    reopen(f);
+
+    /* The re-queued job and its attempt count are on disk. */
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_QUEUED);
+    assert_int_equal(JOB_ATTEMPTS(f, crawl), 1);
+    f->now = next_at;
+    lease_found(f, &a, "exec-2", "m.crawl", 0);
+    assert_int_equal(a.job.attempt, 2);
+    reopen(f);
+    FX_OK(f, complete(f, &a.job, "{\"ok\":1}"));
+    orci_job_fini(&a.job);
+    reopen(f);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_COMPLETED);
+    FX_CHECK(f, crawl);
+}
+
+static int list_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    fx_args *p = arg;
+    orci_job_info *v = NULL;
+    size_t n = 0;
+    int code = orci_jobs_list(lc->db, p->a, &v, &n, err);
+    if (code == ORC_OK) {
+        p->out1 = (int64_t)n;
+        p->out2 = n > 0 ? v[0].status : -1;
+        p->text = n > 0 ? strdup(v[0].executor_id) : NULL;
+    }
+    orci_job_infos_free(v, n);
+    return code;
+}
+
+static void test_jobs_list_shows_status_and_executor(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p1 = fx_project(f, 0);
+    fx_project(f, 0);
+    lease_args a;
+    lease_found(f, &a, "exec-9", "m.crawl", 0);
+    orci_job_fini(&a.job);
+    fx_args all = {.a = 0};
+    FX_OK(f, fx_run(f, list_op, &all));
+    assert_int_equal(all.out1, 2);
+    free(all.text);
+    fx_args one = {.a = p1};
+    FX_OK(f, fx_run(f, list_op, &one));
+    assert_int_equal(one.out1, 1);
+    assert_int_equal(one.out2, ORCI_JOB_LEASED);
+    assert_string_equal(one.text, "exec-9");
+    assert_string_equal(orci_job_status_name((int)one.out2), "leased");
+    free(one.text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_jobs_created_with_machine_task, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_lease_gives_project_data_and_prerequisites, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_lease_only_listed_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_heartbeat_extends_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_jobs_expired_lease_is_offered_again_and_old_report_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_retry_with_backoff_until_failed_then_admin_retry,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_non_retryable_failure_fails_at_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_expiry_on_last_attempt_fails_the_job, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_end_project_cancels_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_paused_project_is_not_leased_until_resumed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_complete_refuses_bad_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_survive_a_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_list_shows_status_and_executor, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("jobs", tests, NULL, NULL);
+}
