@@ -1,47 +1,129 @@
 #!/bin/sh
-# make demo: start orchestrad on a fresh database, load the example workflows and their sample
-# data, list them, and stop everything this script started.
+# make demo: run the simple workflow from end to end, non-interactively. Starts orchestrad on
+# a fresh database, an orchestra-executor with the example plugins, and a local web page with
+# a few images to crawl; loads the example workflows and their sample data; runs
+# `orchestra demo simple --yes` (the crawl runs on the executor, the demo user rates the
+# image); and stops everything this script started.
 set -eu
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 orchestrad="$build/server/orchestrad"
 orchestra="$build/client/orchestra"
+executor="$build/plugins/orchestra-executor"
+plugins="$build/plugins/lib"
 data=$(mktemp -d "${TMPDIR:-/tmp}/orchestra-demo-XXXXXX")
-pid=""
+pids=""
 
+# stop_all sends SIGTERM to every process we started, newest first, and waits for each.
+stop_all() {
+    for p in $pids; do
+        if kill -0 "$p" 2>/dev/null; then
+            kill -TERM "$p" 2>/dev/null || true
+            wait "$p" 2>/dev/null || true
+        fi
+    done
+    pids=""
+}
 cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        wait "$pid" || true
+    status=$?
+    stop_all
+    if [ "$status" -ne 0 ]; then
+        for log in "$data"/*.log; do
+            [ -f "$log" ] || continue
+            echo "--- $log" >&2
+            tail -n 30 "$log" >&2
+        done
     fi
     rm -rf "$data"
+    exit "$status"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+started() { pids="$1 $pids"; }
 
 free_port() {
     /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 rpc="tcp://127.0.0.1:$(free_port)"
 events="tcp://127.0.0.1:$(free_port)"
+web_port=$(free_port)
+web="http://127.0.0.1:$web_port/"
 
 say() { printf '\n== %s\n' "$*"; }
 
-say "starting orchestrad (database $data/orchestra.db)"
+# wait_until CMD...: retries CMD for up to 10 s.
+wait_until() {
+    tries=0
+    until "$@" >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        [ "$tries" -le 100 ] || return 1
+        sleep 0.1
+    done
+}
+
+say "starting orchestrad (database $data/orchestra.db, RPC $rpc)"
 "$orchestrad" --dev --db "$data/orchestra.db" --rpc "$rpc" --events "$events" \
     >"$data/orchestrad.log" 2>&1 &
-pid=$!
+started $!
 export ORCHESTRA_RPC="$rpc" ORCHESTRA_API_KEY=orchestra-user ORCHESTRA_API_SECRET=CHANGEME
-tries=0
-until "$orchestra" health >/dev/null 2>&1; do
-    tries=$((tries + 1))
-    if [ "$tries" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-        echo "orchestrad did not start:" >&2
-        cat "$data/orchestrad.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
+if ! wait_until "$orchestra" health; then
+    echo "orchestrad did not start" >&2
+    exit 1
+fi
 "$orchestra" server-info
+
+say "creating an API key with the executor scope for orchestra-executor"
+"$orchestrad" keys create demo-executor --scopes executor --db "$data/orchestra.db" \
+    >"$data/executor-key.txt"
+exec_key=$(sed -n 's/^key id: //p' "$data/executor-key.txt")
+exec_secret=$(sed -n 's/^secret: //p' "$data/executor-key.txt")
+rm -f "$data/executor-key.txt"
+echo "key id: $exec_key (secret not shown)"
+
+say "starting orchestra-executor (plugins $plugins)"
+mkdir -p "$data/storage"
+ORCHESTRA_API_KEY="$exec_key" ORCHESTRA_API_SECRET="$exec_secret" \
+    "$executor" --rpc "$rpc" --plugins "$plugins" --storage "$data/storage" \
+    >"$data/executor.log" 2>&1 &
+started $!
+grep -E 'function|plugins loaded' "$data/executor.log" | sed 's/^/  log: /' || true
+
+say "serving a page with a few images at $web"
+mkdir -p "$data/www/images"
+/usr/bin/python3 - "$data/www" <<'PY'
+import struct, sys, zlib
+
+def png(path, rgb, size=16):
+    raw = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n"
+                + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+root = sys.argv[1]
+for name, rgb in (("red", (220, 40, 40)), ("green", (40, 180, 60)), ("blue", (40, 80, 220))):
+    png(f"{root}/images/{name}.png", rgb)
+with open(f"{root}/index.html", "w") as f:
+    f.write("<!doctype html><html><head><title>Demo photos</title></head><body>\n"
+            "<h1>Three squares</h1>\n"
+            '<img src="images/red.png" alt="red">\n'
+            '<img src="images/green.png" alt="green">\n'
+            '<img src="/images/blue.png" alt="blue">\n'
+            "</body></html>\n")
+PY
+(cd "$data/www" && exec /usr/bin/python3 -m http.server --bind 127.0.0.1 "$web_port") \
+    >"$data/http.log" 2>&1 &
+started $!
+if ! wait_until /usr/bin/python3 -c "import urllib.request; urllib.request.urlopen('$web')"; then
+    echo "the demo web page did not come up" >&2
+    exit 1
+fi
+ls "$data/www/images" | sed 's/^/  /'
 
 say "loading the example workflows"
 "$orchestra" workflow load "$top/plugins/simple_workflow" v1
@@ -51,16 +133,14 @@ say "loading their sample data (users, workers, certifications)"
 "$orchestra" workflow sample-data simple_workflow/v1
 "$orchestra" workflow sample-data journalism/v1
 
-say "workflows"
-"$orchestra" workflow list
+say "running the simple workflow: orchestra demo simple --yes --url $web"
+"$orchestra" demo simple --yes --url "$web"
 
-say "workflow_types (orchestra --json workflow list)"
-"$orchestra" --json workflow list
-echo
+say "the crawl's job (orchestra job list)"
+"$orchestra" job list
 
-say "stopping orchestrad"
-kill -TERM "$pid"
-wait "$pid"
-pid=""
-grep -E 'INFO|WARN|ERROR' "$data/orchestrad.log" | sed 's/^/  log: /'
+say "stopping orchestra-executor, the web server and orchestrad"
+stop_all
+grep -E 'job [0-9]+|stopped' "$data/executor.log" | sed 's/^/  executor: /' || true
+grep -E 'WARN|ERROR|stopp' "$data/orchestrad.log" | sed 's/^/  orchestrad: /' || true
 echo "demo finished"

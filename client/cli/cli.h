@@ -66,6 +66,9 @@ extern const orci_cli_command orci_cli_project_commands[];
 extern const orci_cli_command orci_cli_worker_commands[];
 extern const orci_cli_command orci_cli_task_commands[];
 extern const orci_cli_command orci_cli_session_commands[];
+extern const orci_cli_command orci_cli_job_commands[];
+extern const orci_cli_command orci_cli_time_commands[];
+extern const orci_cli_command orci_cli_demo_commands[];
 
 /* orci_cli_opt describes one command option: a flag (value NULL) or one taking a value. */
 typedef struct orci_cli_opt {

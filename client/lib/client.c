@@ -8,6 +8,7 @@
  * The periodic resend is set just past the call's own deadline: a live but slow server is
  * never sent duplicates, while a lost connection still gets the immediate resend.
  */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,9 @@
 struct orc_client {
     nng_socket sock;
     bool sock_open;
+    /* Set by whoever closes the socket first (orc_client_close or destroy); other threads'
+     * calls may be running then, so it is atomic. */
+    atomic_bool sock_closed;
     nng_dialer dialer;
     nng_tls_config *tls;
     char *url;
@@ -78,12 +82,25 @@ static bool dup_opt(const char *s, char **out)
     return *out != NULL;
 }
 
+/* client_close_socket closes the socket once, whoever asks first. Closing aborts every
+ * context's aio with NNG_ECLOSED, so the calls waiting on them return at once. */
+static void client_close_socket(orc_client *c)
+{
+    if (c->sock_open && !atomic_exchange(&c->sock_closed, true))
+        nng_close(c->sock); /* also closes the dialer and every context */
+}
+
+void orc_client_close(orc_client *c)
+{
+    if (c)
+        client_close_socket(c);
+}
+
 void orc_client_destroy(orc_client *c)
 {
     if (!c)
         return;
-    if (c->sock_open)
-        nng_close(c->sock); /* also closes the dialer */
+    client_close_socket(c);
     if (c->tls)
         nng_tls_config_free(c->tls);
     free(c->url);
@@ -188,6 +205,7 @@ int orc_client_new(const orc_client_opts *opts, orc_client **out, orc_error *err
     orc_client *c = calloc(1, sizeof *c);
     if (!c)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    atomic_init(&c->sock_closed, false);
     c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS;
     if (!dup_opt(url, &c->url) || !dup_opt(opts->api_key, &c->api_key) ||
         !dup_opt(opts->api_key ? opts->api_secret : NULL, &c->api_secret) ||
@@ -246,6 +264,9 @@ static int transport_error(orc_client *c, int rv, orc_error *err)
     if (rv == NNG_ETIMEDOUT)
         return orc_error_set(err, ORC_UNAVAILABLE, "no answer from orchestrad at %s within %d ms",
                              c->url, c->timeout_ms);
+    if (atomic_load(&c->sock_closed))
+        return orc_error_set(err, ORC_UNAVAILABLE, "the connection to orchestrad at %s was closed",
+                             c->url);
     return orc_error_set(err, ORC_UNAVAILABLE, "cannot talk to orchestrad at %s: %s", c->url,
                          nng_strerror(rv));
 }

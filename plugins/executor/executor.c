@@ -18,8 +18,6 @@
 /* Back-off after a failed LeaseJob, doubling up to the maximum. */
 #define EXECUTOR_BACKOFF_MIN_MS 500
 #define EXECUTOR_BACKOFF_MAX_MS 5000
-/* After stop and the running jobs, how long idle workers may take to leave their poll. */
-#define EXECUTOR_PARKED_WAIT_MS 1000
 
 typedef struct executor {
     const orci_executor_opts *opts;
@@ -28,8 +26,7 @@ typedef struct executor {
     const char **functions;
     size_t n_functions;
     int wait_ms, lease_ms, grace_ms;
-    atomic_int busy;  /* workers running a job */
-    atomic_int alive; /* workers not yet returned */
+    atomic_int busy; /* workers running a job */
 } executor;
 
 /* job_watch is the state of one running job, seen by its tick. */
@@ -162,6 +159,8 @@ static void *executor_worker(void *arg)
         int rc = orci_jobs_lease(ex->client, ex->opts->executor_id, ex->functions, ex->n_functions,
                                  ex->wait_ms, ex->lease_ms, &job, &e);
         if (rc != ORC_OK) {
+            if (atomic_load(ex->stop))
+                break; /* orc_client_close ended the poll */
             if (rc != last_rc)
                 orci_warn("LeaseJob failed (%s: %s); retrying", orc_code_name(rc), e.message);
             last_rc = rc;
@@ -175,17 +174,20 @@ static void *executor_worker(void *arg)
         backoff = EXECUTOR_BACKOFF_MIN_MS;
         if (!job)
             continue;
+        /* busy goes up before stop is read, and the main thread sets stop before it reads
+         * busy: either it waits for this job or this worker sees stop and hands the job
+         * back while the client is still open. */
+        atomic_fetch_add(&ex->busy, 1);
         if (atomic_load(ex->stop)) {
             orci_jobs_fail(ex->client, job, "executor shutting down", true, NULL, &e);
+            atomic_fetch_sub(&ex->busy, 1);
             orci_jobs_free(job);
             break;
         }
-        atomic_fetch_add(&ex->busy, 1);
         executor_run_job(ex, job);
         atomic_fetch_sub(&ex->busy, 1);
         orci_jobs_free(job);
     }
-    atomic_fetch_sub(&ex->alive, 1);
     return NULL;
 }
 
@@ -222,13 +224,10 @@ static void executor_free(executor *ex)
     free(ex);
 }
 
-int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, bool *abandoned,
-                      orc_error *err)
+int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_error *err)
 {
     pthread_t *threads = NULL;
     int started = 0, rc = ORC_OK;
-    *abandoned = false;
-    /* On the heap: when parked workers are abandoned they still point at it. */
     executor *ex = calloc(1, sizeof *ex);
     if (!ex)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
@@ -261,33 +260,22 @@ int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, bool *a
     orci_info("serving %zu functions with %d workers as %s", ex->n_functions, opts->concurrency,
               opts->executor_id);
     for (; started < opts->concurrency; started++) {
-        atomic_fetch_add(&ex->alive, 1);
         if (pthread_create(&threads[started], NULL, executor_worker, ex) != 0) {
-            atomic_fetch_sub(&ex->alive, 1);
             rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "cannot start worker threads");
             atomic_store(stop, true);
             break;
         }
     }
-    /* Wait for stop, then for the running jobs (bounded by the grace period), then a
-     * moment for parked long polls; a poll still parked after that is abandoned rather than
-     * waited for (up to wait_ms): the coordinator sees the connection close. */
+    /* Wait for stop, then for the running jobs (bounded by the grace period; they still
+     * need the client to report), then close the client: the polls parked in LeaseJob
+     * return at once and every worker leaves. */
     while (!atomic_load(stop))
         executor_sleep(ex, 1000);
     while (atomic_load(&ex->busy) > 0) {
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    for (int waited = 0; atomic_load(&ex->alive) > 0 && waited < EXECUTOR_PARKED_WAIT_MS;
-         waited += 50) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (atomic_load(&ex->alive) > 0) {
-        *abandoned = true;
-        free(threads);
-        return rc;
-    }
+    orc_client_close(ex->client);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
 

@@ -6,9 +6,8 @@
  * heartbeats every lease/3 while it runs, and reports CompleteJob or FailJob. Once *stop
  * is set, workers lease nothing more (a job that still arrives is failed back as
  * retryable), running jobs get a grace period to finish and are then killed and failed as
- * retryable, and orci_executor_run returns. A worker still parked in its long poll a
- * second later is abandoned (the client library cannot cancel a call in flight): the
- * caller then ends the process at once.
+ * retryable; then the shared client is closed (orc_client_close), which ends the polls
+ * still parked in LeaseJob at once, every worker is joined and orci_executor_run returns.
  */
 #ifndef ORCI_EXECUTOR_H
 #define ORCI_EXECUTOR_H
@@ -43,11 +42,9 @@ typedef struct orci_executor_opts {
 
 /*
  * orci_executor_run serves jobs until *stop becomes true, then returns ORC_OK once no job
- * runs any more. *abandoned says that some idle workers were still parked in LeaseJob: they
- * keep using opts and the client, so the caller must end the process (_exit) without
- * releasing anything. Fails only when it cannot start (no client, no threads).
+ * runs any more and every worker thread has ended. Fails only when it cannot start (no
+ * client, no threads).
  */
-int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, bool *abandoned,
-                      orc_error *err);
+int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_error *err);
 
 #endif

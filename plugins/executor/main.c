@@ -231,17 +231,11 @@ int main(int argc, char **argv)
                                .executor_id = executor_id,
                                .concurrency = (int)concurrency,
                                .job_timeout_ms = (int64_t)timeout_s * 1000};
-    bool abandoned = false;
-    if (orci_executor_run(&opts, &main_stop, &abandoned, &err) != ORC_OK) {
+    if (orci_executor_run(&opts, &main_stop, &err) != ORC_OK) {
         orci_error("%s", err.message);
         goto out;
     }
     orci_info("stopped");
-    if (abandoned) {
-        /* Idle workers are still parked in a long poll and use what we would free. */
-        fflush(NULL);
-        _exit(0);
-    }
     status = 0;
 
 out:

@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "dbutil.h"
 #include "json.h"
 #include "lifecycle_internal.h"
 #include "log.h"
+#include "vec.h"
 
 #define MSG_NO_TASK "No task for given id"
 #define MSG_NO_PROJECT "No project for given id"
@@ -47,20 +49,6 @@ static char *normalize_object(const char *text, const char *what, orc_error *err
     return out;
 }
 
-/* query_id steps a bound one-row query: *found tells whether a row came, *out its first column. */
-static int query_id(orci_db *db, sqlite3_stmt *st, int64_t *out, bool *found, orc_error *err)
-{
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return orci_lci_db_err(err);
-    *found = r == 1;
-    if (r == 1) {
-        *out = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    }
-    return ORC_OK;
-}
-
 /* ---- loaders ------------------------------------------------------------------------ */
 
 int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci_lci_task *t,
@@ -75,11 +63,9 @@ int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return orci_lci_db_err(err);
-    if (r == 0)
-        return orc_error_set(err, ORC_NOT_FOUND, "%s", not_found);
+    int code = orci_db_first_row(db, st, not_found, err);
+    if (code != ORC_OK)
+        return code;
     t->id = sqlite3_column_int64(st, 0);
     t->step_id = sqlite3_column_int64(st, 1);
     t->project_id = sqlite3_column_int64(st, 2);
@@ -91,103 +77,122 @@ int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci
     return ORC_OK;
 }
 
-int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out, size_t *n,
-                              orc_error *err)
+/* row_fill reads the current row of a statement into one array slot. */
+typedef void (*row_fill)(sqlite3_stmt *st, void *slot);
+
+/*
+ * collect_rows steps a bound statement to its end, reading each row with fill into a growing
+ * array of elem-byte slots: *out (malloc'd, caller frees; NULL when no row), *n rows. On
+ * failure *out is NULL and *n 0.
+ */
+static int collect_rows(orci_db *db, sqlite3_stmt *st, size_t elem, row_fill fill, void **out,
+                        size_t *n, orc_error *err)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st =
-        orci_db_stmt(db,
-                     "SELECT id, COALESCE(worker_id, 0), start_datetime, status, assignment_counter"
-                     " FROM task_assignments WHERE task_id = ?1 AND is_deleted = 0"
-                     " ORDER BY assignment_counter, id",
-                     err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, task_id);
-    size_t cap = 0;
-    orci_lci_assignment *v = NULL;
+    unsigned char *v = NULL;
+    size_t count = 0, cap = 0;
+    int code = ORC_OK;
     for (;;) {
         int r = orci_db_row(db, st, err);
         if (r < 0) {
-            free(v);
-            return orci_lci_db_err(err);
+            code = orci_lci_db_err(err);
+            goto fail;
         }
         if (r == 0)
             break;
-        if (*n == cap) {
-            size_t ncap = cap == 0 ? 4 : cap * 2;
-            orci_lci_assignment *nv = realloc(v, ncap * sizeof *nv);
-            if (nv == NULL) {
-                free(v);
-                sqlite3_reset(st);
-                return orc_error_set(err, ORC_INTERNAL, "out of memory");
-            }
-            v = nv;
-            cap = ncap;
+        if (!orci_grow(&v, &cap, count + 1, elem)) {
+            sqlite3_reset(st);
+            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+            goto fail;
         }
-        v[*n] = (orci_lci_assignment){
-            .id = sqlite3_column_int64(st, 0),
-            .worker_id = sqlite3_column_int64(st, 1),
-            .start_us = sqlite3_column_int64(st, 2),
-            .status = sqlite3_column_int(st, 3),
-            .counter = sqlite3_column_int(st, 4),
-        };
-        (*n)++;
+        fill(st, v + count * elem);
+        count++;
     }
     *out = v;
+    *n = count;
     return ORC_OK;
+fail:
+    free(v);
+    return code;
+}
+
+/* collect_by_id prepares sql, binds ?1 to id and collects its rows as collect_rows does. */
+static int collect_by_id(orci_db *db, const char *sql, int64_t id, size_t elem, row_fill fill,
+                         void **out, size_t *n, orc_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, id);
+    return collect_rows(db, st, elem, fill, out, n, err);
+}
+
+static void fill_assignment(sqlite3_stmt *st, void *slot)
+{
+    *(orci_lci_assignment *)slot = (orci_lci_assignment){
+        .id = sqlite3_column_int64(st, 0),
+        .worker_id = sqlite3_column_int64(st, 1),
+        .start_us = sqlite3_column_int64(st, 2),
+        .status = sqlite3_column_int(st, 3),
+        .counter = sqlite3_column_int(st, 4),
+    };
+}
+
+static void fill_iteration(sqlite3_stmt *st, void *slot)
+{
+    *(orci_lci_iteration *)slot = (orci_lci_iteration){
+        .id = sqlite3_column_int64(st, 0),
+        .assignment_id = sqlite3_column_int64(st, 1),
+        .start_us = sqlite3_column_int64(st, 2),
+        .end_us = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3),
+        .status = sqlite3_column_int(st, 4),
+        .submitted_empty = sqlite3_column_int(st, 5) != 0,
+    };
+}
+
+static void fill_id(sqlite3_stmt *st, void *slot)
+{
+    *(int64_t *)slot = sqlite3_column_int64(st, 0);
+}
+
+int orci_lci_load_ids(orci_db *db, sqlite3_stmt *st, int64_t **out, size_t *n, orc_error *err)
+{
+    void *v = NULL;
+    int code = collect_rows(db, st, sizeof **out, fill_id, &v, n, err);
+    *out = v;
+    return code;
+}
+
+int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out, size_t *n,
+                              orc_error *err)
+{
+    void *v = NULL;
+    int code = collect_by_id(
+        db,
+        "SELECT id, COALESCE(worker_id, 0), start_datetime, status, assignment_counter"
+        " FROM task_assignments WHERE task_id = ?1 AND is_deleted = 0"
+        " ORDER BY assignment_counter, id",
+        task_id, sizeof **out, fill_assignment, &v, n, err);
+    *out = v;
+    return code;
 }
 
 int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **out, size_t *n,
                              orc_error *err)
 {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *st =
-        orci_db_stmt(db,
-                     "SELECT i.id, i.assignment_id, i.start_datetime, i.end_datetime, i.status,"
-                     " i.submitted_data = '{}'"
-                     " FROM iterations i JOIN task_assignments a ON a.id = i.assignment_id"
-                     " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0"
-                     " ORDER BY i.start_datetime, i.id",
-                     err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, task_id);
-    size_t cap = 0;
-    orci_lci_iteration *v = NULL;
-    for (;;) {
-        int r = orci_db_row(db, st, err);
-        if (r < 0) {
-            free(v);
-            return orci_lci_db_err(err);
-        }
-        if (r == 0)
-            break;
-        if (*n == cap) {
-            size_t ncap = cap == 0 ? 8 : cap * 2;
-            orci_lci_iteration *nv = realloc(v, ncap * sizeof *nv);
-            if (nv == NULL) {
-                free(v);
-                sqlite3_reset(st);
-                return orc_error_set(err, ORC_INTERNAL, "out of memory");
-            }
-            v = nv;
-            cap = ncap;
-        }
-        v[*n] = (orci_lci_iteration){
-            .id = sqlite3_column_int64(st, 0),
-            .assignment_id = sqlite3_column_int64(st, 1),
-            .start_us = sqlite3_column_int64(st, 2),
-            .end_us = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3),
-            .status = sqlite3_column_int(st, 4),
-            .submitted_empty = sqlite3_column_int(st, 5) != 0,
-        };
-        (*n)++;
-    }
+    void *v = NULL;
+    int code = collect_by_id(db,
+                             "SELECT i.id, i.assignment_id, i.start_datetime, i.end_datetime,"
+                             " i.status, i.submitted_data = '{}'"
+                             " FROM iterations i JOIN task_assignments a ON a.id = i.assignment_id"
+                             " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0"
+                             " ORDER BY i.start_datetime, i.id",
+                             task_id, sizeof **out, fill_iteration, &v, n, err);
     *out = v;
-    return ORC_OK;
+    return code;
 }
 
 int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_error *err)
@@ -198,7 +203,7 @@ int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_er
     orci_bind_int(st, 1, project_id);
     int64_t v = 0;
     bool found = false;
-    int code = query_id(db, st, &v, &found, err);
+    int code = orci_db_one_id(db, st, &v, &found, err);
     if (code != ORC_OK)
         return code;
     if (!found)
@@ -215,7 +220,7 @@ int orci_lci_worker_exists(orci_db *db, int64_t worker_id, orc_error *err)
     orci_bind_int(st, 1, worker_id);
     int64_t v = 0;
     bool found = false;
-    int code = query_id(db, st, &v, &found, err);
+    int code = orci_db_one_id(db, st, &v, &found, err);
     if (code != ORC_OK)
         return code;
     if (!found)
@@ -263,7 +268,7 @@ int orci_lci_worker_on_task(orci_db *db, int64_t worker_id, int64_t task_id, int
     orci_bind_int(st, 2, worker_id);
     int64_t v = 0;
     bool found = false;
-    int code = query_id(db, st, &v, &found, err);
+    int code = orci_db_one_id(db, st, &v, &found, err);
     if (code != ORC_OK)
         return code;
     *count = (int)v;
@@ -272,47 +277,38 @@ int orci_lci_worker_on_task(orci_db *db, int64_t worker_id, int64_t task_id, int
 
 /* ---- state changes ------------------------------------------------------------------ */
 
-int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err)
+/* set_column runs an UPDATE whose ?1 is the row id and ?2 the new value. */
+static int set_column(orci_lc *lc, const char *sql, int64_t id, int64_t value, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db, "UPDATE tasks SET status = ?2 WHERE id = ?1", err);
+    sqlite3_stmt *st = orci_db_stmt(lc->db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
-    orci_bind_int(st, 1, task_id);
-    orci_bind_int(st, 2, status);
+    orci_bind_int(st, 1, id);
+    orci_bind_int(st, 2, value);
     return orci_db_step(lc->db, st, err);
+}
+
+int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err)
+{
+    return set_column(lc, "UPDATE tasks SET status = ?2 WHERE id = ?1", task_id, status, err);
 }
 
 int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db, "UPDATE projects SET status = ?2 WHERE id = ?1", err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, project_id);
-    orci_bind_int(st, 2, status);
-    return orci_db_step(lc->db, st, err);
+    return set_column(lc, "UPDATE projects SET status = ?2 WHERE id = ?1", project_id, status, err);
 }
 
 int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status, orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db, "UPDATE task_assignments SET status = ?2 WHERE id = ?1", err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, assignment_id);
-    orci_bind_int(st, 2, status);
-    return orci_db_step(lc->db, st, err);
+    return set_column(lc, "UPDATE task_assignments SET status = ?2 WHERE id = ?1", assignment_id,
+                      status, err);
 }
 
 int orci_lci_set_assignment_worker(orci_lc *lc, int64_t assignment_id, int64_t worker_id,
                                    orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db, "UPDATE task_assignments SET worker_id = ?2 WHERE id = ?1", err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, assignment_id);
-    orci_bind_int(st, 2, worker_id);
-    return orci_db_step(lc->db, st, err);
+    return set_column(lc, "UPDATE task_assignments SET worker_id = ?2 WHERE id = ?1", assignment_id,
+                      worker_id, err);
 }
 
 /* iteration_start opens a Processing iteration of an assignment at start_us. */
@@ -386,7 +382,7 @@ static int assignment_submit(orci_lc *lc, int64_t assignment_id, const char *dat
     orci_bind_int(st, 1, assignment_id);
     int64_t iteration_id = 0;
     bool found = false;
-    if ((code = query_id(lc->db, st, &iteration_id, &found, err)) != ORC_OK)
+    if ((code = orci_db_one_id(lc->db, st, &iteration_id, &found, err)) != ORC_OK)
         return code;
     if (!found)
         return orc_error_set(err, ORC_INTERNAL, "assignment %lld has no iteration",
@@ -421,7 +417,7 @@ static int assignment_reopen(orci_lc *lc, int64_t task_id, int counter, const ch
     orci_bind_int(st, 2, counter);
     int64_t id = 0;
     bool found = false;
-    int code = query_id(lc->db, st, &id, &found, err);
+    int code = orci_db_one_id(lc->db, st, &id, &found, err);
     if (code != ORC_OK)
         return code;
     if (!found)
@@ -547,38 +543,6 @@ int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t
 
 /* ---- request new task --------------------------------------------------------------- */
 
-/* load_ids collects the first column of a query's rows (malloc'd, caller frees). */
-static int load_ids(orci_db *db, sqlite3_stmt *st, int64_t **out, size_t *n, orc_error *err)
-{
-    *out = NULL;
-    *n = 0;
-    size_t cap = 0;
-    int64_t *v = NULL;
-    for (;;) {
-        int r = orci_db_row(db, st, err);
-        if (r < 0) {
-            free(v);
-            return orci_lci_db_err(err);
-        }
-        if (r == 0)
-            break;
-        if (*n == cap) {
-            size_t ncap = cap == 0 ? 16 : cap * 2;
-            int64_t *nv = realloc(v, ncap * sizeof *nv);
-            if (nv == NULL) {
-                free(v);
-                sqlite3_reset(st);
-                return orc_error_set(err, ORC_INTERNAL, "out of memory");
-            }
-            v = nv;
-            cap = ncap;
-        }
-        v[(*n)++] = sqlite3_column_int64(st, 0);
-    }
-    *out = v;
-    return ORC_OK;
-}
-
 int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
                      int64_t *assignment_id, orc_error *err)
 {
@@ -599,7 +563,7 @@ int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
     orci_bind_int(st, 1, worker_id);
     int64_t returned = 0;
     bool found = false;
-    if ((code = query_id(lc->db, st, &returned, &found, err)) != ORC_OK)
+    if ((code = orci_db_one_id(lc->db, st, &returned, &found, err)) != ORC_OK)
         return code;
     if (returned > 0)
         return orc_error_set(err, ORC_FAILED_PRECONDITION,
@@ -630,7 +594,7 @@ int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
     orci_bind_int(st, 3, role);
     int64_t *ids = NULL;
     size_t n = 0;
-    if ((code = load_ids(lc->db, st, &ids, &n, err)) != ORC_OK)
+    if ((code = orci_lci_load_ids(lc->db, st, &ids, &n, err)) != ORC_OK)
         return code;
     bool cert_failed = false;
     for (size_t i = 0; i < n; i++) {
@@ -671,7 +635,7 @@ int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
         orci_bind_int(st, 1, status);
         orci_bind_int(st, 2, worker_id);
         int64_t any = 0;
-        if ((code = query_id(lc->db, st, &any, &found, err)) != ORC_OK)
+        if ((code = orci_db_one_id(lc->db, st, &any, &found, err)) != ORC_OK)
             return code;
         cert_failed = any > (int64_t)n;
     }
@@ -860,7 +824,7 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
     orci_bind_int(st, 2, t.project_id);
     int64_t missing = 0;
     bool found = false;
-    if ((code = query_id(lc->db, st, &missing, &found, err)) != ORC_OK)
+    if ((code = orci_db_one_id(lc->db, st, &missing, &found, err)) != ORC_OK)
         goto out;
     if (missing > 0) {
         code = orc_error_set(err, ORC_FAILED_PRECONDITION,
@@ -914,7 +878,7 @@ static int find_worker_by_username(orci_db *db, const char *username, int64_t *w
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, username);
-    return query_id(db, st, worker_id, found, err);
+    return orci_db_one_id(db, st, worker_id, found, err);
 }
 
 /*
@@ -997,7 +961,7 @@ static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_i
         orci_bind_int(st, 2, step_ids[i]);
         int64_t worker_id = 0;
         bool found = false, done = false;
-        if ((code = query_id(lc->db, st, &worker_id, &found, err)) != ORC_OK)
+        if ((code = orci_db_one_id(lc->db, st, &worker_id, &found, err)) != ORC_OK)
             goto out;
         if (!found)
             continue;
@@ -1077,7 +1041,7 @@ int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
     orci_bind_int(st, 1, project_id);
     int64_t open = 0;
     bool found = false;
-    if ((code = query_id(lc->db, st, &open, &found, err)) != ORC_OK)
+    if ((code = orci_db_one_id(lc->db, st, &open, &found, err)) != ORC_OK)
         return code;
     if (open > 0)
         return ORC_OK;
@@ -1126,16 +1090,10 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         }
         if (r == 0)
             break;
-        if (n == cap) {
-            size_t ncap = cap == 0 ? 8 : cap * 2;
-            ready_step *ns = realloc(steps, ncap * sizeof *ns);
-            if (ns == NULL) {
-                sqlite3_reset(st);
-                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-                goto out;
-            }
-            steps = ns;
-            cap = ncap;
+        if (!orci_grow(&steps, &cap, n + 1, sizeof *steps)) {
+            sqlite3_reset(st);
+            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+            goto out;
         }
         steps[n].id = sqlite3_column_int64(st, 0);
         steps[n].is_human = sqlite3_column_int(st, 1) != 0;
@@ -1206,7 +1164,7 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
     orci_bind_text(st, 1, p->workflow_slug);
     int64_t workflow_id = 0, version_id = 0;
     bool found = false;
-    if ((code = query_id(lc->db, st, &workflow_id, &found, err)) != ORC_OK)
+    if ((code = orci_db_one_id(lc->db, st, &workflow_id, &found, err)) != ORC_OK)
         goto out;
     if (!found) {
         code = orc_error_set(err, ORC_NOT_FOUND, "Workflow %s not found", p->workflow_slug);
@@ -1220,7 +1178,7 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
     }
     orci_bind_int(st, 1, workflow_id);
     orci_bind_text(st, 2, p->version_slug);
-    if ((code = query_id(lc->db, st, &version_id, &found, err)) != ORC_OK)
+    if ((code = orci_db_one_id(lc->db, st, &version_id, &found, err)) != ORC_OK)
         goto out;
     if (!found) {
         code = orc_error_set(err, ORC_NOT_FOUND, "Version %s of workflow %s not found",

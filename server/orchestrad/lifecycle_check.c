@@ -245,32 +245,10 @@ int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
     int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    int code = ORC_OK;
-    for (;;) {
-        int r = orci_db_row(db, st, err);
-        if (r < 0) {
-            code = orci_lci_db_err(err);
-            goto out;
-        }
-        if (r == 0)
-            break;
-        if (n == cap) {
-            size_t ncap = cap == 0 ? 16 : cap * 2;
-            int64_t *nv = realloc(ids, ncap * sizeof *nv);
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-                goto out;
-            }
-            ids = nv;
-            cap = ncap;
-        }
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
+    size_t n = 0;
+    int code = orci_lci_load_ids(db, st, &ids, &n, err);
     for (size_t i = 0; i < n && code == ORC_OK; i++)
         code = orci_lc_check_task(db, ids[i], err);
-out:
     free(ids);
     return code;
 }
@@ -297,32 +275,13 @@ int orci_lc_check_all(orci_db *db, void (*report)(int64_t task_id, const char *m
 {
     int64_t count = 0;
     int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    int code = ORC_OK;
+    size_t n = 0;
     sqlite3_stmt *st = orci_db_stmt(db, "SELECT id FROM tasks ORDER BY id", err);
     if (st == NULL)
         return ORC_INTERNAL;
-    for (;;) {
-        int r = orci_db_row(db, st, err);
-        if (r < 0) {
-            code = orci_lci_db_err(err);
-            goto out;
-        }
-        if (r == 0)
-            break;
-        if (n == cap) {
-            size_t ncap = cap == 0 ? 64 : cap * 2;
-            int64_t *nv = realloc(ids, ncap * sizeof *nv);
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-                goto out;
-            }
-            ids = nv;
-            cap = ncap;
-        }
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
+    int code = orci_lci_load_ids(db, st, &ids, &n, err);
+    if (code != ORC_OK)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         orc_error why = {0};
         bool violated = false;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dbutil.h"
 #include "lifecycle.h"
 
 /* A task with what the lifecycle needs of its step and project. */
@@ -46,7 +47,7 @@ typedef struct orci_lci_iteration {
 /* orci_lci_db_err is the code of a store error already reported in err. */
 static inline int orci_lci_db_err(const orc_error *err)
 {
-    return err != NULL && err->code != ORC_OK ? (int)err->code : ORC_INTERNAL;
+    return orci_db_code(err);
 }
 
 /* --- loaders (any connection) --- */
@@ -71,6 +72,12 @@ int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment 
  */
 int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **out, size_t *n,
                              orc_error *err);
+
+/*
+ * orci_lci_load_ids steps a bound statement to its end and collects the first column of its
+ * rows into *out (malloc'd, caller frees; NULL when none).
+ */
+int orci_lci_load_ids(orci_db *db, sqlite3_stmt *st, int64_t **out, size_t *n, orc_error *err);
 
 /* orci_lci_project_status reads a project's status: ORC_OK or ORC_NOT_FOUND. */
 int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_error *err);

@@ -31,28 +31,9 @@ int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
     int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        int r = orci_db_row(lc->db, st, err);
-        if (r < 0) {
-            code = orci_lci_db_err(err);
-            goto out;
-        }
-        if (r == 0)
-            break;
-        if (n == cap) {
-            size_t ncap = cap == 0 ? 16 : cap * 2;
-            int64_t *nv = realloc(ids, ncap * sizeof *nv);
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-                goto out;
-            }
-            ids = nv;
-            cap = ncap;
-        }
-        ids[n++] = sqlite3_column_int64(st, 0);
-    }
+    size_t n = 0;
+    if ((code = orci_lci_load_ids(lc->db, st, &ids, &n, err)) != ORC_OK)
+        goto out;
     for (size_t i = 0; i < n; i++)
         if ((code = orci_lci_set_task_status(lc, ids[i], ORCI_TASK_ABORTED, err)) != ORC_OK)
             goto out;
@@ -109,16 +90,14 @@ int orci_lc_reassign(orci_lc *lc, int64_t assignment_id, int64_t worker_id, orc_
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, assignment_id);
-    int r = orci_db_row(lc->db, st, err);
-    if (r < 0)
-        return orci_lci_db_err(err);
-    if (r == 0)
-        return orc_error_set(err, ORC_NOT_FOUND, "No assignment for given id");
+    int code = orci_db_first_row(lc->db, st, "No assignment for given id", err);
+    if (code != ORC_OK)
+        return code;
     int64_t task_id = sqlite3_column_int64(st, 0);
     int counter = sqlite3_column_int(st, 1);
     sqlite3_reset(st);
 
-    int code = orci_lci_worker_exists(lc->db, worker_id, err);
+    code = orci_lci_worker_exists(lc->db, worker_id, err);
     if (code != ORC_OK)
         return code;
     orci_lci_task t;
@@ -240,11 +219,9 @@ static int task_json(orci_db *db, int64_t task_id, json_t **out, orc_error *err)
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return orci_lci_db_err(err);
-    if (r == 0)
-        return orc_error_set(err, ORC_NOT_FOUND, MSG_NO_TASK);
+    int code = orci_db_first_row(db, st, MSG_NO_TASK, err);
+    if (code != ORC_OK)
+        return code;
     json_t *task = json_object();
     json_object_set_new(task, "id", json_integer(sqlite3_column_int64(st, 0)));
     json_object_set_new(task, "step_slug", json_string(orci_col_text(st, 1)));
@@ -263,7 +240,6 @@ static int task_json(orci_db *db, int64_t task_id, json_t **out, orc_error *err)
                       " LEFT JOIN users u ON u.id = w.user_id"
                       " WHERE a.task_id = ?1 AND a.is_deleted = 0 ORDER BY a.assignment_counter",
                       err);
-    int code = ORC_OK;
     if (st == NULL) {
         code = ORC_INTERNAL;
         goto fail;
@@ -271,7 +247,7 @@ static int task_json(orci_db *db, int64_t task_id, json_t **out, orc_error *err)
     orci_bind_int(st, 1, task_id);
     bool have_processing = false;
     for (;;) {
-        r = orci_db_row(db, st, err);
+        int r = orci_db_row(db, st, err);
         if (r < 0) {
             code = orci_lci_db_err(err);
             goto fail;

@@ -11,12 +11,15 @@
  */
 #include "loader.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "dbutil.h"
 #include "sampledata.h"
+#include "vec.h"
 
 #define RETRY_MAX_ATTEMPTS 1000
 #define RETRY_MAX_DELAY_MS 86400000 /* one day */
@@ -32,22 +35,6 @@ static const char EMPTY_OBJECT[] = "{}";
 static int oom(orc_error *err)
 {
     return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory while loading a workflow");
-}
-
-/* err_code returns the code a failed call left in err (ORC_INTERNAL when err is NULL). */
-static int err_code(const orc_error *err)
-{
-    return err && err->code != ORC_OK ? (int)err->code : ORC_INTERNAL;
-}
-
-/* utf8_chars counts the characters of valid UTF-8 text (as SQLite's length() does). */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
 }
 
 static void free_strv(char **v, size_t n)
@@ -99,26 +86,29 @@ static const char *ix_dup(const slug_ix *ix, size_t n)
     return NULL;
 }
 
-static slug_ix *steps_index(const orci_load_plan *p)
+/*
+ * slugs_index indexes n items of stride bytes whose slug (a char *) lies at offset in each:
+ * steps and certifications share it. NULL when out of memory.
+ */
+static slug_ix *slugs_index(const void *items, size_t n, size_t stride, size_t offset)
 {
-    slug_ix *ix = malloc((p->n_steps ? p->n_steps : 1) * sizeof *ix);
+    slug_ix *ix = malloc((n ? n : 1) * sizeof *ix);
     if (!ix)
         return NULL;
-    for (size_t i = 0; i < p->n_steps; i++)
-        ix[i] = (slug_ix){p->steps[i].slug, i};
-    qsort(ix, p->n_steps, sizeof *ix, cmp_ix);
+    for (size_t i = 0; i < n; i++)
+        ix[i] = (slug_ix){*(char *const *)((const char *)items + i * stride + offset), i};
+    qsort(ix, n, sizeof *ix, cmp_ix);
     return ix;
+}
+
+static slug_ix *steps_index(const orci_load_plan *p)
+{
+    return slugs_index(p->steps, p->n_steps, sizeof *p->steps, offsetof(orci_load_step, slug));
 }
 
 static slug_ix *certs_index(const orci_load_plan *p)
 {
-    slug_ix *ix = malloc((p->n_certs ? p->n_certs : 1) * sizeof *ix);
-    if (!ix)
-        return NULL;
-    for (size_t i = 0; i < p->n_certs; i++)
-        ix[i] = (slug_ix){p->certs[i].slug, i};
-    qsort(ix, p->n_certs, sizeof *ix, cmp_ix);
-    return ix;
+    return slugs_index(p->certs, p->n_certs, sizeof *p->certs, offsetof(orci_load_cert, slug));
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -140,7 +130,7 @@ static int str_field(const json_t *obj, const char *key, const char *ctx, size_t
     const char *s = json_string_value(v);
     if (nonempty && !*s)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "%s: \"%s\" must not be empty", ctx, key);
-    if (limit && utf8_chars(s) > limit)
+    if (limit && orci_utf8_chars(s) > limit)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "%s: \"%s\" is longer than %zu characters",
                              ctx, key, limit);
     *out = strdup(s);
@@ -722,7 +712,7 @@ static int plan_sample_data(const Orchestra__V1__WorkflowBundle *b, orci_load_pl
     json_t *root = orci_json_parse_object(b->sample_data_json, strlen(b->sample_data_json),
                                           "sample_data.json", err);
     if (!root)
-        return err_code(err);
+        return orci_db_code(err);
     p->sample_data = orci_json_dump(root);
     json_decref(root);
     return p->sample_data ? ORC_OK : oom(err);
@@ -750,7 +740,7 @@ static int plan_build(const Orchestra__V1__WorkflowBundle *b, const json_t *wf, 
         rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "Workflow directory does not exist.");
         goto out;
     }
-    if (utf8_chars(p->code_directory) > 255) {
+    if (orci_utf8_chars(p->code_directory) > 255) {
         rc =
             orc_error_set(err, ORC_INVALID_ARGUMENT,
                           "Workflow directory %s is longer than 255 characters", p->code_directory);
@@ -835,7 +825,7 @@ int orci_loader_plan(const Orchestra__V1__WorkflowBundle *b, const char *version
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "Workflow directory does not exist.");
     json_t *wf = parse_workflow_json(b, err);
     if (!wf)
-        return err_code(err);
+        return orci_db_code(err);
     if (b->n_versions > 0) {
         docs = calloc(b->n_versions, sizeof *docs);
         if (!docs) {
@@ -849,7 +839,7 @@ int orci_loader_plan(const Orchestra__V1__WorkflowBundle *b, const char *version
         const char *text = vf->json ? vf->json : "";
         docs[i].root = orci_json_parse_object(text, strlen(text), docs[i].ctx, err);
         if (!docs[i].root) {
-            rc = err_code(err);
+            rc = orci_db_code(err);
             goto out;
         }
     }
@@ -863,28 +853,15 @@ out:
 /* ------------------------------------------------------------------------------------- */
 /* applying */
 
-/* query_id steps a one-column query once: *found tells whether a row came back. */
-static int query_id(orci_db *db, sqlite3_stmt *st, int64_t *id, bool *found, orc_error *err)
-{
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return err_code(err);
-    *found = r == 1;
-    *id = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-    if (r == 1)
-        sqlite3_reset(st);
-    return ORC_OK;
-}
-
 static int lookup_id(orci_db *db, const char *sql, int64_t a, const char *b, int64_t *id,
                      bool *found, orc_error *err)
 {
     sqlite3_stmt *st = orci_db_stmt(db, sql, err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, a);
     orci_bind_text(st, 2, b);
-    return query_id(db, st, id, found, err);
+    return orci_db_one_id(db, st, id, found, err);
 }
 
 /* lookup_slug finds the id of the workflow with this slug. */
@@ -892,9 +869,9 @@ static int lookup_slug(orci_db *db, const char *slug, int64_t *id, bool *found, 
 {
     sqlite3_stmt *st = orci_db_stmt(db, "SELECT id FROM workflows WHERE slug = ?1", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_text(st, 1, slug);
-    return query_id(db, st, id, found, err);
+    return orci_db_one_id(db, st, id, found, err);
 }
 
 static const char FORCE_STEPS_MSG[] =
@@ -911,7 +888,7 @@ static int check_same_steps(orci_db *db, const orci_load_plan *p, const slug_ix 
     sqlite3_stmt *st =
         orci_db_stmt(db, "SELECT slug FROM steps WHERE workflow_version_id = ?1", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, version_id);
     size_t stored = 0;
     int r;
@@ -923,7 +900,7 @@ static int check_same_steps(orci_db *db, const orci_load_plan *p, const slug_ix 
         }
     }
     if (r < 0)
-        return err_code(err);
+        return orci_db_code(err);
     if (stored != p->n_steps)
         return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_STEPS_MSG);
     return ORC_OK;
@@ -943,7 +920,7 @@ static int check_same_edges(orci_db *db, const orci_load_plan *p, const slug_ix 
                                  "WHERE s.workflow_version_id = ?1";
     sqlite3_stmt *st = orci_db_stmt(db, sql, err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, version_id);
     size_t stored = 0, planned = 0;
     for (size_t i = 0; i < p->n_steps; i++)
@@ -967,7 +944,7 @@ static int check_same_edges(orci_db *db, const orci_load_plan *p, const slug_ix 
         }
     }
     if (r < 0)
-        return err_code(err);
+        return orci_db_code(err);
     if (stored != planned)
         return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_TOPOLOGY_MSG);
     return ORC_OK;
@@ -987,7 +964,7 @@ static int write_workflow(orci_db *db, const orci_load_plan *p, int64_t now_us,
         "sample_data = excluded.sample_data",
         err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_text(st, 1, p->workflow_slug);
     orci_bind_text(st, 2, p->workflow_name);
     orci_bind_text(st, 3, p->workflow_description);
@@ -1019,7 +996,7 @@ static int write_certs(orci_db *db, const orci_load_plan *p, int64_t workflow_id
             "name = excluded.name, description = excluded.description",
             err);
         if (!st)
-            return err_code(err);
+            return orci_db_code(err);
         orci_bind_int(st, 1, workflow_id);
         orci_bind_text(st, 2, c->slug);
         orci_bind_text(st, 3, c->name);
@@ -1041,7 +1018,7 @@ static int write_certs(orci_db *db, const orci_load_plan *p, int64_t workflow_id
         sqlite3_stmt *st = orci_db_stmt(
             db, "DELETE FROM certification_requirements WHERE certification_id = ?1", err);
         if (!st)
-            return err_code(err);
+            return orci_db_code(err);
         orci_bind_int(st, 1, cert_ids[i]);
         if ((rc = orci_db_step(db, st, err)) != ORC_OK)
             return rc;
@@ -1054,7 +1031,7 @@ static int write_certs(orci_db *db, const orci_load_plan *p, int64_t workflow_id
                               "(certification_id, required_id) VALUES (?1, ?2)",
                               err);
             if (!st)
-                return err_code(err);
+                return orci_db_code(err);
             orci_bind_int(st, 1, cert_ids[i]);
             orci_bind_int(st, 2, cert_ids[k]);
             if ((rc = orci_db_step(db, st, err)) != ORC_OK)
@@ -1090,7 +1067,7 @@ static int write_step(orci_db *db, const orci_load_step *s, size_t position, int
                           "position = ?11 WHERE workflow_version_id = ?1 AND slug = ?2",
                           err);
         if (!st)
-            return err_code(err);
+            return orci_db_code(err);
         orci_bind_int(st, 1, version_id);
         orci_bind_text(st, 2, s->slug);
         bind_step_fields(st, s, position);
@@ -1110,7 +1087,7 @@ static int write_step(orci_db *db, const orci_load_step *s, size_t position, int
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                       err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, version_id);
     orci_bind_text(st, 2, s->slug);
     bind_step_fields(st, s, position);
@@ -1128,7 +1105,7 @@ static int write_step_certs(orci_db *db, const orci_load_plan *p, const orci_loa
     int rc;
     sqlite3_stmt *st = orci_db_stmt(db, "DELETE FROM step_certifications WHERE step_id = ?1", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, step_id);
     if ((rc = orci_db_step(db, st, err)) != ORC_OK)
         return rc;
@@ -1139,7 +1116,7 @@ static int write_step_certs(orci_db *db, const orci_load_plan *p, const orci_loa
         st = orci_db_stmt(
             db, "INSERT INTO step_certifications (step_id, certification_id) VALUES (?1, ?2)", err);
         if (!st)
-            return err_code(err);
+            return orci_db_code(err);
         orci_bind_int(st, 1, step_id);
         orci_bind_int(st, 2, cert_ids[k]);
         if ((rc = orci_db_step(db, st, err)) != ORC_OK)
@@ -1166,7 +1143,7 @@ static int write_deps(orci_db *db, const orci_load_plan *p, const int64_t *step_
                                                        "depends_on_id) VALUES (?1, ?2)",
                                             err);
             if (!st)
-                return err_code(err);
+                return orci_db_code(err);
             orci_bind_int(st, 1, step_ids[i]);
             orci_bind_int(st, 2, step_ids[d]);
             if ((rc = orci_db_step(db, st, err)) != ORC_OK)
@@ -1214,14 +1191,14 @@ int orci_loader_apply(orci_db *db, const orci_load_plan *p, bool force, int64_t 
     sqlite3_stmt *st = orci_db_stmt(
         db, "SELECT slug FROM workflows WHERE code_directory = ?1 AND slug <> ?2", err);
     if (!st) {
-        rc = err_code(err);
+        rc = orci_db_code(err);
         goto out;
     }
     orci_bind_text(st, 1, p->code_directory);
     orci_bind_text(st, 2, p->workflow_slug);
     int r = orci_db_row(db, st, err);
     if (r < 0) {
-        rc = err_code(err);
+        rc = orci_db_code(err);
         goto out;
     }
     if (r == 1) {
@@ -1240,7 +1217,7 @@ int orci_loader_apply(orci_db *db, const orci_load_plan *p, bool force, int64_t 
         st = orci_db_stmt(
             db, "UPDATE workflow_versions SET name = ?2, description = ?3 WHERE id = ?1", err);
         if (!st) {
-            rc = err_code(err);
+            rc = orci_db_code(err);
             goto out;
         }
         orci_bind_int(st, 1, version_id);
@@ -1250,7 +1227,7 @@ int orci_loader_apply(orci_db *db, const orci_load_plan *p, bool force, int64_t 
                           "slug, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                           err);
         if (!st) {
-            rc = err_code(err);
+            rc = orci_db_code(err);
             goto out;
         }
         orci_bind_int(st, 1, workflow_id);
@@ -1304,14 +1281,8 @@ void orci_load_all_free(orci_load_all *all)
 static orci_load_item *add_item(orci_load_all *all, size_t *cap, const char *app,
                                 const char *workflow, const char *version)
 {
-    if (all->n_items == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        orci_load_item *v = realloc(all->items, ncap * sizeof *v);
-        if (!v)
-            return NULL;
-        all->items = v;
-        *cap = ncap;
-    }
+    if (!orci_grow(&all->items, cap, all->n_items + 1, sizeof *all->items))
+        return NULL;
     orci_load_item *it = &all->items[all->n_items];
     memset(it, 0, sizeof *it);
     it->app = strdup(app ? app : "");

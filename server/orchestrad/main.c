@@ -646,7 +646,9 @@ static int daemon_main(const daemon_opts *o)
     orci_info("stopping");
     status = 0;
 out:
-    orci_rpc_stop(rpc);
+    if (!orci_rpc_stop_within(rpc, 3000))
+        orci_warn("rpc: the socket did not close within 3 s (a known nng 1.5.2 hang); "
+                  "every request was answered, leaving it to the process exit");
     if (pub_open)
         nng_close(pub);
     orci_store_close(store);

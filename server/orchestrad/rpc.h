@@ -12,6 +12,7 @@
 #define ORCI_RPC_H
 
 #include <nng/nng.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "orchestra/error.h"
@@ -45,6 +46,15 @@ int orci_rpc_start(orci_server *srv, const orci_rpc_opts *opts, orci_rpc **out, 
  * joins the threads, closes the socket and frees everything. NULL allowed.
  */
 void orci_rpc_stop(orci_rpc *r);
+
+/*
+ * orci_rpc_stop_within is orci_rpc_stop for a process about to exit: every request is still
+ * answered, but the final close of the socket gets at most timeout_ms. nng 1.5.2 can block
+ * forever in nng_close while a peer keeps a connection busy (fixed in later nng releases);
+ * after the timeout the socket is left to the process exit. Returns whether the close
+ * finished.
+ */
+bool orci_rpc_stop_within(orci_rpc *r, int timeout_ms);
 
 /*
  * orci_listen starts a listener for url on sock; for tls+tcp:// it loads cert_file and

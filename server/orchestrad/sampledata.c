@@ -12,29 +12,16 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "dbutil.h"
 #include "json.h"
 #include "model.h"
+#include "vec.h"
 
 #define USERNAME_MAX 150
 
 static int oom(orc_error *err)
 {
     return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory while reading sample data");
-}
-
-static int err_code(const orc_error *err)
-{
-    return err && err->code != ORC_OK ? (int)err->code : ORC_INTERNAL;
-}
-
-/* utf8_chars counts the characters of valid UTF-8 text (as SQLite's length() does). */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
 }
 
 static const char *task_class_word(int task_class)
@@ -156,7 +143,7 @@ static int parse_user(const json_t *ju, size_t idx, const char *const *cert_slug
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "%s is not an object", ctx);
     json_t *name = json_object_get(ju, "username");
     if (!json_is_string(name) || json_string_length(name) == 0 ||
-        utf8_chars(json_string_value(name)) > USERNAME_MAX)
+        orci_utf8_chars(json_string_value(name)) > USERNAME_MAX)
         return orc_error_set(err, ORC_INVALID_ARGUMENT,
                              "%s: \"username\" must be a string of 1 to %d characters", ctx,
                              USERNAME_MAX);
@@ -226,7 +213,7 @@ int orci_sample_data_parse(const char *text, size_t len, const char *const *cert
     json_t *root =
         orci_json_parse_object(text ? text : "", text ? len : 0, "sample_data.json", err);
     if (!root) {
-        rc = err_code(err);
+        rc = orci_db_code(err);
         goto out;
     }
     if ((rc = only_keys(root, keys, "sample_data.json", err)) != ORC_OK)
@@ -266,19 +253,6 @@ out:
 /* ------------------------------------------------------------------------------------- */
 /* loading */
 
-/* one_id runs a prepared one-column query: *found tells whether a row came back. */
-static int one_id(orci_db *db, sqlite3_stmt *st, int64_t *id, bool *found, orc_error *err)
-{
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return err_code(err);
-    *found = r == 1;
-    *id = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-    if (r == 1)
-        sqlite3_reset(st);
-    return ORC_OK;
-}
-
 static int upsert_user(orci_db *db, const orci_sample_user *u, int64_t now_us, int64_t *user_id,
                        orc_error *err)
 {
@@ -290,7 +264,7 @@ static int upsert_user(orci_db *db, const orci_sample_user *u, int64_t now_us, i
         "last_name = excluded.last_name, email = excluded.email, is_staff = excluded.is_staff",
         err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_text(st, 1, u->username);
     orci_bind_text(st, 2, u->password);
     orci_bind_text(st, 3, u->first_name);
@@ -303,10 +277,10 @@ static int upsert_user(orci_db *db, const orci_sample_user *u, int64_t now_us, i
         return rc;
     st = orci_db_stmt(db, "SELECT id FROM users WHERE username = ?1", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_text(st, 1, u->username);
     bool found;
-    rc = one_id(db, st, user_id, &found, err);
+    rc = orci_db_one_id(db, st, user_id, &found, err);
     if (rc == ORC_OK && !found)
         rc = orc_error_set(err, ORC_INTERNAL, "user %s vanished while loading", u->username);
     return rc;
@@ -320,7 +294,7 @@ static int ensure_worker(orci_db *db, int64_t user_id, int64_t now_us, int64_t *
                                     "VALUES (?1, ?2) ON CONFLICT (user_id) DO NOTHING",
                                     err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, user_id);
     orci_bind_int(st, 2, now_us);
     int rc = orci_db_step(db, st, err);
@@ -328,10 +302,10 @@ static int ensure_worker(orci_db *db, int64_t user_id, int64_t now_us, int64_t *
         return rc;
     st = orci_db_stmt(db, "SELECT id FROM workers WHERE user_id = ?1", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, user_id);
     bool found;
-    rc = one_id(db, st, worker_id, &found, err);
+    rc = orci_db_one_id(db, st, worker_id, &found, err);
     if (rc == ORC_OK && !found)
         rc = orc_error_set(err, ORC_INTERNAL, "worker of user %lld vanished while loading",
                            (long long)user_id);
@@ -344,12 +318,12 @@ static int add_worker_cert(orci_db *db, const orci_sample_user *u, const orci_sa
     sqlite3_stmt *st =
         orci_db_stmt(db, "SELECT id FROM certifications WHERE workflow_id = ?1 AND slug = ?2", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, workflow_id);
     orci_bind_text(st, 2, c->certification);
     int64_t cert_id;
     bool found;
-    int rc = one_id(db, st, &cert_id, &found, err);
+    int rc = orci_db_one_id(db, st, &cert_id, &found, err);
     if (rc != ORC_OK)
         return rc;
     if (!found)
@@ -362,12 +336,12 @@ static int add_worker_cert(orci_db *db, const orci_sample_user *u, const orci_sa
                           "AND worker_id = ?2 AND task_class = ?3 AND role = 0",
                           err);
         if (!st)
-            return err_code(err);
+            return orci_db_code(err);
         orci_bind_int(st, 1, cert_id);
         orci_bind_int(st, 2, worker_id);
         orci_bind_int(st, 3, c->task_class);
         int64_t entry_id;
-        if ((rc = one_id(db, st, &entry_id, &found, err)) != ORC_OK)
+        if ((rc = orci_db_one_id(db, st, &entry_id, &found, err)) != ORC_OK)
             return rc;
         if (!found)
             return orc_error_set(err, ORC_FAILED_PRECONDITION,
@@ -381,7 +355,7 @@ static int add_worker_cert(orci_db *db, const orci_sample_user *u, const orci_sa
                       "ON CONFLICT (certification_id, worker_id, task_class, role) DO NOTHING",
                       err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, cert_id);
     orci_bind_int(st, 2, worker_id);
     orci_bind_int(st, 3, c->task_class);
@@ -398,11 +372,11 @@ static int load_context(orci_db *db, const char *workflow_slug, const char *vers
     sqlite3_stmt *st =
         orci_db_stmt(db, "SELECT id, sample_data FROM workflows WHERE slug = ?1", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_text(st, 1, workflow_slug);
     int r = orci_db_row(db, st, err);
     if (r < 0)
-        return err_code(err);
+        return orci_db_code(err);
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "Workflow %s is not loaded", workflow_slug);
     *workflow_id = sqlite3_column_int64(st, 0);
@@ -415,12 +389,12 @@ static int load_context(orci_db *db, const char *workflow_slug, const char *vers
     st = orci_db_stmt(db, "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2",
                       err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, *workflow_id);
     orci_bind_text(st, 2, version_slug);
     int64_t version_id;
     bool found;
-    int rc = one_id(db, st, &version_id, &found, err);
+    int rc = orci_db_one_id(db, st, &version_id, &found, err);
     if (rc != ORC_OK)
         return rc;
     if (!found)
@@ -432,19 +406,13 @@ static int load_context(orci_db *db, const char *workflow_slug, const char *vers
 
     st = orci_db_stmt(db, "SELECT slug FROM certifications WHERE workflow_id = ?1", err);
     if (!st)
-        return err_code(err);
+        return orci_db_code(err);
     orci_bind_int(st, 1, *workflow_id);
     size_t cap = 0;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        if (*n_slugs == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **v = realloc(*slugs, ncap * sizeof *v);
-            if (!v) {
-                sqlite3_reset(st);
-                return oom(err);
-            }
-            *slugs = v;
-            cap = ncap;
+        if (!orci_grow(slugs, &cap, *n_slugs + 1, sizeof **slugs)) {
+            sqlite3_reset(st);
+            return oom(err);
         }
         char *s = strdup(orci_col_text(st, 0));
         if (!s) {
@@ -453,7 +421,7 @@ static int load_context(orci_db *db, const char *workflow_slug, const char *vers
         }
         (*slugs)[(*n_slugs)++] = s;
     }
-    return r < 0 ? err_code(err) : ORC_OK;
+    return r < 0 ? orci_db_code(err) : ORC_OK;
 }
 
 int orci_sample_data_load(orci_db *db, const char *workflow_slug, const char *version_slug,

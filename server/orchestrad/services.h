@@ -84,4 +84,16 @@ ORCI_SVC_APPLY(orci_svc_fail_job_apply);
 ORCI_SVC_APPLY(orci_svc_retry_job_apply);
 ORCI_SVC_RUN(orci_svc_list_jobs);
 
+/* svc_time.c: time tracking for the calling worker (session token): the timer, time
+ * entries and the timecard (timetrack.h). */
+ORCI_SVC_APPLY(orci_svc_timer_start_apply);
+ORCI_SVC_APPLY(orci_svc_timer_stop_apply);
+ORCI_SVC_RUN(orci_svc_timer_status);
+ORCI_SVC_APPLY(orci_svc_timer_update_apply);
+ORCI_SVC_APPLY(orci_svc_time_entry_create_apply);
+ORCI_SVC_RUN(orci_svc_time_entry_list);
+ORCI_SVC_APPLY(orci_svc_time_entry_edit_apply);
+ORCI_SVC_APPLY(orci_svc_time_entry_delete_apply);
+ORCI_SVC_RUN(orci_svc_timecard);
+
 #endif

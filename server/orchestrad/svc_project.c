@@ -15,6 +15,7 @@
 #include "lifecycle.h"
 #include "proto/orchestra.pb-c.h"
 #include "services.h"
+#include "vec.h"
 #include "views.h"
 #include "workers.h"
 
@@ -69,6 +70,30 @@ static int empty_reply(const ProtobufCMessageDescriptor *desc, ProtobufCMessage 
     desc->message_init(m);
     *out = m;
     return ORC_OK;
+}
+
+/* done_empty_reply finishes a mutation: its error, or the empty reply of desc. */
+static int done_empty_reply(int rc, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+                            orc_error *err)
+{
+    return rc != ORC_OK ? rc : empty_reply(desc, out, err);
+}
+
+/*
+ * id_mutation is the whole of a mutation that takes one id (named field in messages): the id
+ * checked, op run on the writer's connection, the empty reply of desc.
+ */
+static int id_mutation(orci_call *c, orci_db *wdb, int64_t id, const char *field,
+                       int (*op)(orci_lc *lc, int64_t id, orc_error *err),
+                       const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+                       orc_error *err)
+{
+    *out = NULL;
+    int rc = require_id(id, field, err);
+    if (rc != ORC_OK)
+        return rc;
+    orci_lc lc = lc_of(c, wdb);
+    return done_empty_reply(op(&lc, id, err), desc, out, err);
 }
 
 /* ---- projects ----------------------------------------------------------------------- */
@@ -141,15 +166,8 @@ int orci_svc_end_project_apply(orci_call *c, orci_db *wdb, const ProtobufCMessag
 {
     (void)plan;
     const Orchestra__V1__EndProjectRequest *req = (const Orchestra__V1__EndProjectRequest *)in;
-    *out = NULL;
-    int rc = require_id(req->project_id, "project_id", err);
-    if (rc != ORC_OK)
-        return rc;
-    orci_lc lc = lc_of(c, wdb);
-    rc = orci_lc_end_project(&lc, req->project_id, err);
-    if (rc != ORC_OK)
-        return rc;
-    return empty_reply(&orchestra__v1__end_project_reply__descriptor, out, err);
+    return id_mutation(c, wdb, req->project_id, "project_id", orci_lc_end_project,
+                       &orchestra__v1__end_project_reply__descriptor, out, err);
 }
 
 int orci_svc_set_project_status_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in,
@@ -177,9 +195,7 @@ int orci_svc_set_project_status_apply(orci_call *c, orci_db *wdb, const Protobuf
                              "Invalid project status %s: use Paused or Active.", req->status);
     orci_lc lc = lc_of(c, wdb);
     rc = orci_lc_set_project_status(&lc, req->project_id, status, err);
-    if (rc != ORC_OK)
-        return rc;
-    return empty_reply(&orchestra__v1__set_project_status_reply__descriptor, out, err);
+    return done_empty_reply(rc, &orchestra__v1__set_project_status_reply__descriptor, out, err);
 }
 
 int orci_svc_assign_task_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
@@ -225,9 +241,7 @@ int orci_svc_reassign_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *
         return rc;
     orci_lc lc = lc_of(c, wdb);
     rc = orci_lc_reassign(&lc, req->assignment_id, worker_id, err);
-    if (rc != ORC_OK)
-        return rc;
-    return empty_reply(&orchestra__v1__reassign_assignment_reply__descriptor, out, err);
+    return done_empty_reply(rc, &orchestra__v1__reassign_assignment_reply__descriptor, out, err);
 }
 
 int orci_svc_complete_and_skip_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in,
@@ -236,15 +250,8 @@ int orci_svc_complete_and_skip_apply(orci_call *c, orci_db *wdb, const ProtobufC
     (void)plan;
     const Orchestra__V1__CompleteAndSkipTaskRequest *req =
         (const Orchestra__V1__CompleteAndSkipTaskRequest *)in;
-    *out = NULL;
-    int rc = require_id(req->task_id, "task_id", err);
-    if (rc != ORC_OK)
-        return rc;
-    orci_lc lc = lc_of(c, wdb);
-    rc = orci_lc_complete_and_skip(&lc, req->task_id, err);
-    if (rc != ORC_OK)
-        return rc;
-    return empty_reply(&orchestra__v1__complete_and_skip_task_reply__descriptor, out, err);
+    return id_mutation(c, wdb, req->task_id, "task_id", orci_lc_complete_and_skip,
+                       &orchestra__v1__complete_and_skip_task_reply__descriptor, out, err);
 }
 
 int orci_svc_revert_task_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
@@ -295,15 +302,9 @@ static void check_report(int64_t task_id, const char *msg, void *arg)
     Orchestra__V1__CheckConsistencyReply *r = l->reply;
     if (l->failed)
         return;
-    if (r->n_violations == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        Orchestra__V1__Violation **nv = realloc(r->violations, ncap * sizeof *nv);
-        if (!nv) {
-            l->failed = true;
-            return;
-        }
-        r->violations = nv;
-        l->cap = ncap;
+    if (!orci_grow(&r->violations, &l->cap, r->n_violations + 1, sizeof *r->violations)) {
+        l->failed = true;
+        return;
     }
     Orchestra__V1__Violation *v = malloc(sizeof *v);
     if (!v) {

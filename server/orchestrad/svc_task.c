@@ -50,44 +50,27 @@ static int task_check_object(const char *data, orc_error *err)
 }
 
 /*
- * The reply constructors take ownership of json (malloc'd) whatever happens, and set *out.
+ * reply_json builds the reply of desc, a message whose one field is the string "json", and
+ * sets *out. It takes ownership of json (malloc'd) whatever happens. The field is found by
+ * its descriptor, as protobuf-c itself does, so that one function serves every such reply.
  */
-static int reply_dashboard(char *json, ProtobufCMessage **out, orc_error *err)
+static int reply_json(const ProtobufCMessageDescriptor *desc, char *json, ProtobufCMessage **out,
+                      orc_error *err)
 {
-    Orchestra__V1__DashboardReply *r = malloc(sizeof *r);
-    if (!r) {
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(desc, "json");
+    if (!f || f->type != PROTOBUF_C_TYPE_STRING) {
+        free(json);
+        return orc_error_set(err, ORC_INTERNAL, "%s has no json field", desc->name);
+    }
+    ProtobufCMessage *m = malloc(desc->sizeof_message);
+    if (!m) {
         free(json);
         return oom(err);
     }
-    orchestra__v1__dashboard_reply__init(r);
-    r->json = json;
-    *out = &r->base;
-    return ORC_OK;
-}
-
-static int reply_new_task(char *json, ProtobufCMessage **out, orc_error *err)
-{
-    Orchestra__V1__NewTaskReply *r = malloc(sizeof *r);
-    if (!r) {
-        free(json);
-        return oom(err);
-    }
-    orchestra__v1__new_task_reply__init(r);
-    r->json = json;
-    *out = &r->base;
-    return ORC_OK;
-}
-
-static int reply_task_info(char *json, ProtobufCMessage **out, orc_error *err)
-{
-    Orchestra__V1__TaskInfoReply *r = malloc(sizeof *r);
-    if (!r) {
-        free(json);
-        return oom(err);
-    }
-    orchestra__v1__task_info_reply__init(r);
-    r->json = json;
-    *out = &r->base;
+    desc->message_init(m);
+    memcpy((char *)m + f->offset, &json, sizeof json);
+    *out = m;
     return ORC_OK;
 }
 
@@ -106,7 +89,7 @@ int orci_svc_dashboard(orci_call *c, const ProtobufCMessage *in, ProtobufCMessag
     rc = orci_view_dashboard(c->rdb, worker_id, &json, err);
     if (rc != ORC_OK)
         return rc;
-    return reply_dashboard(json, out, err);
+    return reply_json(&orchestra__v1__dashboard_reply__descriptor, json, out, err);
 }
 
 /* ---- NewTask -------------------------------------------------------------------------- */
@@ -167,7 +150,7 @@ int orci_svc_new_task_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *
     rc = new_task_json(wdb, task_id, assignment_id, &json, err);
     if (rc != ORC_OK)
         return rc;
-    return reply_new_task(json, out, err);
+    return reply_json(&orchestra__v1__new_task_reply__descriptor, json, out, err);
 }
 
 /* ---- TaskInfo ------------------------------------------------------------------------- */
@@ -185,7 +168,7 @@ int orci_svc_task_info(orci_call *c, const ProtobufCMessage *in, ProtobufCMessag
     rc = orci_view_task_assignment(c->rdb, worker_id, req->task_id, &json, err);
     if (rc != ORC_OK)
         return rc;
-    return reply_task_info(json, out, err);
+    return reply_json(&orchestra__v1__task_info_reply__descriptor, json, out, err);
 }
 
 /* ---- SaveTask / SubmitTask ------------------------------------------------------------ */

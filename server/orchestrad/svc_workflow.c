@@ -13,6 +13,7 @@
 #include "proto/orchestra.pb-c.h"
 #include "sampledata.h"
 #include "services.h"
+#include "vec.h"
 
 /* The plan of either load method. */
 typedef struct load_plan {
@@ -175,14 +176,8 @@ int orci_svc_load_sample_data_apply(orci_call *c, orci_db *wdb, const ProtobufCM
 static Orchestra__V1__WorkflowInfo *add_workflow(Orchestra__V1__ListWorkflowsReply *r, size_t *cap,
                                                  sqlite3_stmt *st)
 {
-    if (r->n_workflows == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        Orchestra__V1__WorkflowInfo **v = realloc(r->workflows, ncap * sizeof *v);
-        if (!v)
-            return NULL;
-        r->workflows = v;
-        *cap = ncap;
-    }
+    if (!orci_grow(&r->workflows, cap, r->n_workflows + 1, sizeof *r->workflows))
+        return NULL;
     Orchestra__V1__WorkflowInfo *w = malloc(sizeof *w);
     if (!w)
         return NULL;

@@ -14,18 +14,14 @@
 #include <string.h>
 
 #include "clock.h"
+#include "dbutil.h"
 #include "json.h"
 #include "model.h"
+#include "vec.h"
 
 #define DASHBOARD_COMPLETE_MAX 20
 
 /* ---- small helpers ------------------------------------------------------------------- */
-
-/* db_code is the code of an error orci_db_* already reported in err. */
-static int db_code(const orc_error *err)
-{
-    return err != NULL && err->code != ORC_OK ? (int)err->code : ORC_INTERNAL;
-}
 
 /*
  * put sets o[key] = v and always consumes v's reference (like json_object_set_new, which
@@ -54,6 +50,18 @@ static bool push(json_t *a, json_t *v)
         return false;
     }
     return json_array_append_new(a, v) == 0;
+}
+
+/*
+ * built ends the building of o by a chain of put calls: o when every one succeeded (ok),
+ * else NULL with o released, so that the result goes straight to push, put or return.
+ */
+static json_t *built(json_t *o, bool ok)
+{
+    if (ok)
+        return o;
+    json_decref(o);
+    return NULL;
 }
 
 static json_t *json_time(int64_t us)
@@ -203,14 +211,8 @@ static int graph_load(orci_db *db, int64_t version_id, step_graph *g, orc_error 
     orci_bind_int(st, 1, version_id);
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        if (g->n == cap) {
-            size_t ncap = cap == 0 ? 16 : cap * 2;
-            step_node *grown = realloc(g->v, ncap * sizeof *grown);
-            if (grown == NULL)
-                goto oom;
-            g->v = grown;
-            cap = ncap;
-        }
+        if (!orci_grow(&g->v, &cap, g->n + 1, sizeof *g->v))
+            goto oom;
         step_node *s = &g->v[g->n];
         memset(s, 0, sizeof *s);
         g->n++;
@@ -262,7 +264,7 @@ oom:
     return out_of_memory(err);
 fail:
     graph_fini(g);
-    return db_code(err);
+    return orci_db_code(err);
 }
 
 /*
@@ -444,7 +446,8 @@ int orci_view_prerequisites(orci_db *db, int64_t task_id, char **json, orc_error
     orci_bind_int(st, 1, task_id);
     int r = orci_db_row(db, st, err);
     if (r <= 0) {
-        code = r < 0 ? db_code(err) : orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
+        code =
+            r < 0 ? orci_db_code(err) : orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
         goto out;
     }
     int64_t project_id = sqlite3_column_int64(st, 0);
@@ -453,7 +456,7 @@ int orci_view_prerequisites(orci_db *db, int64_t task_id, char **json, orc_error
     sqlite3_reset(st);
     json_t *prereq = prerequisites_build(db, project_id, version_id, step_id, err);
     if (prereq == NULL) {
-        code = db_code(err);
+        code = orci_db_code(err);
         goto out;
     }
     code = finish(prereq, json, err);
@@ -504,12 +507,9 @@ static json_t *project_object(orci_db *db, int64_t project_id, int64_t *version_
     *version_id = sqlite3_column_int64(st, 10);
     sqlite3_reset(st);
     json_decref(data);
-    if (!ok) {
-        json_decref(p);
+    if (!ok)
         out_of_memory(err);
-        return NULL;
-    }
-    return p;
+    return built(p, ok);
 }
 
 static json_t *steps_array(const step_graph *g, orc_error *err)
@@ -527,11 +527,7 @@ static json_t *steps_array(const step_graph *g, orc_error *err)
         ok = ok && put(o, "slug", json_string(s->slug));
         ok = ok && put(o, "description", json_string(s->description));
         ok = ok && put(o, "is_human", json_boolean(s->is_human));
-        if (!ok) {
-            json_decref(o);
-            goto oom;
-        }
-        if (!push(steps, o))
+        if (!push(steps, built(o, ok)))
             goto oom;
     }
     free(order);
@@ -576,9 +572,7 @@ static json_t *iterations_array(orci_db *db, int64_t assignment_id, orc_error *e
                        json_string(orci_iteration_status_label((int)sqlite3_column_int64(st, 3))));
         ok = ok && put(o, "assignment", json_integer(assignment_id));
         ok = put(o, "submitted_data", data) && ok;
-        if (!ok)
-            json_decref(o);
-        if (!ok || !push(its, o)) {
+        if (!push(its, built(o, ok))) {
             sqlite3_reset(st);
             out_of_memory(err);
             goto fail;
@@ -603,11 +597,7 @@ static json_t *worker_object(sqlite3_stmt *st, int col_id)
     ok = ok && put(w, "username", machine ? json_null() : col_text_or_null(st, col_id + 1));
     ok = ok && put(w, "first_name", machine ? json_null() : col_text_or_null(st, col_id + 2));
     ok = ok && put(w, "last_name", machine ? json_null() : col_text_or_null(st, col_id + 3));
-    if (!ok) {
-        json_decref(w);
-        return NULL;
-    }
-    return w;
+    return built(w, ok);
 }
 
 /*
@@ -668,9 +658,7 @@ static json_t *assignments_array(orci_db *db, int64_t task_id, json_t **latest, 
             ok = ok &&
                  put(o, "recorded_work_time", json_real((double)sqlite3_column_int64(st, 8) / 1e6));
         ok = put(o, "iterations", its) && ok;
-        if (!ok)
-            json_decref(o);
-        if (!ok || !push(arr, o)) {
+        if (!push(arr, built(o, ok))) {
             json_decref(data);
             sqlite3_reset(st);
             out_of_memory(err);
@@ -729,13 +717,7 @@ static json_t *tasks_object(orci_db *db, int64_t project_id, orc_error *err)
         ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 3)));
         ok = put(o, "latest_data", latest) && ok;
         ok = put(o, "assignments", assignments) && ok;
-        if (!ok) {
-            json_decref(o);
-            sqlite3_reset(st);
-            out_of_memory(err);
-            goto fail;
-        }
-        if (!put(tasks, orci_col_text(st, 1), o)) {
+        if (!put(tasks, orci_col_text(st, 1), built(o, ok))) {
             sqlite3_reset(st);
             out_of_memory(err);
             goto fail;
@@ -781,7 +763,7 @@ int orci_view_project_information(orci_db *db, int64_t project_id, char **json, 
 oom:
     out_of_memory(err);
 fail:
-    code = db_code(err);
+    code = orci_db_code(err);
 out:
     json_decref(project);
     json_decref(steps);
@@ -817,11 +799,7 @@ static json_t *dashboard_entry(sqlite3_stmt *st)
     ok = ok && put(o, "step", json_string(orci_col_text(st, DB_STEP)));
     ok = ok && put(o, "project", json_string(orci_col_text(st, DB_VERSION)));
     ok = ok && put(o, "detail", json_string(orci_col_text(st, DB_DETAIL)));
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return built(o, ok);
 }
 
 /* dashboard_flag runs a query with one worker parameter that returns one 0/1 row. */
@@ -833,7 +811,7 @@ static int dashboard_flag(orci_db *db, sqlite3_stmt *st, int64_t worker_id, bool
     orci_bind_int(st, 1, worker_id);
     int r = orci_db_row(db, st, err);
     if (r < 0)
-        return db_code(err);
+        return orci_db_code(err);
     *out = r == 1 && sqlite3_column_int64(st, 0) != 0;
     sqlite3_reset(st);
     return ORC_OK;
@@ -950,7 +928,7 @@ int orci_view_dashboard(orci_db *db, int64_t worker_id, char **json, orc_error *
 oom:
     out_of_memory(err);
 fail:
-    code = db_code(err);
+    code = orci_db_code(err);
 out:
     json_decref(in_progress);
     json_decref(returned);
@@ -988,11 +966,7 @@ static json_t *slug_name(sqlite3_stmt *st, int col_slug, int col_name)
     bool ok = o != NULL;
     ok = ok && put(o, "slug", json_string(orci_col_text(st, col_slug)));
     ok = ok && put(o, "name", json_string(orci_col_text(st, col_name)));
-    if (!ok) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
+    return built(o, ok);
 }
 
 /*
@@ -1014,15 +988,13 @@ static int task_details(orci_db *db, int64_t task_id, json_t *root, int *task_st
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return db_code(err);
-    if (r == 0)
-        return orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
+    int code = orci_db_first_row(db, st, "No task for given id", err);
+    if (code != ORC_OK)
+        return code;
     json_t *data = col_json(st, TA_PROJECT_DATA, err);
     if (data == NULL) {
         sqlite3_reset(st);
-        return db_code(err);
+        return orci_db_code(err);
     }
     *task_status = (int)sqlite3_column_int64(st, TA_T_STATUS);
     ids[0] = sqlite3_column_int64(st, TA_PROJECT);
@@ -1130,7 +1102,7 @@ int orci_view_task_assignment(orci_db *db, int64_t worker_id, int64_t task_id, c
 oom:
     out_of_memory(err);
 fail:
-    code = db_code(err);
+    code = orci_db_code(err);
 out:
     json_decref(details);
     json_decref(root);

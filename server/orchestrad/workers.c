@@ -8,15 +8,11 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "dbutil.h"
 #include "model.h"
 
 #define USERNAME_MAX 150
 #define SESSION_TOKEN_BYTES 32
-
-static int db_code(const orc_error *err)
-{
-    return err != NULL && err->code != ORC_OK ? (int)err->code : ORC_INTERNAL;
-}
 
 /* username_valid applies Django's rule: 1..150 of letters, digits and @.+-_ */
 static bool username_valid(const char *s)
@@ -53,13 +49,13 @@ int orci_workers_add(orci_db *db, const orci_user_params *p, int64_t now_us, int
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, p->username);
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return db_code(err);
-    if (r == 1) {
-        sqlite3_reset(st);
+    int64_t one = 0;
+    bool exists = false;
+    int code = orci_db_one_id(db, st, &one, &exists, err);
+    if (code != ORC_OK)
+        return code;
+    if (exists)
         return orc_error_set(err, ORC_ALREADY_EXISTS, "User %s already exists", p->username);
-    }
 
     st = orci_db_stmt(db,
                       "INSERT INTO users (username, password, first_name, last_name, email,"
@@ -74,7 +70,7 @@ int orci_workers_add(orci_db *db, const orci_user_params *p, int64_t now_us, int
     orci_bind_text(st, 5, p->email != NULL ? p->email : "");
     orci_bind_int(st, 6, p->is_staff ? 1 : 0);
     orci_bind_int(st, 7, now_us);
-    int code = orci_db_step(db, st, err);
+    code = orci_db_step(db, st, err);
     if (code == ORC_ALREADY_EXISTS)
         return orc_error_set(err, code, "User %s already exists", p->username);
     if (code != ORC_OK)
@@ -95,23 +91,39 @@ int orci_workers_add(orci_db *db, const orci_user_params *p, int64_t now_us, int
     return ORC_OK;
 }
 
-int orci_workers_find(orci_db *db, const char *username, int64_t *user_id, int64_t *worker_id,
-                      orc_error *err)
+/*
+ * user_row prepares sql, whose ?1 is username, and steps it to its row: ORC_NOT_FOUND
+ * "Worker <name> not found" when there is none. On ORC_OK *out is left on the row and the
+ * caller resets it.
+ */
+static int user_row(orci_db *db, const char *sql, const char *username, sqlite3_stmt **out,
+                    orc_error *err)
 {
-    if (username == NULL)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username given");
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT u.id, w.id FROM users u"
-                                    " JOIN workers w ON w.user_id = u.id WHERE u.username = ?1",
-                                    err);
+    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, username);
     int r = orci_db_row(db, st, err);
     if (r < 0)
-        return db_code(err);
+        return orci_db_code(err);
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "Worker %s not found", username);
+    *out = st;
+    return ORC_OK;
+}
+
+int orci_workers_find(orci_db *db, const char *username, int64_t *user_id, int64_t *worker_id,
+                      orc_error *err)
+{
+    if (username == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username given");
+    sqlite3_stmt *st = NULL;
+    int code = user_row(db,
+                        "SELECT u.id, w.id FROM users u"
+                        " JOIN workers w ON w.user_id = u.id WHERE u.username = ?1",
+                        username, &st, err);
+    if (code != ORC_OK)
+        return code;
     if (user_id != NULL)
         *user_id = sqlite3_column_int64(st, 0);
     if (worker_id != NULL)
@@ -133,39 +145,44 @@ static int certification_find(orci_db *db, const char *workflow_slug, const char
         return ORC_INTERNAL;
     orci_bind_text(st, 1, workflow_slug);
     orci_bind_text(st, 2, cert_slug);
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return db_code(err);
-    if (r == 0)
-        return orc_error_set(err, ORC_NOT_FOUND, "Certification %s/%s not found", workflow_slug,
+    bool found = false;
+    int code = orci_db_one_id(db, st, id, &found, err);
+    if (code == ORC_OK && !found)
+        code = orc_error_set(err, ORC_NOT_FOUND, "Certification %s/%s not found", workflow_slug,
                              cert_slug);
-    *id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return ORC_OK;
+    return code;
+}
+
+/*
+ * cert_row_stmt prepares sql, whose ?1..?4 are worker, certification, role and task class
+ * (one worker_certifications row), and binds them. NULL when preparing failed.
+ */
+static sqlite3_stmt *cert_row_stmt(orci_db *db, const char *sql, int64_t worker_id, int64_t cert_id,
+                                   int role, int task_class, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    if (st == NULL)
+        return NULL;
+    orci_bind_int(st, 1, worker_id);
+    orci_bind_int(st, 2, cert_id);
+    orci_bind_int(st, 3, role);
+    orci_bind_int(st, 4, task_class);
+    return st;
 }
 
 /* certification_held tells whether the worker holds (cert, role, task_class). */
 static int certification_held(orci_db *db, int64_t worker_id, int64_t cert_id, int role,
                               int task_class, bool *held, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT 1 FROM worker_certifications WHERE worker_id = ?1"
-                                    " AND certification_id = ?2 AND role = ?3"
-                                    " AND task_class = ?4",
-                                    err);
+    sqlite3_stmt *st = cert_row_stmt(db,
+                                     "SELECT 1 FROM worker_certifications WHERE worker_id = ?1"
+                                     " AND certification_id = ?2 AND role = ?3"
+                                     " AND task_class = ?4",
+                                     worker_id, cert_id, role, task_class, err);
     if (st == NULL)
         return ORC_INTERNAL;
-    orci_bind_int(st, 1, worker_id);
-    orci_bind_int(st, 2, cert_id);
-    orci_bind_int(st, 3, role);
-    orci_bind_int(st, 4, task_class);
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return db_code(err);
-    *held = r == 1;
-    if (r == 1)
-        sqlite3_reset(st);
-    return ORC_OK;
+    int64_t one = 0;
+    return orci_db_one_id(db, st, &one, held, err);
 }
 
 int orci_workers_certify(orci_db *db, const char *username, const char *workflow_slug,
@@ -193,17 +210,13 @@ int orci_workers_certify(orci_db *db, const char *username, const char *workflow
             return orc_error_set(err, ORC_NOT_FOUND, "Worker %s has no %s %s certification %s/%s",
                                  username, orci_task_class_name(task_class), orci_role_name(role),
                                  workflow_slug, cert_slug);
-        sqlite3_stmt *st = orci_db_stmt(db,
-                                        "DELETE FROM worker_certifications WHERE worker_id = ?1"
-                                        " AND certification_id = ?2 AND role = ?3"
-                                        " AND task_class = ?4",
-                                        err);
+        sqlite3_stmt *st = cert_row_stmt(db,
+                                         "DELETE FROM worker_certifications WHERE worker_id = ?1"
+                                         " AND certification_id = ?2 AND role = ?3"
+                                         " AND task_class = ?4",
+                                         worker_id, cert_id, role, task_class, err);
         if (st == NULL)
             return ORC_INTERNAL;
-        orci_bind_int(st, 1, worker_id);
-        orci_bind_int(st, 2, cert_id);
-        orci_bind_int(st, 3, role);
-        orci_bind_int(st, 4, task_class);
         return orci_db_step(db, st, err);
     }
     if (held)
@@ -243,18 +256,13 @@ int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_
     if (username == NULL || out == NULL || out_size == 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username or output given");
     out[0] = '\0';
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT id, password FROM users WHERE username = ?1", err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_text(st, 1, username);
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return db_code(err);
-    if (r == 0)
-        return orc_error_set(err, ORC_NOT_FOUND, "Worker %s not found", username);
+    sqlite3_stmt *st = NULL;
+    int code =
+        user_row(db, "SELECT id, password FROM users WHERE username = ?1", username, &st, err);
+    if (code != ORC_OK)
+        return code;
     const char *hash = orci_col_text(st, 1);
     size_t n = strlen(hash);
-    int code = ORC_OK;
     if (n >= out_size)
         code = orc_error_set(err, ORC_INTERNAL, "password hash of %s is too long", username);
     else
@@ -279,7 +287,7 @@ int orci_workers_login_allowed(orci_db *db, const char *username, int64_t now_us
     orci_bind_int(st, 2, now_us - ORCI_LOGIN_WINDOW_US);
     int r = orci_db_row(db, st, err);
     if (r < 0)
-        return db_code(err);
+        return orci_db_code(err);
     int64_t failures = r == 1 ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (failures >= ORCI_LOGIN_MAX_FAILURES)
@@ -330,7 +338,7 @@ int orci_workers_session_create(orci_db *db, int64_t user_id, int64_t now_us, in
     orci_bind_int(st, 1, user_id);
     int r = orci_db_row(db, st, err);
     if (r < 0)
-        return db_code(err);
+        return orci_db_code(err);
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "User %lld not found", (long long)user_id);
     char username[USERNAME_MAX + 1];

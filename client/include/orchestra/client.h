@@ -10,7 +10,8 @@
  * connection reuses it, so a retry never has a second effect.
  *
  * Thread safety: an orc_client may be shared by any number of threads; each call uses its
- * own nng context. orc_client_destroy must not race with calls in flight.
+ * own nng context. orc_client_destroy must not race with calls in flight; to stop threads
+ * blocked in calls (a long poll), call orc_client_close first, join them, then destroy.
  *
  * Ownership: strings passed in are borrowed for the duration of the call. Anything
  * returned through an out-pointer belongs to the caller and is released with the free
@@ -266,6 +267,71 @@ int orc_task_save(orc_client *c, int64_t task_id, const char *data_json, orc_err
 int orc_task_submit(orc_client *c, int64_t task_id, const char *data_json, const char *command,
                     orc_error *err);
 
+/* ---- time tracking (worker session) ------------------------------------------------------ */
+
+/*
+ * The worker's timer, time entries and timecard (spec section 5). Documents come back in
+ * *json (release with orc_free). A timer is {"id","worker","assignment","start_time",
+ * "stop_time","description"} (plus "time_worked" in Python timedelta text while it runs);
+ * an entry is {"id","date","time_worked","description","assignment"} with time_worked
+ * "HH:MM:SS" ("D HH:MM:SS" past a day, ".ffffff" when there is a sub-second part). Dates are
+ * "YYYY-MM-DD"; durations given are "HH:MM[:SS[.ffffff]]". Optional strings may be NULL and
+ * an assignment id 0 means none. An assignment that is not the worker's own is refused
+ * with "Worker is not assigned to this task id.".
+ */
+
+/* orc_timer_start_json starts the timer (optionally attached and described); *json: the timer.
+ * A running timer gives ORC_FAILED_PRECONDITION "Timer has already started". */
+int orc_timer_start_json(orc_client *c, int64_t assignment_id, const char *description,
+                         char **json, orc_error *err);
+
+/* orc_timer_stop_json stops the timer; *json: the new entry, dated by the UTC date of the
+ * start. A stopped timer gives ORC_FAILED_PRECONDITION "Timer not started". */
+int orc_timer_stop_json(orc_client *c, char **json, orc_error *err);
+
+/* orc_timer_status_json: *json is the timer. */
+int orc_timer_status_json(orc_client *c, char **json, orc_error *err);
+
+/* orc_timer_update attaches assignment_id (0: keep) or detaches, and sets description
+ * (NULL: keep). */
+int orc_timer_update(orc_client *c, int64_t assignment_id, bool detach, const char *description,
+                     orc_error *err);
+
+/* orc_time_entry_add_json adds an entry by hand; *json: the entry. */
+int orc_time_entry_add_json(orc_client *c, const char *date, const char *time_worked,
+                            const char *description, int64_t assignment_id, char **json,
+                            orc_error *err);
+
+/* orc_time_entry_list_json: *json is {"entries":[..]}, the worker's entries dated from..to
+ * (inclusive; NULL: unbounded) and, when assignment_id > 0, of that assignment. */
+int orc_time_entry_list_json(orc_client *c, const char *from, const char *to,
+                             int64_t assignment_id, char **json, orc_error *err);
+
+/* orc_time_entry_change lists what orc_time_entry_edit_json changes (NULL / 0: keep). */
+typedef struct orc_time_entry_change {
+    const char *date;
+    const char *time_worked;
+    const char *description;
+    int64_t assignment_id;
+    bool detach; /* remove the assignment */
+} orc_time_entry_change;
+
+/* orc_time_entry_edit_json changes the worker's own entry id; *json: the entry. Another
+ * worker's entry gives ORC_PERMISSION_DENIED, a missing or deleted one ORC_NOT_FOUND. */
+int orc_time_entry_edit_json(orc_client *c, int64_t id, const orc_time_entry_change *ch,
+                             char **json, orc_error *err);
+
+/* orc_time_entry_delete deletes (softly) the worker's own entry id. */
+int orc_time_entry_delete(orc_client *c, int64_t id, orc_error *err);
+
+/*
+ * orc_timecard_json: *json is the timecard of from..to (NULL: the current ISO week, Monday
+ * to Sunday, UTC): {"days":[{"date","entries":[{...entry,"rounded":"HH:MM"}],
+ * "total":"HH:MM"|null,"incomplete":bool}]}, every date of the range in order.
+ */
+int orc_timecard_json(orc_client *c, const char *from, const char *to, char **json,
+                      orc_error *err);
+
 /* ---- project management (admin) --------------------------------------------------------- */
 
 /*
@@ -297,6 +363,34 @@ int orc_task_revert(orc_client *c, int64_t task_id, int64_t iteration_id, bool b
  * ORC_OK.
  */
 int orc_check_consistency_json(orc_client *c, char **json, size_t *n_violations, orc_error *err);
+
+/* ---- machine-step jobs (admin) ---------------------------------------------------------- */
+
+/*
+ * orc_job_list_json returns in *json (release with orc_free) the jobs of project_id (0:
+ * every project), by id:
+ * {"jobs":[{"job_id","project_id","task_id","step","function","status","attempts",
+ *  "max_attempts","last_error","next_attempt_at","executor_id"}]}; status is "queued",
+ * "leased", "completed", "failed" or "cancelled", next_attempt_at is in us since the epoch.
+ */
+int orc_job_list_json(orc_client *c, int64_t project_id, char **json, orc_error *err);
+
+/*
+ * orc_job_retry queues the failed machine task task_id again for a fresh round of
+ * attempts (admin scope).
+ */
+int orc_job_retry(orc_client *c, int64_t task_id, orc_error *err);
+
+/* ---- shutting a shared handle down ---------------------------------------------------------- */
+
+/*
+ * orc_client_close closes c's connection without freeing c: every call in flight in other
+ * threads (a parked long poll included) returns ORC_UNAVAILABLE promptly, and every later
+ * call fails the same way at once. It may race with calls in flight; that is its purpose.
+ * The handle stays allocated until orc_client_destroy, which must come after every thread
+ * has left its calls. Calling it twice, or on NULL, is harmless.
+ */
+void orc_client_close(orc_client *c);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,82 @@
+/*
+ * calls_job.c: the typed calls of client.h on machine-step jobs (ListJobs, RetryJob; admin
+ * scope).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "call.h"
+#include "orchestra/client.h"
+#include "proto/orchestra.pb-c.h"
+
+/* job_json renders one JobInfo as the object orc_job_list_json documents; NULL when out of
+ * memory. */
+static json_t *job_json(const Orchestra__V1__JobInfo *j)
+{
+    return json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:i,s:i,s:s,s:I,s:s}", "job_id",
+                     (json_int_t)j->job_id, "project_id", (json_int_t)j->project_id, "task_id",
+                     (json_int_t)j->task_id, "step", j->step, "function", j->function, "status",
+                     j->status, "attempts", (int)j->attempts, "max_attempts", (int)j->max_attempts,
+                     "last_error", j->last_error, "next_attempt_at", (json_int_t)j->next_attempt_at,
+                     "executor_id", j->executor_id);
+}
+
+int orc_job_list_json(orc_client *c, int64_t project_id, char **json, orc_error *err)
+{
+    Orchestra__V1__ListJobsRequest in = ORCHESTRA__V1__LIST_JOBS_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    json_t *doc = NULL;
+    int rc;
+
+    if (!json)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the document");
+    *json = NULL;
+    if (project_id < 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "project_id must not be negative");
+    in.project_id = project_id;
+    rc = orci_client_call(c, "ListJobs", &in.base, &orchestra__v1__list_jobs_reply__descriptor,
+                          &out, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListJobsReply *r = (const Orchestra__V1__ListJobsReply *)out;
+    json_t *jobs = json_array();
+    doc = json_pack("{s:o}", "jobs", jobs);
+    if (!doc)
+        goto oom;
+    for (size_t i = 0; i < r->n_jobs; i++) {
+        /* Strings from the wire are not checked for UTF-8; jansson refuses bad ones. */
+        json_t *j = job_json(r->jobs[i]);
+        if (!j || json_array_append_new(jobs, j) != 0) {
+            rc = orc_error_set(err, ORC_INTERNAL, "malformed job %lld in the reply to ListJobs",
+                               (long long)r->jobs[i]->job_id);
+            goto out;
+        }
+    }
+    *json = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!*json)
+        goto oom;
+    rc = ORC_OK;
+    goto out;
+oom:
+    rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+out:
+    json_decref(doc);
+    protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+int orc_job_retry(orc_client *c, int64_t task_id, orc_error *err)
+{
+    Orchestra__V1__RetryJobRequest in = ORCHESTRA__V1__RETRY_JOB_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    if (task_id <= 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "task_id must be a positive id");
+    in.task_id = task_id;
+    int rc = orci_client_call(c, "RetryJob", &in.base, &orchestra__v1__retry_job_reply__descriptor,
+                              &out, err);
+    if (rc == ORC_OK)
+        protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
