@@ -26,7 +26,7 @@ static int parse_assignment(const orci_cli_command *cmd, const char *text, int64
     return orci_cli_parse_id(cmd, "--assignment", text, id);
 }
 
-/* print_entry prints one entry on a line; rounded (may be NULL) is the timecard's. */
+/* print_entry prints one entry on a line, with its rounded time when it has one. */
 static void print_entry(const json_t *e, const char *indent)
 {
     json_t *a = json_object_get(e, "assignment");

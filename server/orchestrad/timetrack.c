@@ -190,14 +190,13 @@ static parts split(int64_t us)
 
 void orci_tt_format_duration(int64_t us, char *out, size_t out_size)
 {
+    /* "HH:MM:SS" (or "D HH:MM:SS") as CONTRACT.md and spec 5 show entries; the stored value
+     * keeps its microseconds (time_worked_us), only the text drops them. */
     parts p = split(us);
-    char day[32] = "", frac[16] = "";
+    char day[32] = "";
     if (p.days)
         snprintf(day, sizeof day, "%" PRId64 " ", p.days);
-    if (p.us)
-        snprintf(frac, sizeof frac, ".%06" PRId64, p.us);
-    snprintf(out, out_size, "%s%02" PRId64 ":%02" PRId64 ":%02" PRId64 "%s", day, p.h, p.m, p.s,
-             frac);
+    snprintf(out, out_size, "%s%02" PRId64 ":%02" PRId64 ":%02" PRId64, day, p.h, p.m, p.s);
 }
 
 void orci_tt_format_timedelta(int64_t us, char *out, size_t out_size)

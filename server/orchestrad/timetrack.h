@@ -64,7 +64,10 @@ void orci_tt_iso_week(int64_t days, int64_t *monday, int64_t *sunday);
  */
 int orci_tt_parse_duration(const char *text, int64_t *us, orc_error *err);
 
-/* orci_tt_format_duration renders a duration as Django does (see above). */
+/*
+ * orci_tt_format_duration renders an entry's duration as "HH:MM:SS", or "D HH:MM:SS" past a
+ * day (spec 5, CONTRACT.md); sub-seconds are kept in the store but not shown.
+ */
 void orci_tt_format_duration(int64_t us, char *out, size_t out_size);
 
 /* orci_tt_format_timedelta renders a duration as Python's str(timedelta). */

@@ -226,7 +226,7 @@ static void test_timer_stop_creates_one_full_precision_entry_and_resets(void **s
 
     json_t *e = doc_of(timer_stop(t, t->ann), "TimerStop");
     assert_string_equal(str(e, "date"), "2026-11-25");
-    assert_string_equal(str(e, "time_worked"), "01:02:03.500000");
+    assert_string_equal(str(e, "time_worked"), "01:02:03");
     assert_string_equal(str(e, "description"), "Drafting");
     assert_int_equal(json_integer_value(json_object_get(e, "assignment")), t->ann_assignment);
     int64_t id = json_integer_value(json_object_get(e, "id"));

@@ -282,8 +282,8 @@ int orc_task_submit(orc_client *c, int64_t task_id, const char *data_json, const
 
 /* orc_timer_start_json starts the timer (optionally attached and described); *json: the timer.
  * A running timer gives ORC_FAILED_PRECONDITION "Timer has already started". */
-int orc_timer_start_json(orc_client *c, int64_t assignment_id, const char *description,
-                         char **json, orc_error *err);
+int orc_timer_start_json(orc_client *c, int64_t assignment_id, const char *description, char **json,
+                         orc_error *err);
 
 /* orc_timer_stop_json stops the timer; *json: the new entry, dated by the UTC date of the
  * start. A stopped timer gives ORC_FAILED_PRECONDITION "Timer not started". */
@@ -304,8 +304,8 @@ int orc_time_entry_add_json(orc_client *c, const char *date, const char *time_wo
 
 /* orc_time_entry_list_json: *json is {"entries":[..]}, the worker's entries dated from..to
  * (inclusive; NULL: unbounded) and, when assignment_id > 0, of that assignment. */
-int orc_time_entry_list_json(orc_client *c, const char *from, const char *to,
-                             int64_t assignment_id, char **json, orc_error *err);
+int orc_time_entry_list_json(orc_client *c, const char *from, const char *to, int64_t assignment_id,
+                             char **json, orc_error *err);
 
 /* orc_time_entry_change lists what orc_time_entry_edit_json changes (NULL / 0: keep). */
 typedef struct orc_time_entry_change {
@@ -329,8 +329,7 @@ int orc_time_entry_delete(orc_client *c, int64_t id, orc_error *err);
  * to Sunday, UTC): {"days":[{"date","entries":[{...entry,"rounded":"HH:MM"}],
  * "total":"HH:MM"|null,"incomplete":bool}]}, every date of the range in order.
  */
-int orc_timecard_json(orc_client *c, const char *from, const char *to, char **json,
-                      orc_error *err);
+int orc_timecard_json(orc_client *c, const char *from, const char *to, char **json, orc_error *err);
 
 /* ---- project management (admin) --------------------------------------------------------- */
 
