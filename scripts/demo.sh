@@ -10,6 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 orchestrad="$build/server/orchestrad"
 orchestra="$build/client/orchestra"
 executor="$build/plugins/orchestra-executor"
+shim="$build/server/orchestra-http"
 plugins="$build/plugins/lib"
 data=$(mktemp -d "${TMPDIR:-/tmp}/orchestra-demo-XXXXXX")
 pids=""
@@ -49,6 +50,7 @@ free_port() {
 rpc="tcp://127.0.0.1:$(free_port)"
 events="tcp://127.0.0.1:$(free_port)"
 web_port=$(free_port)
+http_port=$(free_port)
 web="http://127.0.0.1:$web_port/"
 
 say() { printf '\n== %s\n' "$*"; }
@@ -139,7 +141,36 @@ say "running the simple workflow: orchestra demo simple --yes --url $web"
 say "the crawl's job (orchestra job list)"
 "$orchestra" job list
 
-say "stopping orchestra-executor, the web server and orchestrad"
+say "the legacy JSON API: orchestra-http on 127.0.0.1:$http_port, signed as upstream's client"
+"$shim" --listen "127.0.0.1:$http_port" --rpc "$rpc" >"$data/orchestra-http.log" 2>&1 &
+started $!
+if ! wait_until /usr/bin/python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$http_port/orchestra/api/status/')"; then
+    echo "orchestra-http did not start:" >&2
+    cat "$data/orchestra-http.log" >&2
+    exit 1
+fi
+/usr/bin/python3 - "http://127.0.0.1:$http_port" <<'PY'
+# What an existing Orchestra client does: python3-requests with python3-httpsig.
+import email.utils, json, sys
+import requests
+from httpsig.requests_auth import HTTPSignatureAuth
+base = sys.argv[1] + "/orchestra/api/project/"
+auth = HTTPSignatureAuth("orchestra-user", "CHANGEME")
+def headers():
+    return {"Date": email.utils.formatdate(usegmt=True), "X-Api-Key": "orchestra-user"}
+r = requests.get(base + "workflow_types/", headers=headers(), auth=auth)
+print("GET workflow_types/ ->", r.status_code, json.dumps(r.json(), sort_keys=True))
+r = requests.post(base + "project_information/", json={"project_id": 1}, headers=headers(),
+                  auth=auth)
+info = r.json()
+print("POST project_information/ {project_id: 1} ->", r.status_code, "rating:",
+      info["tasks"]["rate"]["latest_data"]["rating"])
+r = requests.post(base + "project_information/", json={"project_id": 1},
+                  headers=headers(), auth=HTTPSignatureAuth("orchestra-user", "wrong"))
+print("the same with a wrong secret ->", r.status_code, r.text)
+PY
+
+say "stopping orchestra-http, orchestra-executor, the web server and orchestrad"
 stop_all
 grep -E 'job [0-9]+|stopped' "$data/executor.log" | sed 's/^/  executor: /' || true
 grep -E 'WARN|ERROR|stopp' "$data/orchestrad.log" | sed 's/^/  orchestrad: /' || true

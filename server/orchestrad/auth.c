@@ -167,6 +167,43 @@ out:
     return rc;
 }
 
+/*
+ * auth_http verifies a legacy HTTP signature forwarded by orchestra-http: the key must
+ * exist, and base64(HMAC-SHA256(secret, signing_string)) must equal the sent text. Ours is
+ * re-encoded and compared as text (the client's is never decoded: the decoder is lenient).
+ * Messages are the upstream ones (spec 4.1).
+ */
+static int auth_http(orci_db *rdb, const Orchestra__V1__HttpSignature *hs, orci_principal *out,
+                     orc_error *err)
+{
+    if (!hs->key_id || !hs->key_id[0] || strlen(hs->key_id) >= sizeof out->key_id)
+        return orc_error_set(err, ORC_UNAUTHENTICATED, "Unable to find API key");
+    orci_key key;
+    int rc = orci_keys_lookup(rdb, hs->key_id, &key, err);
+    if (rc == ORC_NOT_FOUND)
+        return orc_error_set(err, ORC_UNAUTHENTICATED, "Unable to find API key");
+    if (rc != ORC_OK)
+        return rc;
+    uint8_t mac[ORCI_SHA256_LEN];
+    char ours[4 * ((ORCI_SHA256_LEN + 2) / 3) + 1];
+    const char *msg = hs->signing_string ? hs->signing_string : "";
+    orci_hmac_sha256(key.secret, strlen(key.secret), msg, strlen(msg), mac);
+    size_t n = orci_base64_encode(mac, sizeof mac, ours, sizeof ours);
+    const char *theirs = hs->signature ? hs->signature : "";
+    if (!orci_ct_equal(ours, n, theirs, strlen(theirs))) {
+        rc = orc_error_set(err, ORC_UNAUTHENTICATED, "Bad signature");
+        goto out;
+    }
+    out->scopes |= key.scopes & ORCI_SCOPE_ALL_KEYS;
+    snprintf(out->key_id, sizeof out->key_id, "%s", key.key_id);
+    snprintf(out->name, sizeof out->name, "key:%s", key.key_id);
+    rc = ORC_OK;
+out:
+    explicit_bzero(key.secret, sizeof key.secret);
+    explicit_bzero(mac, sizeof mac);
+    return rc;
+}
+
 int orci_auth_check(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *auth,
                     const char *method, const char *request_id, const void *body, size_t body_len,
                     int64_t now_us, orci_principal *out, orc_error *err)
@@ -177,6 +214,16 @@ int orci_auth_check(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *a
     bool has_key = auth->key_id && auth->key_id[0];
     bool has_token = auth->token && auth->token[0];
     int rc;
+    if (auth->http_signature) {
+        if (has_key) {
+            rc = orc_error_set(err, ORC_UNAUTHENTICATED,
+                               "an API key signature and an HTTP signature cannot be combined");
+            goto fail;
+        }
+        rc = auth_http(rdb, auth->http_signature, out, err);
+        if (rc != ORC_OK)
+            goto fail;
+    }
     if (has_key) {
         rc = auth_key(srv, rdb, auth, method ? method : "", request_id ? request_id : "", body,
                       body_len, now_us, out, err);
@@ -187,7 +234,7 @@ int orci_auth_check(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *a
         rc = auth_session(rdb, auth->token, now_us, out, err);
         if (rc != ORC_OK)
             goto fail;
-        if (!has_key)
+        if (!has_key && !auth->http_signature)
             snprintf(out->name, sizeof out->name, "user:%" PRId64, out->user_id);
     }
     return ORC_OK;

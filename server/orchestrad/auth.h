@@ -20,6 +20,11 @@
  *    +-srv->settings.auth_window_s of now_us, and the signature must equal
  *    orci_sign_request(secret, method, request_id, timestamp, body). Scopes are the key's,
  *    the name "key:<key_id>".
+ *  - With an http_signature (legacy HTTP API, forwarded by orchestra-http; no key_id
+ *    allowed with it): the key must exist and not be revoked, and the signature text must
+ *    equal base64(HMAC-SHA256(secret, signing_string)). Scopes are the key's, the name
+ *    "key:<key_id>". Refusals say "Unable to find API key" or "Bad signature". Freshness
+ *    (the Date header) is checked by the shim, which built the signing string.
  *  - With a token: its SHA-256 must name a live session (not revoked, not expired) of an
  *    active user. The principal gets that user (and worker) and ORCI_SCOPE_WORKER; the
  *    name is "user:<id>" unless a key was verified too.

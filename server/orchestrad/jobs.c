@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "events.h"
 #include "json.h"
 #include "lifecycle_internal.h"
 #include "views.h"
@@ -323,6 +324,26 @@ static char *clip_error(const char *text, orc_error *err)
 }
 
 /*
+ * job_event appends a job event (type) about the job's task with the job's old and new
+ * status; payload (stolen, NULL: {}) gets the job id.
+ */
+static int job_event(orci_lc *lc, const char *type, int64_t job_id, int64_t task_id, int old,
+                     int status, json_t *payload, orc_error *err)
+{
+    if (payload == NULL)
+        payload = json_object();
+    if (payload == NULL || json_object_set_new(payload, "job_id", json_integer(job_id)) != 0) {
+        json_decref(payload);
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    }
+    int code =
+        orci_events_task_event(lc->db, lc->now_us, type, task_id, 0, orci_job_status_name(old),
+                               orci_job_status_name(status), payload, err);
+    json_decref(payload);
+    return code;
+}
+
+/*
  * settle_failure ends a failed attempt of a leased job: re-queued (due after the backoff,
  * or at once for an expired lease) while retryable and attempts remain, else failed with
  * its machine assignment Failed.
@@ -359,6 +380,12 @@ static int settle_failure(orci_lc *lc, const job_row *j, bool retryable, bool im
     orci_bind_text(st, 3, text);
     orci_bind_int(st, 4, lc->now_us);
     if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        goto out;
+    if ((code = job_event(lc, "job.failed", j->id, j->task_id, ORCI_JOB_LEASED,
+                          retry ? ORCI_JOB_QUEUED : ORCI_JOB_FAILED,
+                          json_pack("{s:s, s:b, s:i, s:I}", "error", text, "will_retry", retry,
+                                    "attempts", j->attempts, "next_attempt_at", (json_int_t)due),
+                          err)) != ORC_OK)
         goto out;
     if (retry) {
         code = orci_jobs_signal(lc->db, err);
@@ -667,6 +694,11 @@ int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool
         orci_bind_int(st, 5, lc->now_us);
         if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
             goto out;
+        if ((code = job_event(
+                 lc, "job.leased", job_id, task_id, ORCI_JOB_QUEUED, ORCI_JOB_LEASED,
+                 json_pack("{s:s}", "executor", p->executor_id != NULL ? p->executor_id : ""),
+                 err)) != ORC_OK)
+            goto out;
         if ((code = job_describe(lc, job_id, job, err)) != ORC_OK)
             goto out;
         if ((job->lease_token = jobs_dup(token, err)) == NULL) {
@@ -795,7 +827,9 @@ int orci_jobs_complete(orci_lc *lc, int64_t job_id, const char *token, const cha
             code = ORC_OK;
             goto out;
         }
-        if ((code = record_output(lc, job_id, ORCI_JOB_CANCELLED, data, err)) != ORC_OK)
+        if ((code = record_output(lc, job_id, ORCI_JOB_CANCELLED, data, err)) != ORC_OK ||
+            (code = job_event(lc, "job.completed", job_id, j.task_id, ORCI_JOB_CANCELLED,
+                              ORCI_JOB_CANCELLED, NULL, err)) != ORC_OK)
             goto out;
         code = orci_lci_machine_complete(lc, j.task_id, data, err);
         goto out;
@@ -818,7 +852,9 @@ int orci_jobs_complete(orci_lc *lc, int64_t job_id, const char *token, const cha
             code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Task assignment already completed");
         goto out;
     }
-    if ((code = record_output(lc, job_id, ORCI_JOB_COMPLETED, data, err)) != ORC_OK)
+    if ((code = record_output(lc, job_id, ORCI_JOB_COMPLETED, data, err)) != ORC_OK ||
+        (code = job_event(lc, "job.completed", job_id, j.task_id, ORCI_JOB_LEASED,
+                          ORCI_JOB_COMPLETED, NULL, err)) != ORC_OK)
         goto out;
     code = orci_lci_machine_complete(lc, j.task_id, data, err);
 out:
@@ -876,7 +912,9 @@ int orci_jobs_retry(orci_lc *lc, int64_t task_id, orc_error *err)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, j.id);
     orci_bind_int(st, 2, lc->now_us);
-    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK ||
+        (code = job_event(lc, "job.retried", j.id, j.task_id, ORCI_JOB_FAILED, ORCI_JOB_QUEUED,
+                          NULL, err)) != ORC_OK)
         return code;
     return orci_jobs_signal(lc->db, err);
 }

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs.h"
 #include "dbutil.h"
+#include "events.h"
+#include "jobs.h"
 #include "json.h"
 #include "lifecycle_internal.h"
 #include "log.h"
@@ -288,27 +289,169 @@ static int set_column(orci_lc *lc, const char *sql, int64_t id, int64_t value, o
     return orci_db_step(lc->db, st, err);
 }
 
+/* get_column reads one integer column of a row by id (sql's ?1); ORC_INTERNAL if none. */
+static int get_column(orci_lc *lc, const char *sql, int64_t id, int64_t *value, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db, sql, err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, id);
+    bool found = false;
+    int code = orci_db_one_id(lc->db, st, value, &found, err);
+    if (code == ORC_OK && !found)
+        code = orc_error_set(err, ORC_INTERNAL, "row %lld vanished", (long long)id);
+    return code;
+}
+
+/* assignment_json is the payload of assignment events: {"assignment_id", "counter"}. */
+static json_t *assignment_json(orci_lc *lc, int64_t assignment_id, orc_error *err)
+{
+    int64_t counter = 0;
+    if (get_column(lc, "SELECT assignment_counter FROM task_assignments WHERE id = ?1",
+                   assignment_id, &counter, err) != ORC_OK)
+        return NULL;
+    json_t *o = json_pack("{s:I, s:I}", "assignment_id", (json_int_t)assignment_id, "counter",
+                          (json_int_t)counter);
+    if (o == NULL)
+        orc_error_set(err, ORC_INTERNAL, "out of memory");
+    return o;
+}
+
+/*
+ * assignment_event appends an assignment event (type) with the assignment's task, worker
+ * and statuses; other_worker (0: none) is a second worker concerned (reassignment).
+ */
+static int assignment_event(orci_lc *lc, const char *type, int64_t assignment_id,
+                            const char *old_status, const char *new_status, int64_t other_worker,
+                            orc_error *err)
+{
+    json_t *payload = assignment_json(lc, assignment_id, err);
+    if (payload == NULL)
+        return orci_lci_db_err(err);
+    orci_event_rec e = {.type = type,
+                        .time_us = lc->now_us,
+                        .old_status = old_status,
+                        .new_status = new_status,
+                        .payload = payload};
+    int code = orci_events_assignment_context(lc->db, assignment_id, &e, err);
+    if (code == ORC_OK && other_worker > 0) {
+        char name[ORCI_EVENT_NAME_MAX];
+        code = orci_events_worker_name(lc->db, other_worker, name, sizeof name, err);
+        if (code == ORC_OK) {
+            snprintf(e.other_worker, sizeof e.other_worker, "%s", name);
+            if (json_object_set_new(payload, "previous_worker", json_string(name)) != 0)
+                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+        }
+    }
+    if (code == ORC_OK)
+        code = orci_events_append(lc->db, &e, NULL, err);
+    json_decref(payload);
+    return code;
+}
+
+/* latest_worker is the worker of a task's highest-counter live assignment (0: none). */
+static int latest_worker(orci_lc *lc, int64_t task_id, int64_t *worker_id, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "SELECT coalesce(worker_id, 0) FROM task_assignments"
+                                    " WHERE task_id = ?1 AND is_deleted = 0"
+                                    " ORDER BY assignment_counter DESC LIMIT 1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    bool found = false;
+    *worker_id = 0;
+    return orci_db_one_id(lc->db, st, worker_id, &found, err);
+}
+
+/*
+ * orci_lci_set_task_status changes a task's status and appends task.status_changed and the
+ * notifications of spec 3.7 that the new status alone decides: Pending Review (to the
+ * submitter), Complete and Aborted (to every worker on the task). The ones that name the
+ * worker an assignment went to are appended where the assignment is created or reopened.
+ */
 int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err)
 {
-    return set_column(lc, "UPDATE tasks SET status = ?2 WHERE id = ?1", task_id, status, err);
+    int64_t old = 0;
+    int code = get_column(lc, "SELECT status FROM tasks WHERE id = ?1", task_id, &old, err);
+    if (code != ORC_OK)
+        return code;
+    if ((code = set_column(lc, "UPDATE tasks SET status = ?2 WHERE id = ?1", task_id, status,
+                           err)) != ORC_OK)
+        return code;
+    if (old == status)
+        return ORC_OK;
+    if ((code = orci_events_task_event(lc->db, lc->now_us, "task.status_changed", task_id, 0,
+                                       orci_task_status_label((int)old),
+                                       orci_task_status_label(status), NULL, err)) != ORC_OK)
+        return code;
+    if (status == ORCI_TASK_PENDING_REVIEW) {
+        int64_t submitter = 0;
+        if ((code = latest_worker(lc, task_id, &submitter, err)) != ORC_OK)
+            return code;
+        if (submitter > 0)
+            return orci_events_notify(lc->db, lc->now_us, task_id, submitter,
+                                      ORCI_NOTE_UNDER_REVIEW, err);
+    } else if (status == ORCI_TASK_COMPLETE) {
+        return orci_events_notify(lc->db, lc->now_us, task_id, 0, ORCI_NOTE_COMPLETE, err);
+    } else if (status == ORCI_TASK_ABORTED) {
+        return orci_events_notify(lc->db, lc->now_us, task_id, 0, ORCI_NOTE_ENDED, err);
+    }
+    return ORC_OK;
 }
 
 int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_error *err)
 {
-    return set_column(lc, "UPDATE projects SET status = ?2 WHERE id = ?1", project_id, status, err);
+    int64_t old = 0;
+    int code = get_column(lc, "SELECT status FROM projects WHERE id = ?1", project_id, &old, err);
+    if (code != ORC_OK)
+        return code;
+    if ((code = set_column(lc, "UPDATE projects SET status = ?2 WHERE id = ?1", project_id, status,
+                           err)) != ORC_OK)
+        return code;
+    if (old == status)
+        return ORC_OK;
+    orci_event_rec e = {.type = "project.status_changed",
+                        .time_us = lc->now_us,
+                        .old_status = orci_project_status_label((int)old),
+                        .new_status = orci_project_status_label(status)};
+    if ((code = orci_events_project_context(lc->db, project_id, &e, err)) != ORC_OK)
+        return code;
+    return orci_events_append(lc->db, &e, NULL, err);
 }
 
 int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status, orc_error *err)
 {
-    return set_column(lc, "UPDATE task_assignments SET status = ?2 WHERE id = ?1", assignment_id,
-                      status, err);
+    int64_t old = 0;
+    int code = get_column(lc, "SELECT status FROM task_assignments WHERE id = ?1", assignment_id,
+                          &old, err);
+    if (code != ORC_OK)
+        return code;
+    if ((code = set_column(lc, "UPDATE task_assignments SET status = ?2 WHERE id = ?1",
+                           assignment_id, status, err)) != ORC_OK)
+        return code;
+    if (old == status)
+        return ORC_OK;
+    return assignment_event(lc, "assignment.status_changed", assignment_id,
+                            orci_assignment_status_label((int)old),
+                            orci_assignment_status_label(status), 0, err);
 }
 
 int orci_lci_set_assignment_worker(orci_lc *lc, int64_t assignment_id, int64_t worker_id,
                                    orc_error *err)
 {
-    return set_column(lc, "UPDATE task_assignments SET worker_id = ?2 WHERE id = ?1", assignment_id,
-                      worker_id, err);
+    int64_t old = 0;
+    int code = get_column(lc, "SELECT coalesce(worker_id, 0) FROM task_assignments WHERE id = ?1",
+                          assignment_id, &old, err);
+    if (code != ORC_OK)
+        return code;
+    if ((code = set_column(lc, "UPDATE task_assignments SET worker_id = ?2 WHERE id = ?1",
+                           assignment_id, worker_id, err)) != ORC_OK)
+        return code;
+    if (old == worker_id)
+        return ORC_OK;
+    return assignment_event(lc, "assignment.reassigned", assignment_id, NULL, NULL, old, err);
 }
 
 /* iteration_start opens a Processing iteration of an assignment at start_us. */
@@ -352,7 +495,15 @@ static int assignment_create(orci_lc *lc, int64_t task_id, int64_t worker_id, in
     int64_t id = orci_db_last_id(lc->db);
     if (assignment_id != NULL)
         *assignment_id = id;
-    return iteration_start(lc, id, lc->now_us, err);
+    if ((code = iteration_start(lc, id, lc->now_us, err)) != ORC_OK ||
+        (code = assignment_event(lc, "assignment.created", id, NULL,
+                                 orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING), 0,
+                                 err)) != ORC_OK)
+        return code;
+    /* The task entered Processing or Reviewing for this worker (spec 3.7). */
+    if (worker_id > 0)
+        code = orci_events_notify(lc->db, lc->now_us, task_id, worker_id, ORCI_NOTE_ASSIGNED, err);
+    return code;
 }
 
 /*
@@ -397,7 +548,11 @@ static int assignment_submit(orci_lc *lc, int64_t assignment_id, const char *dat
     orci_bind_int(st, 2, iteration_status);
     orci_bind_text(st, 3, data);
     orci_bind_int(st, 4, lc->now_us);
-    return orci_db_step(lc->db, st, err);
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        return code;
+    return assignment_event(lc, "assignment.submitted", assignment_id,
+                            orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING),
+                            orci_assignment_status_label(ORCI_ASSIGNMENT_SUBMITTED), 0, err);
 }
 
 /*
@@ -431,9 +586,28 @@ static int assignment_reopen(orci_lc *lc, int64_t task_id, int counter, const ch
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
     orci_bind_text(st, 2, data);
-    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK ||
+        (code = iteration_start(lc, id, lc->now_us, err)) != ORC_OK ||
+        (code = assignment_event(
+             lc, "assignment.returned", id, orci_assignment_status_label(ORCI_ASSIGNMENT_SUBMITTED),
+             orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING), 0, err)) != ORC_OK)
         return code;
-    return iteration_start(lc, id, lc->now_us, err);
+    /* Spec 3.7: back to a lower level is "returned"; back up to the reviewer after a
+     * post-review round is "ready for re-review". */
+    int64_t task_status = 0, worker_id = 0;
+    if ((code = get_column(lc, "SELECT status FROM tasks WHERE id = ?1", task_id, &task_status,
+                           err)) != ORC_OK ||
+        (code = get_column(lc, "SELECT coalesce(worker_id, 0) FROM task_assignments WHERE id = ?1",
+                           id, &worker_id, err)) != ORC_OK)
+        return code;
+    if (worker_id <= 0)
+        return ORC_OK;
+    if (task_status == ORCI_TASK_POST_REVIEW_PROCESSING)
+        return orci_events_notify(lc->db, lc->now_us, task_id, worker_id, ORCI_NOTE_RETURNED, err);
+    if (task_status == ORCI_TASK_REVIEWING)
+        return orci_events_notify(lc->db, lc->now_us, task_id, worker_id,
+                                  ORCI_NOTE_READY_FOR_REREVIEW, err);
+    return ORC_OK;
 }
 
 /* ---- assignment --------------------------------------------------------------------- */
@@ -1119,6 +1293,10 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
             goto out;
         int64_t task_id = orci_db_last_id(lc->db);
+        if ((code = orci_events_task_event(lc->db, lc->now_us, "task.created", task_id, 0, NULL,
+                                           orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING),
+                                           NULL, err)) != ORC_OK)
+            goto out;
         if ((code = preassign(lc, project_id, task_id, steps[i].is_human, steps[i].policy, err)) !=
             ORC_OK)
             goto out;
@@ -1143,6 +1321,27 @@ int orci_lc_create_subsequent_tasks(orci_lc *lc, int64_t project_id, orc_error *
 }
 
 /* ---- projects ----------------------------------------------------------------------- */
+
+/* project_created_event appends project.created with the project's parameters. */
+static int project_created_event(orci_lc *lc, int64_t project_id, const orci_project_params *p,
+                                 orc_error *err)
+{
+    json_t *payload =
+        json_pack("{s:s, s:s, s:I, s:s}", "version", p->version_slug, "description",
+                  p->description != NULL ? p->description : "", "priority", (json_int_t)p->priority,
+                  "task_class", orci_task_class_name(p->task_class));
+    if (payload == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    orci_event_rec e = {.type = "project.created",
+                        .time_us = lc->now_us,
+                        .new_status = orci_project_status_label(ORCI_PROJECT_ACTIVE),
+                        .payload = payload};
+    int code = orci_events_project_context(lc->db, project_id, &e, err);
+    if (code == ORC_OK)
+        code = orci_events_append(lc->db, &e, NULL, err);
+    json_decref(payload);
+    return code;
+}
 
 int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *project_id,
                            orc_error *err)
@@ -1203,6 +1402,8 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
     if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
         goto out;
     int64_t id = orci_db_last_id(lc->db);
+    if ((code = project_created_event(lc, id, p, err)) != ORC_OK)
+        goto out;
     if ((code = orci_lci_create_subsequent(lc, id, err)) != ORC_OK)
         goto out;
     if ((code = orci_lci_check_project(lc->db, id, err)) != ORC_OK)
@@ -1266,7 +1467,11 @@ int orci_lci_machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_er
         orci_bind_int(st, 2, task_id);
         if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
             return code;
-        if ((code = iteration_start(lc, orci_db_last_id(lc->db), lc->now_us, err)) != ORC_OK)
+        int64_t machine_id = orci_db_last_id(lc->db);
+        if ((code = iteration_start(lc, machine_id, lc->now_us, err)) != ORC_OK ||
+            (code = assignment_event(lc, "assignment.created", machine_id, NULL,
+                                     orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING), 0,
+                                     err)) != ORC_OK)
             return code;
         if ((code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_PROCESSING, err)) != ORC_OK)
             return code;
@@ -1308,7 +1513,11 @@ int orci_lci_machine_complete(orci_lc *lc, int64_t task_id, const char *output, 
             return ORC_INTERNAL;
         orci_bind_int(st, 1, aid);
         orci_bind_text(st, 2, output);
-        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK ||
+            (code = assignment_event(lc, "assignment.submitted", aid,
+                                     orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING),
+                                     orci_assignment_status_label(ORCI_ASSIGNMENT_SUBMITTED), 0,
+                                     err)) != ORC_OK)
             return code;
         if (t.status != ORCI_TASK_ABORTED &&
             (code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_ABORTED, err)) != ORC_OK)

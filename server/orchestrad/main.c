@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "dispatch.h"
+#include "events.h"
 #include "keys.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -81,6 +82,7 @@ static void usage(FILE *f)
         "  --workers N            RPC worker threads (default 8)\n"
         "  --pbkdf2-iterations N  password hashing cost (default %u)\n"
         "  --session-ttl SECONDS  worker session lifetime (default %d, %d to %d)\n"
+        "  --events-keep-days N   prune events older than N days (default 0: keep all)\n"
         "  --help                 show this help\n"
         "  --version              show the version\n",
         (unsigned)ORCI_PBKDF2_DEFAULT_ITERATIONS, DEFAULT_SESSION_TTL_S, SESSION_TTL_MIN_S,
@@ -450,6 +452,7 @@ typedef struct daemon_opts {
     int workers;
     unsigned pbkdf2_iterations;
     int64_t session_ttl_s;
+    int events_keep_days;
 } daemon_opts;
 
 enum {
@@ -465,6 +468,7 @@ enum {
     OPT_WORKERS,
     OPT_PBKDF2,
     OPT_SESSION_TTL,
+    OPT_EVENTS_KEEP_DAYS,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -485,6 +489,7 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"pbkdf2-iterations", required_argument, NULL, OPT_PBKDF2},
         {"session-ttl", required_argument, NULL, OPT_SESSION_TTL},
+        {"events-keep-days", required_argument, NULL, OPT_EVENTS_KEEP_DAYS},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -545,6 +550,11 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
                                    SESSION_TTL_MIN_S, SESSION_TTL_MAX_S);
             o->session_ttl_s = v;
             break;
+        case OPT_EVENTS_KEEP_DAYS:
+            if (!parse_long(optarg, 0, 100000, &v))
+                return usage_error("bad --events-keep-days %s (0 to 100000 days)", optarg);
+            o->events_keep_days = (int)v;
+            break;
         case 'h':
         case OPT_HELP:
             usage(stdout);
@@ -581,6 +591,7 @@ static int daemon_main(const daemon_opts *o)
     orci_rpc *rpc = NULL;
     nng_socket pub = NNG_SOCKET_INITIALIZER;
     bool pub_open = false;
+    orci_events_pub *publisher = NULL;
     int rv;
 
     if (orci_methods_check(&err) != ORC_OK) {
@@ -599,7 +610,8 @@ static int daemon_main(const daemon_opts *o)
         .settings = {.auth_window_s = o->auth_window,
                      .dev = o->dev,
                      .pbkdf2_iterations = o->pbkdf2_iterations,
-                     .session_ttl_s = o->session_ttl_s},
+                     .session_ttl_s = o->session_ttl_s,
+                     .events_keep_days = o->events_keep_days},
         .started_at_us = orci_clock_now(&orci_clock_system),
     };
     if (o->dev) {
@@ -617,15 +629,18 @@ static int daemon_main(const daemon_opts *o)
         goto out;
     }
     pub_open = true;
-    nng_socket_set_int(pub, NNG_OPT_SENDBUF, 1024);
+    /* PUB drops the oldest message of a full per-subscriber queue (STACK.md 1.3): a deep
+     * queue rides out bursts; what still drops is read back with ListEvents. */
+    nng_socket_set_int(pub, NNG_OPT_SENDBUF, 8192);
     nng_socket_set_size(pub, NNG_OPT_RECVMAXSZ, 64 * 1024);
     if (orci_listen(pub, o->events, o->tls_cert, o->tls_key, &err) != ORC_OK) {
         orci_error("%s", err.message);
         goto out;
     }
-    orci_debug("event feed bound on %s; events are published from a later release, "
-               "subscribers can connect already",
-               o->events);
+    if (orci_events_pub_start(store, pub, &publisher, &err) != ORC_OK) {
+        orci_error("cannot start the event publisher: %s", err.message);
+        goto out;
+    }
 
     orci_rpc_opts ro = {.url = o->rpc,
                         .tls_cert_file = o->tls_cert,
@@ -649,6 +664,7 @@ out:
     if (!orci_rpc_stop_within(rpc, 3000))
         orci_warn("rpc: the socket did not close within 3 s (a known nng 1.5.2 hang); "
                   "every request was answered, leaving it to the process exit");
+    orci_events_pub_stop(publisher);
     if (pub_open)
         nng_close(pub);
     orci_store_close(store);

@@ -176,6 +176,12 @@ const orci_method orci_methods[] = {
      .mutating = true,
      .apply = orci_svc_time_entry_delete_apply},
     {.name = "Timecard", .scopes = ORCI_SCOPE_WORKER, .mutating = false, .run = orci_svc_timecard},
+
+    /* events: the feed's history; a worker session reads its own topic only */
+    {.name = "ListEvents",
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN | ORCI_SCOPE_WORKER,
+     .mutating = false,
+     .run = orci_svc_list_events},
 };
 
 const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];

@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "events.h"
 #include "jobs.h"
 #include "log.h"
 #include "replies.h"
@@ -566,6 +567,12 @@ static int rpc_prune_job(orci_db *db, void *arg, orc_error *err)
     return rc;
 }
 
+static int rpc_prune_events_job(orci_db *db, void *arg, orc_error *err)
+{
+    int64_t *cutoff_pruned = arg; /* in: cutoff; out: events pruned */
+    return orci_events_prune(db, cutoff_pruned[0], &cutoff_pruned[1], err);
+}
+
 typedef struct rpc_expire_arg {
     orci_server *srv;
     int64_t settled;
@@ -599,6 +606,19 @@ static void *rpc_maint_main(void *arg)
             orci_warn("rpc: pruning stored replies failed: %s", err.message);
         else if (job[1] > 0)
             orci_debug("rpc: pruned %" PRId64 " stored replies", job[1]);
+
+        /* Event retention (--events-keep-days); 0 keeps everything. */
+        if (r->srv->settings.events_keep_days > 0) {
+            int64_t ev[2] = {orci_clock_now(r->srv->clock) -
+                                 (int64_t)r->srv->settings.events_keep_days * 86400 * 1000000,
+                             0};
+            orc_error_clear(&err);
+            if (orci_store_write(r->srv->store, rpc_prune_events_job, ev, &err) != ORC_OK)
+                orci_warn("rpc: pruning old events failed: %s", err.message);
+            else if (ev[1] > 0)
+                orci_info("rpc: pruned %" PRId64 " events older than %d days", ev[1],
+                          r->srv->settings.events_keep_days);
+        }
 
         /* Leases whose executors died while no other executor polls for their functions. */
         rpc_expire_arg ex = {.srv = r->srv};

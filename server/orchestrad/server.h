@@ -52,6 +52,7 @@ typedef struct orci_settings {
     bool dev;               /* --dev: seed the example key */
     unsigned pbkdf2_iterations;
     int64_t session_ttl_s;  /* worker session lifetime, default 12 h */
+    int events_keep_days;   /* event retention in days; 0 keeps every event */
 } orci_settings;
 
 typedef struct orci_server {

@@ -96,4 +96,7 @@ ORCI_SVC_APPLY(orci_svc_time_entry_edit_apply);
 ORCI_SVC_APPLY(orci_svc_time_entry_delete_apply);
 ORCI_SVC_RUN(orci_svc_timecard);
 
+/* svc_events.c: ListEvents, the event feed's history (events.h). */
+ORCI_SVC_RUN(orci_svc_list_events);
+
 #endif

@@ -64,6 +64,11 @@ struct orci_store {
     bool thread_started;
     pthread_t thread;
     write_job **batch; /* max_batch slots, used by the writer thread only */
+
+    pthread_mutex_t hook_mu; /* held by the writer while the commit hook runs */
+    bool hook_mu_init;
+    orci_commit_hook hook;
+    void *hook_arg;
 };
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -536,10 +541,11 @@ static void rollback(orci_db *db)
 
 /*
  * run_batch runs n jobs in one transaction, and starts another for the rest only when a
- * job ended the transaction it ran in.
+ * job ended the transaction it ran in. Returns whether anything was committed.
  */
-static void run_batch(orci_db *db, write_job **jobs, int n)
+static bool run_batch(orci_db *db, write_job **jobs, int n)
 {
+    bool committed = false;
     orc_error e = {0};
     int start = 0; /* first job of the current transaction */
     while (start < n) {
@@ -547,7 +553,7 @@ static void run_batch(orci_db *db, write_job **jobs, int n)
             orci_warn("cannot begin a write transaction: %s", e.message);
             rollback(db);
             fail_all(jobs, start, n, e.message);
-            return;
+            return committed;
         }
         int i = start;
         job_outcome o = JOB_INTACT;
@@ -561,13 +567,36 @@ static void run_batch(orci_db *db, write_job **jobs, int n)
             fail_succeeded(jobs, start, i, why);
         } else if (o == JOB_COMMITTED) {
             orci_warn("a write job committed its own transaction");
+            committed = true;
         } else if (orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
             orci_warn("write transaction failed to commit: %s", e.message);
             rollback(db);
             fail_succeeded(jobs, start, n, e.message);
+        } else {
+            committed = true;
         }
         start = i;
     }
+    return committed;
+}
+
+/* run_hook calls the commit hook, if any, after a commit. */
+static void run_hook(orci_store *s)
+{
+    pthread_mutex_lock(&s->hook_mu);
+    if (s->hook != NULL)
+        s->hook(s->wdb, s->hook_arg);
+    pthread_mutex_unlock(&s->hook_mu);
+}
+
+void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->hook_mu);
+    s->hook = fn;
+    s->hook_arg = fn != NULL ? arg : NULL;
+    pthread_mutex_unlock(&s->hook_mu);
 }
 
 static void *writer_main(void *arg)
@@ -590,7 +619,8 @@ static void *writer_main(void *arg)
             s->tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
-        run_batch(s->wdb, s->batch, n);
+        if (run_batch(s->wdb, s->batch, n))
+            run_hook(s);
 
         pthread_mutex_lock(&s->mu);
         for (int i = 0; i < n; i++) {
@@ -647,6 +677,8 @@ static void store_free(orci_store *s)
         sqlite3_exec(s->wdb->h, "PRAGMA optimize", NULL, NULL, NULL);
         orci_db_close(s->wdb);
     }
+    if (s->hook_mu_init)
+        pthread_mutex_destroy(&s->hook_mu);
     if (s->sync_init) {
         pthread_cond_destroy(&s->idle);
         pthread_cond_destroy(&s->wake);
@@ -693,6 +725,11 @@ int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *er
         goto fail;
     }
     s->sync_init = true;
+    if (pthread_mutex_init(&s->hook_mu, NULL) != 0) {
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a mutex");
+        goto fail;
+    }
+    s->hook_mu_init = true;
     if ((code = make_parent(s->path, err)) != ORC_OK ||
         (code = create_private(s->path, err)) != ORC_OK ||
         (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||

@@ -59,6 +59,19 @@ typedef int (*orci_write_fn)(orci_db *db, void *arg, orc_error *err);
  */
 int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err);
 
+/*
+ * orci_commit_hook is called on the writer thread after each successful COMMIT, with the
+ * writer's connection and no transaction open, before the batch's callers are woken. It may
+ * read (e.g. the events just committed) but must not write. Used by the event publisher.
+ */
+typedef void (*orci_commit_hook)(orci_db *db, void *arg);
+
+/*
+ * orci_store_set_commit_hook installs fn with arg (borrowed; NULL fn removes the hook).
+ * Any thread except the writer; once it returns, an earlier hook is no longer running.
+ */
+void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg);
+
 /* orci_db_open_reader opens a read-only connection for the calling thread. */
 int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err);
 

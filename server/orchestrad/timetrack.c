@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "events.h"
 #include "json.h"
 
 #define US_PER_S 1000000LL
@@ -430,6 +431,34 @@ static json_t *timer_json(const orci_tt *t, const timer *tm, bool with_worked)
     return o;
 }
 
+/* ---- events ------------------------------------------------------------------------- */
+
+/*
+ * tt_event appends a time-tracking event for the worker, with the task context of
+ * assignment_id when one is attached (0: none); payload is stolen (NULL: out of memory).
+ */
+static int tt_event(const orci_tt *t, const char *type, int64_t assignment_id, json_t *payload,
+                    orc_error *err)
+{
+    if (!payload)
+        return oom(err);
+    orci_event_rec e = {.type = type, .time_us = t->now_us, .payload = payload};
+    int rc = ORC_OK;
+    if (assignment_id > 0)
+        rc = orci_events_assignment_context(t->db, assignment_id, &e, err);
+    if (rc == ORC_OK)
+        rc = orci_events_worker_name(t->db, t->worker_id, e.worker, sizeof e.worker, err);
+    if (rc == ORC_OK)
+        rc = orci_events_append(t->db, &e, NULL, err);
+    json_decref(payload);
+    return rc;
+}
+
+static json_t *id_or_null(int64_t id)
+{
+    return id > 0 ? json_integer(id) : json_null();
+}
+
 /* ---- timer --------------------------------------------------------------------------- */
 
 int orci_tt_timer_start(const orci_tt *t, int64_t assignment_id, const char *description,
@@ -455,7 +484,12 @@ int orci_tt_timer_start(const orci_tt *t, int64_t assignment_id, const char *des
     tm.running = true;
     tm.start = t->now_us;
     tm.stopped = false;
-    if ((rc = timer_save(t, &tm, err)) != ORC_OK)
+    if ((rc = timer_save(t, &tm, err)) != ORC_OK ||
+        (rc = tt_event(t, "timer.started", tm.assignment_id,
+                       json_pack("{s:o, s:o}", "assignment_id", id_or_null(tm.assignment_id),
+                                 "description",
+                                 tm.has_description ? json_string(tm.description) : json_null()),
+                       err)) != ORC_OK)
         return rc;
     return dump_out(timer_json(t, &tm, false), json, err);
 }
@@ -488,7 +522,13 @@ static int entry_insert(const orci_tt *t, const orci_tt_entry *e, bool from_time
     if (rc != ORC_OK)
         return rc;
     *id = orci_db_last_id(t->db);
-    return ORC_OK;
+    return tt_event(t, "time_entry.created", e->assignment_id,
+                    json_pack("{s:I, s:s, s:I, s:o, s:o, s:b}", "time_entry_id", (json_int_t)*id,
+                              "date", date, "time_worked_us", (json_int_t)e->us, "assignment_id",
+                              id_or_null(e->assignment_id), "description",
+                              e->description ? json_string(e->description) : json_null(),
+                              "from_timer", from_timer),
+                    err);
 }
 
 int orci_tt_timer_stop(const orci_tt *t, char **json, orc_error *err)
@@ -509,7 +549,12 @@ int orci_tt_timer_stop(const orci_tt *t, char **json, orc_error *err)
         return rc;
     json_t *doc = orci_tt_entry_json(&e);
     timer reset = {.id = tm.id};
-    if ((rc = timer_save(t, &reset, err)) != ORC_OK) {
+    if ((rc = timer_save(t, &reset, err)) != ORC_OK ||
+        (rc = tt_event(t, "timer.stopped", tm.assignment_id,
+                       json_pack("{s:I, s:I, s:o}", "time_entry_id", (json_int_t)e.id,
+                                 "time_worked_us", (json_int_t)e.us, "assignment_id",
+                                 id_or_null(tm.assignment_id)),
+                       err)) != ORC_OK) {
         json_decref(doc);
         return rc;
     }

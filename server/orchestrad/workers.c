@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "dbutil.h"
+#include "events.h"
 #include "model.h"
 
 #define USERNAME_MAX 150
@@ -185,6 +186,24 @@ static int certification_held(orci_db *db, int64_t worker_id, int64_t cert_id, i
     return orci_db_one_id(db, st, &one, held, err);
 }
 
+/* certification_event appends a certification change on the worker's and workflow's topics. */
+static int certification_event(orci_db *db, const char *type, const char *username,
+                               const char *workflow_slug, const char *cert_slug, int role,
+                               int task_class, int64_t now_us, orc_error *err)
+{
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s}", "certification", cert_slug, "role", orci_role_name(role),
+                  "task_class", orci_task_class_name(task_class));
+    if (payload == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    orci_event_rec e = {.type = type, .time_us = now_us, .payload = payload};
+    snprintf(e.worker, sizeof e.worker, "%s", username);
+    snprintf(e.workflow, sizeof e.workflow, "%s", workflow_slug);
+    int code = orci_events_append(db, &e, NULL, err);
+    json_decref(payload);
+    return code;
+}
+
 int orci_workers_certify(orci_db *db, const char *username, const char *workflow_slug,
                          const char *cert_slug, int role, int task_class, bool grant,
                          int64_t now_us, orc_error *err)
@@ -217,7 +236,10 @@ int orci_workers_certify(orci_db *db, const char *username, const char *workflow
                                          worker_id, cert_id, role, task_class, err);
         if (st == NULL)
             return ORC_INTERNAL;
-        return orci_db_step(db, st, err);
+        if ((code = orci_db_step(db, st, err)) != ORC_OK)
+            return code;
+        return certification_event(db, "worker.certification_revoked", username, workflow_slug,
+                                   cert_slug, role, task_class, now_us, err);
     }
     if (held)
         return ORC_OK;
@@ -247,7 +269,10 @@ int orci_workers_certify(orci_db *db, const char *username, const char *workflow
     orci_bind_int(st, 3, task_class);
     orci_bind_int(st, 4, role);
     orci_bind_int(st, 5, now_us);
-    return orci_db_step(db, st, err);
+    if ((code = orci_db_step(db, st, err)) != ORC_OK)
+        return code;
+    return certification_event(db, "worker.certified", username, workflow_slug, cert_slug, role,
+                               task_class, now_us, err);
 }
 
 int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_id, char *out,

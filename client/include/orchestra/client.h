@@ -391,6 +391,106 @@ int orc_job_retry(orc_client *c, int64_t task_id, orc_error *err);
  */
 void orc_client_close(orc_client *c);
 
+/* ---- events ------------------------------------------------------------------------------ */
+
+/*
+ * Every committed change appends events with a global, gap-free sequence number (seq, from
+ * 1). Each event carries topics ("project.<id>.", "worker.<username>.", "workflow.<slug>.",
+ * "step.<slug>."); a topic prefix selects the events having at least one topic that starts
+ * with it ("" selects all). History is read with orc_events_list; live delivery in order,
+ * exactly once, goes through an orc_subscription.
+ */
+
+/*
+ * orc_event is one event. Every string is owned by the event, never NULL ("" when unset),
+ * and released with it by orc_event_free.
+ */
+typedef struct orc_event {
+    int64_t seq;
+    char *type;         /* "task.status_changed", "notification.assigned", ... */
+    int64_t time_us;    /* commit time, us since the epoch */
+    char *topic;        /* the first of the event's topics matching the filter */
+    int64_t project_id; /* 0 when none */
+    int64_t task_id;    /* 0 when none */
+    char *step;
+    char *workflow;
+    char *worker; /* username, when a worker is concerned */
+    char *old_status;
+    char *new_status;
+    char *payload; /* JSON object text with the event's other fields ("{}" when none) */
+} orc_event;
+
+/* orc_event_free releases ev and its strings; NULL is allowed. */
+void orc_event_free(orc_event *ev);
+
+/* orc_event_page is one answer of orc_events_list. */
+typedef struct orc_event_page {
+    orc_event **events; /* in seq order; owned by the page */
+    size_t n_events;
+    int64_t last_seq;  /* the newest committed seq when the server answered */
+    int64_t first_seq; /* the oldest seq the server still keeps */
+} orc_event_page;
+
+/* orc_event_page_free releases the events of page (not page itself); NULL is allowed. */
+void orc_event_page_free(orc_event_page *page);
+
+/*
+ * orc_events_list reads up to limit (0: the server's default, 1000; at most 10000) events
+ * with seq > after_seq having a topic that starts with topic_prefix (NULL or "": all) into
+ * *page (release with orc_event_page_free). Fewer than limit events means the history up
+ * to page->last_seq has been read whole. A range the server no longer keeps (retention)
+ * gives ORC_OUT_OF_RANGE.
+ */
+int orc_events_list(orc_client *c, int64_t after_seq, const char *topic_prefix, int limit,
+                    orc_event_page *page, orc_error *err);
+
+/*
+ * orc_subscribe_opts configures orc_subscription_new; zero what you do not set. Strings are
+ * copied.
+ */
+typedef struct orc_subscribe_opts {
+    const char *events_url;   /* NULL: $ORCHESTRA_EVENTS, else ORC_DEFAULT_EVENTS_URL */
+    const char *topic_prefix; /* NULL or "": every event */
+    int64_t after_seq;        /* resume point: deliver the events with seq > after_seq */
+    const char *tls_ca_file;  /* PEM CA bundle for a tls+tcp:// events URL */
+    int page_size;            /* events per ListEvents call; 0: 1000 */
+    int idle_replay_ms;       /* re-read the history after this long without news; 0: 2000 */
+} orc_subscribe_opts;
+
+typedef struct orc_subscription orc_subscription;
+
+/*
+ * orc_subscription_new subscribes to the live feed (a SUB socket dialed to events_url, which
+ * redials by itself) and reads the history through rpc (borrowed: it must outlive the
+ * subscription; other threads may use it too). The feed is lossy by design; the
+ * subscription makes up for it: events ahead of the next expected one are held back, a gap,
+ * a reconnection, the catch-up from after_seq and a quiet spell are all resolved by
+ * ListEvents, and duplicates (an event is published once per topic) are dropped.
+ * *out is released with orc_subscription_destroy. One thread at a time may use it.
+ */
+int orc_subscription_new(const orc_subscribe_opts *opts, orc_client *rpc, orc_subscription **out,
+                         orc_error *err);
+
+/*
+ * orc_subscription_next returns in *ev (release with orc_event_free) the next matching event
+ * in seq order, each exactly once, waiting up to timeout_ms (< 0: without limit; 0: only
+ * what is at hand). A history read may add up to the rpc client's call timeout. Returns
+ * ORC_DEADLINE_EXCEEDED when nothing new came in time, ORC_UNAVAILABLE when the server could
+ * not be reached meanwhile, ORC_OUT_OF_RANGE when events to deliver were pruned by the
+ * server's retention, or the server's refusal of ListEvents. No error loses the position:
+ * calling again carries on from the same place.
+ */
+int orc_subscription_next(orc_subscription *s, int timeout_ms, orc_event **ev, orc_error *err);
+
+/*
+ * orc_subscription_last_seq returns the seq of the last event delivered (after_seq before
+ * the first): the point to store and resume from.
+ */
+int64_t orc_subscription_last_seq(const orc_subscription *s);
+
+/* orc_subscription_destroy closes the feed and frees s; NULL is allowed. */
+void orc_subscription_destroy(orc_subscription *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,730 @@
+/*
+ * subscribe.c: the event history (ListEvents) and the subscription that delivers events in
+ * seq order, each exactly once, over the lossy PUB/SUB feed.
+ *
+ * The ordering core keeps two marks:
+ *  - known_through: every matching event with seq <= known_through has been delivered or
+ *    is held in `pending`; nothing else up to there exists for this filter;
+ *  - the pending buffer: events not delivered yet, sorted by seq, without duplicates.
+ * The head of pending is delivered as soon as its seq <= known_through. A live event with
+ * seq == known_through + 1 extends known_through at once (nothing can lie between). One
+ * further ahead leaves a hole: the events between may exist and match the filter (a
+ * filtered feed is not gap-free, a lossy one may have dropped some), and only ListEvents
+ * with the same prefix can tell. It answers with exactly the matching events after
+ * known_through; a short page (fewer than the limit) means the history is read whole up to
+ * its last_seq, which becomes the new known_through. The history is also read at the start
+ * (catch-up from the resume point), after the feed (re)connects (what was published
+ * meanwhile is lost) and after a quiet spell (a dropped tail leaves no hole to notice).
+ * Live events at or below known_through are duplicates (an event is published once per
+ * topic) and are dropped.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/supplemental/tls/tls.h>
+
+#include "call.h"
+#include "clock.h"
+#include "orchestra/client.h"
+#include "proto/orchestra.pb-c.h"
+#include "subscribe.h"
+
+#define SUB_DEFAULT_PAGE 1000
+#define SUB_MAX_PAGE 10000
+#define SUB_DEFAULT_IDLE_MS 2000
+#define SUB_DEFAULT_RETRY_MS 200
+#define SUB_DEFAULT_PENDING 4096
+/* The largest SUB receive queue nng 1.5.2 accepts; the fallback is STACK.md's advice. */
+#define SUB_RECVBUF 8192
+#define SUB_RECVBUF_FALLBACK 1024
+#define SUB_RECV_MAX (4u << 20)
+#define SUB_TOPIC_MAX 512
+#define SUB_RECONNECT_MIN_MS 100
+#define SUB_RECONNECT_MAX_MS 2000
+#define SUB_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+struct orc_subscription {
+    orci_event_source src;
+    orci_subscribe_tuning t;
+    char *prefix;
+    int64_t delivered;     /* seq of the last event delivered (the resume point) */
+    int64_t known_through; /* see the file comment */
+    bool need_replay;      /* catch-up, a reconnection or a full page ask for a history read */
+    int64_t last_news_ms;  /* when a live event or a history answer last came */
+    int64_t retry_at_ms;   /* no history read before this (after a failure) */
+    uint64_t replays;
+    /* pending events: buf[start .. start + len), sorted by seq */
+    orc_event **buf;
+    size_t start;
+    size_t len;
+    size_t cap;
+};
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+void orc_event_free(orc_event *ev)
+{
+    if (!ev)
+        return;
+    free(ev->type);
+    free(ev->topic);
+    free(ev->step);
+    free(ev->workflow);
+    free(ev->worker);
+    free(ev->old_status);
+    free(ev->new_status);
+    free(ev->payload);
+    free(ev);
+}
+
+void orc_event_page_free(orc_event_page *page)
+{
+    if (!page)
+        return;
+    for (size_t i = 0; i < page->n_events; i++)
+        orc_event_free(page->events[i]);
+    free(page->events);
+    page->events = NULL;
+    page->n_events = 0;
+}
+
+/* dup_str copies s (NULL: ""), NULL when out of memory. */
+static char *dup_str(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+orc_event *orci_event_from_proto(const void *proto_event, const char *prefix,
+                                 const char *fallback_topic)
+{
+    const Orchestra__V1__Event *p = proto_event;
+    orc_event *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return NULL;
+    const char *topic = fallback_topic ? fallback_topic : "";
+    for (size_t i = 0; i < p->n_topics; i++) {
+        if (p->topics[i] && has_prefix(p->topics[i], prefix ? prefix : "")) {
+            topic = p->topics[i];
+            break;
+        }
+    }
+    ev->seq = p->seq;
+    ev->time_us = p->time;
+    ev->project_id = p->project_id;
+    ev->task_id = p->task_id;
+    ev->type = dup_str(p->type);
+    ev->topic = dup_str(topic);
+    ev->step = dup_str(p->step);
+    ev->workflow = dup_str(p->workflow);
+    ev->worker = dup_str(p->worker);
+    ev->old_status = dup_str(p->old_status);
+    ev->new_status = dup_str(p->new_status);
+    ev->payload = dup_str(p->payload && p->payload[0] ? p->payload : "{}");
+    if (!ev->type || !ev->topic || !ev->step || !ev->workflow || !ev->worker || !ev->old_status ||
+        !ev->new_status || !ev->payload) {
+        orc_event_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+int orc_events_list(orc_client *c, int64_t after_seq, const char *topic_prefix, int limit,
+                    orc_event_page *page, orc_error *err)
+{
+    Orchestra__V1__ListEventsRequest in = ORCHESTRA__V1__LIST_EVENTS_REQUEST__INIT;
+    ProtobufCMessage *out = NULL;
+    int rc = ORC_OK;
+
+    if (!page)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the events");
+    memset(page, 0, sizeof *page);
+    if (!c)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no client handle");
+    if (after_seq < 0 || limit < 0 || limit > SUB_MAX_PAGE)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "after_seq must not be negative and limit must lie in [0, %d]",
+                             SUB_MAX_PAGE);
+    in.after_seq = after_seq;
+    in.topic_prefix = (char *)(topic_prefix ? topic_prefix : "");
+    in.limit = limit;
+    rc = orci_client_call(c, "ListEvents", &in.base, &orchestra__v1__list_events_reply__descriptor,
+                          &out, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListEventsReply *r = (const Orchestra__V1__ListEventsReply *)out;
+    if (r->n_events > 0) {
+        page->events = calloc(r->n_events, sizeof *page->events);
+        if (!page->events) {
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+            goto out;
+        }
+    }
+    int64_t prev = after_seq;
+    for (size_t i = 0; i < r->n_events; i++) {
+        /* The ordering core relies on ascending seqs above after_seq: refuse anything else
+         * rather than deliver out of order. */
+        if (r->events[i]->seq <= prev) {
+            rc = orc_error_set(err, ORC_INTERNAL,
+                               "ListEvents answered seq %lld after %lld: not in order",
+                               (long long)r->events[i]->seq, (long long)prev);
+            goto out;
+        }
+        prev = r->events[i]->seq;
+        page->events[i] = orci_event_from_proto(r->events[i], in.topic_prefix, NULL);
+        if (!page->events[i]) {
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+            goto out;
+        }
+        page->n_events = i + 1;
+    }
+    page->last_seq = r->last_seq;
+    page->first_seq = r->first_seq;
+
+out:
+    if (rc != ORC_OK)
+        orc_event_page_free(page);
+    protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+/* ---- the pending buffer ---------------------------------------------------------------- */
+
+static orc_event *pending_head(const orc_subscription *s)
+{
+    return s->len ? s->buf[s->start] : NULL;
+}
+
+static orc_event *pending_pop(orc_subscription *s)
+{
+    orc_event *e = s->buf[s->start];
+    s->buf[s->start] = NULL;
+    s->start++;
+    s->len--;
+    if (s->len == 0)
+        s->start = 0;
+    return e;
+}
+
+/* pending_find returns the index (relative to start) of the first event with seq >= seq. */
+static size_t pending_find(const orc_subscription *s, int64_t seq)
+{
+    size_t lo = 0, hi = s->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->buf[s->start + mid]->seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* pending_insert puts e (ownership passes here) in seq order, dropping a duplicate. Returns
+ * false when out of memory (e is freed). */
+static bool pending_insert(orc_subscription *s, orc_event *e)
+{
+    size_t at = pending_find(s, e->seq);
+    if (at < s->len && s->buf[s->start + at]->seq == e->seq) {
+        orc_event_free(e);
+        return true;
+    }
+    if (s->start + s->len == s->cap) {
+        if (s->start > 0) {
+            memmove(s->buf, s->buf + s->start, s->len * sizeof *s->buf);
+            s->start = 0;
+        } else {
+            size_t cap = s->cap ? s->cap * 2 : 64;
+            orc_event **nb = realloc(s->buf, cap * sizeof *nb);
+            if (!nb) {
+                orc_event_free(e);
+                return false;
+            }
+            s->buf = nb;
+            s->cap = cap;
+        }
+    }
+    orc_event **base = s->buf + s->start;
+    memmove(base + at + 1, base + at, (s->len - at) * sizeof *base);
+    base[at] = e;
+    s->len++;
+    return true;
+}
+
+/* advance_known extends known_through over pending events that follow it without a hole. */
+static void advance_known(orc_subscription *s)
+{
+    for (size_t i = pending_find(s, s->known_through + 1); i < s->len; i++) {
+        if (s->buf[s->start + i]->seq != s->known_through + 1)
+            break;
+        s->known_through++;
+    }
+}
+
+/* ---- the ordering core ------------------------------------------------------------------ */
+
+static int64_t sub_now(const orc_subscription *s)
+{
+    return s->src.now_ms ? s->src.now_ms(s->src.arg) : orci_monotonic_ms();
+}
+
+/* take_live files a live event (ownership passes here). */
+static void take_live(orc_subscription *s, orc_event *e)
+{
+    if (e->seq <= s->known_through) {
+        orc_event_free(e); /* delivered, held, or another copy of one of them */
+        return;
+    }
+    /* A full buffer drops live events beyond the next one: they lie above known_through, so
+     * the history read that the hole triggers brings them back. */
+    if (s->len >= (size_t)s->t.pending_max && e->seq != s->known_through + 1) {
+        orc_event_free(e);
+        return;
+    }
+    if (!pending_insert(s, e)) {
+        s->need_replay = true; /* lost to memory: read it back later */
+        return;
+    }
+    advance_known(s);
+}
+
+/* replay reads the history after known_through and files it. */
+static int replay(orc_subscription *s, orc_error *err)
+{
+    orc_event_page page;
+    int64_t after = s->known_through;
+    s->replays++;
+    int rc = s->src.list(s->src.arg, after, s->prefix, s->t.page_size, &page, err);
+    if (rc != ORC_OK)
+        return rc;
+    int64_t top = after;
+    for (size_t i = 0; i < page.n_events; i++) {
+        orc_event *e = page.events[i];
+        page.events[i] = NULL;
+        if (e->seq <= after) {
+            orc_event_free(e);
+            continue;
+        }
+        if (e->seq > top)
+            top = e->seq;
+        if (!pending_insert(s, e)) {
+            /* Whatever was filed stays consistent: known only up to the last one filed. */
+            orc_event_page_free(&page);
+            return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        }
+    }
+    bool whole = page.n_events < (size_t)s->t.page_size;
+    /* Unfiltered, every seq exists and matches: the events themselves say how far the
+     * history is known, whatever moment the server read its last_seq at. Filtered, only
+     * last_seq can say that nothing matching lies between the last event and it (the
+     * server must read it no later than the events). */
+    if (whole && s->prefix[0] && page.last_seq > top)
+        top = page.last_seq;
+    orc_event_page_free(&page);
+    s->known_through = top;
+    s->need_replay = !whole;
+    advance_known(s);
+    int64_t now = sub_now(s);
+    s->last_news_ms = now;
+    /* An answer that resolved nothing while an event waits beyond a hole (the server lags
+     * behind its own feed): do not ask again at once. */
+    orc_event *head = pending_head(s);
+    if (s->known_through == after && head && head->seq > s->known_through)
+        s->retry_at_ms = now + s->t.retry_ms;
+    return ORC_OK;
+}
+
+/* transient tells whether a failed history read is worth retrying by itself. */
+static bool transient(int rc)
+{
+    return rc == ORC_UNAVAILABLE || rc == ORC_DEADLINE_EXCEEDED || rc == ORC_RESOURCE_EXHAUSTED ||
+           rc == ORC_ABORTED;
+}
+
+int orc_subscription_next(orc_subscription *s, int timeout_ms, orc_event **ev, orc_error *err)
+{
+    orc_error fail;
+    int failed = ORC_OK;
+
+    if (!ev)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the event");
+    *ev = NULL;
+    if (!s)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no subscription");
+    int64_t start = sub_now(s);
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + timeout_ms;
+    for (;;) {
+        orc_event *head = pending_head(s);
+        if (head && head->seq <= s->known_through) {
+            *ev = pending_pop(s);
+            s->delivered = (*ev)->seq;
+            orc_error_clear(err);
+            return ORC_OK;
+        }
+        int64_t now = sub_now(s);
+        bool want = s->need_replay || head || now - s->last_news_ms >= s->t.idle_replay_ms;
+        if (want && now >= s->retry_at_ms) {
+            int rc = replay(s, &fail);
+            if (rc == ORC_OK) {
+                failed = ORC_OK;
+                continue;
+            }
+            s->retry_at_ms = now + s->t.retry_ms;
+            if (!transient(rc)) {
+                if (err)
+                    *err = fail;
+                return rc;
+            }
+            failed = rc;
+        }
+
+        /* Wait for the live feed until the deadline, or until the next history read is due. */
+        int64_t until = deadline;
+        int64_t due = want ? s->retry_at_ms : s->last_news_ms + s->t.idle_replay_ms;
+        if (due < until)
+            until = due;
+        int64_t wait = until - now;
+        if (wait < 0)
+            wait = 0;
+        if (wait > INT_MAX)
+            wait = INT_MAX;
+        orc_event *live = NULL;
+        bool resync = false;
+        orc_error rerr;
+        int rc = s->src.recv(s->src.arg, (int)wait, &live, &resync, &rerr);
+        if (resync)
+            s->need_replay = true;
+        if (rc == ORC_OK && live) {
+            s->last_news_ms = sub_now(s);
+            take_live(s, live);
+            continue;
+        }
+        orc_event_free(live);
+        if (rc != ORC_OK && rc != ORC_DEADLINE_EXCEEDED) {
+            if (err)
+                *err = rerr;
+            return rc;
+        }
+        if (resync)
+            continue; /* read the history before giving up, even at the deadline */
+        if (sub_now(s) >= deadline) {
+            if (failed != ORC_OK) {
+                if (err)
+                    *err = fail;
+                return failed;
+            }
+            return orc_error_set(err, ORC_DEADLINE_EXCEEDED, "no new event within %d ms",
+                                 timeout_ms);
+        }
+    }
+}
+
+int64_t orc_subscription_last_seq(const orc_subscription *s)
+{
+    return s ? s->delivered : 0;
+}
+
+uint64_t orci_subscription_replays(const orc_subscription *s)
+{
+    return s ? s->replays : 0;
+}
+
+void orc_subscription_destroy(orc_subscription *s)
+{
+    if (!s)
+        return;
+    if (s->src.destroy)
+        s->src.destroy(s->src.arg);
+    while (s->len)
+        orc_event_free(pending_pop(s));
+    free(s->buf);
+    free(s->prefix);
+    free(s);
+}
+
+/* tuned returns v, or dflt when v is not positive. */
+static int tuned(int v, int dflt)
+{
+    return v > 0 ? v : dflt;
+}
+
+int orci_subscription_new_source(const orci_event_source *src, const char *prefix,
+                                 int64_t after_seq, const orci_subscribe_tuning *tuning,
+                                 orc_subscription **out, orc_error *err)
+{
+    orci_subscribe_tuning none = {0};
+    if (!out || !src || !src->recv || !src->list) {
+        if (src && src->destroy)
+            src->destroy(src->arg);
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no event source or no place for it");
+    }
+    *out = NULL;
+    if (!tuning)
+        tuning = &none;
+    orc_subscription *s = calloc(1, sizeof *s);
+    if (!s) {
+        if (src->destroy)
+            src->destroy(src->arg);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    s->src = *src;
+    if (after_seq < 0) {
+        orc_subscription_destroy(s);
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "negative resume point %lld",
+                             (long long)after_seq);
+    }
+    s->t.page_size = tuned(tuning->page_size, SUB_DEFAULT_PAGE);
+    if (s->t.page_size > SUB_MAX_PAGE)
+        s->t.page_size = SUB_MAX_PAGE;
+    s->t.idle_replay_ms = tuned(tuning->idle_replay_ms, SUB_DEFAULT_IDLE_MS);
+    s->t.retry_ms = tuned(tuning->retry_ms, SUB_DEFAULT_RETRY_MS);
+    s->t.pending_max = tuned(tuning->pending_max, SUB_DEFAULT_PENDING);
+    s->prefix = dup_str(prefix);
+    if (!s->prefix) {
+        orc_subscription_destroy(s);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    s->delivered = after_seq;
+    s->known_through = after_seq;
+    s->need_replay = true; /* catch up from the resume point first */
+    s->last_news_ms = sub_now(s);
+    s->retry_at_ms = INT64_MIN;
+    *out = s;
+    return ORC_OK;
+}
+
+/* ---- the real source: SUB socket + ListEvents ------------------------------------------ */
+
+typedef struct live_source {
+    nng_socket sock;
+    bool sock_open;
+    nng_dialer dialer;
+    nng_tls_config *tls;
+    atomic_bool connected; /* set by the pipe callback on every (re)connection */
+    orc_client *rpc;       /* borrowed */
+    char *prefix;
+} live_source;
+
+/* live_free releases what ls holds, the socket included. */
+static void live_free(live_source *ls)
+{
+    if (ls->sock_open)
+        nng_close(ls->sock);
+    if (ls->tls)
+        nng_tls_config_free(ls->tls);
+    free(ls->prefix);
+    free(ls);
+}
+
+static void *live_closer(void *arg)
+{
+    live_free(arg);
+    return NULL;
+}
+
+/*
+ * live_destroy closes the feed. nng 1.5.2's nng_close of a SUB socket that has been
+ * receiving while the publisher keeps sending can wait forever (reproduced here with a
+ * separate publisher process: the close hangs in the socket shutdown after a few rounds, with
+ * or without contexts, aios or closing the dialer first). So the close runs on a detached
+ * thread that owns the socket: destroying a subscription never blocks its caller; at worst
+ * that thread and the socket stay parked until the process exits.
+ */
+static void live_destroy(void *arg)
+{
+    live_source *ls = arg;
+    if (!ls)
+        return;
+    if (ls->sock_open) {
+        nng_pipe_notify(ls->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+        nng_dialer_close(ls->dialer);
+        pthread_attr_t attr;
+        pthread_t th;
+        if (pthread_attr_init(&attr) == 0) {
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            int rv = pthread_create(&th, &attr, live_closer, ls);
+            pthread_attr_destroy(&attr);
+            if (rv == 0)
+                return;
+        }
+    }
+    live_free(ls);
+}
+
+/* live_pipe_added runs on an nng thread: it only raises a flag. */
+static void live_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)p;
+    (void)ev;
+    live_source *ls = arg;
+    atomic_store(&ls->connected, true);
+}
+
+static int live_recv(void *arg, int timeout_ms, orc_event **ev, bool *resync, orc_error *err)
+{
+    live_source *ls = arg;
+    nng_msg *m = NULL;
+    *ev = NULL;
+    *resync = atomic_exchange(&ls->connected, false);
+    int flags = 0;
+    if (timeout_ms == 0)
+        flags = NNG_FLAG_NONBLOCK;
+    else
+        nng_socket_set_ms(ls->sock, NNG_OPT_RECVTIMEO, (nng_duration)timeout_ms);
+    int rv = nng_recvmsg(ls->sock, &m, flags);
+    if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
+        return orc_error_set(err, ORC_DEADLINE_EXCEEDED, NULL);
+    if (rv != 0)
+        return orc_error_set(err, ORC_UNAVAILABLE, "the event feed failed: %s", nng_strerror(rv));
+    const uint8_t *body = nng_msg_body(m);
+    size_t len = nng_msg_len(m);
+    size_t scan = len < SUB_TOPIC_MAX ? len : SUB_TOPIC_MAX;
+    const uint8_t *nul = memchr(body, '\0', scan);
+    Orchestra__V1__Event *p = NULL;
+    if (nul)
+        p = orchestra__v1__event__unpack(NULL, len - (size_t)(nul - body) - 1, nul + 1);
+    if (!p) {
+        /* Not an event we can read: whatever it was is re-read from the history. */
+        nng_msg_free(m);
+        *resync = true;
+        return orc_error_set(err, ORC_DEADLINE_EXCEEDED, NULL);
+    }
+    *ev = orci_event_from_proto(p, ls->prefix, (const char *)body);
+    orchestra__v1__event__free_unpacked(p, NULL);
+    nng_msg_free(m);
+    if (!*ev) {
+        *resync = true;
+        return orc_error_set(err, ORC_DEADLINE_EXCEEDED, NULL);
+    }
+    return ORC_OK;
+}
+
+static int live_list(void *arg, int64_t after_seq, const char *prefix, int limit,
+                     orc_event_page *page, orc_error *err)
+{
+    live_source *ls = arg;
+    return orc_events_list(ls->rpc, after_seq, prefix, limit, page, err);
+}
+
+/* live_tls sets up TLS on the dialer for a tls+tcp:// URL. */
+static int live_tls(live_source *ls, const char *url, const char *ca, orc_error *err)
+{
+    nng_url *u = NULL;
+    int rv;
+    if (!ca) {
+        if (access(SUB_SYSTEM_CA_FILE, R_OK) != 0)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                                 "%s needs a CA file to verify the server (ORCHESTRA_TLS_CA)", url);
+        ca = SUB_SYSTEM_CA_FILE;
+    }
+    if ((rv = nng_tls_config_alloc(&ls->tls, NNG_TLS_MODE_CLIENT)) != 0) {
+        ls->tls = NULL;
+        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
+    }
+    if ((rv = nng_tls_config_ca_file(ls->tls, ca)) != 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "cannot load CA file %s: %s", ca,
+                             nng_strerror(rv));
+    if ((rv = nng_url_parse(&u, url)) != 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", url,
+                             nng_strerror(rv));
+    rv = nng_tls_config_server_name(ls->tls, u->u_hostname);
+    nng_url_free(u);
+    if (rv == 0)
+        rv = nng_tls_config_auth_mode(ls->tls, NNG_TLS_AUTH_MODE_REQUIRED);
+    if (rv == 0)
+        rv = nng_dialer_set_ptr(ls->dialer, NNG_OPT_TLS_CONFIG, ls->tls);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
+    return ORC_OK;
+}
+
+int orc_subscription_new(const orc_subscribe_opts *opts, orc_client *rpc, orc_subscription **out,
+                         orc_error *err)
+{
+    orc_subscribe_opts none;
+    int rc = ORC_OK;
+    int rv;
+
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the subscription");
+    *out = NULL;
+    if (!rpc)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no client for the history");
+    if (!opts) {
+        memset(&none, 0, sizeof none);
+        opts = &none;
+    }
+    const char *url = opts->events_url;
+    if (!url || !url[0])
+        url = getenv("ORCHESTRA_EVENTS");
+    if (!url || !url[0])
+        url = ORC_DEFAULT_EVENTS_URL;
+    const char *prefix = opts->topic_prefix ? opts->topic_prefix : "";
+
+    live_source *ls = calloc(1, sizeof *ls);
+    if (!ls)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    atomic_init(&ls->connected, false);
+    ls->rpc = rpc;
+    if (!(ls->prefix = strdup(prefix))) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        goto fail;
+    }
+    if ((rv = nng_sub0_open(&ls->sock)) != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "cannot open a SUB socket: %s", nng_strerror(rv));
+        goto fail;
+    }
+    ls->sock_open = true;
+    if (nng_socket_set_int(ls->sock, NNG_OPT_RECVBUF, SUB_RECVBUF) != 0)
+        nng_socket_set_int(ls->sock, NNG_OPT_RECVBUF, SUB_RECVBUF_FALLBACK);
+    if ((rv = nng_socket_set_size(ls->sock, NNG_OPT_RECVMAXSZ, SUB_RECV_MAX)) != 0 ||
+        (rv = nng_socket_set(ls->sock, NNG_OPT_SUB_SUBSCRIBE, prefix, strlen(prefix))) != 0 ||
+        (rv = nng_pipe_notify(ls->sock, NNG_PIPE_EV_ADD_POST, live_pipe_added, ls)) != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "cannot configure the SUB socket: %s",
+                           nng_strerror(rv));
+        goto fail;
+    }
+    if ((rv = nng_dialer_create(&ls->dialer, ls->sock, url)) != 0) {
+        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", url,
+                           nng_strerror(rv));
+        goto fail;
+    }
+    nng_dialer_set_ms(ls->dialer, NNG_OPT_RECONNMINT, SUB_RECONNECT_MIN_MS);
+    nng_dialer_set_ms(ls->dialer, NNG_OPT_RECONNMAXT, SUB_RECONNECT_MAX_MS);
+    if (strncmp(url, "tls+", 4) == 0 && (rc = live_tls(ls, url, opts->tls_ca_file, err)) != ORC_OK)
+        goto fail;
+    /* Dial in the background: the history is read through rpc meanwhile, and nng keeps
+     * redialing a feed that is not there yet or goes away. */
+    if ((rv = nng_dialer_start(ls->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+        rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot dial the event feed %s: %s", url,
+                           nng_strerror(rv));
+        goto fail;
+    }
+    orci_event_source src = {
+        .arg = ls,
+        .recv = live_recv,
+        .list = live_list,
+        .now_ms = NULL,
+        .destroy = live_destroy,
+    };
+    orci_subscribe_tuning t = {
+        .page_size = opts->page_size,
+        .idle_replay_ms = opts->idle_replay_ms,
+    };
+    return orci_subscription_new_source(&src, prefix, opts->after_seq, &t, out, err);
+
+fail:
+    live_destroy(ls);
+    return rc;
+}

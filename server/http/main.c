@@ -1,0 +1,397 @@
+/*
+ * main.c: orchestra-http, the legacy JSON API in front of orchestrad (legacy.h).
+ *
+ *   orchestra-http [--listen HOST:PORT] [--rpc URL] [--tls-cert F --tls-key F]
+ *                  [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]
+ *                  [--max-connections N] [--log-level L]
+ *
+ * HTTP is libmicrohttpd (one thread per connection, capped; see server/README.md for why),
+ * the coordinator is reached through one shared orc_client. SIGTERM or SIGINT stop it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "legacy.h"
+#include "log.h"
+#include "orchestra/client.h"
+
+#define HTTP_DEFAULT_LISTEN "127.0.0.1:8000"
+#define HTTP_MAX_HEADERS 64
+#define HTTP_HEADER_MEMORY (32 * 1024)
+#define HTTP_IDLE_TIMEOUT_S 30
+#define HTTP_PER_IP_LIMIT 32
+
+typedef struct http_app {
+    orci_http_config cfg;
+    size_t max_body;
+    bool tls;
+} http_app;
+
+/* http_req is one request in flight (MHD's con_cls), created by the URI log callback. */
+typedef struct http_req {
+    char *target; /* the raw request-target, owned */
+    char *body;
+    size_t body_len;
+    bool started;
+    int reject; /* an HTTP status decided before the body was read, or 0 */
+} http_req;
+
+static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    http_req *r = calloc(1, sizeof *r);
+    if (r && !(r->target = strdup(uri ? uri : ""))) {
+        free(r);
+        r = NULL;
+    }
+    return r;
+}
+
+static void http_completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    http_req *r = *con_cls;
+    if (!r)
+        return;
+    free(r->target);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+static const char *http_header(void *arg, const char *name)
+{
+    return MHD_lookup_connection_value(arg, MHD_HEADER_KIND, name);
+}
+
+/* http_send queues res (its body is taken) on conn. */
+static enum MHD_Result http_send(struct MHD_Connection *conn, orci_http_response *res, bool close)
+{
+    struct MHD_Response *mr =
+        MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (void *)"",
+                                        res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!mr) {
+        orci_http_response_fini(res);
+        return MHD_NO;
+    }
+    res->body = NULL;
+    res->body_len = 0;
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            res->content_type ? res->content_type : "application/json");
+    if (close)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)res->status, mr);
+    MHD_destroy_response(mr);
+    return ok;
+}
+
+static enum MHD_Result http_reject(struct MHD_Connection *conn, int status, const char *msg)
+{
+    orci_http_response res = {0};
+    orci_http_detail_json(&res, status, msg);
+    orci_info("%d %s", status, msg);
+    return http_send(conn, &res, true);
+}
+
+static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, const char *url,
+                                       const char *method, const char *version,
+                                       const char *upload_data, size_t *upload_data_size,
+                                       void **con_cls)
+{
+    (void)version;
+    http_app *app = cls;
+    http_req *r = *con_cls;
+    if (!r)
+        return MHD_NO; /* out of memory: drop the connection */
+    if (!r->started) {
+        r->started = true;
+        if (MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL) > HTTP_MAX_HEADERS)
+            return http_reject(conn, 431, "Too many request headers");
+        if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+            return http_reject(conn, 411,
+                               "Chunked request bodies are not accepted; send Content-Length");
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno != 0 || end == cl || *end != '\0')
+                return http_reject(conn, 400, "Bad Content-Length");
+            if (n > app->max_body)
+                return http_reject(conn, 413, "Request body too large");
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->reject)
+            return MHD_YES;
+        if (r->body_len + n > app->max_body) {
+            r->reject = 413;
+            return MHD_YES;
+        }
+        char *nb = realloc(r->body, r->body_len + n + 1);
+        if (!nb) {
+            r->reject = 500;
+            return MHD_YES;
+        }
+        memcpy(nb + r->body_len, upload_data, n);
+        r->body = nb;
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    if (r->reject == 413)
+        return http_reject(conn, 413, "Request body too large");
+    if (r->reject)
+        return http_reject(conn, 500, "Out of memory");
+
+    orci_http_request req = {.method = method,
+                             .path = url,
+                             .target = r->target,
+                             .header = http_header,
+                             .header_arg = conn,
+                             .body = r->body,
+                             .body_len = r->body_len,
+                             .tls = app->tls};
+    orci_http_response res;
+    orci_http_handle(&app->cfg, &req, (int64_t)time(NULL), &res);
+    orci_info("%s %s %d", method, r->target, res.status);
+    return http_send(conn, &res, false);
+}
+
+/* http_read_file reads a whole file as a NUL-terminated string (free it); NULL on error. */
+static char *http_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            if (cap > (16u << 20)) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        size_t n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    if (buf)
+        buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* http_resolve turns "HOST:PORT" into an address. Returns 0 or -1. */
+static int http_resolve(const char *listen, struct sockaddr_storage *ss)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || (size_t)(colon - listen) >= sizeof host || !colon[1])
+        return -1;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    char *h = host;
+    size_t hl = strlen(h);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:8000 */
+        h[hl - 1] = '\0';
+        h++;
+    }
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(h[0] ? h : NULL, colon + 1, &hints, &ai) != 0 || !ai)
+        return -1;
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static void http_usage(FILE *f)
+{
+    fprintf(f, "usage: orchestra-http [--listen HOST:PORT] [--rpc URL] [--tls-cert F --tls-key F]\n"
+               "                      [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]\n"
+               "                      [--max-connections N] [--log-level debug|info|warn|error]\n");
+}
+
+/* http_number parses a positive integer flag. Returns 0 or -1. */
+static int http_number(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen = HTTP_DEFAULT_LISTEN, *rpc = NULL, *cert = NULL, *key = NULL, *ca = NULL;
+    long long window = 300, max_body = 1024 * 1024, max_conn = 64;
+    int level = ORCI_LOG_INFO;
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"rpc", required_argument, NULL, 'r'},
+                                         {"tls-cert", required_argument, NULL, 'c'},
+                                         {"tls-key", required_argument, NULL, 'k'},
+                                         {"rpc-tls-ca", required_argument, NULL, 'a'},
+                                         {"date-window", required_argument, NULL, 'w'},
+                                         {"max-body", required_argument, NULL, 'b'},
+                                         {"max-connections", required_argument, NULL, 'n'},
+                                         {"log-level", required_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (o) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 'r':
+            rpc = optarg;
+            break;
+        case 'c':
+            cert = optarg;
+            break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'a':
+            ca = optarg;
+            break;
+        case 'w':
+            bad = http_number(optarg, 0, 86400 * 365, &window);
+            break;
+        case 'b':
+            bad = http_number(optarg, 0, 1LL << 30, &max_body);
+            break;
+        case 'n':
+            bad = http_number(optarg, 1, 100000, &max_conn);
+            break;
+        case 'v':
+            level = orci_log_parse_level(optarg);
+            bad = level < 0;
+            break;
+        case 'h':
+            http_usage(stdout);
+            return 0;
+        default:
+            http_usage(stderr);
+            return 2;
+        }
+        if (bad) {
+            fprintf(stderr, "orchestra-http: bad flag value: %s\n", optarg);
+            http_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || (!cert) != (!key)) {
+        http_usage(stderr);
+        return 2;
+    }
+    orci_log_init("orchestra-http", (orci_log_level)level);
+
+    struct sockaddr_storage addr;
+    if (http_resolve(listen, &addr) != 0) {
+        orci_error("cannot resolve --listen %s (want HOST:PORT)", listen);
+        return 2;
+    }
+    char *cert_pem = NULL, *key_pem = NULL;
+    if (cert && (!(cert_pem = http_read_file(cert)) || !(key_pem = http_read_file(key)))) {
+        orci_error("cannot read the TLS certificate or key (%s, %s)", cert, key);
+        free(cert_pem);
+        return 2;
+    }
+
+    /* Block the stop signals before any thread starts, then wait for them here. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    struct MHD_Daemon *d = NULL;
+    orc_client *client = NULL;
+    orc_error err;
+    orc_error_clear(&err);
+    orc_client_opts copts;
+    memset(&copts, 0, sizeof copts);
+    copts.rpc_url = rpc;
+    copts.tls_ca_file = ca;
+    if (orc_client_new(&copts, &client, &err) != ORC_OK) {
+        orci_error("cannot reach the coordinator: %s", err.message);
+        goto out;
+    }
+    http_app app = {.cfg = {.client = client, .date_window_s = window},
+                    .max_body = (size_t)max_body,
+                    .tls = cert != NULL};
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK;
+    if (addr.ss_family != AF_INET6)
+        flags &= ~(unsigned)MHD_USE_DUAL_STACK;
+    if (cert)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, cert_pem},
+                                        {MHD_OPTION_HTTPS_MEM_KEY, 0, key_pem},
+                                        {MHD_OPTION_END, 0, NULL}};
+    d = MHD_start_daemon(
+        flags, 0, NULL, NULL, http_request_cb, &app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK,
+        http_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, http_completed_cb, NULL, MHD_OPTION_ARRAY,
+        cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
+    if (!d) {
+        orci_error("cannot listen on %s", listen);
+        goto out;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    orci_info("listening on %s (port %u), coordinator %s", listen, info ? info->port : 0,
+              rpc ? rpc : "(default)");
+    int sig = 0;
+    sigwait(&stop, &sig);
+    orci_info("stopping on signal %d", sig);
+    rc = 0;
+out:
+    if (d)
+        MHD_stop_daemon(d);
+    orc_client_destroy(client);
+    free(cert_pem);
+    free(key_pem);
+    return rc;
+}

@@ -1,0 +1,677 @@
+/*
+ * events.c: the event outbox: appending events with gap-free sequence numbers and their
+ * topics, the notifications of spec 3.7, reading history back, retention, and the
+ * publisher that sends committed events on the PUB socket.
+ */
+#include "events.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbutil.h"
+#include "json.h"
+#include "log.h"
+#include "model.h"
+
+#define PUB_CHUNK 256 /* events read per query while publishing */
+
+static int oom(orc_error *err)
+{
+    return orc_error_set(err, ORC_INTERNAL, "out of memory");
+}
+
+/* ---- topics ----------------------------------------------------------------------------- */
+
+size_t orci_events_topics(const orci_event_rec *e,
+                          char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX])
+{
+    size_t n = 0;
+    if (e->worker_only) {
+        if (e->worker[0] != '\0')
+            snprintf(topics[n++], ORCI_EVENT_TOPIC_MAX, "worker.%s.", e->worker);
+        return n;
+    }
+    if (e->project_id > 0)
+        snprintf(topics[n++], ORCI_EVENT_TOPIC_MAX, "project.%lld.", (long long)e->project_id);
+    if (e->worker[0] != '\0')
+        snprintf(topics[n++], ORCI_EVENT_TOPIC_MAX, "worker.%s.", e->worker);
+    if (e->other_worker[0] != '\0' && strcmp(e->other_worker, e->worker) != 0)
+        snprintf(topics[n++], ORCI_EVENT_TOPIC_MAX, "worker.%s.", e->other_worker);
+    if (e->workflow[0] != '\0')
+        snprintf(topics[n++], ORCI_EVENT_TOPIC_MAX, "workflow.%s.", e->workflow);
+    if (e->step[0] != '\0')
+        snprintf(topics[n++], ORCI_EVENT_TOPIC_MAX, "step.%s.", e->step);
+    return n;
+}
+
+/* ---- appending ------------------------------------------------------------------------ */
+
+int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_error *err)
+{
+    if (e == NULL || e->type == NULL || e->type[0] == '\0')
+        return orc_error_set(err, ORC_INTERNAL, "event without a type");
+    char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX];
+    size_t nt = orci_events_topics(e, topics);
+    char *payload = NULL, *topics_json = NULL;
+    json_t *arr = json_array();
+    int code = ORC_INTERNAL;
+    if (arr == NULL) {
+        code = oom(err);
+        goto out;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        if (json_array_append_new(arr, json_string(topics[i])) != 0) {
+            code = oom(err);
+            goto out;
+        }
+    }
+    topics_json = orci_json_dump(arr);
+    payload = e->payload != NULL ? orci_json_dump(e->payload) : strdup("{}");
+    if (topics_json == NULL || payload == NULL) {
+        code = oom(err);
+        goto out;
+    }
+    /* The next seq: one past the newest row, and never below the retention floor (every row
+     * may have been pruned). Computed inside the writer's transaction, so it is gap-free. */
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
+        " old_status, new_status, payload, topics) VALUES ("
+        " max((SELECT coalesce(max(seq), 0) FROM events),"
+        "     (SELECT first_kept - 1 FROM events_meta WHERE id = 1)) + 1,"
+        " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        err);
+    if (st == NULL)
+        goto out;
+    orci_bind_text(st, 1, e->type);
+    orci_bind_int(st, 2, e->time_us);
+    orci_bind_int(st, 3, e->project_id);
+    orci_bind_int(st, 4, e->task_id);
+    orci_bind_text(st, 5, e->step);
+    orci_bind_text(st, 6, e->workflow);
+    orci_bind_text(st, 7, e->worker);
+    orci_bind_text(st, 8, e->old_status != NULL ? e->old_status : "");
+    orci_bind_text(st, 9, e->new_status != NULL ? e->new_status : "");
+    orci_bind_text(st, 10, payload);
+    orci_bind_text(st, 11, topics_json);
+    if ((code = orci_db_step(db, st, err)) != ORC_OK)
+        goto out;
+    int64_t s = orci_db_last_id(db);
+    for (size_t i = 0; i < nt; i++) {
+        st = orci_db_stmt(db, "INSERT OR IGNORE INTO event_topics (topic, seq) VALUES (?1, ?2)",
+                          err);
+        if (st == NULL) {
+            code = ORC_INTERNAL;
+            goto out;
+        }
+        orci_bind_text(st, 1, topics[i]);
+        orci_bind_int(st, 2, s);
+        if ((code = orci_db_step(db, st, err)) != ORC_OK)
+            goto out;
+    }
+    if (seq != NULL)
+        *seq = s;
+    code = ORC_OK;
+out:
+    json_decref(arr);
+    free(topics_json);
+    free(payload);
+    return code;
+}
+
+/* ---- context ------------------------------------------------------------------------- */
+
+static void copy_name(char *dst, const char *src)
+{
+    snprintf(dst, ORCI_EVENT_NAME_MAX, "%s", src != NULL ? src : "");
+}
+
+int orci_events_task_context(orci_db *db, int64_t task_id, orci_event_rec *e, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT t.project_id, s.slug, w.slug FROM tasks t"
+                                    " JOIN steps s ON s.id = t.step_id"
+                                    " JOIN workflow_versions v ON v.id = s.workflow_version_id"
+                                    " JOIN workflows w ON w.id = v.workflow_id WHERE t.id = ?1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    int code = orci_db_first_row(db, st, "no such task", err);
+    if (code != ORC_OK)
+        return code;
+    e->task_id = task_id;
+    e->project_id = sqlite3_column_int64(st, 0);
+    copy_name(e->step, orci_col_text(st, 1));
+    copy_name(e->workflow, orci_col_text(st, 2));
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_events_project_context(orci_db *db, int64_t project_id, orci_event_rec *e, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT w.slug FROM projects p"
+                                    " JOIN workflow_versions v ON v.id = p.workflow_version_id"
+                                    " JOIN workflows w ON w.id = v.workflow_id WHERE p.id = ?1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int code = orci_db_first_row(db, st, "no such project", err);
+    if (code != ORC_OK)
+        return code;
+    e->project_id = project_id;
+    copy_name(e->workflow, orci_col_text(st, 0));
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_events_worker_name(orci_db *db, int64_t worker_id, char *out, size_t out_size,
+                            orc_error *err)
+{
+    if (out_size > 0)
+        out[0] = '\0';
+    if (worker_id <= 0)
+        return ORC_OK;
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT u.username FROM workers k JOIN users u ON u.id = k.user_id WHERE k.id = ?1",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, worker_id);
+    int code = orci_db_first_row(db, st, "no such worker", err);
+    if (code != ORC_OK)
+        return code;
+    snprintf(out, out_size, "%s", orci_col_text(st, 0));
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_events_assignment_context(orci_db *db, int64_t assignment_id, orci_event_rec *e,
+                                   orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT task_id, coalesce(worker_id, 0) FROM task_assignments WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, assignment_id);
+    int code = orci_db_first_row(db, st, "no such assignment", err);
+    if (code != ORC_OK)
+        return code;
+    int64_t task_id = sqlite3_column_int64(st, 0);
+    int64_t worker_id = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    if ((code = orci_events_task_context(db, task_id, e, err)) != ORC_OK)
+        return code;
+    return orci_events_worker_name(db, worker_id, e->worker, sizeof e->worker, err);
+}
+
+int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_t task_id,
+                           int64_t worker_id, const char *old_status, const char *new_status,
+                           const json_t *payload, orc_error *err)
+{
+    orci_event_rec e = {.type = type,
+                        .time_us = now_us,
+                        .old_status = old_status,
+                        .new_status = new_status,
+                        .payload = payload};
+    int code = orci_events_task_context(db, task_id, &e, err);
+    if (code == ORC_OK)
+        code = orci_events_worker_name(db, worker_id, e.worker, sizeof e.worker, err);
+    if (code == ORC_OK)
+        code = orci_events_append(db, &e, NULL, err);
+    return code;
+}
+
+/* ---- notifications ---------------------------------------------------------------------- */
+
+typedef struct note_kind {
+    const char *type;
+    const char *message; /* the subject line of the upstream e-mail */
+} note_kind;
+
+static const note_kind NOTES[] = {
+    [ORCI_NOTE_ASSIGNED] = {"notification.assigned", "You've been assigned to a new task!"},
+    [ORCI_NOTE_UNDER_REVIEW] = {"notification.under_review", "Your task is under review!"},
+    [ORCI_NOTE_RETURNED] = {"notification.returned", "Your task has been returned"},
+    [ORCI_NOTE_COMPLETE] = {"notification.complete", "Task complete!"},
+    [ORCI_NOTE_READY_FOR_REREVIEW] = {"notification.ready_for_rereview",
+                                      "A task is ready for re-review!"},
+    [ORCI_NOTE_ENDED] = {"notification.ended", "A task you were working on has been ended"},
+};
+
+/* task_workers collects the distinct workers of a task's live assignments, lowest level
+ * first, into *out (malloc'd; NULL when none). */
+static int task_workers(orci_db *db, int64_t task_id, int64_t **out, size_t *n, orc_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT worker_id FROM task_assignments WHERE task_id = ?1"
+                                    " AND is_deleted = 0 AND worker_id IS NOT NULL"
+                                    " GROUP BY worker_id ORDER BY min(assignment_counter)",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    size_t cap = 0;
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        if (*n == cap) {
+            size_t ncap = cap == 0 ? 4 : cap * 2;
+            int64_t *grown = realloc(*out, ncap * sizeof *grown);
+            if (grown == NULL) {
+                sqlite3_reset(st);
+                free(*out);
+                *out = NULL;
+                *n = 0;
+                return oom(err);
+            }
+            *out = grown;
+            cap = ncap;
+        }
+        (*out)[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    if (r < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return orci_db_code(err);
+    }
+    return ORC_OK;
+}
+
+int orci_events_notify(orci_db *db, int64_t now_us, int64_t task_id, int64_t worker_id,
+                       orci_note kind, orc_error *err)
+{
+    if ((int)kind < 0 || (size_t)kind >= sizeof NOTES / sizeof NOTES[0])
+        return orc_error_set(err, ORC_INTERNAL, "unknown notification %d", (int)kind);
+    orci_event_rec e = {.type = NOTES[kind].type, .time_us = now_us, .worker_only = true};
+    int code = orci_events_task_context(db, task_id, &e, err);
+    if (code != ORC_OK)
+        return code;
+    sqlite3_stmt *st =
+        orci_db_stmt(db,
+                     "SELECT p.short_description, v.slug, t.status FROM tasks t"
+                     " JOIN projects p ON p.id = t.project_id"
+                     " JOIN workflow_versions v ON v.id = p.workflow_version_id WHERE t.id = ?1",
+                     err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    if ((code = orci_db_first_row(db, st, "no such task", err)) != ORC_OK)
+        return code;
+    const char *status = orci_task_status_label(sqlite3_column_int(st, 2));
+    json_t *payload =
+        json_pack("{s:s, s:s, s:s, s:s}", "message", NOTES[kind].message, "project_description",
+                  orci_col_text(st, 0), "version", orci_col_text(st, 1), "task_status", status);
+    sqlite3_reset(st);
+    if (payload == NULL)
+        return oom(err);
+    e.payload = payload;
+    e.new_status = status;
+    int64_t *workers = NULL;
+    size_t n = 0;
+    if (worker_id > 0) {
+        workers = malloc(sizeof *workers);
+        if (workers == NULL) {
+            code = oom(err);
+            goto out;
+        }
+        workers[0] = worker_id;
+        n = 1;
+    } else if ((code = task_workers(db, task_id, &workers, &n, err)) != ORC_OK) {
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((code = orci_events_worker_name(db, workers[i], e.worker, sizeof e.worker, err)) !=
+                ORC_OK ||
+            (code = orci_events_append(db, &e, NULL, err)) != ORC_OK)
+            goto out;
+    }
+    code = ORC_OK;
+out:
+    free(workers);
+    json_decref(payload);
+    return code;
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+int orci_events_bounds(orci_db *db, int64_t *first_kept, int64_t *last_seq, orc_error *err)
+{
+    sqlite3_stmt *st =
+        orci_db_stmt(db,
+                     "SELECT first_kept, max((SELECT coalesce(max(seq), 0) FROM events),"
+                     " first_kept - 1) FROM events_meta WHERE id = 1",
+                     err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    int code = orci_db_first_row(db, st, "the events table has no retention row", err);
+    if (code == ORC_NOT_FOUND)
+        code = orc_error_set(err, ORC_INTERNAL, "%s", err != NULL ? err->message : "");
+    if (code != ORC_OK)
+        return code;
+    *first_kept = sqlite3_column_int64(st, 0);
+    *last_seq = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+    return strdup(orci_col_text(st, col));
+}
+
+/* event_from_row builds an Event (everything malloc'd) from a row of EVENT_COLUMNS. */
+#define EVENT_COLUMNS                                                                              \
+    "seq, type, time, project_id, task_id, step, workflow, worker, old_status, new_status,"        \
+    " payload, topics"
+
+static Orchestra__V1__Event *event_from_row(sqlite3_stmt *st)
+{
+    Orchestra__V1__Event *ev = malloc(sizeof *ev);
+    if (ev == NULL)
+        return NULL;
+    orchestra__v1__event__init(ev);
+    ev->seq = sqlite3_column_int64(st, 0);
+    ev->time = sqlite3_column_int64(st, 2);
+    ev->project_id = sqlite3_column_int64(st, 3);
+    ev->task_id = sqlite3_column_int64(st, 4);
+    ev->type = dup_col(st, 1);
+    ev->step = dup_col(st, 5);
+    ev->workflow = dup_col(st, 6);
+    ev->worker = dup_col(st, 7);
+    ev->old_status = dup_col(st, 8);
+    ev->new_status = dup_col(st, 9);
+    ev->payload = dup_col(st, 10);
+    bool ok = ev->type && ev->step && ev->workflow && ev->worker && ev->old_status &&
+              ev->new_status && ev->payload;
+    const char *topics = orci_col_text(st, 11);
+    json_t *arr = json_loads(topics, 0, NULL);
+    if (ok && json_is_array(arr) && json_array_size(arr) > 0) {
+        size_t n = json_array_size(arr);
+        ev->topics = calloc(n, sizeof *ev->topics);
+        ok = ev->topics != NULL;
+        for (size_t i = 0; ok && i < n; i++) {
+            const char *t = json_string_value(json_array_get(arr, i));
+            ev->topics[i] = strdup(t != NULL ? t : "");
+            ok = ev->topics[i] != NULL;
+            ev->n_topics = i + 1;
+        }
+    }
+    json_decref(arr);
+    if (!ok) {
+        protobuf_c_message_free_unpacked(&ev->base, NULL);
+        return NULL;
+    }
+    return ev;
+}
+
+void orci_events_free(Orchestra__V1__Event **events, size_t n)
+{
+    if (events == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (events[i] != NULL)
+            protobuf_c_message_free_unpacked(&events[i]->base, NULL);
+    free(events);
+}
+
+/*
+ * prefix_end writes into out the smallest string above every string starting with prefix
+ * (the prefix with its last byte incremented); false when there is none (all bytes 0xff).
+ */
+static bool prefix_end(const char *prefix, char *out, size_t out_size)
+{
+    size_t n = strlen(prefix);
+    if (n + 1 > out_size)
+        return false;
+    memcpy(out, prefix, n + 1);
+    while (n > 0) {
+        unsigned char c = (unsigned char)out[n - 1];
+        if (c < 0xff) {
+            out[n - 1] = (char)(c + 1);
+            out[n] = '\0';
+            return true;
+        }
+        out[--n] = '\0';
+    }
+    return false;
+}
+
+int orci_events_list(orci_db *db, int64_t after_seq, const char *prefix, bool exact, int limit,
+                     Orchestra__V1__Event ***out, size_t *n, orc_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (limit <= 0)
+        limit = ORCI_EVENTS_DEFAULT_LIMIT;
+    if (limit > ORCI_EVENTS_MAX_LIMIT)
+        limit = ORCI_EVENTS_MAX_LIMIT;
+    sqlite3_stmt *st;
+    if (prefix == NULL || prefix[0] == '\0') {
+        st = orci_db_stmt(db,
+                          "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
+                          " ORDER BY seq LIMIT ?2",
+                          err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+    } else {
+        char end[ORCI_EVENT_TOPIC_MAX + 2];
+        bool bounded;
+        if (exact) {
+            /* Only the topic itself lies in [prefix, prefix "\x01"): text has no NUL. */
+            bounded = strlen(prefix) + 2 <= sizeof end;
+            if (bounded)
+                snprintf(end, sizeof end, "%s\x01", prefix);
+        } else {
+            bounded = prefix_end(prefix, end, sizeof end);
+        }
+        if (!bounded && exact)
+            return ORC_OK; /* longer than any topic: nothing matches */
+        st = orci_db_stmt(db,
+                          "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1 AND seq IN"
+                          " (SELECT seq FROM event_topics WHERE topic >= ?3"
+                          "  AND (?4 IS NULL OR topic < ?4) AND seq > ?1)"
+                          " ORDER BY seq LIMIT ?2",
+                          err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+        orci_bind_text(st, 3, prefix);
+        orci_bind_text(st, 4, bounded ? end : NULL);
+    }
+    orci_bind_int(st, 1, after_seq);
+    orci_bind_int(st, 2, limit);
+    Orchestra__V1__Event **evs = NULL;
+    size_t cnt = 0, cap = 0;
+    int r, code = ORC_OK;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        if (cnt == cap) {
+            size_t ncap = cap == 0 ? 16 : cap * 2;
+            Orchestra__V1__Event **grown = realloc(evs, ncap * sizeof *grown);
+            if (grown == NULL) {
+                code = oom(err);
+                break;
+            }
+            evs = grown;
+            cap = ncap;
+        }
+        if ((evs[cnt] = event_from_row(st)) == NULL) {
+            code = oom(err);
+            break;
+        }
+        cnt++;
+    }
+    if (r < 0)
+        code = orci_db_code(err);
+    if (code != ORC_OK) {
+        sqlite3_reset(st);
+        orci_events_free(evs, cnt);
+        return code;
+    }
+    *out = evs;
+    *n = cnt;
+    return ORC_OK;
+}
+
+/* ---- retention ------------------------------------------------------------------------ */
+
+int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error *err)
+{
+    *pruned = 0;
+    int64_t first = 0, last = 0;
+    int code = orci_events_bounds(db, &first, &last, err);
+    if (code != ORC_OK)
+        return code;
+    /* The new floor: the oldest event at or after the cutoff, or past the newest. Events are
+     * pruned as one range from the old floor, so the kept ones stay gap-free. */
+    sqlite3_stmt *st =
+        orci_db_stmt(db, "SELECT min(seq) FROM events WHERE time >= ?1 AND seq >= ?2", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, cutoff_us);
+    orci_bind_int(st, 2, first);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_db_code(err);
+    int64_t floor = last + 1;
+    if (r == 1) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+            floor = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    if (floor <= first)
+        return ORC_OK;
+    if ((st = orci_db_stmt(db, "DELETE FROM event_topics WHERE seq < ?1", err)) == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, floor);
+    if ((code = orci_db_step(db, st, err)) != ORC_OK)
+        return code;
+    if ((st = orci_db_stmt(db, "DELETE FROM events WHERE seq < ?1", err)) == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, floor);
+    if ((code = orci_db_step(db, st, err)) != ORC_OK)
+        return code;
+    *pruned = (int64_t)sqlite3_changes(orci_db_handle(db));
+    if ((st = orci_db_stmt(db, "UPDATE events_meta SET first_kept = ?1 WHERE id = 1", err)) == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, floor);
+    return orci_db_step(db, st, err);
+}
+
+/* ---- publishing ----------------------------------------------------------------------- */
+
+struct orci_events_pub {
+    orci_store *store;
+    nng_socket sock;
+    bool ready;   /* last holds the newest seq at the start (writer thread only) */
+    int64_t last; /* the newest seq published (writer thread only) */
+    atomic_uint_least64_t dropped;
+};
+
+/* publish_one sends ev once per topic; counts refusals. */
+static void publish_one(orci_events_pub *p, const Orchestra__V1__Event *ev)
+{
+    size_t len = protobuf_c_message_get_packed_size(&ev->base);
+    uint8_t *packed = malloc(len > 0 ? len : 1);
+    if (packed == NULL) {
+        atomic_fetch_add(&p->dropped, ev->n_topics);
+        return;
+    }
+    protobuf_c_message_pack(&ev->base, packed);
+    for (size_t i = 0; i < ev->n_topics; i++) {
+        size_t tl = strlen(ev->topics[i]);
+        nng_msg *m = NULL;
+        if (nng_msg_alloc(&m, tl + 1 + len) != 0) {
+            atomic_fetch_add(&p->dropped, 1);
+            continue;
+        }
+        uint8_t *body = nng_msg_body(m);
+        memcpy(body, ev->topics[i], tl);
+        body[tl] = '\0';
+        memcpy(body + tl + 1, packed, len);
+        if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0) {
+            nng_msg_free(m);
+            atomic_fetch_add(&p->dropped, 1);
+        }
+    }
+    free(packed);
+}
+
+/* publish_hook is the commit hook: it sends every event committed since the last call. */
+static void publish_hook(orci_db *db, void *arg)
+{
+    orci_events_pub *p = arg;
+    if (!p->ready)
+        return;
+    for (;;) {
+        Orchestra__V1__Event **evs = NULL;
+        size_t n = 0;
+        orc_error err = {0};
+        if (orci_events_list(db, p->last, NULL, false, PUB_CHUNK, &evs, &n, &err) != ORC_OK) {
+            orci_warn("events: cannot read events to publish: %s", err.message);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            publish_one(p, evs[i]);
+            p->last = evs[i]->seq;
+        }
+        orci_events_free(evs, n);
+        if (n < PUB_CHUNK)
+            return;
+    }
+}
+
+/* pub_init_job reads the newest seq on the writer thread, serialized with the hook. */
+static int pub_init_job(orci_db *db, void *arg, orc_error *err)
+{
+    orci_events_pub *p = arg;
+    int64_t first = 0, last = 0;
+    int code = orci_events_bounds(db, &first, &last, err);
+    if (code != ORC_OK)
+        return code;
+    p->last = last;
+    p->ready = true;
+    return ORC_OK;
+}
+
+int orci_events_pub_start(orci_store *s, nng_socket sock, orci_events_pub **out, orc_error *err)
+{
+    if (out == NULL || s == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_events_pub_start: no store or no output");
+    *out = NULL;
+    orci_events_pub *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return oom(err);
+    p->store = s;
+    p->sock = sock;
+    atomic_init(&p->dropped, 0);
+    /* The hook goes in first and stays idle until the writer itself has read where
+     * publishing starts, so no commit falls between the two. */
+    orci_store_set_commit_hook(s, publish_hook, p);
+    int code = orci_store_write(s, pub_init_job, p, err);
+    if (code != ORC_OK) {
+        orci_store_set_commit_hook(s, NULL, NULL);
+        free(p);
+        return code;
+    }
+    *out = p;
+    return ORC_OK;
+}
+
+void orci_events_pub_stop(orci_events_pub *p)
+{
+    if (p == NULL)
+        return;
+    orci_store_set_commit_hook(p->store, NULL, NULL);
+    free(p);
+}
+
+uint64_t orci_events_pub_dropped(const orci_events_pub *p)
+{
+    return p != NULL ? (uint64_t)atomic_load(&((orci_events_pub *)p)->dropped) : 0;
+}
