@@ -167,8 +167,8 @@ int main(int argc, char **argv)
               "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
-    orc_client_opts opts = {.rpc_url = rpc_url, .api_key = "orchestra-user",
-                            .api_secret = "CHANGEME"};
+    orc_client_opts opts = {
+        .rpc_url = rpc_url, .api_key = "orchestra-user", .api_secret = "CHANGEME"};
     worker ws[THREADS];
     int up = 0;
     for (int i = 0; i < THREADS; i++) {

@@ -92,8 +92,7 @@ static void *plain_writer(void *p)
     return NULL;
 }
 
-static double run_threads(void *(*fn)(void *), orci_store *store, const char *path,
-                          int *failures)
+static double run_threads(void *(*fn)(void *), orci_store *store, const char *path, int *failures)
 {
     pthread_t th[THREADS];
     bench_ctx ctx[THREADS];

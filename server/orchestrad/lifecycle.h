@@ -29,9 +29,9 @@
 
 /* orci_lc is the context of one transition. */
 typedef struct orci_lc {
-    orci_db *db;          /* the writer's connection, inside a transaction */
-    int64_t now_us;       /* the time of the transition */
-    const orci_rng *rng;  /* sampled review; NULL means orci_rng_system */
+    orci_db *db;         /* the writer's connection, inside a transaction */
+    int64_t now_us;      /* the time of the transition */
+    const orci_rng *rng; /* sampled review; NULL means orci_rng_system */
 } orci_lc;
 
 typedef struct orci_project_params {
@@ -68,8 +68,8 @@ int orci_lc_create_subsequent_tasks(orci_lc *lc, int64_t project_id, orc_error *
  * iteration and moving the task (Awaiting Processing -> Processing, Pending Review ->
  * Reviewing). Machine tasks and tasks of projects that are not Active are refused.
  */
-int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id,
-                        int64_t *assignment_id, orc_error *err);
+int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t *assignment_id,
+                        orc_error *err);
 
 /*
  * orci_lc_new_task is "request new task" for role (ORCI_ROLE_ENTRY_LEVEL takes Awaiting

@@ -103,7 +103,10 @@ const orci_method orci_methods[] = {
      .apply = orci_svc_logout_apply},
 
     /* the worker's own tasks */
-    {.name = "Dashboard", .scopes = ORCI_SCOPE_WORKER, .mutating = false, .run = orci_svc_dashboard},
+    {.name = "Dashboard",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = false,
+     .run = orci_svc_dashboard},
     {.name = "NewTask",
      .scopes = ORCI_SCOPE_WORKER,
      .mutating = true,

@@ -48,11 +48,11 @@ int orci_scopes_parse(const char *text);
 void orci_scopes_format(unsigned bits, char *out, size_t out_size);
 
 typedef struct orci_settings {
-    int auth_window_s;      /* timestamp window, default 300 */
-    bool dev;               /* --dev: seed the example key */
+    int auth_window_s; /* timestamp window, default 300 */
+    bool dev;          /* --dev: seed the example key */
     unsigned pbkdf2_iterations;
-    int64_t session_ttl_s;  /* worker session lifetime, default 12 h */
-    int events_keep_days;   /* event retention in days; 0 keeps every event */
+    int64_t session_ttl_s; /* worker session lifetime, default 12 h */
+    int events_keep_days;  /* event retention in days; 0 keeps every event */
 } orci_settings;
 
 typedef struct orci_server {
@@ -65,10 +65,10 @@ typedef struct orci_server {
 
 /* orci_principal is who made a request, as established by auth.c. */
 typedef struct orci_principal {
-    unsigned scopes;      /* 0 for an unauthenticated caller */
-    char key_id[128];     /* the API key, or "" */
-    int64_t user_id;      /* the worker's user id when a session token was given, else 0 */
-    int64_t worker_id;    /* the worker row of that user, or 0 */
+    unsigned scopes;   /* 0 for an unauthenticated caller */
+    char key_id[128];  /* the API key, or "" */
+    int64_t user_id;   /* the worker's user id when a session token was given, else 0 */
+    int64_t worker_id; /* the worker row of that user, or 0 */
     char username[201];
     /* Idempotency scope: "key:<key_id>" or "user:<id>" or "" (anonymous). */
     char name[160];
@@ -110,8 +110,7 @@ typedef struct orci_method {
      */
     bool no_stored_reply;
     bool commit_on_error;
-    int (*run)(orci_call *c, const ProtobufCMessage *in, ProtobufCMessage **out,
-               orc_error *err);
+    int (*run)(orci_call *c, const ProtobufCMessage *in, ProtobufCMessage **out, orc_error *err);
     int (*prepare)(orci_call *c, const ProtobufCMessage *in, void **plan, orc_error *err);
     int (*apply)(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
                  ProtobufCMessage **out, orc_error *err);

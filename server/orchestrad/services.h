@@ -16,8 +16,8 @@ int orci_svc_server_info(orci_call *c, const ProtobufCMessage *in, ProtobufCMess
 /* svc_workflow.c */
 int orci_svc_load_workflow_prepare(orci_call *c, const ProtobufCMessage *in, void **plan,
                                    orc_error *err);
-int orci_svc_load_workflow_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in,
-                                 void *plan, ProtobufCMessage **out, orc_error *err);
+int orci_svc_load_workflow_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
+                                 ProtobufCMessage **out, orc_error *err);
 int orci_svc_load_all_prepare(orci_call *c, const ProtobufCMessage *in, void **plan,
                               orc_error *err);
 int orci_svc_load_all_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
@@ -36,12 +36,12 @@ int orci_svc_list_workflows(orci_call *c, const ProtobufCMessage *in, ProtobufCM
  *   APPLY(x):   int x(orci_call *, orci_db *wdb, const ProtobufCMessage *in, void *plan,
  *                     ProtobufCMessage **out, orc_error *)
  */
-#define ORCI_SVC_RUN(x)                                                                          \
+#define ORCI_SVC_RUN(x)                                                                            \
     int x(orci_call *c, const ProtobufCMessage *in, ProtobufCMessage **out, orc_error *err)
-#define ORCI_SVC_PREPARE(x)                                                                      \
+#define ORCI_SVC_PREPARE(x)                                                                        \
     int x(orci_call *c, const ProtobufCMessage *in, void **plan, orc_error *err)
-#define ORCI_SVC_APPLY(x)                                                                        \
-    int x(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,                    \
+#define ORCI_SVC_APPLY(x)                                                                          \
+    int x(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,                      \
           ProtobufCMessage **out, orc_error *err)
 
 /* svc_project.c: projects (project or admin scope) and project management (admin). */

@@ -16,8 +16,7 @@
  * "status" label: {"project":{...,"status":"Active"},"steps":[...],"tasks":{...}}. Unknown
  * id: ORC_NOT_FOUND "No project for given id".
  */
-int orci_view_project_information(orci_db *db, int64_t project_id, char **json,
-                                  orc_error *err);
+int orci_view_project_information(orci_db *db, int64_t project_id, char **json, orc_error *err);
 
 /*
  * orci_view_dashboard renders dashboard_tasks (spec 5) for a worker:

@@ -47,8 +47,8 @@ int orci_workers_certify(orci_db *db, const char *username, const char *workflow
                          int64_t now_us, orc_error *err);
 
 /* orci_workers_password_hash reads a user's stored hash into out (for login checks). */
-int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_id,
-                               char *out, size_t out_size, orc_error *err);
+int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_id, char *out,
+                               size_t out_size, orc_error *err);
 
 /*
  * Failed-login rate limit: at most ORCI_LOGIN_MAX_FAILURES failures per username within
@@ -59,12 +59,10 @@ int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_
 #define ORCI_LOGIN_WINDOW_US (300LL * 1000000LL)
 
 /* orci_workers_login_allowed checks the rate limit for username at now_us. */
-int orci_workers_login_allowed(orci_db *db, const char *username, int64_t now_us,
-                               orc_error *err);
+int orci_workers_login_allowed(orci_db *db, const char *username, int64_t now_us, orc_error *err);
 
 /* orci_workers_login_failed records one failed attempt for username. */
-int orci_workers_login_failed(orci_db *db, const char *username, int64_t now_us,
-                              orc_error *err);
+int orci_workers_login_failed(orci_db *db, const char *username, int64_t now_us, orc_error *err);
 
 /*
  * orci_workers_session_create stores a new session for user_id valid for ttl_us and writes
@@ -74,7 +72,6 @@ int orci_workers_session_create(orci_db *db, int64_t user_id, int64_t now_us, in
                                 char *token, size_t token_size, orc_error *err);
 
 /* orci_workers_session_revoke revokes the session of token (logout): ORC_OK or NOT_FOUND. */
-int orci_workers_session_revoke(orci_db *db, const char *token, int64_t now_us,
-                                orc_error *err);
+int orci_workers_session_revoke(orci_db *db, const char *token, int64_t now_us, orc_error *err);
 
 #endif
