@@ -146,4 +146,12 @@ int orci_lci_machine_fail(orci_lc *lc, int64_t task_id, orc_error *err);
  * assignment policies) from real failures (which must abort the transition). */
 bool orci_lci_expected_error(int code);
 
+/* orci_lci_normalize_object parses text as a JSON object and returns its compact form
+ * (malloc'd); NULL or "" means {}. INVALID_ARGUMENT names `what` otherwise. */
+char *orci_lci_normalize_object(const char *text, const char *what, orc_error *err);
+
+/* orci_lci_assign_core is assign_task (spec 3.1, 3.2) without the invariant check. */
+int orci_lci_assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t *assignment_id,
+                         orc_error *err);
+
 #endif
