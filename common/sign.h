@@ -17,7 +17,7 @@
 
 /* orci_sign_request computes the signature of one request into mac[32]. */
 void orci_sign_request(const char *secret, size_t secret_len, const char *method,
-                       const char *request_id, int64_t timestamp, const void *body,
-                       size_t body_len, uint8_t mac[ORCI_SHA256_LEN]);
+                       const char *request_id, int64_t timestamp, const void *body, size_t body_len,
+                       uint8_t mac[ORCI_SHA256_LEN]);
 
 #endif

@@ -506,83 +506,219 @@ int orci_subscription_new_source(const orci_event_source *src, const char *prefi
 
 /* ---- the real source: SUB socket + ListEvents ------------------------------------------ */
 
-typedef struct live_source {
+/*
+ * Feed connections are never closed while the process runs; a destroyed subscription parks
+ * its connection in a process-wide pool and the next subscription to the same URL (with the
+ * same CA) takes it back. The reason is a defect of nng 1.5.2 (Debian 12): closing a TCP or
+ * IPC pipe while a message is half received loses the transport's completion (nni_aio_begin
+ * on a stopped aio returns without running the callback), so the reaper thread waits
+ * forever in the SUB pipe's stop, and from then on every nng_close in the process, REQ
+ * sockets included, blocks. A SUB socket receives whenever the coordinator publishes, so its
+ * close cannot be timed safely; a pipe the coordinator closes (restart, shutdown) ends
+ * through the read error instead and is not affected. A parked connection has no
+ * subscription: the SUB protocol frees every message on arrival, so it costs one idle TCP
+ * connection and no queue. nng does not close sockets at exit (no atexit in release builds).
+ */
+typedef struct feed_conn {
     nng_socket sock;
-    bool sock_open;
     nng_dialer dialer;
     nng_tls_config *tls;
+    char *url;
+    char *ca;              /* the CA file in use for tls+tcp://, else "" */
+    char *topic;           /* the current subscription, NULL while parked */
     atomic_bool connected; /* set by the pipe callback on every (re)connection */
-    orc_client *rpc;       /* borrowed */
+    struct feed_conn *next_parked;
+} feed_conn;
+
+static pthread_mutex_t feed_pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static feed_conn *feed_pool;
+
+typedef struct live_source {
+    feed_conn *conn;
+    orc_client *rpc; /* borrowed */
     char *prefix;
 } live_source;
 
-/* live_free releases what ls holds, the socket included. */
-static void live_free(live_source *ls)
+/* feed_drain drops whatever conn's receive queue holds. */
+static void feed_drain(feed_conn *conn)
 {
-    if (ls->sock_open)
-        nng_close(ls->sock);
-    if (ls->tls)
-        nng_tls_config_free(ls->tls);
-    free(ls->prefix);
-    free(ls);
+    nng_msg *m = NULL;
+    while (nng_recvmsg(conn->sock, &m, NNG_FLAG_NONBLOCK) == 0)
+        nng_msg_free(m);
 }
 
-static void *live_closer(void *arg)
+/* feed_park unsubscribes conn and puts it in the pool. */
+static void feed_park(feed_conn *conn)
 {
-    live_free(arg);
-    return NULL;
+    if (conn->topic) {
+        nng_socket_set(conn->sock, NNG_OPT_SUB_UNSUBSCRIBE, conn->topic, strlen(conn->topic));
+        free(conn->topic);
+        conn->topic = NULL;
+    }
+    feed_drain(conn);
+    pthread_mutex_lock(&feed_pool_mu);
+    conn->next_parked = feed_pool;
+    feed_pool = conn;
+    pthread_mutex_unlock(&feed_pool_mu);
 }
 
-/*
- * live_destroy closes the feed. nng 1.5.2's nng_close of a SUB socket that has been
- * receiving while the publisher keeps sending can wait forever (reproduced here with a
- * separate publisher process: the close hangs in the socket shutdown after a few rounds, with
- * or without contexts, aios or closing the dialer first). So the close runs on a detached
- * thread that owns the socket: destroying a subscription never blocks its caller; at worst
- * that thread and the socket stay parked until the process exits.
- */
+/* feed_take returns a parked connection to url with the same CA, or NULL. */
+static feed_conn *feed_take(const char *url, const char *ca)
+{
+    pthread_mutex_lock(&feed_pool_mu);
+    feed_conn **at = &feed_pool;
+    while (*at && (strcmp((*at)->url, url) != 0 || strcmp((*at)->ca, ca) != 0))
+        at = &(*at)->next_parked;
+    feed_conn *conn = *at;
+    if (conn) {
+        *at = conn->next_parked;
+        conn->next_parked = NULL;
+    }
+    pthread_mutex_unlock(&feed_pool_mu);
+    return conn;
+}
+
+/* feed_subscribe sets conn's subscription to prefix, dropping anything queued before. */
+static int feed_subscribe(feed_conn *conn, const char *prefix, orc_error *err)
+{
+    char *topic = strdup(prefix);
+    if (!topic)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    int rv = nng_socket_set(conn->sock, NNG_OPT_SUB_SUBSCRIBE, prefix, strlen(prefix));
+    if (rv != 0) {
+        free(topic);
+        return orc_error_set(err, ORC_INTERNAL, "cannot subscribe to the event feed: %s",
+                             nng_strerror(rv));
+    }
+    conn->topic = topic;
+    feed_drain(conn);
+    return ORC_OK;
+}
+
+/* feed_pipe_added runs on an nng thread: it only raises a flag. */
+static void feed_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)p;
+    (void)ev;
+    feed_conn *conn = arg;
+    atomic_store(&conn->connected, true);
+}
+
+/* feed_tls sets up TLS on conn's dialer for a tls+tcp:// URL, verifying with ca. */
+static int feed_tls(feed_conn *conn, const char *ca, orc_error *err)
+{
+    nng_url *u = NULL;
+    int rv;
+    if ((rv = nng_tls_config_alloc(&conn->tls, NNG_TLS_MODE_CLIENT)) != 0) {
+        conn->tls = NULL;
+        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
+    }
+    if ((rv = nng_tls_config_ca_file(conn->tls, ca)) != 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "cannot load CA file %s: %s", ca,
+                             nng_strerror(rv));
+    if ((rv = nng_url_parse(&u, conn->url)) != 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", conn->url,
+                             nng_strerror(rv));
+    rv = nng_tls_config_server_name(conn->tls, u->u_hostname);
+    nng_url_free(u);
+    if (rv == 0)
+        rv = nng_tls_config_auth_mode(conn->tls, NNG_TLS_AUTH_MODE_REQUIRED);
+    if (rv == 0)
+        rv = nng_dialer_set_ptr(conn->dialer, NNG_OPT_TLS_CONFIG, conn->tls);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
+    return ORC_OK;
+}
+
+/* feed_free releases a connection that never received: only set-up failures come here, so
+ * closing its socket is safe. */
+static void feed_free(feed_conn *conn, bool sock_open)
+{
+    if (sock_open)
+        nng_close(conn->sock);
+    if (conn->tls)
+        nng_tls_config_free(conn->tls);
+    free(conn->url);
+    free(conn->ca);
+    free(conn->topic);
+    free(conn);
+}
+
+/* feed_open makes a new connection to url (not subscribed yet) and starts dialing it. */
+static int feed_open(const char *url, const char *ca, feed_conn **out, orc_error *err)
+{
+    int rv;
+    int rc = ORC_OK;
+    bool sock_open = false;
+    feed_conn *conn = calloc(1, sizeof *conn);
+    if (!conn)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    atomic_init(&conn->connected, false);
+    if (!(conn->url = strdup(url)) || !(conn->ca = strdup(ca))) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        goto fail;
+    }
+    if ((rv = nng_sub0_open(&conn->sock)) != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "cannot open a SUB socket: %s", nng_strerror(rv));
+        goto fail;
+    }
+    sock_open = true;
+    if (nng_socket_set_int(conn->sock, NNG_OPT_RECVBUF, SUB_RECVBUF) != 0)
+        nng_socket_set_int(conn->sock, NNG_OPT_RECVBUF, SUB_RECVBUF_FALLBACK);
+    if ((rv = nng_socket_set_size(conn->sock, NNG_OPT_RECVMAXSZ, SUB_RECV_MAX)) != 0 ||
+        (rv = nng_pipe_notify(conn->sock, NNG_PIPE_EV_ADD_POST, feed_pipe_added, conn)) != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "cannot configure the SUB socket: %s",
+                           nng_strerror(rv));
+        goto fail;
+    }
+    if ((rv = nng_dialer_create(&conn->dialer, conn->sock, url)) != 0) {
+        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", url,
+                           nng_strerror(rv));
+        goto fail;
+    }
+    nng_dialer_set_ms(conn->dialer, NNG_OPT_RECONNMINT, SUB_RECONNECT_MIN_MS);
+    nng_dialer_set_ms(conn->dialer, NNG_OPT_RECONNMAXT, SUB_RECONNECT_MAX_MS);
+    if (ca[0] && (rc = feed_tls(conn, ca, err)) != ORC_OK)
+        goto fail;
+    /* Dial in the background: the history is read through the RPC client meanwhile, and nng
+     * keeps redialing a feed that is not there yet or goes away. */
+    if ((rv = nng_dialer_start(conn->dialer, NNG_FLAG_NONBLOCK)) != 0) {
+        rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot dial the event feed %s: %s", url,
+                           nng_strerror(rv));
+        goto fail;
+    }
+    *out = conn;
+    return ORC_OK;
+
+fail:
+    feed_free(conn, sock_open);
+    return rc;
+}
+
 static void live_destroy(void *arg)
 {
     live_source *ls = arg;
     if (!ls)
         return;
-    if (ls->sock_open) {
-        nng_pipe_notify(ls->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
-        nng_dialer_close(ls->dialer);
-        pthread_attr_t attr;
-        pthread_t th;
-        if (pthread_attr_init(&attr) == 0) {
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            int rv = pthread_create(&th, &attr, live_closer, ls);
-            pthread_attr_destroy(&attr);
-            if (rv == 0)
-                return;
-        }
-    }
-    live_free(ls);
-}
-
-/* live_pipe_added runs on an nng thread: it only raises a flag. */
-static void live_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-    (void)p;
-    (void)ev;
-    live_source *ls = arg;
-    atomic_store(&ls->connected, true);
+    if (ls->conn)
+        feed_park(ls->conn);
+    free(ls->prefix);
+    free(ls);
 }
 
 static int live_recv(void *arg, int timeout_ms, orc_event **ev, bool *resync, orc_error *err)
 {
     live_source *ls = arg;
+    nng_socket sock = ls->conn->sock;
     nng_msg *m = NULL;
     *ev = NULL;
-    *resync = atomic_exchange(&ls->connected, false);
+    *resync = atomic_exchange(&ls->conn->connected, false);
     int flags = 0;
     if (timeout_ms == 0)
         flags = NNG_FLAG_NONBLOCK;
     else
-        nng_socket_set_ms(ls->sock, NNG_OPT_RECVTIMEO, (nng_duration)timeout_ms);
-    int rv = nng_recvmsg(ls->sock, &m, flags);
+        nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, (nng_duration)timeout_ms);
+    int rv = nng_recvmsg(sock, &m, flags);
     if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
         return orc_error_set(err, ORC_DEADLINE_EXCEEDED, NULL);
     if (rv != 0)
@@ -592,10 +728,10 @@ static int live_recv(void *arg, int timeout_ms, orc_event **ev, bool *resync, or
     size_t scan = len < SUB_TOPIC_MAX ? len : SUB_TOPIC_MAX;
     const uint8_t *nul = memchr(body, '\0', scan);
     Orchestra__V1__Event *p = NULL;
-    if (nul)
+    if (nul && has_prefix((const char *)body, ls->prefix))
         p = orchestra__v1__event__unpack(NULL, len - (size_t)(nul - body) - 1, nul + 1);
     if (!p) {
-        /* Not an event we can read: whatever it was is re-read from the history. */
+        /* Not an event of ours: whatever it was is re-read from the history. */
         nng_msg_free(m);
         *resync = true;
         return orc_error_set(err, ORC_DEADLINE_EXCEEDED, NULL);
@@ -617,44 +753,11 @@ static int live_list(void *arg, int64_t after_seq, const char *prefix, int limit
     return orc_events_list(ls->rpc, after_seq, prefix, limit, page, err);
 }
 
-/* live_tls sets up TLS on the dialer for a tls+tcp:// URL. */
-static int live_tls(live_source *ls, const char *url, const char *ca, orc_error *err)
-{
-    nng_url *u = NULL;
-    int rv;
-    if (!ca) {
-        if (access(SUB_SYSTEM_CA_FILE, R_OK) != 0)
-            return orc_error_set(err, ORC_INVALID_ARGUMENT,
-                                 "%s needs a CA file to verify the server (ORCHESTRA_TLS_CA)", url);
-        ca = SUB_SYSTEM_CA_FILE;
-    }
-    if ((rv = nng_tls_config_alloc(&ls->tls, NNG_TLS_MODE_CLIENT)) != 0) {
-        ls->tls = NULL;
-        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
-    }
-    if ((rv = nng_tls_config_ca_file(ls->tls, ca)) != 0)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "cannot load CA file %s: %s", ca,
-                             nng_strerror(rv));
-    if ((rv = nng_url_parse(&u, url)) != 0)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", url,
-                             nng_strerror(rv));
-    rv = nng_tls_config_server_name(ls->tls, u->u_hostname);
-    nng_url_free(u);
-    if (rv == 0)
-        rv = nng_tls_config_auth_mode(ls->tls, NNG_TLS_AUTH_MODE_REQUIRED);
-    if (rv == 0)
-        rv = nng_dialer_set_ptr(ls->dialer, NNG_OPT_TLS_CONFIG, ls->tls);
-    if (rv != 0)
-        return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
-    return ORC_OK;
-}
-
 int orc_subscription_new(const orc_subscribe_opts *opts, orc_client *rpc, orc_subscription **out,
                          orc_error *err)
 {
     orc_subscribe_opts none;
-    int rc = ORC_OK;
-    int rv;
+    int rc;
 
     if (!out)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the subscription");
@@ -671,46 +774,33 @@ int orc_subscription_new(const orc_subscribe_opts *opts, orc_client *rpc, orc_su
     if (!url || !url[0])
         url = ORC_DEFAULT_EVENTS_URL;
     const char *prefix = opts->topic_prefix ? opts->topic_prefix : "";
+    if (strlen(prefix) >= SUB_TOPIC_MAX)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "topic prefix longer than %d bytes",
+                             SUB_TOPIC_MAX - 1);
+    const char *ca = "";
+    if (strncmp(url, "tls+", 4) == 0) {
+        bool given = opts->tls_ca_file && opts->tls_ca_file[0];
+        ca = given ? opts->tls_ca_file : SUB_SYSTEM_CA_FILE;
+        if (access(ca, R_OK) != 0 && given)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT, "cannot read CA file %s", ca);
+        if (access(ca, R_OK) != 0)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                                 "%s needs a CA file to verify the server (ORCHESTRA_TLS_CA)", url);
+    }
 
     live_source *ls = calloc(1, sizeof *ls);
     if (!ls)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-    atomic_init(&ls->connected, false);
     ls->rpc = rpc;
     if (!(ls->prefix = strdup(prefix))) {
         rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
         goto fail;
     }
-    if ((rv = nng_sub0_open(&ls->sock)) != 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "cannot open a SUB socket: %s", nng_strerror(rv));
+    ls->conn = feed_take(url, ca);
+    if (!ls->conn && (rc = feed_open(url, ca, &ls->conn, err)) != ORC_OK)
         goto fail;
-    }
-    ls->sock_open = true;
-    if (nng_socket_set_int(ls->sock, NNG_OPT_RECVBUF, SUB_RECVBUF) != 0)
-        nng_socket_set_int(ls->sock, NNG_OPT_RECVBUF, SUB_RECVBUF_FALLBACK);
-    if ((rv = nng_socket_set_size(ls->sock, NNG_OPT_RECVMAXSZ, SUB_RECV_MAX)) != 0 ||
-        (rv = nng_socket_set(ls->sock, NNG_OPT_SUB_SUBSCRIBE, prefix, strlen(prefix))) != 0 ||
-        (rv = nng_pipe_notify(ls->sock, NNG_PIPE_EV_ADD_POST, live_pipe_added, ls)) != 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "cannot configure the SUB socket: %s",
-                           nng_strerror(rv));
+    if ((rc = feed_subscribe(ls->conn, prefix, err)) != ORC_OK)
         goto fail;
-    }
-    if ((rv = nng_dialer_create(&ls->dialer, ls->sock, url)) != 0) {
-        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", url,
-                           nng_strerror(rv));
-        goto fail;
-    }
-    nng_dialer_set_ms(ls->dialer, NNG_OPT_RECONNMINT, SUB_RECONNECT_MIN_MS);
-    nng_dialer_set_ms(ls->dialer, NNG_OPT_RECONNMAXT, SUB_RECONNECT_MAX_MS);
-    if (strncmp(url, "tls+", 4) == 0 && (rc = live_tls(ls, url, opts->tls_ca_file, err)) != ORC_OK)
-        goto fail;
-    /* Dial in the background: the history is read through rpc meanwhile, and nng keeps
-     * redialing a feed that is not there yet or goes away. */
-    if ((rv = nng_dialer_start(ls->dialer, NNG_FLAG_NONBLOCK)) != 0) {
-        rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot dial the event feed %s: %s", url,
-                           nng_strerror(rv));
-        goto fail;
-    }
     orci_event_source src = {
         .arg = ls,
         .recv = live_recv,

@@ -31,9 +31,9 @@ int orci_reply_get(orci_db *db, const char *principal, const char *request_id,
                    orci_stored_reply *out, orc_error *err);
 
 /* orci_reply_put stores a reply (inside the write job of the change it answers). */
-int orci_reply_put(orci_db *db, const char *principal, const char *request_id,
-                   const char *method, int status, const char *message, const char *details,
-                   const void *body, size_t body_len, int64_t now_us, orc_error *err);
+int orci_reply_put(orci_db *db, const char *principal, const char *request_id, const char *method,
+                   int status, const char *message, const char *details, const void *body,
+                   size_t body_len, int64_t now_us, orc_error *err);
 
 /* orci_replies_prune deletes replies created before cutoff_us; *deleted gets the count. */
 int orci_replies_prune(orci_db *db, int64_t cutoff_us, int64_t *deleted, orc_error *err);

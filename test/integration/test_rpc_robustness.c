@@ -13,17 +13,21 @@
 
 #include <jansson.h>
 #include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "call.h"
 #include "harness.h"
 #include "proto/envelope.pb-c.h"
+#include "subscribe.h"
 #include "support.h"
 
 /* The daemon shared by the tests that do not need special flags. */
@@ -470,6 +474,104 @@ static void make_certs(const char *dir)
     openssl(dir, sign);
 }
 
+/* create_project commits a project of workflow wf (events: project and task created). */
+static void create_project(orc_client *c, const char *wf)
+{
+    orc_project_params p = {.workflow = wf, .version = "v1", .description = "tls", .priority = 1};
+    int64_t id = 0;
+    orc_error e;
+    if (orc_project_create(c, &p, &id, &e) != ORC_OK)
+        fail_msg("create project: %s", e.message);
+}
+
+/* live_event creates a project and checks its first event comes off the feed, not from the
+ * history. */
+static void live_event(orc_subscription *s, orc_client *c, const char *wf)
+{
+    orc_event *ev = NULL;
+    orc_event_page page;
+    orc_error e;
+    /* First take in everything committed so far (events come a little after their commit). */
+    assert_int_equal(orc_events_list(c, 0, "", 1, &page, &e), ORC_OK);
+    int64_t committed = page.last_seq;
+    orc_event_page_free(&page);
+    while (orc_subscription_last_seq(s) < committed) {
+        int rc = orc_subscription_next(s, 10000, &ev, &e);
+        if (rc != ORC_OK)
+            fail_msg("catching up over the TLS feed: %s %s", orc_code_name(rc), e.message);
+        orc_event_free(ev);
+    }
+    uint64_t replays = orci_subscription_replays(s);
+    create_project(c, wf);
+    int rc = orc_subscription_next(s, 10000, &ev, &e);
+    if (rc != ORC_OK)
+        fail_msg("no event over the TLS feed: %s %s", orc_code_name(rc), e.message);
+    assert_int_equal(ev->seq, committed + 1);
+    assert_string_equal(ev->type, "project.created");
+    orc_event_free(ev);
+    assert_int_equal(orci_subscription_replays(s), replays);
+}
+
+/*
+ * tls_event_feed: the tls+tcp:// event feed delivers live events to a subscriber that
+ * trusts the CA, and nothing to one that checks the certificate against another CA.
+ */
+static void tls_event_feed(orc_harness *h, const char *ca, const char *certs)
+{
+    char wf_dir[700];
+    orc_workflow_ref ref;
+    orc_error e;
+    assert_non_null(strstr(h->events_url, "tls+tcp://127.0.0.1:"));
+    orc_client *c = dev_client(h);
+    assert_int_equal(orc_test_small_workflow(certs, "tlswf", wf_dir, sizeof wf_dir), 0);
+    assert_int_equal(orc_workflow_load(c, wf_dir, "v1", false, &ref, &e), ORC_OK);
+
+    /* A raw SUB socket whose TLS config trusts only an unrelated CA never connects. */
+    char other[700];
+    snprintf(other, sizeof other, "%s/other", certs);
+    assert_int_equal(mkdir(other, 0700), 0);
+    make_certs(other);
+    char other_ca[760];
+    snprintf(other_ca, sizeof other_ca, "%s/ca.pem", other);
+    nng_socket wrong;
+    nng_dialer d;
+    nng_tls_config *cfg = NULL;
+    assert_int_equal(nng_sub0_open(&wrong), 0);
+    assert_int_equal(nng_socket_set(wrong, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
+    assert_int_equal(nng_socket_set_ms(wrong, NNG_OPT_RECVTIMEO, 1500), 0);
+    assert_int_equal(nng_dialer_create(&d, wrong, h->events_url), 0);
+    assert_int_equal(nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT), 0);
+    assert_int_equal(nng_tls_config_ca_file(cfg, other_ca), 0);
+    assert_int_equal(nng_tls_config_server_name(cfg, "localhost"), 0);
+    assert_int_equal(nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED), 0);
+    assert_int_equal(nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg), 0);
+    assert_int_equal(nng_dialer_start(d, NNG_FLAG_NONBLOCK), 0);
+
+    /* The library's subscription with the CA: live events, without a history read. */
+    orc_subscribe_opts so = {
+        .events_url = h->events_url, .tls_ca_file = ca, .idle_replay_ms = 60000};
+    orc_subscription *s = NULL;
+    assert_int_equal(orc_subscription_new(&so, c, &s, &e), ORC_OK);
+    /* Wait for the feed to connect: its first connection reads the history once more
+     * (the catch-up was the first read); an event published before would be read back. */
+    for (int i = 0; i < 100 && orci_subscription_replays(s) < 2; i++) {
+        orc_event *ev = NULL;
+        if (orc_subscription_next(s, 100, &ev, &e) == ORC_OK)
+            orc_event_free(ev);
+    }
+    assert_true(orci_subscription_replays(s) >= 2);
+    live_event(s, c, "tlswf");
+    live_event(s, c, "tlswf");
+    orc_subscription_destroy(s);
+
+    nng_msg *m = NULL;
+    int rv = nng_recvmsg(wrong, &m, 0);
+    assert_int_equal(rv, NNG_ETIMEDOUT);
+    nng_close(wrong); /* it never had a pipe, so closing it is safe (subscribe.c) */
+    nng_tls_config_free(cfg);
+    orc_client_destroy(c);
+}
+
 static void test_tls_transport_serves_clients_that_trust_the_ca(void **state)
 {
     own *fx = *state;
@@ -516,6 +618,7 @@ static void test_tls_transport_serves_clients_that_trust_the_ca(void **state)
     assert_int_not_equal(rc, ORC_OK);
     assert_true(took < 2000 + 5000);
 
+    tls_event_feed(h, ca, certs);
     assert_int_equal(orc_harness_stop(h), 0);
 }
 

@@ -525,7 +525,9 @@ static int pick_endpoints(orc_harness *h)
         snprintf(h->rpc_url, sizeof h->rpc_url, "ipc://%s/rpc.sock", h->dir);
     else
         snprintf(h->rpc_url, sizeof h->rpc_url, "%s://127.0.0.1:%d", h->scheme, rpc_port);
-    snprintf(h->events_url, sizeof h->events_url, "tcp://127.0.0.1:%d", ev_port);
+    /* A TLS daemon serves its event feed over TLS too, with the same certificate. */
+    snprintf(h->events_url, sizeof h->events_url, "%s://127.0.0.1:%d",
+             strcmp(h->scheme, "tls+tcp") == 0 ? "tls+tcp" : "tcp", ev_port);
     return 0;
 }
 
@@ -604,14 +606,7 @@ int orc_harness_stop(orc_harness *h)
     if (wait_pid(pid, deadline, &st) != 0) {
         fprintf(stderr, "orchestrad did not stop within %d ms of SIGTERM: killed\n",
                 ORC_HARNESS_STOP_TIMEOUT_MS);
-        /* Where it hangs, when gdb is there to say (thread backtraces on stderr). */
-        char cmd[128];
-        snprintf(cmd, sizeof cmd,
-                 "command -v gdb >/dev/null && gdb -p %d -batch -ex 'thread apply all bt' "
-                 "1>&2 2>/dev/null",
-                 (int)pid);
-        if (system(cmd) != 0)
-            fprintf(stderr, "(no backtrace of the hung orchestrad)\n");
+        orc_test_print_backtrace(pid, "the hung orchestrad");
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
         h->pid = 0;

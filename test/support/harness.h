@@ -38,7 +38,8 @@
  * opts means all defaults). Strings are copied by orc_harness_start.
  */
 typedef struct orc_harness_opts {
-    /* "tcp" (default), "ipc" (ipc://<dir>/rpc.sock) or "tls+tcp" (needs tls_cert/key). */
+    /* "tcp" (default), "ipc" (ipc://<dir>/rpc.sock) or "tls+tcp" (needs tls_cert/key; the
+     * event feed is then tls+tcp:// too, tcp:// otherwise). */
     const char *rpc_scheme;
     const char *tls_cert; /* PEM certificate and key: --tls-cert / --tls-key */
     const char *tls_key;

@@ -111,6 +111,19 @@ char *orc_test_read_file(const char *path, size_t *len)
     return buf;
 }
 
+void orc_test_print_backtrace(pid_t pid, const char *what)
+{
+    char cmd[160];
+    fprintf(stderr, "-- %s (pid %d): backtraces --\n", what, (int)pid);
+    fflush(stderr);
+    snprintf(cmd, sizeof cmd,
+             "command -v gdb >/dev/null && gdb -p %d -batch -ex 'thread apply all bt' "
+             "1>&2 2>/dev/null",
+             (int)pid);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no backtrace: gdb is missing or could not attach)\n");
+}
+
 int64_t orc_test_now_ms(void)
 {
     struct timespec ts;

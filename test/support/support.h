@@ -6,6 +6,7 @@
 #define ORC_TEST_SUPPORT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 /*
@@ -28,6 +29,12 @@ int orc_test_write_file(const char *path, const char *text);
  * caller frees it), its length in *len when len is not NULL; NULL when unreadable.
  */
 char *orc_test_read_file(const char *path, size_t *len);
+
+/*
+ * orc_test_print_backtrace prints the thread backtraces of the running process pid on stderr
+ * (with gdb, when installed), headed by what: where a hung process waits.
+ */
+void orc_test_print_backtrace(pid_t pid, const char *what);
 
 /* orc_test_now_ms is a monotonic clock in milliseconds. */
 int64_t orc_test_now_ms(void);

@@ -488,7 +488,11 @@ int orc_subscription_next(orc_subscription *s, int timeout_ms, orc_event **ev, o
  */
 int64_t orc_subscription_last_seq(const orc_subscription *s);
 
-/* orc_subscription_destroy closes the feed and frees s; NULL is allowed. */
+/*
+ * orc_subscription_destroy ends the subscription and frees s; NULL is allowed. Its feed
+ * connection is unsubscribed and kept for the next subscription to the same URL rather than
+ * closed (client/README.md says why); it costs an idle connection, no memory per event.
+ */
 void orc_subscription_destroy(orc_subscription *s);
 
 #ifdef __cplusplus
