@@ -39,7 +39,7 @@
 #define DEV_KEY_SECRET "CHANGEME"
 #define EXIT_USAGE 2
 #define DEFAULT_SESSION_TTL_S 43200
-#define SESSION_TTL_MIN_S 60
+#define SESSION_TTL_MIN_S 1
 #define SESSION_TTL_MAX_S 2592000
 
 static volatile sig_atomic_t stop_requested;
