@@ -3,6 +3,7 @@
  *
  *   orchestra-executor [--rpc URL] --plugins DIR [--concurrency N] [--allow-commands]
  *                      [--storage DIR] [--tls-ca FILE] [--log-level L] [--job-timeout SECONDS]
+ *                      [--lease SECONDS]
  *
  * Credentials come from ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET (a key with the executor
  * scope); they are removed from the environment before any job runs, so neither plugins
@@ -29,6 +30,9 @@
 #define MAIN_DEFAULT_CONCURRENCY 2
 #define MAIN_MAX_CONCURRENCY 256
 #define MAIN_DEFAULT_JOB_TIMEOUT_S 300
+/* The coordinator's bounds on a lease (ORCI_JOB_MIN/MAX_LEASE_MS): 1 s to 10 min. */
+#define MAIN_MIN_LEASE_S 1
+#define MAIN_MAX_LEASE_S 600
 #define MAIN_DEFAULT_STORAGE "orchestra-storage"
 
 static atomic_bool main_stop;
@@ -40,6 +44,7 @@ static void main_usage(FILE *f)
         "usage: orchestra-executor [--rpc URL] --plugins DIR [--concurrency N]\n"
         "                          [--allow-commands] [--storage DIR] [--tls-ca FILE]\n"
         "                          [--log-level debug|info|warn|error] [--job-timeout SECONDS]\n"
+        "                          [--lease SECONDS]\n"
         "\n"
         "Runs machine steps for orchestrad: loads the plugins (*.so) of DIR, leases jobs for\n"
         "their functions and runs each in an isolated child process.\n"
@@ -51,10 +56,13 @@ static void main_usage(FILE *f)
         "  --tls-ca FILE        CA bundle for a tls+tcp:// endpoint\n"
         "  --log-level L        debug, info (default), warn or error\n"
         "  --job-timeout S      kill and fail a job after S seconds (default %d)\n"
+        "  --lease S            lease length asked for, renewed every S/3 while a job runs\n"
+        "                       (default %d); a job of an executor that dies is handed out again\n"
+        "                       once its lease runs out\n"
         "Environment: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET, a key with the executor\n"
         "scope (orchestrad keys create NAME --scopes executor).\n",
         ORC_DEFAULT_RPC_URL, MAIN_DEFAULT_CONCURRENCY, MAIN_DEFAULT_STORAGE,
-        MAIN_DEFAULT_JOB_TIMEOUT_S);
+        MAIN_DEFAULT_JOB_TIMEOUT_S, ORCI_EXECUTOR_LEASE_MS / 1000);
 }
 
 /* main_int parses a whole decimal number in [lo, hi]. */
@@ -99,6 +107,7 @@ int main(int argc, char **argv)
     const char *rpc = NULL, *plugins_dir = NULL, *storage = MAIN_DEFAULT_STORAGE;
     const char *tls_ca = NULL, *level_name = "info";
     long concurrency = MAIN_DEFAULT_CONCURRENCY, timeout_s = MAIN_DEFAULT_JOB_TIMEOUT_S;
+    long lease_s = ORCI_EXECUTOR_LEASE_MS / 1000;
     bool allow_commands = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -138,6 +147,12 @@ int main(int argc, char **argv)
             if (!main_int(v, 1, 7 * 86400, &timeout_s)) {
                 fprintf(stderr, "orchestra-executor: --job-timeout wants 1 to %d seconds\n",
                         7 * 86400);
+                return 2;
+            }
+        } else if (strcmp(a, "--lease") == 0) {
+            if (!main_int(v, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, &lease_s)) {
+                fprintf(stderr, "orchestra-executor: --lease wants %d to %d seconds\n",
+                        MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S);
                 return 2;
             }
         } else {
@@ -216,8 +231,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < orci_plugin_set_count(plugins); i++)
         orci_info("function %s", orci_plugin_set_function_name(plugins, i));
-    orci_info("%zu plugins loaded, %zu refused, from %s; storage %s; job timeout %ld s", loaded,
-              refused, plugins_dir, storage_abs, timeout_s);
+    orci_info("%zu plugins loaded, %zu refused, from %s; storage %s; job timeout %ld s; "
+              "lease %ld s",
+              loaded, refused, plugins_dir, storage_abs, timeout_s, lease_s);
 
     orci_executor_opts opts = {.client = {.rpc_url = rpc,
                                           .api_key = api_key,
@@ -230,7 +246,8 @@ int main(int argc, char **argv)
                                .log_level = level_name,
                                .executor_id = executor_id,
                                .concurrency = (int)concurrency,
-                               .job_timeout_ms = (int64_t)timeout_s * 1000};
+                               .job_timeout_ms = (int64_t)timeout_s * 1000,
+                               .lease_ms = (int)lease_s * 1000};
     if (orci_executor_run(&opts, &main_stop, &err) != ORC_OK) {
         orci_error("%s", err.message);
         goto out;

@@ -26,8 +26,8 @@
 #include "support.h"
 
 #define WAIT_MS 60000
-/* The executor asks for 60 s leases (ORCI_EXECUTOR_LEASE_MS, no flag changes it). */
-#define LEASE_WAIT_MS 120000
+/* The lease the killed executor asks for (--lease): B gets its job once it runs out. */
+#define SHORT_LEASE_S 5
 
 typedef struct fixture {
     orc_harness h;
@@ -388,7 +388,9 @@ static void test_sigkilled_executor_loses_nothing_and_job_completes_once_elsewhe
     write_script(f, "job.sh", text, script, sizeof script);
     snprintf(function, sizeof function, "{\"command\":[\"sh\",\"%s\"]}", script);
     load_machine_workflow(f, "killwf", function, FAST_RETRY);
-    start_exec(f, 0, "a", plugins, 1, 0, true);
+    orc_exec_opts a = {
+        .plugins_dir = plugins, .concurrency = 1, .lease_s = SHORT_LEASE_S, .allow_commands = true};
+    assert_int_equal(orc_exec_start(&f->h, "a", &a, &f->ex[0]), 0);
     int64_t p = orc_flow_create_project(&f->h, "killwf", "v1", "kill", NULL);
     wait_file(f, pidfile, WAIT_MS);
     char *pid_text = orc_test_read_file(pidfile, NULL);
@@ -402,7 +404,7 @@ static void test_sigkilled_executor_loses_nothing_and_job_completes_once_elsewhe
     kill(-f->stray, SIGKILL); /* the orphaned command, as if the machine went down */
     start_exec(f, 1, "b", plugins, 1, 0, true);
     /* B gets the job once A's lease has expired. */
-    wait_task(f, p, "run", "Complete/Submitted", LEASE_WAIT_MS);
+    wait_task(f, p, "run", "Complete/Submitted", SHORT_LEASE_S * 1000 + WAIT_MS);
     wait_task(f, p, "after", "Awaiting Processing/", WAIT_MS);
     expect_job(f, p, "completed", 2, NULL);
     char *ran = orc_test_read_file(runs, NULL);

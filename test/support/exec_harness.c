@@ -67,7 +67,7 @@ static int exec_status_code(int status)
 
 int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *opts, orc_exec *ex)
 {
-    char binary[600], conc[16], timeout[16];
+    char binary[600], conc[16], timeout[16], lease[16];
     memset(ex, 0, sizeof *ex);
     exec_binary(binary, sizeof binary);
     snprintf(ex->name, sizeof ex->name, "%s", name);
@@ -101,6 +101,11 @@ int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *
         snprintf(timeout, sizeof timeout, "%d", opts->job_timeout_s);
         argv[n++] = "--job-timeout";
         argv[n++] = timeout;
+    }
+    if (opts->lease_s > 0) {
+        snprintf(lease, sizeof lease, "%d", opts->lease_s);
+        argv[n++] = "--lease";
+        argv[n++] = lease;
     }
     if (opts->allow_commands)
         argv[n++] = "--allow-commands";

@@ -31,6 +31,7 @@ typedef struct orc_exec_opts {
     const char *storage;     /* --storage; NULL: <h->dir>/storage */
     int concurrency;         /* --concurrency; 0: the executor's default */
     int job_timeout_s;       /* --job-timeout; 0: the executor's default */
+    int lease_s;             /* --lease; 0: the executor's default */
     bool allow_commands;     /* --allow-commands */
     const char *key;         /* ORCHESTRA_API_KEY/SECRET; NULL: the --dev key */
     const char *secret;
