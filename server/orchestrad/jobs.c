@@ -891,6 +891,39 @@ int orci_jobs_fail(orci_lc *lc, int64_t job_id, const char *token, const char *e
     }
 }
 
+/* job_requeue makes job j queued again, due now with no attempt made; reason goes in the
+ * job.retried event. */
+static int job_requeue(orci_lc *lc, const job_row *j, const char *reason, orc_error *err)
+{
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db,
+                     "UPDATE jobs SET status = 0, attempts = 0, next_attempt_at = ?2,"
+                     " lease_token_hash = NULL, lease_expires_at = NULL, output = NULL,"
+                     " updated_at = ?2 WHERE id = ?1",
+                     err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, j->id);
+    orci_bind_int(st, 2, lc->now_us);
+    int code = orci_db_step(lc->db, st, err);
+    if (code == ORC_OK)
+        code = job_event(lc, "job.retried", j->id, j->task_id, j->status, ORCI_JOB_QUEUED,
+                         json_pack("{s:s}", "reason", reason), err);
+    if (code != ORC_OK)
+        return code;
+    return orci_jobs_signal(lc->db, err);
+}
+
+int orci_jobs_requeue(orci_lc *lc, int64_t task_id, orc_error *err)
+{
+    job_row j;
+    bool found = false;
+    int code = job_load(lc->db, task_id, true, &j, &found, err);
+    if (code != ORC_OK || !found || j.status == ORCI_JOB_QUEUED || j.status == ORCI_JOB_LEASED)
+        return code;
+    return job_requeue(lc, &j, "revert", err);
+}
+
 int orci_jobs_retry(orci_lc *lc, int64_t task_id, orc_error *err)
 {
     job_row j;
@@ -903,20 +936,7 @@ int orci_jobs_retry(orci_lc *lc, int64_t task_id, orc_error *err)
     if (j.status != ORCI_JOB_FAILED)
         return orc_error_set(err, ORC_FAILED_PRECONDITION, "Job is %s, not failed",
                              orci_job_status_name(j.status));
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db,
-                     "UPDATE jobs SET status = 0, attempts = 0, next_attempt_at = ?2,"
-                     " lease_expires_at = NULL, updated_at = ?2 WHERE id = ?1",
-                     err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, j.id);
-    orci_bind_int(st, 2, lc->now_us);
-    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK ||
-        (code = job_event(lc, "job.retried", j.id, j.task_id, ORCI_JOB_FAILED, ORCI_JOB_QUEUED,
-                          NULL, err)) != ORC_OK)
-        return code;
-    return orci_jobs_signal(lc->db, err);
+    return job_requeue(lc, &j, "retry", err);
 }
 
 int orci_jobs_cancel_project(orci_lc *lc, int64_t project_id, orc_error *err)

@@ -160,6 +160,14 @@ int orci_jobs_fail(orci_lc *lc, int64_t job_id, const char *token, const char *e
  */
 int orci_jobs_retry(orci_lc *lc, int64_t task_id, orc_error *err);
 
+/*
+ * orci_jobs_requeue queues the job of machine task task_id again, due now with its attempts
+ * reset, after a revert took the task back from Complete: the step runs again and its result
+ * completes the task anew. A job still queued or leased is left alone (it runs anyway); a
+ * task without a job is ORC_OK.
+ */
+int orci_jobs_requeue(orci_lc *lc, int64_t task_id, orc_error *err);
+
 /* orci_jobs_cancel_project cancels every job of the project that has not ended. */
 int orci_jobs_cancel_project(orci_lc *lc, int64_t project_id, orc_error *err);
 

@@ -527,6 +527,10 @@ int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool reve
         if ((code = revert_apply(lc, &t, as, n, achange, it, ichange, m, reverted_status, err)) !=
             ORC_OK)
             goto out;
+        /* A machine step taken back from Complete runs again (upstream left it stuck). */
+        if (!t.is_human && reverted_status != ORCI_TASK_COMPLETE &&
+            (code = orci_jobs_requeue(lc, task_id, err)) != ORC_OK)
+            goto out;
         if ((code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK)
             goto out;
     }

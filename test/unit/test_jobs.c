@@ -596,6 +596,68 @@ static void test_jobs_end_project_cancels_jobs(void **state)
     orci_job_fini(&a.job);
 }
 
+/* first_iteration is the id of the first iteration of task's (machine) assignment. */
+static int64_t first_iteration(fx *f, int64_t task)
+{
+    return fx_int(f,
+                  "SELECT i.id FROM iterations i JOIN task_assignments a ON a.id = i.assignment_id"
+                  " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0"
+                  " ORDER BY i.id LIMIT 1",
+                  task, 0, 0);
+}
+
+static void test_jobs_revert_of_a_completed_machine_task_runs_its_step_again(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 60000);
+    FX_OK(f, complete(f, &a.job, "{\"page\":\"one\"}"));
+    orci_job_fini(&a.job);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_COMPLETED);
+
+    /* A dry run changes nothing, the job included. */
+    int64_t it = first_iteration(f, crawl);
+    FX_OK(f, fx_revert(f, crawl, it, false, false));
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_COMPLETED);
+
+    /* Back to Processing: the job is queued again with no attempt made, and runs again. */
+    FX_OK(f, fx_revert(f, crawl, it, false, true));
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_PROCESSING);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_QUEUED);
+    assert_int_equal(JOB_ATTEMPTS(f, crawl), 0);
+    FX_CHECK(f, crawl);
+    lease_found(f, &a, "exec-2", "m.crawl", 60000);
+    assert_int_equal(a.job.task_id, crawl);
+    FX_OK(f, complete(f, &a.job, "{\"page\":\"two\"}"));
+    orci_job_fini(&a.job);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    assert_int_equal(fx_count_assignments(f, crawl), 1);
+    char *data = fx_assignment_data(f, crawl, 0);
+    fx_assert_json_equal(data, "{\"page\":\"two\"}");
+    free(data);
+    FX_CHECK(f, crawl);
+
+    /* Back to before its first iteration: Awaiting Processing, queued, runs a third time. */
+    FX_OK(f, fx_revert(f, crawl, first_iteration(f, crawl), true, true));
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_AWAITING_PROCESSING);
+    assert_int_equal(fx_count_assignments(f, crawl), 0);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_QUEUED);
+    lease_found(f, &a, "exec-3", "m.crawl", 60000);
+    FX_OK(f, complete(f, &a.job, "{\"page\":\"three\"}"));
+    orci_job_fini(&a.job);
+    assert_int_equal(fx_task_status(f, crawl), ORCI_TASK_COMPLETE);
+    data = fx_assignment_data(f, crawl, 0);
+    fx_assert_json_equal(data, "{\"page\":\"three\"}");
+    free(data);
+    assert_int_equal(JOB_ATTEMPTS(f, crawl), 1);
+    FX_CHECK(f, crawl);
+}
+
 static void test_jobs_paused_project_is_not_leased_until_resumed(void **state)
 {
     fx *f = *state;
@@ -747,6 +809,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_expiry_on_last_attempt_fails_the_job, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jobs_end_project_cancels_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_jobs_revert_of_a_completed_machine_task_runs_its_step_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_paused_project_is_not_leased_until_resumed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jobs_complete_refuses_bad_output, setup, teardown),
