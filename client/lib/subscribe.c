@@ -17,6 +17,22 @@
  * meanwhile is lost) and after a quiet spell (a dropped tail leaves no hole to notice).
  * Live events at or below known_through are duplicates (an event is published once per
  * topic) and are dropped.
+ *
+ * One filter needs no history read for a live event beyond a hole: a single project's
+ * topic. Each live copy carries topic_prev_seq, the coordinator's upper bound of the
+ * previous event on the copy's topic. When the subscription's prefix is exactly that topic
+ * and no other topic can start with it, the events matching the filter are the events of
+ * that topic; if the bound is <= known_through, none lies between known_through and the
+ * copy, so known_through moves up to the copy's seq (also for a copy already held in
+ * pending, once known_through reaches its bound). A bound above known_through is a real
+ * hole (a lost copy) and is read from the history as before. Only "project.<digits>."
+ * qualifies: usernames may contain dots ("worker.al." is a prefix of "worker.al.b.") and
+ * so may workflow and step slugs (the loader does not refuse them), so a copy under
+ * "workflow.w." says nothing about the events of "workflow.w.x.". History events carry no
+ * bound (-1), nor does a copy with 0 on the wire: a coordinator without the field sends 0,
+ * and taking it for "no previous event" would skip real holes. Retention keeps the bound safe (it
+ * is never below the oldest kept seq - 1, so a subscriber behind it still reads the history and
+ * hears ORC_OUT_OF_RANGE).
  */
 #include <limits.h>
 #include <pthread.h>
@@ -56,6 +72,7 @@ struct orc_subscription {
     char *prefix;
     int64_t delivered;     /* seq of the last event delivered (the resume point) */
     int64_t known_through; /* see the file comment */
+    bool one_topic;        /* prefix is a topic no other topic extends (the file comment) */
     bool need_replay;      /* catch-up, a reconnection or a full page ask for a history read */
     int64_t last_news_ms;  /* when a live event or a history answer last came */
     int64_t retry_at_ms;   /* no history read before this (after a failure) */
@@ -107,13 +124,13 @@ static bool has_prefix(const char *s, const char *prefix)
 }
 
 orc_event *orci_event_from_proto(const void *proto_event, const char *prefix,
-                                 const char *fallback_topic)
+                                 const char *copy_topic)
 {
     const Orchestra__V1__Event *p = proto_event;
     orc_event *ev = calloc(1, sizeof *ev);
     if (!ev)
         return NULL;
-    const char *topic = fallback_topic ? fallback_topic : "";
+    const char *topic = copy_topic ? copy_topic : "";
     for (size_t i = 0; i < p->n_topics; i++) {
         if (p->topics[i] && has_prefix(p->topics[i], prefix ? prefix : "")) {
             topic = p->topics[i];
@@ -132,6 +149,12 @@ orc_event *orci_event_from_proto(const void *proto_event, const char *prefix,
     ev->old_status = dup_str(p->old_status);
     ev->new_status = dup_str(p->new_status);
     ev->payload = dup_str(p->payload && p->payload[0] ? p->payload : "{}");
+    /* The bound is about the copy's topic: worth keeping only when that is the one shown. 0
+     * is what a coordinator that does not send the field puts on the wire, so it reads as
+     * unknown too (the first event of a topic then costs one history read). */
+    ev->topic_prev_seq = -1;
+    if (copy_topic && strcmp(topic, copy_topic) == 0 && p->topic_prev_seq > 0)
+        ev->topic_prev_seq = p->topic_prev_seq;
     if (!ev->type || !ev->topic || !ev->step || !ev->workflow || !ev->worker || !ev->old_status ||
         !ev->new_status || !ev->payload) {
         orc_event_free(ev);
@@ -262,13 +285,43 @@ static bool pending_insert(orc_subscription *s, orc_event *e)
     return true;
 }
 
+/*
+ * topic_is_leaf tells whether no topic other than prefix itself starts with prefix:
+ * "project.<digits>." (ids have no dots; the file comment says why nothing else).
+ */
+static bool topic_is_leaf(const char *prefix)
+{
+    static const char head[] = "project.";
+    if (strncmp(prefix, head, sizeof head - 1) != 0)
+        return false;
+    const char *p = prefix + sizeof head - 1;
+    const char *digits = p;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p > digits && p[0] == '.' && p[1] == '\0';
+}
+
+/*
+ * follows tells whether nothing matching the filter lies between known_through and e:
+ * e is the next seq, or a live copy on the subscription's only topic whose bound of the
+ * previous event on that topic is already known.
+ */
+static bool follows(const orc_subscription *s, const orc_event *e)
+{
+    if (e->seq == s->known_through + 1)
+        return true;
+    return s->one_topic && e->topic_prev_seq > 0 && e->topic_prev_seq <= s->known_through &&
+           strcmp(e->topic, s->prefix) == 0;
+}
+
 /* advance_known extends known_through over pending events that follow it without a hole. */
 static void advance_known(orc_subscription *s)
 {
     for (size_t i = pending_find(s, s->known_through + 1); i < s->len; i++) {
-        if (s->buf[s->start + i]->seq != s->known_through + 1)
+        const orc_event *e = s->buf[s->start + i];
+        if (!follows(s, e))
             break;
-        s->known_through++;
+        s->known_through = e->seq;
     }
 }
 
@@ -286,9 +339,9 @@ static void take_live(orc_subscription *s, orc_event *e)
         orc_event_free(e); /* delivered, held, or another copy of one of them */
         return;
     }
-    /* A full buffer drops live events beyond the next one: they lie above known_through, so
-     * the history read that the hole triggers brings them back. */
-    if (s->len >= (size_t)s->t.pending_max && e->seq != s->known_through + 1) {
+    /* A full buffer drops live events beyond a hole: they lie above known_through, so the
+     * history read that the hole triggers brings them back. */
+    if (s->len >= (size_t)s->t.pending_max && !follows(s, e)) {
         orc_event_free(e);
         return;
     }
@@ -495,6 +548,7 @@ int orci_subscription_new_source(const orci_event_source *src, const char *prefi
         orc_subscription_destroy(s);
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     }
+    s->one_topic = topic_is_leaf(s->prefix);
     s->delivered = after_seq;
     s->known_through = after_seq;
     s->need_replay = true; /* catch up from the resume point first */

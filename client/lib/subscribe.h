@@ -56,9 +56,11 @@ uint64_t orci_subscription_replays(const orc_subscription *s);
 /*
  * orci_event_from_proto converts a decoded orchestra.v1.Event (const Orchestra__V1__Event *,
  * borrowed) into a new orc_event (release with orc_event_free) whose topic is the first of
- * its topics starting with prefix, else fallback_topic (NULL: ""). NULL when out of memory.
+ * its topics starting with prefix, else copy_topic (NULL: ""). copy_topic is the topic a live
+ * copy was received under, NULL for an event of the history: the event keeps the copy's
+ * topic_prev_seq when its topic is copy_topic, else -1 (not known). NULL when out of memory.
  */
 orc_event *orci_event_from_proto(const void *proto_event, const char *prefix,
-                                 const char *fallback_topic);
+                                 const char *copy_topic);
 
 #endif

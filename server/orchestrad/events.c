@@ -573,17 +573,43 @@ struct orci_events_pub {
     atomic_uint_least64_t dropped;
 };
 
-/* publish_one sends ev once per topic; counts refusals. */
-static void publish_one(orci_events_pub *p, const Orchestra__V1__Event *ev)
+/*
+ * topic_prev_seq is the topic_prev_seq of the copy of event seq under topic: the newest seq
+ * below it on that topic (one seek in event_topics' primary key), raised to first_kept - 1
+ * so that it stays an upper bound once retention pruned the real one. It never exceeds
+ * seq - 1, which is always a bound (it tells a subscriber nothing it would not assume
+ * anyway): that is the answer when the lookup fails or first_kept is unknown (INT64_MAX).
+ */
+static int64_t topic_prev_seq(orci_db *db, const char *topic, int64_t seq, int64_t first_kept)
 {
-    size_t len = protobuf_c_message_get_packed_size(&ev->base);
-    uint8_t *packed = malloc(len > 0 ? len : 1);
-    if (packed == NULL) {
-        atomic_fetch_add(&p->dropped, ev->n_topics);
-        return;
-    }
-    protobuf_c_message_pack(&ev->base, packed);
+    if (first_kept > seq)
+        return seq - 1;
+    orc_error err = {0};
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT seq FROM event_topics WHERE topic = ?1 AND seq < ?2"
+                                    " ORDER BY seq DESC LIMIT 1",
+                                    &err);
+    if (st == NULL)
+        return seq - 1;
+    orci_bind_text(st, 1, topic);
+    orci_bind_int(st, 2, seq);
+    int64_t prev = 0;
+    bool found = false;
+    if (orci_db_one_id(db, st, &prev, &found, &err) != ORC_OK)
+        return seq - 1;
+    return prev > first_kept - 1 ? prev : first_kept - 1;
+}
+
+/*
+ * publish_one sends ev once per topic, each copy packed with its own topic_prev_seq (so ev
+ * is modified); counts refusals.
+ */
+static void publish_one(orci_events_pub *p, orci_db *db, Orchestra__V1__Event *ev,
+                        int64_t first_kept)
+{
     for (size_t i = 0; i < ev->n_topics; i++) {
+        ev->topic_prev_seq = topic_prev_seq(db, ev->topics[i], ev->seq, first_kept);
+        size_t len = protobuf_c_message_get_packed_size(&ev->base);
         size_t tl = strlen(ev->topics[i]);
         nng_msg *m = NULL;
         if (nng_msg_alloc(&m, tl + 1 + len) != 0) {
@@ -593,13 +619,30 @@ static void publish_one(orci_events_pub *p, const Orchestra__V1__Event *ev)
         uint8_t *body = nng_msg_body(m);
         memcpy(body, ev->topics[i], tl);
         body[tl] = '\0';
-        memcpy(body + tl + 1, packed, len);
+        protobuf_c_message_pack(&ev->base, body + tl + 1);
         if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0) {
             nng_msg_free(m);
             atomic_fetch_add(&p->dropped, 1);
         }
     }
-    free(packed);
+}
+
+/*
+ * pub_first_kept reads the retention floor, or INT64_MAX when it cannot: every copy then
+ * gets seq - 1 as its topic_prev_seq, never a bound below a pruned event.
+ */
+static int64_t pub_first_kept(orci_db *db)
+{
+    orc_error err = {0};
+    sqlite3_stmt *st = orci_db_stmt(db, "SELECT first_kept FROM events_meta WHERE id = 1", &err);
+    int64_t first = 0;
+    bool found = false;
+    if (st == NULL || orci_db_one_id(db, st, &first, &found, &err) != ORC_OK || !found) {
+        orci_warn("events: cannot read the retention floor: %s",
+                  err.code != ORC_OK ? err.message : "no retention row");
+        return INT64_MAX;
+    }
+    return first;
 }
 
 /* publish_hook is the commit hook: it sends every event committed since the last call. */
@@ -608,6 +651,7 @@ static void publish_hook(orci_db *db, void *arg)
     orci_events_pub *p = arg;
     if (!p->ready)
         return;
+    int64_t first_kept = pub_first_kept(db);
     for (;;) {
         Orchestra__V1__Event **evs = NULL;
         size_t n = 0;
@@ -617,7 +661,7 @@ static void publish_hook(orci_db *db, void *arg)
             return;
         }
         for (size_t i = 0; i < n; i++) {
-            publish_one(p, evs[i]);
+            publish_one(p, db, evs[i], first_kept);
             p->last = evs[i]->seq;
         }
         orci_events_free(evs, n);

@@ -14,7 +14,8 @@
  *
  * After each commit the publisher (a store commit hook) sends the new events on the PUB
  * socket as "<topic>\0<packed orchestra.v1.Event>", without ever blocking: a dropped message
- * is read back with ListEvents.
+ * is read back with ListEvents. Each copy carries topic_prev_seq, a bound of the previous
+ * event on its topic, so that a subscriber to one project sees a hole without asking.
  *
  * Threads: append, notify and the context loaders on the writer thread inside a write job;
  * list and bounds on any connection; prune in a write job.

@@ -3,7 +3,8 @@
  * consecutive seqs and the right fields and topics (lifecycle through the RPC handlers and
  * write jobs, jobs, certifications, time tracking); a rolled-back write job leaves no event
  * and no gap; ListEvents orders, filters, limits, restricts a worker to its own topic and
- * refuses a pruned range; the publisher sends "<topic>\0<Event>" once per topic after commit.
+ * refuses a pruned range; the publisher sends "<topic>\0<Event>" once per topic after commit,
+ * each copy with the previous seq of its topic (topic_prev_seq), bounded by retention.
  */
 /* cmocka needs these headers first, in this order. */
 /* clang-format off */
@@ -804,6 +805,121 @@ static void test_publisher_sends_each_event_once_per_topic_after_commit(void **s
     (void)pt;
 }
 
+/* one_event_job appends one event of project (0: none) concerning worker ("": none). */
+typedef struct one_event_job {
+    int64_t now_us;
+    int64_t project;
+    const char *worker;
+    int64_t seq;
+} one_event_job;
+
+static int one_event_fn(orci_db *db, void *arg, orc_error *err)
+{
+    one_event_job *j = arg;
+    orci_event_rec e = {.type = "test.event", .time_us = j->now_us, .project_id = j->project};
+    snprintf(e.worker, sizeof e.worker, "%s", j->worker);
+    return orci_events_append(db, &e, &j->seq, err);
+}
+
+static int64_t append_one(sf *f, int64_t now_us, int64_t project, const char *worker)
+{
+    one_event_job j = {.now_us = now_us, .project = project, .worker = worker};
+    orc_error err = {0};
+    if (orci_store_write(f->srv.store, one_event_fn, &j, &err) != ORC_OK)
+        fail_msg("append: %s", err.message);
+    return j.seq;
+}
+
+/* copy_want is one message the publisher must send: the copy of seq under topic. */
+typedef struct copy_want {
+    int64_t seq;
+    const char *topic;
+    int64_t topic_prev_seq;
+} copy_want;
+
+/* expect_copies receives n messages on sub and checks them against want, in order. */
+static void expect_copies(nng_socket sub, const copy_want *want, size_t n)
+{
+    char topic[ORCI_EVENT_TOPIC_MAX];
+    for (size_t i = 0; i < n; i++) {
+        Orchestra__V1__Event *e = recv_event(sub, topic, sizeof topic);
+        if (e->seq != want[i].seq || strcmp(topic, want[i].topic) != 0 ||
+            e->topic_prev_seq != want[i].topic_prev_seq)
+            fail_msg("copy %zu: seq %lld under %s with topic_prev_seq %lld, want %lld under %s"
+                     " with %lld",
+                     i, (long long)e->seq, topic, (long long)e->topic_prev_seq,
+                     (long long)want[i].seq, want[i].topic, (long long)want[i].topic_prev_seq);
+        orchestra__v1__event__free_unpacked(e, NULL);
+    }
+}
+
+static void test_publisher_gives_each_copy_the_previous_seq_of_its_topic(void **state)
+{
+    sf *f = *state;
+    const int64_t old = SF_T0_US, recent = SF_T0_US + 10 * SF_SECOND;
+    int64_t h = append_one(f, old, 1, ""); /* history: published before the start, never sent */
+
+    char url[128];
+    snprintf(url, sizeof url, "inproc://test-events-prev-%d", (int)getpid());
+    nng_socket pub;
+    assert_int_equal(nng_pub0_open(&pub), 0);
+    pipe_wait w = {.added = 0};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    assert_int_equal(nng_pipe_notify(pub, NNG_PIPE_EV_ADD_POST, on_pipe_added, &w), 0);
+    assert_int_equal(nng_listen(pub, url, NULL, 0), 0);
+    nng_socket all = sub_open(url, "", &w);
+    orci_events_pub *publisher = NULL;
+    orc_error err = {0};
+    assert_int_equal(orci_events_pub_start(f->srv.store, pub, &publisher, &err), ORC_OK);
+
+    /* Two projects interleaved, one event also on a worker's topic, one on the worker's
+     * only: each topic chains on its own, and the history before the start counts. */
+    int64_t a = append_one(f, old, 1, "");
+    int64_t c = append_one(f, old, 2, "");
+    int64_t b = append_one(f, old, 1, "ann");
+    int64_t d = append_one(f, old, 2, "");
+    int64_t e = append_one(f, old, 0, "ann");
+    int64_t g = append_one(f, recent, 1, "");
+    const copy_want chains[] = {
+        {a, "project.1.", h}, {c, "project.2.", 0},  {b, "project.1.", a}, {b, "worker.ann.", 0},
+        {d, "project.2.", c}, {e, "worker.ann.", b}, {g, "project.1.", b},
+    };
+    expect_copies(all, chains, sizeof chains / sizeof chains[0]);
+
+    /* The history never carries the field. */
+    evlist l = ev_read(f, 0);
+    assert_int_equal(l.n, g);
+    for (size_t i = 0; i < l.n; i++)
+        assert_int_equal(l.v[i]->topic_prev_seq, 0);
+    ev_free(&l);
+    Orchestra__V1__ListEventsReply *r = list_events(f, SF_ADMIN, 0, "project.1.", 0, ORC_OK, NULL);
+    assert_int_equal(r->n_events, 4);
+    for (size_t i = 0; i < r->n_events; i++)
+        assert_int_equal(r->events[i]->topic_prev_seq, 0);
+    orchestra__v1__list_events_reply__free_unpacked(r, NULL);
+
+    /* Retention prunes everything before g: project 2's previous event (d) is gone, so its
+     * next copy is bounded by the floor; project 1's previous (g) is kept and exact. */
+    prune_job pj = {.cutoff = recent};
+    assert_int_equal(orci_store_write(f->srv.store, prune_fn, &pj, &err), ORC_OK);
+    int64_t first_kept = 0, last = 0;
+    assert_int_equal(orci_events_bounds(f->rdb, &first_kept, &last, &err), ORC_OK);
+    assert_int_equal(first_kept, g);
+    int64_t x = append_one(f, recent, 2, "");
+    int64_t y = append_one(f, recent, 1, "");
+    const copy_want pruned[] = {{x, "project.2.", first_kept - 1}, {y, "project.1.", g}};
+    expect_copies(all, pruned, sizeof pruned / sizeof pruned[0]);
+    assert_true(first_kept - 1 >= d); /* an upper bound of the real previous event */
+    assert_int_equal(orci_events_pub_dropped(publisher), 0);
+
+    orci_events_pub_stop(publisher);
+    nng_close(all);
+    nng_close(pub);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+}
+
 static void test_topics_trailing_dot_separates_project_ids(void **state)
 {
     (void)state;
@@ -845,6 +961,8 @@ int main(void)
                                         sf_setup, sf_teardown),
         cmocka_unit_test_setup_teardown(test_publisher_sends_each_event_once_per_topic_after_commit,
                                         sf_setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_publisher_gives_each_copy_the_previous_seq_of_its_topic, sf_setup, sf_teardown),
         cmocka_unit_test(test_topics_trailing_dot_separates_project_ids),
     };
     return cmocka_run_group_tests_name("events", tests, NULL, NULL);

@@ -4,7 +4,9 @@
  * The fake holds a committed history (what ListEvents answers, filtered by prefix as the
  * server does) and a queue of live messages (what the SUB socket would deliver: possibly
  * reordered, duplicated, with holes), plus a fake clock that a wait without news moves
- * forward. Every test checks the delivered sequence against the history.
+ * forward. Like the coordinator, it gives each live copy the seq of the previous event on
+ * the copy's topic (topic_prev_seq, at least first_kept - 1 after pruning) and history
+ * events none (-1). Every test checks the delivered sequence against the history.
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "orchestra/client.h"
+#include "proto/orchestra.pb-c.h"
 #include "subscribe.h"
 
 #define MAX_HISTORY 2000
@@ -30,6 +33,7 @@ typedef struct fake {
     /* history: seq i+1 has topics topics[i][0..1] (the second may be NULL) */
     const char *topics[MAX_HISTORY][2];
     int64_t committed;
+    int64_t first_kept; /* retention: seqs below it are pruned (0 or 1: nothing is) */
     /* live messages: seq and the topic it was published under */
     int64_t live_seq[MAX_LIVE];
     const char *live_topic[MAX_LIVE];
@@ -42,11 +46,12 @@ typedef struct fake {
     int lists;
 } fake;
 
-static orc_event *make_event(int64_t seq, const char *topic)
+static orc_event *make_event(int64_t seq, const char *topic, int64_t topic_prev_seq)
 {
     orc_event *e = calloc(1, sizeof *e);
     assert_non_null(e);
     e->seq = seq;
+    e->topic_prev_seq = topic_prev_seq;
     e->type = strdup("task.status_changed");
     e->topic = strdup(topic);
     e->step = strdup("");
@@ -63,6 +68,21 @@ static bool starts_with(const char *s, const char *prefix)
     return s && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* topic_prev is what the coordinator sends with the copy of seq under topic: the previous
+ * seq with exactly that topic, at least first_kept - 1. */
+static int64_t topic_prev(const fake *f, int64_t seq, const char *topic)
+{
+    int64_t prev = 0;
+    for (int64_t q = seq - 1; q >= 1 && prev == 0; q--) {
+        for (int k = 0; k < 2; k++) {
+            const char *t = f->topics[q - 1][k];
+            if (t && strcmp(t, topic) == 0)
+                prev = q;
+        }
+    }
+    return prev > f->first_kept - 1 ? prev : f->first_kept - 1;
+}
+
 static int fake_recv(void *arg, int timeout_ms, orc_event **ev, bool *resync, orc_error *err)
 {
     fake *f = arg;
@@ -70,7 +90,8 @@ static int fake_recv(void *arg, int timeout_ms, orc_event **ev, bool *resync, or
     f->resync = false;
     if (f->live_head < f->live_len) {
         size_t i = f->live_head++;
-        *ev = make_event(f->live_seq[i], f->live_topic[i]);
+        *ev = make_event(f->live_seq[i], f->live_topic[i],
+                         topic_prev(f, f->live_seq[i], f->live_topic[i]));
         return ORC_OK;
     }
     *ev = NULL;
@@ -89,6 +110,9 @@ static int fake_list(void *arg, int64_t after_seq, const char *prefix, int limit
         f->fail_count--;
         return orc_error_set(err, f->fail_code, "injected failure");
     }
+    if (f->first_kept > 1 && after_seq < f->first_kept - 1)
+        return orc_error_set(err, ORC_OUT_OF_RANGE, "events up to seq %lld were pruned",
+                             (long long)(f->first_kept - 1));
     page->events = calloc((size_t)limit, sizeof *page->events);
     assert_non_null(page->events);
     for (int64_t seq = after_seq + 1; seq <= f->committed && page->n_events < (size_t)limit;
@@ -96,13 +120,13 @@ static int fake_list(void *arg, int64_t after_seq, const char *prefix, int limit
         for (int k = 0; k < 2; k++) {
             const char *t = f->topics[seq - 1][k];
             if (starts_with(t, prefix)) {
-                page->events[page->n_events++] = make_event(seq, t);
+                page->events[page->n_events++] = make_event(seq, t, -1);
                 break;
             }
         }
     }
     page->last_seq = f->committed;
-    page->first_seq = 1;
+    page->first_seq = f->first_kept > 1 ? f->first_kept : 1;
     return ORC_OK;
 }
 
@@ -466,6 +490,229 @@ static void test_subscription_recovers_from_a_full_pending_buffer(void **state)
     free(f);
 }
 
+/*
+ * feed commits an event with topics t1 and t2 (may be NULL) and publishes the copies a SUB
+ * socket subscribed to prefix receives, except the one under lose (NULL: none).
+ */
+static int64_t feed(fake *f, const char *prefix, const char *t1, const char *t2, const char *lose)
+{
+    int64_t seq = commit(f, t1, t2);
+    const char *copies[2] = {t1, t2};
+    for (int k = 0; k < 2; k++) {
+        if (copies[k] && starts_with(copies[k], prefix) && !(lose && strcmp(copies[k], lose) == 0))
+            publish(f, seq, copies[k]);
+    }
+    return seq;
+}
+
+/* expect_filtered asserts that got[0..n) is every committed seq with a topic under prefix. */
+static void expect_filtered(const fake *f, const char *prefix, const int64_t *got, size_t n)
+{
+    size_t m = 0;
+    for (int64_t seq = 1; seq <= f->committed; seq++) {
+        if (!starts_with(f->topics[seq - 1][0], prefix) &&
+            !starts_with(f->topics[seq - 1][1], prefix))
+            continue;
+        assert_true(m < n);
+        assert_int_equal(got[m], seq);
+        m++;
+    }
+    assert_int_equal(m, n);
+}
+
+static void test_subscription_one_project_follows_topic_prev_seq_without_history_reads(void **state)
+{
+    (void)state;
+    static const char *const P = "project.7.";
+    fake *f = calloc(1, sizeof *f);
+    commit(f, P, "workflow.w.");
+    commit(f, "project.8.", NULL);
+    orc_subscription *s = open_sub(f, P, 0, NULL);
+    int64_t got[128];
+    size_t n = 0;
+    drain(s, 0, got, &n, 128); /* the catch-up */
+    assert_int_equal(n, 1);
+    uint64_t replays = orci_subscription_replays(s);
+    /* Project 7's events between other projects' and workers' events, delivered as they
+     * come: every live copy lies beyond a hole in the global sequence, and its
+     * topic_prev_seq says that the hole holds nothing of project 7. */
+    for (int i = 0; i < 30; i++) {
+        feed(f, P, i % 3 == 0 ? "worker.ann." : P, i % 2 ? "workflow.w." : NULL, NULL);
+        feed(f, P, "project.8.", "workflow.w.", NULL);
+        if (i % 4 == 0)
+            feed(f, P, "worker.ann.", NULL, NULL);
+        drain(s, 0, got, &n, 128);
+        expect_filtered(f, P, got, n);
+    }
+    assert_true(n > 10);
+    assert_int_equal(orci_subscription_replays(s), replays);
+    assert_int_equal(orc_subscription_last_seq(s), got[n - 1]);
+    orc_subscription_destroy(s);
+    free(f);
+}
+
+static void test_subscription_one_project_reads_history_when_a_copy_is_lost(void **state)
+{
+    (void)state;
+    static const char *const P = "project.7.";
+    fake *f = calloc(1, sizeof *f);
+    orc_subscription *s = open_sub(f, P, 0, NULL);
+    int64_t got[16];
+    size_t n = 0;
+    drain(s, 0, got, &n, 16);
+    uint64_t replays = orci_subscription_replays(s);
+    feed(f, P, P, NULL, NULL);            /* 1 */
+    feed(f, P, "project.8.", NULL, NULL); /* 2 */
+    feed(f, P, P, NULL, P);               /* 3: the feed loses it */
+    feed(f, P, "project.8.", NULL, NULL); /* 4 */
+    feed(f, P, P, NULL, NULL);            /* 5: its topic_prev_seq, 3, lies above 1 */
+    drain(s, 0, got, &n, 16);
+    int64_t want[] = {1, 3, 5};
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(got[i], want[i]);
+    assert_int_equal(orci_subscription_replays(s), replays + 1);
+    /* Once the history filled the hole, the chain is followed again. */
+    feed(f, P, "project.8.", NULL, NULL);
+    feed(f, P, P, NULL, NULL);
+    drain(s, 0, got, &n, 16);
+    assert_int_equal(n, 4);
+    assert_int_equal(got[3], 7);
+    assert_int_equal(orci_subscription_replays(s), replays + 1);
+    /* The lost copy is the one right after known_through: its bound is known_through + 1. */
+    feed(f, P, P, NULL, P); /* 8: lost */
+    feed(f, P, P, NULL, NULL);
+    drain(s, 0, got, &n, 16);
+    expect_filtered(f, P, got, n);
+    assert_int_equal(orci_subscription_replays(s), replays + 2);
+    orc_subscription_destroy(s);
+    free(f);
+}
+
+/*
+ * run_extended_topic feeds a subscription to prefix whose topic `longer` extends: a copy
+ * under prefix with a correct topic_prev_seq must not hide a lost event of `longer`, and
+ * every hole is read from the history.
+ */
+static void run_extended_topic(const char *prefix, const char *longer)
+{
+    fake *f = calloc(1, sizeof *f);
+    orc_subscription *s = open_sub(f, prefix, 0, NULL);
+    int64_t got[16];
+    size_t n = 0;
+    drain(s, 0, got, &n, 16);
+    uint64_t replays = orci_subscription_replays(s);
+    feed(f, prefix, prefix, NULL, NULL);   /* 1 */
+    feed(f, prefix, longer, NULL, longer); /* 2: matches the prefix, lost */
+    feed(f, prefix, prefix, NULL, NULL);   /* 3: topic_prev_seq 1 */
+    drain(s, 0, got, &n, 16);
+    expect_filtered(f, prefix, got, n);
+    assert_int_equal(n, 3);
+    assert_int_equal(orci_subscription_replays(s), replays + 1);
+    /* Holes of events that match nothing still cost a history read each. */
+    for (int i = 0; i < 3; i++) {
+        feed(f, prefix, "project.9.", NULL, NULL);
+        feed(f, prefix, prefix, NULL, NULL);
+        drain(s, 0, got, &n, 16);
+    }
+    expect_filtered(f, prefix, got, n);
+    assert_int_equal(orci_subscription_replays(s), replays + 4);
+    orc_subscription_destroy(s);
+    free(f);
+}
+
+static void test_subscription_worker_prefix_still_reads_history_for_every_hole(void **state)
+{
+    (void)state;
+    /* Usernames may contain dots: "worker.al." is a prefix of "worker.al.b.". */
+    run_extended_topic("worker.al.", "worker.al.b.");
+}
+
+static void test_subscription_workflow_prefix_still_reads_history_for_every_hole(void **state)
+{
+    (void)state;
+    /* Workflow slugs may contain dots too (the loader does not refuse them). */
+    run_extended_topic("workflow.w.", "workflow.w.x.");
+    run_extended_topic("step.s.", "step.s.t.");
+}
+
+static void test_subscription_wildcard_prefix_does_not_trust_one_topics_bound(void **state)
+{
+    (void)state;
+    fake *f = calloc(1, sizeof *f);
+    orc_subscription *s = open_sub(f, "project.", 0, NULL);
+    int64_t got[16];
+    size_t n = 0;
+    drain(s, 0, got, &n, 16);
+    uint64_t replays = orci_subscription_replays(s);
+    feed(f, "project.", "project.7.", NULL, NULL);         /* 1 */
+    feed(f, "project.", "project.7.", NULL, "project.7."); /* 2: lost */
+    feed(f, "project.", "project.8.", NULL, NULL);         /* 3: project.8.'s first: bound 0 */
+    drain(s, 0, got, &n, 16);
+    expect_range(got, n, 1, 3);
+    assert_int_equal(orci_subscription_replays(s), replays + 1);
+    orc_subscription_destroy(s);
+    free(f);
+}
+
+static void test_subscription_one_project_hears_when_its_previous_event_was_pruned(void **state)
+{
+    (void)state;
+    static const char *const P = "project.7.";
+    fake *f = calloc(1, sizeof *f);
+    orc_subscription *s = open_sub(f, P, 0, NULL);
+    int64_t got[16];
+    size_t n = 0;
+    feed(f, P, P, NULL, NULL); /* 1 */
+    drain(s, 0, got, &n, 16);
+    assert_int_equal(n, 1);
+    feed(f, P, "project.8.", NULL, NULL); /* 2 */
+    feed(f, P, P, NULL, P);               /* 3: lost, then pruned */
+    f->first_kept = 4;
+    feed(f, P, P, NULL, NULL); /* 4: the real previous is gone; the bound is 3 */
+    orc_event *ev = NULL;
+    orc_error err;
+    assert_int_equal(orc_subscription_next(s, 0, &ev, &err), ORC_OUT_OF_RANGE);
+    assert_null(ev);
+    assert_int_equal(orc_subscription_last_seq(s), 1);
+    orc_subscription_destroy(s);
+    free(f);
+}
+
+static void test_event_from_proto_keeps_the_bound_of_the_copys_own_topic(void **state)
+{
+    (void)state;
+    char *topics[] = {"project.7.", "worker.al.b.", "worker.al."};
+    Orchestra__V1__Event p = ORCHESTRA__V1__EVENT__INIT;
+    p.seq = 9;
+    p.topics = topics;
+    p.n_topics = 3;
+    p.topic_prev_seq = 4;
+    /* a live copy under the topic it shows */
+    orc_event *e = orci_event_from_proto(&p, "project.7.", "project.7.");
+    assert_non_null(e);
+    assert_string_equal(e->topic, "project.7.");
+    assert_int_equal(e->topic_prev_seq, 4);
+    orc_event_free(e);
+    /* the copy of worker.al. shows worker.al.b. (the first match): its bound is not that one's */
+    e = orci_event_from_proto(&p, "worker.al.", "worker.al.");
+    assert_non_null(e);
+    assert_string_equal(e->topic, "worker.al.b.");
+    assert_int_equal(e->topic_prev_seq, -1);
+    orc_event_free(e);
+    /* the history carries no bound */
+    p.topic_prev_seq = 0;
+    e = orci_event_from_proto(&p, "project.7.", NULL);
+    assert_non_null(e);
+    assert_int_equal(e->topic_prev_seq, -1);
+    orc_event_free(e);
+    /* nor does a live copy with 0, what a coordinator without the field sends */
+    e = orci_event_from_proto(&p, "project.7.", "project.7.");
+    assert_non_null(e);
+    assert_int_equal(e->topic_prev_seq, -1);
+    orc_event_free(e);
+}
+
 /* rnd is a small deterministic generator (xorshift64). */
 static uint64_t rnd(uint64_t *x)
 {
@@ -481,7 +728,9 @@ static uint64_t rnd(uint64_t *x)
  */
 static void run_chaos(const char *prefix, uint64_t seed)
 {
-    static const char *const topics[] = {"project.1.", "project.2.", "worker.ann.", "step.s."};
+    static const char *const topics[] = {"project.1.", "project.2.", "worker.ann.",
+                                         "step.s.",    "worker.al.", "worker.al.b."};
+    const size_t nt = sizeof topics / sizeof topics[0];
     fake *f = calloc(1, sizeof *f);
     uint64_t x = seed;
     int64_t *got = calloc(MAX_HISTORY, sizeof *got);
@@ -492,8 +741,8 @@ static void run_chaos(const char *prefix, uint64_t seed)
         /* commit a burst; publish each copy whose topic matches, some lost or repeated */
         size_t first_live = f->live_len;
         for (int i = 0; i < 20; i++) {
-            const char *a = topics[rnd(&x) % 4];
-            const char *b = topics[rnd(&x) % 4];
+            const char *a = topics[rnd(&x) % nt];
+            const char *b = topics[rnd(&x) % nt];
             int64_t seq = commit(f, a, b == a ? NULL : b);
             for (int k = 0; k < 2; k++) {
                 const char *tp = f->topics[seq - 1][k];
@@ -557,7 +806,9 @@ static void test_subscription_survives_a_chaotic_feed_and_restarts(void **state)
     (void)state;
     run_chaos("", 0x9e3779b97f4a7c15ull);
     run_chaos("project.1.", 0x2545f4914f6cdd1dull);
+    run_chaos("project.2.", 0x8c2f0e1b5a9d3c47ull); /* follows topic_prev_seq */
     run_chaos("worker.", 0xda942042e4dd58b5ull);
+    run_chaos("worker.al.", 0x51afd7ed558ccd13ull); /* extended by worker.al.b. */
 }
 
 static void test_subscription_refuses_bad_arguments(void **state)
@@ -596,6 +847,14 @@ int main(void)
         cmocka_unit_test(test_subscription_reports_pruned_history_and_keeps_its_place),
         cmocka_unit_test(test_subscription_retries_an_unreachable_history),
         cmocka_unit_test(test_subscription_recovers_from_a_full_pending_buffer),
+        cmocka_unit_test(
+            test_subscription_one_project_follows_topic_prev_seq_without_history_reads),
+        cmocka_unit_test(test_subscription_one_project_reads_history_when_a_copy_is_lost),
+        cmocka_unit_test(test_subscription_worker_prefix_still_reads_history_for_every_hole),
+        cmocka_unit_test(test_subscription_workflow_prefix_still_reads_history_for_every_hole),
+        cmocka_unit_test(test_subscription_wildcard_prefix_does_not_trust_one_topics_bound),
+        cmocka_unit_test(test_subscription_one_project_hears_when_its_previous_event_was_pruned),
+        cmocka_unit_test(test_event_from_proto_keeps_the_bound_of_the_copys_own_topic),
         cmocka_unit_test(test_subscription_survives_a_chaotic_feed_and_restarts),
         cmocka_unit_test(test_subscription_refuses_bad_arguments),
     };

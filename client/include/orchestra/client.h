@@ -408,7 +408,7 @@ void orc_client_close(orc_client *c);
 typedef struct orc_event {
     int64_t seq;
     char *type;         /* "task.status_changed", "notification.assigned", ... */
-    int64_t time_us;    /* commit time, us since the epoch */
+    int64_t time_us;    /* time of the change (the request that made it), us since epoch */
     char *topic;        /* the first of the event's topics matching the filter */
     int64_t project_id; /* 0 when none */
     int64_t task_id;    /* 0 when none */
@@ -418,6 +418,10 @@ typedef struct orc_event {
     char *old_status;
     char *new_status;
     char *payload; /* JSON object text with the event's other fields ("{}" when none) */
+    /* Received live: an upper bound of the seq of the previous event on `topic`, as the
+     * coordinator sent it with this copy; -1 when not known (orc_events_list, the first
+     * event of a topic, a coordinator that does not send it). */
+    int64_t topic_prev_seq;
 } orc_event;
 
 /* orc_event_free releases ev and its strings; NULL is allowed. */
