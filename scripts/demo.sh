@@ -135,8 +135,18 @@ say "loading their sample data (users, workers, certifications)"
 "$orchestra" workflow sample-data simple_workflow/v1
 "$orchestra" workflow sample-data journalism/v1
 
+say "following project 1's events live: orchestra events --follow --topic project.1."
+"$orchestra" events --follow --topic project.1. --events "$events" >"$data/events.txt" 2>&1 &
+follower=$!
+
 say "running the simple workflow: orchestra demo simple --yes --url $web"
 "$orchestra" demo simple --yes --url "$web"
+
+say "what the follower printed, one line per event, each once and in order"
+sleep 0.5
+kill -TERM "$follower" 2>/dev/null || true
+wait "$follower" || true
+sed 's/^/  /' "$data/events.txt"
 
 say "the crawl's job (orchestra job list)"
 "$orchestra" job list
