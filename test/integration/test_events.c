@@ -2,8 +2,11 @@
  * test_events.c: the event feed end to end against a real orchestrad: concurrent lifecycle
  * operations while a subscriber is stopped and restarted from its last seq (it must end
  * with exactly ListEvents from 0: same seqs, same order, no duplicate), a stalled
- * subscriber that must not slow the coordinator and then catches up by replay, and topic
- * filters through the library and the `orchestra events` CLI (history and --follow).
+ * subscriber that must not slow the coordinator and then catches up by replay, topic
+ * filters through the library and the `orchestra events` CLI (history and --follow), an
+ * `orchestra events --follow` process killed with SIGKILL three times under load and resumed
+ * with --since, and a coordinator restart under a live subscriber (a real reconnection: the
+ * library keeps its feed connection across subscriptions of one process, client/README.md).
  *
  * A server without the ListEvents RPC answers UNIMPLEMENTED: the tests then skip.
  */
