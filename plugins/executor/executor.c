@@ -89,7 +89,7 @@ static void executor_report(executor *ex, const Orchestra__V1__Job *job, const j
     orc_error e = {0};
     int rc;
     if (out->ok) {
-        rc = orci_jobs_complete(ex->client, job, out->output, &e);
+        rc = orci_jobs_complete(ex->client, job, out->output, NULL, NULL, &e);
         if (rc == ORC_OK)
             orci_info("job %lld (%s, project %lld, attempt %d) completed in %lld ms",
                       (long long)job->job_id, job->function, (long long)job->project_id,
@@ -112,7 +112,7 @@ static void executor_report(executor *ex, const Orchestra__V1__Job *job, const j
         retryable = true;
     }
     bool will_retry = false;
-    rc = orci_jobs_fail(ex->client, job, error, retryable, &will_retry, &e);
+    rc = orci_jobs_fail(ex->client, job, error, retryable, &will_retry, NULL, NULL, &e);
     if (rc == ORC_OK)
         orci_warn("job %lld (%s, project %lld, attempt %d) failed: %s%s", (long long)job->job_id,
                   job->function, (long long)job->project_id, job->attempt, error,
@@ -179,7 +179,7 @@ static void *executor_worker(void *arg)
          * back while the client is still open. */
         atomic_fetch_add(&ex->busy, 1);
         if (atomic_load(ex->stop)) {
-            orci_jobs_fail(ex->client, job, "executor shutting down", true, NULL, &e);
+            orci_jobs_fail(ex->client, job, "executor shutting down", true, NULL, NULL, NULL, &e);
             atomic_fetch_sub(&ex->busy, 1);
             orci_jobs_free(job);
             break;

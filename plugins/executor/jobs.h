@@ -28,12 +28,32 @@ void orci_jobs_free(Orchestra__V1__Job *job);
 int orci_jobs_heartbeat(orc_client *c, const Orchestra__V1__Job *job, int lease_ms, bool *cancelled,
                         orc_error *err);
 
-/* orci_jobs_complete reports the job's output (a JSON object's text). */
-int orci_jobs_complete(orc_client *c, const Orchestra__V1__Job *job, const char *output,
-                       orc_error *err);
+/*
+ * orci_jobs_want asks a report for the executor's next job in the same call (borrowed for
+ * the call). The coordinator commits the report and the new lease together and answers with
+ * the job when one is due at once.
+ */
+typedef struct orci_jobs_want {
+    const char *executor_id;
+    const char *const *functions;
+    size_t n_functions;
+    int lease_ms;
+} orci_jobs_want;
 
-/* orci_jobs_fail reports a failure; *will_retry (NULL allowed) says whether it is retried. */
+/*
+ * orci_jobs_complete reports the job's output (a JSON object's text). With want (NULL: no
+ * next job), *next gets the next leased job or NULL when none was due (release with
+ * orci_jobs_free); next may be NULL only when want is.
+ */
+int orci_jobs_complete(orc_client *c, const Orchestra__V1__Job *job, const char *output,
+                       const orci_jobs_want *want, Orchestra__V1__Job **next, orc_error *err);
+
+/*
+ * orci_jobs_fail reports a failure; *will_retry (NULL allowed) says whether it is retried.
+ * want and next as in orci_jobs_complete.
+ */
 int orci_jobs_fail(orc_client *c, const Orchestra__V1__Job *job, const char *error, bool retryable,
-                   bool *will_retry, orc_error *err);
+                   bool *will_retry, const orci_jobs_want *want, Orchestra__V1__Job **next,
+                   orc_error *err);
 
 #endif
