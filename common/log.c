@@ -3,25 +3,32 @@
  *
  * The program name and the level are process-wide, set by orci_log_init in main before any
  * thread starts and only read afterwards. Each record is formatted into one buffer and
- * written with a single fputs: stdio locks stderr for the call, so lines from different
- * threads never interleave.
+ * written with a single write(2) to file descriptor 2, so lines from different threads (and
+ * from processes sharing the file, which is opened O_APPEND) never interleave. A log file
+ * replaces descriptor 2 by dup2, which is atomic: a reopen never loses or splits a line.
  */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 
 #define LOG_LINE_MAX 4096
 #define LOG_PROGRAM_MAX 64
+#define LOG_PATH_MAX 4096
 
 static char log_program[LOG_PROGRAM_MAX] = "orchestra";
 static orci_log_level log_min_level = ORCI_LOG_INFO;
+/* The log file's path, "" when the log goes to the inherited stderr. */
+static char log_path[LOG_PATH_MAX];
 
 static const char *const log_level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
@@ -31,6 +38,41 @@ void orci_log_init(const char *program, orci_log_level level)
         snprintf(log_program, sizeof log_program, "%s", program);
     if (level >= ORCI_LOG_DEBUG && level <= ORCI_LOG_ERROR)
         log_min_level = level;
+}
+
+/* log_swap_in opens path and makes it descriptor 2. */
+static int log_swap_in(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    int rc = fd == STDERR_FILENO ? 0 : dup2(fd, STDERR_FILENO);
+    int e = errno;
+    if (fd != STDERR_FILENO)
+        close(fd);
+    errno = e;
+    return rc < 0 ? -1 : 0;
+}
+
+int orci_log_open_file(const char *path)
+{
+    if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof log_path) {
+        errno = EINVAL;
+        return -1;
+    }
+    fflush(stderr);
+    if (log_swap_in(path) != 0)
+        return -1;
+    snprintf(log_path, sizeof log_path, "%s", path);
+    return 0;
+}
+
+int orci_log_reopen(void)
+{
+    if (log_path[0] == '\0')
+        return 0;
+    fflush(stderr);
+    return log_swap_in(log_path);
 }
 
 int orci_log_parse_level(const char *s)
@@ -87,7 +129,15 @@ void orci_log(orci_log_level level, const char *fmt, ...)
     /* Keep room for the newline even when the text filled the buffer. */
     if (len > sizeof line - 2)
         len = sizeof line - 2;
-    line[len] = '\n';
-    line[len + 1] = '\0';
-    fputs(line, stderr);
+    line[len++] = '\n';
+    int saved = errno; /* logging must not change what the caller reads next */
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(STDERR_FILENO, line + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    errno = saved;
 }

@@ -133,7 +133,9 @@ static int wait_for_crawl(const orci_cli_globals *g, orc_client *c, int64_t proj
         json_t *doc = fetch_info(c, project_id, &r);
         if (!doc)
             return r;
-        const char *status = task_status(step_task(doc, "crawl"));
+        /* A copy: the document (and the string in it) is released before the checks. */
+        char status[64];
+        snprintf(status, sizeof status, "%s", task_status(step_task(doc, "crawl")));
         if (strcmp(status, "Complete") == 0) {
             *info = doc;
             return ORCI_CLI_CONTINUE;

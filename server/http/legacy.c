@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,24 @@ static void res_json(orci_http_response *res, int status, json_t *doc)
 void orci_http_error_json(orci_http_response *res, int status, const char *msg)
 {
     res_json(res, status, json_pack("{s:i, s:s}", "error", status, "message", msg));
+}
+
+/*
+ * legacy_error500 is upstream's generic 500 with what went wrong after its text (upstream
+ * itself says why only in DEBUG mode): "An error occurred: priority must be an integer".
+ */
+static void legacy_error500(orci_http_response *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void legacy_error500(orci_http_response *res, const char *fmt, ...)
+{
+    char why[ORC_ERROR_MESSAGE_MAX], msg[ORC_ERROR_MESSAGE_MAX + 32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof msg, "%s: %s", MSG_ERROR, why);
+    orci_http_error_json(res, 500, msg);
 }
 
 void orci_http_detail_json(orci_http_response *res, int status, const char *msg)
@@ -170,8 +189,10 @@ static void legacy_failure(orci_http_response *res, int rc, const orc_error *err
         orci_http_detail_json(res, 403, MSG_NO_PERMISSION);
     else if (rc == ORC_UNAVAILABLE || rc == ORC_DEADLINE_EXCEEDED)
         orci_http_error_json(res, 503, "The coordinator is unavailable");
+    else if (rc == ORC_INTERNAL || rc == ORC_UNKNOWN || !err->message[0])
+        orci_http_error_json(res, 500, MSG_ERROR); /* the coordinator's log says more */
     else
-        orci_http_error_json(res, 500, MSG_ERROR);
+        legacy_error500(res, "%s", err->message);
 }
 
 /* legacy_probe has the coordinator verify the signature: 0 when it holds, else -1 (res set). */
@@ -310,10 +331,15 @@ static void ep_create_project(const orci_http_config *cfg, const orci_http_reque
     json_t *prio = json_object_get(body, "priority");
     json_t *tc = json_object_get(body, "task_class");
     json_t *pd = json_object_get(body, "project_data");
-    if (!json_is_string(wf) || !json_is_string(ver) || !json_is_string(desc) ||
-        !json_is_integer(prio) || !json_is_object(pd)) {
+    const char *bad = !json_is_string(wf)      ? "workflow_slug must be a string"
+                      : !json_is_string(ver)   ? "workflow_version_slug must be a string"
+                      : !json_is_string(desc)  ? "description must be a string"
+                      : !json_is_integer(prio) ? "priority must be an integer"
+                      : !json_is_object(pd)    ? "project_data must be a JSON object"
+                                               : NULL;
+    if (bad) {
         if (legacy_probe(cfg, a, res) == 0)
-            orci_http_error_json(res, 500, MSG_ERROR);
+            legacy_error500(res, "%s", bad);
         return;
     }
     char *data = orci_json_dump(pd);
@@ -374,7 +400,7 @@ static void ep_project_information(const orci_http_config *cfg, const orci_http_
             if (!v)
                 orci_http_error_json(res, 400, "project_id is required");
             else
-                orci_http_error_json(res, 500, MSG_ERROR);
+                legacy_error500(res, "project_id must be an integer");
         }
         return;
     }
@@ -550,7 +576,7 @@ void orci_http_handle(const orci_http_config *cfg, const orci_http_request *req,
         if (!body) {
             /* Upstream answers unparseable bodies with its generic 500. */
             if (legacy_probe(cfg, &a, res) == 0)
-                orci_http_error_json(res, 500, MSG_ERROR);
+                legacy_error500(res, "%s", err.message);
             goto done;
         }
     }

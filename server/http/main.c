@@ -6,7 +6,8 @@
  *                  [--max-connections N] [--log-level L]
  *
  * HTTP is libmicrohttpd (one thread per connection, capped; see server/README.md for why),
- * the coordinator is reached through one shared orc_client. SIGTERM or SIGINT stop it.
+ * the coordinator is reached through one shared orc_client. SIGTERM or SIGINT stop it (within
+ * a bounded time), SIGHUP reopens the log file and reloads the TLS certificate (tls.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,14 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include <microhttpd.h>
 
+#include "daemon.h"
 #include "legacy.h"
 #include "log.h"
 #include "orchestra/client.h"
+#include "tls.h"
 
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:8000"
 #define HTTP_MAX_HEADERS 64
@@ -108,6 +112,56 @@ static enum MHD_Result http_reject(struct MHD_Connection *conn, int status, cons
     return http_send(conn, &res, true);
 }
 
+/* http_lengths counts a request's Content-Length headers and whether their values differ. */
+typedef struct http_lengths {
+    int n;
+    bool differ;
+    const char *first;
+} http_lengths;
+
+static enum MHD_Result http_length_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    http_lengths *l = cls;
+    if (!key || strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (l->n++ == 0)
+        l->first = value;
+    else if (!value || !l->first || strcmp(value, l->first) != 0)
+        l->differ = true;
+    return MHD_YES;
+}
+
+/*
+ * http_check_head refuses what the head alone shows to be wrong (0: go on): too many
+ * headers, chunked bodies, a Content-Length that is not one number or is repeated with
+ * another value (request smuggling: a proxy in front may have read the other one), or a
+ * body above the limit.
+ */
+static int http_check_head(struct MHD_Connection *conn, size_t max_body, const char **why)
+{
+    if (MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL) > HTTP_MAX_HEADERS)
+        return *why = "Too many request headers", 431;
+    if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return *why = "Chunked request bodies are not accepted; send Content-Length", 411;
+    http_lengths l = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, http_length_cb, &l);
+    if (l.differ)
+        return *why = "Conflicting Content-Length headers", 400;
+    if (l.n == 0)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(l.first ? l.first : "", &end, 10);
+    if (errno != 0 || !l.first || end == l.first || *end != '\0' || l.first[0] == '-' ||
+        l.first[0] == '+')
+        return *why = "Bad Content-Length", 400;
+    if (n > max_body)
+        return *why = "Request body too large", 413;
+    return 0;
+}
+
 static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                        const char *method, const char *version,
                                        const char *upload_data, size_t *upload_data_size,
@@ -120,23 +174,9 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
         return MHD_NO; /* out of memory: drop the connection */
     if (!r->started) {
         r->started = true;
-        if (MHD_get_connection_values(conn, MHD_HEADER_KIND, NULL, NULL) > HTTP_MAX_HEADERS)
-            return http_reject(conn, 431, "Too many request headers");
-        if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
-            return http_reject(conn, 411,
-                               "Chunked request bodies are not accepted; send Content-Length");
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (errno != 0 || end == cl || *end != '\0')
-                return http_reject(conn, 400, "Bad Content-Length");
-            if (n > app->max_body)
-                return http_reject(conn, 413, "Request body too large");
-        }
-        return MHD_YES;
+        const char *why = NULL;
+        int status = http_check_head(conn, app->max_body, &why);
+        return status ? http_reject(conn, status, why) : MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
@@ -177,41 +217,6 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
     return http_send(conn, &res, false);
 }
 
-/* http_read_file reads a whole file as a NUL-terminated string (free it); NULL on error. */
-static char *http_read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > (16u << 20)) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-        }
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (buf)
-        buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* http_resolve turns "HOST:PORT" into an address. Returns 0 or -1. */
 static int http_resolve(const char *listen, struct sockaddr_storage *ss)
 {
@@ -242,7 +247,9 @@ static void http_usage(FILE *f)
 {
     fprintf(f, "usage: orchestra-http [--listen HOST:PORT] [--rpc URL] [--tls-cert F --tls-key F]\n"
                "                      [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]\n"
-               "                      [--max-connections N] [--log-level debug|info|warn|error]\n");
+               "                      [--max-connections N] [--log-level debug|info|warn|error]\n"
+               "                      [--log-file PATH]\n"
+               "SIGHUP reopens the log file and reloads the TLS certificate and key.\n");
 }
 
 /* http_number parses a positive integer flag. Returns 0 or -1. */
@@ -257,11 +264,16 @@ static int http_number(const char *s, long long lo, long long hi, long long *out
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+typedef struct http_opts {
+    const char *listen, *rpc, *cert, *key, *ca, *log_file;
+    long long window, max_body, max_conn;
+    int level;
+} http_opts;
+
+/* http_parse reads the flags into o: -1 to go on, or the exit status. */
+static int http_parse(int argc, char **argv, http_opts *o)
 {
-    const char *listen = HTTP_DEFAULT_LISTEN, *rpc = NULL, *cert = NULL, *key = NULL, *ca = NULL;
-    long long window = 300, max_body = 1024 * 1024, max_conn = 64;
-    int level = ORCI_LOG_INFO;
     static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
                                          {"rpc", required_argument, NULL, 'r'},
                                          {"tls-cert", required_argument, NULL, 'c'},
@@ -271,39 +283,43 @@ int main(int argc, char **argv)
                                          {"max-body", required_argument, NULL, 'b'},
                                          {"max-connections", required_argument, NULL, 'n'},
                                          {"log-level", required_argument, NULL, 'v'},
+                                         {"log-file", required_argument, NULL, 'f'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         int bad = 0;
-        switch (o) {
+        switch (c) {
         case 'l':
-            listen = optarg;
+            o->listen = optarg;
             break;
         case 'r':
-            rpc = optarg;
+            o->rpc = optarg;
             break;
         case 'c':
-            cert = optarg;
+            o->cert = optarg;
             break;
         case 'k':
-            key = optarg;
+            o->key = optarg;
             break;
         case 'a':
-            ca = optarg;
+            o->ca = optarg;
             break;
         case 'w':
-            bad = http_number(optarg, 0, 86400 * 365, &window);
+            bad = http_number(optarg, 0, 86400 * 365, &o->window);
             break;
         case 'b':
-            bad = http_number(optarg, 0, 1LL << 30, &max_body);
+            bad = http_number(optarg, 0, 1LL << 30, &o->max_body);
             break;
         case 'n':
-            bad = http_number(optarg, 1, 100000, &max_conn);
+            bad = http_number(optarg, 1, 100000, &o->max_conn);
             break;
         case 'v':
-            level = orci_log_parse_level(optarg);
-            bad = level < 0;
+            o->level = orci_log_parse_level(optarg);
+            bad = o->level < 0;
+            break;
+        case 'f':
+            o->log_file = optarg;
             break;
         case 'h':
             http_usage(stdout);
@@ -318,80 +334,124 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || (!cert) != (!key)) {
+    if (optind != argc || (!o->cert) != (!o->key)) {
         http_usage(stderr);
         return 2;
     }
-    orci_log_init("orchestra-http", (orci_log_level)level);
+    return -1;
+}
 
+/* http_start starts libmicrohttpd on addr; NULL when it cannot listen. */
+static struct MHD_Daemon *http_start(const http_opts *o, http_app *app,
+                                     const struct sockaddr_storage *addr, orci_http_tls *tls)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK;
+    if (addr->ss_family != AF_INET6)
+        flags &= ~(unsigned)MHD_USE_DUAL_STACK;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls ? orci_http_tls_install(tls) : NULL},
+        {MHD_OPTION_END, 0, NULL}};
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, http_request_cb, app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK,
+        http_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, http_completed_cb, NULL, MHD_OPTION_ARRAY,
+        tls ? tls_opts : tls_opts + 1, MHD_OPTION_END);
+}
+
+/* http_serve waits for a stop; SIGHUP reopens the log and reloads the certificate. */
+static void http_serve(orci_http_tls *tls)
+{
+    while (!orci_daemon_stopping()) {
+        orci_daemon_wait(1000);
+        if (!orci_daemon_take_reload())
+            continue;
+        if (orci_log_reopen() != 0)
+            orci_warn("SIGHUP: cannot reopen the log file: %s", strerror(errno));
+        orc_error err;
+        orc_error_clear(&err);
+        if (!tls)
+            orci_info("SIGHUP: log file reopened");
+        else if (orci_http_tls_reload(tls, &err) != ORC_OK)
+            orci_warn("SIGHUP: keeping the current TLS certificate: %s", err.message);
+        else
+            orci_info("SIGHUP: log file reopened; TLS certificate reloaded for new connections");
+    }
+}
+
+static void http_stop_mhd(void *arg)
+{
+    MHD_stop_daemon(arg);
+}
+
+int main(int argc, char **argv)
+{
+    http_opts o = {.listen = HTTP_DEFAULT_LISTEN,
+                   .window = 300,
+                   .max_body = 1024 * 1024,
+                   .max_conn = 64,
+                   .level = ORCI_LOG_INFO};
+    int st = http_parse(argc, argv, &o);
+    if (st >= 0)
+        return st;
+    orci_log_init("orchestra-http", (orci_log_level)o.level);
+    if (o.log_file && orci_log_open_file(o.log_file) != 0) {
+        fprintf(stderr, "orchestra-http: cannot open the log file %s: %s\n", o.log_file,
+                strerror(errno));
+        return 1;
+    }
     struct sockaddr_storage addr;
-    if (http_resolve(listen, &addr) != 0) {
-        orci_error("cannot resolve --listen %s (want HOST:PORT)", listen);
+    if (http_resolve(o.listen, &addr) != 0) {
+        orci_error("cannot resolve --listen %s (want HOST:PORT)", o.listen);
         return 2;
     }
-    char *cert_pem = NULL, *key_pem = NULL;
-    if (cert && (!(cert_pem = http_read_file(cert)) || !(key_pem = http_read_file(key)))) {
-        orci_error("cannot read the TLS certificate or key (%s, %s)", cert, key);
-        free(cert_pem);
+    orc_error err;
+    orc_error_clear(&err);
+    orci_http_tls *tls = NULL;
+    if (o.cert && orci_http_tls_new(o.cert, o.key, &tls, &err) != ORC_OK) {
+        orci_error("%s", err.message);
         return 2;
     }
-
-    /* Block the stop signals before any thread starts, then wait for them here. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    if (orci_daemon_signals() != 0) {
+        orci_error("cannot install signal handlers: %s", strerror(errno));
+        return 1;
+    }
     int rc = 1;
     struct MHD_Daemon *d = NULL;
     orc_client *client = NULL;
-    orc_error err;
-    orc_error_clear(&err);
     orc_client_opts copts;
     memset(&copts, 0, sizeof copts);
-    copts.rpc_url = rpc;
-    copts.tls_ca_file = ca;
+    copts.rpc_url = o.rpc;
+    copts.tls_ca_file = o.ca;
     if (orc_client_new(&copts, &client, &err) != ORC_OK) {
         orci_error("cannot reach the coordinator: %s", err.message);
         goto out;
     }
-    http_app app = {.cfg = {.client = client, .date_window_s = window},
-                    .max_body = (size_t)max_body,
-                    .tls = cert != NULL};
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG | MHD_USE_DUAL_STACK;
-    if (addr.ss_family != AF_INET6)
-        flags &= ~(unsigned)MHD_USE_DUAL_STACK;
-    if (cert)
-        flags |= MHD_USE_TLS;
-    struct MHD_OptionItem tls_opts[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, cert_pem},
-                                        {MHD_OPTION_HTTPS_MEM_KEY, 0, key_pem},
-                                        {MHD_OPTION_END, 0, NULL}};
-    d = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_request_cb, &app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK,
-        http_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, http_completed_cb, NULL, MHD_OPTION_ARRAY,
-        cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
-    if (!d) {
-        orci_error("cannot listen on %s", listen);
+    http_app app = {.cfg = {.client = client, .date_window_s = o.window},
+                    .max_body = (size_t)o.max_body,
+                    .tls = tls != NULL};
+    if (!(d = http_start(&o, &app, &addr, tls))) {
+        orci_error("cannot listen on %s", o.listen);
         goto out;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    orci_info("listening on %s (port %u), coordinator %s", listen, info ? info->port : 0,
-              rpc ? rpc : "(default)");
-    int sig = 0;
-    sigwait(&stop, &sig);
-    orci_info("stopping on signal %d", sig);
+    orci_info("listening on %s (port %u), coordinator %s", o.listen, info ? info->port : 0,
+              o.rpc ? o.rpc : "(default)");
+    http_serve(tls);
+    orci_info("stopping");
+    orci_daemon_watchdog(ORCI_DAEMON_STOP_BUDGET_MS);
     rc = 0;
 out:
-    if (d)
-        MHD_stop_daemon(d);
+    /* Connection threads may sit in an RPC: the stop is bounded, then the process leaves. */
+    if (d && !orci_run_within(http_stop_mhd, d, 3000)) {
+        orci_warn("connections did not end within 3 s; exiting");
+        orci_daemon_exit(rc);
+    }
     orc_client_destroy(client);
-    free(cert_pem);
-    free(key_pem);
+    orci_http_tls_free(tls);
     return rc;
 }

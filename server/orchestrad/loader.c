@@ -10,6 +10,7 @@
  *    write, so a refused load never leaves anything behind even outside a transaction.
  */
 #include "loader.h"
+#include "slug.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -137,6 +138,19 @@ static int str_field(const json_t *obj, const char *key, const char *ctx, size_t
     return *out ? ORC_OK : oom(err);
 }
 
+/* slug_field is str_field for a slug: non-empty, at most ORCI_SLUG_MAX, upstream's rule. */
+static int slug_field(const json_t *obj, const char *ctx, char **out, orc_error *err)
+{
+    int rc = str_field(obj, "slug", ctx, ORCI_SLUG_MAX, true, out, err);
+    if (rc != ORC_OK || orci_slug_valid(*out))
+        return rc;
+    rc = orc_error_set(err, ORC_INVALID_ARGUMENT,
+                       "%s: slug \"%.200s\" may only contain letters, digits, - and _", ctx, *out);
+    free(*out);
+    *out = NULL;
+    return rc;
+}
+
 /*
  * slug_list reads the optional list of strings obj[key] into *out (sorted, duplicates
  * removed: upstream stores these as sets). `what` names the attribute in messages.
@@ -262,8 +276,7 @@ static void vdoc_ctx(vdoc *d, const Orchestra__V1__VersionFile *vf, size_t i)
 static int plan_workflow(const json_t *wf, orci_load_plan *p, orc_error *err)
 {
     int rc;
-    if ((rc = str_field(wf, "slug", "workflow.json", ORCI_SLUG_MAX, true, &p->workflow_slug,
-                        err)) != ORC_OK ||
+    if ((rc = slug_field(wf, "workflow.json", &p->workflow_slug, err)) != ORC_OK ||
         (rc = str_field(wf, "name", "workflow.json", ORCI_SLUG_MAX, false, &p->workflow_name,
                         err)) != ORC_OK ||
         (rc = str_field(wf, "description", "workflow.json", 0, false, &p->workflow_description,
@@ -295,7 +308,7 @@ static int plan_workflow(const json_t *wf, orci_load_plan *p, orc_error *err)
         if (!json_is_object(c))
             return orc_error_set(err, ORC_INVALID_ARGUMENT, "%s is not an object", ctx);
         orci_load_cert *pc = &p->certs[p->n_certs++];
-        if ((rc = str_field(c, "slug", ctx, ORCI_SLUG_MAX, true, &pc->slug, err)) != ORC_OK ||
+        if ((rc = slug_field(c, ctx, &pc->slug, err)) != ORC_OK ||
             (rc = str_field(c, "name", ctx, ORCI_SLUG_MAX, false, &pc->name, err)) != ORC_OK ||
             (rc = str_field(c, "description", ctx, 0, false, &pc->description, err)) != ORC_OK)
             return rc;
@@ -331,7 +344,7 @@ out:
 static int plan_step(const json_t *js, const char *ctx, orci_load_step *s, orc_error *err)
 {
     int rc;
-    if ((rc = str_field(js, "slug", ctx, ORCI_SLUG_MAX, true, &s->slug, err)) != ORC_OK ||
+    if ((rc = slug_field(js, ctx, &s->slug, err)) != ORC_OK ||
         (rc = str_field(js, "name", ctx, ORCI_SLUG_MAX, false, &s->name, err)) != ORC_OK ||
         (rc = str_field(js, "description", ctx, 0, false, &s->description, err)) != ORC_OK)
         return rc;
@@ -663,7 +676,7 @@ static int check_policies(const orci_load_plan *p, const slug_ix *six, orc_error
 static int plan_version(const json_t *vj, const char *ctx, orci_load_plan *p, orc_error *err)
 {
     int rc;
-    if ((rc = str_field(vj, "slug", ctx, ORCI_SLUG_MAX, true, &p->version_slug, err)) != ORC_OK ||
+    if ((rc = slug_field(vj, ctx, &p->version_slug, err)) != ORC_OK ||
         (rc = str_field(vj, "name", ctx, ORCI_SLUG_MAX, false, &p->version_name, err)) != ORC_OK ||
         (rc = str_field(vj, "description", ctx, 0, false, &p->version_description, err)) != ORC_OK)
         return rc;

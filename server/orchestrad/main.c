@@ -2,9 +2,11 @@
  * main.c: the orchestrad daemon and its admin subcommands (`orchestrad keys ...`,
  * `orchestrad check`).
  *
- * The daemon opens the store, serves RPC (rpc.c) and binds the event feed until SIGTERM
- * or SIGINT, then stops in order: RPC (answering what it already received), the event
- * socket, the store. The only process-wide state is the stop flag below and the log sink.
+ * The daemon locks its database (one coordinator per database: <db>.lock), opens the
+ * store, serves RPC (rpc.c) and binds the event feed until SIGTERM or SIGINT, then stops in
+ * order: RPC (answering what it already received), the event socket, the store. SIGHUP
+ * reopens the log file. Every nng close has a deadline (daemon.h): after one times out no
+ * further nng call is made, and the process leaves once the store is closed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +25,8 @@
 
 #include "clock.h"
 #include "crypto.h"
+#include "daemon.h"
+#include "files.h"
 #include "dispatch.h"
 #include "events.h"
 #include "keys.h"
@@ -41,14 +45,6 @@
 #define DEFAULT_SESSION_TTL_S 43200
 #define SESSION_TTL_MIN_S 1
 #define SESSION_TTL_MAX_S 2592000
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -73,6 +69,7 @@ static void usage(FILE *f)
         ")\n"
         "  --events URL           event feed endpoint (default " DEFAULT_EVENTS ")\n"
         "  --log-level LEVEL      debug, info, warn or error (default info)\n"
+        "  --log-file PATH        append the log to PATH instead of stderr (SIGHUP reopens it)\n"
         "  --dev                  seed the example key " DEV_KEY_ID " / " DEV_KEY_SECRET
         " with every scope (demos and tests only)\n"
         "  --tls-cert FILE        PEM certificate for tls+tcp:// endpoints\n"
@@ -446,6 +443,7 @@ typedef struct daemon_opts {
     const char *tls_cert;
     const char *tls_key;
     orci_log_level log_level;
+    const char *log_file;
     bool dev;
     int auth_window;
     size_t max_message;
@@ -460,6 +458,7 @@ enum {
     OPT_RPC,
     OPT_EVENTS,
     OPT_LOG_LEVEL,
+    OPT_LOG_FILE,
     OPT_DEV,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
@@ -481,6 +480,7 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
         {"rpc", required_argument, NULL, OPT_RPC},
         {"events", required_argument, NULL, OPT_EVENTS},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"log-file", required_argument, NULL, OPT_LOG_FILE},
         {"dev", no_argument, NULL, OPT_DEV},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
@@ -515,6 +515,9 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
             o->log_level = (orci_log_level)l;
             break;
         }
+        case OPT_LOG_FILE:
+            o->log_file = optarg;
+            break;
         case OPT_DEV:
             o->dev = true;
             break;
@@ -582,29 +585,112 @@ static int dev_key_fn(orci_db *db, void *arg, orc_error *err)
                             orci_clock_now(&orci_clock_system), err);
 }
 
+/* The running daemon's parts, so that the stop can release what was started. */
+typedef struct daemon_parts {
+    orci_store *store;
+    orci_rpc *rpc;
+    nng_socket pub;
+    bool pub_open;
+    orci_events_pub *publisher;
+} daemon_parts;
+
+/* daemon_open_events binds the event feed and starts its publisher. */
+static int daemon_open_events(const daemon_opts *o, daemon_parts *d, orc_error *err)
+{
+    int rv = nng_pub0_open(&d->pub);
+    if (rv != 0)
+        return orc_error_set(err, ORC_UNAVAILABLE, "cannot open the event socket: %s",
+                             nng_strerror(rv));
+    d->pub_open = true;
+    /* PUB drops the oldest message of a full per-subscriber queue (STACK.md 1.3): a deep
+     * queue rides out bursts; what still drops is read back with ListEvents. */
+    nng_socket_set_int(d->pub, NNG_OPT_SENDBUF, 8192);
+    nng_socket_set_size(d->pub, NNG_OPT_RECVMAXSZ, 64 * 1024);
+    int rc = orci_listen(d->pub, o->events, o->tls_cert, o->tls_key, err);
+    if (rc != ORC_OK)
+        return rc;
+    if ((rc = orci_events_pub_start(d->store, d->pub, &d->publisher, err)) != ORC_OK)
+        return orc_error_set(err, (orc_code)rc, "cannot start the event publisher: %s",
+                             err->message);
+    return ORC_OK;
+}
+
+/* daemon_lock_db takes <db>.lock for the daemon's life: one coordinator per database. */
+static int daemon_lock_db(const char *db, orc_error *err)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof path, "%s.lock", db) >= sizeof path)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "the database path is too long");
+    int rc = orci_make_parents(path, 0700, err); /* a new database's folder */
+    return rc == ORC_OK ? orci_daemon_lock(path, err) : rc;
+}
+
+static void daemon_close_pub(void *arg)
+{
+    nng_close(*(nng_socket *)arg);
+}
+
+/*
+ * daemon_stop releases what d holds, each nng close with a deadline. When one times out
+ * (nng 1.5.2 can hang there), no further nng call is made: the store is closed and the
+ * process leaves at once with status.
+ */
+static int daemon_stop(daemon_parts *d, int status)
+{
+    bool nng_ok = orci_rpc_stop_within(d->rpc, 2000);
+    if (!nng_ok)
+        orci_warn("rpc: the socket did not close within 2 s (a known nng 1.5.2 hang); every "
+                  "request was answered, leaving it to the process exit");
+    orci_events_pub_stop(d->publisher);
+    if (d->pub_open && nng_ok && !orci_run_within(daemon_close_pub, &d->pub, 1000)) {
+        orci_warn("events: the socket did not close within 1 s; leaving it to the process exit");
+        nng_ok = false;
+    }
+    orci_store_close(d->store);
+    if (status == 0)
+        orci_info("orchestrad stopped");
+    if (!nng_ok)
+        orci_daemon_exit(status);
+    return status;
+}
+
+/* daemon_serve waits for a stop, handling SIGHUP meanwhile. */
+static void daemon_serve(void)
+{
+    while (!orci_daemon_stopping()) {
+        orci_daemon_wait(1000);
+        if (orci_daemon_take_reload()) {
+            if (orci_log_reopen() != 0)
+                orci_warn("SIGHUP: cannot reopen the log file: %s", strerror(errno));
+            orci_info("SIGHUP: log file reopened; API keys and sessions are read per request, "
+                      "so changes to them need no reload; endpoints and TLS certificates "
+                      "change with a restart");
+        }
+    }
+}
+
 static int daemon_main(const daemon_opts *o)
 {
-    int status = 1;
     orc_error err;
     orc_error_clear(&err);
-    orci_store *store = NULL;
-    orci_rpc *rpc = NULL;
-    nng_socket pub = NNG_SOCKET_INITIALIZER;
-    bool pub_open = false;
-    orci_events_pub *publisher = NULL;
-    int rv;
+    daemon_parts d = {.pub = NNG_SOCKET_INITIALIZER};
+    int status = 1;
 
     if (orci_methods_check(&err) != ORC_OK) {
         orci_error("method table is inconsistent: %s", err.message);
         return 1;
     }
+    if (daemon_lock_db(o->db, &err) != ORC_OK) {
+        orci_error("another orchestrad serves this database: %s", err.message);
+        return 1;
+    }
     orci_store_opts so = {.path = o->db};
-    if (orci_store_open(&so, &store, &err) != ORC_OK) {
+    if (orci_store_open(&so, &d.store, &err) != ORC_OK) {
         orci_error("cannot open the database %s: %s", o->db, err.message);
         return 1;
     }
     orci_server srv = {
-        .store = store,
+        .store = d.store,
         .clock = &orci_clock_system,
         .rng = &orci_rng_system,
         .settings = {.auth_window_s = o->auth_window,
@@ -615,62 +701,34 @@ static int daemon_main(const daemon_opts *o)
         .started_at_us = orci_clock_now(&orci_clock_system),
     };
     if (o->dev) {
-        if (orci_store_write(store, dev_key_fn, NULL, &err) != ORC_OK) {
+        if (orci_store_write(d.store, dev_key_fn, NULL, &err) != ORC_OK) {
             orci_error("cannot seed the dev key: %s", err.message);
-            goto out;
+            return daemon_stop(&d, 1);
         }
         orci_warn("dev credentials are enabled: API key %s / %s has every scope; never use "
                   "--dev in production",
                   DEV_KEY_ID, DEV_KEY_SECRET);
     }
-
-    if ((rv = nng_pub0_open(&pub)) != 0) {
-        orci_error("cannot open the event socket: %s", nng_strerror(rv));
-        goto out;
-    }
-    pub_open = true;
-    /* PUB drops the oldest message of a full per-subscriber queue (STACK.md 1.3): a deep
-     * queue rides out bursts; what still drops is read back with ListEvents. */
-    nng_socket_set_int(pub, NNG_OPT_SENDBUF, 8192);
-    nng_socket_set_size(pub, NNG_OPT_RECVMAXSZ, 64 * 1024);
-    if (orci_listen(pub, o->events, o->tls_cert, o->tls_key, &err) != ORC_OK) {
+    if (daemon_open_events(o, &d, &err) != ORC_OK) {
         orci_error("%s", err.message);
-        goto out;
+        return daemon_stop(&d, 1);
     }
-    if (orci_events_pub_start(store, pub, &publisher, &err) != ORC_OK) {
-        orci_error("cannot start the event publisher: %s", err.message);
-        goto out;
-    }
-
     orci_rpc_opts ro = {.url = o->rpc,
                         .tls_cert_file = o->tls_cert,
                         .tls_key_file = o->tls_key,
                         .max_message = o->max_message,
                         .workers = o->workers};
-    if (orci_rpc_start(&srv, &ro, &rpc, &err) != ORC_OK) {
+    if (orci_rpc_start(&srv, &ro, &d.rpc, &err) != ORC_OK) {
         orci_error("%s", err.message);
-        goto out;
+        return daemon_stop(&d, 1);
     }
     orci_info("orchestrad %s serving rpc=%s events=%s db=%s schema=%d", ORCI_VERSION, o->rpc,
-              o->events, o->db, orci_store_schema_version(store));
-
-    while (!stop_requested) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+              o->events, o->db, orci_store_schema_version(d.store));
+    daemon_serve();
     orci_info("stopping");
+    orci_daemon_watchdog(ORCI_DAEMON_STOP_BUDGET_MS);
     status = 0;
-out:
-    if (!orci_rpc_stop_within(rpc, 3000))
-        orci_warn("rpc: the socket did not close within 3 s (a known nng 1.5.2 hang); "
-                  "every request was answered, leaving it to the process exit");
-    orci_events_pub_stop(publisher);
-    if (pub_open)
-        nng_close(pub);
-    orci_store_close(store);
-    if (status == 0)
-        orci_info("orchestrad stopped");
-    return status;
+    return daemon_stop(&d, status);
 }
 
 int main(int argc, char **argv)
@@ -698,16 +756,15 @@ int main(int argc, char **argv)
     if (st >= 0)
         return st;
     orci_log_init("orchestrad", o.log_level);
+    if (o.log_file && orci_log_open_file(o.log_file) != 0) {
+        fprintf(stderr, "orchestrad: cannot open the log file %s: %s\n", o.log_file,
+                strerror(errno));
+        return 1;
+    }
     json_object_seed(0);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-
+    if (orci_daemon_signals() != 0) {
+        orci_error("cannot install signal handlers: %s", strerror(errno));
+        return 1;
+    }
     return daemon_main(&o);
 }

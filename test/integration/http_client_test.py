@@ -355,13 +355,24 @@ class HttpApiTest(unittest.TestCase):
         r = self.call("POST", "create_project", partial, secret="WRONG")
         self.assert_refused(r, 403, {"detail": "Bad signature"})
         # Unknown workflow, non-int priority, bad JSON.
+        # Upstream's status, with what was wrong after upstream's text.
         r = self.call("POST", "create_project", dict(good, workflow_slug="nope"))
-        self.assert_refused(r, 500, {"error": 500, "message": "An error occurred"})
+        self.assert_refused(r, 500, {"error": 500,
+                                     "message": "An error occurred: Workflow nope not found"})
         r = self.call("POST", "create_project", dict(good, priority="high"))
-        self.assert_refused(r, 500, {"error": 500, "message": "An error occurred"})
+        self.assert_refused(r, 500, {"error": 500,
+                                     "message": "An error occurred: priority must be an integer"})
+        r = self.call("POST", "create_project", dict(good, project_data=[1]))
+        self.assert_refused(r, 500, {
+            "error": 500, "message": "An error occurred: project_data must be a JSON object"})
         r = self.s.post(url, data=b"{not json", headers={"Date": now_date(), "X-Api-Key": KEY},
                         auth=HTTPSignatureAuth(KEY, SECRET))
-        self.assert_refused(r, 500, {"error": 500, "message": "An error occurred"})
+        self.assertEqual(r.status_code, 500, r.text)
+        self.assertTrue(r.json()["message"].startswith("An error occurred: request body"),
+                        r.text)
+        r = self.call("POST", "project_information", {"project_id": "x"})
+        self.assert_refused(r, 500, {"error": 500,
+                                     "message": "An error occurred: project_id must be an integer"})
         # project_information errors.
         r = self.call("POST", "project_information", {})
         self.assert_refused(r, 400, {"error": 400, "message": "project_id is required"})
@@ -390,6 +401,19 @@ class HttpApiTest(unittest.TestCase):
                        % (host, port)).encode())
             answer = c.recv(4096).decode(errors="replace")
         self.assertTrue(answer.startswith("HTTP/1.1 411"), answer)
+        # Two Content-Length headers that disagree (request smuggling through a proxy that
+        # reads the other one) are refused, and nothing is created; equal ones are one length.
+        before = self.project_count()
+        for lengths, want in (((2, 40), "HTTP/1.1 400"), ((2, 2), "HTTP/1.1 403")):
+            with socket.create_connection((host, int(port)), timeout=10) as c:
+                c.sendall(("POST /orchestra/api/project/create_project/ HTTP/1.1\r\n"
+                           "Host: %s:%s\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %d\r\nContent-Length: %d\r\n"
+                           "Connection: close\r\n\r\n{}"
+                           % (host, port, lengths[0], lengths[1])).encode())
+                answer = c.recv(4096).decode(errors="replace")
+            self.assertTrue(answer.startswith(want), answer)
+        self.assertEqual(self.project_count(), before)
         many = dict(h, **{"X-Extra-%d" % i: "v" for i in range(70)})
         r = self.s.get(self.url("workflow_types"), headers=many,
                        auth=HTTPSignatureAuth(KEY, SECRET))

@@ -8,10 +8,13 @@
 /* clang-format on */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,4 +139,48 @@ void orc_test_sleep_ms(int ms)
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+pid_t orc_test_spawn(const char *const *argv, const char *log_path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int in = open("/dev/null", O_RDONLY);
+    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (in < 0 || log < 0 || dup2(in, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+        _exit(127);
+    signal(SIGPIPE, SIG_DFL);
+    char *const *args;
+    memcpy(&args, &argv, sizeof args);
+    execv(argv[0], args);
+    _exit(127);
+}
+
+int orc_test_wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+    int64_t deadline = orc_test_now_ms() + timeout_ms;
+    for (;;) {
+        int st = 0;
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) {
+            *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return 0;
+        }
+        if (w < 0 && errno != EINTR)
+            return -1;
+        if (orc_test_now_ms() >= deadline)
+            return -1;
+        orc_test_sleep_ms(10);
+    }
+}
+
+int orc_test_file_has(const char *path, const char *needle)
+{
+    char *text = orc_test_read_file(path, NULL);
+    int found = text != NULL && strstr(text, needle) != NULL;
+    free(text);
+    return found;
 }

@@ -42,4 +42,19 @@ int64_t orc_test_now_ms(void);
 /* orc_test_sleep_ms sleeps ms milliseconds. */
 void orc_test_sleep_ms(int ms);
 
+/*
+ * orc_test_spawn starts argv[0] (a path) with argv in the background, stdin from /dev/null,
+ * stdout and stderr appended to log_path. Returns the process id, or -1.
+ */
+pid_t orc_test_spawn(const char *const *argv, const char *log_path);
+
+/*
+ * orc_test_wait_exit waits at most timeout_ms for pid to end: 0 with *status the exit
+ * status (128+signal when a signal ended it), or -1 when it still runs.
+ */
+int orc_test_wait_exit(pid_t pid, int timeout_ms, int *status);
+
+/* orc_test_file_has says whether the file at path contains needle. */
+int orc_test_file_has(const char *path, const char *needle);
+
 #endif

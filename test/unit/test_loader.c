@@ -445,6 +445,30 @@ static void test_loader_refuses_long_and_duplicate_slugs(void **state)
                       "workflow.json: certification slug \"editor\" is used twice");
 }
 
+static void test_loader_refuses_slugs_outside_the_rule(void **state)
+{
+    (void)state;
+    /* A slug names folders and URLs: "../x/y" must never get in (upstream's SlugField). */
+    expect_plan_error("{'slug':'../x/y','name':'N','description':'D','certifications':[]}", V1,
+                      "v1", ORC_INVALID_ARGUMENT,
+                      "workflow.json: slug \"../x/y\" may only contain letters, digits, - and _");
+    expect_plan_error(WF, "{'slug':'v1/..','name':'V','description':'D','steps':[]}", "v1/..",
+                      ORC_INVALID_ARGUMENT,
+                      "version.json (v1/..): slug \"v1/..\" may only contain letters, digits, - "
+                      "and _");
+    expect_plan_error(WF,
+                      "{'slug':'v1','name':'V','description':'D','steps':["
+                      " {'slug':'a b','name':'A','description':'a'}]}",
+                      "v1", ORC_INVALID_ARGUMENT,
+                      "version.json (v1): step 1: slug \"a b\" may only contain letters, digits, "
+                      "- and _");
+    expect_plan_error("{'slug':'news','name':'N','description':'D','certifications':["
+                      " {'slug':'ed\u00e9','name':'E','description':'d'}]}",
+                      V1, "v1", ORC_INVALID_ARGUMENT,
+                      "workflow.json: certification 1: slug \"ed\u00e9\" may only contain "
+                      "letters, digits, - and _");
+}
+
 static void test_loader_refuses_cycles(void **state)
 {
     (void)state;
@@ -989,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_loader_refuses_missing_keys),
         cmocka_unit_test(test_loader_refuses_wrong_types),
         cmocka_unit_test(test_loader_refuses_long_and_duplicate_slugs),
+        cmocka_unit_test(test_loader_refuses_slugs_outside_the_rule),
         cmocka_unit_test(test_loader_refuses_cycles),
         cmocka_unit_test(test_loader_refuses_invalid_policies),
         cmocka_unit_test(test_loader_refuses_plaintext_sample_password),
