@@ -726,6 +726,62 @@ out:
     return code;
 }
 
+/* ---- the next job, leased with a report ---------------------------------------------- */
+
+/* read_one reads a single integer from fixed SQL (0 for NULL or no row). */
+static int read_one(orci_db *db, const char *sql, int64_t *out, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return jobs_db_err(err);
+    *out = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+    if (r == 1)
+        sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_jobs_mark_take(orci_lc *lc, orci_jobs_mark *mark, orc_error *err)
+{
+    int code = orci_jobs_signal_seq(lc->db, &mark->signal, err);
+    if (code != ORC_OK)
+        return code;
+    return read_one(lc->db, "SELECT coalesce(max(id), 0) FROM jobs", &mark->max_job_id, err);
+}
+
+int orci_jobs_lease_next(orci_lc *lc, const orci_jobs_mark *mark, const orci_lease_params *p,
+                         orci_job *job, bool *found, orc_error *err)
+{
+    int code = orci_jobs_lease(lc, p, job, found, NULL, err);
+    if (code != ORC_OK || !*found || job->job_id <= mark->max_job_id)
+        return code;
+    /* The leased job was created by the report. If it is the only one created and its
+     * creation is the only bump of the signal since the mark, no work became available. */
+    int64_t signal = 0, created = 0;
+    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT count(*) FROM jobs WHERE id > ?1", err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, mark->max_job_id);
+    bool any = false;
+    if ((code = orci_db_one_id(lc->db, st, &created, &any, err)) != ORC_OK ||
+        (code = orci_jobs_signal_seq(lc->db, &signal, err)) != ORC_OK)
+        goto fail;
+    if (created != 1 || signal != mark->signal + 1)
+        return ORC_OK;
+    st = orci_db_stmt(lc->db, "UPDATE job_signal SET seq = ?1 WHERE id = 1", err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, mark->signal);
+    if ((code = orci_db_step(lc->db, st, err)) == ORC_OK)
+        return ORC_OK;
+fail:
+    orci_job_fini(job);
+    *found = false;
+    return code != ORC_OK ? code : ORC_INTERNAL;
+}
+
 /* ---- reports ------------------------------------------------------------------------- */
 
 /* lease_current: the job is leased and its lease has not expired at now. */

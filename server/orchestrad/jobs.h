@@ -112,6 +112,30 @@ int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool
                     int64_t *next_due_us, orc_error *err);
 
 /*
+ * What the write transaction looked like before a report that also leases the executor's
+ * next job (CompleteJob / FailJob with `next`): see orci_jobs_lease_next.
+ */
+typedef struct orci_jobs_mark {
+    int64_t signal;     /* the job signal */
+    int64_t max_job_id; /* the newest job id (0: none) */
+} orci_jobs_mark;
+
+/* orci_jobs_mark_take records *mark before the report (writer thread, in the write job). */
+int orci_jobs_mark_take(orci_lc *lc, orci_jobs_mark *mark, orc_error *err);
+
+/*
+ * orci_jobs_lease_next leases the executor's next due job right after its report, in the
+ * same transaction: exactly orci_jobs_lease (expired leases settled first, the oldest due
+ * job of the functions, the same lease token rules and events), except that it never waits
+ * (*found false: none was due). When the job it leased is the one job the report created
+ * and nothing else bumped the job signal since mark, the signal is set back to its value at
+ * mark: the job is taken before anyone could see it, so waking every parked LeaseJob poll
+ * for it would only make them look for work that is not there.
+ */
+int orci_jobs_lease_next(orci_lc *lc, const orci_jobs_mark *mark, const orci_lease_params *p,
+                         orci_job *job, bool *found, orc_error *err);
+
+/*
  * orci_jobs_available is the read-only probe of orci_jobs_lease (any connection): whether a
  * job of these functions is due or has an expired lease at now_us, and else the earliest
  * time one may be (*next_due_us, 0 when nothing is scheduled).

@@ -2,6 +2,11 @@
  * svc_job.c: the job handlers (jobs.h): LeaseJob, Heartbeat, CompleteJob and FailJob for
  * executors; RetryJob and ListJobs for admins.
  *
+ * CompleteJob and FailJob may carry `next`, a LeaseJobRequest: after the report is recorded
+ * the executor's next due job is leased in the same write job (one transaction, one stored
+ * reply holding the job, so a resend of the request gets the same job and lease). That call
+ * never parks; no job due means a reply without `next`.
+ *
  * LeaseJob is a long poll. Its prepare step probes for work on the worker thread's reader
  * connection and asks to be parked (orci_call.park) when there is none, so an idle poll never
  * reaches the writer; the apply step leases for real and parks too when another executor
@@ -47,6 +52,36 @@ static int require_job(int64_t job_id, const char *token, orc_error *err)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "job_id must be a positive id");
     if (!token || token[0] == '\0')
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "lease_token is required");
+    return ORC_OK;
+}
+
+/*
+ * job_message moves a leased job into a new Job message (*out, malloc'd like the reply that
+ * will own it); job is left empty. On failure job is finied.
+ */
+static int job_message(orci_job *job, Orchestra__V1__Job **out, orc_error *err)
+{
+    Orchestra__V1__Job *j = malloc(sizeof *j);
+    if (!j) {
+        orci_job_fini(job);
+        return oom(err);
+    }
+    orchestra__v1__job__init(j);
+    /* The strings move into the message, which the dispatcher frees with the reply. */
+    j->job_id = job->job_id;
+    j->lease_token = job->lease_token;
+    j->project_id = job->project_id;
+    j->task_id = job->task_id;
+    j->workflow = job->workflow;
+    j->step = job->step;
+    j->function = job->function;
+    j->execution_function = job->execution_function;
+    j->project_data = job->project_data;
+    j->prerequisites = job->prerequisites;
+    j->attempt = job->attempt;
+    j->lease_expires_at = job->lease_expires_at;
+    memset(job, 0, sizeof *job);
+    *out = j;
     return ORC_OK;
 }
 
@@ -121,29 +156,15 @@ int orci_svc_lease_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage 
         return empty_reply(&orchestra__v1__lease_job_reply__descriptor, out, err);
     }
     Orchestra__V1__LeaseJobReply *r = malloc(sizeof *r);
-    Orchestra__V1__Job *j = malloc(sizeof *j);
-    if (!r || !j) {
-        free(r);
-        free(j);
+    if (!r) {
         orci_job_fini(&job);
         return oom(err);
     }
     orchestra__v1__lease_job_reply__init(r);
-    orchestra__v1__job__init(j);
-    /* The strings move into the reply, which the dispatcher frees. */
-    j->job_id = job.job_id;
-    j->lease_token = job.lease_token;
-    j->project_id = job.project_id;
-    j->task_id = job.task_id;
-    j->workflow = job.workflow;
-    j->step = job.step;
-    j->function = job.function;
-    j->execution_function = job.execution_function;
-    j->project_data = job.project_data;
-    j->prerequisites = job.prerequisites;
-    j->attempt = job.attempt;
-    j->lease_expires_at = job.lease_expires_at;
-    r->job = j;
+    if ((rc = job_message(&job, &r->job, err)) != ORC_OK) {
+        free(r);
+        return rc;
+    }
     *out = &r->base;
     return ORC_OK;
 }
@@ -176,6 +197,37 @@ int orci_svc_heartbeat_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage 
     return ORC_OK;
 }
 
+/*
+ * next_params validates the `next` of a report: the checks of LeaseJob (wait_ms is ignored:
+ * the next job is leased only when it is due at once). Done before the report is recorded,
+ * so that a bad `next` refuses the whole call and changes nothing.
+ */
+static int next_params(const Orchestra__V1__LeaseJobRequest *next, orci_lease_params *p,
+                       orc_error *err)
+{
+    *p = (orci_lease_params){.executor_id = next->executor_id,
+                             .functions = (const char *const *)next->functions,
+                             .n_functions = next->n_functions,
+                             .lease_ms = next->lease_ms};
+    return orci_lease_params_check(p, err);
+}
+
+/*
+ * lease_next leases the executor's next job in the report's transaction (jobs.h,
+ * orci_jobs_lease_next) into *slot; the slot stays NULL when none was due. It never parks:
+ * an executor that gets no job long-polls LeaseJob.
+ */
+static int lease_next(orci_lc *lc, const orci_jobs_mark *mark, const orci_lease_params *p,
+                      Orchestra__V1__Job **slot, orc_error *err)
+{
+    orci_job job;
+    bool found = false;
+    int rc = orci_jobs_lease_next(lc, mark, p, &job, &found, err);
+    if (rc != ORC_OK || !found)
+        return rc;
+    return job_message(&job, slot, err);
+}
+
 int orci_svc_complete_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
                                 ProtobufCMessage **out, orc_error *err)
 {
@@ -183,13 +235,28 @@ int orci_svc_complete_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessa
     const Orchestra__V1__CompleteJobRequest *req = (const Orchestra__V1__CompleteJobRequest *)in;
     *out = NULL;
     int rc = require_job(req->job_id, req->lease_token, err);
+    orci_lease_params p;
+    if (rc == ORC_OK && req->next)
+        rc = next_params(req->next, &p, err);
     if (rc != ORC_OK)
         return rc;
     orci_lc lc = job_lc(c, wdb);
+    orci_jobs_mark mark;
+    if (req->next && (rc = orci_jobs_mark_take(&lc, &mark, err)) != ORC_OK)
+        return rc;
     rc = orci_jobs_complete(&lc, req->job_id, req->lease_token, req->output, err);
     if (rc != ORC_OK)
         return rc;
-    return empty_reply(&orchestra__v1__complete_job_reply__descriptor, out, err);
+    Orchestra__V1__CompleteJobReply *r = malloc(sizeof *r);
+    if (!r)
+        return oom(err);
+    orchestra__v1__complete_job_reply__init(r);
+    if (req->next && (rc = lease_next(&lc, &mark, &p, &r->next, err)) != ORC_OK) {
+        free(r);
+        return rc;
+    }
+    *out = &r->base;
+    return ORC_OK;
 }
 
 int orci_svc_fail_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
@@ -199,9 +266,15 @@ int orci_svc_fail_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *
     const Orchestra__V1__FailJobRequest *req = (const Orchestra__V1__FailJobRequest *)in;
     *out = NULL;
     int rc = require_job(req->job_id, req->lease_token, err);
+    orci_lease_params p;
+    if (rc == ORC_OK && req->next)
+        rc = next_params(req->next, &p, err);
     if (rc != ORC_OK)
         return rc;
     orci_lc lc = job_lc(c, wdb);
+    orci_jobs_mark mark;
+    if (req->next && (rc = orci_jobs_mark_take(&lc, &mark, err)) != ORC_OK)
+        return rc;
     bool will_retry = false;
     int64_t next_at = 0;
     rc = orci_jobs_fail(&lc, req->job_id, req->lease_token, req->error, req->retryable, &will_retry,
@@ -214,6 +287,10 @@ int orci_svc_fail_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *
     orchestra__v1__fail_job_reply__init(r);
     r->will_retry = will_retry;
     r->next_attempt_at = next_at;
+    if (req->next && (rc = lease_next(&lc, &mark, &p, &r->next, err)) != ORC_OK) {
+        free(r);
+        return rc;
+    }
     *out = &r->base;
     return ORC_OK;
 }
