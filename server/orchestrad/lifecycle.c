@@ -1,7 +1,8 @@
 /*
- * lifecycle.c: eligibility, assignment, request-new-task, save and submit with hierarchical
- * review (spec 3.1 to 3.4), machine-step transitions (3.5), and the internal functions through
- * which every state change goes. Projects and task creation are in lifecycle_create.c.
+ * lifecycle.c: eligibility, assignment, save and submit with hierarchical review (spec 3.1 to
+ * 3.4), machine-step transitions (3.5), and the internal functions through which every state
+ * change goes. Projects and task creation are in lifecycle_create.c, request-new-task (the
+ * walk over the hand-out queue) in handout.c.
  */
 #include "lifecycle.h"
 
@@ -715,109 +716,6 @@ int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t
     return code;
 }
 
-/* ---- request new task --------------------------------------------------------------- */
-
-int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
-                     int64_t *assignment_id, orc_error *err)
-{
-    if (role != ORCI_ROLE_ENTRY_LEVEL && role != ORCI_ROLE_REVIEWER)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "No such task type");
-    int code = orci_lci_worker_exists(lc->db, worker_id, err);
-    if (code != ORC_OK)
-        return code;
-
-    /* The returned-task block (spec 3.1): feedback from a reviewer comes first. */
-    sqlite3_stmt *st = orci_db_stmt(
-        lc->db,
-        "SELECT count(*) FROM task_assignments a JOIN tasks t ON t.id = a.task_id"
-        " WHERE a.worker_id = ?1 AND a.is_deleted = 0 AND a.status = 0 AND t.status = 4",
-        err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, worker_id);
-    int64_t returned = 0;
-    bool found = false;
-    if ((code = orci_db_one_id(lc->db, st, &returned, &found, err)) != ORC_OK)
-        return code;
-    if (returned > 0)
-        return orc_error_set(err, ORC_FAILED_PRECONDITION,
-                             "Worker has pending reviewer feedback that must be addressed.");
-
-    int status =
-        role == ORCI_ROLE_ENTRY_LEVEL ? ORCI_TASK_AWAITING_PROCESSING : ORCI_TASK_PENDING_REVIEW;
-    /* Candidates the worker is certified for, in pick-up order. Filtering certification
-     * in SQL gives the same answer as trying each candidate (upstream) without touching
-     * every uncertified task of a large pool. */
-    st = orci_db_stmt(
-        lc->db,
-        "SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id"
-        " JOIN steps s ON s.id = t.step_id"
-        " WHERE t.status = ?1 AND p.status = 0 AND s.is_human = 1"
-        " AND NOT EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id"
-        "  AND a.worker_id = ?2 AND a.is_deleted = 0)"
-        " AND (SELECT count(*) FROM step_certifications sc WHERE sc.step_id = t.step_id) ="
-        "  (SELECT count(*) FROM step_certifications sc JOIN worker_certifications wc"
-        "   ON wc.certification_id = sc.certification_id AND wc.worker_id = ?2"
-        "   AND wc.role = ?3 AND wc.task_class = 1 WHERE sc.step_id = t.step_id)"
-        " ORDER BY p.priority DESC, p.start_datetime ASC, t.id ASC",
-        err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, status);
-    orci_bind_int(st, 2, worker_id);
-    orci_bind_int(st, 3, role);
-    int64_t *ids = NULL;
-    size_t n = 0;
-    if ((code = orci_lci_load_ids(lc->db, st, &ids, &n, err)) != ORC_OK)
-        return code;
-    bool cert_failed = false;
-    for (size_t i = 0; i < n; i++) {
-        int64_t aid = 0;
-        orc_error why = {0};
-        code = orci_lci_assign_core(lc, worker_id, ids[i], &aid, &why);
-        if (code == ORC_OK) {
-            code = orci_lc_check_task(lc->db, ids[i], err);
-            if (code == ORC_OK) {
-                if (task_id != NULL)
-                    *task_id = ids[i];
-                if (assignment_id != NULL)
-                    *assignment_id = aid;
-            }
-            free(ids);
-            return code;
-        }
-        if (!orci_lci_expected_error(code)) {
-            free(ids);
-            return orc_error_set(err, (orc_code)code, "%s", why.message);
-        }
-        if (code == ORC_PERMISSION_DENIED)
-            cert_failed = true;
-    }
-    free(ids);
-
-    if (!cert_failed) {
-        /* Was anything there that the certification filter kept back? */
-        st = orci_db_stmt(lc->db,
-                          "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id"
-                          " JOIN steps s ON s.id = t.step_id"
-                          " WHERE t.status = ?1 AND p.status = 0 AND s.is_human = 1"
-                          " AND NOT EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id"
-                          "  AND a.worker_id = ?2 AND a.is_deleted = 0)",
-                          err);
-        if (st == NULL)
-            return ORC_INTERNAL;
-        orci_bind_int(st, 1, status);
-        orci_bind_int(st, 2, worker_id);
-        int64_t any = 0;
-        if ((code = orci_db_one_id(lc->db, st, &any, &found, err)) != ORC_OK)
-            return code;
-        cert_failed = any > (int64_t)n;
-    }
-    if (cert_failed)
-        return orc_error_set(err, ORC_PERMISSION_DENIED, "No worker certificates");
-    return orc_error_set(err, ORC_NOT_FOUND, "No task");
-}
-
 /* ---- save and submit ---------------------------------------------------------------- */
 
 /*
@@ -1152,13 +1050,40 @@ int orci_lci_machine_complete(orci_lc *lc, int64_t task_id, const char *output, 
     if (t.status != ORCI_TASK_PROCESSING)
         return orc_error_set(err, ORC_INTERNAL, "machine task %lld is %s, not Processing",
                              (long long)task_id, orci_task_status_label(t.status));
-    if ((code = assignment_submit(lc, aid, output, ORCI_ITERATION_REQUESTED_REVIEW, err)) != ORC_OK)
+    /* Task ids grow: the tasks created below are the project's tasks above the newest now. */
+    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT max(id) FROM tasks", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    int64_t newest = 0;
+    bool any = false;
+    if ((code = orci_db_one_id(lc->db, st, &newest, &any, err)) != ORC_OK ||
+        (code = assignment_submit(lc, aid, output, ORCI_ITERATION_REQUESTED_REVIEW, err)) !=
+            ORC_OK ||
+        (code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_COMPLETE, err)) != ORC_OK ||
+        (code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK)
         return code;
-    if ((code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_COMPLETE, err)) != ORC_OK)
+    /*
+     * The invariants of spec 3.2 are rules about one task's own rows, so only the tasks this
+     * transition changed are checked: the completed task and the tasks it created (with
+     * their pre-assignments). The project's other tasks are as they were after their own
+     * transitions, each checked then; checking them all again made a step's cost grow with
+     * the project.
+     */
+    if ((code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK)
         return code;
-    if ((code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK)
-        return code;
-    return orci_lci_check_project(lc->db, t.project_id, err);
+    st = orci_db_stmt(lc->db, "SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2 ORDER BY id",
+                      err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, t.project_id);
+    orci_bind_int(st, 2, newest);
+    int64_t *ids = NULL;
+    size_t n = 0;
+    code = orci_lci_load_ids(lc->db, st, &ids, &n, err);
+    for (size_t i = 0; i < n && code == ORC_OK; i++)
+        code = orci_lc_check_task(lc->db, ids[i], err);
+    free(ids);
+    return code;
 }
 
 int orci_lci_machine_fail(orci_lc *lc, int64_t task_id, orc_error *err)
