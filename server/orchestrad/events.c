@@ -15,8 +15,6 @@
 #include "log.h"
 #include "model.h"
 
-#define PUB_CHUNK 256 /* events read per query while publishing */
-
 static int oom(orc_error *err)
 {
     return orc_error_set(err, ORC_INTERNAL, "out of memory");
@@ -52,37 +50,22 @@ int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_e
 {
     if (e == NULL || e->type == NULL || e->type[0] == '\0')
         return orc_error_set(err, ORC_INTERNAL, "event without a type");
-    char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX];
-    size_t nt = orci_events_topics(e, topics);
-    char *payload = NULL, *topics_json = NULL;
-    json_t *arr = json_array();
-    int code = ORC_INTERNAL;
-    if (arr == NULL) {
-        code = oom(err);
-        goto out;
-    }
-    for (size_t i = 0; i < nt; i++) {
-        if (json_array_append_new(arr, json_string(topics[i])) != 0) {
-            code = oom(err);
-            goto out;
-        }
-    }
-    topics_json = orci_json_dump(arr);
-    payload = e->payload != NULL ? orci_json_dump(e->payload) : strdup("{}");
-    if (topics_json == NULL || payload == NULL) {
-        code = oom(err);
-        goto out;
-    }
+    /* The topics are not stored: they follow from these columns (orci_events_topics), and
+     * migration 0006's indexes find events by topic. */
+    char *payload = e->payload != NULL ? orci_json_dump(e->payload) : NULL;
+    if (e->payload != NULL && payload == NULL)
+        return oom(err);
     /* The next seq: one past the newest row, and never below the retention floor (every row
      * may have been pruned). Computed inside the writer's transaction, so it is gap-free. */
     sqlite3_stmt *st = orci_db_stmt(
         db,
         "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
-        " old_status, new_status, payload, topics) VALUES ("
+        " old_status, new_status, payload, worker_only, other_worker) VALUES ("
         " max((SELECT coalesce(max(seq), 0) FROM events),"
         "     (SELECT first_kept - 1 FROM events_meta WHERE id = 1)) + 1,"
-        " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         err);
+    int code = ORC_INTERNAL;
     if (st == NULL)
         goto out;
     orci_bind_text(st, 1, e->type);
@@ -94,29 +77,14 @@ int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_e
     orci_bind_text(st, 7, e->worker);
     orci_bind_text(st, 8, e->old_status != NULL ? e->old_status : "");
     orci_bind_text(st, 9, e->new_status != NULL ? e->new_status : "");
-    orci_bind_text(st, 10, payload);
-    orci_bind_text(st, 11, topics_json);
+    orci_bind_text(st, 10, payload != NULL ? payload : "{}");
+    orci_bind_int(st, 11, e->worker_only ? 1 : 0);
+    orci_bind_text(st, 12, e->worker_only ? "" : e->other_worker);
     if ((code = orci_db_step(db, st, err)) != ORC_OK)
         goto out;
-    int64_t s = orci_db_last_id(db);
-    for (size_t i = 0; i < nt; i++) {
-        st = orci_db_stmt(db, "INSERT OR IGNORE INTO event_topics (topic, seq) VALUES (?1, ?2)",
-                          err);
-        if (st == NULL) {
-            code = ORC_INTERNAL;
-            goto out;
-        }
-        orci_bind_text(st, 1, topics[i]);
-        orci_bind_int(st, 2, s);
-        if ((code = orci_db_step(db, st, err)) != ORC_OK)
-            goto out;
-    }
     if (seq != NULL)
-        *seq = s;
-    code = ORC_OK;
+        *seq = orci_db_last_id(db);
 out:
-    json_decref(arr);
-    free(topics_json);
     free(payload);
     return code;
 }
@@ -289,43 +257,49 @@ int orci_events_notify(orci_db *db, int64_t now_us, int64_t task_id, int64_t wor
 {
     if ((int)kind < 0 || (size_t)kind >= sizeof NOTES / sizeof NOTES[0])
         return orc_error_set(err, ORC_INTERNAL, "unknown notification %d", (int)kind);
-    orci_event_rec e = {.type = NOTES[kind].type, .time_us = now_us, .worker_only = true};
-    int code = orci_events_task_context(db, task_id, &e, err);
-    if (code != ORC_OK)
+    int64_t *workers = NULL;
+    size_t n = 0;
+    json_t *payload = NULL;
+    int code = ORC_OK;
+    if (worker_id > 0) {
+        workers = malloc(sizeof *workers);
+        if (workers == NULL)
+            return oom(err);
+        workers[0] = worker_id;
+        n = 1;
+    } else if ((code = task_workers(db, task_id, &workers, &n, err)) != ORC_OK) {
         return code;
+    }
+    /* A machine task has no worker to tell: its completion costs no more queries. */
+    if (n == 0)
+        goto out;
+    orci_event_rec e = {.type = NOTES[kind].type, .time_us = now_us, .worker_only = true};
+    if ((code = orci_events_task_context(db, task_id, &e, err)) != ORC_OK)
+        goto out;
     sqlite3_stmt *st =
         orci_db_stmt(db,
                      "SELECT p.short_description, v.slug, t.status FROM tasks t"
                      " JOIN projects p ON p.id = t.project_id"
                      " JOIN workflow_versions v ON v.id = p.workflow_version_id WHERE t.id = ?1",
                      err);
-    if (st == NULL)
-        return ORC_INTERNAL;
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
     orci_bind_int(st, 1, task_id);
     if ((code = orci_db_first_row(db, st, "no such task", err)) != ORC_OK)
-        return code;
+        goto out;
     const char *status = orci_task_status_label(sqlite3_column_int(st, 2));
-    json_t *payload =
+    payload =
         json_pack("{s:s, s:s, s:s, s:s}", "message", NOTES[kind].message, "project_description",
                   orci_col_text(st, 0), "version", orci_col_text(st, 1), "task_status", status);
     sqlite3_reset(st);
-    if (payload == NULL)
-        return oom(err);
-    e.payload = payload;
-    e.new_status = status;
-    int64_t *workers = NULL;
-    size_t n = 0;
-    if (worker_id > 0) {
-        workers = malloc(sizeof *workers);
-        if (workers == NULL) {
-            code = oom(err);
-            goto out;
-        }
-        workers[0] = worker_id;
-        n = 1;
-    } else if ((code = task_workers(db, task_id, &workers, &n, err)) != ORC_OK) {
+    if (payload == NULL) {
+        code = oom(err);
         goto out;
     }
+    e.payload = payload;
+    e.new_status = status;
     for (size_t i = 0; i < n; i++) {
         if ((code = orci_events_worker_name(db, workers[i], e.worker, sizeof e.worker, err)) !=
                 ORC_OK ||
@@ -366,11 +340,27 @@ static char *dup_col(sqlite3_stmt *st, int col)
     return strdup(orci_col_text(st, col));
 }
 
-/* event_from_row builds an Event (everything malloc'd) from a row of EVENT_COLUMNS. */
+/* The columns every event read selects, in this order (event_fill, row_topics). */
 #define EVENT_COLUMNS                                                                              \
     "seq, type, time, project_id, task_id, step, workflow, worker, old_status, new_status,"        \
-    " payload, topics"
+    " payload, worker_only, other_worker"
 
+/*
+ * row_topics derives the topics of the event in the current row of EVENT_COLUMNS (they are
+ * not stored: migration 0006) into topics; returns how many.
+ */
+static size_t row_topics(sqlite3_stmt *st, char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX])
+{
+    orci_event_rec e = {.project_id = sqlite3_column_int64(st, 3),
+                        .worker_only = sqlite3_column_int(st, 11) != 0};
+    copy_name(e.step, orci_col_text(st, 5));
+    copy_name(e.workflow, orci_col_text(st, 6));
+    copy_name(e.worker, orci_col_text(st, 7));
+    copy_name(e.other_worker, orci_col_text(st, 12));
+    return orci_events_topics(&e, topics);
+}
+
+/* event_from_row builds an Event (everything malloc'd) from a row of EVENT_COLUMNS. */
 static Orchestra__V1__Event *event_from_row(sqlite3_stmt *st)
 {
     Orchestra__V1__Event *ev = malloc(sizeof *ev);
@@ -390,20 +380,17 @@ static Orchestra__V1__Event *event_from_row(sqlite3_stmt *st)
     ev->payload = dup_col(st, 10);
     bool ok = ev->type && ev->step && ev->workflow && ev->worker && ev->old_status &&
               ev->new_status && ev->payload;
-    const char *topics = orci_col_text(st, 11);
-    json_t *arr = json_loads(topics, 0, NULL);
-    if (ok && json_is_array(arr) && json_array_size(arr) > 0) {
-        size_t n = json_array_size(arr);
+    char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX];
+    size_t n = ok ? row_topics(st, topics) : 0;
+    if (n > 0) {
         ev->topics = calloc(n, sizeof *ev->topics);
         ok = ev->topics != NULL;
         for (size_t i = 0; ok && i < n; i++) {
-            const char *t = json_string_value(json_array_get(arr, i));
-            ev->topics[i] = strdup(t != NULL ? t : "");
+            ev->topics[i] = strdup(topics[i]);
             ok = ev->topics[i] != NULL;
             ev->n_topics = i + 1;
         }
     }
-    json_decref(arr);
     if (!ok) {
         protobuf_c_message_free_unpacked(&ev->base, NULL);
         return NULL;
@@ -443,6 +430,104 @@ static bool prefix_end(const char *prefix, char *out, size_t out_size)
     return false;
 }
 
+/* The kinds of topic, in the order of orci_events_topics, and their fixed heads. */
+enum { KIND_PROJECT, KIND_WORKER, KIND_WORKFLOW, KIND_STEP, KIND_COUNT };
+static const char *const KIND_HEAD[KIND_COUNT] = {"project.", "worker.", "workflow.", "step."};
+
+/*
+ * kinds_for sets may[k] when a topic of kind k can start with prefix (its head and the
+ * prefix agree on their common length), so the list queries skip the other indexes.
+ */
+static void kinds_for(const char *prefix, bool may[KIND_COUNT])
+{
+    size_t pl = strlen(prefix);
+    for (int k = 0; k < KIND_COUNT; k++) {
+        size_t hl = strlen(KIND_HEAD[k]);
+        may[k] = strncmp(prefix, KIND_HEAD[k], pl < hl ? pl : hl) == 0;
+    }
+}
+
+/*
+ * one_project_topic tells whether prefix is a whole project topic ("project.<digits>."): the
+ * only topic that starts with it is itself, so the exact (seekable) query applies.
+ */
+static bool one_project_topic(const char *prefix)
+{
+    if (strncmp(prefix, "project.", 8) != 0)
+        return false;
+    const char *p = prefix + 8;
+    size_t digits = strspn(p, "0123456789");
+    return digits > 0 && p[digits] == '.' && p[digits + 1] == '\0';
+}
+
+/*
+ * The events whose topics match, one branch per kind of topic on that kind's index
+ * (migration 0006: the expressions and WHERE terms must stay those of the indexes). ?1
+ * after_seq, ?2 limit, ?3 the topic (exact) or prefix, ?4 the end of the prefix range,
+ * ?5..?8 whether each kind may match. Each branch stops at the limit on its own.
+ */
+#define LIST_BRANCH(kind_param, where, match)                                                      \
+    " SELECT seq FROM (SELECT seq FROM events WHERE " kind_param " AND " where " AND " match       \
+    " AND seq > ?1 ORDER BY seq LIMIT ?2)"
+#define LIST_EQ(expr) expr " = ?3"
+#define LIST_RANGE(expr) expr " >= ?3 AND " expr " < ?4"
+#define LIST_BY_TOPIC(M)                                                                                                                                   \
+    "SELECT " EVENT_COLUMNS                                                                                                                                \
+    " FROM events WHERE seq IN (" LIST_BRANCH("?5", "worker_only = 0 AND project_id > 0", M("'project.' || project_id || '.'")) " UNION ALL" LIST_BRANCH(  \
+        "?6", "worker != ''",                                                                                                                              \
+        M("'worker.' || worker || '.'")) " UNION ALL" LIST_BRANCH("?6",                                                                                    \
+                                                                  "worker_only = 0 AND "                                                                   \
+                                                                  "other_worker != '' AND "                                                                \
+                                                                  "other_worker != worker",                                                                \
+                                                                  M("'worker.' || other_worker "                                                           \
+                                                                    "|| '.'")) " UNION "                                                                   \
+                                                                               "ALL" LIST_BRANCH(                                                          \
+                                                                                   "?7",                                                                   \
+                                                                                   "worker_only "                                                          \
+                                                                                   "= 0 AND "                                                              \
+                                                                                   "workflow != "                                                          \
+                                                                                   "''",                                                                   \
+                                                                                   M("'workflow.'"                                                         \
+                                                                                     " || "                                                                \
+                                                                                     "workflow "                                                           \
+                                                                                     "|| '.'")) " UNION ALL" LIST_BRANCH("?8",                             \
+                                                                                                                         "worker_only = 0 AND step != ''", \
+                                                                                                                         M("'step.' || step || '.'")) ") ORDER BY seq LIMIT ?2"
+
+/* list_statement prepares the query for prefix (NULL: every event; *none: nothing matches). */
+static sqlite3_stmt *list_statement(orci_db *db, const char *prefix, bool exact, bool *none,
+                                    orc_error *err)
+{
+    *none = false;
+    if (prefix == NULL || prefix[0] == '\0')
+        return orci_db_stmt(db,
+                            "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
+                            " ORDER BY seq LIMIT ?2",
+                            err);
+    sqlite3_stmt *st;
+    if (exact || one_project_topic(prefix)) {
+        st = orci_db_stmt(db, LIST_BY_TOPIC(LIST_EQ), err);
+    } else {
+        char end[ORCI_EVENT_TOPIC_MAX + 2];
+        /* No end means a prefix of 0xff bytes or one longer than any topic: none matches. */
+        if (!prefix_end(prefix, end, sizeof end)) {
+            *none = true;
+            return NULL;
+        }
+        st = orci_db_stmt(db, LIST_BY_TOPIC(LIST_RANGE), err);
+        if (st != NULL)
+            orci_bind_text(st, 4, end);
+    }
+    if (st == NULL)
+        return NULL;
+    bool may[KIND_COUNT];
+    kinds_for(prefix, may);
+    orci_bind_text(st, 3, prefix);
+    for (int k = 0; k < KIND_COUNT; k++)
+        orci_bind_int(st, 5 + k, may[k]);
+    return st;
+}
+
 int orci_events_list(orci_db *db, int64_t after_seq, const char *prefix, bool exact, int limit,
                      Orchestra__V1__Event ***out, size_t *n, orc_error *err)
 {
@@ -452,38 +537,12 @@ int orci_events_list(orci_db *db, int64_t after_seq, const char *prefix, bool ex
         limit = ORCI_EVENTS_DEFAULT_LIMIT;
     if (limit > ORCI_EVENTS_MAX_LIMIT)
         limit = ORCI_EVENTS_MAX_LIMIT;
-    sqlite3_stmt *st;
-    if (prefix == NULL || prefix[0] == '\0') {
-        st = orci_db_stmt(db,
-                          "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
-                          " ORDER BY seq LIMIT ?2",
-                          err);
-        if (st == NULL)
-            return ORC_INTERNAL;
-    } else {
-        char end[ORCI_EVENT_TOPIC_MAX + 2];
-        bool bounded;
-        if (exact) {
-            /* Only the topic itself lies in [prefix, prefix "\x01"): text has no NUL. */
-            bounded = strlen(prefix) + 2 <= sizeof end;
-            if (bounded)
-                snprintf(end, sizeof end, "%s\x01", prefix);
-        } else {
-            bounded = prefix_end(prefix, end, sizeof end);
-        }
-        if (!bounded && exact)
-            return ORC_OK; /* longer than any topic: nothing matches */
-        st = orci_db_stmt(db,
-                          "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1 AND seq IN"
-                          " (SELECT seq FROM event_topics WHERE topic >= ?3"
-                          "  AND (?4 IS NULL OR topic < ?4) AND seq > ?1)"
-                          " ORDER BY seq LIMIT ?2",
-                          err);
-        if (st == NULL)
-            return ORC_INTERNAL;
-        orci_bind_text(st, 3, prefix);
-        orci_bind_text(st, 4, bounded ? end : NULL);
-    }
+    bool none = false;
+    sqlite3_stmt *st = list_statement(db, prefix, exact, &none, err);
+    if (none)
+        return ORC_OK;
+    if (st == NULL)
+        return ORC_INTERNAL;
     orci_bind_int(st, 1, after_seq);
     orci_bind_int(st, 2, limit);
     Orchestra__V1__Event **evs = NULL;
@@ -546,11 +605,6 @@ int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error
     }
     if (floor <= first)
         return ORC_OK;
-    if ((st = orci_db_stmt(db, "DELETE FROM event_topics WHERE seq < ?1", err)) == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, floor);
-    if ((code = orci_db_step(db, st, err)) != ORC_OK)
-        return code;
     if ((st = orci_db_stmt(db, "DELETE FROM events WHERE seq < ?1", err)) == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, floor);
@@ -565,66 +619,161 @@ int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error
 
 /* ---- publishing ----------------------------------------------------------------------- */
 
+/* Topics whose newest published seq the publisher remembers (a direct-mapped cache). */
+#define PUB_TOPIC_SLOTS 1024
+
+typedef struct pub_topic {
+    int64_t seq; /* 0: empty */
+    char topic[ORCI_EVENT_TOPIC_MAX];
+} pub_topic;
+
 struct orci_events_pub {
     orci_store *store;
     nng_socket sock;
-    bool ready;   /* last holds the newest seq at the start (writer thread only) */
-    int64_t last; /* the newest seq published (writer thread only) */
+    bool ready;        /* last holds the newest seq at the start (writer thread only) */
+    int64_t last;      /* the newest seq published (writer thread only) */
+    pub_topic *topics; /* PUB_TOPIC_SLOTS, writer thread only */
     atomic_uint_least64_t dropped;
 };
 
 /*
- * topic_prev_seq is the topic_prev_seq of the copy of event seq under topic: the newest seq
- * below it on that topic (one seek in event_topics' primary key), raised to first_kept - 1
- * so that it stays an upper bound once retention pruned the real one. It never exceeds
- * seq - 1, which is always a bound (it tells a subscriber nothing it would not assume
- * anyway): that is the answer when the lookup fails or first_kept is unknown (INT64_MAX).
+ * prev_on_topic seeks the newest event below seq on topic in the index of the topic's kind
+ * (migration 0006; a worker's topic is in two: as the worker and as the other worker).
  */
-static int64_t topic_prev_seq(orci_db *db, const char *topic, int64_t seq, int64_t first_kept)
+static int prev_on_topic(orci_db *db, const char *topic, int64_t seq, int64_t *prev, orc_error *err)
 {
-    if (first_kept > seq)
-        return seq - 1;
-    orc_error err = {0};
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT seq FROM event_topics WHERE topic = ?1 AND seq < ?2"
-                                    " ORDER BY seq DESC LIMIT 1",
-                                    &err);
-    if (st == NULL)
-        return seq - 1;
-    orci_bind_text(st, 1, topic);
-    orci_bind_int(st, 2, seq);
+    static const char *const SQL[] = {
+        "SELECT seq FROM events WHERE worker_only = 0 AND project_id > 0"
+        " AND 'project.' || project_id || '.' = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
+        "SELECT seq FROM events WHERE worker != '' AND 'worker.' || worker || '.' = ?1"
+        " AND seq < ?2 ORDER BY seq DESC LIMIT 1",
+        "SELECT seq FROM events WHERE worker_only = 0 AND other_worker != ''"
+        " AND other_worker != worker AND 'worker.' || other_worker || '.' = ?1 AND seq < ?2"
+        " ORDER BY seq DESC LIMIT 1",
+        "SELECT seq FROM events WHERE worker_only = 0 AND workflow != ''"
+        " AND 'workflow.' || workflow || '.' = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
+        "SELECT seq FROM events WHERE worker_only = 0 AND step != ''"
+        " AND 'step.' || step || '.' = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
+    };
+    size_t from = 0, to = 0; /* the SQL entries to try */
+    if (strncmp(topic, "project.", 8) == 0)
+        from = 0, to = 1;
+    else if (strncmp(topic, "worker.", 7) == 0)
+        from = 1, to = 3;
+    else if (strncmp(topic, "workflow.", 9) == 0)
+        from = 3, to = 4;
+    else if (strncmp(topic, "step.", 5) == 0)
+        from = 4, to = 5;
+    *prev = 0;
+    for (size_t i = from; i < to; i++) {
+        sqlite3_stmt *st = orci_db_stmt(db, SQL[i], err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+        orci_bind_text(st, 1, topic);
+        orci_bind_int(st, 2, seq);
+        int64_t v = 0;
+        bool found = false;
+        int code = orci_db_one_id(db, st, &v, &found, err);
+        if (code != ORC_OK)
+            return code;
+        if (found && v > *prev)
+            *prev = v;
+    }
+    return ORC_OK;
+}
+
+static uint64_t topic_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/*
+ * topic_prev_seq is the topic_prev_seq of the copy of event seq under topic: the newest seq
+ * below it on that topic, raised to first_kept - 1 so that it stays an upper bound once
+ * retention pruned the real one. It never exceeds seq - 1, which is always a bound (it tells
+ * a subscriber nothing it would not assume anyway): that is the answer when the lookup fails
+ * or first_kept is unknown (INT64_MAX).
+ *
+ * The publisher sees every event committed since it started, in seq order, so the newest
+ * seq it published on a topic is exactly the previous event on it: a topic it remembers
+ * costs no query. Only a topic not seen since the start (or pushed out of the cache) is
+ * looked up, with one index seek. Either way the slot then holds seq.
+ */
+static int64_t topic_prev_seq(orci_events_pub *p, orci_db *db, const char *topic, int64_t seq,
+                              int64_t first_kept)
+{
+    pub_topic *slot = &p->topics[topic_hash(topic) & (PUB_TOPIC_SLOTS - 1)];
     int64_t prev = 0;
-    bool found = false;
-    if (orci_db_one_id(db, st, &prev, &found, &err) != ORC_OK)
+    bool known = slot->seq > 0 && slot->seq < seq && strcmp(slot->topic, topic) == 0;
+    if (known) {
+        prev = slot->seq;
+    } else {
+        orc_error err = {0};
+        if (prev_on_topic(db, topic, seq, &prev, &err) != ORC_OK)
+            prev = seq - 1;
+    }
+    size_t tl = strlen(topic);
+    if (tl < sizeof slot->topic) {
+        slot->seq = seq;
+        memcpy(slot->topic, topic, tl + 1);
+    } else {
+        slot->seq = 0; /* never happens: topics are shorter than ORCI_EVENT_TOPIC_MAX */
+    }
+    if (first_kept > seq)
         return seq - 1;
     return prev > first_kept - 1 ? prev : first_kept - 1;
 }
 
 /*
- * publish_one sends ev once per topic, each copy packed with its own topic_prev_seq (so ev
- * is modified); counts refusals.
+ * publish_row sends the event in the current row of EVENT_COLUMNS once per topic, each copy
+ * packed with its own topic_prev_seq. The Event points into the row (valid until the next
+ * step): nothing is allocated but the messages. Counts refusals; returns the event's seq.
  */
-static void publish_one(orci_events_pub *p, orci_db *db, Orchestra__V1__Event *ev,
-                        int64_t first_kept)
+static int64_t publish_row(orci_events_pub *p, orci_db *db, sqlite3_stmt *st, int64_t first_kept)
 {
-    for (size_t i = 0; i < ev->n_topics; i++) {
-        ev->topic_prev_seq = topic_prev_seq(db, ev->topics[i], ev->seq, first_kept);
-        size_t len = protobuf_c_message_get_packed_size(&ev->base);
-        size_t tl = strlen(ev->topics[i]);
+    Orchestra__V1__Event ev;
+    orchestra__v1__event__init(&ev);
+    ev.seq = sqlite3_column_int64(st, 0);
+    ev.type = (char *)orci_col_text(st, 1);
+    ev.time = sqlite3_column_int64(st, 2);
+    ev.project_id = sqlite3_column_int64(st, 3);
+    ev.task_id = sqlite3_column_int64(st, 4);
+    ev.step = (char *)orci_col_text(st, 5);
+    ev.workflow = (char *)orci_col_text(st, 6);
+    ev.worker = (char *)orci_col_text(st, 7);
+    ev.old_status = (char *)orci_col_text(st, 8);
+    ev.new_status = (char *)orci_col_text(st, 9);
+    ev.payload = (char *)orci_col_text(st, 10);
+    char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX];
+    char *names[ORCI_EVENT_TOPICS_MAX];
+    ev.n_topics = row_topics(st, topics);
+    for (size_t i = 0; i < ev.n_topics; i++)
+        names[i] = topics[i];
+    ev.topics = names;
+    for (size_t i = 0; i < ev.n_topics; i++) {
+        ev.topic_prev_seq = topic_prev_seq(p, db, topics[i], ev.seq, first_kept);
+        size_t len = protobuf_c_message_get_packed_size(&ev.base);
+        size_t tl = strlen(topics[i]);
         nng_msg *m = NULL;
         if (nng_msg_alloc(&m, tl + 1 + len) != 0) {
             atomic_fetch_add(&p->dropped, 1);
             continue;
         }
         uint8_t *body = nng_msg_body(m);
-        memcpy(body, ev->topics[i], tl);
+        memcpy(body, topics[i], tl);
         body[tl] = '\0';
-        protobuf_c_message_pack(&ev->base, body + tl + 1);
+        protobuf_c_message_pack(&ev.base, body + tl + 1);
         if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0) {
             nng_msg_free(m);
             atomic_fetch_add(&p->dropped, 1);
         }
     }
+    return ev.seq;
 }
 
 /*
@@ -652,22 +801,21 @@ static void publish_hook(orci_db *db, void *arg)
     if (!p->ready)
         return;
     int64_t first_kept = pub_first_kept(db);
-    for (;;) {
-        Orchestra__V1__Event **evs = NULL;
-        size_t n = 0;
-        orc_error err = {0};
-        if (orci_events_list(db, p->last, NULL, false, PUB_CHUNK, &evs, &n, &err) != ORC_OK) {
-            orci_warn("events: cannot read events to publish: %s", err.message);
-            return;
-        }
-        for (size_t i = 0; i < n; i++) {
-            publish_one(p, db, evs[i], first_kept);
-            p->last = evs[i]->seq;
-        }
-        orci_events_free(evs, n);
-        if (n < PUB_CHUNK)
-            return;
+    orc_error err = {0};
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
+                                    " ORDER BY seq",
+                                    &err);
+    if (st == NULL) {
+        orci_warn("events: cannot read events to publish: %s", err.message);
+        return;
     }
+    orci_bind_int(st, 1, p->last);
+    int r;
+    while ((r = orci_db_row(db, st, &err)) == 1)
+        p->last = publish_row(p, db, st, first_kept);
+    if (r < 0)
+        orci_warn("events: cannot read events to publish: %s", err.message);
 }
 
 /* pub_init_job reads the newest seq on the writer thread, serialized with the hook. */
@@ -691,6 +839,11 @@ int orci_events_pub_start(orci_store *s, nng_socket sock, orci_events_pub **out,
     orci_events_pub *p = calloc(1, sizeof *p);
     if (p == NULL)
         return oom(err);
+    p->topics = calloc(PUB_TOPIC_SLOTS, sizeof *p->topics);
+    if (p->topics == NULL) {
+        free(p);
+        return oom(err);
+    }
     p->store = s;
     p->sock = sock;
     atomic_init(&p->dropped, 0);
@@ -700,6 +853,7 @@ int orci_events_pub_start(orci_store *s, nng_socket sock, orci_events_pub **out,
     int code = orci_store_write(s, pub_init_job, p, err);
     if (code != ORC_OK) {
         orci_store_set_commit_hook(s, NULL, NULL);
+        free(p->topics);
         free(p);
         return code;
     }
@@ -712,6 +866,7 @@ void orci_events_pub_stop(orci_events_pub *p)
     if (p == NULL)
         return;
     orci_store_set_commit_hook(p->store, NULL, NULL);
+    free(p->topics);
     free(p);
 }
 

@@ -357,6 +357,8 @@ static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t vers
     step_graph g;
     json_t *result = NULL;
     size_t *anc = NULL;
+    json_t **data = NULL; /* per step index: its task's data, for Complete ancestors */
+    bool *want = NULL;    /* per step index: an ancestor */
     if (graph_load(db, version_id, &g, err) != ORC_OK)
         return NULL;
     size_t start = graph_index(&g, step_id);
@@ -372,6 +374,39 @@ static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t vers
     size_t nanc = 0;
     if (graph_ancestors(&g, start, anc, &nanc, err) != ORC_OK)
         goto out;
+    /* Every ancestor's task and its latest live assignment's data in one query (a step has
+     * at most one task per project), instead of two queries per ancestor. */
+    data = calloc(g.n + 1, sizeof *data);
+    want = calloc(g.n + 1, sizeof *want);
+    if (data == NULL || want == NULL) {
+        out_of_memory(err);
+        goto out;
+    }
+    for (size_t i = 0; i < nanc; i++)
+        want[anc[i]] = true;
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT t.step_id, t.status, (SELECT a.in_progress_task_data"
+                                    " FROM task_assignments a WHERE a.task_id = t.id"
+                                    " AND a.is_deleted = 0 ORDER BY a.assignment_counter DESC"
+                                    " LIMIT 1) FROM tasks t WHERE t.project_id = ?1",
+                                    err);
+    if (st == NULL)
+        goto out;
+    orci_bind_int(st, 1, project_id);
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        size_t k = graph_index(&g, sqlite3_column_int64(st, 0));
+        if (k == SIZE_MAX || !want[k] || sqlite3_column_int64(st, 1) != ORCI_TASK_COMPLETE)
+            continue;
+        /* A Complete task without an assignment (complete_and_skip_task) gives {}. */
+        data[k] = sqlite3_column_type(st, 2) == SQLITE_NULL ? json_object() : col_json(st, 2, err);
+        if (data[k] == NULL) {
+            sqlite3_reset(st);
+            goto out;
+        }
+    }
+    if (r < 0)
+        goto out;
     result = json_object();
     if (result == NULL) {
         out_of_memory(err);
@@ -379,39 +414,13 @@ static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t vers
     }
     for (size_t i = 0; i < nanc; i++) {
         const step_node *s = &g.v[anc[i]];
-        sqlite3_stmt *st = orci_db_stmt(
-            db, "SELECT id, status FROM tasks WHERE project_id = ?1 AND step_id = ?2", err);
-        if (st == NULL)
-            goto fail;
-        orci_bind_int(st, 1, project_id);
-        orci_bind_int(st, 2, s->id);
-        int r = orci_db_row(db, st, err);
-        if (r < 0)
-            goto fail;
-        if (r == 0 || sqlite3_column_int64(st, 1) != ORCI_TASK_COMPLETE) {
-            sqlite3_reset(st);
+        if (data[anc[i]] == NULL) {
             orc_error_set(err, ORC_FAILED_PRECONDITION, "Task dependencies are not complete.");
             goto fail;
         }
-        int64_t task_id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-
-        st = orci_db_stmt(db,
-                          "SELECT in_progress_task_data FROM task_assignments"
-                          " WHERE task_id = ?1 AND is_deleted = 0"
-                          " ORDER BY assignment_counter DESC LIMIT 1",
-                          err);
-        if (st == NULL)
-            goto fail;
-        orci_bind_int(st, 1, task_id);
-        r = orci_db_row(db, st, err);
-        if (r < 0)
-            goto fail;
-        json_t *data = r == 1 ? col_json(st, 0, err) : json_object();
-        sqlite3_reset(st);
-        if (data == NULL)
-            goto fail;
-        if (!put(result, s->slug, data)) {
+        json_t *d = data[anc[i]];
+        data[anc[i]] = NULL;
+        if (!put(result, s->slug, d)) {
             out_of_memory(err);
             goto fail;
         }
@@ -421,6 +430,11 @@ fail:
     json_decref(result);
     result = NULL;
 out:
+    if (data != NULL)
+        for (size_t i = 0; i < g.n; i++)
+            json_decref(data[i]);
+    free(data);
+    free(want);
     free(anc);
     graph_fini(&g);
     return result;

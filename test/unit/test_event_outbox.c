@@ -4,7 +4,8 @@
  * write jobs, jobs, certifications, time tracking); a rolled-back write job leaves no event
  * and no gap; ListEvents orders, filters, limits, restricts a worker to its own topic and
  * refuses a pruned range; the publisher sends "<topic>\0<Event>" once per topic after commit,
- * each copy with the previous seq of its topic (topic_prev_seq), bounded by retention.
+ * each copy with the previous seq of its topic (topic_prev_seq), bounded by retention;
+ * migration 0006 derives from the columns exactly the topics that events had stored.
  */
 /* cmocka needs these headers first, in this order. */
 /* clang-format off */
@@ -24,6 +25,7 @@
 
 #include "events.h"
 #include "jobs.h"
+#include "migrations.h"
 #include "svc_fixture.h"
 
 #define TOKEN_MAX 128
@@ -939,6 +941,154 @@ static void test_topics_trailing_dot_separates_project_ids(void **state)
     assert_string_equal(topics[0], "worker.ann.");
 }
 
+/* ---- migration 0006: topics derived from the columns ---------------------------------- */
+
+/* An event as 0004 stored it: its columns and its topics (JSON array and event_topics). */
+typedef struct old_event {
+    int64_t project_id;
+    const char *step, *workflow, *worker;
+    const char *topics[ORCI_EVENT_TOPICS_MAX + 1]; /* NULL-terminated */
+} old_event;
+
+static void raw_exec(sqlite3 *h, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* old_database writes a database at schema 5 holding events in the 0004 layout. */
+static void old_database(const char *path, const old_event *ev, size_t n)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    for (size_t i = 0; i < orci_migrations_count && orci_migrations[i].version <= 5; i++)
+        raw_exec(h, orci_migrations[i].sql);
+    raw_exec(h, "PRAGMA user_version = 5");
+    for (size_t i = 0; i < n; i++) {
+        json_t *arr = json_array();
+        for (size_t k = 0; ev[i].topics[k]; k++)
+            json_array_append_new(arr, json_string(ev[i].topics[k]));
+        char *topics = json_dumps(arr, JSON_COMPACT);
+        json_decref(arr);
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(h,
+                                            "INSERT INTO events (seq, type, time, project_id, step,"
+                                            " workflow, worker, topics) VALUES (?1, 'x', 1, ?2,"
+                                            " ?3, ?4, ?5, ?6)",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)(i + 1));
+        sqlite3_bind_int64(st, 2, ev[i].project_id);
+        sqlite3_bind_text(st, 3, ev[i].step, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, ev[i].workflow, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, ev[i].worker, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, topics, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+        free(topics);
+        for (size_t k = 0; ev[i].topics[k]; k++) {
+            assert_int_equal(sqlite3_prepare_v2(h,
+                                                "INSERT INTO event_topics (topic, seq)"
+                                                " VALUES (?1, ?2)",
+                                                -1, &st, NULL),
+                             SQLITE_OK);
+            sqlite3_bind_text(st, 1, ev[i].topics[k], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)(i + 1));
+            assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(h);
+}
+
+/* expect_seqs lists the events matching prefix (exact or not) and checks their seqs. */
+static void expect_seqs(orci_db *db, const char *prefix, bool exact, const int64_t *want, size_t n)
+{
+    Orchestra__V1__Event **v = NULL;
+    size_t got = 0;
+    orc_error err = {0};
+    if (orci_events_list(db, 0, prefix, exact, 100, &v, &got, &err) != ORC_OK)
+        fail_msg("list %s: %s", prefix, err.message);
+    if (got != n)
+        fail_msg("prefix %s%s: %zu events, want %zu", prefix, exact ? " (exact)" : "", got, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i]->seq, want[i]);
+    orci_events_free(v, got);
+}
+
+static void test_migration_0006_derives_the_topics_events_had(void **state)
+{
+    (void)state;
+    static const old_event ev[] = {
+        /* 1: a task event */
+        {7, "crawl", "w", "", {"project.7.", "workflow.w.", "step.crawl.", NULL}},
+        /* 2: a notification: the worker's topic only */
+        {7, "crawl", "w", "ada", {"worker.ada.", NULL}},
+        /* 3: a reassignment from ada to bob */
+        {7,
+         "crawl",
+         "w",
+         "bob",
+         {"project.7.", "worker.bob.", "worker.ada.", "workflow.w.", "step.crawl.", NULL}},
+        /* 4: a certification: no project, no step */
+        {0, "", "w", "ada", {"worker.ada.", "workflow.w.", NULL}},
+        /* 5: nothing concerned */
+        {0, "", "", "", {NULL}},
+        /* 6: a username with dots, notified */
+        {12, "rate", "w", "al.b", {"worker.al.b.", NULL}},
+        /* 7: a project whose id starts like 7's */
+        {71, "crawl", "w", "", {"project.71.", "workflow.w.", "step.crawl.", NULL}},
+    };
+    size_t n = sizeof ev / sizeof ev[0];
+    char dir[256], path[400];
+    orc_test_tmpdir("migrate", dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/orchestra.db", dir);
+    old_database(path, ev, n);
+
+    orci_store *store = NULL;
+    orci_db *rdb = NULL;
+    orci_store_opts opts = {.path = path};
+    orc_error err = {0};
+    if (orci_store_open(&opts, &store, &err) != ORC_OK)
+        fail_msg("store: %s", err.message);
+    assert_true(orci_store_schema_version(store) >= 6);
+    assert_int_equal(orci_db_open_reader(store, &rdb, &err), ORC_OK);
+
+    /* Every event has the topics it was stored with, in the same order. */
+    Orchestra__V1__Event **v = NULL;
+    size_t got = 0;
+    assert_int_equal(orci_events_list(rdb, 0, NULL, false, 100, &v, &got, &err), ORC_OK);
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++)
+        expect_topics(v[i], ev[i].topics);
+    orci_events_free(v, got);
+
+    /* And the indexes find them by topic, by prefix and exactly. */
+    const int64_t project7[] = {1, 3};
+    expect_seqs(rdb, "project.7.", false, project7, 2);
+    const int64_t project7x[] = {1, 3, 7};
+    expect_seqs(rdb, "project.7", false, project7x, 3);
+    const int64_t ada[] = {2, 3, 4};
+    expect_seqs(rdb, "worker.ada.", true, ada, 3);
+    const int64_t al[] = {6};
+    expect_seqs(rdb, "worker.al.", false, al, 1);
+    expect_seqs(rdb, "worker.al.", true, NULL, 0);
+    const int64_t workers[] = {2, 3, 4, 6};
+    expect_seqs(rdb, "worker.", false, workers, 4);
+    const int64_t w[] = {1, 3, 4, 7};
+    expect_seqs(rdb, "workflow.w.", false, w, 4);
+    const int64_t wo[] = {1, 2, 3, 4, 6, 7};
+    expect_seqs(rdb, "w", false, wo, 6);
+    const int64_t steps[] = {1, 3, 7};
+    expect_seqs(rdb, "step.crawl.", true, steps, 3);
+    expect_seqs(rdb, "\xff\xff", false, NULL, 0);
+
+    orci_db_close(rdb);
+    orci_store_close(store);
+    orc_test_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -964,6 +1114,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_publisher_gives_each_copy_the_previous_seq_of_its_topic, sf_setup, sf_teardown),
         cmocka_unit_test(test_topics_trailing_dot_separates_project_ids),
+        cmocka_unit_test(test_migration_0006_derives_the_topics_events_had),
     };
     return cmocka_run_group_tests_name("events", tests, NULL, NULL);
 }
