@@ -1,11 +1,13 @@
 /*
- * child.h: run a program in a child process, isolated from the executor.
+ * child.h: run a program in a child process of its own, isolated from the executor (the
+ * external commands of machine steps).
  *
  * The child gets `input` on its stdin and the executor's stderr; its stdout is collected up
  * to a cap. It runs in its own process group, and the whole group is killed with SIGKILL
  * when it passes its deadline, when its output grows past the cap, when the caller's tick
- * asks it to stop, and after the child itself exits (no process outlives its job). A crash
- * is reported as the signal that ended it, never felt by the caller.
+ * asks it to stop, and after the child itself exits (no process outlives its job). Its exit
+ * is noticed at once (a pidfd, see proc.h), and it dies with the calling thread. A crash is
+ * reported as the signal that ended it, never felt by the caller.
  *
  * Any thread may call orci_child_run, several at once: every descriptor it makes is
  * close-on-exec, so one job's pipes never leak into another's child. The process must
@@ -27,6 +29,7 @@ typedef enum orci_child_outcome {
     ORCI_CHILD_TIMED_OUT = 2,    /* it ran past its deadline and was killed */
     ORCI_CHILD_OUTPUT_LIMIT = 3, /* it wrote more than output_max bytes and was killed */
     ORCI_CHILD_STOPPED = 4,      /* the tick asked to stop it, and it was killed */
+    ORCI_CHILD_REPLIED = 5,      /* a plugin host answered and keeps serving (host.h) */
 } orci_child_outcome;
 
 /*
@@ -52,9 +55,10 @@ typedef struct orci_child_result {
     orci_child_outcome outcome;
     int exit_status; /* ORCI_CHILD_EXITED: the exit status */
     int signal;      /* ORCI_CHILD_SIGNALED: the signal number */
-    char *output;    /* stdout, NUL-terminated (owned by the result) */
+    char *output;    /* stdout (a host's reply), NUL-terminated (owned by the result) */
     size_t output_len;
     int64_t elapsed_ms;
+    bool over_memory; /* a plugin host reached its memory limit (host.h) */
 } orci_child_result;
 
 /*

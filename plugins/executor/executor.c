@@ -25,9 +25,17 @@ typedef struct executor {
     orc_client *client;
     const char **functions;
     size_t n_functions;
+    orci_jobs_want want;       /* what a report asks for: the next job of these functions */
+    const char **plugin_paths; /* for the plugin hosts */
     int wait_ms, lease_ms, grace_ms;
-    atomic_int busy; /* workers running a job */
+    atomic_int busy; /* workers holding a job */
 } executor;
+
+/* worker is one worker thread and its plugin host (so a job always finds its host idle). */
+typedef struct worker {
+    executor *ex;
+    orci_host *host;
+} worker;
 
 /* job_watch is the state of one running job, seen by its tick. */
 typedef struct job_watch {
@@ -83,13 +91,25 @@ static bool job_tick(void *arg)
     return false;
 }
 
+/*
+ * executor_want is what a report asks for: the next job, unless the executor is stopping
+ * (a job leased now would only be failed back).
+ */
+static const orci_jobs_want *executor_want(const executor *ex)
+{
+    return atomic_load(ex->stop) ? NULL : &ex->want;
+}
+
+/* executor_report reports the outcome; *next gets the job the coordinator handed over with
+ * its reply (NULL: none). */
 static void executor_report(executor *ex, const Orchestra__V1__Job *job, const job_watch *w,
-                            orci_job_outcome *out, int64_t elapsed_ms)
+                            orci_job_outcome *out, int64_t elapsed_ms, Orchestra__V1__Job **next)
 {
     orc_error e = {0};
     int rc;
+    *next = NULL;
     if (out->ok) {
-        rc = orci_jobs_complete(ex->client, job, out->output, NULL, NULL, &e);
+        rc = orci_jobs_complete(ex->client, job, out->output, executor_want(ex), next, &e);
         if (rc == ORC_OK)
             orci_info("job %lld (%s, project %lld, attempt %d) completed in %lld ms",
                       (long long)job->job_id, job->function, (long long)job->project_id,
@@ -112,7 +132,8 @@ static void executor_report(executor *ex, const Orchestra__V1__Job *job, const j
         retryable = true;
     }
     bool will_retry = false;
-    rc = orci_jobs_fail(ex->client, job, error, retryable, &will_retry, NULL, NULL, &e);
+    rc =
+        orci_jobs_fail(ex->client, job, error, retryable, &will_retry, executor_want(ex), next, &e);
     if (rc == ORC_OK)
         orci_warn("job %lld (%s, project %lld, attempt %d) failed: %s%s", (long long)job->job_id,
                   job->function, (long long)job->project_id, job->attempt, error,
@@ -122,8 +143,11 @@ static void executor_report(executor *ex, const Orchestra__V1__Job *job, const j
                   e.message);
 }
 
-static void executor_run_job(executor *ex, const Orchestra__V1__Job *job)
+/* executor_run_job runs one job on the worker's host and reports it; *next as in
+ * executor_report. */
+static void executor_run_job(worker *wk, const Orchestra__V1__Job *job, Orchestra__V1__Job **next)
 {
+    executor *ex = wk->ex;
     const orci_executor_opts *o = ex->opts;
     job_watch w = {.ex = ex, .job = job, .next_heartbeat = orci_monotonic_ms() + ex->lease_ms / 3};
     orci_job_spec spec = {.function = job->function,
@@ -132,9 +156,7 @@ static void executor_run_job(executor *ex, const Orchestra__V1__Job *job)
                           .prerequisites = job->prerequisites,
                           .plugins = o->plugins,
                           .allow_commands = o->allow_commands,
-                          .self_exe = o->self_exe,
-                          .storage_root = o->storage_root,
-                          .log_level = o->log_level,
+                          .host = wk->host,
                           .timeout_ms = o->job_timeout_ms,
                           .tick_ms = EXECUTOR_TICK_MS,
                           .tick = job_tick,
@@ -144,13 +166,41 @@ static void executor_run_job(executor *ex, const Orchestra__V1__Job *job)
               job->function, (long long)job->project_id, job->step, job->attempt);
     int64_t start = orci_monotonic_ms();
     orci_job_run(&spec, &out);
-    executor_report(ex, job, &w, &out, orci_monotonic_ms() - start);
+    executor_report(ex, job, &w, &out, orci_monotonic_ms() - start, next);
     orci_job_outcome_fini(&out);
+}
+
+/*
+ * executor_serve runs job (owned) and then every job a report hands over, without a
+ * LeaseJob in between, until a report brings none. The caller counted the worker busy
+ * before it read the stop flag; it stays busy while it holds any job, so the main thread
+ * keeps the client open until a job that arrives after stop has been failed back.
+ */
+static void executor_serve(worker *wk, Orchestra__V1__Job *job)
+{
+    executor *ex = wk->ex;
+    while (job) {
+        Orchestra__V1__Job *next = NULL;
+        if (atomic_load(ex->stop)) {
+            orc_error e = {0};
+            orci_jobs_fail(ex->client, job, "executor shutting down", true, NULL, NULL, NULL, &e);
+            orci_jobs_free(job);
+            break;
+        }
+        executor_run_job(wk, job, &next);
+        if (next)
+            orci_debug("job %lld: handed over with the report of job %lld", (long long)next->job_id,
+                       (long long)job->job_id);
+        orci_jobs_free(job);
+        job = next;
+    }
+    atomic_fetch_sub(&ex->busy, 1);
 }
 
 static void *executor_worker(void *arg)
 {
-    executor *ex = arg;
+    worker *wk = arg;
+    executor *ex = wk->ex;
     int backoff = EXECUTOR_BACKOFF_MIN_MS;
     int last_rc = ORC_OK;
     while (!atomic_load(ex->stop)) {
@@ -178,16 +228,11 @@ static void *executor_worker(void *arg)
          * busy: either it waits for this job or this worker sees stop and hands the job
          * back while the client is still open. */
         atomic_fetch_add(&ex->busy, 1);
-        if (atomic_load(ex->stop)) {
-            orci_jobs_fail(ex->client, job, "executor shutting down", true, NULL, NULL, NULL, &e);
-            atomic_fetch_sub(&ex->busy, 1);
-            orci_jobs_free(job);
-            break;
-        }
-        executor_run_job(ex, job);
-        atomic_fetch_sub(&ex->busy, 1);
-        orci_jobs_free(job);
+        executor_serve(wk, job);
     }
+    /* The host dies with the thread that started it (PDEATHSIG): stop it cleanly first. */
+    orci_host_destroy(wk->host);
+    wk->host = NULL;
     return NULL;
 }
 
@@ -221,14 +266,17 @@ static void executor_free(executor *ex)
         return;
     orc_client_destroy(ex->client);
     free(ex->functions);
+    free(ex->plugin_paths);
     free(ex);
 }
 
-int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_error *err)
+/* executor_new fills an executor from opts: the functions to lease, what reports ask for, the
+ * plugins for the hosts. */
+static int executor_new(const orci_executor_opts *opts, atomic_bool *stop, executor **out,
+                        orc_error *err)
 {
-    pthread_t *threads = NULL;
-    int started = 0, rc = ORC_OK;
     executor *ex = calloc(1, sizeof *ex);
+    *out = ex;
     if (!ex)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     ex->opts = opts;
@@ -237,30 +285,68 @@ int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_err
     ex->lease_ms = opts->lease_ms ? opts->lease_ms : ORCI_EXECUTOR_LEASE_MS;
     ex->grace_ms = opts->grace_ms ? opts->grace_ms : ORCI_EXECUTOR_GRACE_MS;
     size_t n = orci_plugin_set_count(opts->plugins);
+    size_t np = orci_plugin_set_plugins(opts->plugins);
     ex->functions = calloc(n + 1, sizeof *ex->functions);
-    threads = calloc((size_t)(opts->concurrency > 0 ? opts->concurrency : 1), sizeof *threads);
-    if (!ex->functions || !threads) {
-        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
+    ex->plugin_paths = calloc(np + 1, sizeof *ex->plugin_paths);
+    if (!ex->functions || !ex->plugin_paths)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++)
         ex->functions[ex->n_functions++] = orci_plugin_set_function_name(opts->plugins, i);
     if (opts->allow_commands)
         ex->functions[ex->n_functions++] = "command";
-    if (ex->n_functions == 0) {
-        rc = orc_error_set(err, ORC_FAILED_PRECONDITION,
-                           "no functions to serve: no plugin loaded and no --allow-commands");
+    for (size_t i = 0; i < np; i++)
+        ex->plugin_paths[i] = orci_plugin_set_plugin_path(opts->plugins, i);
+    if (ex->n_functions == 0)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "no functions to serve: no plugin loaded and no --allow-commands");
+    ex->want = (orci_jobs_want){.executor_id = opts->executor_id,
+                                .functions = ex->functions,
+                                .n_functions = ex->n_functions,
+                                .lease_ms = ex->lease_ms};
+    return ORC_OK;
+}
+
+/* executor_workers_new gives each of n workers its plugin host (started at its first job). */
+static int executor_workers_new(executor *ex, worker *workers, int n, orc_error *err)
+{
+    const orci_executor_opts *o = ex->opts;
+    orci_host_opts ho = {.self_exe = o->self_exe,
+                         .plugin_paths = ex->plugin_paths,
+                         .n_plugins = orci_plugin_set_plugins(o->plugins),
+                         .storage_root = o->storage_root,
+                         .log_level = o->log_level,
+                         .memory_mb = o->job_memory_mb};
+    for (int i = 0; i < n; i++) {
+        workers[i].ex = ex;
+        int rc = orci_host_new(&ho, &workers[i].host, err);
+        if (rc != ORC_OK)
+            return rc;
+    }
+    return ORC_OK;
+}
+
+int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_error *err)
+{
+    int n = opts->concurrency > 0 ? opts->concurrency : 1;
+    pthread_t *threads = calloc((size_t)n, sizeof *threads);
+    worker *workers = calloc((size_t)n, sizeof *workers);
+    executor *ex = NULL;
+    int started = 0, rc;
+    if (!threads || !workers) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
+    if ((rc = executor_new(opts, stop, &ex, err)) != ORC_OK ||
+        (rc = executor_workers_new(ex, workers, n, err)) != ORC_OK)
+        goto out;
     if ((rc = executor_connect(ex, err)) != ORC_OK) {
         if (rc == ORC_CANCELLED)
             rc = ORC_OK;
         goto out;
     }
-    orci_info("serving %zu functions with %d workers as %s", ex->n_functions, opts->concurrency,
-              opts->executor_id);
-    for (; started < opts->concurrency; started++) {
-        if (pthread_create(&threads[started], NULL, executor_worker, ex) != 0) {
+    orci_info("serving %zu functions with %d workers as %s", ex->n_functions, n, opts->executor_id);
+    for (; started < n; started++) {
+        if (pthread_create(&threads[started], NULL, executor_worker, &workers[started]) != 0) {
             rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "cannot start worker threads");
             atomic_store(stop, true);
             break;
@@ -268,7 +354,7 @@ int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_err
     }
     /* Wait for stop, then for the running jobs (bounded by the grace period; they still
      * need the client to report), then close the client: the polls parked in LeaseJob
-     * return at once and every worker leaves. */
+     * return at once and every worker leaves, stopping its plugin host. */
     while (!atomic_load(stop))
         executor_sleep(ex, 1000);
     while (atomic_load(&ex->busy) > 0) {
@@ -280,7 +366,10 @@ int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_err
         pthread_join(threads[i], NULL);
 
 out:
+    for (int i = 0; workers && i < n; i++)
+        orci_host_destroy(workers[i].host); /* never started: no process */
     executor_free(ex);
+    free(workers);
     free(threads);
     return rc;
 }

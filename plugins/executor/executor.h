@@ -1,13 +1,18 @@
 /*
  * executor.h: the executor's worker pool.
  *
- * N worker threads share one orc_client. Each long-polls LeaseJob for the functions of the
- * loaded plugins (and "command" when allowed), runs the job in a child process (job.h),
- * heartbeats every lease/3 while it runs, and reports CompleteJob or FailJob. Once *stop
- * is set, workers lease nothing more (a job that still arrives is failed back as
- * retryable), running jobs get a grace period to finish and are then killed and failed as
- * retryable; then the shared client is closed (orc_client_close), which ends the polls
- * still parked in LeaseJob at once, every worker is joined and orci_executor_run returns.
+ * N worker threads share one orc_client; each owns a plugin host (host.h), so at most N
+ * hosts run. A worker long-polls LeaseJob for the functions of the loaded plugins (and
+ * "command" when allowed), runs the job (job.h: a plugin function in its host, a command in
+ * a process of its own), heartbeats every lease/3 while it runs, and reports CompleteJob or
+ * FailJob asking for its next job in the same call: when the reply carries one, the worker
+ * runs it at once, without a LeaseJob; when not (none was due, or a coordinator that does
+ * not hand jobs over), it long-polls again. Once *stop is set, workers lease nothing more
+ * and reports ask for no next job; a job that still arrives, leased or handed over, is
+ * failed back as retryable. Running jobs get a grace period to finish and are then killed
+ * and failed as retryable; then the shared client is closed (orc_client_close), which ends
+ * the polls still parked in LeaseJob at once, every worker stops its host and is joined,
+ * and orci_executor_run returns.
  */
 #ifndef ORCI_EXECUTOR_H
 #define ORCI_EXECUTOR_H
@@ -30,11 +35,12 @@ typedef struct orci_executor_opts {
     const orci_plugin_set *plugins;
     bool allow_commands;
     const char *storage_root;
-    const char *self_exe;
+    const char *self_exe; /* the executor binary, re-executed as the plugin hosts */
     const char *log_level;
     const char *executor_id;
-    int concurrency;        /* worker threads, >= 1 */
+    int concurrency;        /* worker threads (and plugin hosts), >= 1 */
     int64_t job_timeout_ms; /* per job */
+    int job_memory_mb;      /* each plugin host's memory limit; 0: none */
     int wait_ms;            /* 0: ORCI_EXECUTOR_WAIT_MS */
     int lease_ms;           /* 0: ORCI_EXECUTOR_LEASE_MS */
     int grace_ms;           /* after stop; 0: ORCI_EXECUTOR_GRACE_MS */

@@ -1,6 +1,6 @@
 /*
- * job.c: one job in a child process (parent side: orci_job_run; child side:
- * orci_job_child_main), and the host services handed to plugins.
+ * job.c: one job, in the worker's plugin host or in a command's own process, and the host
+ * services handed to plugins.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -196,7 +196,17 @@ static void job_run_command(const orci_job_spec *spec, const char *input, size_t
         job_child_failure(out, &r, "command", spec, max);
         goto out;
     }
-    json_t *obj = orci_json_parse_object(r.output, r.output_len, "command output", &e);
+    /* A command that prints nothing (true, a script that only writes files) gave {}. */
+    bool blank = true;
+    for (size_t i = 0; blank && i < r.output_len; i++)
+        blank =
+            r.output[i] == ' ' || r.output[i] == '\t' || r.output[i] == '\n' || r.output[i] == '\r';
+    json_t *obj = blank ? json_object()
+                        : orci_json_parse_object(r.output, r.output_len, "command output", &e);
+    if (blank && !obj) {
+        job_fail(out, true, "out of memory");
+        goto out;
+    }
     if (!obj) {
         job_fail(out, false, "%s", e.message);
         goto out;
@@ -208,7 +218,7 @@ out:
     json_decref(root);
 }
 
-/* job_read_plugin_reply interprets the --run-plugin child's stdout. */
+/* job_read_plugin_reply interprets a plugin host's reply. */
 static void job_read_plugin_reply(const orci_child_result *r, orci_job_outcome *out)
 {
     orc_error e = {0};
@@ -231,36 +241,38 @@ static void job_read_plugin_reply(const orci_child_result *r, orci_job_outcome *
 static void job_run_plugin(const orci_job_spec *spec, const char *input, size_t max,
                            orci_job_outcome *out)
 {
-    const char *path = NULL;
     orc_error e = {0};
     orci_child_result r = {0};
-    if (!orci_plugin_set_find(spec->plugins, spec->function, &path)) {
+    if (!orci_plugin_set_find(spec->plugins, spec->function, NULL)) {
         job_fail(out, false, "no plugin provides the function %s", spec->function);
         return;
     }
-    const char *argv[] = {spec->self_exe,
-                          ORCI_JOB_CHILD_FLAG,
-                          path,
-                          spec->function,
-                          spec->storage_root ? spec->storage_root : "",
-                          spec->log_level ? spec->log_level : "info",
-                          NULL};
-    orci_child_spec cs = {.argv = argv,
-                          .input = input,
-                          .input_len = strlen(input),
-                          .timeout_ms = spec->timeout_ms,
-                          .output_max = max,
-                          .tick_ms = spec->tick_ms,
-                          .tick = spec->tick,
-                          .tick_arg = spec->tick_arg};
-    if (orci_child_run(&cs, &r, &e) != ORC_OK) {
+    if (!spec->host) {
+        job_fail(out, true, "no plugin host to run %s", spec->function);
+        return;
+    }
+    orci_host_call call = {.function = spec->function,
+                           .input = input,
+                           .input_len = strlen(input),
+                           .timeout_ms = spec->timeout_ms,
+                           .output_max = max,
+                           .tick_ms = spec->tick_ms,
+                           .tick = spec->tick,
+                           .tick_arg = spec->tick_arg};
+    if (orci_host_run(spec->host, &call, &r, &e) != ORC_OK) {
         job_fail(out, true, "%s", e.message);
         return;
     }
-    if (r.outcome == ORCI_CHILD_EXITED && r.exit_status == 0)
+    if (r.outcome == ORCI_CHILD_REPLIED) {
         job_read_plugin_reply(&r, out);
-    else
+    } else if (r.over_memory) {
+        char line[256];
+        orci_child_describe(&r, "function", spec->timeout_ms, max, line, sizeof line);
+        job_fail(out, true, "function exceeded the memory limit of %d MB (%s)",
+                 orci_host_memory_mb(spec->host), line + strlen("function "));
+    } else {
         job_child_failure(out, &r, "function", spec, max);
+    }
     orci_child_result_fini(&r);
 }
 
@@ -281,123 +293,4 @@ void orci_job_run(const orci_job_spec *spec, orci_job_outcome *out)
     else
         job_run_plugin(spec, input, max, out);
     free(input);
-}
-
-/* ---- the child ----------------------------------------------------------------------- */
-
-/* child_read_stdin reads all of stdin, at most max bytes; NULL when more or on error. */
-static char *child_read_stdin(size_t max, size_t *len)
-{
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, stdin);
-        n += got;
-        if (got == 0)
-            break;
-        if (n == cap) {
-            if (cap >= max) {
-                free(buf);
-                return NULL;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb)
-                free(buf);
-            buf = nb;
-        }
-    }
-    if (!buf || ferror(stdin)) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-/* child_reply prints the result document; returns the exit status. */
-static int child_reply(json_t *reply)
-{
-    char *text = reply ? orci_json_dump(reply) : NULL;
-    json_decref(reply);
-    if (!text)
-        return 1;
-    int rc = fputs(text, stdout) < 0 || fflush(stdout) != 0 ? 1 : 0;
-    free(text);
-    return rc;
-}
-
-static int child_fail(bool retryable, const char *msg)
-{
-    return child_reply(
-        json_pack("{s:s,s:b,s:s}", "status", "fail", "retryable", retryable, "error", msg));
-}
-
-int orci_job_child_main(int argc, char **argv)
-{
-    if (argc != 6 || strcmp(argv[1], ORCI_JOB_CHILD_FLAG) != 0) {
-        fprintf(stderr, "usage: %s %s PLUGIN FUNCTION STORAGE_ROOT LOG_LEVEL\n", argv[0],
-                ORCI_JOB_CHILD_FLAG);
-        return 2;
-    }
-    const char *path = argv[2], *function = argv[3], *storage = argv[4];
-    int level = orci_log_parse_level(argv[5]);
-    orci_log_init("orchestra-executor", level < 0 ? ORCI_LOG_INFO : (orci_log_level)level);
-
-    orc_plugin_host host;
-    orci_plugin_set *set = NULL;
-    orc_error e = {0};
-    json_t *in = NULL;
-    char *pd = NULL, *pr = NULL, *output = NULL, *error = NULL;
-    size_t len = 0;
-    int rc;
-    char *text = child_read_stdin(ORCI_JOB_IO_MAX, &len);
-    if (!text) {
-        rc = child_fail(false, "cannot read the job's input");
-        goto out;
-    }
-    in = orci_json_parse_object(text, len, "job input", &e);
-    if (!in) {
-        rc = child_fail(false, e.message);
-        goto out;
-    }
-    pd = orci_json_dump(json_object_get(in, "project_data"));
-    pr = orci_json_dump(json_object_get(in, "prerequisites"));
-    if (!pd || !pr) {
-        rc = child_fail(false, "the job's input lacks project_data or prerequisites");
-        goto out;
-    }
-    orci_plugin_host_init(&host, storage);
-    if (orci_plugin_set_new(&host, &set, &e) != ORC_OK ||
-        orci_plugin_set_load(set, path, &e) != ORC_OK) {
-        rc = child_fail(false, e.message);
-        goto out;
-    }
-    orc_plugin_fn fn = orci_plugin_set_find(set, function, NULL);
-    if (!fn) {
-        rc = child_fail(false, "the plugin no longer provides this function");
-        goto out;
-    }
-    int st = fn(&host, pd, pr, &output, &error);
-    if (st == ORC_PLUGIN_OK) {
-        json_t *obj =
-            output ? orci_json_parse_object(output, strlen(output), "function output", &e) : NULL;
-        if (!obj)
-            rc = child_fail(false, output ? e.message : "the function returned no output");
-        else
-            rc = child_reply(json_pack("{s:s,s:o}", "status", "ok", "output", obj));
-    } else {
-        rc = child_fail(st != ORC_PLUGIN_FAIL_PERMANENT, error ? error : "function failed");
-    }
-
-out:
-    host_free(output);
-    host_free(error);
-    orci_plugin_set_destroy(set);
-    json_decref(in);
-    free(pd);
-    free(pr);
-    free(text);
-    return rc;
 }

@@ -1,17 +1,19 @@
 /*
- * job.h: running one machine-step job in a child process and reading its result.
+ * job.h: running one machine-step job outside the executor's process and reading its result.
  *
- * A plugin function runs in the executor binary re-executed as
- *   <self> --run-plugin PLUGIN_PATH FUNCTION STORAGE_ROOT LOG_LEVEL
- * (orci_job_child_main), which dlopens that one plugin, calls the function and prints
- * {"status":"ok","output":{..}} or {"status":"fail","retryable":b,"error":".."} on stdout.
- * Re-executing, rather than calling the function in a plain fork, gives the function a
- * clean process: the executor's nng threads do not exist in a forked child, and a plugin
- * that uses nng itself (crawl_page's HTTP client) needs a working nng.
- * An external command (execution_function {"command":[...]}) runs as is, without a shell.
- * Both get {"project_data":{..},"prerequisites":{..}} on stdin.
+ * A plugin function runs in a long-lived plugin host (host.h): the executor binary
+ * re-executed once, not forked per job, because a forked child of the multi-threaded
+ * executor has no nng threads (only the forking thread survives a fork) while a re-exec
+ * gives a clean process, and one host serves many jobs so a step does not pay a fork + exec
+ * each. The host answers {"status":"ok","output":{..}} or
+ * {"status":"fail","retryable":b,"error":".."}.
+ * An external command (execution_function {"command":[...]}) runs as is, without a shell,
+ * in a process of its own per job (child.h).
+ * Both get {"project_data":{..},"prerequisites":{..}}: the host in its call, the command on
+ * stdin.
  *
- * Any thread may call orci_job_run (see child.h for what the process must do first).
+ * Any thread may call orci_job_run, each with its own host (see child.h for what the process
+ * must do first).
  */
 #ifndef ORCI_JOB_H
 #define ORCI_JOB_H
@@ -21,12 +23,11 @@
 #include <stdint.h>
 
 #include "child.h"
+#include "host.h"
 #include "orchestra/error.h"
 #include "orchestra/plugin.h"
 #include "plugin_set.h"
 
-/* The argv[1] that makes the executor binary run one plugin function. */
-#define ORCI_JOB_CHILD_FLAG "--run-plugin"
 /* The most bytes a job's stdin, and a function's or command's stdout, may hold. */
 #define ORCI_JOB_IO_MAX (8u << 20)
 
@@ -38,9 +39,7 @@ typedef struct orci_job_spec {
     const char *prerequisites;      /* JSON object text ("" or NULL: {}) */
     const orci_plugin_set *plugins; /* where "module.name" is found */
     bool allow_commands;            /* run "command" jobs at all */
-    const char *self_exe;           /* the executor binary, for --run-plugin */
-    const char *storage_root;
-    const char *log_level; /* for the child's log */
+    orci_host *host;                /* where plugin functions run (NULL: they fail) */
     int64_t timeout_ms;
     size_t output_max; /* 0: ORCI_JOB_IO_MAX */
     int tick_ms;
@@ -62,12 +61,6 @@ void orci_job_run(const orci_job_spec *spec, orci_job_outcome *out);
 
 /* orci_job_outcome_fini releases out's memory; NULL is allowed. */
 void orci_job_outcome_fini(orci_job_outcome *out);
-
-/*
- * orci_job_child_main is the whole child process for argv[1] == ORCI_JOB_CHILD_FLAG.
- * Returns the process's exit status.
- */
-int orci_job_child_main(int argc, char **argv);
 
 /*
  * orci_plugin_host_init fills *host with the executor's services: the log, malloc/free,

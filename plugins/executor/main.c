@@ -3,7 +3,9 @@
  *
  *   orchestra-executor [--rpc URL] --plugins DIR [--concurrency N] [--allow-commands]
  *                      [--storage DIR] [--tls-ca FILE] [--log-level L] [--job-timeout SECONDS]
- *                      [--lease SECONDS]
+ *                      [--lease SECONDS] [--job-memory MB]
+ *
+ * Run as `orchestra-executor --plugin-host ...` it is a plugin host instead (host.h).
  *
  * Credentials come from ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET (a key with the executor
  * scope); they are removed from the environment before any job runs, so neither plugins
@@ -23,6 +25,7 @@
 #include <jansson.h>
 
 #include "executor.h"
+#include "host.h"
 #include "job.h"
 #include "log.h"
 #include "plugin_set.h"
@@ -33,6 +36,9 @@
 /* The coordinator's bounds on a lease (ORCI_JOB_MIN/MAX_LEASE_MS): 1 s to 10 min. */
 #define MAIN_MIN_LEASE_S 1
 #define MAIN_MAX_LEASE_S 600
+/* --job-memory bounds: 0 (no limit) or enough for a host to load its plugins, up to 1 TiB. */
+#define MAIN_MIN_JOB_MEMORY_MB 32
+#define MAIN_MAX_JOB_MEMORY_MB (1L << 20)
 #define MAIN_DEFAULT_STORAGE "orchestra-storage"
 
 static atomic_bool main_stop;
@@ -44,10 +50,12 @@ static void main_usage(FILE *f)
         "usage: orchestra-executor [--rpc URL] --plugins DIR [--concurrency N]\n"
         "                          [--allow-commands] [--storage DIR] [--tls-ca FILE]\n"
         "                          [--log-level debug|info|warn|error] [--job-timeout SECONDS]\n"
-        "                          [--lease SECONDS]\n"
+        "                          [--lease SECONDS] [--job-memory MB]\n"
         "\n"
         "Runs machine steps for orchestrad: loads the plugins (*.so) of DIR, leases jobs for\n"
-        "their functions and runs each in an isolated child process.\n"
+        "their functions and runs them in isolated plugin host processes (one per worker,\n"
+        "each serving many jobs, replaced when a job crashes, hangs or outgrows its memory);\n"
+        "an external command runs in a process of its own.\n"
         "  --rpc URL            orchestrad's RPC endpoint (default $ORCHESTRA_RPC or %s)\n"
         "  --plugins DIR        folder of plugin shared objects (required)\n"
         "  --concurrency N      jobs run at once (default %d)\n"
@@ -59,10 +67,14 @@ static void main_usage(FILE *f)
         "  --lease S            lease length asked for, renewed every S/3 while a job runs\n"
         "                       (default %d); a job of an executor that dies is handed out again\n"
         "                       once its lease runs out\n"
+        "  --job-memory MB      memory limit of each plugin host (RLIMIT_DATA; default %d,\n"
+        "                       0 for none, else at least %d): a job that comes near it fails\n"
+        "                       as retryable and its host is replaced\n"
         "Environment: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET, a key with the executor\n"
         "scope (orchestrad keys create NAME --scopes executor).\n",
         ORC_DEFAULT_RPC_URL, MAIN_DEFAULT_CONCURRENCY, MAIN_DEFAULT_STORAGE,
-        MAIN_DEFAULT_JOB_TIMEOUT_S, ORCI_EXECUTOR_LEASE_MS / 1000);
+        MAIN_DEFAULT_JOB_TIMEOUT_S, ORCI_EXECUTOR_LEASE_MS / 1000, ORCI_HOST_DEFAULT_MEMORY_MB,
+        MAIN_MIN_JOB_MEMORY_MB);
 }
 
 /* main_int parses a whole decimal number in [lo, hi]. */
@@ -99,82 +111,161 @@ static char *main_dup_env(const char *name)
     return v && v[0] ? strdup(v) : NULL;
 }
 
-int main(int argc, char **argv)
-{
-    if (argc > 1 && strcmp(argv[1], ORCI_JOB_CHILD_FLAG) == 0)
-        return orci_job_child_main(argc, argv);
+/* main_args are the command line's settings. */
+typedef struct main_args {
+    const char *rpc, *plugins_dir, *storage, *tls_ca, *level_name;
+    long concurrency, timeout_s, lease_s, memory_mb;
+    bool allow_commands;
+} main_args;
 
-    const char *rpc = NULL, *plugins_dir = NULL, *storage = MAIN_DEFAULT_STORAGE;
-    const char *tls_ca = NULL, *level_name = "info";
-    long concurrency = MAIN_DEFAULT_CONCURRENCY, timeout_s = MAIN_DEFAULT_JOB_TIMEOUT_S;
-    long lease_s = ORCI_EXECUTOR_LEASE_MS / 1000;
-    bool allow_commands = false;
+/* main_number parses the value of a numeric option into *out; false after saying why. */
+static bool main_number(const char *opt, const char *v, long lo, long hi, const char *unit,
+                        long *out)
+{
+    if (strcmp(opt, "--job-memory") == 0) {
+        if (main_int(v, 0, hi, out) && (*out == 0 || *out >= lo))
+            return true;
+        fprintf(stderr, "orchestra-executor: --job-memory wants 0 or %ld to %ld%s\n", lo, hi, unit);
+        return false;
+    }
+    if (main_int(v, lo, hi, out))
+        return true;
+    fprintf(stderr, "orchestra-executor: %s wants %ld to %ld%s\n", opt, lo, hi, unit);
+    return false;
+}
+
+/*
+ * main_parse reads the options into *a. Returns -1 to go on, else the exit status (after
+ * --help, --version or a usage error, said on stderr).
+ */
+static int main_parse(int argc, char **argv, main_args *a)
+{
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
             main_usage(stdout);
             return 0;
-        } else if (strcmp(a, "--version") == 0) {
+        } else if (strcmp(o, "--version") == 0) {
             printf("orchestra-executor %s (plugin ABI %u)\n", ORC_VERSION, ORC_PLUGIN_ABI_VERSION);
             return 0;
-        } else if (strcmp(a, "--allow-commands") == 0) {
-            allow_commands = true;
+        } else if (strcmp(o, "--allow-commands") == 0) {
+            a->allow_commands = true;
             continue;
         }
         if (!v) {
-            fprintf(stderr, "orchestra-executor: %s needs a value\n", a);
+            fprintf(stderr, "orchestra-executor: %s needs a value\n", o);
             return 2;
         }
         i++;
-        if (strcmp(a, "--rpc") == 0) {
-            rpc = v;
-        } else if (strcmp(a, "--plugins") == 0) {
-            plugins_dir = v;
-        } else if (strcmp(a, "--storage") == 0) {
-            storage = v;
-        } else if (strcmp(a, "--tls-ca") == 0) {
-            tls_ca = v;
-        } else if (strcmp(a, "--log-level") == 0) {
-            level_name = v;
-        } else if (strcmp(a, "--concurrency") == 0) {
-            if (!main_int(v, 1, MAIN_MAX_CONCURRENCY, &concurrency)) {
-                fprintf(stderr, "orchestra-executor: --concurrency wants 1 to %d\n",
-                        MAIN_MAX_CONCURRENCY);
-                return 2;
-            }
-        } else if (strcmp(a, "--job-timeout") == 0) {
-            if (!main_int(v, 1, 7 * 86400, &timeout_s)) {
-                fprintf(stderr, "orchestra-executor: --job-timeout wants 1 to %d seconds\n",
-                        7 * 86400);
-                return 2;
-            }
-        } else if (strcmp(a, "--lease") == 0) {
-            if (!main_int(v, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, &lease_s)) {
-                fprintf(stderr, "orchestra-executor: --lease wants %d to %d seconds\n",
-                        MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "orchestra-executor: unknown option %s (see --help)\n", a);
+        bool ok = true;
+        if (strcmp(o, "--rpc") == 0)
+            a->rpc = v;
+        else if (strcmp(o, "--plugins") == 0)
+            a->plugins_dir = v;
+        else if (strcmp(o, "--storage") == 0)
+            a->storage = v;
+        else if (strcmp(o, "--tls-ca") == 0)
+            a->tls_ca = v;
+        else if (strcmp(o, "--log-level") == 0)
+            a->level_name = v;
+        else if (strcmp(o, "--concurrency") == 0)
+            ok = main_number(o, v, 1, MAIN_MAX_CONCURRENCY, "", &a->concurrency);
+        else if (strcmp(o, "--job-timeout") == 0)
+            ok = main_number(o, v, 1, 7 * 86400, " seconds", &a->timeout_s);
+        else if (strcmp(o, "--lease") == 0)
+            ok = main_number(o, v, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, " seconds", &a->lease_s);
+        else if (strcmp(o, "--job-memory") == 0)
+            ok = main_number(o, v, MAIN_MIN_JOB_MEMORY_MB, MAIN_MAX_JOB_MEMORY_MB, " MB",
+                             &a->memory_mb);
+        else {
+            fprintf(stderr, "orchestra-executor: unknown option %s (see --help)\n", o);
             return 2;
         }
+        if (!ok)
+            return 2;
     }
-    int level = orci_log_parse_level(level_name);
-    if (level < 0) {
-        fprintf(stderr, "orchestra-executor: unknown log level %s\n", level_name);
+    if (orci_log_parse_level(a->level_name) < 0) {
+        fprintf(stderr, "orchestra-executor: unknown log level %s\n", a->level_name);
         return 2;
     }
-    if (!plugins_dir) {
+    if (!a->plugins_dir) {
         fprintf(stderr, "orchestra-executor: --plugins DIR is required (see --help)\n");
         return 2;
     }
-    orci_log_init("orchestra-executor", (orci_log_level)level);
+    return -1;
+}
+
+/*
+ * main_places resolves the storage folder (made when missing), the executor's own binary
+ * (re-executed as the plugin hosts) and its id ("<host>:<pid>"). 0, or -1 after logging why.
+ */
+static int main_places(const char *storage, char *storage_abs, char *self_exe, char *id,
+                       size_t id_size)
+{
+    char host_name[256];
+    if (mkdir(storage, 0755) != 0 && errno != EEXIST) {
+        orci_error("cannot create the storage folder %s: %s", storage, strerror(errno));
+        return -1;
+    }
+    if (!realpath(storage, storage_abs)) {
+        orci_error("cannot resolve the storage folder %s: %s", storage, strerror(errno));
+        return -1;
+    }
+    ssize_t n = readlink("/proc/self/exe", self_exe, PATH_MAX - 1);
+    if (n <= 0) {
+        orci_error("cannot find the executor's own binary: %s", strerror(errno));
+        return -1;
+    }
+    self_exe[n] = '\0';
+    if (gethostname(host_name, sizeof host_name) != 0)
+        snprintf(host_name, sizeof host_name, "localhost");
+    host_name[sizeof host_name - 1] = '\0';
+    snprintf(id, id_size, "%s:%ld", host_name, (long)getpid());
+    return 0;
+}
+
+/*
+ * main_start_signals routes SIGTERM and SIGINT to a thread of their own. A child that exits
+ * without reading its input must not kill us (SIGPIPE ignored); every child unblocks the
+ * signals again.
+ */
+static int main_start_signals(sigset_t *set)
+{
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    pthread_t sig_thread;
+    if (pthread_create(&sig_thread, NULL, main_signals, set) != 0) {
+        orci_error("cannot start the signal thread");
+        return -1;
+    }
+    pthread_detach(sig_thread);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], ORCI_HOST_FLAG) == 0)
+        return orci_host_main(argc, argv);
+
+    main_args a = {.storage = MAIN_DEFAULT_STORAGE,
+                   .level_name = "info",
+                   .concurrency = MAIN_DEFAULT_CONCURRENCY,
+                   .timeout_s = MAIN_DEFAULT_JOB_TIMEOUT_S,
+                   .lease_s = ORCI_EXECUTOR_LEASE_MS / 1000,
+                   .memory_mb = ORCI_HOST_DEFAULT_MEMORY_MB};
+    int status = main_parse(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    orci_log_init("orchestra-executor", (orci_log_level)orci_log_parse_level(a.level_name));
     json_object_seed(0);
 
-    int status = 1;
+    status = 1;
     orci_plugin_set *plugins = NULL;
-    char storage_abs[PATH_MAX], self_exe[PATH_MAX], host_name[256], executor_id[320];
+    char storage_abs[PATH_MAX], self_exe[PATH_MAX], executor_id[320];
     char *api_key = main_dup_env("ORCHESTRA_API_KEY");
     char *api_secret = main_dup_env("ORCHESTRA_API_SECRET");
     unsetenv("ORCHESTRA_API_KEY");
@@ -186,68 +277,40 @@ int main(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (mkdir(storage, 0755) != 0 && errno != EEXIST) {
-        orci_error("cannot create the storage folder %s: %s", storage, strerror(errno));
-        goto out;
-    }
-    if (!realpath(storage, storage_abs)) {
-        orci_error("cannot resolve the storage folder %s: %s", storage, strerror(errno));
-        goto out;
-    }
-    ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
-    if (n <= 0) {
-        orci_error("cannot find the executor's own binary: %s", strerror(errno));
-        goto out;
-    }
-    self_exe[n] = '\0';
-    if (gethostname(host_name, sizeof host_name) != 0)
-        snprintf(host_name, sizeof host_name, "localhost");
-    host_name[sizeof host_name - 1] = '\0';
-    snprintf(executor_id, sizeof executor_id, "%s:%ld", host_name, (long)getpid());
-
-    /* A child that exits without reading its input must not kill us; signals go to one
-     * thread, and every child unblocks them again. */
-    signal(SIGPIPE, SIG_IGN);
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    pthread_t sig_thread;
-    if (pthread_create(&sig_thread, NULL, main_signals, &set) != 0) {
-        orci_error("cannot start the signal thread");
+    if (main_places(a.storage, storage_abs, self_exe, executor_id, sizeof executor_id) != 0 ||
+        main_start_signals(&set) != 0)
         goto out;
-    }
-    pthread_detach(sig_thread);
 
     orc_plugin_host host;
     orc_error err = {0};
     size_t loaded = 0, refused = 0;
     orci_plugin_host_init(&host, storage_abs);
     if (orci_plugin_set_new(&host, &plugins, &err) != ORC_OK ||
-        orci_plugin_set_load_dir(plugins, plugins_dir, &loaded, &refused, &err) != ORC_OK) {
+        orci_plugin_set_load_dir(plugins, a.plugins_dir, &loaded, &refused, &err) != ORC_OK) {
         orci_error("%s", err.message);
         goto out;
     }
     for (size_t i = 0; i < orci_plugin_set_count(plugins); i++)
         orci_info("function %s", orci_plugin_set_function_name(plugins, i));
     orci_info("%zu plugins loaded, %zu refused, from %s; storage %s; job timeout %ld s; "
-              "lease %ld s",
-              loaded, refused, plugins_dir, storage_abs, timeout_s, lease_s);
+              "lease %ld s; job memory %ld MB",
+              loaded, refused, a.plugins_dir, storage_abs, a.timeout_s, a.lease_s, a.memory_mb);
 
-    orci_executor_opts opts = {.client = {.rpc_url = rpc,
+    orci_executor_opts opts = {.client = {.rpc_url = a.rpc,
                                           .api_key = api_key,
                                           .api_secret = api_secret,
-                                          .tls_ca_file = tls_ca},
+                                          .tls_ca_file = a.tls_ca},
                                .plugins = plugins,
-                               .allow_commands = allow_commands,
+                               .allow_commands = a.allow_commands,
                                .storage_root = storage_abs,
                                .self_exe = self_exe,
-                               .log_level = level_name,
+                               .log_level = a.level_name,
                                .executor_id = executor_id,
-                               .concurrency = (int)concurrency,
-                               .job_timeout_ms = (int64_t)timeout_s * 1000,
-                               .lease_ms = (int)lease_s * 1000};
+                               .concurrency = (int)a.concurrency,
+                               .job_timeout_ms = (int64_t)a.timeout_s * 1000,
+                               .job_memory_mb = (int)a.memory_mb,
+                               .lease_ms = (int)a.lease_s * 1000};
     if (orci_executor_run(&opts, &main_stop, &err) != ORC_OK) {
         orci_error("%s", err.message);
         goto out;

@@ -249,6 +249,16 @@ const char *orci_plugin_set_function_name(const orci_plugin_set *s, size_t i)
     return s && i < s->n_entries ? s->entries[i].name : NULL;
 }
 
+size_t orci_plugin_set_plugins(const orci_plugin_set *s)
+{
+    return s ? s->n_plugins : 0;
+}
+
+const char *orci_plugin_set_plugin_path(const orci_plugin_set *s, size_t i)
+{
+    return s && i < s->n_plugins ? s->plugins[i].path : NULL;
+}
+
 orc_plugin_fn orci_plugin_set_find(const orci_plugin_set *s, const char *name, const char **path)
 {
     const entry *e = s && name ? plugin_set_lookup(s, name) : NULL;

@@ -47,6 +47,12 @@ size_t orci_plugin_set_count(const orci_plugin_set *s);
 /* orci_plugin_set_function_name returns the name of function i (owned by the set). */
 const char *orci_plugin_set_function_name(const orci_plugin_set *s, size_t i);
 
+/* orci_plugin_set_plugins returns the number of loaded plugins. */
+size_t orci_plugin_set_plugins(const orci_plugin_set *s);
+
+/* orci_plugin_set_plugin_path returns the file of plugin i, as loaded (owned by the set). */
+const char *orci_plugin_set_plugin_path(const orci_plugin_set *s, size_t i);
+
 /*
  * orci_plugin_set_find returns the function called name, or NULL. When path is not NULL,
  * *path is set to the file of the plugin that provides it (owned by the set).

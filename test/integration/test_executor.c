@@ -1,7 +1,8 @@
 /*
  * test_executor.c: machine steps run by real orchestra-executor processes against a real
  * orchestrad: crashes, hangs, refused plugins, retries, competing executors, a SIGKILL'd
- * executor and a restarted coordinator. Every wait is bounded and polls the project's state.
+ * executor (whose command dies with it) and a restarted coordinator. Every wait is bounded and
+ * polls the project's state.
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -32,7 +33,7 @@
 typedef struct fixture {
     orc_harness h;
     orc_exec ex[2];
-    pid_t stray; /* a command's process group to kill at the end, 0 when none */
+    pid_t stray; /* a command's process group to kill at the end if still there, 0 when none */
 } fixture;
 
 static int setup(void **state)
@@ -401,7 +402,11 @@ static void test_sigkilled_executor_loses_nothing_and_job_completes_once_elsewhe
     expect_job(f, p, "leased", 1, NULL);
 
     orc_exec_kill(&f->ex[0]);
-    kill(-f->stray, SIGKILL); /* the orphaned command, as if the machine went down */
+    /* The command dies with its executor (it was the executor's child: `exec sleep`). */
+    int64_t deadline = orc_test_now_ms() + 10000;
+    while (orc_proc_info(f->stray, NULL, NULL) && orc_test_now_ms() < deadline)
+        orc_test_sleep_ms(20);
+    assert_false(orc_proc_info(f->stray, NULL, NULL));
     start_exec(f, 1, "b", plugins, 1, 0, true);
     /* B gets the job once A's lease has expired. */
     wait_task(f, p, "run", "Complete/Submitted", SHORT_LEASE_S * 1000 + WAIT_MS);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -67,7 +68,7 @@ static int exec_status_code(int status)
 
 int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *opts, orc_exec *ex)
 {
-    char binary[600], conc[16], timeout[16], lease[16];
+    char binary[600], conc[16], timeout[16], lease[16], memory[16];
     memset(ex, 0, sizeof *ex);
     exec_binary(binary, sizeof binary);
     snprintf(ex->name, sizeof ex->name, "%s", name);
@@ -106,6 +107,11 @@ int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *
         snprintf(lease, sizeof lease, "%d", opts->lease_s);
         argv[n++] = "--lease";
         argv[n++] = lease;
+    }
+    if (opts->job_memory_mb > 0) {
+        snprintf(memory, sizeof memory, "%d", opts->job_memory_mb);
+        argv[n++] = "--job-memory";
+        argv[n++] = memory;
     }
     if (opts->allow_commands)
         argv[n++] = "--allow-commands";
@@ -406,4 +412,46 @@ int orc_exec_retry_job(const orc_harness *h, int64_t task_id)
         protobuf_c_message_free_unpacked(out, NULL);
     orc_client_destroy(c);
     return rc;
+}
+
+bool orc_proc_info(pid_t pid, pid_t *ppid, pid_t *pgid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    char *text = orc_test_read_file(path, NULL);
+    if (text == NULL)
+        return false;
+    /* "pid (comm) state ppid pgrp ...": comm may hold anything, so read after its last ')'. */
+    char *p = strrchr(text, ')');
+    char state = 0;
+    long pp = 0, pg = 0;
+    bool ok = p != NULL && sscanf(p + 1, " %c %ld %ld", &state, &pp, &pg) == 3;
+    free(text);
+    if (ppid != NULL)
+        *ppid = (pid_t)pp;
+    if (pgid != NULL)
+        *pgid = (pid_t)pg;
+    return ok && state != 'Z' && state != 'X';
+}
+
+size_t orc_proc_find(pid_t ppid, pid_t pgid, pid_t *out, size_t max)
+{
+    size_t n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        pid_t pp, pg;
+        if (*end != '\0' || pid <= 0 || !orc_proc_info((pid_t)pid, &pp, &pg))
+            continue;
+        if ((ppid > 0 && pp == ppid) || (pgid > 0 && pg == pgid)) {
+            if (n < max)
+                out[n] = (pid_t)pid;
+            n++;
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
 }

@@ -32,6 +32,7 @@ typedef struct orc_exec_opts {
     int concurrency;         /* --concurrency; 0: the executor's default */
     int job_timeout_s;       /* --job-timeout; 0: the executor's default */
     int lease_s;             /* --lease; 0: the executor's default */
+    int job_memory_mb;       /* --job-memory; 0: the executor's default */
     bool allow_commands;     /* --allow-commands */
     const char *key;         /* ORCHESTRA_API_KEY/SECRET; NULL: the --dev key */
     const char *secret;
@@ -110,5 +111,17 @@ const Orchestra__V1__JobInfo *orc_exec_find_job(const Orchestra__V1__ListJobsRep
 
 /* orc_exec_retry_job calls RetryJob for the task with the --dev key; returns its orc_code. */
 int orc_exec_retry_job(const orc_harness *h, int64_t task_id);
+
+/*
+ * orc_proc_info reads /proc/<pid>/stat: *ppid, *pgid (either may be NULL) and whether the
+ * process is alive (it exists and is not a zombie). False when it is not.
+ */
+bool orc_proc_info(pid_t pid, pid_t *ppid, pid_t *pgid);
+
+/*
+ * orc_proc_find lists (into out, at most max) the live processes whose parent is ppid
+ * (ppid > 0) or whose process group is pgid (pgid > 0); returns how many there are.
+ */
+size_t orc_proc_find(pid_t ppid, pid_t pgid, pid_t *out, size_t max);
 
 #endif
