@@ -4,7 +4,8 @@
  * paused projects, reviewers passing over their own work, the certification error against
  * "No task", certification class and role mismatches, an uncertified backlog ahead in order;
  * the walk's cost counted in SQLite VM steps (not timed) for a small and a large backlog; the
- * triggers that keep the queue right on every lifecycle path; and the migration's backfill.
+ * triggers that keep the queue right on every lifecycle path; the migration's backfill; and
+ * the per-connection page cache bounds that keep the daemon's memory flat.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -570,6 +571,40 @@ static void test_handout_migration_backfills_existing_tasks(void **state)
     orc_test_rmtree(dir);
 }
 
+/* ---- memory --------------------------------------------------------------------------- */
+
+/* pragma_int reads an integer pragma on a connection. */
+static int64_t pragma_int(sqlite3 *h, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int cache_size_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    (void)err;
+    *(int64_t *)arg = pragma_int(orci_db_handle(lc->db), "PRAGMA cache_size");
+    return ORC_OK;
+}
+
+/*
+ * The page caches are bounded per connection (store.c): readers come one per RPC worker and
+ * their caches add up, so each holds 1 MiB; the writer 2 MiB. Negative sizes are KiB.
+ */
+static void test_handout_page_caches_are_bounded(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(pragma_int(orci_db_handle(f->rdb), "PRAGMA cache_size"), -1024);
+    int64_t writer = 0;
+    FX_OK(f, fx_run(f, cache_size_op, &writer));
+    assert_int_equal(writer, -2048);
+    assert_int_equal(pragma_int(orci_db_handle(f->rdb), "PRAGMA mmap_size"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_handout_cost_does_not_grow_with_the_backlog),
         T(test_handout_queue_follows_every_transition),
         cmocka_unit_test(test_handout_migration_backfills_existing_tasks),
+        T(test_handout_page_caches_are_bounded),
 #undef T
     };
     return cmocka_run_group_tests_name("lifecycle_handout", tests, NULL, NULL);
