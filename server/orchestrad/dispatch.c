@@ -304,10 +304,16 @@ static void dispatch_mutating(const orci_method *m, orci_call *c, const Protobuf
         return;
     }
 
+    /*
+     * A repeated request is answered from its stored reply by the write job, which must look
+     * anyway (a copy may commit while this one waits for the writer). Looking here as well
+     * only pays when it saves a prepare step: slow work, or a long poll that would park
+     * although its answer is stored. Without one, it was a second lookup on every request.
+     */
     orci_stored_reply stored;
     memset(&stored, 0, sizeof stored);
     int rc = ORC_NOT_FOUND;
-    if (!m->no_stored_reply)
+    if (!m->no_stored_reply && m->prepare)
         rc = orci_reply_get(c->rdb, c->who->name, c->request_id, &stored, &err);
     if (rc == ORC_OK) {
         outcome_take(o, &stored);

@@ -177,21 +177,95 @@ int orci_events_assignment_context(orci_db *db, int64_t assignment_id, orci_even
     return orci_events_worker_name(db, worker_id, e->worker, sizeof e->worker, err);
 }
 
+/*
+ * The seq of a new event (see orci_events_append) and the context of a task, joined inside
+ * the INSERT: an event about a task costs one statement, not a lookup and an insert.
+ */
+#define NEXT_SEQ                                                                                   \
+    "max((SELECT coalesce(max(seq), 0) FROM events),"                                              \
+    " (SELECT first_kept - 1 FROM events_meta WHERE id = 1)) + 1"
+#define TASK_CONTEXT                                                                               \
+    " FROM tasks t JOIN steps s ON s.id = t.step_id"                                               \
+    " JOIN workflow_versions v ON v.id = s.workflow_version_id"                                    \
+    " JOIN workflows w ON w.id = v.workflow_id"
+#define USERNAME(worker_id)                                                                        \
+    "coalesce((SELECT u.username FROM workers k JOIN users u ON u.id = k.user_id"                  \
+    " WHERE k.id = " worker_id "), '')"
+
+/* inserted checks that an INSERT ... SELECT found its row (not_found otherwise). */
+static int inserted(orci_db *db, sqlite3_stmt *st, const char *not_found, orc_error *err)
+{
+    int code = orci_db_step(db, st, err);
+    if (code == ORC_OK && sqlite3_changes(orci_db_handle(db)) != 1)
+        code = orc_error_set(err, ORC_NOT_FOUND, "%s", not_found);
+    return code;
+}
+
 int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_t task_id,
                            int64_t worker_id, const char *old_status, const char *new_status,
                            const json_t *payload, orc_error *err)
 {
-    orci_event_rec e = {.type = type,
-                        .time_us = now_us,
-                        .old_status = old_status,
-                        .new_status = new_status,
-                        .payload = payload};
-    int code = orci_events_task_context(db, task_id, &e, err);
-    if (code == ORC_OK)
-        code = orci_events_worker_name(db, worker_id, e.worker, sizeof e.worker, err);
-    if (code == ORC_OK)
-        code = orci_events_append(db, &e, NULL, err);
+    if (type == NULL || type[0] == '\0')
+        return orc_error_set(err, ORC_INTERNAL, "event without a type");
+    char *text = payload != NULL ? orci_json_dump(payload) : NULL;
+    if (payload != NULL && text == NULL)
+        return oom(err);
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
+        " old_status, new_status, payload) SELECT " NEXT_SEQ ", ?1, ?2, t.project_id, t.id,"
+        " s.slug, w.slug, " USERNAME("?4") ", ?5, ?6, ?7" TASK_CONTEXT " WHERE t.id = ?3",
+        err);
+    int code = ORC_INTERNAL;
+    if (st != NULL) {
+        orci_bind_text(st, 1, type);
+        orci_bind_int(st, 2, now_us);
+        orci_bind_int(st, 3, task_id);
+        orci_bind_int(st, 4, worker_id);
+        orci_bind_text(st, 5, old_status != NULL ? old_status : "");
+        orci_bind_text(st, 6, new_status != NULL ? new_status : "");
+        orci_bind_text(st, 7, text != NULL ? text : "{}");
+        code = inserted(db, st, "no such task", err);
+    }
+    free(text);
     return code;
+}
+
+int orci_events_assignment_event(orci_db *db, int64_t now_us, const char *type,
+                                 int64_t assignment_id, const char *old_status,
+                                 const char *new_status, int64_t other_worker_id, orc_error *err)
+{
+    if (type == NULL || type[0] == '\0')
+        return orc_error_set(err, ORC_INTERNAL, "event without a type");
+    /* json_object renders as orci_json_dump would: compact, keys in this order. */
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
+        " old_status, new_status, payload, other_worker) SELECT " NEXT_SEQ ", ?1, ?2,"
+        " t.project_id, t.id, s.slug, w.slug, " USERNAME(
+            "a.worker_id") ", ?4, ?5,"
+                           " CASE WHEN ?6 > 0 THEN json_object('assignment_id', a.id, 'counter',"
+                           " a.assignment_counter, 'previous_worker', " USERNAME(
+                               "?6") ")"
+                                     " ELSE json_object('assignment_id', a.id, 'counter', "
+                                     "a.assignment_counter) END,"
+                                     " " USERNAME("?6") " FROM task_assignments a JOIN tasks t ON "
+                                                        "t.id = a.task_id"
+                                                        " JOIN steps s ON s.id = t.step_id JOIN "
+                                                        "workflow_versions v"
+                                                        " ON v.id = s.workflow_version_id JOIN "
+                                                        "workflows w ON w.id = v.workflow_id"
+                                                        " WHERE a.id = ?3",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, type);
+    orci_bind_int(st, 2, now_us);
+    orci_bind_int(st, 3, assignment_id);
+    orci_bind_text(st, 4, old_status != NULL ? old_status : "");
+    orci_bind_text(st, 5, new_status != NULL ? new_status : "");
+    orci_bind_int(st, 6, other_worker_id);
+    return inserted(db, st, "no such assignment", err);
 }
 
 /* ---- notifications ---------------------------------------------------------------------- */

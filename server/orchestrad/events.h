@@ -85,6 +85,17 @@ int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_
                            int64_t worker_id, const char *old_status, const char *new_status,
                            const json_t *payload, orc_error *err);
 
+/*
+ * orci_events_assignment_event appends an event about assignment_id: its task's project,
+ * step and workflow, the assignment's worker, the statuses (NULL: none) and the payload
+ * {"assignment_id", "counter"}. other_worker_id (0: none) is a second worker concerned (a
+ * reassignment's previous worker): the payload then names it as "previous_worker" and the
+ * event goes to its topic too. The context is read inside the INSERT (one statement).
+ */
+int orci_events_assignment_event(orci_db *db, int64_t now_us, const char *type,
+                                 int64_t assignment_id, const char *old_status,
+                                 const char *new_status, int64_t other_worker_id, orc_error *err);
+
 /* The notifications of spec 3.7, as events on the worker's topic. */
 typedef enum orci_note {
     ORCI_NOTE_ASSIGNED,           /* task entered Processing/Reviewing for the worker */

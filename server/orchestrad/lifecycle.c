@@ -304,50 +304,17 @@ static int get_column(orci_lc *lc, const char *sql, int64_t id, int64_t *value, 
     return code;
 }
 
-/* assignment_json is the payload of assignment events: {"assignment_id", "counter"}. */
-static json_t *assignment_json(orci_lc *lc, int64_t assignment_id, orc_error *err)
-{
-    int64_t counter = 0;
-    if (get_column(lc, "SELECT assignment_counter FROM task_assignments WHERE id = ?1",
-                   assignment_id, &counter, err) != ORC_OK)
-        return NULL;
-    json_t *o = json_pack("{s:I, s:I}", "assignment_id", (json_int_t)assignment_id, "counter",
-                          (json_int_t)counter);
-    if (o == NULL)
-        orc_error_set(err, ORC_INTERNAL, "out of memory");
-    return o;
-}
-
 /*
  * assignment_event appends an assignment event (type) with the assignment's task, worker
- * and statuses; other_worker (0: none) is a second worker concerned (reassignment).
+ * and statuses, and {"assignment_id", "counter"} as its payload; other_worker (0: none) is a
+ * second worker concerned (reassignment), named in the payload as "previous_worker".
  */
 static int assignment_event(orci_lc *lc, const char *type, int64_t assignment_id,
                             const char *old_status, const char *new_status, int64_t other_worker,
                             orc_error *err)
 {
-    json_t *payload = assignment_json(lc, assignment_id, err);
-    if (payload == NULL)
-        return orci_lci_db_err(err);
-    orci_event_rec e = {.type = type,
-                        .time_us = lc->now_us,
-                        .old_status = old_status,
-                        .new_status = new_status,
-                        .payload = payload};
-    int code = orci_events_assignment_context(lc->db, assignment_id, &e, err);
-    if (code == ORC_OK && other_worker > 0) {
-        char name[ORCI_EVENT_NAME_MAX];
-        code = orci_events_worker_name(lc->db, other_worker, name, sizeof name, err);
-        if (code == ORC_OK) {
-            snprintf(e.other_worker, sizeof e.other_worker, "%s", name);
-            if (json_object_set_new(payload, "previous_worker", json_string(name)) != 0)
-                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-        }
-    }
-    if (code == ORC_OK)
-        code = orci_events_append(lc->db, &e, NULL, err);
-    json_decref(payload);
-    return code;
+    return orci_events_assignment_event(lc->db, lc->now_us, type, assignment_id, old_status,
+                                        new_status, other_worker, err);
 }
 
 /* latest_worker is the worker of a task's highest-counter live assignment (0: none). */

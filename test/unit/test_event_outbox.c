@@ -258,7 +258,11 @@ static void test_events_end_project_and_reassign_reach_every_worker(void **state
     expect_event(l.v[0], "assignment.reassigned", p, t, "plan", "carol", "", "");
     expect_topics(l.v[0], (const char *const[]){pt, "worker.carol.", "worker.alice.",
                                                 "workflow.news.", "step.plan.", NULL});
-    assert_non_null(strstr(l.v[0]->payload, "\"previous_worker\":\"alice\""));
+    char payload[128];
+    snprintf(payload, sizeof payload,
+             "{\"assignment_id\":%lld,\"counter\":0,\"previous_worker\":\"alice\"}",
+             (long long)aid);
+    assert_string_equal(l.v[0]->payload, payload);
     expect_event(l.v[1], "project.status_changed", p, 0, "", "", "Active", "Aborted");
     expect_event(l.v[2], "task.status_changed", p, t, "plan", "", "Processing", "Aborted");
     expect_event(l.v[3], "notification.ended", p, t, "plan", "carol", "", "Aborted");

@@ -304,6 +304,23 @@ static char *events_since(sf *f, int64_t seq)
     return out;
 }
 
+/* payloads_since lists the payloads of the events after seq, '|'-separated (caller frees). */
+static char *payloads_since(sf *f, int64_t seq)
+{
+    orc_error err = {0};
+    sqlite3_stmt *st = orci_db_stmt(f->rdb,
+                                    "SELECT group_concat(payload, '|') FROM (SELECT payload"
+                                    " FROM events WHERE seq > ?1 ORDER BY seq)",
+                                    &err);
+    assert_non_null(st);
+    orci_bind_int(st, 1, seq);
+    assert_int_equal(orci_db_row(f->rdb, st, &err), 1);
+    char *out = strdup(orci_col_text(st, 0));
+    sqlite3_reset(st);
+    assert_non_null(out);
+    return out;
+}
+
 static int64_t last_seq(sf *f)
 {
     return sf_int(f, "SELECT coalesce(max(seq), 0) FROM events", 0, 0);
@@ -360,6 +377,20 @@ static void test_complete_with_next_hands_out_the_job_it_created(void **state)
     assert_string_equal(types, "job.completed,assignment.submitted,task.status_changed,"
                                "task.created,assignment.created,task.status_changed,job.leased");
     free(types);
+    /* With the payloads the separate calls gave them. */
+    char *payloads = payloads_since(f, seq);
+    char want_payloads[512];
+    snprintf(
+        want_payloads, sizeof want_payloads,
+        "{\"job_id\":%lld}|{\"assignment_id\":%lld,\"counter\":0}|{}|{}|"
+        "{\"assignment_id\":%lld,\"counter\":0}|{}|"
+        "{\"executor\":\"exec-1\",\"job_id\":%lld}",
+        (long long)fetch->job_id,
+        (long long)sf_int(f, "SELECT id FROM task_assignments WHERE task_id = ?1", fetch_task, 0),
+        (long long)sf_int(f, "SELECT id FROM task_assignments WHERE task_id = ?1", parse_task, 0),
+        (long long)parse->job_id);
+    assert_string_equal(payloads, want_payloads);
+    free(payloads);
     /* Nobody else could have taken that job: parked polls are not woken for it. */
     assert_int_equal(SIGNAL(f), signal);
 
