@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler \
   libsqlite3-dev libmbedtls-dev libcmocka-dev libjansson-dev python3 python3-requests \
-  python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev
+  python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev
 
 .PHONY: all deps build test demo bench clean format format-check
 

@@ -1,20 +1,18 @@
 /*
  * crawl.c: the simple_workflow plugin, simple_workflow.v1.crawl.crawl_page (spec 6).
  *
- * crawl_page fetches project_data.url with nng's HTTP client (http://, and https://
- * verified against Debian's CA bundle), follows up to 5 redirects as the upstream requests
- * library does, and returns one of the page's images at random. Runs in the executor's job
- * child process, so it may block.
+ * crawl_page fetches project_data.url with libcurl (http:// and https://, verified against
+ * the system's CA store), follows up to 5 redirects as the upstream requests library does,
+ * and returns one of the page's images at random. Runs in an executor's plugin host
+ * process, one job at a time, so it may block.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
-#include <nng/supplemental/tls/tls.h>
 
 #include "html_images.h"
 #include "orchestra/plugin.h"
@@ -22,7 +20,6 @@
 #define CRAWL_USER_AGENT "Mozilla/5.0 (compatible; OrchestraBot/1.0; noreply@example.org)"
 #define CRAWL_TIMEOUT_MS 30000
 #define CRAWL_MAX_REDIRECTS 5
-#define CRAWL_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
 /* crawl_set_text copies text into *out with the host's allocator; returns status. */
 static int crawl_set_text(const orc_plugin_host *host, char **out, const char *text, int status)
@@ -55,104 +52,75 @@ static int crawl_error(const orc_plugin_host *host, char **output, const char *m
         json_pack("{s:s,s:n,s:s}", "status", "error", "image", "error_message", message));
 }
 
-/* crawl_page_body is one fetched page. */
+/* The most bytes of a page read; a larger page is cut there (its images may be missed). */
+#define CRAWL_PAGE_MAX (8u << 20)
+
+/* crawl_page_body is one fetched page, after redirects. */
 typedef struct crawl_page_body {
-    int status;
+    long status;
     char *body; /* NUL-terminated */
     size_t len;
-    char *location; /* the Location header of a redirect, or NULL */
+    char *final_url; /* where the redirects led */
 } crawl_page_body;
 
-/* crawl_get performs one GET; returns 0 or an nng error, with why filled. */
-static int crawl_get(const char *url_text, crawl_page_body *page, char *why, size_t why_size)
+static size_t crawl_write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-    nng_url *url = NULL;
-    nng_http_client *cli = NULL;
-    nng_http_req *req = NULL;
-    nng_http_res *res = NULL;
-    nng_aio *aio = NULL;
-    nng_tls_config *tls = NULL;
-    int rv;
-    memset(page, 0, sizeof *page);
-    if ((rv = nng_url_parse(&url, url_text)) != 0) {
-        snprintf(why, why_size, "invalid URL %s", url_text);
-        goto out;
-    }
-    bool https = strcmp(url->u_scheme, "https") == 0;
-    if (!https && strcmp(url->u_scheme, "http") != 0) {
-        snprintf(why, why_size, "unsupported URL scheme %s", url->u_scheme);
-        rv = NNG_ENOTSUP;
-        goto out;
-    }
-    if ((rv = nng_http_client_alloc(&cli, url)) != 0 || (rv = nng_http_req_alloc(&req, url)) != 0 ||
-        (rv = nng_http_res_alloc(&res)) != 0 || (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-        snprintf(why, why_size, "%s", nng_strerror(rv));
-        goto out;
-    }
-    if (https) {
-        if ((rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_CLIENT)) != 0 ||
-            (rv = nng_tls_config_server_name(tls, url->u_hostname)) != 0 ||
-            (rv = nng_tls_config_auth_mode(tls, NNG_TLS_AUTH_MODE_REQUIRED)) != 0 ||
-            (rv = nng_tls_config_ca_file(tls, CRAWL_CA_FILE)) != 0 ||
-            (rv = nng_http_client_set_tls(cli, tls)) != 0) {
-            snprintf(why, why_size, "TLS set-up: %s", nng_strerror(rv));
-            goto out;
-        }
-    }
-    if ((rv = nng_http_req_set_header(req, "User-Agent", CRAWL_USER_AGENT)) != 0 ||
-        (rv = nng_http_req_set_header(req, "Accept", "text/html,*/*")) != 0) {
-        snprintf(why, why_size, "%s", nng_strerror(rv));
-        goto out;
-    }
-    nng_aio_set_timeout(aio, CRAWL_TIMEOUT_MS);
-    nng_http_client_transact(cli, req, res, aio);
-    nng_aio_wait(aio);
-    if ((rv = nng_aio_result(aio)) != 0) {
-        snprintf(why, why_size, "cannot fetch %s: %s", url_text, nng_strerror(rv));
-        goto out;
-    }
-    page->status = nng_http_res_get_status(res);
-    void *data = NULL;
-    size_t len = 0;
-    nng_http_res_get_data(res, &data, &len);
-    const char *loc = nng_http_res_get_header(res, "Location");
-    page->body = malloc(len + 1);
-    page->location = loc ? strdup(loc) : NULL;
-    if (!page->body || (loc && !page->location)) {
-        rv = NNG_ENOMEM;
-        snprintf(why, why_size, "out of memory");
-        goto out;
-    }
-    if (len > 0)
-        memcpy(page->body, data, len);
-    page->body[len] = '\0';
-    page->len = len;
-
-out:
-    if (rv != 0) {
-        free(page->body);
-        free(page->location);
-        memset(page, 0, sizeof *page);
-    }
-    /* Not every nng free function accepts NULL. */
-    if (aio)
-        nng_aio_free(aio);
-    if (res)
-        nng_http_res_free(res);
-    if (req)
-        nng_http_req_free(req);
-    if (cli)
-        nng_http_client_free(cli);
-    if (tls)
-        nng_tls_config_free(tls);
-    if (url)
-        nng_url_free(url);
-    return rv;
+    crawl_page_body *page = arg;
+    size_t n = size * nmemb;
+    if (page->len + n > CRAWL_PAGE_MAX)
+        n = CRAWL_PAGE_MAX - page->len; /* keep what fits, stop reading */
+    char *nb = realloc(page->body, page->len + n + 1);
+    if (!nb)
+        return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+    memcpy(nb + page->len, data, n);
+    page->body = nb;
+    page->len += n;
+    page->body[page->len] = '\0';
+    return n == size * nmemb ? n : 0;
 }
 
-static bool crawl_is_redirect(int status)
+/*
+ * crawl_get GETs url_text with libcurl: redirects followed (at most CRAWL_MAX_REDIRECTS,
+ * as the requests library upstream uses), http and https only, https verified against the
+ * system's CA store, CRAWL_TIMEOUT_MS for the whole transfer. Returns 0, or -1 with why.
+ */
+static int crawl_get(const char *url_text, crawl_page_body *page, char *why, size_t why_size)
 {
-    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    memset(page, 0, sizeof *page);
+    CURL *h = curl_easy_init();
+    if (!h) {
+        snprintf(why, why_size, "cannot start an HTTP client");
+        return -1;
+    }
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_URL, url_text);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, CRAWL_USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)CRAWL_MAX_REDIRECTS);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)CRAWL_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, crawl_write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, page);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_WRITE_ERROR && page->len == CRAWL_PAGE_MAX)
+        rc = CURLE_OK; /* the page was cut at the cap: scan what came */
+    if (rc == CURLE_OK) {
+        char *final = NULL;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &page->status);
+        curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &final);
+        page->final_url = strdup(final ? final : url_text);
+        if (!page->final_url)
+            rc = CURLE_OUT_OF_MEMORY;
+    }
+    if (rc != CURLE_OK)
+        snprintf(why, why_size, "cannot fetch %s: %s", url_text,
+                 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    curl_easy_cleanup(h);
+    return rc == CURLE_OK ? 0 : -1;
 }
 
 static int crawl_page(const orc_plugin_host *host, const char *project_data,
@@ -164,38 +132,21 @@ static int crawl_page(const orc_plugin_host *host, const char *project_data,
     const char *url = json_string_value(json_object_get(pd, "url"));
     char **images = NULL;
     size_t n_images = 0;
-    char *current = NULL;
     crawl_page_body page = {0};
+    char why[512] = "";
     int rc;
     if (!url || !url[0]) {
         rc = crawl_error(host, output, "URL was not provided.");
         goto out;
     }
-    char why[512] = "";
-    if (!(current = strdup(url))) {
-        rc = ORC_PLUGIN_FAIL;
+    host->log(host, ORC_PLUGIN_LOG_INFO, "crawl_page: GET %s", url);
+    if (crawl_get(url, &page, why, sizeof why) != 0) {
+        rc = crawl_set_text(host, error, why, ORC_PLUGIN_FAIL);
         goto out;
     }
-    for (int hop = 0;; hop++) {
-        host->log(host, ORC_PLUGIN_LOG_INFO, "crawl_page: GET %s", current);
-        if (crawl_get(current, &page, why, sizeof why) != 0) {
-            rc = crawl_set_text(host, error, why, ORC_PLUGIN_FAIL);
-            goto out;
-        }
-        if (!crawl_is_redirect(page.status) || !page.location || hop == CRAWL_MAX_REDIRECTS)
-            break;
-        char *next = orci_url_resolve(current, page.location);
-        free(current);
-        free(page.body);
-        free(page.location);
-        memset(&page, 0, sizeof page);
-        if (!(current = next)) {
-            rc = ORC_PLUGIN_FAIL;
-            goto out;
-        }
-    }
-    if (page.status >= 200 && page.status < 300 &&
-        orci_html_images(page.body, page.len, current, &images, &n_images) != 0) {
+    /* A non-2xx page counts as one without images (upstream). */
+    if (page.status >= 200 && page.status < 300 && page.body &&
+        orci_html_images(page.body, page.len, page.final_url, &images, &n_images) != 0) {
         rc = ORC_PLUGIN_FAIL;
         goto out;
     }
@@ -209,8 +160,7 @@ static int crawl_page(const orc_plugin_host *host, const char *project_data,
 out:
     orci_html_images_free(images, n_images);
     free(page.body);
-    free(page.location);
-    free(current);
+    free(page.final_url);
     json_decref(pd);
     return rc;
 }
