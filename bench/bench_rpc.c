@@ -1,220 +1,208 @@
 /*
- * bench_rpc: signed RPC round trips through liborchestra and a real orchestrad, against a
- * bare nng REQ/REP echo of a message of the same size over the same transport (tcp on
- * loopback), measured in the same run.
+ * bench_rpc: signed RPC round trips through liborchestra and a real orchestrad (--dev,
+ * scratch database), against a bare nng REQ/REP echo of a message of the same size over the
+ * same transport (tcp on loopback), measured in the same run, with 1 and 8 client threads
+ * (each its own connection). Throughput and per-call latency (p50/p99) of:
+ *  - the echo (the baseline);
+ *  - a read: workflow_types, against the echo;
+ *  - a durable write: pausing or resuming a project of the thread's own (one row and one
+ *    event, group-committed with synchronous=FULL before the reply), against the echo plus
+ *    one synchronous=FULL SQLite commit measured next to the database.
  *
- * Usage: bench_rpc [path-to-orchestrad]   (default: $ORC_ORCHESTRAD, else ../server/orchestrad
- * next to this binary's folder). Prints: name value unit [ratio-to-baseline].
+ * Usage: bench_rpc [path-to-orchestrad]   (default: $ORC_ORCHESTRAD, else this build's).
+ * Prints: name value unit [ratio-to-baseline].
  */
-#include <netinet/in.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "clock.h"
-#include "orchestra/client.h"
+#include "benchlib.h"
 
-#define CALLS 2000
 #define THREADS 8
 #define CALLS_PER_THREAD 500
+#define CALLS_ONE_THREAD 2000
+#define COMMITS 500
+#define ECHO_SIZE 96
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* ---- baseline: a REP echo with contexts, like orchestrad's, minus all the work ---- */
-
-typedef struct echo_ctx {
-    nng_aio *aio;
-    nng_ctx ctx;
-    int sending;
-} echo_ctx;
-
-static void echo_cb(void *arg)
-{
-    echo_ctx *e = arg;
-    if (nng_aio_result(e->aio) != 0) {
-        if (e->sending)
-            nng_msg_free(nng_aio_get_msg(e->aio));
-        return; /* closed */
-    }
-    if (e->sending) {
-        e->sending = 0;
-        nng_ctx_recv(e->ctx, e->aio);
-    } else {
-        e->sending = 1;
-        nng_ctx_send(e->ctx, e->aio);
-    }
-}
+typedef enum rpc_kind { RPC_ECHO, RPC_READ, RPC_WRITE } rpc_kind;
 
 typedef struct worker {
-    const char *url;
+    const char *echo_url;
     orc_client *client;
+    int64_t project; /* the write's project, paused and resumed in turn */
+    rpc_kind kind;
+    int calls;
     int failures;
+    bl_samples us;
 } worker;
 
-static void *echo_worker(void *p)
+static void *worker_main(void *p)
 {
     worker *w = p;
-    nng_socket s;
-    char body[96];
-    memset(body, 'x', sizeof body);
-    if (nng_req0_open(&s) != 0 || nng_dial(s, w->url, NULL, 0) != 0) {
-        w->failures = CALLS_PER_THREAD;
+    if (w->kind == RPC_ECHO) {
+        int failed = bl_echo_round_trips(w->echo_url, w->calls, ECHO_SIZE, &w->us);
+        w->failures += failed < 0 ? w->calls : failed;
         return NULL;
     }
-    for (int i = 0; i < CALLS_PER_THREAD; i++) {
-        nng_msg *m;
-        nng_msg_alloc(&m, 0);
-        nng_msg_append(m, body, sizeof body);
-        if (nng_sendmsg(s, m, 0) != 0 || nng_recvmsg(s, &m, 0) != 0) {
-            w->failures++;
-            continue;
-        }
-        nng_msg_free(m);
-    }
-    nng_close(s);
-    return NULL;
-}
-
-static void *rpc_worker(void *p)
-{
-    worker *w = p;
-    for (int i = 0; i < CALLS_PER_THREAD; i++) {
+    for (int i = 0; i < w->calls; i++) {
         char *json = NULL;
-        if (orc_workflow_types_json(w->client, &json, NULL) != ORC_OK)
-            w->failures++;
+        int64_t t0 = bl_mono_us();
+        int rc;
+        if (w->kind == RPC_READ)
+            rc = orc_workflow_types_json(w->client, &json, NULL);
+        else if (i % 2 == 0)
+            rc = orc_project_pause(w->client, w->project, NULL);
+        else
+            rc = orc_project_resume(w->client, w->project, NULL);
+        int64_t t1 = bl_mono_us();
         orc_free(json);
+        if (rc != ORC_OK)
+            w->failures++;
+        else
+            bl_samples_push(&w->us, t1 - t0);
     }
     return NULL;
 }
 
-static double run(void *(*fn)(void *), worker *ws, int n)
+/* result is one measured configuration. */
+typedef struct result {
+    double per_s;
+    int64_t p50, p99;
+} result;
+
+/* measure runs n threads of kind, calls each, and merges their latencies. */
+static int measure(worker *ws, int n, rpc_kind kind, int calls, result *r)
 {
     pthread_t th[THREADS];
-    int64_t t0 = orci_monotonic_ms();
-    for (int i = 0; i < n; i++)
-        pthread_create(&th[i], NULL, fn, &ws[i]);
-    for (int i = 0; i < n; i++)
+    int started = 0;
+    int64_t t0 = bl_mono_us();
+    for (; started < n; started++) {
+        ws[started].kind = kind;
+        ws[started].calls = calls;
+        ws[started].us.n = 0;
+        if (pthread_create(&th[started], NULL, worker_main, &ws[started]) != 0)
+            break;
+    }
+    for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    int64_t ms = orci_monotonic_ms() - t0;
-    return (double)n * CALLS_PER_THREAD * 1000.0 / (double)(ms > 0 ? ms : 1);
+    int64_t us = bl_mono_us() - t0;
+    bl_samples all = {0};
+    for (int i = 0; i < started; i++)
+        bl_samples_append(&all, &ws[i].us);
+    r->per_s = (double)all.n * 1e6 / (double)(us > 0 ? us : 1);
+    r->p50 = bl_percentile(&all, 50);
+    r->p99 = bl_percentile(&all, 99);
+    bl_samples_free(&all);
+    return started == n ? 0 : -1;
+}
+
+static double ratio(double a, double b)
+{
+    return a / (b > 0 ? b : 1);
+}
+
+/* report prints one configuration of n clients; commit_p50 is the write's extra floor. */
+static void report(int n, const result *echo, const result *rd, const result *wr,
+                   int64_t commit_p50)
+{
+    char c[32];
+    snprintf(c, sizeof c, "%d_client%s", n, n > 1 ? "s" : "");
+    printf("rpc.echo.%s %.0f calls/s (baseline)\n", c, echo->per_s);
+    printf("rpc.echo.%s.p50 %lld us (baseline)\n", c, (long long)echo->p50);
+    printf("rpc.echo.%s.p99 %lld us (baseline)\n", c, (long long)echo->p99);
+    printf("rpc.list_workflows_signed.%s %.0f calls/s ratio %.2f\n", c, rd->per_s,
+           ratio(rd->per_s, echo->per_s));
+    printf("rpc.list_workflows_signed.%s.p50 %lld us ratio %.2f\n", c, (long long)rd->p50,
+           ratio((double)rd->p50, (double)echo->p50));
+    printf("rpc.list_workflows_signed.%s.p99 %lld us ratio %.2f\n", c, (long long)rd->p99,
+           ratio((double)rd->p99, (double)echo->p99));
+    printf("rpc.durable_write.%s %.0f calls/s\n", c, wr->per_s);
+    printf("rpc.durable_write.%s.p50 %lld us ratio %.2f (to echo p50 + commit p50)\n", c,
+           (long long)wr->p50, ratio((double)wr->p50, (double)(echo->p50 + commit_p50)));
+    printf("rpc.durable_write.%s.p99 %lld us ratio %.2f (to echo p99 + commit p50)\n", c,
+           (long long)wr->p99, ratio((double)wr->p99, (double)(echo->p99 + commit_p50)));
+}
+
+/* setup connects THREADS clients and creates each one's project for the writes. */
+static int setup(const char *rpc_url, worker *ws, const char *echo_url)
+{
+    orc_client *admin = NULL;
+    if (bl_client(rpc_url, BL_DEV_KEY, 0, &admin) != 0 || bl_workflow_load(admin, "handout") != 0) {
+        orc_client_destroy(admin);
+        return -1;
+    }
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < THREADS; i++) {
+        ws[i].echo_url = echo_url;
+        orc_project_params p = {
+            .workflow = "bench_handout", .version = "v1", .description = "rpc", .priority = 1};
+        orc_error err;
+        if (bl_client(rpc_url, BL_DEV_KEY, 0, &ws[i].client) != 0) {
+            rc = -1;
+        } else if (orc_project_create(admin, &p, &ws[i].project, &err) != ORC_OK) {
+            fprintf(stderr, "bench_rpc: CreateProject: %s\n", err.message);
+            rc = -1;
+        }
+    }
+    orc_client_destroy(admin);
+    return rc;
+}
+
+static int run(const char *daemon, const char *dir, worker *ws, bl_daemon *d)
+{
+    char echo_url[64];
+    snprintf(echo_url, sizeof echo_url, "tcp://127.0.0.1:%d", bl_free_port());
+    bl_echo *echo = bl_echo_start(echo_url, THREADS);
+    bl_samples commits = {0};
+    int rc = echo != NULL && bl_commit_samples(dir, COMMITS, &commits) == 0 ? 0 : -1;
+    int64_t commit_p50 = bl_percentile(&commits, 50);
+    bl_samples_free(&commits);
+    if (rc == 0)
+        rc = bl_daemon_start(d, daemon, dir, NULL);
+    if (rc == 0)
+        rc = setup(d->rpc_url, ws, echo_url);
+    if (rc == 0)
+        printf("rpc.commit.p50 %lld us (baseline: one SQLite WAL synchronous=FULL commit)\n",
+               (long long)commit_p50);
+    static const int clients[] = {1, THREADS};
+    for (size_t k = 0; rc == 0 && k < sizeof clients / sizeof clients[0]; k++) {
+        int n = clients[k], calls = n == 1 ? CALLS_ONE_THREAD : CALLS_PER_THREAD;
+        result e, r, w;
+        if (measure(ws, n, RPC_ECHO, calls, &e) != 0 || measure(ws, n, RPC_READ, calls, &r) != 0 ||
+            measure(ws, n, RPC_WRITE, calls, &w) != 0)
+            rc = -1;
+        else
+            report(n, &e, &r, &w, commit_p50);
+    }
+    bl_echo_stop(echo);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    const char *daemon = argc > 1 ? argv[1] : getenv("ORC_ORCHESTRAD");
-    if (daemon == NULL) {
-        fprintf(stderr, "usage: bench_rpc PATH-TO-ORCHESTRAD (or set ORC_ORCHESTRAD)\n");
-        return 2;
-    }
-    int ports[3] = {free_port(), free_port(), free_port()};
-    char echo_url[64], rpc_url[64], events_url[64];
-    snprintf(echo_url, sizeof echo_url, "tcp://127.0.0.1:%d", ports[0]);
-    snprintf(rpc_url, sizeof rpc_url, "tcp://127.0.0.1:%d", ports[1]);
-    snprintf(events_url, sizeof events_url, "tcp://127.0.0.1:%d", ports[2]);
-
-    /* baseline server */
-    nng_socket rep;
-    echo_ctx ectx[THREADS];
-    if (nng_rep0_open(&rep) != 0 || nng_listen(rep, echo_url, NULL, 0) != 0) {
-        fprintf(stderr, "bench_rpc: cannot listen on %s\n", echo_url);
+    const char *daemon = argc > 1 ? argv[1] : bl_path("ORC_ORCHESTRAD", ORC_BENCH_ORCHESTRAD);
+    signal(SIGPIPE, SIG_IGN);
+    char dir[256];
+    if (bl_tmpdir("rpc", dir, sizeof dir) != 0)
         return 1;
-    }
-    for (int i = 0; i < THREADS; i++) {
-        ectx[i].sending = 0;
-        nng_aio_alloc(&ectx[i].aio, echo_cb, &ectx[i]);
-        nng_ctx_open(&ectx[i].ctx, rep);
-        nng_ctx_recv(ectx[i].ctx, ectx[i].aio);
-    }
-
-    /* orchestrad on a scratch database */
-    char dir[] = "/tmp/orc-bench-rpc-XXXXXX";
-    if (mkdtemp(dir) == NULL)
-        return 1;
-    char db[128];
-    snprintf(db, sizeof db, "%s/orchestra.db", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        freopen("/dev/null", "w", stderr);
-        execl(daemon, daemon, "--dev", "--db", db, "--rpc", rpc_url, "--events", events_url,
-              "--log-level", "warn", (char *)NULL);
-        _exit(127);
-    }
-    orc_client_opts opts = {
-        .rpc_url = rpc_url, .api_key = "orchestra-user", .api_secret = "CHANGEME"};
     worker ws[THREADS];
-    int up = 0;
-    for (int i = 0; i < THREADS; i++) {
-        ws[i] = (worker){.url = echo_url};
-        for (int t = 0; t < 300 && ws[i].client == NULL; t++) {
-            if (orc_client_new(&opts, &ws[i].client, NULL) != ORC_OK)
-                sleep_ms(20);
-        }
-        up += ws[i].client != NULL;
-    }
-    int status = 0;
-    if (up != THREADS) {
-        fprintf(stderr, "bench_rpc: orchestrad did not start\n");
-        status = 1;
-        goto out;
-    }
-
-    double echo1 = run(echo_worker, ws, 1);
-    double rpc1 = run(rpc_worker, ws, 1);
-    double echo8 = run(echo_worker, ws, THREADS);
-    double rpc8 = run(rpc_worker, ws, THREADS);
+    memset(ws, 0, sizeof ws);
+    bl_daemon d = {0};
+    int status = run(daemon, dir, ws, &d) == 0 ? 0 : 1;
     int failures = 0;
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < THREADS; i++) {
         failures += ws[i].failures;
-
-    printf("rpc.echo.1_client %.0f calls/s (baseline)\n", echo1);
-    printf("rpc.list_workflows_signed.1_client %.0f calls/s ratio %.2f\n", rpc1, rpc1 / echo1);
-    printf("rpc.echo.%d_clients %.0f calls/s (baseline)\n", THREADS, echo8);
-    printf("rpc.list_workflows_signed.%d_clients %.0f calls/s ratio %.2f\n", THREADS, rpc8,
-           rpc8 / echo8);
+        orc_client_destroy(ws[i].client);
+        bl_samples_free(&ws[i].us);
+    }
     if (failures) {
         fprintf(stderr, "bench_rpc: %d calls failed\n", failures);
         status = 1;
     }
-
-out:
-    for (int i = 0; i < THREADS; i++)
-        orc_client_destroy(ws[i].client);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-    nng_close(rep);
-    for (int i = 0; i < THREADS; i++)
-        nng_aio_free(ectx[i].aio);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_rpc: could not remove %s\n", dir);
+    if (bl_daemon_stop(&d) != 0)
+        status = 1;
+    bl_rmtree(dir);
     return status;
 }
