@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -93,20 +92,10 @@ void orci_log(orci_log_level level, const char *fmt, ...)
     if (level > ORCI_LOG_ERROR)
         level = ORCI_LOG_ERROR;
 
-    int64_t us = orci_clock_now(NULL);
-    if (us < 0)
-        us = 0;
-    int64_t secs = us / 1000000;
-    time_t t = (time_t)secs;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL)
-        memset(&tm, 0, sizeof tm);
-
+    char stamp[40];
+    orci_time_format_digits(orci_clock_now(NULL), 3, stamp, sizeof stamp);
     char line[LOG_LINE_MAX];
-    int n = snprintf(line, sizeof line,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s: ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (int)((us % 1000000) / 1000), log_level_names[level], log_program);
+    int n = snprintf(line, sizeof line, "%s %s %s: ", stamp, log_level_names[level], log_program);
     if (n < 0 || (size_t)n >= sizeof line)
         return;
     size_t head = (size_t)n;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "crypto.h"
 
 /* sig_name_ok tells whether a headers= name uses only the upstream alphabet [()a-z0-9-]. */
@@ -181,49 +182,9 @@ fail:
     return rc;
 }
 
-/* days_from_civil counts days since 1970-01-01 (proleptic Gregorian; H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 int orci_httpsig_parse_date(const char *text, int64_t *out)
 {
-    static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    /* "Thu, 28 Apr 2016 20:00:00 GMT": fixed width, 29 characters. */
-    if (!text || strlen(text) != 29)
-        return -1;
-    bool day_ok = false;
-    for (size_t i = 0; i < 7; i++)
-        day_ok |= strncmp(text, days[i], 3) == 0;
-    if (!day_ok || strncmp(text + 3, ", ", 2) != 0 || text[7] != ' ' || text[11] != ' ' ||
-        text[16] != ' ' || text[19] != ':' || text[22] != ':' || strcmp(text + 25, " GMT") != 0)
-        return -1;
-    static const int digit_pos[] = {5, 6, 12, 13, 14, 15, 17, 18, 20, 21, 23, 24};
-    for (size_t i = 0; i < sizeof digit_pos / sizeof digit_pos[0]; i++)
-        if (!isdigit((unsigned char)text[digit_pos[i]]))
-            return -1;
-    unsigned month = 0;
-    for (unsigned i = 0; i < 12; i++)
-        if (strncmp(text + 8, months[i], 3) == 0)
-            month = i + 1;
-    if (month == 0)
-        return -1;
-#define D2(i) ((unsigned)(text[i] - '0') * 10 + (unsigned)(text[(i) + 1] - '0'))
-    unsigned day = D2(5), hour = D2(17), min = D2(20), sec = D2(23);
-    int64_t year = (int64_t)D2(12) * 100 + D2(14);
-#undef D2
-    if (day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
-        return -1;
-    *out = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec;
-    return 0;
+    return orci_parse_http_date(text, out);
 }
 
 bool orci_httpsig_digest_ok(const char *digest, const void *body, size_t body_len)

@@ -31,83 +31,29 @@ static int db_code(const orc_error *err)
 
 /* ---- dates ------------------------------------------------------------------------- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-/* days_from_civil and civil_from_days: the proleptic Gregorian calendar (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static bool leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* digits reads exactly n decimal digits at s. */
-static bool digits(const char *s, int n, int64_t *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
 int orci_tt_parse_date(const char *text, int64_t *days, orc_error *err)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int64_t y, m, d;
-    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-' || !digits(text, 4, &y) ||
-        !digits(text + 5, 2, &m) || !digits(text + 8, 2, &d) || y < 1 || m < 1 || m > 12 || d < 1 ||
-        d > mdays[m - 1] + (m == 2 && leap(y)))
+    if (orci_parse_date(text, days) != 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT,
                              "Date has wrong format. Use one of these formats instead: "
                              "YYYY-MM-DD.");
-    *days = days_from_civil(y, m, d);
     return ORC_OK;
 }
 
 void orci_tt_format_date(int64_t days, char *out, size_t out_size)
 {
-    int64_t y, m, d;
-    civil_from_days(days, &y, &m, &d);
-    snprintf(out, out_size, "%04" PRId64 "-%02" PRId64 "-%02" PRId64, y, m, d);
+    orci_format_date(days, out, out_size);
 }
 
 int64_t orci_tt_utc_days(int64_t us)
 {
-    return floor_div(us, US_PER_DAY);
+    return orci_floor_div(us, US_PER_DAY);
 }
 
 void orci_tt_iso_week(int64_t days, int64_t *monday, int64_t *sunday)
 {
     /* 1970-01-01 was a Thursday: weekday 3 counting from Monday = 0. */
-    int64_t wd = days + 3 - floor_div(days + 3, 7) * 7;
+    int64_t wd = days + 3 - orci_floor_div(days + 3, 7) * 7;
     *monday = days - wd;
     *sunday = *monday + 6;
 }
