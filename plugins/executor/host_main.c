@@ -53,25 +53,31 @@ static long long host_status_kb(const char *text, const char *key)
     return -1;
 }
 
+/* host_read_status reads /proc/self/status into text (at most size - 1 bytes, NUL-terminated).
+ * Async-signal-safe: open, read and close only. */
+static void host_read_status(char *text, size_t size)
+{
+    ssize_t n, len = 0;
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && len < (ssize_t)size - 1 &&
+           (n = read(fd, text + len, size - 1 - (size_t)len)) > 0)
+        len += n;
+    if (fd >= 0)
+        close(fd);
+    text[len] = '\0';
+}
+
 /*
  * host_near_limit says whether the host came within an eighth of its memory limit: its peak
  * resident size since the last reset, or its data size now (what RLIMIT_DATA counts).
- * Async-signal-safe: open, read and close only.
+ * Async-signal-safe (the crash handler uses it).
  */
 static bool host_near_limit(void)
 {
     static char text[8192];
     if (host_memory_kb <= 0)
         return false;
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n, len = 0;
-    while (len < (ssize_t)sizeof text - 1 &&
-           (n = read(fd, text + len, sizeof text - 1 - (size_t)len)) > 0)
-        len += n;
-    close(fd);
-    text[len] = '\0';
+    host_read_status(text, sizeof text);
     long long hwm = host_status_kb(text, "VmHWM:"), data = host_status_kb(text, "VmData:");
     long long near = host_memory_kb - host_memory_kb / 8;
     return hwm >= near || data >= near;
@@ -104,8 +110,18 @@ static void host_crash(int sig)
 static int host_limit_memory(long mb)
 {
     static char altstack[65536];
+    char text[8192];
     if (mb <= 0)
         return 0;
+    /* A sanitizer's shadow memory counts as data: a limit would leave no room to allocate. */
+    host_read_status(text, sizeof text);
+    long long data_kb = host_status_kb(text, "VmData:");
+    if (data_kb >= mb * 1024LL) {
+        orci_warn("plugin host: its memory is not limited to %ld MB: it maps %lld MB already "
+                  "(a sanitizer build?)",
+                  mb, data_kb / 1024);
+        return 0;
+    }
     struct rlimit rl = {.rlim_cur = (rlim_t)mb << 20, .rlim_max = (rlim_t)mb << 20};
     if (setrlimit(RLIMIT_DATA, &rl) != 0) {
         orci_error("plugin host: cannot limit its memory to %ld MB: %s", mb, strerror(errno));

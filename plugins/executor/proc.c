@@ -1,6 +1,8 @@
 /*
  * proc.c: fork + exec with stdin/stdout pipes, watched by a pidfd in one poll() with the
- * pipes, a deadline and a tick.
+ * pipes, a deadline and a tick. Where pidfd_open is missing (kernels before 5.3, seccomp
+ * profiles that predate it, valgrind), a thread that waits for the exit writes to a pipe
+ * instead, which poll() watches the same way.
  *
  * Between fork and exec the child only calls async-signal-safe functions: the executor is
  * multi-threaded (nng, other jobs) and the child inherits none of those threads.
@@ -9,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +79,58 @@ static void proc_kill_group(const orci_proc *p)
     }
 }
 
+/* proc_watcher is the thread behind a watch pipe: it waits for the exit (without reaping,
+ * so the pid and its group stay reserved) and says so. */
+typedef struct proc_watch_arg {
+    pid_t pid;
+    int fd;
+} proc_watch_arg;
+
+static void *proc_watcher(void *arg)
+{
+    proc_watch_arg *a = arg;
+    siginfo_t si;
+    while (waitid(P_PID, (id_t)a->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+        ;
+    ssize_t w = write(a->fd, "x", 1); /* EPIPE when nobody watches any more: fine */
+    (void)w;
+    close(a->fd);
+    free(a);
+    return NULL;
+}
+
+/* proc_watch gives p its exit_fd: a pidfd, or a pipe written by a watcher thread. */
+static int proc_watch(orci_proc *p, orc_error *err)
+{
+    if ((p->exit_fd = pidfd_open(p->pid, 0)) >= 0)
+        return ORC_OK;
+    if (errno != ENOSYS && errno != EPERM)
+        return orc_error_set(err, ORC_INTERNAL, "cannot watch process %d: pidfd_open: %s",
+                             (int)p->pid, strerror(errno));
+    int fds[2];
+    proc_watch_arg *a = malloc(sizeof *a);
+    if (!a || pipe2(fds, O_CLOEXEC) != 0) {
+        free(a);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "cannot watch process %d", (int)p->pid);
+    }
+    *a = (proc_watch_arg){.pid = p->pid, .fd = fds[1]};
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, proc_watcher, a);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        free(a);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "cannot watch process %d: %s",
+                             (int)p->pid, strerror(rc));
+    }
+    p->exit_fd = fds[0];
+    return ORC_OK;
+}
+
 int orci_proc_spawn(const char *const *argv, orci_proc *p, orc_error *err)
 {
     int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
@@ -111,11 +166,8 @@ int orci_proc_spawn(const char *const *argv, orci_proc *p, orc_error *err)
         rc = orc_error_set(err, ORC_NOT_FOUND, "cannot run %s: %s", argv[0], strerror(exec_errno));
         goto out;
     }
-    if ((p->pidfd = pidfd_open(pid, 0)) < 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "cannot watch process %d: pidfd_open: %s", (int)pid,
-                           strerror(errno));
+    if ((rc = proc_watch(p, err)) != ORC_OK)
         goto out;
-    }
     p->in_w = in_p[1];
     in_p[1] = -1;
     p->out_r = out_p[0];
@@ -227,7 +279,7 @@ static void pump_exited(orci_proc *p, orci_pump *io)
     proc_kill_group(p); /* it is a zombie: its pid, the group's id, is not reused yet */
     pump_read(p, io);
     proc_reap(p);
-    close_fd(&p->pidfd);
+    close_fd(&p->exit_fd);
 }
 
 /* pump_done says whether io's condition holds. */
@@ -247,7 +299,7 @@ orci_pump_end orci_proc_pump(orci_proc *p, orci_pump *io, const orci_pump_clock 
             return ORCI_PUMP_OVER;
         if (pump_done(io))
             return ORCI_PUMP_FRAME;
-        if (p->reaped || p->pidfd < 0)
+        if (p->reaped || p->exit_fd < 0)
             return ORCI_PUMP_EXITED;
         now = orci_monotonic_ms();
         if (now >= clk->deadline)
@@ -260,7 +312,7 @@ orci_pump_end orci_proc_pump(orci_proc *p, orci_pump *io, const orci_pump_clock 
         }
         struct pollfd pfd[3];
         nfds_t n = 0;
-        pfd[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+        pfd[n++] = (struct pollfd){.fd = p->exit_fd, .events = POLLIN};
         if (p->out_r >= 0)
             pfd[n++] = (struct pollfd){.fd = p->out_r, .events = POLLIN};
         if (p->in_w >= 0 && io->input_off < io->input_len)
@@ -312,17 +364,17 @@ bool orci_proc_wait_exit(orci_proc *p, int ms)
 {
     if (p->pid <= 0 || p->reaped)
         return true;
-    if (p->pidfd < 0)
+    if (p->exit_fd < 0)
         return false;
     int64_t deadline = orci_monotonic_ms() + ms;
     for (;;) {
         int64_t left = deadline - orci_monotonic_ms();
-        struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+        struct pollfd pfd = {.fd = p->exit_fd, .events = POLLIN};
         int r = poll(&pfd, 1, left < 0 ? 0 : (int)left);
         if (r > 0) {
             proc_kill_group(p);
             proc_reap(p);
-            close_fd(&p->pidfd);
+            close_fd(&p->exit_fd);
             return true;
         }
         if ((r < 0 && errno != EINTR) || left <= 0)
@@ -334,7 +386,7 @@ void orci_proc_kill(orci_proc *p)
 {
     proc_kill_group(p);
     proc_reap(p);
-    close_fd(&p->pidfd);
+    close_fd(&p->exit_fd);
     close_fd(&p->in_w);
     close_fd(&p->out_r);
     p->pid = 0;

@@ -6,8 +6,9 @@
  * A spawned process runs in its own process group (its pid), with the signal mask and
  * SIGPIPE reset, and dies with the thread that spawned it (PR_SET_PDEATHSIG(SIGKILL); the
  * kernel ties the parent-death signal to the spawning thread, so spawn from a thread that
- * outlives the process). Its exit is seen by poll() on a pidfd, in the same poll() as its
- * pipes: no sleep loop; the only timed wake-ups are the caller's tick and deadline.
+ * outlives the process). Its exit is seen by poll() on a pidfd (or, where there is none, a
+ * pipe that a thread waiting for the exit writes to), in the same poll() as its pipes: no
+ * sleep loop; the only timed wake-ups are the caller's tick and deadline.
  *
  * One thread owns an orci_proc at a time; any number of threads may each own their own (all
  * descriptors are close-on-exec, so one job's pipes never leak into another's process). The
@@ -26,7 +27,7 @@
 /* orci_proc is one child process. Zero-initialise with ORCI_PROC_INIT. */
 typedef struct orci_proc {
     pid_t pid;   /* 0 when none; also the id of its process group */
-    int pidfd;   /* readable once it has exited; -1 when none */
+    int exit_fd; /* readable once it has exited (a pidfd); -1 when none */
     int in_w;    /* our end of its stdin; -1 once closed */
     int out_r;   /* our end of its stdout; -1 once closed */
     bool reaped; /* it has ended and been waited for: status holds how */
@@ -35,7 +36,7 @@ typedef struct orci_proc {
 
 #define ORCI_PROC_INIT                                                                             \
     {                                                                                              \
-        .pid = 0, .pidfd = -1, .in_w = -1, .out_r = -1                                             \
+        .pid = 0, .exit_fd = -1, .in_w = -1, .out_r = -1                                           \
     }
 
 /*

@@ -17,12 +17,13 @@
  *     descriptor: no threads, no I/O, no global state that a function relies on.
  *  2. The executor advertises every function name to the coordinator and leases jobs for
  *     them.
- *  3. Each job runs in a fresh child process (the executor binary re-executed, which
- *     dlopens the plugin again and calls the entry again): a function may crash, leak, block
- *     or call exit without harming the executor. A function that runs past its deadline
- *     (--job-timeout, 300 s by default) is killed with SIGKILL. So a function needs no
- *     thread safety and may use blocking I/O, but must not rely on state kept between
- *     calls in memory: keep it under storage_root.
+ *  3. Jobs run in plugin host processes (the executor binary re-executed, which dlopens
+ *     the plugins again and calls the entries again), one call at a time, many calls per
+ *     host: a function may crash, block or call exit without harming the executor (its host
+ *     is replaced). A function that runs past its deadline (--job-timeout, 300 s by
+ *     default) is killed with SIGKILL, and a host has a memory limit (--job-memory). So a
+ *     function needs no thread safety and may use blocking I/O, but must not rely on state
+ *     kept between calls in memory (keep it under storage_root) and must not leak.
  *
  * Function names are the upstream Python names, "module.name", as a machine step's
  * execution_function {"module": "simple_workflow.v1.crawl", "name": "crawl_page"} names
