@@ -7,7 +7,7 @@ DEB_PACKAGES = build-essential cmake pkg-config libnng-dev libprotobuf-c-dev pro
   libsqlite3-dev libmbedtls-dev libcmocka-dev libjansson-dev python3 python3-requests \
   python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev
 
-.PHONY: all deps build test demo bench clean format format-check
+.PHONY: all deps build test test-asan fuzz fuzz-seeds demo bench clean format format-check
 
 all: build
 
@@ -28,6 +28,33 @@ demo: build
 
 bench: build
 	./scripts/bench.sh $(BUILD)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build folder.
+ASAN_BUILD ?= build-asan
+$(ASAN_BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(ASAN_BUILD) -DORC_SANITIZE=address,undefined $(CMAKE_FLAGS)
+
+test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure --no-tests=error -j $(JOBS)
+
+# libFuzzer targets (test/fuzz/README.md): a clang build in its own folder, then each target
+# for FUZZ_SECONDS (FUZZ_TARGETS=name... runs some); crashes land in $(FUZZ_BUILD)/fuzz/artifacts.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS ?=
+$(FUZZ_BUILD)/CMakeCache.txt: | deps
+	@./scripts/install-deps.sh clang libclang-rt-14-dev
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DORC_FUZZ=ON $(CMAKE_FLAGS)
+
+fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Regenerates the RPC seed corpora (test/fuzz/gen_seeds.c) after a change of the protocol.
+fuzz-seeds: deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target gen_seeds
+	$(FUZZ_BUILD)/test/fuzz/gen_seeds test/fuzz/corpus
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
