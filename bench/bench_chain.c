@@ -241,6 +241,15 @@ static int seq_run(chain_env *e, const char *workflow, seq_stats *s)
             snprintf(s->failure, sizeof s->failure, "%s", w.failure);
             return 0;
         }
+        for (int k = 0; k < STEPS; k++) {
+            if (w.done_us[k] == 0) {
+                fprintf(stderr,
+                        "bench_chain: project %lld completed without an event of step "
+                        "%d completing\n",
+                        (long long)id, k + 1);
+                return -1;
+            }
+        }
         if (i < SEQ_WARMUP)
             continue;
         bl_samples_push(&s->wall_us, last_wall / STEPS);
