@@ -13,6 +13,7 @@
 #ifndef ORCI_CLI_H
 #define ORCI_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,18 +80,26 @@ typedef struct orci_cli_opt {
 } orci_cli_opt;
 
 /*
- * orci_cli_global_option consumes a global option at argv[*i] (--rpc URL, --rpc=URL, --json,
- * --tls-ca FILE, --timeout MS), advancing *i past its value. Returns 1 when consumed, 0 when
- * argv[*i] is not a global option, or ORCI_CLI_EXIT_USAGE after printing the problem
- * (cmd names the command for the usage line; NULL for the top level).
+ * orci_cli_global_longopts copies the global options (--rpc URL, --tls-ca FILE, --timeout MS,
+ * --json) as getopt_long entries into out (room entries at most) and returns how many; each
+ * entry's val is the code orci_cli_set_global takes.
  */
-int orci_cli_global_option(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
-                           int *i);
+size_t orci_cli_global_longopts(struct option *out, size_t room);
 
 /*
- * orci_cli_parse parses a command's words: the options in opts (n_opts), the global
- * options and --help anywhere, "--" ending options. The operands are moved to the front of
- * argv and counted in *n_pos, which must lie in [min_pos, max_pos] (max_pos < 0: no limit).
+ * orci_cli_set_global sets the global option whose getopt code is code to value. Returns 1
+ * when it was a global option, 0 when not, or ORCI_CLI_EXIT_USAGE after printing the problem
+ * (cmd names the command for the usage line; NULL for the top level).
+ */
+int orci_cli_set_global(orci_cli_globals *g, const orci_cli_command *cmd, int code,
+                        const char *value);
+
+/*
+ * orci_cli_parse parses a command's words with getopt_long: the options in opts (n_opts),
+ * the global options and --help anywhere (before or after operands), "--" ending options;
+ * "--name value", "--name=value", "-p value" and "-pvalue" all work. The operands are moved
+ * to the front of argv and counted in *n_pos, which must lie in [min_pos, max_pos]
+ * (max_pos < 0: no limit).
  * Returns ORCI_CLI_CONTINUE, ORCI_CLI_EXIT_OK after printing --help, or
  * ORCI_CLI_EXIT_USAGE after printing the problem and the usage line.
  */

@@ -2,6 +2,7 @@
  * cli_util.c: argument parsing, connection and output helpers shared by the commands.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -59,127 +60,154 @@ void orci_cli_print_help(const orci_cli_command *cmd)
            ORC_DEFAULT_RPC_URL);
 }
 
-/*
- * option_value returns the value of option `name` at argv[*i]: "--name=value" or
- * "--name value" (advancing *i). NULL when argv[*i] is not that option; *missing is set
- * when it is but the value is missing.
- */
-static const char *option_value(const char *name, int argc, char **argv, int *i, bool *missing)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    *missing = false;
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
+/* The global options, as getopt_long sees them (codes CLI_GLOBAL + index). */
+enum { CLI_GLOBAL = 2000, CLI_OWN = 1000, CLI_MAX_OPTS = 64 };
+static const struct option cli_globals[] = {
+    {"rpc", required_argument, NULL, CLI_GLOBAL + 0},
+    {"tls-ca", required_argument, NULL, CLI_GLOBAL + 1},
+    {"timeout", required_argument, NULL, CLI_GLOBAL + 2},
+    {"json", no_argument, NULL, CLI_GLOBAL + 3},
+};
+#define CLI_N_GLOBALS (sizeof cli_globals / sizeof cli_globals[0])
 
-int orci_cli_global_option(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
-                           int *i)
+int orci_cli_set_global(orci_cli_globals *g, const orci_cli_command *cmd, int code,
+                        const char *value)
 {
-    static const char *const with_value[] = {"--rpc", "--tls-ca", "--timeout"};
-    const char *a = argv[*i];
-    if (strcmp(a, "--json") == 0) {
+    switch (code - CLI_GLOBAL) {
+    case 0:
+        if (!value[0])
+            return orci_cli_usage_error(cmd, "--rpc needs a URL");
+        g->rpc_url = value;
+        return 1;
+    case 1:
+        g->tls_ca = value;
+        return 1;
+    case 2: {
+        char *end;
+        errno = 0;
+        long ms = strtol(value, &end, 10);
+        if (errno || end == value || *end || ms <= 0 || ms > CLI_TIMEOUT_MAX_MS)
+            return orci_cli_usage_error(
+                cmd, "--timeout needs milliseconds between 1 and %ld, not \"%s\"",
+                CLI_TIMEOUT_MAX_MS, value);
+        g->timeout_ms = (int)ms;
+        return 1;
+    }
+    case 3:
         g->json = true;
         return 1;
+    default:
+        return 0;
     }
-    for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
-        bool missing;
-        const char *v = option_value(with_value[k], argc, argv, i, &missing);
-        if (missing)
-            return orci_cli_usage_error(cmd, "option %s needs a value", with_value[k]);
-        if (!v)
-            continue;
-        if (k == 0) {
-            if (!v[0])
-                return orci_cli_usage_error(cmd, "--rpc needs a URL");
-            g->rpc_url = v;
-        } else if (k == 1) {
-            g->tls_ca = v;
+}
+
+size_t orci_cli_global_longopts(struct option *out, size_t room)
+{
+    size_t n = CLI_N_GLOBALS < room ? CLI_N_GLOBALS : room;
+    memcpy(out, cli_globals, n * sizeof *out);
+    return n;
+}
+
+/*
+ * cli_getopt_table turns the command's options and the global ones into getopt_long's long
+ * options (lo, NULL-terminated) and short ones (shorts: ":h" then "p:" for a "-p" taking a
+ * value). Returns -1 when the table is too large (a programming error).
+ */
+static int cli_getopt_table(const orci_cli_opt *opts, size_t n_opts, struct option *lo,
+                            char *shorts, size_t shorts_size)
+{
+    size_t n = 0, k = 0;
+    shorts[k++] = ':'; /* report a missing value as ':' */
+    shorts[k++] = 'h';
+    for (size_t i = 0; i < n_opts; i++) {
+        const char *name = opts[i].name;
+        if (name[0] == '-' && name[1] == '-') {
+            if (n + 1 >= CLI_MAX_OPTS)
+                return -1;
+            lo[n++] = (struct option){name + 2, opts[i].value ? required_argument : no_argument,
+                                      NULL, CLI_OWN + (int)i};
+        } else if (k + 3 < shorts_size) {
+            shorts[k++] = name[1];
+            if (opts[i].value)
+                shorts[k++] = ':';
         } else {
-            char *end;
-            errno = 0;
-            long ms = strtol(v, &end, 10);
-            if (errno || end == v || *end || ms <= 0 || ms > CLI_TIMEOUT_MAX_MS)
-                return orci_cli_usage_error(
-                    cmd, "--timeout needs milliseconds between 1 and %ld, not \"%s\"",
-                    CLI_TIMEOUT_MAX_MS, v);
-            g->timeout_ms = (int)ms;
+            return -1;
         }
-        return 1;
     }
+    shorts[k] = '\0';
+    if (n + CLI_N_GLOBALS + 2 > CLI_MAX_OPTS)
+        return -1;
+    n += orci_cli_global_longopts(lo + n, CLI_N_GLOBALS);
+    lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[n] = (struct option){NULL, 0, NULL, 0};
     return 0;
 }
 
-/* command_option consumes one of the command's own options at argv[*i]; same returns as
- * orci_cli_global_option. */
-static int command_option(const orci_cli_command *cmd, const orci_cli_opt *opts, size_t n_opts,
-                          int argc, char **argv, int *i)
+/* cli_take sets the option the getopt code c stands for; same returns as
+ * orci_cli_set_global (1 taken, 0 not an option of this table). */
+static int cli_take(orci_cli_globals *g, const orci_cli_command *cmd, const orci_cli_opt *opts,
+                    size_t n_opts, int c)
 {
-    for (size_t k = 0; k < n_opts; k++) {
-        const orci_cli_opt *o = &opts[k];
-        if (!o->value) {
-            if (strcmp(argv[*i], o->name) != 0)
-                continue;
-            *o->flag = true;
-            return 1;
-        }
-        bool missing;
-        const char *v = option_value(o->name, argc, argv, i, &missing);
-        if (missing)
-            return orci_cli_usage_error(cmd, "option %s needs a value", o->name);
-        if (!v)
-            continue;
-        *o->value = v;
-        return 1;
-    }
-    return 0;
+    const orci_cli_opt *o = NULL;
+    if (c >= CLI_OWN && c < CLI_OWN + (int)n_opts)
+        o = &opts[c - CLI_OWN];
+    for (size_t i = 0; !o && c > 0 && c < 128 && i < n_opts; i++)
+        if (opts[i].name[0] == '-' && opts[i].name[1] == c && opts[i].name[2] == '\0')
+            o = &opts[i];
+    if (!o)
+        return orci_cli_set_global(g, cmd, c, optarg ? optarg : "");
+    if (o->value)
+        *o->value = optarg;
+    else
+        *o->flag = true;
+    return 1;
 }
 
 int orci_cli_parse(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
                    const orci_cli_opt *opts, size_t n_opts, int min_pos, int max_pos, int *n_pos)
 {
-    int n = 0;
-    bool options_done = false;
+    struct option lo[CLI_MAX_OPTS];
+    char shorts[64];
     *n_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        char *a = argv[i];
-        /* "-" and negative numbers are operands. */
-        bool operand = a[0] != '-' || a[1] == '\0' || (a[1] >= '0' && a[1] <= '9');
-        if (options_done || operand) {
-            argv[n++] = a; /* n <= i: operands move towards the front */
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    if (cli_getopt_table(opts, n_opts, lo, shorts, sizeof shorts) != 0)
+        return orci_cli_usage_error(cmd, "too many options");
+    /* getopt_long wants a program name first, and permutes what it is given: a copy. */
+    char **args = malloc(((size_t)argc + 2) * sizeof *args);
+    if (!args)
+        return orci_cli_usage_error(cmd, "out of memory");
+    args[0] = (char *)"orchestra";
+    memcpy(args + 1, argv, (size_t)argc * sizeof *args);
+    args[argc + 1] = NULL;
+    int rc = ORCI_CLI_CONTINUE, c;
+    opterr = 0;
+    optind = 0; /* start afresh (glibc), whatever an earlier parse left */
+    while (rc == ORCI_CLI_CONTINUE && (c = getopt_long(argc + 1, args, shorts, lo, NULL)) != -1) {
+        const char *bad = args[optind - 1];
+        if (c == 'h') {
             orci_cli_print_help(cmd);
-            return ORCI_CLI_EXIT_OK;
+            rc = ORCI_CLI_EXIT_OK;
+        } else if (c == ':') {
+            rc = orci_cli_usage_error(cmd, "option %s needs a value", bad);
+        } else if (c == '?') {
+            rc = orci_cli_usage_error(cmd, "unknown option %s", bad);
+        } else {
+            int r = cli_take(g, cmd, opts, n_opts, c);
+            if (r != 1)
+                rc = r == 0 ? orci_cli_usage_error(cmd, "unknown option %s", bad) : r;
         }
-        int r = command_option(cmd, opts, n_opts, argc, argv, &i);
-        if (r == 0)
-            r = orci_cli_global_option(g, cmd, argc, argv, &i);
-        if (r == 0)
-            return orci_cli_usage_error(cmd, "unknown option %s", a);
-        if (r != 1)
-            return r;
     }
-    if (n < min_pos)
-        return orci_cli_usage_error(cmd, "missing argument%s", min_pos - n > 1 ? "s" : "");
-    if (max_pos >= 0 && n > max_pos)
-        return orci_cli_usage_error(cmd, "unexpected argument %s", argv[max_pos]);
-    *n_pos = n;
-    return ORCI_CLI_CONTINUE;
+    int n = argc + 1 - optind;
+    if (rc == ORCI_CLI_CONTINUE) {
+        memcpy(argv, args + optind, (size_t)n * sizeof *argv);
+        if (n < min_pos)
+            rc = orci_cli_usage_error(cmd, "missing argument%s", min_pos - n > 1 ? "s" : "");
+        else if (max_pos >= 0 && n > max_pos)
+            rc = orci_cli_usage_error(cmd, "unexpected argument %s", argv[max_pos]);
+        else
+            *n_pos = n;
+    }
+    free(args);
+    return rc;
 }
 
 int orci_cli_exit_code(int code)

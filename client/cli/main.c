@@ -102,25 +102,33 @@ static void print_group_help(const char *group, FILE *f)
 int main(int argc, char **argv)
 {
     orci_cli_globals g = {0};
-    int i = 1;
-
     json_object_seed(0);
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    /* The global options come before the command word ('+': stop at the first operand). */
+    struct option lo[8];
+    size_t n = orci_cli_global_longopts(lo, 5);
+    lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[n++] = (struct option){"version", no_argument, NULL, 'V'};
+    lo[n] = (struct option){NULL, 0, NULL, 0};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", lo, NULL)) != -1) {
+        if (c == 'h') {
             print_main_help();
             return ORCI_CLI_EXIT_OK;
         }
-        if (strcmp(a, "--version") == 0) {
+        if (c == 'V') {
             printf("orchestra %s\n", ORCI_CLI_VERSION);
             return ORCI_CLI_EXIT_OK;
         }
-        int r = orci_cli_global_option(&g, NULL, argc, argv, &i);
+        if (c == ':')
+            return orci_cli_usage_error(NULL, "option %s needs a value", argv[optind - 1]);
+        int r = c == '?' ? 0 : orci_cli_set_global(&g, NULL, c, optarg ? optarg : "");
         if (r == 0)
-            return orci_cli_usage_error(NULL, "unknown option %s", a);
+            return orci_cli_usage_error(NULL, "unknown option %s", argv[optind - 1]);
         if (r != 1)
             return r;
     }
+    int i = optind;
     if (i >= argc)
         return orci_cli_usage_error(NULL, "missing command");
 

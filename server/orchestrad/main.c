@@ -115,6 +115,64 @@ static bool parse_long(const char *s, long long min, long long max, long long *o
 
 /* ---- keys subcommands ----------------------------------------------------------------- */
 
+/* The words of an admin subcommand (`keys ...`, `check`). */
+typedef struct admin_args {
+    const char *db;
+    const char *scopes;
+    bool json;
+    const char *pos[3];
+    int n_pos;
+} admin_args;
+
+/*
+ * admin_parse reads a subcommand's words with getopt_long (argv[0] is the subcommand's
+ * name): --db PATH, --json, --scopes LIST when allowed, --help, and up to 3 operands.
+ * Returns -1 to go on, or the exit status.
+ */
+static int admin_parse(int argc, char **argv, bool scopes_allowed, admin_args *a)
+{
+    enum { ADMIN_DB = 256, ADMIN_SCOPES, ADMIN_JSON };
+    static const struct option lo[] = {{"db", required_argument, NULL, ADMIN_DB},
+                                       {"scopes", required_argument, NULL, ADMIN_SCOPES},
+                                       {"json", no_argument, NULL, ADMIN_JSON},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+    *a = (admin_args){.db = DEFAULT_DB};
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ADMIN_DB:
+            a->db = optarg;
+            break;
+        case ADMIN_SCOPES:
+            if (!scopes_allowed)
+                return usage_error("--scopes is only for keys create");
+            a->scopes = optarg;
+            break;
+        case ADMIN_JSON:
+            a->json = true;
+            break;
+        case ':':
+            return usage_error("%s needs a value", argv[optind - 1]);
+        default:
+            return usage_error("unknown option %s", argv[optind - 1]);
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (a->n_pos == 3)
+            return usage_error("unexpected argument %s", argv[optind]);
+        a->pos[a->n_pos++] = argv[optind];
+    }
+    if (a->db[0] == '\0')
+        return usage_error("--db needs a path");
+    return -1;
+}
+
 typedef struct keys_create_job {
     const char *name;
     unsigned scopes;
@@ -185,37 +243,13 @@ static void keys_list_fn(const orci_key *k, void *arg)
 
 static int keys_main(int argc, char **argv)
 {
-    const char *db_path = DEFAULT_DB;
-    const char *scopes_text = NULL;
-    bool json = false;
-    const char *pos[3] = {NULL, NULL, NULL};
-    int n_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "--db") == 0 || strcmp(a, "--scopes") == 0) {
-            if (i + 1 >= argc)
-                return usage_error("%s needs a value", a);
-            if (strcmp(a, "--db") == 0)
-                db_path = argv[++i];
-            else
-                scopes_text = argv[++i];
-        } else if (strncmp(a, "--db=", 5) == 0) {
-            db_path = a + 5;
-        } else if (strncmp(a, "--scopes=", 9) == 0) {
-            scopes_text = a + 9;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return usage_error("unknown option %s", a);
-        } else if (n_pos < 3) {
-            pos[n_pos++] = a;
-        } else {
-            return usage_error("unexpected argument %s", a);
-        }
-    }
+    admin_args a;
+    int parsed = admin_parse(argc, argv, true, &a);
+    if (parsed >= 0)
+        return parsed;
+    const char *db_path = a.db, *scopes_text = a.scopes, *const *pos = a.pos;
+    bool json = a.json;
+    int n_pos = a.n_pos;
     const char *cmd = pos[0];
     if (!cmd)
         return usage_error("keys needs a command: create, list or revoke");
@@ -364,29 +398,14 @@ static int check_run(orci_db *db, check_state *st, int64_t *projects, int64_t *t
 
 static int check_main(int argc, char **argv)
 {
-    const char *db_path = DEFAULT_DB;
-    bool json = false;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "--db") == 0) {
-            if (i + 1 >= argc)
-                return usage_error("%s needs a value", a);
-            db_path = argv[++i];
-        } else if (strncmp(a, "--db=", 5) == 0) {
-            db_path = a + 5;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return usage_error("unknown option %s", a);
-        } else {
-            return usage_error("unexpected argument %s", a);
-        }
-    }
-    if (db_path[0] == '\0')
-        return usage_error("--db needs a path");
+    admin_args a;
+    int parsed = admin_parse(argc, argv, false, &a);
+    if (parsed >= 0)
+        return parsed;
+    if (a.n_pos > 0)
+        return usage_error("unexpected argument %s", a.pos[0]);
+    const char *db_path = a.db;
+    bool json = a.json;
     /* Opening creates a missing database: checking an empty new one would prove nothing. */
     if (access(db_path, F_OK) != 0) {
         fprintf(stderr, "orchestrad: no database at %s\n", db_path);
@@ -736,12 +755,12 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "keys") == 0) {
         orci_log_init("orchestrad", ORCI_LOG_WARN);
         json_object_seed(0);
-        return keys_main(argc - 2, argv + 2);
+        return keys_main(argc - 1, argv + 1);
     }
     if (argc >= 2 && strcmp(argv[1], "check") == 0) {
         orci_log_init("orchestrad", ORCI_LOG_WARN);
         json_object_seed(0);
-        return check_main(argc - 2, argv + 2);
+        return check_main(argc - 1, argv + 1);
     }
     daemon_opts o = {.db = DEFAULT_DB,
                      .rpc = DEFAULT_RPC,

@@ -391,6 +391,37 @@ static void test_cli_reload_without_force_is_refused(void **state)
     run_free(&r);
 }
 
+static void test_cli_options_take_equals_and_any_position(void **state)
+{
+    fixture *f = *state;
+    load_examples(f);
+    /* getopt_long: --name=value, options before or after operands, -pVALUE, "--" ending. */
+    run r = {0};
+    cli(f, &r, "--json", "workflow", "load", "--force", f->simple, "v1");
+    expect_code("--force before the operands", &r, 0);
+    run_free(&r);
+    cli(f, &r, "project", "create", "--workflow=simple_workflow", "--version=v1",
+        "--description=equals", "--priority=3", "--data={\"url\":\"http://x/\"}", "--json");
+    expect_code("--name=value", &r, 0);
+    assert_non_null(strstr(r.out, "\"project_id\""));
+    run_free(&r);
+    cli(f, &r, "project", "create", "--workflow", "simple_workflow", "--version", "v1",
+        "--description", "after", "--priority", "-4");
+    expect_code("a negative option value", &r, 0);
+    run_free(&r);
+    cli(f, &r, "project", "info", "--", "1");
+    expect_code("-- before an operand", &r, 0);
+    run_free(&r);
+    cli(f, &r, "project", "create", "--workflow");
+    expect_code("a value missing", &r, 2);
+    assert_non_null(strstr(r.err, "option --workflow needs a value"));
+    run_free(&r);
+    cli(f, &r, "workflow", "list", "--no-such-option=1");
+    expect_code("an unknown option", &r, 2);
+    assert_non_null(strstr(r.err, "unknown option --no-such-option=1"));
+    run_free(&r);
+}
+
 /* has_ref tells whether the load-all JSON list holds {"workflow":w,"version":"v1"}. */
 static bool has_ref(json_t *list, const char *workflow)
 {
@@ -577,6 +608,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cli_sample_data_bad_argument_is_a_usage_error, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cli_reload_without_force_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cli_options_take_equals_and_any_position, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_cli_load_all_loads_both_and_reports_each_refusal,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_cli_refuses_dependency_cycle_and_changes_nothing,
