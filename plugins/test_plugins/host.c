@@ -8,6 +8,8 @@
  *  - test_plugins.host.spawn starts a process that would sleep for 5 minutes and returns
  *    {"child": its pid} without waiting for it;
  *  - test_plugins.host.print writes a line on stdout, then returns {"printed": 1};
+ *  - test_plugins.host.nap creates <storage_root>/nap-<project_id>.started, sleeps
+ *    project_data.ms milliseconds, then returns {"slept_ms": ms};
  *  - test_plugins.host.hang_once hangs on the first call for a project (counted in
  *    <storage_root>/hang-once-<project_id>.count) and returns {"runs": N} on later calls.
  */
@@ -115,6 +117,24 @@ static int host_print(const orc_plugin_host *host, const char *project_data,
     return host_text(host, output, "{\"printed\":", 1, "}");
 }
 
+static int host_nap(const orc_plugin_host *host, const char *project_data,
+                    const char *prerequisites, char **output, char **error)
+{
+    (void)prerequisites;
+    (void)error;
+    long ms = host_int(project_data, "ms", 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/nap-%ld.started", host->storage_root,
+             host_int(project_data, "project_id", 0));
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    return host_text(host, output, "{\"slept_ms\":", ms, "}");
+}
+
 static int host_hang_once(const orc_plugin_host *host, const char *project_data,
                           const char *prerequisites, char **output, char **error)
 {
@@ -149,6 +169,7 @@ static const orc_plugin_function host_functions[] = {
     {.name = "test_plugins.host.hog", .fn = host_hog},
     {.name = "test_plugins.host.spawn", .fn = host_spawn},
     {.name = "test_plugins.host.print", .fn = host_print},
+    {.name = "test_plugins.host.nap", .fn = host_nap},
     {.name = "test_plugins.host.hang_once", .fn = host_hang_once},
 };
 

@@ -2,7 +2,8 @@
  * test_executor_hosts.c: the plugin hosts of a real orchestra-executor against a real
  * orchestrad. One host serves a chain of steps and stops with its executor; a SIGKILL'd
  * executor leaves no host or command process behind and its step still completes exactly
- * once on a new executor; a function past the memory limit fails its own job only.
+ * once on a new executor; a function past the memory limit fails its own job only; reports
+ * bring the next job along, except from an executor that is stopping.
  * Every wait is bounded and polls the project's state or /proc.
  */
 /* clang-format off */
@@ -76,10 +77,11 @@ static int teardown(void **state)
 /* ---- helpers --------------------------------------------------------------------------- */
 
 /*
- * load_chain loads workflow <slug>/v1: n machine steps s0 -> s1 -> ... each running
- * test_plugins.host.<name> with retry_policy retry (JSON text).
+ * load_chain loads workflow <slug>/v1: the machine steps s0 -> s1 -> ..., step i running
+ * test_plugins.host.<names[i]> (n names) with retry_policy retry (JSON text).
  */
-static void load_chain(fixture *f, const char *slug, int n, const char *name, const char *retry)
+static void load_chain(fixture *f, const char *slug, const char *const *names, int n,
+                       const char *retry)
 {
     char wf[512], version[8192], dir[700];
     snprintf(wf, sizeof wf,
@@ -97,13 +99,23 @@ static void load_chain(fixture *f, const char *slug, int n, const char *name, co
                                 "%s{\"slug\":\"s%d\",\"name\":\"S%d\",\"description\":\"A step.\","
                                 "\"is_human\":false,\"execution_function\":{\"module\":"
                                 "\"test_plugins.host\",\"name\":\"%s\"},\"retry_policy\":%s%s}",
-                                i > 0 ? "," : "", i, i, name, retry, dep);
+                                i > 0 ? "," : "", i, i, names[i], retry, dep);
     }
     if (len < sizeof version)
         snprintf(version + len, sizeof version - len, "]}");
     assert_true(len + 2 < sizeof version);
     orc_flow_write_workflow(f->h.dir, slug, wf, version, dir, sizeof dir);
     orc_flow_load_workflow(&f->h, dir, "v1");
+}
+
+/* load_same loads a chain of n steps that all run test_plugins.host.<name>. */
+static void load_same(fixture *f, const char *slug, int n, const char *name, const char *retry)
+{
+    const char *names[8];
+    assert_true(n <= 8);
+    for (int i = 0; i < n; i++)
+        names[i] = name;
+    load_chain(f, slug, names, n, retry);
 }
 
 static void start_exec(fixture *f, size_t i, const char *name, int lease_s, int memory_mb)
@@ -203,7 +215,7 @@ static void test_one_host_serves_a_chain_of_steps_and_stops_with_its_executor(vo
 {
     fixture *f = *state;
     enum { STEPS = 4, PROJECTS = 3 };
-    load_chain(f, "pidchain", STEPS, "pid", RETRY_TWICE);
+    load_same(f, "pidchain", STEPS, "pid", RETRY_TWICE);
     start_exec(f, 0, "a", 0, 0);
     int64_t p[PROJECTS];
     for (int i = 0; i < PROJECTS; i++)
@@ -222,6 +234,9 @@ static void test_one_host_serves_a_chain_of_steps_and_stops_with_its_executor(vo
         }
     }
     assert_int_equal(orc_exec_log_count(&f->ex[0], "completed in"), STEPS * PROJECTS);
+    /* A step's next step is due as it completes: it comes with the report, no LeaseJob. */
+    assert_true(orc_exec_log_count(&f->ex[0], "handed over with the report") >=
+                PROJECTS * (STEPS - 1));
     /* It is the executor's child, its only one, in a process group of its own. */
     pid_t ppid = 0, pgid = 0, kids[MAX_PROCS];
     assert_true(orc_proc_info((pid_t)host, &ppid, &pgid));
@@ -241,7 +256,7 @@ static void test_sigkilled_executor_leaves_no_process_and_the_step_completes_onc
 {
     fixture *f = *state;
     char counter[800];
-    load_chain(f, "hangonce", 1, "hang_once", RETRY_TWICE);
+    load_same(f, "hangonce", 1, "hang_once", RETRY_TWICE);
     start_exec(f, 0, "a", SHORT_LEASE_S, 0);
     int64_t p = orc_flow_create_project(&f->h, "hangonce", "v1", "hang once", NULL);
     /* The first run counts itself, then hangs inside the host. */
@@ -278,8 +293,8 @@ static void test_memory_hog_fails_its_job_and_the_executor_keeps_serving(void **
         fprintf(stderr, "a sanitizer build: plugin hosts run without a memory limit\n");
         skip();
     }
-    load_chain(f, "hog", 1, "hog", RETRY_TWICE);
-    load_chain(f, "pidone", 1, "pid", RETRY_TWICE);
+    load_same(f, "hog", 1, "hog", RETRY_TWICE);
+    load_same(f, "pidone", 1, "pid", RETRY_TWICE);
     start_exec(f, 0, "a", 0, 64);
     int64_t small = orc_flow_create_project(&f->h, "hog", "v1", "small", "{\"mb\":8}");
     wait_task(f, small, "s0", "Complete/Submitted", WAIT_MS);
@@ -297,6 +312,30 @@ static void test_memory_hog_fails_its_job_and_the_executor_keeps_serving(void **
     orc_flow_expect_consistent(&f->h);
 }
 
+static void test_a_stopping_executor_finishes_its_job_and_takes_no_next_one(void **state)
+{
+    fixture *f = *state;
+    static const char *const names[] = {"nap", "pid"};
+    load_chain(f, "napchain", names, 2, RETRY_TWICE);
+    start_exec(f, 0, "a", 0, 0);
+    int64_t p = orc_flow_create_project(&f->h, "napchain", "v1", "nap", "{\"ms\":1500}");
+    char started[800];
+    snprintf(started, sizeof started, "%s/nap-%" PRId64 ".started", f->ex[0].storage, p);
+    wait_file(f, started, WAIT_MS);
+    /* SIGTERM while s0 naps: it finishes within the grace period and is reported, and the
+     * report asks for no next job, so s1 stays queued for another executor. */
+    assert_int_equal(orc_exec_stop(&f->ex[0]), 0);
+    expect_job(f, p, "s0", "completed", 1, NULL);
+    expect_job(f, p, "s1", "queued", 0, NULL);
+    assert_int_equal(orc_exec_log_count(&f->ex[0], "handed over"), 0);
+    assert_int_equal(orc_exec_log_count(&f->ex[0], "shutting down"), 0);
+
+    start_exec(f, 1, "b", 0, 0);
+    wait_task(f, p, "s1", "Complete/Submitted", WAIT_MS);
+    expect_job(f, p, "s1", "completed", 1, NULL);
+    orc_flow_expect_consistent(&f->h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +345,8 @@ int main(void)
             test_sigkilled_executor_leaves_no_process_and_the_step_completes_once, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_memory_hog_fails_its_job_and_the_executor_keeps_serving, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_stopping_executor_finishes_its_job_and_takes_no_next_one, setup, teardown),
     };
     return cmocka_run_group_tests_name("executor_hosts", tests, NULL, NULL);
 }
