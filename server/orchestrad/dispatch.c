@@ -15,12 +15,14 @@
  */
 #include "dispatch.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
+#include "jobs.h"
 #include "log.h"
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
@@ -200,165 +202,7 @@ static bool dispatch_transient(int code)
            code == ORC_DEADLINE_EXCEEDED || code == ORC_ABORTED;
 }
 
-/* ---- mutating methods ----------------------------------------------------------------- */
-
-typedef struct dispatch_job {
-    const orci_method *m;
-    orci_call *call;
-    const ProtobufCMessage *in;
-    const ProtobufCMessageDescriptor *output;
-    void *plan;
-    orci_stored_reply out;
-    bool parked;  /* apply asked to park: nothing kept, no outcome */
-    bool applied; /* apply ran and its changes were kept */
-} dispatch_job;
-
-/*
- * dispatch_write_job runs on the writer thread: answer from a stored reply committed by a
- * concurrent duplicate, or apply the change in its own savepoint and store the reply with
- * it. Returns an error only when the database fails, which rolls everything back.
- */
-static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
-{
-    dispatch_job *j = arg;
-    orci_call *c = j->call;
-    orci_stored_reply stored;
-    memset(&stored, 0, sizeof stored);
-    outcome_fini(&j->out);
-
-    int rc;
-    if (!j->m->no_stored_reply) {
-        rc = orci_reply_get(db, c->who->name, c->request_id, &stored, err);
-        if (rc == ORC_OK) {
-            outcome_take(&j->out, &stored);
-            return ORC_OK;
-        }
-        orci_stored_reply_fini(&stored);
-        if (rc != ORC_NOT_FOUND)
-            return rc;
-        orc_error_clear(err);
-    }
-
-    rc = orci_db_exec(db, "SAVEPOINT inner", err);
-    if (rc != ORC_OK)
-        return rc;
-    ProtobufCMessage *out = NULL;
-    orc_error herr;
-    orc_error_clear(&herr);
-    int st = j->m->apply(c, db, j->in, j->plan, &out, &herr);
-    if (c->park && st == ORC_OK) {
-        /* No work yet: undo whatever apply did and keep no reply. */
-        if (out)
-            protobuf_c_message_free_unpacked(out, NULL);
-        j->parked = true;
-        rc = orci_db_exec(db, "ROLLBACK TO inner", err);
-        if (rc == ORC_OK)
-            rc = orci_db_exec(db, "RELEASE inner", err);
-        return rc;
-    }
-    c->park = false;
-    outcome_from_handler(&j->out, j->m->name, st, &herr, out, j->output);
-    if (j->out.status != ORC_OK && !j->m->commit_on_error) {
-        rc = orci_db_exec(db, "ROLLBACK TO inner", err);
-        if (rc != ORC_OK)
-            goto fail;
-    }
-    if (!j->m->no_stored_reply && !dispatch_transient(j->out.status)) {
-        rc = orci_reply_put(db, c->who->name, c->request_id, j->m->name, j->out.status,
-                            j->out.status == ORC_OK ? "" : j->out.message,
-                            j->out.details ? j->out.details : "", j->out.body, j->out.body_len,
-                            c->now_us, err);
-        if (rc != ORC_OK) {
-            orci_db_exec(db, "ROLLBACK TO inner", NULL);
-            goto fail;
-        }
-    }
-    rc = orci_db_exec(db, "RELEASE inner", err);
-    if (rc != ORC_OK)
-        goto fail;
-    j->applied = true;
-    return ORC_OK;
-fail:
-    outcome_fini(&j->out);
-    return rc;
-}
-
-/*
- * dispatch_mutating runs a mutating method into o, or sets *parked (o untouched) when the
- * handler asked to park. *wrote tells whether a change of the handler's was committed.
- */
-static void dispatch_mutating(const orci_method *m, orci_call *c, const ProtobufCMessage *in,
-                              const ProtobufCMethodDescriptor *md, orci_stored_reply *o,
-                              bool *parked, bool *wrote)
-{
-    orc_error err;
-    orc_error_clear(&err);
-    if (c->who->name[0] == '\0' && !m->no_stored_reply) {
-        orc_error_set(&err, ORC_UNAUTHENTICATED, "credentials required for %s", m->name);
-        outcome_error(o, err.code, &err);
-        return;
-    }
-    if (c->request_id[0] == '\0') {
-        orc_error_set(&err, ORC_INVALID_ARGUMENT, "request_id is required for %s", m->name);
-        outcome_error(o, err.code, &err);
-        return;
-    }
-
-    /*
-     * A repeated request is answered from its stored reply by the write job, which must look
-     * anyway (a copy may commit while this one waits for the writer). Looking here as well
-     * only pays when it saves a prepare step: slow work, or a long poll that would park
-     * although its answer is stored. Without one, it was a second lookup on every request.
-     */
-    orci_stored_reply stored;
-    memset(&stored, 0, sizeof stored);
-    int rc = ORC_NOT_FOUND;
-    if (!m->no_stored_reply && m->prepare)
-        rc = orci_reply_get(c->rdb, c->who->name, c->request_id, &stored, &err);
-    if (rc == ORC_OK) {
-        outcome_take(o, &stored);
-        return;
-    }
-    orci_stored_reply_fini(&stored);
-    if (rc != ORC_NOT_FOUND) {
-        outcome_error(o, rc, &err);
-        return;
-    }
-    orc_error_clear(&err);
-
-    dispatch_job job = {.m = m, .call = c, .in = in, .output = md->output};
-    if (m->prepare) {
-        rc = m->prepare(c, in, &job.plan, &err);
-        if (rc != ORC_OK) {
-            c->park = false;
-            outcome_error(o, rc, &err);
-            goto out;
-        }
-        if (c->park) {
-            /* Nothing to do yet (a long poll): the writer is not bothered. */
-            *parked = true;
-            goto out;
-        }
-    }
-    rc = orci_store_write(c->srv->store, dispatch_write_job, &job, &err);
-    if (rc != ORC_OK) {
-        outcome_fini(&job.out);
-        orci_error("%s: store write failed: %s", m->name, err.message);
-        outcome_error(o, rc, &err);
-        goto out;
-    }
-    if (job.parked) {
-        *parked = true;
-        goto out;
-    }
-    *wrote = job.applied;
-    outcome_take(o, &job.out);
-out:
-    if (job.plan && m->plan_free)
-        m->plan_free(job.plan);
-}
-
-/* ---- the request ---------------------------------------------------------------------- */
+/* ---- envelopes ------------------------------------------------------------------------ */
 
 /* dispatch_check_envelope validates the envelope's strings. */
 static int dispatch_check_envelope(const Orchestra__V1__Request *req, orc_error *err)
@@ -402,6 +246,353 @@ static int dispatch_pack(const orci_stored_reply *o, const char *request_id, uin
     return ORC_OK;
 }
 
+/* ---- one request in flight ------------------------------------------------------------ */
+
+/*
+ * A request being dispatched, from orci_dispatch_start until its reply goes to the caller's
+ * done callback. A mutating request is finished by the writer thread right after its commit,
+ * so it lives on the heap, and the caller's thread serves other requests meanwhile.
+ */
+typedef struct dispatch_req {
+    orci_server *srv;
+    orci_dispatch_done_fn done;
+    void *done_arg;
+    Orchestra__V1__Request *req; /* the envelope; method, request_id and token point into it */
+    ProtobufCMessage *in;        /* the body */
+    const orci_method *m;
+    const ProtobufCMethodDescriptor *md;
+    const char *method;
+    const char *request_id;
+    orci_principal who;
+    orci_call call;
+    void *plan;
+    orci_stored_reply out; /* the outcome, whatever it is */
+    bool parked;           /* a long poll parked: no reply */
+    bool applied;          /* a handler's changes were committed */
+    int64_t job_seq;       /* applied: the job signal after the change */
+} dispatch_req;
+
+/*
+ * dispatch_finish hands the outcome to the caller (the reply packed, or "parked") and frees
+ * the request. Runs on the caller's thread, or on the writer's after a write job.
+ */
+static void dispatch_finish(dispatch_req *d)
+{
+    orci_dispatch_info info;
+    memset(&info, 0, sizeof info);
+    info.wrote = d->applied;
+    info.job_seq = d->job_seq;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    int rc = ORC_OK;
+    const char *who = d->who.name[0] ? d->who.name : "-";
+    if (d->parked) {
+        const orci_call *c = &d->call;
+        info.parked = true;
+        info.park_deadline_ms = (c->park_deadline_us - c->now_us + 999) / 1000;
+        if (info.park_deadline_ms < 0)
+            info.park_deadline_ms = 0;
+        info.park_wake_ms = -1;
+        if (c->park_wake_us > 0)
+            info.park_wake_ms =
+                c->park_wake_us <= c->now_us ? 0 : (c->park_wake_us - c->now_us + 999) / 1000;
+        orci_debug("%s request=%s principal=%s -> parked for up to %lld ms", d->method,
+                   d->request_id, who, (long long)info.park_deadline_ms);
+    } else {
+        const orci_stored_reply *o = &d->out;
+        if (o->status == ORC_INTERNAL)
+            orci_error("%s (request %s): %s", d->method, d->request_id, o->message);
+        else
+            orci_debug("%s request=%s principal=%s -> %s%s%s", d->method[0] ? d->method : "?",
+                       d->request_id, who, orc_code_name(o->status), o->status ? ": " : "",
+                       o->status ? o->message : "");
+        rc = dispatch_pack(o, d->request_id, &reply, &reply_len);
+    }
+    orci_dispatch_done_fn done = d->done;
+    void *done_arg = d->done_arg;
+    if (d->plan && d->m && d->m->plan_free)
+        d->m->plan_free(d->plan);
+    outcome_fini(&d->out);
+    if (d->in)
+        protobuf_c_message_free_unpacked(d->in, NULL);
+    if (d->req)
+        orchestra__v1__request__free_unpacked(d->req, NULL);
+    free(d);
+    done(done_arg, rc, &info, reply, reply_len);
+}
+
+/* dispatch_refuse finishes d with an error outcome. */
+static void dispatch_refuse(dispatch_req *d, int code, const orc_error *err)
+{
+    d->parked = false;
+    outcome_error(&d->out, code, err);
+    dispatch_finish(d);
+}
+
+/* ---- mutating methods ----------------------------------------------------------------- */
+
+/*
+ * dispatch_write_job runs on the writer thread: answer from a stored reply committed by a
+ * concurrent duplicate, or apply the change in its own savepoint and store the reply with
+ * it. Returns an error only when the database fails, which rolls everything back.
+ */
+static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
+{
+    dispatch_req *d = arg;
+    orci_call *c = &d->call;
+    const orci_method *m = d->m;
+    orci_stored_reply stored;
+    memset(&stored, 0, sizeof stored);
+    outcome_fini(&d->out);
+
+    int rc;
+    if (!m->no_stored_reply) {
+        rc = orci_reply_get(db, c->who->name, c->request_id, &stored, err);
+        if (rc == ORC_OK) {
+            outcome_take(&d->out, &stored);
+            return ORC_OK;
+        }
+        orci_stored_reply_fini(&stored);
+        if (rc != ORC_NOT_FOUND)
+            return rc;
+        orc_error_clear(err);
+    }
+
+    rc = orci_db_exec(db, "SAVEPOINT inner", err);
+    if (rc != ORC_OK)
+        return rc;
+    ProtobufCMessage *out = NULL;
+    orc_error herr;
+    orc_error_clear(&herr);
+    int st = m->apply(c, db, d->in, d->plan, &out, &herr);
+    if (c->park && st == ORC_OK) {
+        /* No work yet: undo whatever apply did and keep no reply. */
+        if (out)
+            protobuf_c_message_free_unpacked(out, NULL);
+        d->parked = true;
+        rc = orci_db_exec(db, "ROLLBACK TO inner", err);
+        if (rc == ORC_OK)
+            rc = orci_db_exec(db, "RELEASE inner", err);
+        return rc;
+    }
+    c->park = false;
+    outcome_from_handler(&d->out, m->name, st, &herr, out, d->md->output);
+    if (d->out.status != ORC_OK && !m->commit_on_error) {
+        rc = orci_db_exec(db, "ROLLBACK TO inner", err);
+        if (rc != ORC_OK)
+            goto fail;
+    }
+    if (!m->no_stored_reply && !dispatch_transient(d->out.status)) {
+        rc = orci_reply_put(db, c->who->name, c->request_id, m->name, d->out.status,
+                            d->out.status == ORC_OK ? "" : d->out.message,
+                            d->out.details ? d->out.details : "", d->out.body, d->out.body_len,
+                            c->now_us, err);
+        if (rc != ORC_OK) {
+            orci_db_exec(db, "ROLLBACK TO inner", NULL);
+            goto fail;
+        }
+    }
+    rc = orci_db_exec(db, "RELEASE inner", err);
+    if (rc != ORC_OK)
+        goto fail;
+    /* The job signal as this change left it, for the RPC server's parked polls. */
+    rc = orci_jobs_signal_seq(db, &d->job_seq, err);
+    if (rc != ORC_OK)
+        goto fail;
+    d->applied = true;
+    return ORC_OK;
+fail:
+    outcome_fini(&d->out);
+    return rc;
+}
+
+/* dispatch_written is the write job's outcome, on the writer thread after the commit. */
+static void dispatch_written(void *arg, int status, const orc_error *err)
+{
+    dispatch_req *d = arg;
+    if (status != ORC_OK) {
+        outcome_fini(&d->out);
+        d->applied = false;
+        orci_error("%s: store write failed: %s", d->m->name, err ? err->message : "");
+        dispatch_refuse(d, status, err);
+        return;
+    }
+    dispatch_finish(d);
+}
+
+/*
+ * dispatch_mutating runs a mutating method: the checks, the stored reply or the prepare
+ * step on the calling thread, then the write job, which finishes the request on the writer
+ * thread. A prepare step that asks to park finishes it at once.
+ */
+static void dispatch_mutating(dispatch_req *d)
+{
+    const orci_method *m = d->m;
+    orci_call *c = &d->call;
+    orc_error err;
+    orc_error_clear(&err);
+    if (c->who->name[0] == '\0' && !m->no_stored_reply) {
+        orc_error_set(&err, ORC_UNAUTHENTICATED, "credentials required for %s", m->name);
+        dispatch_refuse(d, err.code, &err);
+        return;
+    }
+    if (c->request_id[0] == '\0') {
+        orc_error_set(&err, ORC_INVALID_ARGUMENT, "request_id is required for %s", m->name);
+        dispatch_refuse(d, err.code, &err);
+        return;
+    }
+
+    /*
+     * A repeated request is answered from its stored reply by the write job, which must look
+     * anyway (a copy may commit while this one waits for the writer). Looking here as well
+     * only pays when it saves a prepare step: slow work, or a long poll that would park
+     * although its answer is stored. Without one, it was a second lookup on every request.
+     */
+    if (!m->no_stored_reply && m->prepare) {
+        orci_stored_reply stored;
+        memset(&stored, 0, sizeof stored);
+        int rc = orci_reply_get(c->rdb, c->who->name, c->request_id, &stored, &err);
+        if (rc == ORC_OK) {
+            outcome_take(&d->out, &stored);
+            dispatch_finish(d);
+            return;
+        }
+        orci_stored_reply_fini(&stored);
+        if (rc != ORC_NOT_FOUND) {
+            dispatch_refuse(d, rc, &err);
+            return;
+        }
+        orc_error_clear(&err);
+    }
+    if (m->prepare) {
+        int rc = m->prepare(c, d->in, &d->plan, &err);
+        if (rc != ORC_OK) {
+            c->park = false;
+            dispatch_refuse(d, rc, &err);
+            return;
+        }
+        if (c->park) {
+            /* Nothing to do yet (a long poll): the writer is not bothered. */
+            d->parked = true;
+            dispatch_finish(d);
+            return;
+        }
+    }
+    /* From here on the request belongs to the writer; the caller's reader is not its own. */
+    c->rdb = NULL;
+    int rc =
+        orci_store_write_async(c->srv->store, dispatch_write_job, d, dispatch_written, d, &err);
+    if (rc != ORC_OK) {
+        orci_error("%s: store write failed: %s", m->name, err.message);
+        dispatch_refuse(d, rc, &err);
+    }
+}
+
+/* ---- the request ---------------------------------------------------------------------- */
+
+void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
+                         bool final_poll, orci_dispatch_done_fn done, void *done_arg)
+{
+    dispatch_req *d = calloc(1, sizeof *d);
+    if (!d) {
+        orci_dispatch_info info;
+        memset(&info, 0, sizeof info);
+        done(done_arg, ORC_RESOURCE_EXHAUSTED, &info, NULL, 0);
+        return;
+    }
+    d->srv = srv;
+    d->done = done;
+    d->done_arg = done_arg;
+    d->method = "";
+    d->request_id = "";
+    int64_t now_us = orci_clock_now(srv->clock);
+    orc_error err;
+    orc_error_clear(&err);
+    int rc;
+
+    d->req = orchestra__v1__request__unpack(NULL, len, len ? msg : (const uint8_t *)"");
+    if (!d->req) {
+        orc_error_set(&err, ORC_INVALID_ARGUMENT, "malformed request envelope");
+        goto refuse;
+    }
+    rc = dispatch_check_envelope(d->req, &err);
+    if (rc != ORC_OK)
+        goto refuse;
+    d->request_id = d->req->request_id;
+    d->method = d->req->method;
+
+    d->m = orci_method_find(d->method);
+    d->md = protobuf_c_service_descriptor_get_method_by_name(&orchestra__v1__orchestra__descriptor,
+                                                             d->method);
+    if (!d->m || !d->md) {
+        orc_error_set(&err, ORC_UNIMPLEMENTED, "unknown method %s", d->method);
+        goto refuse;
+    }
+    const uint8_t *body = d->req->body.data ? d->req->body.data : (const uint8_t *)"";
+    rc = orci_auth_check(srv, rdb, d->req->auth, d->method, d->request_id, body, d->req->body.len,
+                         now_us, &d->who, &err);
+    if (rc != ORC_OK)
+        goto refuse;
+    rc = orci_scope_check(d->m, &d->who, &err);
+    if (rc != ORC_OK)
+        goto refuse;
+    d->in = protobuf_c_message_unpack(d->md->input, NULL, d->req->body.len, body);
+    if (!d->in) {
+        orc_error_set(&err, ORC_INVALID_ARGUMENT, "malformed body for %s", d->method);
+        goto refuse;
+    }
+    rc = dispatch_check_strings(d->in, 0, &err);
+    if (rc != ORC_OK)
+        goto refuse;
+
+    d->call = (orci_call){.srv = srv,
+                          .rdb = rdb,
+                          .who = &d->who,
+                          .method = d->method,
+                          .request_id = d->request_id,
+                          .token = d->req->auth ? d->req->auth->token : "",
+                          .now_us = now_us,
+                          .final_poll = final_poll};
+    if (d->m->mutating) {
+        dispatch_mutating(d);
+        return;
+    }
+    ProtobufCMessage *out = NULL;
+    orc_error herr;
+    orc_error_clear(&herr);
+    rc = d->m->run(&d->call, d->in, &out, &herr);
+    outcome_from_handler(&d->out, d->method, rc, &herr, out, d->md->output);
+    dispatch_finish(d);
+    return;
+refuse:
+    dispatch_refuse(d, err.code, &err);
+}
+
+/* dispatch_wait collects the outcome of orci_dispatch_start for orci_dispatch_poll. */
+typedef struct dispatch_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int rc;
+    orci_dispatch_info info;
+    uint8_t *reply;
+    size_t reply_len;
+} dispatch_wait;
+
+static void dispatch_wait_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t *reply,
+                               size_t reply_len)
+{
+    dispatch_wait *w = arg;
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc;
+    w->info = *info;
+    w->reply = reply;
+    w->reply_len = reply_len;
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
 int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, uint8_t **reply,
                   size_t *reply_len)
 {
@@ -411,109 +602,19 @@ int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, u
 int orci_dispatch_poll(orci_server *srv, orci_db *rdb, const void *msg, size_t len, bool final_poll,
                        orci_dispatch_info *info, uint8_t **reply, size_t *reply_len)
 {
-    *reply = NULL;
-    *reply_len = 0;
-    orci_dispatch_info local;
-    if (!info)
-        info = &local;
-    memset(info, 0, sizeof *info);
-    bool parked = false;
-    int64_t now_us = orci_clock_now(srv->clock);
-    orc_error err;
-    orc_error_clear(&err);
-    orci_stored_reply o;
-    memset(&o, 0, sizeof o);
-    const char *request_id = "";
-    const char *method = "";
-    ProtobufCMessage *in = NULL;
-    orci_principal who;
-    memset(&who, 0, sizeof who);
-    int rc;
-
-    Orchestra__V1__Request *req =
-        orchestra__v1__request__unpack(NULL, len, len ? msg : (const uint8_t *)"");
-    if (!req) {
-        orc_error_set(&err, ORC_INVALID_ARGUMENT, "malformed request envelope");
-        goto refuse;
-    }
-    rc = dispatch_check_envelope(req, &err);
-    if (rc != ORC_OK)
-        goto refuse;
-    request_id = req->request_id;
-    method = req->method;
-
-    const orci_method *m = orci_method_find(method);
-    const ProtobufCMethodDescriptor *md = protobuf_c_service_descriptor_get_method_by_name(
-        &orchestra__v1__orchestra__descriptor, method);
-    if (!m || !md) {
-        orc_error_set(&err, ORC_UNIMPLEMENTED, "unknown method %s", method);
-        goto refuse;
-    }
-    const uint8_t *body = req->body.data ? req->body.data : (const uint8_t *)"";
-    rc = orci_auth_check(srv, rdb, req->auth, method, request_id, body, req->body.len, now_us, &who,
-                         &err);
-    if (rc != ORC_OK)
-        goto refuse;
-    rc = orci_scope_check(m, &who, &err);
-    if (rc != ORC_OK)
-        goto refuse;
-    in = protobuf_c_message_unpack(md->input, NULL, req->body.len, body);
-    if (!in) {
-        orc_error_set(&err, ORC_INVALID_ARGUMENT, "malformed body for %s", method);
-        goto refuse;
-    }
-    rc = dispatch_check_strings(in, 0, &err);
-    if (rc != ORC_OK)
-        goto refuse;
-
-    orci_call call = {.srv = srv,
-                      .rdb = rdb,
-                      .who = &who,
-                      .method = method,
-                      .request_id = request_id,
-                      .token = req->auth ? req->auth->token : "",
-                      .now_us = now_us,
-                      .final_poll = final_poll};
-    if (m->mutating) {
-        dispatch_mutating(m, &call, in, md, &o, &parked, &info->wrote);
-        if (parked) {
-            info->parked = true;
-            info->park_deadline_ms = (call.park_deadline_us - now_us + 999) / 1000;
-            if (info->park_deadline_ms < 0)
-                info->park_deadline_ms = 0;
-            info->park_wake_ms = -1;
-            if (call.park_wake_us > 0)
-                info->park_wake_ms =
-                    call.park_wake_us <= now_us ? 0 : (call.park_wake_us - now_us + 999) / 1000;
-            orci_debug("%s request=%s principal=%s -> parked for up to %lld ms", method, request_id,
-                       who.name[0] ? who.name : "-", (long long)info->park_deadline_ms);
-            rc = ORC_OK;
-            goto done;
-        }
-    } else {
-        ProtobufCMessage *out = NULL;
-        orc_error herr;
-        orc_error_clear(&herr);
-        rc = m->run(&call, in, &out, &herr);
-        outcome_from_handler(&o, method, rc, &herr, out, md->output);
-    }
-    goto reply;
-
-refuse:
-    outcome_error(&o, err.code, &err);
-reply:
-    if (o.status == ORC_INTERNAL)
-        orci_error("%s (request %s): %s", method, request_id, o.message);
-    else
-        orci_debug("%s request=%s principal=%s -> %s%s%s", method[0] ? method : "?", request_id,
-                   who.name[0] ? who.name : "-", orc_code_name(o.status), o.status ? ": " : "",
-                   o.status ? o.message : "");
-    rc = dispatch_pack(&o, request_id, reply, reply_len);
-done:
-    outcome_fini(&o);
-    if (in)
-        protobuf_c_message_free_unpacked(in, NULL);
-    if (req)
-        orchestra__v1__request__free_unpacked(req, NULL);
-    return rc;
+    dispatch_wait w = {.done = false};
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    orci_dispatch_start(srv, rdb, msg, len, final_poll, dispatch_wait_done, &w);
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    if (info)
+        *info = w.info;
+    *reply = w.reply;
+    *reply_len = w.reply_len;
+    return w.rc;
 }

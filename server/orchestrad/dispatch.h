@@ -7,7 +7,8 @@
  * thread with its reader connection; mutating methods through the store's writer with
  * idempotent stored replies, see server.h) and encodes the Reply envelope.
  *
- * Threads: any RPC worker thread (never an nng callback: it blocks on the database).
+ * Threads: any RPC worker thread (never an nng callback: it blocks on the database); the
+ * done callback of orci_dispatch_start may run on the store's writer thread.
  */
 #ifndef ORCI_DISPATCH_H
 #define ORCI_DISPATCH_H
@@ -36,6 +37,7 @@ int orci_dispatch(orci_server *srv, orci_db *rdb, const void *msg, size_t len, u
 /* What orci_dispatch_poll tells its caller besides the reply. */
 typedef struct orci_dispatch_info {
     bool wrote;               /* a mutating handler's changes were committed */
+    int64_t job_seq;          /* wrote: the job signal (jobs.h) as the change left it */
     bool parked;              /* no reply: the request waits (a long poll, see below) */
     int64_t park_deadline_ms; /* parked: ms from now until the poll must be answered */
     int64_t park_wake_ms;     /* parked: ms from now until work may be due; -1 unknown */
@@ -51,6 +53,26 @@ typedef struct orci_dispatch_info {
  */
 int orci_dispatch_poll(orci_server *srv, orci_db *rdb, const void *msg, size_t len, bool final_poll,
                        orci_dispatch_info *info, uint8_t **reply, size_t *reply_len);
+
+/*
+ * orci_dispatch_done_fn receives the outcome of orci_dispatch_start: rc and reply as
+ * orci_dispatch_poll returns them (reply malloc'd, now the callee's; NULL when parked or
+ * rc is not ORC_OK) and info (borrowed for the call). It must not block: it may run on the
+ * store's writer thread.
+ */
+typedef void (*orci_dispatch_done_fn)(void *arg, int rc, const orci_dispatch_info *info,
+                                      uint8_t *reply, size_t reply_len);
+
+/*
+ * orci_dispatch_start is orci_dispatch_poll without the wait. Everything before the write
+ * (decoding, auth, prepare steps, read-only handlers) runs on the calling thread with rdb;
+ * a read-only request, a refusal or a parked poll calls done before returning. A mutating
+ * request is handed to the store's writer, which calls done on its own thread right after
+ * the commit: the calling thread is free at once, and no thread is woken just to send the
+ * reply. msg is borrowed until done is called; rdb only until orci_dispatch_start returns.
+ */
+void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
+                         bool final_poll, orci_dispatch_done_fn done, void *done_arg);
 
 /*
  * orci_methods_check verifies that every method of the service descriptor has exactly one

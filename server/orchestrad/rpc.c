@@ -76,6 +76,7 @@ typedef struct rpc_ctx {
     bool final;          /* the next run must answer */
     int64_t deadline_ms; /* monotonic */
     int64_t wake_ms;     /* monotonic: run again then */
+    int64_t seen;        /* the job signal when the request started running */
 } rpc_ctx;
 
 typedef struct rpc_worker {
@@ -391,18 +392,11 @@ static void rpc_replace_locked(orci_rpc *r)
 /* ---- workers -------------------------------------------------------------------------- */
 
 /*
- * rpc_note_write compares the job signal with the last one seen after a committed write and
- * wakes the parked polls when it grew.
+ * rpc_note_signal takes a job signal value from a committed write and wakes the parked polls
+ * when it grew.
  */
-static void rpc_note_write(orci_rpc *r, orci_db *rdb)
+static void rpc_note_signal(orci_rpc *r, int64_t seq)
 {
-    int64_t seq = 0;
-    orc_error err;
-    orc_error_clear(&err);
-    if (orci_jobs_signal_seq(rdb, &seq, &err) != ORC_OK) {
-        orci_warn("rpc: cannot read the job signal: %s", err.message);
-        return;
-    }
     pthread_mutex_lock(&r->mu);
     if (seq > r->job_seq) {
         r->job_seq = seq;
@@ -412,6 +406,19 @@ static void rpc_note_write(orci_rpc *r, orci_db *rdb)
         }
     }
     pthread_mutex_unlock(&r->mu);
+}
+
+/* rpc_note_write reads the job signal after a committed write (maintenance thread). */
+static void rpc_note_write(orci_rpc *r, orci_db *rdb)
+{
+    int64_t seq = 0;
+    orc_error err;
+    orc_error_clear(&err);
+    if (orci_jobs_signal_seq(rdb, &seq, &err) != ORC_OK) {
+        orci_warn("rpc: cannot read the job signal: %s", err.message);
+        return;
+    }
+    rpc_note_signal(r, seq);
 }
 
 /* rpc_park parks a context whose request asked to wait, or queues it again at once. */
@@ -440,26 +447,23 @@ static void rpc_park(orci_rpc *r, rpc_ctx *c, const orci_dispatch_info *info, in
     pthread_mutex_unlock(&r->mu);
 }
 
-static void rpc_serve(rpc_worker *w, rpc_ctx *c)
+/*
+ * rpc_done sends the reply of a request (or parks it). It runs where the dispatcher
+ * finished it: on the worker thread, or for a write on the store's writer thread right after
+ * the commit, which sends the reply itself instead of waking a worker to do it.
+ */
+static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t *reply,
+                     size_t reply_len)
 {
-    orci_rpc *r = w->rpc;
-    nng_msg *msg = c->req;
-    pthread_mutex_lock(&r->mu);
-    bool final = c->final || r->stopping;
-    int64_t seen = r->job_seq;
-    pthread_mutex_unlock(&r->mu);
-
-    uint8_t *reply = NULL;
-    size_t reply_len = 0;
-    orci_dispatch_info info;
-    int rc = orci_dispatch_poll(r->srv, w->rdb, nng_msg_body(msg), nng_msg_len(msg), final, &info,
-                                &reply, &reply_len);
-    if (info.wrote)
-        rpc_note_write(r, w->rdb);
-    if (rc == ORC_OK && info.parked) {
-        rpc_park(r, c, &info, seen);
+    rpc_ctx *c = arg;
+    orci_rpc *r = c->rpc;
+    if (info->wrote)
+        rpc_note_signal(r, info->job_seq);
+    if (rc == ORC_OK && info->parked) {
+        rpc_park(r, c, info, c->seen);
         return;
     }
+    nng_msg *msg = c->req;
     c->req = NULL;
     nng_msg_clear(msg);
     if (rc == ORC_OK && nng_msg_append(msg, reply, reply_len) != 0)
@@ -481,6 +485,18 @@ static void rpc_serve(rpc_worker *w, rpc_ctx *c)
         nng_ctx_send(c->ctx, c->aio);
     }
     pthread_mutex_unlock(&r->mu);
+}
+
+/* rpc_serve starts a request on a worker; rpc_done finishes it, here or on the writer. */
+static void rpc_serve(rpc_worker *w, rpc_ctx *c)
+{
+    orci_rpc *r = w->rpc;
+    nng_msg *msg = c->req;
+    pthread_mutex_lock(&r->mu);
+    bool final = c->final || r->stopping;
+    c->seen = r->job_seq;
+    pthread_mutex_unlock(&r->mu);
+    orci_dispatch_start(r->srv, w->rdb, nng_msg_body(msg), nng_msg_len(msg), final, rpc_done, c);
 }
 
 static void *rpc_worker_main(void *arg)

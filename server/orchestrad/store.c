@@ -37,14 +37,19 @@ struct orci_db {
     bool rolled_back; /* writer: set by the rollback hook */
 };
 
-/* A write job lives on the stack of the orci_store_write caller until done is set. */
+/*
+ * A write job lives on the stack of the orci_store_write caller until done is set, or, from
+ * orci_store_write_async, on the heap until the writer has called its on_done.
+ */
 typedef struct write_job {
     orci_write_fn fn;
     void *arg;
     orc_error err;
     int status;
     bool done;
-    pthread_cond_t cond;
+    pthread_cond_t cond;     /* synchronous jobs */
+    orci_write_done on_done; /* asynchronous jobs: called by the writer, then freed */
+    void *done_arg;
     struct write_job *next;
 } write_job;
 
@@ -678,8 +683,20 @@ static void *writer_main(void *arg)
         if (run_batch(s->wdb, s->batch, n))
             run_hook(s);
 
+        /* Asynchronous callers are answered here, on this thread, without waking anyone:
+         * their callback finishes the request (the RPC server sends its reply). */
+        for (int i = 0; i < n; i++) {
+            write_job *j = s->batch[i];
+            if (j->on_done != NULL) {
+                j->on_done(j->done_arg, j->status, &j->err);
+                free(j);
+                s->batch[i] = NULL;
+            }
+        }
         pthread_mutex_lock(&s->mu);
         for (int i = 0; i < n; i++) {
+            if (s->batch[i] == NULL)
+                continue;
             s->batch[i]->done = true;
             pthread_cond_signal(&s->batch[i]->cond);
         }
@@ -721,6 +738,32 @@ int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
     if (err != NULL)
         *err = j.err;
     return j.status;
+}
+
+int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
+                           void *done_arg, orc_error *err)
+{
+    if (s == NULL || fn == NULL || on_done == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_store_write_async: no store or no job");
+    write_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    *j = (write_job){
+        .fn = fn, .arg = arg, .status = ORC_INTERNAL, .on_done = on_done, .done_arg = done_arg};
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        free(j);
+        return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
+    }
+    if (s->tail != NULL)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    return ORC_OK;
 }
 
 /* ---- open / close ------------------------------------------------------------------- */

@@ -10,8 +10,9 @@
  * Readers open their own connections (orci_db_open_reader), one per thread.
  * Every statement is prepared (orci_db_stmt); no SQL is ever built from input.
  *
- * Threads: orci_store_open/close from the main thread; orci_store_write from any thread
- * except the writer itself; an orci_db from one thread at a time.
+ * Threads: orci_store_open/close from the main thread; orci_store_write and
+ * orci_store_write_async from any thread except the writer itself; an orci_db from one thread
+ * at a time.
  */
 #ifndef ORCI_STORE_H
 #define ORCI_STORE_H
@@ -58,6 +59,23 @@ typedef int (*orci_write_fn)(orci_db *db, void *arg, orc_error *err);
  * commit failed or the store is closing.
  */
 int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err);
+
+/*
+ * orci_write_done receives the outcome of an asynchronous write job on the writer thread,
+ * after the commit (and the commit hook): status as orci_store_write would return it, err
+ * (borrowed for the call) filled when status is not ORC_OK. It must not block or call
+ * orci_store_write; it may hand the result to another thread or send it on.
+ */
+typedef void (*orci_write_done)(void *arg, int status, const orc_error *err);
+
+/*
+ * orci_store_write_async queues fn(db, arg) like orci_store_write but returns at once: the
+ * writer calls on_done(done_arg, ...) once the job's changes are committed and synced (or
+ * rolled back). ORC_OK when queued; ORC_UNAVAILABLE when the store is closing, and then
+ * on_done is never called. Jobs queued before orci_store_close are still run.
+ */
+int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
+                           void *done_arg, orc_error *err);
 
 /*
  * orci_commit_hook is called on the writer thread after each successful COMMIT, with the
