@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,22 @@ static void test_loader_refuses_bad_abi_with_message(void **state)
     orci_plugin_set_destroy(s);
 }
 
+/* so_files counts the *.so files of dir. */
+static size_t so_files(const char *dir)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len > 3 && strcmp(de->d_name + len - 3, ".so") == 0)
+            n++;
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
 static void test_loader_dir_refuses_one_and_keeps_the_others(void **state)
 {
     (void)state;
@@ -82,7 +99,9 @@ static void test_loader_dir_refuses_one_and_keeps_the_others(void **state)
     orc_error e = {0};
     assert_int_equal(orci_plugin_set_load_dir(s, ORC_TEST_PLUGIN_DIR, &loaded, &refused, &e),
                      ORC_OK);
-    assert_int_equal(loaded, 3);
+    /* Every test plugin of the folder loads but the bad-ABI one. */
+    assert_int_equal(loaded + refused, so_files(ORC_TEST_PLUGIN_DIR));
+    assert_true(loaded >= 3);
     assert_int_equal(refused, 1);
     assert_non_null(orci_plugin_set_find(s, "test_plugins.crash.segv", NULL));
     assert_non_null(orci_plugin_set_find(s, "test_plugins.hang.sleep", NULL));
