@@ -66,6 +66,16 @@ static int exec_status_code(int status)
     return -1;
 }
 
+/* exec_number_arg appends "flag value" to argv when value > 0 (buf holds the digits). */
+static void exec_number_arg(const char **argv, size_t *n, const char *flag, int value, char buf[16])
+{
+    if (value <= 0)
+        return;
+    snprintf(buf, 16, "%d", value);
+    argv[(*n)++] = flag;
+    argv[(*n)++] = buf;
+}
+
 int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *opts, orc_exec *ex)
 {
     char binary[600], conc[16], timeout[16], lease[16], memory[16];
@@ -93,26 +103,10 @@ int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *
     argv[n++] = ex->storage;
     argv[n++] = "--log-level";
     argv[n++] = "debug";
-    if (opts->concurrency > 0) {
-        snprintf(conc, sizeof conc, "%d", opts->concurrency);
-        argv[n++] = "--concurrency";
-        argv[n++] = conc;
-    }
-    if (opts->job_timeout_s > 0) {
-        snprintf(timeout, sizeof timeout, "%d", opts->job_timeout_s);
-        argv[n++] = "--job-timeout";
-        argv[n++] = timeout;
-    }
-    if (opts->lease_s > 0) {
-        snprintf(lease, sizeof lease, "%d", opts->lease_s);
-        argv[n++] = "--lease";
-        argv[n++] = lease;
-    }
-    if (opts->job_memory_mb > 0) {
-        snprintf(memory, sizeof memory, "%d", opts->job_memory_mb);
-        argv[n++] = "--job-memory";
-        argv[n++] = memory;
-    }
+    exec_number_arg(argv, &n, "--concurrency", opts->concurrency, conc);
+    exec_number_arg(argv, &n, "--job-timeout", opts->job_timeout_s, timeout);
+    exec_number_arg(argv, &n, "--lease", opts->lease_s, lease);
+    exec_number_arg(argv, &n, "--job-memory", opts->job_memory_mb, memory);
     if (opts->allow_commands)
         argv[n++] = "--allow-commands";
     argv[n] = NULL;
