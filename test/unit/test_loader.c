@@ -454,7 +454,7 @@ static void test_loader_refuses_slugs_outside_the_rule(void **state)
                       "workflow.json: slug \"../x/y\" may only contain letters, digits, - and _");
     expect_plan_error(WF, "{'slug':'v1/..','name':'V','description':'D','steps':[]}", "v1/..",
                       ORC_INVALID_ARGUMENT,
-                      "version.json (v1/..): slug \"v1/..\" may only contain letters, digits, - "
+                      "version.json (v1): slug \"v1/..\" may only contain letters, digits, - "
                       "and _");
     expect_plan_error(WF,
                       "{'slug':'v1','name':'V','description':'D','steps':["
