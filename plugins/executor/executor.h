@@ -27,7 +27,9 @@
 
 #define ORCI_EXECUTOR_WAIT_MS 20000
 #define ORCI_EXECUTOR_LEASE_MS 60000
-#define ORCI_EXECUTOR_GRACE_MS 10000
+/* The grace of running jobs at a stop: with the reports and the close, within the 5 s a
+ * SIGTERM may take (daemon.h). */
+#define ORCI_EXECUTOR_GRACE_MS 3000
 
 /* orci_executor_opts configures orci_executor_run; everything is borrowed. */
 typedef struct orci_executor_opts {

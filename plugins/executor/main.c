@@ -12,6 +12,7 @@
  * nor commands see them. SIGTERM or SIGINT stops it cleanly (exit 0).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include "executor.h"
 #include "host.h"
 #include "job.h"
+#include "daemon.h"
 #include "log.h"
 #include "plugin_set.h"
 
@@ -50,7 +52,7 @@ static void main_usage(FILE *f)
         "usage: orchestra-executor [--rpc URL] --plugins DIR [--concurrency N]\n"
         "                          [--allow-commands] [--storage DIR] [--tls-ca FILE]\n"
         "                          [--log-level debug|info|warn|error] [--job-timeout SECONDS]\n"
-        "                          [--lease SECONDS] [--job-memory MB]\n"
+        "                          [--lease SECONDS] [--job-memory MB] [--log-file PATH]\n"
         "\n"
         "Runs machine steps for orchestrad: loads the plugins (*.so) of DIR, leases jobs for\n"
         "their functions and runs them in isolated plugin host processes (one per worker,\n"
@@ -63,6 +65,7 @@ static void main_usage(FILE *f)
         "  --storage DIR        folder plugins store files in (default ./%s)\n"
         "  --tls-ca FILE        CA bundle for a tls+tcp:// endpoint\n"
         "  --log-level L        debug, info (default), warn or error\n"
+        "  --log-file PATH      append the log to PATH instead of stderr (SIGHUP reopens it)\n"
         "  --job-timeout S      kill and fail a job after S seconds (default %d)\n"
         "  --lease S            lease length asked for, renewed every S/3 while a job runs\n"
         "                       (default %d); a job of an executor that dies is handed out again\n"
@@ -71,10 +74,12 @@ static void main_usage(FILE *f)
         "                       0 for none, else at least %d): a job that comes near it fails\n"
         "                       as retryable and its host is replaced\n"
         "Environment: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET, a key with the executor\n"
-        "scope (orchestrad keys create NAME --scopes executor).\n",
+        "scope (orchestrad keys create NAME --scopes executor).\n"
+        "SIGTERM stops: no new jobs, running ones get %d s, then they are failed back as\n"
+        "retryable. SIGHUP reopens the log file.\n",
         ORC_DEFAULT_RPC_URL, MAIN_DEFAULT_CONCURRENCY, MAIN_DEFAULT_STORAGE,
         MAIN_DEFAULT_JOB_TIMEOUT_S, ORCI_EXECUTOR_LEASE_MS / 1000, ORCI_HOST_DEFAULT_MEMORY_MB,
-        MAIN_MIN_JOB_MEMORY_MB);
+        MAIN_MIN_JOB_MEMORY_MB, ORCI_EXECUTOR_GRACE_MS / 1000);
 }
 
 /* main_int parses a whole decimal number in [lo, hi]. */
@@ -89,17 +94,29 @@ static bool main_int(const char *s, long lo, long hi, long *out)
     return true;
 }
 
-/* main_signals waits for SIGTERM or SIGINT (blocked in every thread) and sets the flag. */
+/*
+ * main_signals waits for SIGTERM, SIGINT or SIGHUP (blocked in every thread). A stop sets
+ * the flag and arms the watchdog (daemon.h): the grace period, the reports and the close fit
+ * in the stop budget. SIGHUP reopens the log file.
+ */
 static void *main_signals(void *arg)
 {
     sigset_t *set = arg;
     for (;;) {
         int sig;
-        if (sigwait(set, &sig) == 0) {
-            orci_info("signal %d: stopping (no new jobs; running jobs get %d s)", sig,
-                      ORCI_EXECUTOR_GRACE_MS / 1000);
-            atomic_store(&main_stop, true);
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            if (orci_log_reopen() != 0)
+                orci_warn("SIGHUP: cannot reopen the log file: %s", strerror(errno));
+            orci_info("SIGHUP: log file reopened");
+            continue;
         }
+        if (atomic_exchange(&main_stop, true))
+            continue;
+        orci_info("signal %d: stopping (no new jobs; running jobs get %d s)", sig,
+                  ORCI_EXECUTOR_GRACE_MS / 1000);
+        orci_daemon_watchdog(ORCI_DAEMON_STOP_BUDGET_MS);
     }
     return NULL;
 }
@@ -113,7 +130,7 @@ static char *main_dup_env(const char *name)
 
 /* main_args are the command line's settings. */
 typedef struct main_args {
-    const char *rpc, *plugins_dir, *storage, *tls_ca, *level_name;
+    const char *rpc, *plugins_dir, *storage, *tls_ca, *level_name, *log_file;
     long concurrency, timeout_s, lease_s, memory_mb;
     bool allow_commands;
 } main_args;
@@ -135,55 +152,100 @@ static bool main_number(const char *opt, const char *v, long lo, long hi, const 
 }
 
 /*
- * main_parse reads the options into *a. Returns -1 to go on, else the exit status (after
- * --help, --version or a usage error, said on stderr).
+ * main_parse reads the options into *a (getopt_long: "--name value" and "--name=value").
+ * Returns -1 to go on, else the exit status (after --help, --version or a usage error, said
+ * on stderr).
  */
 static int main_parse(int argc, char **argv, main_args *a)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+    enum {
+        O_RPC = 256,
+        O_PLUGINS,
+        O_STORAGE,
+        O_TLS_CA,
+        O_LEVEL,
+        O_LOG_FILE,
+        O_CONC,
+        O_TIMEOUT,
+        O_LEASE,
+        O_MEMORY,
+        O_COMMANDS,
+        O_VERSION
+    };
+    static const struct option lo[] = {{"rpc", required_argument, NULL, O_RPC},
+                                       {"plugins", required_argument, NULL, O_PLUGINS},
+                                       {"storage", required_argument, NULL, O_STORAGE},
+                                       {"tls-ca", required_argument, NULL, O_TLS_CA},
+                                       {"log-level", required_argument, NULL, O_LEVEL},
+                                       {"log-file", required_argument, NULL, O_LOG_FILE},
+                                       {"concurrency", required_argument, NULL, O_CONC},
+                                       {"job-timeout", required_argument, NULL, O_TIMEOUT},
+                                       {"lease", required_argument, NULL, O_LEASE},
+                                       {"job-memory", required_argument, NULL, O_MEMORY},
+                                       {"allow-commands", no_argument, NULL, O_COMMANDS},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {"version", no_argument, NULL, O_VERSION},
+                                       {NULL, 0, NULL, 0}};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        const char *o = argv[optind - 1];
+        bool ok = true;
+        switch (c) {
+        case 'h':
             main_usage(stdout);
             return 0;
-        } else if (strcmp(o, "--version") == 0) {
+        case O_VERSION:
             printf("orchestra-executor %s (plugin ABI %u)\n", ORC_VERSION, ORC_PLUGIN_ABI_VERSION);
             return 0;
-        } else if (strcmp(o, "--allow-commands") == 0) {
+        case O_COMMANDS:
             a->allow_commands = true;
-            continue;
-        }
-        if (!v) {
+            break;
+        case O_RPC:
+            a->rpc = optarg;
+            break;
+        case O_PLUGINS:
+            a->plugins_dir = optarg;
+            break;
+        case O_STORAGE:
+            a->storage = optarg;
+            break;
+        case O_TLS_CA:
+            a->tls_ca = optarg;
+            break;
+        case O_LEVEL:
+            a->level_name = optarg;
+            break;
+        case O_LOG_FILE:
+            a->log_file = optarg;
+            break;
+        case O_CONC:
+            ok = main_number("--concurrency", optarg, 1, MAIN_MAX_CONCURRENCY, "", &a->concurrency);
+            break;
+        case O_TIMEOUT:
+            ok = main_number("--job-timeout", optarg, 1, 7 * 86400, " seconds", &a->timeout_s);
+            break;
+        case O_LEASE:
+            ok = main_number("--lease", optarg, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, " seconds",
+                             &a->lease_s);
+            break;
+        case O_MEMORY:
+            ok = main_number("--job-memory", optarg, MAIN_MIN_JOB_MEMORY_MB, MAIN_MAX_JOB_MEMORY_MB,
+                             " MB", &a->memory_mb);
+            break;
+        case ':':
             fprintf(stderr, "orchestra-executor: %s needs a value\n", o);
             return 2;
-        }
-        i++;
-        bool ok = true;
-        if (strcmp(o, "--rpc") == 0)
-            a->rpc = v;
-        else if (strcmp(o, "--plugins") == 0)
-            a->plugins_dir = v;
-        else if (strcmp(o, "--storage") == 0)
-            a->storage = v;
-        else if (strcmp(o, "--tls-ca") == 0)
-            a->tls_ca = v;
-        else if (strcmp(o, "--log-level") == 0)
-            a->level_name = v;
-        else if (strcmp(o, "--concurrency") == 0)
-            ok = main_number(o, v, 1, MAIN_MAX_CONCURRENCY, "", &a->concurrency);
-        else if (strcmp(o, "--job-timeout") == 0)
-            ok = main_number(o, v, 1, 7 * 86400, " seconds", &a->timeout_s);
-        else if (strcmp(o, "--lease") == 0)
-            ok = main_number(o, v, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, " seconds", &a->lease_s);
-        else if (strcmp(o, "--job-memory") == 0)
-            ok = main_number(o, v, MAIN_MIN_JOB_MEMORY_MB, MAIN_MAX_JOB_MEMORY_MB, " MB",
-                             &a->memory_mb);
-        else {
+        default:
             fprintf(stderr, "orchestra-executor: unknown option %s (see --help)\n", o);
             return 2;
         }
         if (!ok)
             return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "orchestra-executor: unexpected argument %s (see --help)\n", argv[optind]);
+        return 2;
     }
     if (orci_log_parse_level(a->level_name) < 0) {
         fprintf(stderr, "orchestra-executor: unknown log level %s\n", a->level_name);
@@ -226,7 +288,7 @@ static int main_places(const char *storage, char *storage_abs, char *self_exe, c
 }
 
 /*
- * main_start_signals routes SIGTERM and SIGINT to a thread of their own. A child that exits
+ * main_start_signals routes SIGTERM, SIGINT and SIGHUP to a thread of their own. A child that exits
  * without reading its input must not kill us (SIGPIPE ignored); every child unblocks the
  * signals again.
  */
@@ -236,6 +298,7 @@ static int main_start_signals(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     pthread_t sig_thread;
     if (pthread_create(&sig_thread, NULL, main_signals, set) != 0) {
@@ -261,6 +324,11 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     orci_log_init("orchestra-executor", (orci_log_level)orci_log_parse_level(a.level_name));
+    if (a.log_file && orci_log_open_file(a.log_file) != 0) {
+        fprintf(stderr, "orchestra-executor: cannot open the log file %s: %s\n", a.log_file,
+                strerror(errno));
+        return 1;
+    }
     json_object_seed(0);
 
     status = 1;

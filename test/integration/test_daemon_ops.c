@@ -2,8 +2,8 @@
  * test_daemon_ops.c: what operators do to the daemons. One orchestrad per database (a second
  * one exits 1 and says who holds it, while `orchestrad check` still works against the live
  * one); SIGHUP leaves orchestrad and orchestra-http serving and reopens their log files
- * (logrotate's move-then-HUP); orchestra-http answers a SIGHUP by reloading its certificate;
- * SIGTERM stops each within the 5 s budget.
+ * (logrotate's move-then-HUP), and so does orchestra-executor; SIGTERM stops each within the
+ * 5 s budget.
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -215,6 +215,45 @@ static void test_orchestra_http_survives_sighup_and_stops_on_sigterm(void **stat
     assert_int_equal(orc_harness_stop(&f->h), 0);
 }
 
+static void test_orchestra_executor_survives_sighup_and_stops_on_sigterm(void **state)
+{
+    fixture *f = *state;
+    char key[128], secret[128], plugins[400], log[420], storage[420];
+    assert_int_equal(
+        orc_harness_create_key(&f->h, "runner", "executor", key, sizeof key, secret, sizeof secret),
+        0);
+    snprintf(plugins, sizeof plugins, "%s/plugins/lib", orc_test_env("ORC_BUILD_DIR"));
+    snprintf(log, sizeof log, "%s.executor", f->log_path);
+    snprintf(storage, sizeof storage, "%s.storage", f->log_path);
+    setenv("ORCHESTRA_API_KEY", key, 1);
+    setenv("ORCHESTRA_API_SECRET", secret, 1);
+    const char *argv[] = {orc_test_env("ORC_EXECUTOR"),
+                          "--rpc",
+                          f->h.rpc_url,
+                          "--plugins",
+                          plugins,
+                          "--storage",
+                          storage,
+                          "--log-file",
+                          log,
+                          NULL};
+    pid_t pid = orc_test_spawn(argv, log);
+    unsetenv("ORCHESTRA_API_KEY");
+    unsetenv("ORCHESTRA_API_SECRET");
+    assert_true(pid > 0);
+    assert_true(wait_for_file_text(log, "serving"));
+    char moved[440];
+    snprintf(moved, sizeof moved, "%s.1", log);
+    assert_int_equal(rename(log, moved), 0);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    assert_true(wait_for_file_text(log, "SIGHUP"));
+    int status = 0;
+    assert_int_equal(orc_test_wait_exit(pid, 200, &status), -1); /* still running */
+    stop_within(pid);
+    assert_true(orc_test_file_has(log, "stopped"));
+    assert_int_equal(orc_harness_stop(&f->h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +263,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_orchestra_http_survives_sighup_and_stops_on_sigterm,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_orchestra_executor_survives_sighup_and_stops_on_sigterm, setup, teardown),
     };
     return cmocka_run_group_tests_name("daemon_ops", tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
 
 /* Bounds of the waits. */
 #define ORC_EXEC_START_TIMEOUT_MS 15000
-#define ORC_EXEC_STOP_TIMEOUT_MS 25000 /* the executor's 10 s grace and its last poll */
+#define ORC_EXEC_STOP_TIMEOUT_MS 15000 /* the executor's 3 s grace and its 5 s stop budget */
 
 /* orc_exec_opts configures one executor; strings are borrowed during orc_exec_start. */
 typedef struct orc_exec_opts {
