@@ -46,6 +46,38 @@ size_t orci_events_topics(const orci_event_rec *e,
 
 /* ---- appending ------------------------------------------------------------------------ */
 
+/*
+ * next_seq is the seq of the next event: one past the newest row, or the retention floor
+ * first_kept when retention pruned every row (prune keeps every row from first_kept on, so a
+ * table with rows has its newest at or above first_kept - 1). Read inside the writer's
+ * transaction, so a rolled-back job gives its numbers back and the sequence stays gap-free.
+ * A statement of its own: as a subquery of the INSERT it cost SQLite a cursor on events per
+ * subquery and, in an INSERT ... SELECT, a temporary copy of the row.
+ */
+static int next_seq(orci_db *db, int64_t *seq, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db, "SELECT max(seq) FROM events", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_db_code(err);
+    bool empty = r == 0 || sqlite3_column_type(st, 0) == SQLITE_NULL;
+    *seq = empty ? 0 : sqlite3_column_int64(st, 0) + 1;
+    if (r == 1)
+        sqlite3_reset(st);
+    if (!empty)
+        return ORC_OK;
+    st = orci_db_stmt(db, "SELECT first_kept FROM events_meta WHERE id = 1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    bool found = false;
+    int code = orci_db_one_id(db, st, seq, &found, err);
+    if (code == ORC_OK && !found)
+        code = orc_error_set(err, ORC_INTERNAL, "the events table has no retention row");
+    return code;
+}
+
 int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_error *err)
 {
     if (e == NULL || e->type == NULL || e->type[0] == '\0')
@@ -55,19 +87,20 @@ int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_e
     char *payload = e->payload != NULL ? orci_json_dump(e->payload) : NULL;
     if (e->payload != NULL && payload == NULL)
         return oom(err);
-    /* The next seq: one past the newest row, and never below the retention floor (every row
-     * may have been pruned). Computed inside the writer's transaction, so it is gap-free. */
+    int64_t next = 0;
+    int code = next_seq(db, &next, err);
+    if (code != ORC_OK)
+        goto out;
+    code = ORC_INTERNAL;
     sqlite3_stmt *st = orci_db_stmt(
         db,
         "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
         " old_status, new_status, payload, worker_only, other_worker) VALUES ("
-        " max((SELECT coalesce(max(seq), 0) FROM events),"
-        "     (SELECT first_kept - 1 FROM events_meta WHERE id = 1)) + 1,"
-        " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        " ?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         err);
-    int code = ORC_INTERNAL;
     if (st == NULL)
         goto out;
+    orci_bind_int(st, 13, next);
     orci_bind_text(st, 1, e->type);
     orci_bind_int(st, 2, e->time_us);
     orci_bind_int(st, 3, e->project_id);
@@ -83,7 +116,7 @@ int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_e
     if ((code = orci_db_step(db, st, err)) != ORC_OK)
         goto out;
     if (seq != NULL)
-        *seq = orci_db_last_id(db);
+        *seq = next;
 out:
     free(payload);
     return code;
@@ -178,12 +211,9 @@ int orci_events_assignment_context(orci_db *db, int64_t assignment_id, orci_even
 }
 
 /*
- * The seq of a new event (see orci_events_append) and the context of a task, joined inside
- * the INSERT: an event about a task costs one statement, not a lookup and an insert.
+ * The context of a task, joined inside the INSERT: an event about a task costs its seq and
+ * one statement, not a lookup and an insert.
  */
-#define NEXT_SEQ                                                                                   \
-    "max((SELECT coalesce(max(seq), 0) FROM events),"                                              \
-    " (SELECT first_kept - 1 FROM events_meta WHERE id = 1)) + 1"
 #define TASK_CONTEXT                                                                               \
     " FROM tasks t JOIN steps s ON s.id = t.step_id"                                               \
     " JOIN workflow_versions v ON v.id = s.workflow_version_id"                                    \
@@ -201,6 +231,11 @@ static int inserted(orci_db *db, sqlite3_stmt *st, const char *not_found, orc_er
     return code;
 }
 
+#define TASK_EVENT_SQL                                                                             \
+    "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"            \
+    " old_status, new_status, payload) SELECT ?8, ?1, ?2, t.project_id, t.id, s.slug, "            \
+    "w.slug, " USERNAME("?4") ", ?5, ?6, ?7" TASK_CONTEXT " WHERE t.id = ?3"
+
 int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_t task_id,
                            int64_t worker_id, const char *old_status, const char *new_status,
                            const json_t *payload, orc_error *err)
@@ -210,13 +245,9 @@ int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_
     char *text = payload != NULL ? orci_json_dump(payload) : NULL;
     if (payload != NULL && text == NULL)
         return oom(err);
-    sqlite3_stmt *st = orci_db_stmt(
-        db,
-        "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
-        " old_status, new_status, payload) SELECT " NEXT_SEQ ", ?1, ?2, t.project_id, t.id,"
-        " s.slug, w.slug, " USERNAME("?4") ", ?5, ?6, ?7" TASK_CONTEXT " WHERE t.id = ?3",
-        err);
-    int code = ORC_INTERNAL;
+    int64_t seq = 0;
+    int code = next_seq(db, &seq, err);
+    sqlite3_stmt *st = code == ORC_OK ? orci_db_stmt(db, TASK_EVENT_SQL, err) : NULL;
     if (st != NULL) {
         orci_bind_text(st, 1, type);
         orci_bind_int(st, 2, now_us);
@@ -225,11 +256,33 @@ int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_
         orci_bind_text(st, 5, old_status != NULL ? old_status : "");
         orci_bind_text(st, 6, new_status != NULL ? new_status : "");
         orci_bind_text(st, 7, text != NULL ? text : "{}");
+        orci_bind_int(st, 8, seq);
         code = inserted(db, st, "no such task", err);
+    } else if (code == ORC_OK) {
+        code = ORC_INTERNAL;
     }
     free(text);
     return code;
 }
+
+/* json_object renders as orci_json_dump would: compact, keys in this order. */
+#define ASSIGNMENT_EVENT_SQL                                                                       \
+    "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"            \
+    " old_status, new_status, payload, other_worker) SELECT ?7, ?1, ?2, t.project_id, t.id,"       \
+    " s.slug, w.slug, " USERNAME(                                                                  \
+        "a.worker_id") ", ?4, ?5,"                                                                 \
+                       " CASE WHEN ?6 > 0 THEN json_object('assignment_id', a.id, 'counter', "     \
+                       "a.assignment_counter,"                                                     \
+                       " 'previous_worker', " USERNAME(                                            \
+                           "?6") ")"                                                               \
+                                 " ELSE json_object('assignment_id', a.id, 'counter', "            \
+                                 "a.assignment_counter) END, " USERNAME(                           \
+                                     "?6") " FROM task_assignments a JOIN tasks t ON t.id = "      \
+                                           "a.task_id"                                             \
+                                           " JOIN steps s ON s.id = t.step_id JOIN "               \
+                                           "workflow_versions v ON v.id = s.workflow_version_id"   \
+                                           " JOIN workflows w ON w.id = v.workflow_id WHERE a.id " \
+                                           "= ?3"
 
 int orci_events_assignment_event(orci_db *db, int64_t now_us, const char *type,
                                  int64_t assignment_id, const char *old_status,
@@ -237,26 +290,11 @@ int orci_events_assignment_event(orci_db *db, int64_t now_us, const char *type,
 {
     if (type == NULL || type[0] == '\0')
         return orc_error_set(err, ORC_INTERNAL, "event without a type");
-    /* json_object renders as orci_json_dump would: compact, keys in this order. */
-    sqlite3_stmt *st = orci_db_stmt(
-        db,
-        "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
-        " old_status, new_status, payload, other_worker) SELECT " NEXT_SEQ ", ?1, ?2,"
-        " t.project_id, t.id, s.slug, w.slug, " USERNAME(
-            "a.worker_id") ", ?4, ?5,"
-                           " CASE WHEN ?6 > 0 THEN json_object('assignment_id', a.id, 'counter',"
-                           " a.assignment_counter, 'previous_worker', " USERNAME(
-                               "?6") ")"
-                                     " ELSE json_object('assignment_id', a.id, 'counter', "
-                                     "a.assignment_counter) END,"
-                                     " " USERNAME("?6") " FROM task_assignments a JOIN tasks t ON "
-                                                        "t.id = a.task_id"
-                                                        " JOIN steps s ON s.id = t.step_id JOIN "
-                                                        "workflow_versions v"
-                                                        " ON v.id = s.workflow_version_id JOIN "
-                                                        "workflows w ON w.id = v.workflow_id"
-                                                        " WHERE a.id = ?3",
-        err);
+    int64_t seq = 0;
+    int code = next_seq(db, &seq, err);
+    if (code != ORC_OK)
+        return code;
+    sqlite3_stmt *st = orci_db_stmt(db, ASSIGNMENT_EVENT_SQL, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, type);
@@ -265,6 +303,7 @@ int orci_events_assignment_event(orci_db *db, int64_t now_us, const char *type,
     orci_bind_text(st, 4, old_status != NULL ? old_status : "");
     orci_bind_text(st, 5, new_status != NULL ? new_status : "");
     orci_bind_int(st, 6, other_worker_id);
+    orci_bind_int(st, 7, seq);
     return inserted(db, st, "no such assignment", err);
 }
 

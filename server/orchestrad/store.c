@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,45 @@ typedef struct stmt_entry {
     sqlite3_stmt *st;
 } stmt_entry;
 
+/* Statements found by the address of their SQL text, before hashing the text. */
+#define STMT_FAST_SLOTS 256
+
+typedef struct stmt_fast {
+    const char *ptr;  /* the SQL pointer a caller used */
+    const char *text; /* the cached entry's own copy of the text */
+    sqlite3_stmt *st;
+} stmt_fast;
+
 struct orci_db {
     sqlite3 *h;
     stmt_entry *slots; /* open addressing, capacity a power of two */
     size_t cap;
     size_t count;
     bool rolled_back; /* writer: set by the rollback hook */
+    /* SQL texts are string literals, so their address finds a statement at once: hashing
+     * a few hundred bytes of text dozens of times per write job showed in profiles. The
+     * text is still compared, so a reused buffer never gets another text's statement. */
+    stmt_fast fast[STMT_FAST_SLOTS];
 };
+
+static stmt_fast *fast_slot(orci_db *db, const char *sql)
+{
+    return &db->fast[((uintptr_t)sql >> 3) & (STMT_FAST_SLOTS - 1)];
+}
+
+/* fast_find returns the statement last used with this SQL pointer, if its text matches. */
+static sqlite3_stmt *fast_find(orci_db *db, const char *sql)
+{
+    stmt_fast *f = fast_slot(db, sql);
+    if (f->ptr == sql && f->st != NULL && strcmp(f->text, sql) == 0)
+        return f->st;
+    return NULL;
+}
+
+static void fast_put(orci_db *db, const char *sql, const char *text, sqlite3_stmt *st)
+{
+    *fast_slot(db, sql) = (stmt_fast){.ptr = sql, .text = text, .st = st};
+}
 
 /*
  * A write job lives on the stack of the orci_store_write caller until done is set, or, from
@@ -146,6 +179,7 @@ static sqlite3_stmt *cache_find(orci_db *db, const char *sql, uint64_t hash, siz
             stmt_entry *e = &db->slots[i];
             if (e->hash == hash && (e->ptr == sql || strcmp(e->sql, sql) == 0)) {
                 e->ptr = sql;
+                fast_put(db, sql, e->sql, e->st);
                 return e->st;
             }
         }
@@ -175,6 +209,7 @@ static int cache_add(orci_db *db, const char *sql, uint64_t hash, size_t slot, s
     }
     db->slots[slot] = (stmt_entry){.ptr = sql, .sql = copy, .hash = hash, .st = st};
     db->count++;
+    fast_put(db, sql, copy, st);
     return ORC_OK;
 }
 
@@ -184,9 +219,13 @@ sqlite3_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err)
         orc_error_set(err, ORC_INTERNAL, "orci_db_stmt: no connection or no SQL");
         return NULL;
     }
-    uint64_t hash = sql_hash(sql);
+    sqlite3_stmt *st = fast_find(db, sql);
+    uint64_t hash = 0;
     size_t slot = 0;
-    sqlite3_stmt *st = cache_find(db, sql, hash, &slot);
+    if (st == NULL) {
+        hash = sql_hash(sql);
+        st = cache_find(db, sql, hash, &slot);
+    }
     if (st != NULL) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -221,9 +260,13 @@ int orci_db_exec(orci_db *db, const char *sql, orc_error *err)
         return orc_error_set(err, ORC_INTERNAL, "orci_db_exec: no connection or no SQL");
     /* A single statement (SAVEPOINT, RELEASE, BEGIN, COMMIT... several per write job) is
      * prepared once and kept; sqlite3_exec would parse it on every call. */
-    uint64_t hash = sql_hash(sql);
+    sqlite3_stmt *st = fast_find(db, sql);
+    uint64_t hash = 0;
     size_t slot = 0;
-    sqlite3_stmt *st = cache_find(db, sql, hash, &slot);
+    if (st == NULL) {
+        hash = sql_hash(sql);
+        st = cache_find(db, sql, hash, &slot);
+    }
     if (st == NULL) {
         const char *tail = NULL;
         int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, &tail);
@@ -788,8 +831,23 @@ static void store_free(orci_store *s)
     free(s);
 }
 
+/*
+ * store_configure_sqlite runs once, before SQLite is first used: SQLite's allocation
+ * statistics (sqlite3_memory_used, never read here) take a process-wide mutex on every
+ * malloc and free inside SQLite, i.e. dozens of times per statement; Debian's build has no
+ * lookaside allocator to spare them. A process that used SQLite before (a test program)
+ * keeps its settings: sqlite3_config then refuses, harmlessly.
+ */
+static void store_configure_sqlite(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static pthread_once_t store_sqlite_once = PTHREAD_ONCE_INIT;
+
 int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *err)
 {
+    pthread_once(&store_sqlite_once, store_configure_sqlite);
     if (out == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_store_open: no output");
     *out = NULL;
