@@ -459,18 +459,54 @@ static char *dup_col(sqlite3_stmt *st, int col)
     " payload, worker_only, other_worker"
 
 /*
+ * topic_put writes head, name and a dot into out as orci_events_topics does from an
+ * orci_event_rec (whose names are cut to ORCI_EVENT_NAME_MAX - 1 bytes, and topics to
+ * ORCI_EVENT_TOPIC_MAX - 1), without formatting: the publisher builds topics for every
+ * event it sends.
+ */
+static void topic_put(char out[ORCI_EVENT_TOPIC_MAX], const char *head, const char *name)
+{
+    size_t hl = strlen(head), nl = strlen(name);
+    if (nl > ORCI_EVENT_NAME_MAX - 1)
+        nl = ORCI_EVENT_NAME_MAX - 1;
+    char buf[ORCI_EVENT_TOPIC_MAX + ORCI_EVENT_NAME_MAX];
+    memcpy(buf, head, hl);
+    memcpy(buf + hl, name, nl);
+    buf[hl + nl] = '.';
+    size_t n = hl + nl + 1;
+    if (n > ORCI_EVENT_TOPIC_MAX - 1)
+        n = ORCI_EVENT_TOPIC_MAX - 1;
+    memcpy(out, buf, n);
+    out[n] = '\0';
+}
+
+/*
  * row_topics derives the topics of the event in the current row of EVENT_COLUMNS (they are
- * not stored: migration 0006) into topics; returns how many.
+ * not stored: migration 0006) into topics, exactly as orci_events_topics would from the
+ * event's record; returns how many.
  */
 static size_t row_topics(sqlite3_stmt *st, char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX])
 {
-    orci_event_rec e = {.project_id = sqlite3_column_int64(st, 3),
-                        .worker_only = sqlite3_column_int(st, 11) != 0};
-    copy_name(e.step, orci_col_text(st, 5));
-    copy_name(e.workflow, orci_col_text(st, 6));
-    copy_name(e.worker, orci_col_text(st, 7));
-    copy_name(e.other_worker, orci_col_text(st, 12));
-    return orci_events_topics(&e, topics);
+    int64_t project_id = sqlite3_column_int64(st, 3);
+    const char *step = orci_col_text(st, 5), *workflow = orci_col_text(st, 6);
+    const char *worker = orci_col_text(st, 7), *other = orci_col_text(st, 12);
+    size_t n = 0;
+    if (sqlite3_column_int(st, 11) != 0) {
+        if (worker[0] != '\0')
+            topic_put(topics[n++], "worker.", worker);
+        return n;
+    }
+    if (project_id > 0)
+        snprintf(topics[n++], ORCI_EVENT_TOPIC_MAX, "project.%lld.", (long long)project_id);
+    if (worker[0] != '\0')
+        topic_put(topics[n++], "worker.", worker);
+    if (other[0] != '\0' && strncmp(other, worker, ORCI_EVENT_NAME_MAX - 1) != 0)
+        topic_put(topics[n++], "worker.", other);
+    if (workflow[0] != '\0')
+        topic_put(topics[n++], "workflow.", workflow);
+    if (step[0] != '\0')
+        topic_put(topics[n++], "step.", step);
+    return n;
 }
 
 /* event_from_row builds an Event (everything malloc'd) from a row of EVENT_COLUMNS. */
@@ -699,10 +735,12 @@ int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error
     int code = orci_events_bounds(db, &first, &last, err);
     if (code != ORC_OK)
         return code;
-    /* The new floor: the oldest event at or after the cutoff, or past the newest. Events are
-     * pruned as one range from the old floor, so the kept ones stay gap-free. */
-    sqlite3_stmt *st =
-        orci_db_stmt(db, "SELECT min(seq) FROM events WHERE time >= ?1 AND seq >= ?2", err);
+    /* The new floor: the first event in seq order at or after the cutoff, or past the newest.
+     * Events are pruned as one range from the old floor, so the kept ones stay gap-free. The
+     * walk in seq order visits the events it is about to delete and stops at the first one
+     * kept, so it needs no index on time (one index entry less per event appended). */
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT seq FROM events WHERE seq >= ?2 AND time >= ?1 ORDER BY seq LIMIT 1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, cutoff_us);
@@ -868,24 +906,47 @@ static int64_t publish_row(orci_events_pub *p, orci_db *db, sqlite3_stmt *st, in
     for (size_t i = 0; i < ev.n_topics; i++)
         names[i] = topics[i];
     ev.topics = names;
+    /*
+     * The copies differ only in topic_prev_seq, the last field (13): the event is packed
+     * once without it, and each copy appends the field's tag and varint, which is where
+     * protobuf-c would have put it, so every copy is byte for byte the usual encoding.
+     */
+    uint8_t small[2048];
+    size_t len = protobuf_c_message_get_packed_size(&ev.base);
+    uint8_t *packed = len <= sizeof small ? small : malloc(len);
+    if (packed == NULL) {
+        atomic_fetch_add(&p->dropped, ev.n_topics);
+        return ev.seq;
+    }
+    protobuf_c_message_pack(&ev.base, packed);
     for (size_t i = 0; i < ev.n_topics; i++) {
-        ev.topic_prev_seq = topic_prev_seq(p, db, topics[i], ev.seq, first_kept);
-        size_t len = protobuf_c_message_get_packed_size(&ev.base);
+        uint64_t prev = (uint64_t)topic_prev_seq(p, db, topics[i], ev.seq, first_kept);
+        uint8_t tail[11];
+        size_t tn = 0;
+        if (prev != 0) {
+            tail[tn++] = (13 << 3) | 0; /* field 13, varint */
+            for (; prev >= 0x80; prev >>= 7)
+                tail[tn++] = (uint8_t)(prev | 0x80);
+            tail[tn++] = (uint8_t)prev;
+        }
         size_t tl = strlen(topics[i]);
         nng_msg *m = NULL;
-        if (nng_msg_alloc(&m, tl + 1 + len) != 0) {
+        if (nng_msg_alloc(&m, tl + 1 + len + tn) != 0) {
             atomic_fetch_add(&p->dropped, 1);
             continue;
         }
         uint8_t *body = nng_msg_body(m);
         memcpy(body, topics[i], tl);
         body[tl] = '\0';
-        protobuf_c_message_pack(&ev.base, body + tl + 1);
+        memcpy(body + tl + 1, packed, len);
+        memcpy(body + tl + 1 + len, tail, tn);
         if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0) {
             nng_msg_free(m);
             atomic_fetch_add(&p->dropped, 1);
         }
     }
+    if (packed != small)
+        free(packed);
     return ev.seq;
 }
 

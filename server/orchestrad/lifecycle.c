@@ -339,21 +339,23 @@ static int latest_worker(orci_lc *lc, int64_t task_id, int64_t *worker_id, orc_e
  * submitter), Complete and Aborted (to every worker on the task). The ones that name the
  * worker an assignment went to are appended where the assignment is created or reopened.
  */
-int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err)
+/*
+ * task_status_change is orci_lci_set_task_status for a caller that knows the task's status
+ * (old) and kind: the machine-step path, which reads the task anyway. A machine task has no
+ * worker to notify (its assignment has none), so it skips the notifications' lookups.
+ */
+static int task_status_change(orci_lc *lc, int64_t task_id, int old, int status, bool is_human,
+                              orc_error *err)
 {
-    int64_t old = 0;
-    int code = get_column(lc, "SELECT status FROM tasks WHERE id = ?1", task_id, &old, err);
-    if (code != ORC_OK)
+    int code = set_column(lc, "UPDATE tasks SET status = ?2 WHERE id = ?1", task_id, status, err);
+    if (code != ORC_OK || old == status)
         return code;
-    if ((code = set_column(lc, "UPDATE tasks SET status = ?2 WHERE id = ?1", task_id, status,
-                           err)) != ORC_OK)
-        return code;
-    if (old == status)
-        return ORC_OK;
     if ((code = orci_events_task_event(lc->db, lc->now_us, "task.status_changed", task_id, 0,
-                                       orci_task_status_label((int)old),
-                                       orci_task_status_label(status), NULL, err)) != ORC_OK)
+                                       orci_task_status_label(old), orci_task_status_label(status),
+                                       NULL, err)) != ORC_OK)
         return code;
+    if (!is_human)
+        return ORC_OK;
     if (status == ORCI_TASK_PENDING_REVIEW) {
         int64_t submitter = 0;
         if ((code = latest_worker(lc, task_id, &submitter, err)) != ORC_OK)
@@ -367,6 +369,16 @@ int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error
         return orci_events_notify(lc->db, lc->now_us, task_id, 0, ORCI_NOTE_ENDED, err);
     }
     return ORC_OK;
+}
+
+int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err)
+{
+    int64_t old = 0;
+    int code = get_column(lc, "SELECT status FROM tasks WHERE id = ?1", task_id, &old, err);
+    if (code != ORC_OK)
+        return code;
+    /* Not knowing the kind, look for workers to notify as always (a machine task has none). */
+    return task_status_change(lc, task_id, (int)old, status, true, err);
 }
 
 int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_error *err)
@@ -963,7 +975,8 @@ int orci_lci_machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_er
                                      orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING), 0,
                                      err)) != ORC_OK)
             return code;
-        if ((code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_PROCESSING, err)) != ORC_OK)
+        if ((code = task_status_change(lc, task_id, t.status, ORCI_TASK_PROCESSING, t.is_human,
+                                       err)) != ORC_OK)
             return code;
     } else if (t.status == ORCI_TASK_PROCESSING && found) {
         if (astatus == ORCI_ASSIGNMENT_FAILED &&
@@ -1026,7 +1039,8 @@ int orci_lci_machine_complete(orci_lc *lc, int64_t task_id, const char *output, 
     if ((code = orci_db_one_id(lc->db, st, &newest, &any, err)) != ORC_OK ||
         (code = assignment_submit(lc, aid, output, ORCI_ITERATION_REQUESTED_REVIEW, err)) !=
             ORC_OK ||
-        (code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_COMPLETE, err)) != ORC_OK ||
+        (code = task_status_change(lc, task_id, t.status, ORCI_TASK_COMPLETE, t.is_human, err)) !=
+            ORC_OK ||
         (code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK)
         return code;
     /*

@@ -283,7 +283,8 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         if (!steps[i].is_human && (code = orci_jobs_create(lc, task_id, err)) != ORC_OK)
             goto out;
     }
-    code = orci_lci_complete_if_done(lc, project_id, err);
+    /* A task just created is not Complete: only a project that got none may be done. */
+    code = n == 0 ? orci_lci_complete_if_done(lc, project_id, err) : ORC_OK;
 out:
     for (size_t i = 0; i < n; i++)
         free(steps[i].policy);

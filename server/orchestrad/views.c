@@ -197,8 +197,12 @@ static bool append_index(size_t **arr, size_t *n, size_t value)
     return true;
 }
 
-/* graph_load reads the steps and creation dependencies of a version. */
-static int graph_load(orci_db *db, int64_t version_id, step_graph *g, orc_error *err)
+/*
+ * graph_load reads the steps and creation dependencies of a version; with names false the
+ * steps' names and descriptions are left NULL (the prerequisites of every leased job need
+ * only ids, slugs and dependencies).
+ */
+static int graph_load(orci_db *db, int64_t version_id, bool names, step_graph *g, orc_error *err)
 {
     memset(g, 0, sizeof *g);
     size_t cap = 0;
@@ -219,9 +223,11 @@ static int graph_load(orci_db *db, int64_t version_id, step_graph *g, orc_error 
         s->id = sqlite3_column_int64(st, 0);
         s->is_human = sqlite3_column_int64(st, 4) != 0;
         s->slug = strdup(orci_col_text(st, 1));
-        s->name = strdup(orci_col_text(st, 2));
-        s->description = strdup(orci_col_text(st, 3));
-        if (s->slug == NULL || s->name == NULL || s->description == NULL)
+        if (names) {
+            s->name = strdup(orci_col_text(st, 2));
+            s->description = strdup(orci_col_text(st, 3));
+        }
+        if (s->slug == NULL || (names && (s->name == NULL || s->description == NULL)))
             goto oom;
     }
     if (r < 0)
@@ -359,7 +365,7 @@ static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t vers
     size_t *anc = NULL;
     json_t **data = NULL; /* per step index: its task's data, for Complete ancestors */
     bool *want = NULL;    /* per step index: an ancestor */
-    if (graph_load(db, version_id, &g, err) != ORC_OK)
+    if (graph_load(db, version_id, false, &g, err) != ORC_OK)
         return NULL;
     size_t start = graph_index(&g, step_id);
     if (start == SIZE_MAX) {
@@ -759,7 +765,7 @@ int orci_view_project_information(orci_db *db, int64_t project_id, char **json, 
     json_t *project = project_object(db, project_id, &version_id, err);
     if (project == NULL)
         goto fail;
-    if (graph_load(db, version_id, &g, err) != ORC_OK)
+    if (graph_load(db, version_id, true, &g, err) != ORC_OK)
         goto fail;
     if ((steps = steps_array(&g, err)) == NULL ||
         (tasks = tasks_object(db, project_id, err)) == NULL)

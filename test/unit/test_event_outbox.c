@@ -731,8 +731,17 @@ static Orchestra__V1__Event *recv_event(nng_socket sub, char *topic, size_t topi
     memcpy(topic, body, tl);
     topic[tl] = '\0';
     Orchestra__V1__Event *e = orchestra__v1__event__unpack(NULL, len - tl - 1, nul + 1);
-    nng_msg_free(m);
     assert_non_null(e);
+    /* Each copy is the event's usual encoding, byte for byte (the publisher packs once and
+     * appends topic_prev_seq per copy). */
+    size_t plen = orchestra__v1__event__get_packed_size(e);
+    assert_int_equal(plen, len - tl - 1);
+    uint8_t *again = malloc(plen ? plen : 1);
+    assert_non_null(again);
+    orchestra__v1__event__pack(e, again);
+    assert_memory_equal(again, nul + 1, plen);
+    free(again);
+    nng_msg_free(m);
     return e;
 }
 
