@@ -21,6 +21,8 @@
 #define STORE_MAX_BATCH 4096
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STMT_CACHE_INITIAL 64
+/* WAL pages after which the checkpointer copies the WAL back (SQLite's own default). */
+#define STORE_CHECKPOINT_PAGES 1000
 
 /* One cached statement. The SQL text is copied: the key pointer is only a fast path. */
 typedef struct stmt_entry {
@@ -107,6 +109,15 @@ struct orci_store {
     bool hook_mu_init;
     orci_commit_hook hook;
     void *hook_arg;
+
+    /* The checkpointer: its own connection and thread, woken through mu. */
+    sqlite3 *ckpt_db;
+    pthread_cond_t ckpt_cv; /* a checkpoint is wanted, or closing */
+    bool ckpt_cv_init;
+    bool ckpt_wanted;
+    bool ckpt_quit;
+    bool ckpt_started;
+    pthread_t ckpt_thread;
 };
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -809,12 +820,110 @@ int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_writ
     return ORC_OK;
 }
 
+/* ---- the checkpointer ---------------------------------------------------------------- */
+
+/*
+ * SQLite checkpoints on the committing connection by default: every thousand WAL pages one
+ * commit of the writer also copied the WAL into the database and synced both, stalling
+ * every request queued behind it. The writer's WAL hook now only wakes this thread, which
+ * checkpoints with a connection of its own in PASSIVE mode: it copies what no reader still
+ * needs, never blocks the writer, and the writer keeps committing meanwhile. Durability is
+ * the WAL's (synchronous=FULL at every commit) and does not depend on checkpoints.
+ */
+static int store_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+    (void)h;
+    (void)name;
+    orci_store *s = arg;
+    if (pages >= STORE_CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&s->mu);
+        if (!s->ckpt_wanted) {
+            s->ckpt_wanted = true;
+            pthread_cond_signal(&s->ckpt_cv);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    orci_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->ckpt_wanted && !s->ckpt_quit)
+            pthread_cond_wait(&s->ckpt_cv, &s->mu);
+        if (s->ckpt_quit)
+            break;
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->mu);
+        int log = 0, done = 0;
+        int rc =
+            sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            orci_warn("store: checkpoint failed: %s", sqlite3_errmsg(s->ckpt_db));
+        else if (log < 0)
+            orci_warn("store: checkpoint found no WAL");
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* checkpointer_start opens the checkpointer's connection and thread, then takes over. */
+static int checkpointer_start(orci_store *s, orc_error *err)
+{
+    if (pthread_cond_init(&s->ckpt_cv, NULL) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+    s->ckpt_cv_init = true;
+    int rc =
+        sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return orc_error_set(err, ORC_UNAVAILABLE, "cannot open database %s: %s", s->path,
+                             s->ckpt_db != NULL ? sqlite3_errmsg(s->ckpt_db) : sqlite3_errstr(rc));
+    sqlite3_busy_timeout(s->ckpt_db, STORE_BUSY_TIMEOUT_MS);
+    /* A connection learns that the database is in WAL mode on its first read; until then
+     * a checkpoint does nothing (and says so with a log size of -1). */
+    rc = sqlite3_exec(s->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return orc_error_set(err, ORC_UNAVAILABLE, "cannot read database %s: %s", s->path,
+                             sqlite3_errmsg(s->ckpt_db));
+    if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot start the checkpointer thread");
+    s->ckpt_started = true;
+    /* Replaces SQLite's automatic checkpoint on the writer's connection. */
+    sqlite3_wal_hook(s->wdb->h, store_wal_hook, s);
+    return ORC_OK;
+}
+
+/* checkpointer_stop ends the thread (after the writer) and closes its connection. */
+static void checkpointer_stop(orci_store *s)
+{
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->mu);
+        s->ckpt_quit = true;
+        pthread_cond_signal(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->ckpt_thread, NULL);
+        s->ckpt_started = false;
+    }
+    if (s->ckpt_db != NULL) {
+        sqlite3_close_v2(s->ckpt_db);
+        s->ckpt_db = NULL;
+    }
+    if (s->ckpt_cv_init) {
+        pthread_cond_destroy(&s->ckpt_cv);
+        s->ckpt_cv_init = false;
+    }
+}
+
 /* ---- open / close ------------------------------------------------------------------- */
 
 static void store_free(orci_store *s)
 {
     if (s == NULL)
         return;
+    checkpointer_stop(s);
     if (s->wdb != NULL) {
         sqlite3_exec(s->wdb->h, "PRAGMA optimize", NULL, NULL, NULL);
         orci_db_close(s->wdb);
@@ -890,7 +999,8 @@ int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *er
     if ((code = make_parent(s->path, err)) != ORC_OK ||
         (code = create_private(s->path, err)) != ORC_OK ||
         (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||
-        (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK)
+        (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK ||
+        (code = checkpointer_start(s, err)) != ORC_OK)
         goto fail;
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         code = orc_error_set(err, ORC_INTERNAL, "cannot start the writer thread");

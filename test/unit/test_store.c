@@ -468,6 +468,14 @@ static int noop_job(orci_db *db, void *arg, orc_error *err)
     return ORC_OK;
 }
 
+static void never_done(void *arg, int status, const orc_error *err)
+{
+    (void)arg;
+    (void)status;
+    (void)err;
+    fail_msg("a refused asynchronous job was called back");
+}
+
 static void test_store_write_refused_once_close_starts(void **state)
 {
     fixture *f = *state;
@@ -491,6 +499,11 @@ static void test_store_write_refused_once_close_starts(void **state)
     }
     assert_int_equal(orci_store_write(f->s, noop_job, NULL, &err), ORC_UNAVAILABLE);
     assert_string_equal(err.message, "store is closing");
+    /* An asynchronous job is refused too, and its callback never comes. */
+    orc_error aerr = {0};
+    assert_int_equal(orci_store_write_async(f->s, noop_job, NULL, never_done, NULL, &aerr),
+                     ORC_UNAVAILABLE);
+    assert_string_equal(aerr.message, "store is closing");
 
     gate_open(&g);
     pthread_join(gt, NULL);
@@ -621,6 +634,129 @@ static void test_store_statement_cache_holds_hundreds(void **state)
     orci_db_close(r);
 }
 
+/* ---- asynchronous writes and the checkpointer ---------------------------------------- */
+
+typedef struct async_seen {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;
+    int status[4];
+    int64_t visible[4]; /* rows of the user the job wrote, read in the callback */
+    bool same_thread;   /* every callback ran on one thread (the writer) */
+    pthread_t thread;
+    orci_db *reader;
+} async_seen;
+
+typedef struct async_job {
+    async_seen *seen;
+    insert_job insert;
+    int index;
+} async_job;
+
+static int async_insert(orci_db *db, void *arg, orc_error *err)
+{
+    return insert_user(db, &((async_job *)arg)->insert, err);
+}
+
+static void async_done(void *arg, int status, const orc_error *err)
+{
+    async_job *j = arg;
+    async_seen *s = j->seen;
+    (void)err;
+    /* Called after the commit: another connection already sees the row. */
+    int64_t rows =
+        query_int(s->reader, "SELECT count(*) FROM users WHERE username = ?1", j->insert.username);
+    pthread_mutex_lock(&s->mu);
+    if (s->calls == 0)
+        s->thread = pthread_self();
+    else if (!pthread_equal(s->thread, pthread_self()))
+        s->same_thread = false;
+    s->status[j->index] = status;
+    s->visible[j->index] = rows;
+    s->calls++;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void test_store_write_async_calls_back_on_the_writer_after_commit(void **state)
+{
+    fixture *f = *state;
+    async_seen seen = {.same_thread = true};
+    pthread_mutex_init(&seen.mu, NULL);
+    pthread_cond_init(&seen.cv, NULL);
+    orc_error err = {0};
+    assert_int_equal(orci_db_open_reader(f->s, &seen.reader, &err), ORC_OK);
+    async_job jobs[3] = {
+        {&seen, {.username = "async-a"}, 0},
+        {&seen, {.username = "async-b", .fail_after = true}, 1},
+        {&seen, {.username = "async-c"}, 2},
+    };
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            orci_store_write_async(f->s, async_insert, &jobs[i], async_done, &jobs[i], &err),
+            ORC_OK);
+    pthread_mutex_lock(&seen.mu);
+    while (seen.calls < 3)
+        pthread_cond_wait(&seen.cv, &seen.mu);
+    pthread_mutex_unlock(&seen.mu);
+    assert_true(seen.same_thread);
+    assert_false(pthread_equal(seen.thread, pthread_self()));
+    assert_int_equal(seen.status[0], ORC_OK);
+    assert_int_equal(seen.visible[0], 1);
+    /* A failing job gets its error, and only its own changes are gone. */
+    assert_int_equal(seen.status[1], ORC_ABORTED);
+    assert_int_equal(seen.visible[1], 0);
+    assert_int_equal(seen.status[2], ORC_OK);
+    assert_int_equal(seen.visible[2], 1);
+    orci_db_close(seen.reader);
+    pthread_cond_destroy(&seen.cv);
+    pthread_mutex_destroy(&seen.mu);
+}
+
+typedef struct blob_job {
+    int rows;
+} blob_job;
+
+static int insert_blobs(orci_db *db, void *arg, orc_error *err)
+{
+    blob_job *j = arg;
+    int rc = orci_db_exec(db, "CREATE TABLE IF NOT EXISTS blobs (b BLOB) STRICT", err);
+    sqlite3_stmt *st = rc == ORC_OK ? orci_db_stmt(db, "INSERT INTO blobs VALUES (?1)", err) : NULL;
+    if (st == NULL)
+        return ORC_INTERNAL;
+    for (int i = 0; i < j->rows && rc == ORC_OK; i++) {
+        sqlite3_bind_zeroblob(st, 1, 4000); /* about one page each */
+        rc = orci_db_step(db, st, err);
+    }
+    return rc;
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_size : 0;
+}
+
+static void test_store_checkpoints_while_open(void **state)
+{
+    fixture *f = *state;
+    off_t before = file_size(f->path);
+    orc_error err = {0};
+    /* About 3,000 pages, in 30 commits: well past the checkpoint threshold (1,000). */
+    for (int i = 0; i < 30; i++) {
+        blob_job j = {.rows = 100};
+        assert_int_equal(orci_store_write(f->s, insert_blobs, &j, &err), ORC_OK);
+    }
+    /* The WAL is copied back into the database while the store stays open (by the
+     * checkpointer thread, not at close): the database file grows with the data. */
+    off_t want = before + (off_t)1000 * 4096;
+    for (int waited = 0; file_size(f->path) < want && waited < 20000; waited += 50) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(file_size(f->path) >= want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +782,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_reader_sees_committed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_statement_cache_holds_hundreds, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_write_async_calls_back_on_the_writer_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_checkpoints_while_open, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
