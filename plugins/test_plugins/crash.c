@@ -14,6 +14,9 @@ static int crash_segv(const orc_plugin_host *host, const char *project_data,
     (void)prerequisites;
     (void)output;
     (void)error;
+    /* The default action, not whatever handler the process has: a sanitizer build's SEGV
+     * handler would report and exit(1) instead, and the job would not die of a signal. */
+    signal(SIGSEGV, SIG_DFL);
     raise(SIGSEGV);
     return ORC_PLUGIN_FAIL;
 }
