@@ -784,6 +784,7 @@ struct orci_events_pub {
     bool ready;        /* last holds the newest seq at the start (writer thread only) */
     int64_t last;      /* the newest seq published (writer thread only) */
     pub_topic *topics; /* PUB_TOPIC_SLOTS, writer thread only */
+    nng_aio *aio;      /* sends, one at a time (writer thread only) */
     atomic_uint_least64_t dropped;
 };
 
@@ -940,8 +941,14 @@ static int64_t publish_row(orci_events_pub *p, orci_db *db, sqlite3_stmt *st, in
         body[tl] = '\0';
         memcpy(body + tl + 1, packed, len);
         memcpy(body + tl + 1 + len, tail, tn);
-        if (nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK) != 0) {
-            nng_msg_free(m);
+        /* nng_sendmsg would allocate (and seed with a getrandom call) an aio per copy. */
+        nng_aio_set_msg(p->aio, m);
+        nng_aio_set_timeout(p->aio, NNG_DURATION_ZERO);
+        nng_send_aio(p->sock, p->aio);
+        nng_aio_wait(p->aio);
+        if (nng_aio_result(p->aio) != 0) {
+            nng_msg_free(nng_aio_get_msg(p->aio));
+            nng_aio_set_msg(p->aio, NULL);
             atomic_fetch_add(&p->dropped, 1);
         }
     }
@@ -1014,7 +1021,8 @@ int orci_events_pub_start(orci_store *s, nng_socket sock, orci_events_pub **out,
     if (p == NULL)
         return oom(err);
     p->topics = calloc(PUB_TOPIC_SLOTS, sizeof *p->topics);
-    if (p->topics == NULL) {
+    if (p->topics == NULL || nng_aio_alloc(&p->aio, NULL, NULL) != 0) {
+        free(p->topics);
         free(p);
         return oom(err);
     }
@@ -1027,6 +1035,7 @@ int orci_events_pub_start(orci_store *s, nng_socket sock, orci_events_pub **out,
     int code = orci_store_write(s, pub_init_job, p, err);
     if (code != ORC_OK) {
         orci_store_set_commit_hook(s, NULL, NULL);
+        nng_aio_free(p->aio);
         free(p->topics);
         free(p);
         return code;
@@ -1040,6 +1049,7 @@ void orci_events_pub_stop(orci_events_pub *p)
     if (p == NULL)
         return;
     orci_store_set_commit_hook(p->store, NULL, NULL);
+    nng_aio_free(p->aio);
     free(p->topics);
     free(p);
 }
