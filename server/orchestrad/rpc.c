@@ -18,11 +18,12 @@
  * answered at once). Contexts above `contexts` go SPARE once their reply is sent.
  * A parked request is run again, from scratch, by the poller thread moving it back to the
  * work queue:
- *  - when work may have arrived: after every committed write the worker compares the job
- *    signal (jobs.h; bumped by every transaction that makes a job leasable: creation,
- *    re-queue, admin retry, project resume) with the last value seen, and kicks the poller
- *    when it grew. A poll that saw an older value than the current one when it parked is
- *    run again at once, so a job committed while the poll was deciding is never missed;
+ *  - when work may have arrived: every committed write reports the job signal as it left
+ *    it (jobs.h; bumped by every transaction that makes a job leasable: creation, re-queue,
+ *    admin retry, project resume; not for a job leased in the transaction that created it),
+ *    rpc_done compares it with the last value seen and kicks the poller when it grew. A poll that
+ * saw an older value than the current one when it parked is run again at once, so a job committed
+ * while the poll was deciding is never missed;
  *  - at its wake time, when the handler said work falls due (a retry's backoff ends, a
  *    lease expires);
  *  - at its deadline (first arrival + wait_ms), in final mode, when the handler answers with

@@ -3,8 +3,11 @@
  *
  * Each context waits for one request; its aio callback (on nng's threads) only moves the
  * request to a work queue. A fixed set of worker threads, each with its own reader
- * connection, runs orci_dispatch and sends the reply, so a slow request holds one worker
- * and never an nng thread. A maintenance thread prunes old stored replies every minute.
+ * connection, starts each request (orci_dispatch_start), so a slow request holds one worker
+ * and never an nng thread. A read-only request is answered by its worker; a mutating one is
+ * handed to the store's writer, which sends the reply itself right after the commit (the
+ * worker is free at once, and no thread is woken only to send). A maintenance thread prunes
+ * old stored replies every minute.
  *
  * Threads: orci_rpc_start and orci_rpc_stop from the main thread.
  */
