@@ -21,8 +21,10 @@
 #define STORE_MAX_BATCH 4096
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STMT_CACHE_INITIAL 64
-/* WAL pages after which the checkpointer copies the WAL back (SQLite's own default). */
+/* New WAL pages after which the checkpointer copies the WAL back (SQLite's own default). */
 #define STORE_CHECKPOINT_PAGES 1000
+/* WAL pages past which the writer checkpoints itself, so that the WAL starts over. */
+#define STORE_WAL_RESTART_PAGES 4000
 
 /* One cached statement. The SQL text is copied: the key pointer is only a fast path. */
 typedef struct stmt_entry {
@@ -118,6 +120,7 @@ struct orci_store {
     bool ckpt_quit;
     bool ckpt_started;
     pthread_t ckpt_thread;
+    int ckpt_next; /* WAL size that wakes the checkpointer next (writer thread only) */
 };
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -825,24 +828,40 @@ int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_writ
 /*
  * SQLite checkpoints on the committing connection by default: every thousand WAL pages one
  * commit of the writer also copied the WAL into the database and synced both, stalling
- * every request queued behind it. The writer's WAL hook now only wakes this thread, which
- * checkpoints with a connection of its own in PASSIVE mode: it copies what no reader still
- * needs, never blocks the writer, and the writer keeps committing meanwhile. Durability is
- * the WAL's (synchronous=FULL at every commit) and does not depend on checkpoints.
+ * every request queued behind it. The writer's WAL hook now wakes this thread every thousand
+ * new pages, which checkpoints with a connection of its own in PASSIVE mode: it copies what
+ * no reader still needs, never blocks the writer, and the writer keeps committing meanwhile.
+ *
+ * A checkpoint racing the writer rarely copies the very last frame, and SQLite starts the WAL
+ * over only after a checkpoint copied all of it. So that the WAL cannot grow for ever under a
+ * steady load, the writer checkpoints itself once the WAL passes STORE_WAL_RESTART_PAGES: by
+ * then the checkpointer has copied nearly everything, the writer copies the rest (and syncs),
+ * and its next transaction starts the WAL over. Durability is the WAL's (synchronous=FULL at
+ * every commit) and does not depend on checkpoints.
  */
 static int store_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
 {
-    (void)h;
-    (void)name;
     orci_store *s = arg;
-    if (pages >= STORE_CHECKPOINT_PAGES) {
-        pthread_mutex_lock(&s->mu);
-        if (!s->ckpt_wanted) {
-            s->ckpt_wanted = true;
-            pthread_cond_signal(&s->ckpt_cv);
-        }
-        pthread_mutex_unlock(&s->mu);
+    if (pages >= STORE_WAL_RESTART_PAGES) {
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            orci_warn("store: checkpoint failed: %s", sqlite3_errmsg(h));
+        s->ckpt_next = STORE_CHECKPOINT_PAGES;
+        return SQLITE_OK;
     }
+    if (pages < s->ckpt_next) {
+        if (pages < s->ckpt_next - STORE_CHECKPOINT_PAGES)
+            s->ckpt_next = STORE_CHECKPOINT_PAGES; /* the WAL started over */
+        return SQLITE_OK;
+    }
+    s->ckpt_next = pages + STORE_CHECKPOINT_PAGES;
+    pthread_mutex_lock(&s->mu);
+    if (!s->ckpt_wanted) {
+        s->ckpt_wanted = true;
+        pthread_cond_signal(&s->ckpt_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
     return SQLITE_OK;
 }
 
@@ -891,6 +910,7 @@ static int checkpointer_start(orci_store *s, orc_error *err)
     if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0)
         return orc_error_set(err, ORC_INTERNAL, "cannot start the checkpointer thread");
     s->ckpt_started = true;
+    s->ckpt_next = STORE_CHECKPOINT_PAGES;
     /* Replaces SQLite's automatic checkpoint on the writer's connection. */
     sqlite3_wal_hook(s->wdb->h, store_wal_hook, s);
     return ORC_OK;
