@@ -87,7 +87,8 @@ int __wrap_orci_client_roundtrip(orc_client *c, const void *req, size_t len, uin
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_server_get(); /* set up before the first request, not inside it */
+    /* Set up (or reset) before the first request, never inside one. */
+    fuzz_server_next_input(fuzz_server_get());
     fuzz_http_input in;
     if (fuzz_http_input_parse(data, size, &in) != 0)
         return 0;

@@ -52,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_who who = fuzz_who_from_char(data[used]);
     used++;
     fuzz_server *fs = fuzz_server_get();
+    fuzz_server_next_input(fs);
     char rid[32];
     snprintf(rid, sizeof rid, "fz-%llu", ++counter);
     uint8_t *env = NULL, *reply = NULL;

@@ -30,6 +30,7 @@ static bool mentions(const uint8_t *data, size_t size, const char *word)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_server *fs = fuzz_server_get();
+    fuzz_server_next_input(fs);
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     /* Any input gets a reply: only a failure to allocate one may return an error. */

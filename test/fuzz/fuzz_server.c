@@ -21,6 +21,8 @@
 
 static fuzz_server *fuzz_the_server;
 
+static void fuzz_close(fuzz_server *fs);
+
 static int64_t fuzz_clock_now(void *arg)
 {
     (void)arg;
@@ -265,8 +267,7 @@ static void fuzz_server_cleanup(void)
     if (!fs)
         return;
     fuzz_the_server = NULL;
-    orci_db_close(fs->rdb);
-    orci_store_close(fs->srv.store);
+    fuzz_close(fs);
     fuzz_rmdir(fs->dir);
     free(fs);
 }
@@ -284,18 +285,9 @@ static void fuzz_tmpdir(char *out, size_t size)
         fuzz_die("mkdtemp", out);
 }
 
-fuzz_server *fuzz_server_get(void)
+/* fuzz_open opens the store at fs->dir/orchestra.db and the fuzz thread's reader. */
+static void fuzz_open(fuzz_server *fs)
 {
-    if (fuzz_the_server)
-        return fuzz_the_server;
-    /* ORC_FUZZ_LOG=debug shows each request's outcome (dispatch logs it at debug). */
-    const char *level = getenv("ORC_FUZZ_LOG");
-    int lv = level ? orci_log_parse_level(level) : -1;
-    orci_log_init("fuzz", lv >= 0 ? (orci_log_level)lv : ORCI_LOG_ERROR);
-    fuzz_server *fs = calloc(1, sizeof *fs);
-    if (!fs)
-        fuzz_die("calloc", "out of memory");
-    fuzz_tmpdir(fs->dir, sizeof fs->dir);
     char path[400];
     snprintf(path, sizeof path, "%s/orchestra.db", fs->dir);
     orci_store_opts so = {.path = path};
@@ -304,6 +296,65 @@ fuzz_server *fuzz_server_get(void)
     if (orci_store_open(&so, &fs->srv.store, &err) != ORC_OK ||
         orci_db_open_reader(fs->srv.store, &fs->rdb, &err) != ORC_OK)
         fuzz_die(path, err.message);
+}
+
+static void fuzz_close(fuzz_server *fs)
+{
+    orci_db_close(fs->rdb);
+    orci_store_close(fs->srv.store);
+    fs->rdb = NULL;
+    fs->srv.store = NULL;
+}
+
+/* fuzz_copy_file copies from to to (replacing it); aborts on failure. */
+static void fuzz_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            fuzz_die("copy", to);
+    if (!in || !out || ferror(in) || fclose(out) != 0)
+        fuzz_die("copy", from);
+    fclose(in);
+}
+
+/*
+ * fuzz_use_template saves (save true) the closed database as the fixture's template, or puts
+ * the template back in its place (the WAL files go: the template was checkpointed).
+ */
+static void fuzz_use_template(fuzz_server *fs, bool save)
+{
+    char db[400], tpl[400], side[420];
+    snprintf(db, sizeof db, "%s/orchestra.db", fs->dir);
+    snprintf(tpl, sizeof tpl, "%s/template.db", fs->dir);
+    if (save) {
+        fuzz_copy_file(db, tpl);
+        return;
+    }
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+    fuzz_copy_file(tpl, db);
+}
+
+fuzz_server *fuzz_server_get(void)
+{
+    if (fuzz_the_server)
+        return fuzz_the_server;
+    /* ORC_FUZZ_LOG=debug shows each request's outcome (dispatch logs it at debug). */
+    const char *level = getenv("ORC_FUZZ_LOG");
+    int lv = level ? orci_log_parse_level(level) : -1;
+    orci_log_init("fuzz", lv >= 0 ? (orci_log_level)lv : ORCI_LOG_ERROR);
+    const char *every = getenv("ORC_FUZZ_RESET");
+    fuzz_server *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        fuzz_die("calloc", "out of memory");
+    fs->reset_every = every && atol(every) > 0 ? (unsigned long)atol(every) : FUZZ_RESET_EVERY;
+    fuzz_tmpdir(fs->dir, sizeof fs->dir);
+    fuzz_open(fs);
     fs->clock = (orci_clock){fuzz_clock_now, NULL};
     fs->rng = (orci_rng){fuzz_uniform, NULL};
     fs->srv.clock = &fs->clock;
@@ -315,6 +366,8 @@ fuzz_server *fuzz_server_get(void)
     fuzz_the_server = fs;
     atexit(fuzz_server_cleanup);
 
+    orc_error err;
+    orc_error_clear(&err);
     if (orci_store_write(fs->srv.store, fuzz_keys_fn, NULL, &err) != ORC_OK)
         fuzz_die("keys", err.message);
     const char *src = getenv("ORC_SOURCE_DIR");
@@ -325,7 +378,19 @@ fuzz_server *fuzz_server_get(void)
     fuzz_people(fs);
     if (orci_store_write(fs->srv.store, fuzz_session_fn, NULL, &err) != ORC_OK)
         fuzz_die("session", err.message);
+    fuzz_close(fs);
+    fuzz_use_template(fs, true);
+    fuzz_open(fs);
     return fs;
+}
+
+void fuzz_server_next_input(fuzz_server *fs)
+{
+    if (++fs->inputs % fs->reset_every != 0)
+        return;
+    fuzz_close(fs);
+    fuzz_use_template(fs, false);
+    fuzz_open(fs);
 }
 
 void fuzz_server_restore_session(fuzz_server *fs)
