@@ -559,6 +559,40 @@ int orci_jobs_available(orci_db *db, int64_t now_us, const char *const *function
     return ORC_OK;
 }
 
+/*
+ * with_project_id is the project's data with "project_id" added, as HEAD passes it (spec 3.5
+ * step 3): malloc'd, NULL when out of memory. The column holds the data as orci_json_dump
+ * wrote it (projects are created with it normalized), so when the text has no "project_id"
+ * anywhere the key is spliced in before the closing brace: the very text that parsing,
+ * adding the key and dumping again would give, without doing that for every job leased.
+ * Anything else takes the long way.
+ */
+static char *with_project_id(const char *text, int64_t project_id)
+{
+    size_t n = strlen(text);
+    if (n >= 2 && text[0] == '{' && text[n - 1] == '}' && strstr(text, "\"project_id\"") == NULL) {
+        char tail[48];
+        int tn = snprintf(tail, sizeof tail, "%s\"project_id\":%lld}", n == 2 ? "" : ",",
+                          (long long)project_id);
+        char *out = malloc(n - 1 + (size_t)tn + 1);
+        if (out != NULL) {
+            memcpy(out, text, n - 1);
+            memcpy(out + n - 1, tail, (size_t)tn + 1);
+        }
+        return out;
+    }
+    json_t *data = json_loads(text, 0, NULL);
+    if (!json_is_object(data)) {
+        json_decref(data);
+        data = json_object();
+    }
+    char *out = NULL;
+    if (data != NULL && json_object_set_new(data, "project_id", json_integer(project_id)) == 0)
+        out = orci_json_dump(data);
+    json_decref(data);
+    return out;
+}
+
 /* job_describe fills what the executor needs to run a leased job. */
 static int job_describe(orci_lc *lc, int64_t job_id, orci_job *job, orc_error *err)
 {
@@ -584,20 +618,12 @@ static int job_describe(orci_lc *lc, int64_t job_id, orci_job *job, orc_error *e
     job->step = jobs_dup(orci_col_text(st, 1), err);
     job->function = jobs_dup(orci_col_text(st, 2), err);
     job->execution_function = jobs_dup(orci_col_text(st, 3), err);
-    json_t *data = json_loads(orci_col_text(st, 4), 0, NULL);
     job->attempt = sqlite3_column_int(st, 5);
     job->project_id = sqlite3_column_int64(st, 6);
     job->task_id = sqlite3_column_int64(st, 7);
     job->lease_expires_at = sqlite3_column_int64(st, 8);
+    job->project_data = with_project_id(orci_col_text(st, 4), job->project_id);
     sqlite3_reset(st);
-    /* HEAD passes project_data + {"project_id": id} (spec 3.5 step 3). */
-    if (!json_is_object(data)) {
-        json_decref(data);
-        data = json_object();
-    }
-    if (data != NULL && json_object_set_new(data, "project_id", json_integer(job->project_id)) == 0)
-        job->project_data = orci_json_dump(data);
-    json_decref(data);
     if (job->workflow == NULL || job->step == NULL || job->function == NULL ||
         job->execution_function == NULL || job->project_data == NULL)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");

@@ -792,6 +792,45 @@ static void test_jobs_list_shows_status_and_executor(void **state)
     free(one.text);
 }
 
+/* expected_data is what HEAD passes: the stored data parsed, "project_id" set, dumped. */
+static char *expected_data(fx *f, int64_t project)
+{
+    char *stored = fx_text(f, "SELECT project_data FROM projects WHERE id = ?1", project);
+    json_t *v = json_loads(stored, 0, NULL);
+    free(stored);
+    assert_true(json_is_object(v));
+    json_object_set_new(v, "project_id", json_integer(project));
+    char *out = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(v);
+    return out;
+}
+
+static void test_jobs_project_data_gets_project_id_exactly_as_parsed_and_dumped(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    /* Data is stored normalized; the lease adds "project_id" without reparsing when it can. */
+    static const char *const datas[] = {
+        "{}",
+        "{\"url\":\"http://example.org/a b\",\"n\":1.5,\"big\":12345678901234,\"t\":true}",
+        "{\"nested\":{\"a\":[1,2,{\"b\":null}]},\"s\":\"\\u00e9\\n\\\"q\\\"\"}",
+        "{\"project_id\":\"theirs\",\"after\":1}",
+        "{\"inner\":{\"project_id\":7}}",
+    };
+    for (size_t i = 0; i < sizeof datas / sizeof datas[0]; i++) {
+        int64_t p = 0;
+        FX_OK(f, fx_create_project(f, 0, datas[i], &p));
+        lease_args a;
+        lease_found(f, &a, "exec-1", "m.crawl", 0);
+        assert_int_equal(a.job.project_id, p);
+        char *want = expected_data(f, p);
+        assert_string_equal(a.job.project_data, want);
+        free(want);
+        orci_job_fini(&a.job);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +855,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_complete_refuses_bad_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_survive_a_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_list_shows_status_and_executor, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_jobs_project_data_gets_project_id_exactly_as_parsed_and_dumped, setup, teardown),
     };
     return cmocka_run_group_tests_name("jobs", tests, NULL, NULL);
 }
