@@ -645,6 +645,33 @@ static int job_cancel_unrunnable(orci_lc *lc, int64_t job_id, int task_status_no
     return orci_db_step(lc->db, st, err);
 }
 
+/*
+ * lease_token_set draws a lease token into token (its size token_size) and leases job_id with
+ * it: leased, one more attempt, the token's hash, the owner and the lease's end.
+ */
+static int lease_token_set(orci_lc *lc, const orci_lease_params *p, int64_t job_id, char *token,
+                           size_t token_size, orc_error *err)
+{
+    if (orci_random_token(32, token, token_size) != 0)
+        return orc_error_set(err, ORC_UNAVAILABLE, "no randomness for a lease token");
+    uint8_t hash[ORCI_SHA256_LEN];
+    orci_sha256(token, strlen(token), hash);
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "UPDATE jobs SET status = 1, attempts = attempts + 1,"
+                                    " lease_token_hash = ?2, lease_owner = ?3,"
+                                    " lease_expires_at = ?4, output = NULL, updated_at = ?5"
+                                    " WHERE id = ?1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, job_id);
+    sqlite3_bind_blob(st, 2, hash, sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_text(st, 3, p->executor_id);
+    orci_bind_int(st, 4, lc->now_us + lease_length_us(p->lease_ms));
+    orci_bind_int(st, 5, lc->now_us);
+    return orci_db_step(lc->db, st, err);
+}
+
 int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool *found,
                     int64_t *next_due_us, orc_error *err)
 {
@@ -698,27 +725,7 @@ int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool
                 goto out;
             continue;
         }
-        if (orci_random_token(32, token, sizeof token) != 0) {
-            code = orc_error_set(err, ORC_UNAVAILABLE, "no randomness for a lease token");
-            goto out;
-        }
-        uint8_t hash[ORCI_SHA256_LEN];
-        orci_sha256(token, strlen(token), hash);
-        st = orci_db_stmt(lc->db,
-                          "UPDATE jobs SET status = 1, attempts = attempts + 1,"
-                          " lease_token_hash = ?2, lease_owner = ?3, lease_expires_at = ?4,"
-                          " output = NULL, updated_at = ?5 WHERE id = ?1",
-                          err);
-        if (st == NULL) {
-            code = ORC_INTERNAL;
-            goto out;
-        }
-        orci_bind_int(st, 1, job_id);
-        sqlite3_bind_blob(st, 2, hash, sizeof hash, SQLITE_TRANSIENT);
-        orci_bind_text(st, 3, p->executor_id);
-        orci_bind_int(st, 4, lc->now_us + lease_length_us(p->lease_ms));
-        orci_bind_int(st, 5, lc->now_us);
-        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        if ((code = lease_token_set(lc, p, job_id, token, sizeof token, err)) != ORC_OK)
             goto out;
         if ((code = job_event(
                  lc, "job.leased", job_id, task_id, ORCI_JOB_QUEUED, ORCI_JOB_LEASED,
