@@ -14,7 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 
 #define THREADS 8
 #define WRITES_PER_THREAD 250

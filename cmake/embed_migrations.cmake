@@ -1,7 +1,7 @@
 # Writes OUT: a C array of the numbered schema migrations (schema/NNNN_name.sql), so the
 # daemon carries its schema and applies what PRAGMA user_version says is missing.
 set(body "/* generated from the schema/ migrations by cmake/embed_migrations.cmake */\n")
-string(APPEND body "#include \"migrations.h\"\n\nconst orci_migration orci_migrations[] = {\n")
+string(APPEND body "#include \"store/migrations.h\"\n\nconst orci_migration orci_migrations[] = {\n")
 set(count 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME_WE)

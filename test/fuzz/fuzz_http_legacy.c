@@ -24,7 +24,7 @@
 
 #include "call.h"
 #include "crypto.h"
-#include "dispatch.h"
+#include "rpc/dispatch.h"
 #include "fuzz_http_input.h"
 #include "fuzz_server.h"
 #include "legacy.h"

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "rpc/dispatch.h"
 #include "fuzz_server.h"
 #include "proto/orchestra.pb-c.h"
 

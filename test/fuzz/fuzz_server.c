@@ -11,9 +11,9 @@
 
 #include "bundle.h"
 #include "crypto.h"
-#include "dispatch.h"
-#include "keys.h"
-#include "loader.h"
+#include "rpc/dispatch.h"
+#include "rpc/keys.h"
+#include "workflow/loader.h"
 #include "log.h"
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"

@@ -25,8 +25,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "server.h"
-#include "store.h"
+#include "svc/server.h"
+#include "store/store.h"
 
 /* The fixed server time: the legacy test vectors' Date, Thu, 28 Apr 2016 20:00:00 GMT. */
 #define FUZZ_NOW_S 1461873600LL

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "bundle.h"
-#include "loader.h"
+#include "workflow/loader.h"
 #include "log.h"
 
 #ifndef FUZZ_DOC

@@ -22,7 +22,7 @@
 
 #include "cli_flow.h"
 #include "harness.h"
-#include "timetrack.h"
+#include "domain/timetrack.h"
 
 typedef struct fixture {
     orc_harness h;

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle.h"
-#include "store.h"
+#include "domain/lifecycle.h"
+#include "store/store.h"
 #include "support.h"
 
 /* 2015-10-12T00:00:00Z, the upstream fixtures' date. */

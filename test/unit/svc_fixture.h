@@ -16,15 +16,15 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "dispatch.h"
-#include "keys.h"
-#include "lifecycle.h"
-#include "loader.h"
+#include "rpc/dispatch.h"
+#include "rpc/keys.h"
+#include "domain/lifecycle.h"
+#include "workflow/loader.h"
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
-#include "server.h"
+#include "svc/server.h"
 #include "sign.h"
-#include "store.h"
+#include "store/store.h"
 #include "support.h"
 
 #define SF_T0_US (1700000000LL * 1000000) /* the test clock's start */

@@ -19,16 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "rpc/auth.h"
 #include "crypto.h"
-#include "dispatch.h"
-#include "keys.h"
+#include "rpc/dispatch.h"
+#include "rpc/keys.h"
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
-#include "rpc.h"
-#include "server.h"
+#include "rpc/rpc.h"
+#include "svc/server.h"
 #include "sign.h"
-#include "store.h"
+#include "store/store.h"
 #include "support.h"
 
 #define T0_US (1700000000LL * 1000000) /* the test clock's start */

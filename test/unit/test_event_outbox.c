@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "events.h"
-#include "jobs.h"
-#include "migrations.h"
+#include "store/events.h"
+#include "domain/jobs.h"
+#include "store/migrations.h"
 #include "svc_fixture.h"
 
 #define TOKEN_MAX 128

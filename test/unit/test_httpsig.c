@@ -20,13 +20,13 @@
 #include <strings.h>
 
 #include "crypto.h"
-#include "dispatch.h"
+#include "rpc/dispatch.h"
 #include "httpsig.h"
-#include "keys.h"
+#include "rpc/keys.h"
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
-#include "server.h"
-#include "store.h"
+#include "svc/server.h"
+#include "store/store.h"
 #include "support.h"
 
 #define VEC_DATE "Thu, 28 Apr 2016 20:00:00 GMT"

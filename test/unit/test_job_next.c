@@ -16,7 +16,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include "jobs.h"
+#include "domain/jobs.h"
 #include "svc_fixture.h"
 
 #define EXEC_KEY "exec-key"

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include "jobs.h"
+#include "domain/jobs.h"
 #include "lifecycle_fixture.h"
 
 /* ---- the workflow -------------------------------------------------------------------- */

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keys.h"
-#include "store.h"
+#include "rpc/keys.h"
+#include "store/store.h"
 #include "support.h"
 
 typedef struct fixture {

@@ -13,7 +13,7 @@
 #include <pthread.h>
 
 #include "lifecycle_fixture.h"
-#include "model.h"
+#include "store/model.h"
 
 #define NO_REVIEW "{\"policy\":\"no_review\"}"
 #define ONE_REVIEW "{\"policy\":\"sampled_review\",\"rate\":1,\"max_reviews\":1}"

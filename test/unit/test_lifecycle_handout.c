@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "lifecycle_fixture.h"
-#include "migrations.h"
-#include "model.h"
+#include "store/migrations.h"
+#include "store/model.h"
 
 #define NO_REVIEW "{\"policy\":\"no_review\"}"
 #define ONE_REVIEW "{\"policy\":\"sampled_review\",\"rate\":1,\"max_reviews\":1}"

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "lifecycle_fixture.h"
-#include "model.h"
+#include "store/model.h"
 
 #define TWO_REVIEWS "{\"policy\":\"sampled_review\",\"rate\":1,\"max_reviews\":2}"
 

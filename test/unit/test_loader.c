@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "bundle.h"
-#include "loader.h"
-#include "services.h"
-#include "store.h"
+#include "workflow/loader.h"
+#include "svc/services.h"
+#include "store/store.h"
 #include "support.h"
 
 #define NOW 1700000000000000LL

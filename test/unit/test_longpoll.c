@@ -19,12 +19,12 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "keys.h"
+#include "rpc/keys.h"
 #include "lifecycle_fixture.h"
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
-#include "rpc.h"
-#include "server.h"
+#include "rpc/rpc.h"
+#include "svc/server.h"
 #include "sign.h"
 
 #define SECRET "s3cret-of-test"

@@ -13,10 +13,10 @@
 
 #include <string.h>
 
-#include "auth.h"
-#include "dispatch.h"
+#include "rpc/auth.h"
+#include "rpc/dispatch.h"
 #include "proto/orchestra.pb-c.h"
-#include "server.h"
+#include "svc/server.h"
 
 static void test_methods_check_passes(void **state)
 {

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "replies.h"
-#include "store.h"
+#include "rpc/replies.h"
+#include "store/store.h"
 #include "support.h"
 
 typedef struct fixture {

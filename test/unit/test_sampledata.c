@@ -14,9 +14,9 @@
 
 #include "bundle.h"
 #include "crypto.h"
-#include "loader.h"
-#include "sampledata.h"
-#include "store.h"
+#include "workflow/loader.h"
+#include "workflow/sampledata.h"
+#include "store/store.h"
 #include "support.h"
 
 #define NOW 1700000000000000LL

@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "migrations.h"
-#include "store.h"
+#include "store/migrations.h"
+#include "store/store.h"
 #include "support.h"
 
 typedef struct fixture {

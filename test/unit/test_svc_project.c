@@ -20,16 +20,16 @@
 #include <string.h>
 
 #include "bundle.h"
-#include "dispatch.h"
-#include "keys.h"
-#include "loader.h"
+#include "rpc/dispatch.h"
+#include "rpc/keys.h"
+#include "workflow/loader.h"
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
-#include "server.h"
+#include "svc/server.h"
 #include "sign.h"
-#include "store.h"
+#include "store/store.h"
 #include "support.h"
-#include "workers.h"
+#include "domain/workers.h"
 
 #define T0_US (1700000000LL * 1000000) /* the test clock's start */
 #define SECRET "s3cret-of-test"

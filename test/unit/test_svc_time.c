@@ -15,7 +15,7 @@
 #include <inttypes.h>
 
 #include "svc_fixture.h"
-#include "timetrack.h"
+#include "domain/timetrack.h"
 
 #define MSG_NOT_ASSIGNED "Worker is not assigned to this task id."
 

@@ -13,7 +13,7 @@
 /* clang-format on */
 
 #include "svc_fixture.h"
-#include "workers.h"
+#include "domain/workers.h"
 
 static int setup(void **state)
 {

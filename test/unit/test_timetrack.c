@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "timetrack.h"
+#include "domain/timetrack.h"
 
 #define S 1000000LL
 #define MIN (60 * S)

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "support.h"
-#include "views.h"
+#include "domain/views.h"
 
 /* 2016-04-28T20:00:00Z in microseconds. */
 #define T0 INT64_C(1461873600000000)

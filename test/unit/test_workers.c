@@ -16,10 +16,10 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "model.h"
-#include "store.h"
+#include "store/model.h"
+#include "store/store.h"
 #include "support.h"
-#include "workers.h"
+#include "domain/workers.h"
 
 #define T0 INT64_C(1461873600000000)
 #define SEC INT64_C(1000000)

@@ -1,0 +1,396 @@
+/*
+ * lifecycle_create.c: projects and task creation (spec 3.4 create_subsequent_tasks), the
+ * assignment policies applied to new tasks, and project completion. Split from lifecycle.c;
+ * the shared internals are in lifecycle_internal.h.
+ */
+#include "domain/lifecycle.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/dbutil.h"
+#include "store/events.h"
+#include "domain/jobs.h"
+#include "json.h"
+#include "domain/lifecycle_internal.h"
+#include "log.h"
+#include "vec.h"
+
+#define MSG_POLICY "Assignment policy incorrectly specified."
+
+/* ---- task creation and assignment policies ------------------------------------------ */
+
+/* find_worker_by_username looks a worker up; *found false when there is none. */
+static int find_worker_by_username(orci_db *db, const char *username, int64_t *worker_id,
+                                   bool *found, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT w.id FROM workers w JOIN users u ON u.id = w.user_id WHERE u.username = ?1",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, username);
+    return orci_db_one_id(db, st, worker_id, found, err);
+}
+
+/*
+ * try_preassign tries assign_core and treats an eligibility refusal as "stays in the pool"
+ * (spec 3.4 _preassign_workers). *done tells whether the task was assigned.
+ */
+static int try_preassign(orci_lc *lc, int64_t worker_id, int64_t task_id, bool *done,
+                         orc_error *err)
+{
+    orc_error why = {0};
+    int code = orci_lci_assign_core(lc, worker_id, task_id, NULL, &why);
+    *done = code == ORC_OK;
+    if (code == ORC_OK)
+        return ORC_OK;
+    if (orci_lci_expected_error(code)) {
+        orci_debug("task %lld: pre-assignment to worker %lld refused: %s", (long long)task_id,
+                   (long long)worker_id, why.message);
+        return ORC_OK;
+    }
+    return orc_error_set(err, (orc_code)code, "%s", why.message);
+}
+
+/* policy_previous_steps applies previously_completed_steps with the slugs in steps. */
+static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_id, json_t *steps,
+                                 orc_error *err)
+{
+    size_t n = json_array_size(steps);
+    int64_t *step_ids = calloc(n + 1, sizeof *step_ids);
+    if (step_ids == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    int code = ORC_OK;
+    /* Every listed step must be a human step of the version before anything is tried. */
+    for (size_t i = 0; i < n; i++) {
+        const char *slug = json_string_value(json_array_get(steps, i));
+        if (slug == NULL) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+            goto out;
+        }
+        sqlite3_stmt *st = orci_db_stmt(
+            lc->db,
+            "SELECT s.id, s.is_human FROM steps s JOIN projects p"
+            " ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1 AND s.slug = ?2",
+            err);
+        if (st == NULL) {
+            code = ORC_INTERNAL;
+            goto out;
+        }
+        orci_bind_int(st, 1, project_id);
+        orci_bind_text(st, 2, slug);
+        int r = orci_db_row(lc->db, st, err);
+        if (r < 0) {
+            code = orci_lci_db_err(err);
+            goto out;
+        }
+        if (r == 0) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+            goto out;
+        }
+        step_ids[i] = sqlite3_column_int64(st, 0);
+        bool human = sqlite3_column_int(st, 1) != 0;
+        sqlite3_reset(st);
+        if (!human) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION,
+                                 "Machine step should not be member of assignment policy");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st = orci_db_stmt(
+            lc->db,
+            "SELECT a.worker_id FROM tasks t JOIN task_assignments a ON a.task_id = t.id"
+            " WHERE t.project_id = ?1 AND t.step_id = ?2 AND a.assignment_counter = 0"
+            " AND a.is_deleted = 0 AND a.worker_id IS NOT NULL",
+            err);
+        if (st == NULL) {
+            code = ORC_INTERNAL;
+            goto out;
+        }
+        orci_bind_int(st, 1, project_id);
+        orci_bind_int(st, 2, step_ids[i]);
+        int64_t worker_id = 0;
+        bool found = false, done = false;
+        if ((code = orci_db_one_id(lc->db, st, &worker_id, &found, err)) != ORC_OK)
+            goto out;
+        if (!found)
+            continue;
+        if ((code = try_preassign(lc, worker_id, task_id, &done, err)) != ORC_OK || done)
+            goto out;
+    }
+out:
+    free(step_ids);
+    return code;
+}
+
+/* preassign applies a new task's assignment policy (spec 3.4 _preassign_workers). */
+static int preassign(orci_lc *lc, int64_t project_id, int64_t task_id, bool is_human,
+                     const char *policy_text, orc_error *err)
+{
+    json_t *policy = json_loads(policy_text, 0, NULL);
+    int code = ORC_OK;
+    if (!json_is_object(policy)) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+        goto out;
+    }
+    if (!is_human) {
+        if (json_object_size(policy) > 0)
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION,
+                                 "Machine step should not have assignment policy.");
+        goto out;
+    }
+    const char *name = json_string_value(json_object_get(policy, "policy"));
+    if (name == NULL) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+    } else if (strcmp(name, "anyone_certified") == 0) {
+        code = ORC_OK;
+    } else if (strcmp(name, "previously_completed_steps") == 0) {
+        json_t *steps = json_object_get(policy, "steps");
+        if (!json_is_array(steps))
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+        else
+            code = policy_previous_steps(lc, project_id, task_id, steps, err);
+    } else if (strcmp(name, "specified_worker") == 0) {
+        const char *username = json_string_value(json_object_get(policy, "username"));
+        int64_t worker_id = 0;
+        bool found = false, done = false;
+        if (username == NULL) {
+            code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+        } else if ((code = find_worker_by_username(lc->db, username, &worker_id, &found, err)) ==
+                       ORC_OK &&
+                   found) {
+            code = try_preassign(lc, worker_id, task_id, &done, err);
+        } else if (code == ORC_OK) {
+            orci_warn("task %lld: specified worker %s does not exist; the task stays in the pool",
+                      (long long)task_id, username);
+        }
+    } else {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
+    }
+out:
+    json_decref(policy);
+    return code;
+}
+
+int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
+{
+    int status = 0;
+    int code = orci_lci_project_status(lc->db, project_id, &status, err);
+    if (code != ORC_OK || status != ORCI_PROJECT_ACTIVE)
+        return code;
+    sqlite3_stmt *st =
+        orci_db_stmt(lc->db,
+                     "SELECT (SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5)"
+                     " + (SELECT count(*) FROM steps s JOIN projects p"
+                     "    ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
+                     "    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1"
+                     "    AND t.step_id = s.id))",
+                     err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int64_t open = 0;
+    bool found = false;
+    if ((code = orci_db_one_id(lc->db, st, &open, &found, err)) != ORC_OK)
+        return code;
+    if (open > 0)
+        return ORC_OK;
+    return orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_COMPLETED, err);
+}
+
+/* A step ready for its task. */
+typedef struct ready_step {
+    int64_t id;
+    bool is_human;
+    char *policy;
+} ready_step;
+
+int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
+{
+    int status = 0;
+    int code = orci_lci_project_status(lc->db, project_id, &status, err);
+    if (code != ORC_OK)
+        return code;
+    /* An aborted project's tasks are all Aborted; nothing new starts there. */
+    if (status == ORCI_PROJECT_ABORTED)
+        return ORC_OK;
+
+    /* Steps in version order with no task yet whose creation dependencies are Complete.
+     * Collected first: creating tasks and assigning them reuses other statements. */
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db,
+        "SELECT s.id, s.is_human, s.assignment_policy FROM steps s JOIN projects p"
+        " ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
+        " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1 AND t.step_id = s.id)"
+        " AND NOT EXISTS (SELECT 1 FROM step_creation_deps d WHERE d.step_id = s.id"
+        "  AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.project_id = ?1"
+        "  AND t2.step_id = d.depends_on_id AND t2.status = 5))"
+        " ORDER BY s.position, s.id",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    ready_step *steps = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        int r = orci_db_row(lc->db, st, err);
+        if (r < 0) {
+            code = orci_lci_db_err(err);
+            goto out;
+        }
+        if (r == 0)
+            break;
+        if (!orci_grow(&steps, &cap, n + 1, sizeof *steps)) {
+            sqlite3_reset(st);
+            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+            goto out;
+        }
+        steps[n].id = sqlite3_column_int64(st, 0);
+        steps[n].is_human = sqlite3_column_int(st, 1) != 0;
+        steps[n].policy = strdup(orci_col_text(st, 2));
+        if (steps[n++].policy == NULL) {
+            sqlite3_reset(st);
+            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        st = orci_db_stmt(lc->db,
+                          "INSERT INTO tasks (start_datetime, step_id, project_id, status)"
+                          " VALUES (?1, ?2, ?3, 0)",
+                          err);
+        if (st == NULL) {
+            code = ORC_INTERNAL;
+            goto out;
+        }
+        orci_bind_int(st, 1, lc->now_us);
+        orci_bind_int(st, 2, steps[i].id);
+        orci_bind_int(st, 3, project_id);
+        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+            goto out;
+        int64_t task_id = orci_db_last_id(lc->db);
+        if ((code = orci_events_task_event(lc->db, lc->now_us, "task.created", task_id, 0, NULL,
+                                           orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING),
+                                           NULL, err)) != ORC_OK)
+            goto out;
+        if ((code = preassign(lc, project_id, task_id, steps[i].is_human, steps[i].policy, err)) !=
+            ORC_OK)
+            goto out;
+        /* A machine task is scheduled at once: it becomes a job for the executors. */
+        if (!steps[i].is_human && (code = orci_jobs_create(lc, task_id, err)) != ORC_OK)
+            goto out;
+    }
+    /* A task just created is not Complete: only a project that got none may be done. */
+    code = n == 0 ? orci_lci_complete_if_done(lc, project_id, err) : ORC_OK;
+out:
+    for (size_t i = 0; i < n; i++)
+        free(steps[i].policy);
+    free(steps);
+    return code;
+}
+
+int orci_lc_create_subsequent_tasks(orci_lc *lc, int64_t project_id, orc_error *err)
+{
+    int code = orci_lci_create_subsequent(lc, project_id, err);
+    if (code != ORC_OK)
+        return code;
+    return orci_lci_check_project(lc->db, project_id, err);
+}
+
+/* ---- projects ----------------------------------------------------------------------- */
+
+/* project_created_event appends project.created with the project's parameters. */
+static int project_created_event(orci_lc *lc, int64_t project_id, const orci_project_params *p,
+                                 orc_error *err)
+{
+    json_t *payload =
+        json_pack("{s:s, s:s, s:I, s:s}", "version", p->version_slug, "description",
+                  p->description != NULL ? p->description : "", "priority", (json_int_t)p->priority,
+                  "task_class", orci_task_class_name(p->task_class));
+    if (payload == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    orci_event_rec e = {.type = "project.created",
+                        .time_us = lc->now_us,
+                        .new_status = orci_project_status_label(ORCI_PROJECT_ACTIVE),
+                        .payload = payload};
+    int code = orci_events_project_context(lc->db, project_id, &e, err);
+    if (code == ORC_OK)
+        code = orci_events_append(lc->db, &e, NULL, err);
+    json_decref(payload);
+    return code;
+}
+
+int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *project_id,
+                           orc_error *err)
+{
+    if (p == NULL || p->workflow_slug == NULL || p->version_slug == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "A workflow slug and a version slug are required.");
+    if (p->task_class != ORCI_TASK_CLASS_REAL && p->task_class != ORCI_TASK_CLASS_TRAINING)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "Invalid task class.");
+    char *data = orci_lci_normalize_object(p->project_data, "project_data", err);
+    if (data == NULL)
+        return orci_lci_db_err(err);
+    int code = ORC_OK;
+    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT id FROM workflows WHERE slug = ?1", err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_text(st, 1, p->workflow_slug);
+    int64_t workflow_id = 0, version_id = 0;
+    bool found = false;
+    if ((code = orci_db_one_id(lc->db, st, &workflow_id, &found, err)) != ORC_OK)
+        goto out;
+    if (!found) {
+        code = orc_error_set(err, ORC_NOT_FOUND, "Workflow %s not found", p->workflow_slug);
+        goto out;
+    }
+    st = orci_db_stmt(lc->db,
+                      "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2", err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, workflow_id);
+    orci_bind_text(st, 2, p->version_slug);
+    if ((code = orci_db_one_id(lc->db, st, &version_id, &found, err)) != ORC_OK)
+        goto out;
+    if (!found) {
+        code = orc_error_set(err, ORC_NOT_FOUND, "Version %s of workflow %s not found",
+                             p->version_slug, p->workflow_slug);
+        goto out;
+    }
+    st = orci_db_stmt(lc->db,
+                      "INSERT INTO projects (start_datetime, status, workflow_version_id,"
+                      " short_description, priority, project_data, task_class)"
+                      " VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)",
+                      err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, lc->now_us);
+    orci_bind_int(st, 2, version_id);
+    orci_bind_text(st, 3, p->description != NULL ? p->description : "");
+    orci_bind_int(st, 4, p->priority);
+    orci_bind_text(st, 5, data);
+    orci_bind_int(st, 6, p->task_class);
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        goto out;
+    int64_t id = orci_db_last_id(lc->db);
+    if ((code = project_created_event(lc, id, p, err)) != ORC_OK)
+        goto out;
+    if ((code = orci_lci_create_subsequent(lc, id, err)) != ORC_OK)
+        goto out;
+    if ((code = orci_lci_check_project(lc->db, id, err)) != ORC_OK)
+        goto out;
+    if (project_id != NULL)
+        *project_id = id;
+out:
+    free(data);
+    return code;
+}

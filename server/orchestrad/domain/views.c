@@ -1,0 +1,1131 @@
+/*
+ * views.c: the read-only documents of the lifecycle (project_information, dashboard_tasks,
+ * task_assignment_information and the flat prerequisites dict), built with jansson in the
+ * upstream key order.
+ *
+ * Each view runs inside one SAVEPOINT so that all its queries read one snapshot: on a
+ * reader connection that is a read transaction, on the writer it nests inside the job's.
+ */
+#include "domain/views.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "store/dbutil.h"
+#include "json.h"
+#include "store/model.h"
+#include "vec.h"
+
+#define DASHBOARD_COMPLETE_MAX 20
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+/*
+ * put sets o[key] = v and always consumes v's reference (like json_object_set_new, which
+ * releases v on failure); false when o or v is NULL or on OOM. Values built inline in an
+ * `ok = ok && put(...)` chain are never created once ok is false; values built beforehand
+ * go through `ok = put(...) && ok` so they are consumed either way.
+ */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+    if (v == NULL)
+        return false;
+    if (o == NULL) {
+        json_decref(v);
+        return false;
+    }
+    return json_object_set_new(o, key, v) == 0;
+}
+
+/* push appends v to a and always consumes v's reference. */
+static bool push(json_t *a, json_t *v)
+{
+    if (v == NULL)
+        return false;
+    if (a == NULL) {
+        json_decref(v);
+        return false;
+    }
+    return json_array_append_new(a, v) == 0;
+}
+
+/*
+ * built ends the building of o by a chain of put calls: o when every one succeeded (ok),
+ * else NULL with o released, so that the result goes straight to push, put or return.
+ */
+static json_t *built(json_t *o, bool ok)
+{
+    if (ok)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *json_time(int64_t us)
+{
+    char buf[40];
+    orci_time_format(us, buf, sizeof buf);
+    return json_string(buf);
+}
+
+/* col_time renders a nullable time column. */
+static json_t *col_time(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    return json_time(sqlite3_column_int64(st, col));
+}
+
+/* col_text_or_null renders a nullable text column. */
+static json_t *col_text_or_null(sqlite3_stmt *st, int col)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return json_null();
+    return json_string(orci_col_text(st, col));
+}
+
+/* col_json parses a stored JSON column; the store checked it with json_valid on write. */
+static json_t *col_json(sqlite3_stmt *st, int col, orc_error *err)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(orci_col_text(st, col), JSON_DECODE_ANY, &jerr);
+    if (v == NULL)
+        orc_error_set(err, ORC_INTERNAL, "stored JSON is unreadable: %s", jerr.text);
+    return v;
+}
+
+static int out_of_memory(orc_error *err)
+{
+    return orc_error_set(err, ORC_INTERNAL, "out of memory while rendering a view");
+}
+
+/* view_begin / view_end bracket one view in a savepoint (one consistent snapshot). */
+static int view_begin(orci_db *db, orc_error *err)
+{
+    return orci_db_exec(db, "SAVEPOINT orci_view", err);
+}
+
+static void view_end(orci_db *db)
+{
+    orc_error ignored = {0};
+    if (orci_db_exec(db, "RELEASE orci_view", &ignored) != ORC_OK)
+        orci_db_exec(db, "ROLLBACK TO orci_view", &ignored);
+}
+
+/* finish dumps root into *json (caller frees) and releases root. */
+static int finish(json_t *root, char **json, orc_error *err)
+{
+    *json = orci_json_dump(root);
+    json_decref(root);
+    if (*json == NULL)
+        return out_of_memory(err);
+    return ORC_OK;
+}
+
+/* ---- the step graph of a workflow version -------------------------------------------- */
+
+typedef struct step_node {
+    int64_t id;
+    char *slug, *name, *description;
+    bool is_human;
+    size_t *deps; /* creation dependencies, as indexes, ascending (version order) */
+    size_t ndeps;
+    size_t *dependents; /* steps depending on this one, ascending */
+    size_t ndependents;
+} step_node;
+
+typedef struct step_key {
+    int64_t id;
+    size_t index;
+} step_key;
+
+/* step_graph is the steps of one version in version order (position, then id). */
+typedef struct step_graph {
+    step_node *v;
+    size_t n;
+    step_key *by_id; /* n entries sorted by id, for graph_index */
+} step_graph;
+
+static void graph_fini(step_graph *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->v[i].slug);
+        free(g->v[i].name);
+        free(g->v[i].description);
+        free(g->v[i].deps);
+        free(g->v[i].dependents);
+    }
+    free(g->v);
+    free(g->by_id);
+    g->v = NULL;
+    g->by_id = NULL;
+    g->n = 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    int64_t x = ((const step_key *)a)->id, y = ((const step_key *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* graph_index finds the index of a step id; SIZE_MAX if it is not in the version. */
+static size_t graph_index(const step_graph *g, int64_t id)
+{
+    if (g->by_id == NULL)
+        return SIZE_MAX;
+    step_key key = {.id = id};
+    const step_key *k = bsearch(&key, g->by_id, g->n, sizeof key, cmp_key);
+    return k != NULL ? k->index : SIZE_MAX;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool append_index(size_t **arr, size_t *n, size_t value)
+{
+    size_t *grown = realloc(*arr, (*n + 1) * sizeof **arr);
+    if (grown == NULL)
+        return false;
+    grown[(*n)++] = value;
+    *arr = grown;
+    return true;
+}
+
+/*
+ * graph_load reads the steps and creation dependencies of a version; with names false the
+ * steps' names and descriptions are left NULL (the prerequisites of every leased job need
+ * only ids, slugs and dependencies).
+ */
+static int graph_load(orci_db *db, int64_t version_id, bool names, step_graph *g, orc_error *err)
+{
+    memset(g, 0, sizeof *g);
+    size_t cap = 0;
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT id, slug, name, description, is_human FROM steps"
+                                    " WHERE workflow_version_id = ?1 ORDER BY position, id",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, version_id);
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        if (!orci_grow(&g->v, &cap, g->n + 1, sizeof *g->v))
+            goto oom;
+        step_node *s = &g->v[g->n];
+        memset(s, 0, sizeof *s);
+        g->n++;
+        s->id = sqlite3_column_int64(st, 0);
+        s->is_human = sqlite3_column_int64(st, 4) != 0;
+        s->slug = strdup(orci_col_text(st, 1));
+        if (names) {
+            s->name = strdup(orci_col_text(st, 2));
+            s->description = strdup(orci_col_text(st, 3));
+        }
+        if (s->slug == NULL || (names && (s->name == NULL || s->description == NULL)))
+            goto oom;
+    }
+    if (r < 0)
+        goto fail;
+    g->by_id = malloc((g->n + 1) * sizeof *g->by_id);
+    if (g->by_id == NULL)
+        goto oom;
+    for (size_t i = 0; i < g->n; i++)
+        g->by_id[i] = (step_key){.id = g->v[i].id, .index = i};
+    qsort(g->by_id, g->n, sizeof *g->by_id, cmp_key);
+
+    st = orci_db_stmt(db,
+                      "SELECT d.step_id, d.depends_on_id FROM step_creation_deps d"
+                      " JOIN steps s ON s.id = d.step_id WHERE s.workflow_version_id = ?1",
+                      err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, version_id);
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        size_t from = graph_index(g, sqlite3_column_int64(st, 0));
+        size_t to = graph_index(g, sqlite3_column_int64(st, 1));
+        if (from == SIZE_MAX || to == SIZE_MAX)
+            continue; /* a dependency outside the version: the loader never writes one */
+        if (!append_index(&g->v[from].deps, &g->v[from].ndeps, to) ||
+            !append_index(&g->v[to].dependents, &g->v[to].ndependents, from))
+            goto oom;
+    }
+    if (r < 0)
+        goto fail;
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->v[i].ndeps > 1)
+            qsort(g->v[i].deps, g->v[i].ndeps, sizeof(size_t), cmp_size);
+        if (g->v[i].ndependents > 1)
+            qsort(g->v[i].dependents, g->v[i].ndependents, sizeof(size_t), cmp_size);
+    }
+    return ORC_OK;
+oom:
+    sqlite3_reset(st);
+    graph_fini(g);
+    return out_of_memory(err);
+fail:
+    graph_fini(g);
+    return orci_db_code(err);
+}
+
+/*
+ * graph_bfs_order writes the upstream step order into order[g->n]: a queue seeded with the
+ * steps that have no creation dependencies (version order); each emitted step enqueues, in
+ * version order, every not yet enqueued step that depends on it, so a step comes as soon
+ * as ANY of its dependencies has been emitted (not a strict topological sort, as
+ * upstream). Steps never reached (only possible with a dependency cycle, which the loader
+ * refuses) are appended in version order so that no step is lost.
+ */
+static int graph_bfs_order(const step_graph *g, size_t *order, orc_error *err)
+{
+    bool *queued = calloc(g->n + 1, sizeof *queued);
+    if (queued == NULL)
+        return out_of_memory(err);
+    size_t tail = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (g->v[i].ndeps == 0) {
+            order[tail++] = i;
+            queued[i] = true;
+        }
+    for (size_t head = 0; head < tail; head++) {
+        const step_node *s = &g->v[order[head]];
+        for (size_t k = 0; k < s->ndependents; k++) {
+            size_t d = s->dependents[k];
+            if (!queued[d]) {
+                queued[d] = true;
+                order[tail++] = d;
+            }
+        }
+    }
+    for (size_t i = 0; i < g->n; i++)
+        if (!queued[i])
+            order[tail++] = i;
+    free(queued);
+    return ORC_OK;
+}
+
+/*
+ * graph_ancestors writes the transitive closure of the creation dependencies of step
+ * `start` into out (*nout entries), in depth-first pre-order: direct dependencies in
+ * version order, each followed by its own ancestors. Upstream collects them in a set (no
+ * defined order); this order is deterministic.
+ */
+static int graph_ancestors(const step_graph *g, size_t start, size_t *out, size_t *nout,
+                           orc_error *err)
+{
+    bool *seen = calloc(g->n + 1, sizeof *seen);
+    /* Each step is pushed at most once per edge into it: at most edges + 1 entries. */
+    size_t edges = 0;
+    for (size_t i = 0; i < g->n; i++)
+        edges += g->v[i].ndeps;
+    size_t *stack = malloc((edges + 1) * sizeof *stack);
+    if (seen == NULL || stack == NULL) {
+        free(seen);
+        free(stack);
+        return out_of_memory(err);
+    }
+    size_t top = 0;
+    *nout = 0;
+    seen[start] = true;
+    for (size_t k = g->v[start].ndeps; k > 0; k--)
+        stack[top++] = g->v[start].deps[k - 1];
+    while (top > 0) {
+        size_t s = stack[--top];
+        if (seen[s])
+            continue;
+        seen[s] = true;
+        out[(*nout)++] = s;
+        for (size_t k = g->v[s].ndeps; k > 0; k--)
+            if (!seen[g->v[s].deps[k - 1]])
+                stack[top++] = g->v[s].deps[k - 1];
+    }
+    free(seen);
+    free(stack);
+    return ORC_OK;
+}
+
+/* ---- prerequisites (spec 3.6) -------------------------------------------------------- */
+
+/*
+ * prerequisites_build returns the flat prerequisites dict of the task of step step_id in
+ * project_id (version version_id): each ancestor step's slug mapped to the
+ * in_progress_task_data of the highest-counter live assignment of its task ({} when that
+ * Complete task has no assignment, e.g. after complete_and_skip_task).
+ */
+static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t version_id,
+                                   int64_t step_id, orc_error *err)
+{
+    step_graph g;
+    json_t *result = NULL;
+    size_t *anc = NULL;
+    json_t **data = NULL; /* per step index: its task's data, for Complete ancestors */
+    bool *want = NULL;    /* per step index: an ancestor */
+    if (graph_load(db, version_id, false, &g, err) != ORC_OK)
+        return NULL;
+    size_t start = graph_index(&g, step_id);
+    if (start == SIZE_MAX) {
+        orc_error_set(err, ORC_INTERNAL, "step %lld is not in its version", (long long)step_id);
+        goto out;
+    }
+    anc = malloc((g.n + 1) * sizeof *anc);
+    if (anc == NULL) {
+        out_of_memory(err);
+        goto out;
+    }
+    size_t nanc = 0;
+    if (graph_ancestors(&g, start, anc, &nanc, err) != ORC_OK)
+        goto out;
+    /* Every ancestor's task and its latest live assignment's data in one query (a step has
+     * at most one task per project), instead of two queries per ancestor. */
+    data = calloc(g.n + 1, sizeof *data);
+    want = calloc(g.n + 1, sizeof *want);
+    if (data == NULL || want == NULL) {
+        out_of_memory(err);
+        goto out;
+    }
+    for (size_t i = 0; i < nanc; i++)
+        want[anc[i]] = true;
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT t.step_id, t.status, (SELECT a.in_progress_task_data"
+                                    " FROM task_assignments a WHERE a.task_id = t.id"
+                                    " AND a.is_deleted = 0 ORDER BY a.assignment_counter DESC"
+                                    " LIMIT 1) FROM tasks t WHERE t.project_id = ?1",
+                                    err);
+    if (st == NULL)
+        goto out;
+    orci_bind_int(st, 1, project_id);
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        size_t k = graph_index(&g, sqlite3_column_int64(st, 0));
+        if (k == SIZE_MAX || !want[k] || sqlite3_column_int64(st, 1) != ORCI_TASK_COMPLETE)
+            continue;
+        /* A Complete task without an assignment (complete_and_skip_task) gives {}. */
+        data[k] = sqlite3_column_type(st, 2) == SQLITE_NULL ? json_object() : col_json(st, 2, err);
+        if (data[k] == NULL) {
+            sqlite3_reset(st);
+            goto out;
+        }
+    }
+    if (r < 0)
+        goto out;
+    result = json_object();
+    if (result == NULL) {
+        out_of_memory(err);
+        goto out;
+    }
+    for (size_t i = 0; i < nanc; i++) {
+        const step_node *s = &g.v[anc[i]];
+        if (data[anc[i]] == NULL) {
+            orc_error_set(err, ORC_FAILED_PRECONDITION, "Task dependencies are not complete.");
+            goto fail;
+        }
+        json_t *d = data[anc[i]];
+        data[anc[i]] = NULL;
+        if (!put(result, s->slug, d)) {
+            out_of_memory(err);
+            goto fail;
+        }
+    }
+    goto out;
+fail:
+    json_decref(result);
+    result = NULL;
+out:
+    if (data != NULL)
+        for (size_t i = 0; i < g.n; i++)
+            json_decref(data[i]);
+    free(data);
+    free(want);
+    free(anc);
+    graph_fini(&g);
+    return result;
+}
+
+int orci_view_prerequisites(orci_db *db, int64_t task_id, char **json, orc_error *err)
+{
+    if (json == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    *json = NULL;
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT t.project_id, s.workflow_version_id, t.step_id"
+                                    " FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                    " WHERE t.id = ?1",
+                                    err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, task_id);
+    int r = orci_db_row(db, st, err);
+    if (r <= 0) {
+        code =
+            r < 0 ? orci_db_code(err) : orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
+        goto out;
+    }
+    int64_t project_id = sqlite3_column_int64(st, 0);
+    int64_t version_id = sqlite3_column_int64(st, 1);
+    int64_t step_id = sqlite3_column_int64(st, 2);
+    sqlite3_reset(st);
+    json_t *prereq = prerequisites_build(db, project_id, version_id, step_id, err);
+    if (prereq == NULL) {
+        code = orci_db_code(err);
+        goto out;
+    }
+    code = finish(prereq, json, err);
+out:
+    view_end(db);
+    return code;
+}
+
+/* ---- project_information (spec 4.3) -------------------------------------------------- */
+
+/* project_object renders the project part and returns its version id. */
+static json_t *project_object(orci_db *db, int64_t project_id, int64_t *version_id, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT p.id, w.slug, v.slug, p.short_description, p.start_datetime, p.priority,"
+        " p.project_data, p.team_messages_url, p.task_class, p.status, v.id"
+        " FROM projects p JOIN workflow_versions v ON v.id = p.workflow_version_id"
+        " JOIN workflows w ON w.id = v.workflow_id WHERE p.id = ?1",
+        err);
+    if (st == NULL)
+        return NULL;
+    orci_bind_int(st, 1, project_id);
+    int r = orci_db_row(db, st, err);
+    if (r <= 0) {
+        if (r == 0)
+            orc_error_set(err, ORC_NOT_FOUND, "No project for given id");
+        return NULL;
+    }
+    json_t *data = col_json(st, 6, err);
+    if (data == NULL) {
+        sqlite3_reset(st);
+        return NULL;
+    }
+    json_t *p = json_object();
+    bool ok = p != NULL;
+    ok = ok && put(p, "id", json_integer(sqlite3_column_int64(st, 0)));
+    ok = ok && put(p, "workflow_slug", json_string(orci_col_text(st, 1)));
+    ok = ok && put(p, "workflow_version_slug", json_string(orci_col_text(st, 2)));
+    ok = ok && put(p, "short_description", json_string(orci_col_text(st, 3)));
+    ok = ok && put(p, "start_datetime", json_time(sqlite3_column_int64(st, 4)));
+    ok = ok && put(p, "priority", json_integer(sqlite3_column_int64(st, 5)));
+    ok = ok && put(p, "project_data", json_incref(data));
+    ok = ok && put(p, "team_messages_url", col_text_or_null(st, 7));
+    ok = ok && put(p, "task_class", json_integer(sqlite3_column_int64(st, 8)));
+    ok = ok &&
+         put(p, "status", json_string(orci_project_status_label((int)sqlite3_column_int64(st, 9))));
+    *version_id = sqlite3_column_int64(st, 10);
+    sqlite3_reset(st);
+    json_decref(data);
+    if (!ok)
+        out_of_memory(err);
+    return built(p, ok);
+}
+
+static json_t *steps_array(const step_graph *g, orc_error *err)
+{
+    size_t *order = malloc((g->n + 1) * sizeof *order);
+    json_t *steps = json_array();
+    if (order == NULL || steps == NULL)
+        goto oom;
+    if (graph_bfs_order(g, order, err) != ORC_OK)
+        goto fail;
+    for (size_t i = 0; i < g->n; i++) {
+        const step_node *s = &g->v[order[i]];
+        json_t *o = json_object();
+        bool ok = o != NULL;
+        ok = ok && put(o, "slug", json_string(s->slug));
+        ok = ok && put(o, "description", json_string(s->description));
+        ok = ok && put(o, "is_human", json_boolean(s->is_human));
+        if (!push(steps, built(o, ok)))
+            goto oom;
+    }
+    free(order);
+    return steps;
+oom:
+    out_of_memory(err);
+fail:
+    free(order);
+    json_decref(steps);
+    return NULL;
+}
+
+static json_t *iterations_array(orci_db *db, int64_t assignment_id, orc_error *err)
+{
+    json_t *its = json_array();
+    if (its == NULL) {
+        out_of_memory(err);
+        return NULL;
+    }
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT id, start_datetime, end_datetime, status,"
+                                    " submitted_data FROM iterations"
+                                    " WHERE assignment_id = ?1 AND is_deleted = 0"
+                                    " ORDER BY start_datetime, id",
+                                    err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, assignment_id);
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        json_t *data = col_json(st, 4, err);
+        if (data == NULL) {
+            sqlite3_reset(st);
+            goto fail;
+        }
+        json_t *o = json_object();
+        bool ok = o != NULL;
+        ok = ok && put(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+        ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 1)));
+        ok = ok && put(o, "end_datetime", col_time(st, 2));
+        ok = ok && put(o, "status",
+                       json_string(orci_iteration_status_label((int)sqlite3_column_int64(st, 3))));
+        ok = ok && put(o, "assignment", json_integer(assignment_id));
+        ok = put(o, "submitted_data", data) && ok;
+        if (!push(its, built(o, ok))) {
+            sqlite3_reset(st);
+            out_of_memory(err);
+            goto fail;
+        }
+    }
+    if (r < 0)
+        goto fail;
+    return its;
+fail:
+    json_decref(its);
+    return NULL;
+}
+
+/* worker_object renders {id, username, first_name, last_name}, all null for machines. */
+static json_t *worker_object(sqlite3_stmt *st, int col_id)
+{
+    json_t *w = json_object();
+    if (w == NULL)
+        return NULL;
+    bool machine = sqlite3_column_type(st, col_id) == SQLITE_NULL;
+    bool ok = put(w, "id", machine ? json_null() : json_integer(sqlite3_column_int64(st, col_id)));
+    ok = ok && put(w, "username", machine ? json_null() : col_text_or_null(st, col_id + 1));
+    ok = ok && put(w, "first_name", machine ? json_null() : col_text_or_null(st, col_id + 2));
+    ok = ok && put(w, "last_name", machine ? json_null() : col_text_or_null(st, col_id + 3));
+    return built(w, ok);
+}
+
+/*
+ * assignments_array renders a task's live assignments by counter and returns its
+ * latest_data in *latest (new reference): the data of the Processing assignment, else of
+ * the highest counter, else null.
+ */
+static json_t *assignments_array(orci_db *db, int64_t task_id, json_t **latest, orc_error *err)
+{
+    json_t *arr = json_array();
+    json_t *processing = NULL, *last = NULL; /* borrowed from arr */
+    *latest = NULL;
+    if (arr == NULL) {
+        out_of_memory(err);
+        return NULL;
+    }
+    /* Machine assignments have no worker: the LEFT JOINs give NULL columns. */
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT a.id, a.start_datetime, a.status, a.in_progress_task_data, w.id, u.username,"
+        " u.first_name, u.last_name,"
+        " (SELECT SUM(e.time_worked_us) FROM time_entries e"
+        "  WHERE e.assignment_id = a.id AND e.is_deleted = 0)"
+        " FROM task_assignments a LEFT JOIN workers w ON w.id = a.worker_id"
+        " LEFT JOIN users u ON u.id = w.user_id"
+        " WHERE a.task_id = ?1 AND a.is_deleted = 0 ORDER BY a.assignment_counter, a.id",
+        err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, task_id);
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        int status = (int)sqlite3_column_int64(st, 2);
+        json_t *data = col_json(st, 3, err);
+        if (data == NULL) {
+            sqlite3_reset(st);
+            goto fail;
+        }
+        /* The iterations query is another statement: this one stays on its row. */
+        json_t *its = iterations_array(db, id, err);
+        if (its == NULL) {
+            json_decref(data);
+            sqlite3_reset(st);
+            goto fail;
+        }
+        json_t *o = json_object();
+        bool ok = o != NULL;
+        ok = ok && put(o, "id", json_integer(id));
+        ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 1)));
+        ok = ok && put(o, "worker", worker_object(st, 4));
+        ok = ok && put(o, "task", json_integer(task_id));
+        ok = ok && put(o, "status", json_string(orci_assignment_status_label(status)));
+        ok = ok && put(o, "in_progress_task_data", json_incref(data));
+        if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+            ok = ok && put(o, "recorded_work_time", json_null());
+        else
+            ok = ok &&
+                 put(o, "recorded_work_time", json_real((double)sqlite3_column_int64(st, 8) / 1e6));
+        ok = put(o, "iterations", its) && ok;
+        if (!push(arr, built(o, ok))) {
+            json_decref(data);
+            sqlite3_reset(st);
+            out_of_memory(err);
+            goto fail;
+        }
+        last = data;
+        if (status == ORCI_ASSIGNMENT_PROCESSING && processing == NULL)
+            processing = data;
+        json_decref(data); /* o holds it */
+    }
+    if (r < 0)
+        goto fail;
+    if (processing != NULL)
+        *latest = json_incref(processing);
+    else if (last != NULL)
+        *latest = json_incref(last);
+    else
+        *latest = json_null();
+    return arr;
+fail:
+    json_decref(arr);
+    return NULL;
+}
+
+static json_t *tasks_object(orci_db *db, int64_t project_id, orc_error *err)
+{
+    json_t *tasks = json_object();
+    if (tasks == NULL) {
+        out_of_memory(err);
+        return NULL;
+    }
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT t.id, s.slug, t.status, t.start_datetime"
+                                    " FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                    " WHERE t.project_id = ?1 ORDER BY t.id",
+                                    err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, project_id);
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        json_t *latest = NULL;
+        json_t *assignments = assignments_array(db, id, &latest, err);
+        if (assignments == NULL) {
+            sqlite3_reset(st);
+            goto fail;
+        }
+        json_t *o = json_object();
+        bool ok = o != NULL;
+        ok = ok && put(o, "id", json_integer(id));
+        ok = ok && put(o, "step_slug", json_string(orci_col_text(st, 1)));
+        ok = ok && put(o, "project", json_integer(project_id));
+        ok = ok && put(o, "status",
+                       json_string(orci_task_status_label((int)sqlite3_column_int64(st, 2))));
+        ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 3)));
+        ok = put(o, "latest_data", latest) && ok;
+        ok = put(o, "assignments", assignments) && ok;
+        if (!put(tasks, orci_col_text(st, 1), built(o, ok))) {
+            sqlite3_reset(st);
+            out_of_memory(err);
+            goto fail;
+        }
+    }
+    if (r < 0)
+        goto fail;
+    return tasks;
+fail:
+    json_decref(tasks);
+    return NULL;
+}
+
+int orci_view_project_information(orci_db *db, int64_t project_id, char **json, orc_error *err)
+{
+    if (json == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    *json = NULL;
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    step_graph g = {0};
+    json_t *root = NULL, *steps = NULL, *tasks = NULL;
+    int64_t version_id = 0;
+    json_t *project = project_object(db, project_id, &version_id, err);
+    if (project == NULL)
+        goto fail;
+    if (graph_load(db, version_id, true, &g, err) != ORC_OK)
+        goto fail;
+    if ((steps = steps_array(&g, err)) == NULL ||
+        (tasks = tasks_object(db, project_id, err)) == NULL)
+        goto fail;
+    root = json_object();
+    bool ok = put(root, "project", project);
+    ok = put(root, "steps", steps) && ok;
+    ok = put(root, "tasks", tasks) && ok;
+    project = steps = tasks = NULL; /* consumed */
+    if (!ok)
+        goto oom;
+    code = finish(root, json, err);
+    root = NULL;
+    goto out;
+oom:
+    out_of_memory(err);
+fail:
+    code = orci_db_code(err);
+out:
+    json_decref(project);
+    json_decref(steps);
+    json_decref(tasks);
+    json_decref(root);
+    graph_fini(&g);
+    view_end(db);
+    return code;
+}
+
+/* ---- dashboard_tasks (spec 5) -------------------------------------------------------- */
+
+/* Columns of DASHBOARD_SELECT, in order. */
+enum { DB_TASK, DB_ASSIGNMENT, DB_STEP, DB_VERSION, DB_DETAIL, DB_A_STATUS, DB_T_STATUS, DB_LOWER };
+
+#define DASHBOARD_SELECT                                                                           \
+    "SELECT t.id, a.id, s.name, v.name, p.short_description, a.status, t.status,"                  \
+    " EXISTS (SELECT 1 FROM task_assignments b WHERE b.task_id = a.task_id"                        \
+    "  AND b.is_deleted = 0 AND b.assignment_counter < a.assignment_counter"                       \
+    "  AND b.status = ?2)"                                                                         \
+    " FROM task_assignments a JOIN tasks t ON t.id = a.task_id"                                    \
+    " JOIN steps s ON s.id = t.step_id JOIN projects p ON p.id = t.project_id"                     \
+    " JOIN workflow_versions v ON v.id = p.workflow_version_id"                                    \
+    " WHERE a.worker_id = ?1 AND a.is_deleted = 0"
+
+/* dashboard_entry renders {"id","assignment_id","step","project","detail"} of a row. */
+static json_t *dashboard_entry(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = ok && put(o, "id", json_integer(sqlite3_column_int64(st, DB_TASK)));
+    ok = ok && put(o, "assignment_id", json_integer(sqlite3_column_int64(st, DB_ASSIGNMENT)));
+    ok = ok && put(o, "step", json_string(orci_col_text(st, DB_STEP)));
+    ok = ok && put(o, "project", json_string(orci_col_text(st, DB_VERSION)));
+    ok = ok && put(o, "detail", json_string(orci_col_text(st, DB_DETAIL)));
+    return built(o, ok);
+}
+
+/* dashboard_flag runs a query with one worker parameter that returns one 0/1 row. */
+static int dashboard_flag(orci_db *db, sqlite3_stmt *st, int64_t worker_id, bool *out,
+                          orc_error *err)
+{
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, worker_id);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_db_code(err);
+    *out = r == 1 && sqlite3_column_int64(st, 0) != 0;
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_view_dashboard(orci_db *db, int64_t worker_id, char **json, orc_error *err)
+{
+    if (json == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    *json = NULL;
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    json_t *in_progress = json_array(), *returned = json_array(), *pending_review = json_array(),
+           *pending_processing = json_array(), *complete = json_array();
+    json_t *root = NULL;
+    int r;
+    if (in_progress == NULL || returned == NULL || pending_review == NULL ||
+        pending_processing == NULL || complete == NULL)
+        goto oom;
+
+    /* The active lists: priority descending, then project start ascending. */
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    DASHBOARD_SELECT " AND t.status NOT IN (?3, ?4)"
+                                                     " ORDER BY p.priority DESC,"
+                                                     " p.start_datetime ASC, a.id ASC",
+                                    err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, worker_id);
+    orci_bind_int(st, 2, ORCI_ASSIGNMENT_PROCESSING);
+    orci_bind_int(st, 3, ORCI_TASK_COMPLETE);
+    orci_bind_int(st, 4, ORCI_TASK_ABORTED);
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        int a_status = (int)sqlite3_column_int64(st, DB_A_STATUS);
+        int t_status = (int)sqlite3_column_int64(st, DB_T_STATUS);
+        json_t *list = NULL;
+        if (a_status == ORCI_ASSIGNMENT_PROCESSING)
+            list = t_status == ORCI_TASK_POST_REVIEW_PROCESSING ? returned : in_progress;
+        else if (a_status == ORCI_ASSIGNMENT_SUBMITTED)
+            list = sqlite3_column_int64(st, DB_LOWER) != 0 ? pending_processing : pending_review;
+        if (list == NULL)
+            continue; /* Failed: machine assignments only, never a worker's */
+        if (!push(list, dashboard_entry(st))) {
+            sqlite3_reset(st);
+            goto oom;
+        }
+    }
+    if (r < 0)
+        goto fail;
+
+    /* Complete: priority descending, then project start descending, at most 20. */
+    st = orci_db_stmt(db,
+                      DASHBOARD_SELECT " AND t.status = ?3"
+                                       " ORDER BY p.priority DESC, p.start_datetime DESC,"
+                                       " a.id DESC LIMIT ?4",
+                      err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, worker_id);
+    orci_bind_int(st, 2, ORCI_ASSIGNMENT_PROCESSING);
+    orci_bind_int(st, 3, ORCI_TASK_COMPLETE);
+    orci_bind_int(st, 4, DASHBOARD_COMPLETE_MAX);
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        if (!push(complete, dashboard_entry(st))) {
+            sqlite3_reset(st);
+            goto oom;
+        }
+    }
+    if (r < 0)
+        goto fail;
+
+    /* preventNew: the returned-task block of spec 3.1. */
+    bool prevent_new = false, reviewer = false;
+    st = orci_db_stmt(db,
+                      "SELECT EXISTS (SELECT 1 FROM task_assignments a"
+                      " JOIN tasks t ON t.id = a.task_id WHERE a.worker_id = ?1"
+                      " AND a.is_deleted = 0 AND a.status = ?2 AND t.status = ?3)",
+                      err);
+    if (st != NULL) {
+        orci_bind_int(st, 2, ORCI_ASSIGNMENT_PROCESSING);
+        orci_bind_int(st, 3, ORCI_TASK_POST_REVIEW_PROCESSING);
+    }
+    if (dashboard_flag(db, st, worker_id, &prevent_new, err) != ORC_OK)
+        goto fail;
+    /* reviewerStatus: any REAL reviewer certification. */
+    st = orci_db_stmt(db,
+                      "SELECT EXISTS (SELECT 1 FROM worker_certifications"
+                      " WHERE worker_id = ?1 AND role = ?2 AND task_class = ?3)",
+                      err);
+    if (st != NULL) {
+        orci_bind_int(st, 2, ORCI_ROLE_REVIEWER);
+        orci_bind_int(st, 3, ORCI_TASK_CLASS_REAL);
+    }
+    if (dashboard_flag(db, st, worker_id, &reviewer, err) != ORC_OK)
+        goto fail;
+
+    json_t *tasks = json_object();
+    bool ok = put(tasks, "in_progress", in_progress);
+    ok = put(tasks, "returned", returned) && ok;
+    ok = put(tasks, "pending_review", pending_review) && ok;
+    ok = put(tasks, "pending_processing", pending_processing) && ok;
+    ok = put(tasks, "complete", complete) && ok;
+    in_progress = returned = pending_review = pending_processing = complete = NULL;
+    root = json_object();
+    ok = put(root, "tasks", tasks) && ok;
+    ok = ok && put(root, "preventNew", json_boolean(prevent_new));
+    ok = ok && put(root, "reviewerStatus", json_boolean(reviewer));
+    if (!ok)
+        goto oom;
+    code = finish(root, json, err);
+    root = NULL;
+    goto out;
+oom:
+    out_of_memory(err);
+fail:
+    code = orci_db_code(err);
+out:
+    json_decref(in_progress);
+    json_decref(returned);
+    json_decref(pending_review);
+    json_decref(pending_processing);
+    json_decref(complete);
+    json_decref(root);
+    view_end(db);
+    return code;
+}
+
+/* ---- task_assignment_information (spec 5) ------------------------------------------- */
+
+/* Columns of the task query of orci_view_task_assignment. */
+enum {
+    TA_T_STATUS,
+    TA_PROJECT,
+    TA_STEP_ID,
+    TA_STEP_SLUG,
+    TA_STEP_NAME,
+    TA_VERSION_ID,
+    TA_VERSION_SLUG,
+    TA_VERSION_NAME,
+    TA_WF_SLUG,
+    TA_WF_NAME,
+    TA_DETAILS,
+    TA_URL,
+    TA_PROJECT_DATA
+};
+
+/* slug_name renders {"slug","name"} from two columns. */
+static json_t *slug_name(sqlite3_stmt *st, int col_slug, int col_name)
+{
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = ok && put(o, "slug", json_string(orci_col_text(st, col_slug)));
+    ok = ok && put(o, "name", json_string(orci_col_text(st, col_name)));
+    return built(o, ok);
+}
+
+/*
+ * task_details renders the task part (workflow, workflow_version, step, task_id, project)
+ * into root and returns the ids the prerequisites need.
+ */
+static int task_details(orci_db *db, int64_t task_id, json_t *root, int *task_status,
+                        int64_t ids[3], orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT t.status, t.project_id, s.id, s.slug, s.name, v.id, v.slug, v.name, w.slug,"
+        " w.name, p.short_description, p.team_messages_url, p.project_data"
+        " FROM tasks t JOIN steps s ON s.id = t.step_id"
+        " JOIN workflow_versions v ON v.id = s.workflow_version_id"
+        " JOIN workflows w ON w.id = v.workflow_id JOIN projects p ON p.id = t.project_id"
+        " WHERE t.id = ?1",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    int code = orci_db_first_row(db, st, "No task for given id", err);
+    if (code != ORC_OK)
+        return code;
+    json_t *data = col_json(st, TA_PROJECT_DATA, err);
+    if (data == NULL) {
+        sqlite3_reset(st);
+        return orci_db_code(err);
+    }
+    *task_status = (int)sqlite3_column_int64(st, TA_T_STATUS);
+    ids[0] = sqlite3_column_int64(st, TA_PROJECT);
+    ids[1] = sqlite3_column_int64(st, TA_VERSION_ID);
+    ids[2] = sqlite3_column_int64(st, TA_STEP_ID);
+    json_t *project = json_object();
+    bool ok = project != NULL;
+    ok = ok && put(project, "id", json_integer(ids[0]));
+    ok = ok && put(project, "details", json_string(orci_col_text(st, TA_DETAILS)));
+    ok = ok && put(project, "team_messages_url", col_text_or_null(st, TA_URL));
+    ok = put(project, "project_data", data) && ok;
+    ok = ok && put(root, "workflow", slug_name(st, TA_WF_SLUG, TA_WF_NAME));
+    ok = ok && put(root, "workflow_version", slug_name(st, TA_VERSION_SLUG, TA_VERSION_NAME));
+    ok = ok && put(root, "step", slug_name(st, TA_STEP_SLUG, TA_STEP_NAME));
+    ok = ok && put(root, "task_id", json_integer(task_id));
+    ok = put(root, "project", project) && ok;
+    sqlite3_reset(st);
+    return ok ? ORC_OK : out_of_memory(err);
+}
+
+int orci_view_task_assignment(orci_db *db, int64_t worker_id, int64_t task_id, char **json,
+                              orc_error *err)
+{
+    if (json == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    *json = NULL;
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    json_t *root = json_object(), *details = json_object();
+    if (root == NULL || details == NULL)
+        goto oom;
+    int task_status = 0;
+    int64_t ids[3] = {0, 0, 0};
+    if ((code = task_details(db, task_id, details, &task_status, ids, err)) != ORC_OK)
+        goto out;
+
+    sqlite3_stmt *st = orci_db_stmt(
+        db,
+        "SELECT a.id, a.status, a.assignment_counter, a.in_progress_task_data, u.username,"
+        " u.first_name, u.last_name,"
+        " (SELECT MAX(b.assignment_counter) FROM task_assignments b"
+        "  WHERE b.task_id = a.task_id AND b.is_deleted = 0)"
+        " FROM task_assignments a JOIN workers w ON w.id = a.worker_id"
+        " JOIN users u ON u.id = w.user_id"
+        " WHERE a.task_id = ?1 AND a.worker_id = ?2 AND a.is_deleted = 0"
+        " ORDER BY a.id LIMIT 1",
+        err);
+    if (st == NULL)
+        goto fail;
+    orci_bind_int(st, 1, task_id);
+    orci_bind_int(st, 2, worker_id);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        goto fail;
+    if (r == 0) {
+        code = orc_error_set(err, ORC_PERMISSION_DENIED, "Worker is not associated with task");
+        goto out;
+    }
+    json_t *data = col_json(st, 3, err);
+    if (data == NULL) {
+        sqlite3_reset(st);
+        goto fail;
+    }
+    int a_status = (int)sqlite3_column_int64(st, 1);
+    int64_t counter = sqlite3_column_int64(st, 2);
+    json_t *task = json_object();
+    bool ok = put(task, "data", data);
+    ok = ok && put(task, "status", json_string(orci_task_status_label(task_status)));
+    json_t *worker = json_object();
+    bool wok = worker != NULL;
+    wok = wok && put(worker, "username", json_string(orci_col_text(st, 4)));
+    wok = wok && put(worker, "first_name", json_string(orci_col_text(st, 5)));
+    wok = wok && put(worker, "last_name", json_string(orci_col_text(st, 6)));
+    if (!wok) {
+        json_decref(worker);
+        worker = NULL;
+    }
+    ok = put(root, "assignment_id", json_integer(sqlite3_column_int64(st, 0))) && ok;
+    ok = put(root, "task", task) && ok;
+    ok = put(root, "worker", worker) && ok;
+    ok = ok && put(root, "status", json_string(orci_assignment_status_label(a_status)));
+    ok = ok && put(root, "is_reviewer",
+                   json_boolean(counter > 0 && counter == sqlite3_column_int64(st, 7)));
+    ok = ok && put(root, "is_read_only", json_boolean(a_status != ORCI_ASSIGNMENT_PROCESSING));
+    sqlite3_reset(st);
+    if (!ok)
+        goto oom;
+    /* Then the task details, in upstream order (the assignment dict updated with them). */
+    static const char *const detail_keys[] = {"workflow", "workflow_version", "step", "task_id",
+                                              "project"};
+    for (size_t i = 0; i < sizeof detail_keys / sizeof detail_keys[0]; i++) {
+        json_t *value = json_object_get(details, detail_keys[i]);
+        if (value == NULL || json_object_set(root, detail_keys[i], value) != 0)
+            goto oom;
+    }
+    json_t *prereq = prerequisites_build(db, ids[0], ids[1], ids[2], err);
+    if (prereq == NULL)
+        goto fail;
+    if (!put(root, "prerequisites", prereq))
+        goto oom;
+    code = finish(root, json, err);
+    root = NULL;
+    goto out;
+oom:
+    out_of_memory(err);
+fail:
+    code = orci_db_code(err);
+out:
+    json_decref(details);
+    json_decref(root);
+    view_end(db);
+    return code;
+}

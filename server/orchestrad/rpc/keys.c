@@ -1,0 +1,194 @@
+/* keys.c: the api_keys table. */
+#include "rpc/keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+
+#define KEY_ID_RANDOM_BYTES 12 /* "ok_" + 24 hex digits */
+#define SECRET_RANDOM_BYTES 32
+
+#define KEY_COLUMNS "id, key_id, name, secret, scopes, created_at, revoked_at"
+
+/* copy_text copies src into a fixed field; false when it does not fit. */
+static bool copy_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        return false;
+    memcpy(dst, src, n + 1);
+    return true;
+}
+
+/* check_field refuses a missing, empty or over-long text field. */
+static int check_field(const char *what, const char *s, size_t size, orc_error *err)
+{
+    if (s == NULL || s[0] == '\0')
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "API key %s is empty", what);
+    if (strlen(s) >= size)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "API key %s is longer than %zu bytes", what,
+                             size - 1);
+    return ORC_OK;
+}
+
+/* read_key fills k from a row of KEY_COLUMNS (secret blanked unless with_secret). */
+static int read_key(sqlite3_stmt *st, bool with_secret, orci_key *k, orc_error *err)
+{
+    memset(k, 0, sizeof *k);
+    k->id = sqlite3_column_int64(st, 0);
+    k->scopes = (unsigned)sqlite3_column_int64(st, 4);
+    k->created_at = sqlite3_column_int64(st, 5);
+    k->revoked_at = sqlite3_column_int64(st, 6);
+    if (!copy_text(k->key_id, sizeof k->key_id, orci_col_text(st, 1)) ||
+        !copy_text(k->name, sizeof k->name, orci_col_text(st, 2)) ||
+        (with_secret && !copy_text(k->secret, sizeof k->secret, orci_col_text(st, 3))))
+        return orc_error_set(err, ORC_INTERNAL, "API key row %lld has an over-long field",
+                             (long long)k->id);
+    return ORC_OK;
+}
+
+int orci_keys_create(orci_db *db, const char *name, unsigned scopes, const char *key_id,
+                     const char *secret, int64_t now_us, orci_key *out, orc_error *err)
+{
+    char id_buf[4 + 2 * KEY_ID_RANDOM_BYTES];
+    char secret_buf[4 * SECRET_RANDOM_BYTES / 3 + 4];
+    int code;
+    if (name == NULL)
+        name = "";
+    if (strlen(name) >= sizeof out->name)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "API key name is longer than %zu bytes",
+                             sizeof out->name - 1);
+    if (key_id == NULL) {
+        uint8_t raw[KEY_ID_RANDOM_BYTES];
+        if (orci_random(raw, sizeof raw) != 0)
+            return orc_error_set(err, ORC_INTERNAL, "random generator unavailable");
+        memcpy(id_buf, "ok_", 3);
+        orci_hex_encode(raw, sizeof raw, id_buf + 3);
+        key_id = id_buf;
+    }
+    if (secret == NULL) {
+        if (orci_random_token(SECRET_RANDOM_BYTES, secret_buf, sizeof secret_buf) != 0)
+            return orc_error_set(err, ORC_INTERNAL, "random generator unavailable");
+        secret = secret_buf;
+    }
+    if ((code = check_field("id", key_id, sizeof out->key_id, err)) != ORC_OK ||
+        (code = check_field("secret", secret, sizeof out->secret, err)) != ORC_OK)
+        return code;
+
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "INSERT INTO api_keys (key_id, name, secret, scopes, "
+                                    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, key_id);
+    orci_bind_text(st, 2, name);
+    orci_bind_text(st, 3, secret);
+    orci_bind_int(st, 4, scopes);
+    orci_bind_int(st, 5, now_us);
+    code = orci_db_step(db, st, err);
+    if (code == ORC_ALREADY_EXISTS)
+        return orc_error_set(err, code, "API key %s already exists", key_id);
+    if (code != ORC_OK)
+        return code;
+    if (out != NULL) {
+        memset(out, 0, sizeof *out);
+        out->id = orci_db_last_id(db);
+        out->scopes = scopes;
+        out->created_at = now_us;
+        copy_text(out->key_id, sizeof out->key_id, key_id);
+        copy_text(out->name, sizeof out->name, name);
+        copy_text(out->secret, sizeof out->secret, secret);
+    }
+    return ORC_OK;
+}
+
+int orci_keys_ensure(orci_db *db, const char *name, unsigned scopes, const char *key_id,
+                     const char *secret, int64_t now_us, orc_error *err)
+{
+    orci_key k;
+    int code;
+    if (name == NULL)
+        name = "";
+    if (strlen(name) >= sizeof k.name)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "API key name is longer than %zu bytes",
+                             sizeof k.name - 1);
+    if ((code = check_field("id", key_id, sizeof k.key_id, err)) != ORC_OK ||
+        (code = check_field("secret", secret, sizeof k.secret, err)) != ORC_OK)
+        return code;
+    sqlite3_stmt *st =
+        orci_db_stmt(db,
+                     "INSERT INTO api_keys (key_id, name, secret, scopes, created_at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key_id) DO UPDATE SET "
+                     "name = excluded.name, secret = excluded.secret, scopes = excluded.scopes, "
+                     "revoked_at = NULL",
+                     err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, key_id);
+    orci_bind_text(st, 2, name);
+    orci_bind_text(st, 3, secret);
+    orci_bind_int(st, 4, scopes);
+    orci_bind_int(st, 5, now_us);
+    return orci_db_step(db, st, err);
+}
+
+int orci_keys_lookup(orci_db *db, const char *key_id, orci_key *out, orc_error *err)
+{
+    if (key_id == NULL || out == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no API key id given");
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE key_id = ?1 AND revoked_at IS NULL", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, key_id);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return err != NULL ? (int)err->code : ORC_INTERNAL;
+    if (r == 0)
+        return orc_error_set(err, ORC_NOT_FOUND, "API key %s not found", key_id);
+    int code = read_key(st, true, out, err);
+    sqlite3_reset(st);
+    return code;
+}
+
+int orci_keys_list(orci_db *db, void (*fn)(const orci_key *k, void *arg), void *arg, orc_error *err)
+{
+    if (fn == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no callback given");
+    sqlite3_stmt *st = orci_db_stmt(db, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY id", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    int r;
+    while ((r = orci_db_row(db, st, err)) == 1) {
+        orci_key k;
+        int code = read_key(st, false, &k, err);
+        if (code != ORC_OK) {
+            sqlite3_reset(st);
+            return code;
+        }
+        fn(&k, arg);
+    }
+    if (r < 0)
+        return err != NULL ? (int)err->code : ORC_INTERNAL;
+    return ORC_OK;
+}
+
+int orci_keys_revoke(orci_db *db, const char *key_id, int64_t now_us, orc_error *err)
+{
+    if (key_id == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no API key id given");
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "UPDATE api_keys SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, key_id);
+    orci_bind_int(st, 2, now_us);
+    int code = orci_db_step(db, st, err);
+    if (code != ORC_OK)
+        return code;
+    if (sqlite3_changes(orci_db_handle(db)) == 0)
+        return orc_error_set(err, ORC_NOT_FOUND, "API key %s not found", key_id);
+    return ORC_OK;
+}

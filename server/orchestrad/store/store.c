@@ -1,0 +1,1058 @@
+/*
+ * store.c: the SQLite store, its single writer thread with group commit, the schema
+ * migrations and the per-connection cache of prepared statements.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store/migrations.h"
+
+#define STORE_DEFAULT_BATCH 64
+#define STORE_MAX_BATCH 4096
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STMT_CACHE_INITIAL 64
+/* New WAL pages after which the checkpointer copies the WAL back (SQLite's own default). */
+#define STORE_CHECKPOINT_PAGES 1000
+/* WAL pages past which the writer checkpoints itself, so that the WAL starts over. */
+#define STORE_WAL_RESTART_PAGES 4000
+
+/* One cached statement. The SQL text is copied: the key pointer is only a fast path. */
+typedef struct stmt_entry {
+    const char *ptr; /* the pointer last used to look this statement up */
+    char *sql;       /* owned copy of the text */
+    uint64_t hash;
+    sqlite3_stmt *st;
+} stmt_entry;
+
+/* Statements found by the address of their SQL text, before hashing the text. */
+#define STMT_FAST_SLOTS 256
+
+typedef struct stmt_fast {
+    const char *ptr;  /* the SQL pointer a caller used */
+    const char *text; /* the cached entry's own copy of the text */
+    sqlite3_stmt *st;
+} stmt_fast;
+
+struct orci_db {
+    sqlite3 *h;
+    stmt_entry *slots; /* open addressing, capacity a power of two */
+    size_t cap;
+    size_t count;
+    bool rolled_back; /* writer: set by the rollback hook */
+    /* SQL texts are string literals, so their address finds a statement at once: hashing
+     * a few hundred bytes of text dozens of times per write job showed in profiles. The
+     * text is still compared, so a reused buffer never gets another text's statement. */
+    stmt_fast fast[STMT_FAST_SLOTS];
+};
+
+static stmt_fast *fast_slot(orci_db *db, const char *sql)
+{
+    return &db->fast[((uintptr_t)sql >> 3) & (STMT_FAST_SLOTS - 1)];
+}
+
+/* fast_find returns the statement last used with this SQL pointer, if its text matches. */
+static sqlite3_stmt *fast_find(orci_db *db, const char *sql)
+{
+    stmt_fast *f = fast_slot(db, sql);
+    if (f->ptr == sql && f->st != NULL && strcmp(f->text, sql) == 0)
+        return f->st;
+    return NULL;
+}
+
+static void fast_put(orci_db *db, const char *sql, const char *text, sqlite3_stmt *st)
+{
+    *fast_slot(db, sql) = (stmt_fast){.ptr = sql, .text = text, .st = st};
+}
+
+/*
+ * A write job lives on the stack of the orci_store_write caller until done is set, or, from
+ * orci_store_write_async, on the heap until the writer has called its on_done.
+ */
+typedef struct write_job {
+    orci_write_fn fn;
+    void *arg;
+    orc_error err;
+    int status;
+    bool done;
+    pthread_cond_t cond;     /* synchronous jobs */
+    orci_write_done on_done; /* asynchronous jobs: called by the writer, then freed */
+    void *done_arg;
+    struct write_job *next;
+} write_job;
+
+struct orci_store {
+    char *path;
+    orci_db *wdb; /* owned by the writer thread once it runs */
+    int max_batch;
+    int schema_version;
+
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* signals the writer: a job was queued or closing started */
+    pthread_cond_t idle; /* signals close: the last waiting caller has left */
+    write_job *head, *tail;
+    int waiters; /* callers inside orci_store_write; close waits for them to leave */
+    bool closing;
+    bool sync_init;
+    bool thread_started;
+    pthread_t thread;
+    write_job **batch; /* max_batch slots, used by the writer thread only */
+
+    pthread_mutex_t hook_mu; /* held by the writer while the commit hook runs */
+    bool hook_mu_init;
+    orci_commit_hook hook;
+    void *hook_arg;
+
+    /* The checkpointer: its own connection and thread, woken through mu. */
+    sqlite3 *ckpt_db;
+    pthread_cond_t ckpt_cv; /* a checkpoint is wanted, or closing */
+    bool ckpt_cv_init;
+    bool ckpt_wanted;
+    bool ckpt_quit;
+    bool ckpt_started;
+    pthread_t ckpt_thread;
+    int ckpt_next; /* WAL size that wakes the checkpointer next (writer thread only) */
+};
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+/* sqlite_code maps an (extended) SQLite result code to an orc_code. */
+static int sqlite_code(int rc)
+{
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return ORC_ALREADY_EXISTS;
+    default:
+        break;
+    }
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return ORC_FAILED_PRECONDITION;
+    return ORC_INTERNAL;
+}
+
+/* db_fail fills err from the connection's last error. */
+static int db_fail(sqlite3 *h, int rc, orc_error *err)
+{
+    int code = sqlite_code(rc);
+    const char *msg = h != NULL ? sqlite3_errmsg(h) : sqlite3_errstr(rc);
+    if (code == ORC_INTERNAL)
+        return orc_error_set(err, ORC_INTERNAL, "database error: %s (%d)", msg, rc);
+    return orc_error_set(err, code, "%s", msg);
+}
+
+/* ---- statement cache ---------------------------------------------------------------- */
+
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static int cache_grow(orci_db *db, orc_error *err)
+{
+    size_t ncap = db->cap == 0 ? STMT_CACHE_INITIAL : db->cap * 2;
+    stmt_entry *ns = calloc(ncap, sizeof *ns);
+    if (ns == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory for the statement cache");
+    for (size_t i = 0; i < db->cap; i++) {
+        stmt_entry *e = &db->slots[i];
+        if (e->st == NULL)
+            continue;
+        size_t j = (size_t)e->hash & (ncap - 1);
+        while (ns[j].st != NULL)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = *e;
+    }
+    free(db->slots);
+    db->slots = ns;
+    db->cap = ncap;
+    return ORC_OK;
+}
+
+/* cache_find returns the cached statement for sql, or NULL with *slot where it would go. */
+static sqlite3_stmt *cache_find(orci_db *db, const char *sql, uint64_t hash, size_t *slot)
+{
+    size_t i = 0;
+    if (db->cap > 0) {
+        for (i = (size_t)hash & (db->cap - 1); db->slots[i].st != NULL;
+             i = (i + 1) & (db->cap - 1)) {
+            stmt_entry *e = &db->slots[i];
+            if (e->hash == hash && (e->ptr == sql || strcmp(e->sql, sql) == 0)) {
+                e->ptr = sql;
+                fast_put(db, sql, e->sql, e->st);
+                return e->st;
+            }
+        }
+    }
+    *slot = i;
+    return NULL;
+}
+
+/* cache_add keeps st (prepared from sql) in the cache; on failure st is finalized. */
+static int cache_add(orci_db *db, const char *sql, uint64_t hash, size_t slot, sqlite3_stmt *st,
+                     orc_error *err)
+{
+    /* Keep the load under one half so probes stay short. */
+    if ((db->count + 1) * 2 > db->cap) {
+        if (cache_grow(db, err) != ORC_OK) {
+            sqlite3_finalize(st);
+            return ORC_INTERNAL;
+        }
+        for (slot = (size_t)hash & (db->cap - 1); db->slots[slot].st != NULL;
+             slot = (slot + 1) & (db->cap - 1))
+            ;
+    }
+    char *copy = strdup(sql);
+    if (copy == NULL) {
+        sqlite3_finalize(st);
+        return orc_error_set(err, ORC_INTERNAL, "out of memory for the statement cache");
+    }
+    db->slots[slot] = (stmt_entry){.ptr = sql, .sql = copy, .hash = hash, .st = st};
+    db->count++;
+    fast_put(db, sql, copy, st);
+    return ORC_OK;
+}
+
+sqlite3_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err)
+{
+    if (db == NULL || db->h == NULL || sql == NULL) {
+        orc_error_set(err, ORC_INTERNAL, "orci_db_stmt: no connection or no SQL");
+        return NULL;
+    }
+    sqlite3_stmt *st = fast_find(db, sql);
+    uint64_t hash = 0;
+    size_t slot = 0;
+    if (st == NULL) {
+        hash = sql_hash(sql);
+        st = cache_find(db, sql, hash, &slot);
+    }
+    if (st != NULL) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK || st == NULL) {
+        orc_error_set(err, ORC_INTERNAL, "cannot prepare statement: %s",
+                      rc != SQLITE_OK ? sqlite3_errmsg(db->h) : "empty SQL");
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    if (cache_add(db, sql, hash, slot, st, err) != ORC_OK)
+        return NULL;
+    return st;
+}
+
+/* ---- connections -------------------------------------------------------------------- */
+
+/* only_space tells whether s holds nothing but white space (and SQL's ';'). */
+static bool only_space(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s != ' ' && *s != '\n' && *s != '\t' && *s != '\r' && *s != ';')
+            return false;
+    return true;
+}
+
+int orci_db_exec(orci_db *db, const char *sql, orc_error *err)
+{
+    if (db == NULL || db->h == NULL || sql == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_exec: no connection or no SQL");
+    /* A single statement (SAVEPOINT, RELEASE, BEGIN, COMMIT... several per write job) is
+     * prepared once and kept; sqlite3_exec would parse it on every call. */
+    sqlite3_stmt *st = fast_find(db, sql);
+    uint64_t hash = 0;
+    size_t slot = 0;
+    if (st == NULL) {
+        hash = sql_hash(sql);
+        st = cache_find(db, sql, hash, &slot);
+    }
+    if (st == NULL) {
+        const char *tail = NULL;
+        int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, &tail);
+        if (rc != SQLITE_OK)
+            return db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+        if (st == NULL || tail == NULL || !only_space(tail)) {
+            /* Several statements (a migration): run them as text. */
+            sqlite3_finalize(st);
+            rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+            if (rc != SQLITE_OK)
+                return db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+            return ORC_OK;
+        }
+        if (cache_add(db, sql, hash, slot, st, err) != ORC_OK)
+            return ORC_INTERNAL;
+    }
+    return orci_db_step(db, st, err);
+}
+
+int orci_db_step(orci_db *db, sqlite3_stmt *st, orc_error *err)
+{
+    if (db == NULL || st == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_step: no statement");
+    int rc;
+    do {
+        rc = sqlite3_step(st);
+    } while (rc == SQLITE_ROW);
+    int code = ORC_OK;
+    if (rc != SQLITE_DONE)
+        code = db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+    sqlite3_reset(st);
+    return code;
+}
+
+int orci_db_row(orci_db *db, sqlite3_stmt *st, orc_error *err)
+{
+    if (db == NULL || st == NULL) {
+        orc_error_set(err, ORC_INTERNAL, "orci_db_row: no statement");
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    int ret = 0;
+    if (rc != SQLITE_DONE) {
+        db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+        ret = -1;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+sqlite3 *orci_db_handle(orci_db *db)
+{
+    return db != NULL ? db->h : NULL;
+}
+
+int64_t orci_db_last_id(orci_db *db)
+{
+    return db != NULL && db->h != NULL ? (int64_t)sqlite3_last_insert_rowid(db->h) : 0;
+}
+
+void orci_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+    if (s == NULL)
+        sqlite3_bind_null(st, idx);
+    else
+        sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+void orci_bind_int(sqlite3_stmt *st, int idx, int64_t v)
+{
+    sqlite3_bind_int64(st, idx, (sqlite3_int64)v);
+}
+
+const char *orci_col_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t != NULL ? (const char *)t : "";
+}
+
+void orci_db_close(orci_db *db)
+{
+    if (db == NULL)
+        return;
+    for (size_t i = 0; i < db->cap; i++) {
+        if (db->slots[i].st != NULL) {
+            sqlite3_finalize(db->slots[i].st);
+            free(db->slots[i].sql);
+        }
+    }
+    free(db->slots);
+    if (db->h != NULL)
+        sqlite3_close_v2(db->h);
+    free(db);
+}
+
+/* pragma_text runs a pragma that returns one text value and copies it into out. */
+static int pragma_text(orci_db *db, const char *sql, char *out, size_t out_size, orc_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(db->h, rc, err);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(out, out_size, "%s", orci_col_text(st, 0));
+        sqlite3_finalize(st);
+        return ORC_OK;
+    }
+    int code = rc == SQLITE_DONE ? orc_error_set(err, ORC_INTERNAL, "%s returned no value", sql)
+                                 : db_fail(db->h, sqlite3_extended_errcode(db->h), err);
+    sqlite3_finalize(st);
+    return code;
+}
+
+/* on_rollback notes on the writer's connection that its transaction was rolled back. */
+static void on_rollback(void *arg)
+{
+    ((orci_db *)arg)->rolled_back = true;
+}
+
+/* db_open opens one connection with the pragmas every connection gets. */
+static int db_open(const char *path, bool writer, orci_db **out, orc_error *err)
+{
+    *out = NULL;
+    orci_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
+    int code = ORC_OK;
+    int rc = sqlite3_open_v2(path, &db->h, flags, NULL);
+    if (rc != SQLITE_OK) {
+        code = orc_error_set(err, ORC_UNAVAILABLE, "cannot open database %s: %s", path,
+                             db->h != NULL ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, STORE_BUSY_TIMEOUT_MS);
+    if ((code = orci_db_exec(db, "PRAGMA foreign_keys=ON", err)) != ORC_OK)
+        goto fail;
+    if (writer) {
+        char mode[32];
+        if ((code = pragma_text(db, "PRAGMA journal_mode=WAL", mode, sizeof mode, err)) != ORC_OK)
+            goto fail;
+        if (strcmp(mode, "wal") != 0) {
+            code =
+                orc_error_set(err, ORC_FAILED_PRECONDITION,
+                              "database %s cannot use WAL mode (journal mode is %s)", path, mode);
+            goto fail;
+        }
+        sqlite3_rollback_hook(db->h, on_rollback, db);
+        /* Page cache: 2 MiB for the writer, whose cache lives across its transactions (every
+         * interior B-tree page of a database with 1M open tasks takes 0.9 MiB); 1 MiB per
+         * reader, whose cache SQLite drops whenever another connection has committed, so it
+         * rarely outlives one request. Readers come one per RPC worker thread: this bounds
+         * what they can hold together without mmap (file pages mapped would count as RSS). */
+        if ((code = orci_db_exec(db,
+                                 "PRAGMA synchronous=FULL;"
+                                 "PRAGMA temp_store=MEMORY;"
+                                 "PRAGMA cache_size=-2048;"
+                                 "PRAGMA journal_size_limit=67108864",
+                                 err)) != ORC_OK)
+            goto fail;
+    } else {
+        if ((code = orci_db_exec(db, "PRAGMA query_only=ON; PRAGMA cache_size=-1024", err)) !=
+            ORC_OK)
+            goto fail;
+    }
+    *out = db;
+    return ORC_OK;
+fail:
+    orci_db_close(db);
+    return code;
+}
+
+int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err)
+{
+    if (out == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_open_reader: no output");
+    *out = NULL;
+    if (s == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_open_reader: no store");
+    pthread_mutex_lock(&s->mu);
+    bool closing = s->closing;
+    pthread_mutex_unlock(&s->mu);
+    if (closing)
+        return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
+    return db_open(s->path, false, out, err);
+}
+
+/* ---- opening: folder, file mode, migrations ----------------------------------------- */
+
+/* make_parent creates the folders leading to path (mode 0700) when missing. */
+static int make_parent(const char *path, orc_error *err)
+{
+    char *dir = strdup(path);
+    if (dir == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    int code = ORC_OK;
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir)
+        goto out;
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            code = orc_error_set(err, ORC_UNAVAILABLE, "cannot create folder %s: %s", dir,
+                                 strerror(errno));
+            goto out;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+out:
+    free(dir);
+    return code;
+}
+
+/* create_private makes sure the database file exists, created with mode 0600. */
+static int create_private(const char *path, orc_error *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return orc_error_set(err, ORC_UNAVAILABLE, "cannot open database %s: %s", path,
+                             strerror(errno));
+    close(fd);
+    return ORC_OK;
+}
+
+static int user_version(orci_db *db, int *out, orc_error *err)
+{
+    char text[32];
+    int code = pragma_text(db, "PRAGMA user_version", text, sizeof text, err);
+    if (code == ORC_OK)
+        *out = atoi(text);
+    return code;
+}
+
+static int apply_migration(orci_db *db, const orci_migration *m, orc_error *err)
+{
+    orc_error e = {0};
+    char setv[64];
+    snprintf(setv, sizeof setv, "PRAGMA user_version = %d", m->version);
+    if (orci_db_exec(db, "BEGIN IMMEDIATE", &e) != ORC_OK)
+        goto fail;
+    if (orci_db_exec(db, m->sql, &e) != ORC_OK || orci_db_exec(db, setv, &e) != ORC_OK ||
+        orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
+        if (!sqlite3_get_autocommit(db->h))
+            sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        goto fail;
+    }
+    return ORC_OK;
+fail:
+    return orc_error_set(err, ORC_INTERNAL, "schema migration %s failed: %s", m->name, e.message);
+}
+
+static int migrate(orci_db *db, int *version, orc_error *err)
+{
+    int cur = 0, code;
+    if ((code = user_version(db, &cur, err)) != ORC_OK)
+        return code;
+    int known = 0;
+    for (size_t i = 0; i < orci_migrations_count; i++) {
+        if (orci_migrations[i].version <= known)
+            return orc_error_set(err, ORC_INTERNAL, "embedded migrations out of order at %s",
+                                 orci_migrations[i].name);
+        known = orci_migrations[i].version;
+    }
+    if (cur > known)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "database schema version %d is newer than this orchestrad "
+                             "supports (%d)",
+                             cur, known);
+    for (size_t i = 0; i < orci_migrations_count; i++) {
+        const orci_migration *m = &orci_migrations[i];
+        if (m->version <= cur)
+            continue;
+        if ((code = apply_migration(db, m, err)) != ORC_OK)
+            return code;
+        orci_info("applied schema migration %s", m->name);
+        cur = m->version;
+    }
+    *version = cur;
+    return ORC_OK;
+}
+
+/* ---- the writer thread -------------------------------------------------------------- */
+
+/* reset_busy resets statements a job left mid-way so they hold no read cursor. */
+static void reset_busy(orci_db *db)
+{
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db->h, NULL); st != NULL;
+         st = sqlite3_next_stmt(db->h, st)) {
+        if (sqlite3_stmt_busy(st))
+            sqlite3_reset(st);
+    }
+}
+
+/* fail_succeeded reports to the jobs [from, to) that kept changes that those are gone. */
+static void fail_succeeded(write_job **jobs, int from, int to, const char *why)
+{
+    for (int i = from; i < to; i++) {
+        if (jobs[i]->status == ORC_OK)
+            jobs[i]->status =
+                orc_error_set(&jobs[i]->err, ORC_INTERNAL, "transaction not committed: %s", why);
+    }
+}
+
+static void fail_all(write_job **jobs, int from, int to, const char *why)
+{
+    for (int i = from; i < to; i++)
+        jobs[i]->status =
+            orc_error_set(&jobs[i]->err, ORC_INTERNAL, "transaction not committed: %s", why);
+}
+
+typedef enum job_outcome {
+    JOB_INTACT,    /* the transaction is still open */
+    JOB_LOST,      /* the transaction was rolled back: every change of it is gone */
+    JOB_COMMITTED, /* the job committed the transaction itself (against the rules) */
+} job_outcome;
+
+/* after_job tells what became of the transaction when no transaction is open any more. */
+static job_outcome after_job(orci_db *db)
+{
+    return db->rolled_back ? JOB_LOST : JOB_COMMITTED;
+}
+
+/* run_job runs one job in its savepoint and says whether the transaction survived. */
+static job_outcome run_job(orci_db *db, write_job *j)
+{
+    orc_error e = {0};
+    orc_error_clear(&j->err);
+    db->rolled_back = false;
+    if (orci_db_exec(db, "SAVEPOINT j", &e) != ORC_OK) {
+        j->status = orc_error_set(&j->err, ORC_INTERNAL, "%s", e.message);
+        return sqlite3_get_autocommit(db->h) ? JOB_LOST : JOB_INTACT;
+    }
+    j->status = j->fn(db, j->arg, &j->err);
+    if (j->status != ORC_OK && j->err.code == ORC_OK)
+        orc_error_set(&j->err, j->status, NULL);
+    reset_busy(db);
+    if (sqlite3_get_autocommit(db->h)) {
+        /* The job ended the transaction, or SQLite rolled it back after an error. */
+        if (j->status == ORC_OK)
+            j->status = orc_error_set(&j->err, ORC_INTERNAL, "write job ended its transaction");
+        return after_job(db);
+    }
+    if (j->status != ORC_OK) {
+        if (orci_db_exec(db, "ROLLBACK TO j", &e) != ORC_OK ||
+            orci_db_exec(db, "RELEASE j", &e) != ORC_OK)
+            return JOB_LOST;
+        return JOB_INTACT;
+    }
+    if (orci_db_exec(db, "RELEASE j", &e) != ORC_OK) {
+        j->status = orc_error_set(&j->err, ORC_INTERNAL, "%s", e.message);
+        if (sqlite3_get_autocommit(db->h))
+            return JOB_LOST;
+        if (orci_db_exec(db, "ROLLBACK TO j", &e) != ORC_OK ||
+            orci_db_exec(db, "RELEASE j", &e) != ORC_OK)
+            return JOB_LOST;
+    }
+    return JOB_INTACT;
+}
+
+static void rollback(orci_db *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * run_batch runs n jobs in one transaction, and starts another for the rest only when a
+ * job ended the transaction it ran in. Returns whether anything was committed.
+ */
+static bool run_batch(orci_db *db, write_job **jobs, int n)
+{
+    bool committed = false;
+    orc_error e = {0};
+    int start = 0; /* first job of the current transaction */
+    while (start < n) {
+        if (orci_db_exec(db, "BEGIN IMMEDIATE", &e) != ORC_OK) {
+            orci_warn("cannot begin a write transaction: %s", e.message);
+            rollback(db);
+            fail_all(jobs, start, n, e.message);
+            return committed;
+        }
+        int i = start;
+        job_outcome o = JOB_INTACT;
+        while (i < n && o == JOB_INTACT)
+            o = run_job(db, jobs[i++]);
+        if (o == JOB_LOST) {
+            char why[ORC_ERROR_MESSAGE_MAX];
+            snprintf(why, sizeof why, "transaction rolled back: %.400s", jobs[i - 1]->err.message);
+            orci_warn("write %s", why);
+            rollback(db);
+            fail_succeeded(jobs, start, i, why);
+        } else if (o == JOB_COMMITTED) {
+            orci_warn("a write job committed its own transaction");
+            committed = true;
+        } else if (orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
+            orci_warn("write transaction failed to commit: %s", e.message);
+            rollback(db);
+            fail_succeeded(jobs, start, n, e.message);
+        } else {
+            committed = true;
+        }
+        start = i;
+    }
+    return committed;
+}
+
+/* run_hook calls the commit hook, if any, after a commit. */
+static void run_hook(orci_store *s)
+{
+    pthread_mutex_lock(&s->hook_mu);
+    if (s->hook != NULL)
+        s->hook(s->wdb, s->hook_arg);
+    pthread_mutex_unlock(&s->hook_mu);
+}
+
+void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->hook_mu);
+    s->hook = fn;
+    s->hook_arg = fn != NULL ? arg : NULL;
+    pthread_mutex_unlock(&s->hook_mu);
+}
+
+static void *writer_main(void *arg)
+{
+    orci_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->head == NULL && !s->closing)
+            pthread_cond_wait(&s->wake, &s->mu);
+        if (s->head == NULL)
+            break; /* closing and drained */
+        int n = 0;
+        while (s->head != NULL && n < s->max_batch) {
+            write_job *j = s->head;
+            s->head = j->next;
+            j->next = NULL;
+            s->batch[n++] = j;
+        }
+        if (s->head == NULL)
+            s->tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+
+        if (run_batch(s->wdb, s->batch, n))
+            run_hook(s);
+
+        /* Asynchronous callers are answered here, on this thread, without waking anyone:
+         * their callback finishes the request (the RPC server sends its reply). */
+        for (int i = 0; i < n; i++) {
+            write_job *j = s->batch[i];
+            if (j->on_done != NULL) {
+                j->on_done(j->done_arg, j->status, &j->err);
+                free(j);
+                s->batch[i] = NULL;
+            }
+        }
+        pthread_mutex_lock(&s->mu);
+        for (int i = 0; i < n; i++) {
+            if (s->batch[i] == NULL)
+                continue;
+            s->batch[i]->done = true;
+            pthread_cond_signal(&s->batch[i]->cond);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
+{
+    if (s == NULL || fn == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_store_write: no store or no job");
+    if (s->thread_started && pthread_equal(pthread_self(), s->thread))
+        return orc_error_set(err, ORC_INTERNAL,
+                             "orci_store_write called from the writer thread (a write job "
+                             "cannot wait for another)");
+    write_job j = {.fn = fn, .arg = arg, .status = ORC_INTERNAL};
+    if (pthread_cond_init(&j.cond, NULL) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&j.cond);
+        return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
+    }
+    if (s->tail != NULL)
+        s->tail->next = &j;
+    else
+        s->head = &j;
+    s->tail = &j;
+    s->waiters++;
+    pthread_cond_signal(&s->wake);
+    while (!j.done)
+        pthread_cond_wait(&j.cond, &s->mu);
+    if (--s->waiters == 0 && s->closing)
+        pthread_cond_signal(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&j.cond);
+    if (err != NULL)
+        *err = j.err;
+    return j.status;
+}
+
+int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
+                           void *done_arg, orc_error *err)
+{
+    if (s == NULL || fn == NULL || on_done == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_store_write_async: no store or no job");
+    write_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    *j = (write_job){
+        .fn = fn, .arg = arg, .status = ORC_INTERNAL, .on_done = on_done, .done_arg = done_arg};
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        free(j);
+        return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
+    }
+    if (s->tail != NULL)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    return ORC_OK;
+}
+
+/* ---- the checkpointer ---------------------------------------------------------------- */
+
+/*
+ * SQLite checkpoints on the committing connection by default: every thousand WAL pages one
+ * commit of the writer also copied the WAL into the database and synced both, stalling
+ * every request queued behind it. The writer's WAL hook now wakes this thread every thousand
+ * new pages, which checkpoints with a connection of its own in PASSIVE mode: it copies what
+ * no reader still needs, never blocks the writer, and the writer keeps committing meanwhile.
+ *
+ * A checkpoint racing the writer rarely copies the very last frame, and SQLite starts the WAL
+ * over only after a checkpoint copied all of it. So that the WAL cannot grow for ever under a
+ * steady load, the writer checkpoints itself once the WAL passes STORE_WAL_RESTART_PAGES: by
+ * then the checkpointer has copied nearly everything, the writer copies the rest (and syncs),
+ * and its next transaction starts the WAL over. Durability is the WAL's (synchronous=FULL at
+ * every commit) and does not depend on checkpoints.
+ */
+static int store_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
+{
+    orci_store *s = arg;
+    if (pages >= STORE_WAL_RESTART_PAGES) {
+        int log = 0, done = 0;
+        int rc = sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            orci_warn("store: checkpoint failed: %s", sqlite3_errmsg(h));
+        s->ckpt_next = STORE_CHECKPOINT_PAGES;
+        return SQLITE_OK;
+    }
+    if (pages < s->ckpt_next) {
+        if (pages < s->ckpt_next - STORE_CHECKPOINT_PAGES)
+            s->ckpt_next = STORE_CHECKPOINT_PAGES; /* the WAL started over */
+        return SQLITE_OK;
+    }
+    s->ckpt_next = pages + STORE_CHECKPOINT_PAGES;
+    pthread_mutex_lock(&s->mu);
+    if (!s->ckpt_wanted) {
+        s->ckpt_wanted = true;
+        pthread_cond_signal(&s->ckpt_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    orci_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->ckpt_wanted && !s->ckpt_quit)
+            pthread_cond_wait(&s->ckpt_cv, &s->mu);
+        if (s->ckpt_quit)
+            break;
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->mu);
+        int log = 0, done = 0;
+        int rc =
+            sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            orci_warn("store: checkpoint failed: %s", sqlite3_errmsg(s->ckpt_db));
+        else if (log < 0)
+            orci_warn("store: checkpoint found no WAL");
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* checkpointer_start opens the checkpointer's connection and thread, then takes over. */
+static int checkpointer_start(orci_store *s, orc_error *err)
+{
+    if (pthread_cond_init(&s->ckpt_cv, NULL) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+    s->ckpt_cv_init = true;
+    int rc =
+        sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return orc_error_set(err, ORC_UNAVAILABLE, "cannot open database %s: %s", s->path,
+                             s->ckpt_db != NULL ? sqlite3_errmsg(s->ckpt_db) : sqlite3_errstr(rc));
+    sqlite3_busy_timeout(s->ckpt_db, STORE_BUSY_TIMEOUT_MS);
+    /* A connection learns that the database is in WAL mode on its first read; until then
+     * a checkpoint does nothing (and says so with a log size of -1). */
+    rc = sqlite3_exec(s->ckpt_db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return orc_error_set(err, ORC_UNAVAILABLE, "cannot read database %s: %s", s->path,
+                             sqlite3_errmsg(s->ckpt_db));
+    if (pthread_create(&s->ckpt_thread, NULL, checkpointer_main, s) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot start the checkpointer thread");
+    s->ckpt_started = true;
+    s->ckpt_next = STORE_CHECKPOINT_PAGES;
+    /* Replaces SQLite's automatic checkpoint on the writer's connection. */
+    sqlite3_wal_hook(s->wdb->h, store_wal_hook, s);
+    return ORC_OK;
+}
+
+/* checkpointer_stop ends the thread (after the writer) and closes its connection. */
+static void checkpointer_stop(orci_store *s)
+{
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->mu);
+        s->ckpt_quit = true;
+        pthread_cond_signal(&s->ckpt_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->ckpt_thread, NULL);
+        s->ckpt_started = false;
+    }
+    if (s->ckpt_db != NULL) {
+        sqlite3_close_v2(s->ckpt_db);
+        s->ckpt_db = NULL;
+    }
+    if (s->ckpt_cv_init) {
+        pthread_cond_destroy(&s->ckpt_cv);
+        s->ckpt_cv_init = false;
+    }
+}
+
+/* ---- open / close ------------------------------------------------------------------- */
+
+static void store_free(orci_store *s)
+{
+    if (s == NULL)
+        return;
+    checkpointer_stop(s);
+    if (s->wdb != NULL) {
+        sqlite3_exec(s->wdb->h, "PRAGMA optimize", NULL, NULL, NULL);
+        orci_db_close(s->wdb);
+    }
+    if (s->hook_mu_init)
+        pthread_mutex_destroy(&s->hook_mu);
+    if (s->sync_init) {
+        pthread_cond_destroy(&s->idle);
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->mu);
+    }
+    free(s->batch);
+    free(s->path);
+    free(s);
+}
+
+/*
+ * store_configure_sqlite runs once, before SQLite is first used: SQLite's allocation
+ * statistics (sqlite3_memory_used, never read here) take a process-wide mutex on every
+ * malloc and free inside SQLite, i.e. dozens of times per statement; Debian's build has no
+ * lookaside allocator to spare them. A process that used SQLite before (a test program)
+ * keeps its settings: sqlite3_config then refuses, harmlessly.
+ */
+static void store_configure_sqlite(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static pthread_once_t store_sqlite_once = PTHREAD_ONCE_INIT;
+
+int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *err)
+{
+    pthread_once(&store_sqlite_once, store_configure_sqlite);
+    if (out == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_store_open: no output");
+    *out = NULL;
+    if (opts == NULL || opts->path == NULL || opts->path[0] == '\0')
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no database path given");
+    int code = ORC_OK;
+    orci_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    s->max_batch = opts->max_batch > 0 ? opts->max_batch : STORE_DEFAULT_BATCH;
+    if (s->max_batch > STORE_MAX_BATCH)
+        s->max_batch = STORE_MAX_BATCH;
+    s->path = strdup(opts->path);
+    s->batch = calloc((size_t)s->max_batch, sizeof *s->batch);
+    if (s->path == NULL || s->batch == NULL) {
+        code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a mutex");
+        goto fail;
+    }
+    if (pthread_cond_init(&s->wake, NULL) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+        goto fail;
+    }
+    if (pthread_cond_init(&s->idle, NULL) != 0) {
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->mu);
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a condition variable");
+        goto fail;
+    }
+    s->sync_init = true;
+    if (pthread_mutex_init(&s->hook_mu, NULL) != 0) {
+        code = orc_error_set(err, ORC_INTERNAL, "cannot create a mutex");
+        goto fail;
+    }
+    s->hook_mu_init = true;
+    if ((code = make_parent(s->path, err)) != ORC_OK ||
+        (code = create_private(s->path, err)) != ORC_OK ||
+        (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||
+        (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK ||
+        (code = checkpointer_start(s, err)) != ORC_OK)
+        goto fail;
+    if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+        code = orc_error_set(err, ORC_INTERNAL, "cannot start the writer thread");
+        goto fail;
+    }
+    s->thread_started = true;
+    *out = s;
+    return ORC_OK;
+fail:
+    store_free(s);
+    return code;
+}
+
+void orci_store_close(orci_store *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    if (s->thread_started)
+        pthread_join(s->thread, NULL);
+    /* Callers woken by the writer's last batch may still be leaving orci_store_write. */
+    pthread_mutex_lock(&s->mu);
+    while (s->waiters > 0)
+        pthread_cond_wait(&s->idle, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    store_free(s);
+}
+
+int orci_store_schema_version(const orci_store *s)
+{
+    return s != NULL ? s->schema_version : 0;
+}
