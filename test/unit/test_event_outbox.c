@@ -332,18 +332,19 @@ static int job_fn(orci_db *db, void *arg, orc_error *err)
             .executor_id = "exec-1", .functions = fns, .n_functions = 1, .lease_ms = 60000};
         int64_t next = 0;
         orci_job_fini(&o->job);
-        return orci_jobs_lease(&lc, &lp, &o->job, &o->found, &next, err);
+        return orci_jobs_lease(&lc, &orci_lc_machine_ops, &lp, &o->job, &o->found, &next, err);
     }
     case 2: {
         bool will_retry = false;
         int64_t next_at = 0;
-        return orci_jobs_fail(&lc, o->job.job_id, o->job.lease_token, "boom", true, &will_retry,
-                              &next_at, err);
+        return orci_jobs_fail(&lc, &orci_lc_machine_ops, o->job.job_id, o->job.lease_token, "boom",
+                              true, &will_retry, &next_at, err);
     }
     case 3:
         return orci_jobs_retry(&lc, o->task_id, err);
     default:
-        return orci_jobs_complete(&lc, o->job.job_id, o->job.lease_token, "{\"ok\":true}", err);
+        return orci_jobs_complete(&lc, &orci_lc_machine_ops, o->job.job_id, o->job.lease_token,
+                                  "{\"ok\":true}", err);
     }
 }
 

@@ -85,7 +85,7 @@ static int lease_op(orci_lc *lc, void *arg, orc_error *err)
                            .functions = a->fns,
                            .n_functions = a->n,
                            .lease_ms = a->lease_ms};
-    return orci_jobs_lease(lc, &p, &a->job, &a->found, &a->next_due, err);
+    return orci_jobs_lease(lc, &orci_lc_machine_ops, &p, &a->job, &a->found, &a->next_due, err);
 }
 
 /* lease runs a lease for one function; the caller finis a->job. */
@@ -119,14 +119,14 @@ static int heartbeat_op(orci_lc *lc, void *arg, orc_error *err)
 static int complete_op(orci_lc *lc, void *arg, orc_error *err)
 {
     report_args *a = arg;
-    return orci_jobs_complete(lc, a->job_id, a->token, a->text, err);
+    return orci_jobs_complete(lc, &orci_lc_machine_ops, a->job_id, a->token, a->text, err);
 }
 
 static int fail_op(orci_lc *lc, void *arg, orc_error *err)
 {
     report_args *a = arg;
-    return orci_jobs_fail(lc, a->job_id, a->token, a->text, a->flag, &a->out_flag, &a->out_time,
-                          err);
+    return orci_jobs_fail(lc, &orci_lc_machine_ops, a->job_id, a->token, a->text, a->flag,
+                          &a->out_flag, &a->out_time, err);
 }
 
 static int retry_op(orci_lc *lc, void *arg, orc_error *err)

@@ -19,7 +19,7 @@
 #include "crypto.h"
 #include "store/events.h"
 #include "json.h"
-#include "domain/lifecycle_internal.h"
+#include "store/dbutil.h"
 #include "domain/views.h"
 
 #define MSG_LEASE_LOST "lease lost"
@@ -84,7 +84,7 @@ static const orci_rng *jobs_rng(const orci_lc *lc)
 
 static int jobs_db_err(const orc_error *err)
 {
-    return orci_lci_db_err(err);
+    return orci_db_code(err);
 }
 
 /* jobs_dup is strdup that reports a failure in err. */
@@ -195,10 +195,15 @@ static bool token_matches(const job_row *j, const char *token)
 /* task_status reads a task's status. */
 static int task_status(orci_db *db, int64_t task_id, int *status, orc_error *err)
 {
-    orci_lci_task t;
-    int code = orci_lci_load_task(db, task_id, "No task for given id", &t, err);
-    if (code == ORC_OK)
-        *status = t.status;
+    sqlite3_stmt *st = orci_db_stmt(db, "SELECT status FROM tasks WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, task_id);
+    int code = orci_db_first_row(db, st, "No task for given id", err);
+    if (code == ORC_OK) {
+        *status = sqlite3_column_int(st, 0);
+        sqlite3_reset(st);
+    }
     return code;
 }
 
@@ -348,8 +353,9 @@ static int job_event(orci_lc *lc, const char *type, int64_t job_id, int64_t task
  * or at once for an expired lease) while retryable and attempts remain, else failed with
  * its machine assignment Failed.
  */
-static int settle_failure(orci_lc *lc, const job_row *j, bool retryable, bool immediate,
-                          const char *error, bool *will_retry, int64_t *next_at, orc_error *err)
+static int settle_failure(orci_lc *lc, const orci_machine_ops *m, const job_row *j, bool retryable,
+                          bool immediate, const char *error, bool *will_retry, int64_t *next_at,
+                          orc_error *err)
 {
     char *text = clip_error(error, err);
     if (text == NULL)
@@ -394,7 +400,7 @@ static int settle_failure(orci_lc *lc, const job_row *j, bool retryable, bool im
         int status = 0;
         if ((code = task_status(lc->db, j->task_id, &status, err)) == ORC_OK &&
             status == ORCI_TASK_PROCESSING)
-            code = orci_lci_machine_fail(lc, j->task_id, err);
+            code = m->fail(lc, j->task_id, err);
     }
     if (code == ORC_OK) {
         if (will_retry != NULL)
@@ -408,7 +414,8 @@ out:
 }
 
 /* expire_batch settles up to limit expired leases; *count gets how many. */
-static int expire_batch(orci_lc *lc, int limit, int *count, orc_error *err)
+static int expire_batch(orci_lc *lc, const orci_machine_ops *m, int limit, int *count,
+                        orc_error *err)
 {
     *count = 0;
     sqlite3_stmt *st = orci_db_stmt(lc->db,
@@ -438,7 +445,7 @@ static int expire_batch(orci_lc *lc, int limit, int *count, orc_error *err)
     for (int i = 0; i < n; i++) {
         char why[ORCI_JOB_MAX_NAME + 64];
         snprintf(why, sizeof why, "lease expired (executor %.200s)", owners[i]);
-        int code = settle_failure(lc, &rows[i], true, true, why, NULL, NULL, err);
+        int code = settle_failure(lc, m, &rows[i], true, true, why, NULL, NULL, err);
         if (code != ORC_OK)
             return code;
     }
@@ -446,12 +453,12 @@ static int expire_batch(orci_lc *lc, int limit, int *count, orc_error *err)
     return ORC_OK;
 }
 
-int orci_jobs_expire(orci_lc *lc, int64_t *settled, orc_error *err)
+int orci_jobs_expire(orci_lc *lc, const orci_machine_ops *m, int64_t *settled, orc_error *err)
 {
     int64_t total = 0;
     for (;;) {
         int n = 0;
-        int code = expire_batch(lc, JOBS_EXPIRE_BATCH, &n, err);
+        int code = expire_batch(lc, m, JOBS_EXPIRE_BATCH, &n, err);
         if (code != ORC_OK)
             return code;
         total += n;
@@ -672,8 +679,8 @@ static int lease_token_set(orci_lc *lc, const orci_lease_params *p, int64_t job_
     return orci_db_step(lc->db, st, err);
 }
 
-int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool *found,
-                    int64_t *next_due_us, orc_error *err)
+int orci_jobs_lease(orci_lc *lc, const orci_machine_ops *m, const orci_lease_params *p,
+                    orci_job *job, bool *found, int64_t *next_due_us, orc_error *err)
 {
     memset(job, 0, sizeof *job);
     *found = false;
@@ -683,7 +690,7 @@ int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool
     if (code != ORC_OK)
         return code;
     int expired = 0;
-    if ((code = expire_batch(lc, JOBS_EXPIRE_BATCH, &expired, err)) != ORC_OK)
+    if ((code = expire_batch(lc, m, JOBS_EXPIRE_BATCH, &expired, err)) != ORC_OK)
         return code;
     char *fjson = functions_json(p->functions, p->n_functions, err);
     if (fjson == NULL)
@@ -715,7 +722,7 @@ int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool
         sqlite3_reset(st);
 
         bool startable = false;
-        if ((code = orci_lci_machine_start(lc, task_id, &startable, err)) != ORC_OK)
+        if ((code = m->start(lc, task_id, &startable, err)) != ORC_OK)
             goto out;
         if (!startable) {
             /* Completed by an admin (complete and skip) or aborted: nothing to run. */
@@ -784,10 +791,10 @@ int orci_jobs_mark_take(orci_lc *lc, orci_jobs_mark *mark, orc_error *err)
     return read_one(lc->db, "SELECT coalesce(max(id), 0) FROM jobs", &mark->max_job_id, err);
 }
 
-int orci_jobs_lease_next(orci_lc *lc, const orci_jobs_mark *mark, const orci_lease_params *p,
-                         orci_job *job, bool *found, orc_error *err)
+int orci_jobs_lease_next(orci_lc *lc, const orci_machine_ops *m, const orci_jobs_mark *mark,
+                         const orci_lease_params *p, orci_job *job, bool *found, orc_error *err)
 {
-    int code = orci_jobs_lease(lc, p, job, found, NULL, err);
+    int code = orci_jobs_lease(lc, m, p, job, found, NULL, err);
     if (code != ORC_OK || !*found || job->job_id <= mark->max_job_id)
         return code;
     /* The leased job was created by the report. If it is the only one created and its
@@ -890,8 +897,8 @@ static int record_output(orci_lc *lc, int64_t job_id, int status, const char *ou
     return orci_db_step(lc->db, st, err);
 }
 
-int orci_jobs_complete(orci_lc *lc, int64_t job_id, const char *token, const char *output,
-                       orc_error *err)
+int orci_jobs_complete(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, const char *token,
+                       const char *output, orc_error *err)
 {
     const char *text = output != NULL && output[0] != '\0' ? output : "{}";
     json_t *v = orci_json_parse_object(text, strlen(text), "output", err);
@@ -920,7 +927,7 @@ int orci_jobs_complete(orci_lc *lc, int64_t job_id, const char *token, const cha
             (code = job_event(lc, "job.completed", job_id, j.task_id, ORCI_JOB_CANCELLED,
                               ORCI_JOB_CANCELLED, NULL, err)) != ORC_OK)
             goto out;
-        code = orci_lci_machine_complete(lc, j.task_id, data, err);
+        code = m->complete(lc, j.task_id, data, err);
         goto out;
     case ORCI_JOB_LEASED:
         if (!lease_current(lc, &j)) {
@@ -945,14 +952,15 @@ int orci_jobs_complete(orci_lc *lc, int64_t job_id, const char *token, const cha
         (code = job_event(lc, "job.completed", job_id, j.task_id, ORCI_JOB_LEASED,
                           ORCI_JOB_COMPLETED, NULL, err)) != ORC_OK)
         goto out;
-    code = orci_lci_machine_complete(lc, j.task_id, data, err);
+    code = m->complete(lc, j.task_id, data, err);
 out:
     free(data);
     return code;
 }
 
-int orci_jobs_fail(orci_lc *lc, int64_t job_id, const char *token, const char *error,
-                   bool retryable, bool *will_retry, int64_t *next_attempt_at, orc_error *err)
+int orci_jobs_fail(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, const char *token,
+                   const char *error, bool retryable, bool *will_retry, int64_t *next_attempt_at,
+                   orc_error *err)
 {
     *will_retry = false;
     *next_attempt_at = 0;
@@ -964,7 +972,7 @@ int orci_jobs_fail(orci_lc *lc, int64_t job_id, const char *token, const char *e
     case ORCI_JOB_LEASED:
         if (!lease_current(lc, &j))
             return orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_LEASE_LOST);
-        return settle_failure(lc, &j, retryable, false,
+        return settle_failure(lc, m, &j, retryable, false,
                               error != NULL && error[0] != '\0' ? error : "failed", will_retry,
                               next_attempt_at, err);
     case ORCI_JOB_QUEUED:

@@ -34,9 +34,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "domain/lifecycle.h"
+#include "domain/context.h"
 #include "orchestra/error.h"
 #include "store/store.h"
+
+/*
+ * orci_machine_ops are the machine task's transitions a job drives (spec 3.5), supplied by
+ * the lifecycle (orci_lc_machine_ops): the jobs keep only the lease bookkeeping and never
+ * call into the lifecycle themselves, so the two do not depend on each other in a circle.
+ *  - start: a job is being leased; its Awaiting Processing task gets its machine assignment
+ *    and iteration and becomes Processing (a Failed assignment is reopened). *startable
+ *    false: the task can no longer run (completed by an admin, aborted).
+ *  - complete: the job returned output: the assignment is Submitted with it, the task
+ *    Complete, the subsequent tasks created.
+ *  - fail: the job failed for good: the machine assignment is Failed.
+ */
+typedef struct orci_machine_ops {
+    int (*start)(orci_lc *lc, int64_t task_id, bool *startable, orc_error *err);
+    int (*complete)(orci_lc *lc, int64_t task_id, const char *output, orc_error *err);
+    int (*fail)(orci_lc *lc, int64_t task_id, orc_error *err);
+} orci_machine_ops;
 
 enum {
     ORCI_JOB_QUEUED = 0,
@@ -108,8 +125,8 @@ void orci_job_fini(orci_job *job);
  * become available (a queued job falling due or a lease expiring), 0 when nothing is
  * scheduled.
  */
-int orci_jobs_lease(orci_lc *lc, const orci_lease_params *p, orci_job *job, bool *found,
-                    int64_t *next_due_us, orc_error *err);
+int orci_jobs_lease(orci_lc *lc, const orci_machine_ops *m, const orci_lease_params *p,
+                    orci_job *job, bool *found, int64_t *next_due_us, orc_error *err);
 
 /*
  * What the write transaction looked like before a report that also leases the executor's
@@ -132,8 +149,8 @@ int orci_jobs_mark_take(orci_lc *lc, orci_jobs_mark *mark, orc_error *err);
  * mark: the job is taken before anyone could see it, so waking every parked LeaseJob poll
  * for it would only make them look for work that is not there.
  */
-int orci_jobs_lease_next(orci_lc *lc, const orci_jobs_mark *mark, const orci_lease_params *p,
-                         orci_job *job, bool *found, orc_error *err);
+int orci_jobs_lease_next(orci_lc *lc, const orci_machine_ops *m, const orci_jobs_mark *mark,
+                         const orci_lease_params *p, orci_job *job, bool *found, orc_error *err);
 
 /*
  * orci_jobs_available is the read-only probe of orci_jobs_lease (any connection): whether a
@@ -147,7 +164,7 @@ int orci_jobs_available(orci_db *db, int64_t now_us, const char *const *function
  * orci_jobs_expire settles every lease expired at lc->now_us (re-queue or fail, as a failed
  * attempt). *settled (may be NULL) gets the count.
  */
-int orci_jobs_expire(orci_lc *lc, int64_t *settled, orc_error *err);
+int orci_jobs_expire(orci_lc *lc, const orci_machine_ops *m, int64_t *settled, orc_error *err);
 
 /*
  * orci_jobs_heartbeat extends the current lease of job_id to now + lease_ms (0: default)
@@ -165,8 +182,8 @@ int orci_jobs_heartbeat(orci_lc *lc, int64_t job_id, const char *token, int64_t 
  * stored and the task stays Aborted (spec 3.5). A repeat of the completing lease's report is
  * ORC_OK with no effect; a lost lease ORC_FAILED_PRECONDITION "lease lost".
  */
-int orci_jobs_complete(orci_lc *lc, int64_t job_id, const char *token, const char *output,
-                       orc_error *err);
+int orci_jobs_complete(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, const char *token,
+                       const char *output, orc_error *err);
 
 /*
  * orci_jobs_fail records a failure of the current lease. *will_retry tells whether the job
@@ -174,8 +191,9 @@ int orci_jobs_complete(orci_lc *lc, int64_t job_id, const char *token, const cha
  * Processing). A repeat of the report is ORC_OK with no effect; a lost lease
  * ORC_FAILED_PRECONDITION "lease lost".
  */
-int orci_jobs_fail(orci_lc *lc, int64_t job_id, const char *token, const char *error,
-                   bool retryable, bool *will_retry, int64_t *next_attempt_at, orc_error *err);
+int orci_jobs_fail(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, const char *token,
+                   const char *error, bool retryable, bool *will_retry, int64_t *next_attempt_at,
+                   orc_error *err);
 
 /*
  * orci_jobs_retry (admin) re-queues the failed job of task_id, due now with its attempts

@@ -23,16 +23,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/model.h"
+#include "domain/context.h"
+#include "domain/jobs.h"
 #include "orchestra/error.h"
+#include "store/model.h"
 #include "store/store.h"
 
-/* orci_lc is the context of one transition. */
-typedef struct orci_lc {
-    orci_db *db;         /* the writer's connection, inside a transaction */
-    int64_t now_us;      /* the time of the transition */
-    const orci_rng *rng; /* sampled review; NULL means orci_rng_system */
-} orci_lc;
+/*
+ * orci_lc_machine_ops is what a job's lease, report and failure do to its machine task
+ * (spec 3.5): the lifecycle's side of the jobs (jobs.h), which the RPC handlers and the
+ * lease maintenance pass to the job functions.
+ */
+extern const orci_machine_ops orci_lc_machine_ops;
 
 typedef struct orci_project_params {
     const char *workflow_slug;

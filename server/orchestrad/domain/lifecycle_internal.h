@@ -1,8 +1,18 @@
 /*
- * lifecycle_internal.h: what lifecycle.c, lifecycle_manage.c and lifecycle_check.c share:
- * row loaders, the eligibility checks and the few functions through which every state
- * change goes (so that events can be appended in one place). Writer thread only, except
- * the loaders, which work on any connection.
+ * lifecycle_internal.h: the one header the lifecycle's files share, and their direction.
+ * Each file calls only the files above it in this list, never one below:
+ *
+ *   lifecycle_rows.c    rows read into structs, every state change (each appending its
+ *                       events, so that the outbox sees them in one place), assignment of a
+ *                       worker (assign_core)
+ *   lifecycle_check.c   the invariants of spec 3.2, over the rows
+ *   lifecycle_create.c  projects and the tasks their dependencies make possible
+ *   lifecycle.c         the transitions: assign, save, submit with review, machine steps
+ *   lifecycle_manage.c  admin operations: end, pause/resume, reassign, skip, revert
+ *   handout.c           request-new-task (rows, check and assign_core only)
+ *
+ * jobs.c sits below all of them (it gets the machine transitions as orci_lc_machine_ops).
+ * Writer thread only, except the loaders, which work on any connection.
  */
 #ifndef ORCI_LIFECYCLE_INTERNAL_H
 #define ORCI_LIFECYCLE_INTERNAL_H
@@ -50,7 +60,15 @@ static inline int orci_lci_db_err(const orc_error *err)
     return orci_db_code(err);
 }
 
-/* --- loaders (any connection) --- */
+/* --- lifecycle_rows.c: helpers and loaders (any connection) --- */
+
+/* orci_lci_expected_error tells eligibility refusals (skipped by new_task and the
+ * assignment policies) from real failures (which must abort the transition). */
+bool orci_lci_expected_error(int code);
+
+/* orci_lci_normalize_object parses text as a JSON object and returns its compact form
+ * (malloc'd); NULL or "" means {}. INVALID_ARGUMENT names `what` otherwise. */
+char *orci_lci_normalize_object(const char *text, const char *what, orc_error *err);
 
 /*
  * orci_lci_load_task reads a task. Unknown id: ORC_NOT_FOUND with not_found as message
@@ -96,13 +114,63 @@ int orci_lci_certified(orci_db *db, int64_t worker_id, int64_t step_id, int role
 int orci_lci_worker_on_task(orci_db *db, int64_t worker_id, int64_t task_id, int *count,
                             orc_error *err);
 
-/* --- state changes (writer thread, inside the transition's transaction) --- */
+/* --- state changes (lifecycle_rows.c; writer thread, inside the transition's transaction) --- */
+
+/* orci_lci_rng is the transition's random source (orci_rng_system when none was given). */
+const orci_rng *orci_lci_rng(const orci_lc *lc);
 
 int orci_lci_set_task_status(orci_lc *lc, int64_t task_id, int status, orc_error *err);
 int orci_lci_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_error *err);
 int orci_lci_set_assignment_status(orci_lc *lc, int64_t assignment_id, int status, orc_error *err);
 int orci_lci_set_assignment_worker(orci_lc *lc, int64_t assignment_id, int64_t worker_id,
                                    orc_error *err);
+
+/*
+ * orci_lci_task_status_change is orci_lci_set_task_status for a caller that knows the task's
+ * status (old) and kind: the machine-step path, which reads the task anyway. A machine task
+ * has no worker to notify (its assignment has none), so it skips the notifications' lookups.
+ */
+int orci_lci_task_status_change(orci_lc *lc, int64_t task_id, int old, int status, bool is_human,
+                                orc_error *err);
+
+/*
+ * orci_lci_assignment_event appends an assignment event (type) with the assignment's task,
+ * worker and statuses, and {"assignment_id", "counter"} as its payload; other_worker (0:
+ * none) is a second worker concerned (reassignment), named in the payload as
+ * "previous_worker".
+ */
+int orci_lci_assignment_event(orci_lc *lc, const char *type, int64_t assignment_id,
+                              const char *old_status, const char *new_status, int64_t other_worker,
+                              orc_error *err);
+
+/* orci_lci_iteration_start opens a Processing iteration of an assignment at start_us. */
+int orci_lci_iteration_start(orci_lc *lc, int64_t assignment_id, int64_t start_us, orc_error *err);
+
+/*
+ * orci_lci_assignment_submit is "assignment submitted": the data is stored, the latest
+ * iteration is closed with iteration_status and the data at now, and the assignment becomes
+ * Submitted.
+ */
+int orci_lci_assignment_submit(orci_lc *lc, int64_t assignment_id, const char *data,
+                               int iteration_status, orc_error *err);
+
+/*
+ * orci_lci_assignment_reopen is "assignment reopened": the task's assignment at counter
+ * becomes Processing with data as its in-progress data, and a new iteration starts at now.
+ */
+int orci_lci_assignment_reopen(orci_lc *lc, int64_t task_id, int counter, const char *data,
+                               orc_error *err);
+
+/* orci_lci_assign_core is assign_task (spec 3.1, 3.2) without the invariant check. */
+int orci_lci_assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t *assignment_id,
+                         orc_error *err);
+
+/* --- lifecycle_check.c --- */
+
+/* orci_lci_check_project runs orci_lc_check_task on every task of a project. */
+int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err);
+
+/* --- lifecycle_create.c --- */
 
 /*
  * orci_lci_create_subsequent is create_subsequent_tasks without the invariant check (the
@@ -115,43 +183,5 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err);
  * and every task is Complete.
  */
 int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err);
-
-/* orci_lci_check_project runs orci_lc_check_task on every task of a project. */
-int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err);
-
-/* --- machine steps (jobs.c drives these; spec 3.5) --- */
-
-/*
- * orci_lci_machine_start is spec 3.5 step 2 for a job being leased: an Awaiting Processing
- * task gets its machine assignment (counter 0, no worker, Processing) and Iteration and
- * becomes Processing; a Processing task whose machine assignment Failed has it reopened
- * (Processing again); one still Processing is left as it is (a lease offered again).
- * *startable is false, with nothing changed, when the task is in any other state (Complete,
- * Aborted).
- */
-int orci_lci_machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_error *err);
-
-/*
- * orci_lci_machine_complete is spec 3.5 step 4 for a machine task that returned output (a
- * compact JSON object): the assignment is Submitted with it; if the project was aborted the
- * task stays Aborted, otherwise the iteration is closed Requested Review, the task becomes
- * Complete and the subsequent tasks are created.
- */
-int orci_lci_machine_complete(orci_lc *lc, int64_t task_id, const char *output, orc_error *err);
-
-/* orci_lci_machine_fail marks the machine assignment Failed; the task stays Processing. */
-int orci_lci_machine_fail(orci_lc *lc, int64_t task_id, orc_error *err);
-
-/* orci_lci_expected_error tells eligibility refusals (skipped by new_task and the
- * assignment policies) from real failures (which must abort the transition). */
-bool orci_lci_expected_error(int code);
-
-/* orci_lci_normalize_object parses text as a JSON object and returns its compact form
- * (malloc'd); NULL or "" means {}. INVALID_ARGUMENT names `what` otherwise. */
-char *orci_lci_normalize_object(const char *text, const char *what, orc_error *err);
-
-/* orci_lci_assign_core is assign_task (spec 3.1, 3.2) without the invariant check. */
-int orci_lci_assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t *assignment_id,
-                         orc_error *err);
 
 #endif

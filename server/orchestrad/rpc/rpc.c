@@ -53,6 +53,7 @@
 #include "rpc/dispatch.h"
 #include "store/events.h"
 #include "domain/jobs.h"
+#include "domain/lifecycle.h"
 #include "log.h"
 #include "rpc/replies.h"
 
@@ -599,7 +600,7 @@ static int rpc_expire_job(orci_db *db, void *arg, orc_error *err)
 {
     rpc_expire_arg *a = arg;
     orci_lc lc = {.db = db, .now_us = orci_clock_now(a->srv->clock), .rng = a->srv->rng};
-    return orci_jobs_expire(&lc, &a->settled, err);
+    return orci_jobs_expire(&lc, &orci_lc_machine_ops, &a->settled, err);
 }
 
 static void *rpc_maint_main(void *arg)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "domain/jobs.h"
+#include "domain/lifecycle.h"
 #include "proto/orchestra.pb-c.h"
 #include "svc/services.h"
 
@@ -147,7 +148,7 @@ int orci_svc_lease_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage 
     orci_job job;
     bool found = false;
     int64_t next_due = 0;
-    rc = orci_jobs_lease(&lc, &p, &job, &found, &next_due, err);
+    rc = orci_jobs_lease(&lc, &orci_lc_machine_ops, &p, &job, &found, &next_due, err);
     if (rc != ORC_OK)
         return rc;
     if (!found) {
@@ -222,7 +223,7 @@ static int lease_next(orci_lc *lc, const orci_jobs_mark *mark, const orci_lease_
 {
     orci_job job;
     bool found = false;
-    int rc = orci_jobs_lease_next(lc, mark, p, &job, &found, err);
+    int rc = orci_jobs_lease_next(lc, &orci_lc_machine_ops, mark, p, &job, &found, err);
     if (rc != ORC_OK || !found)
         return rc;
     return job_message(&job, slot, err);
@@ -244,7 +245,8 @@ int orci_svc_complete_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessa
     orci_jobs_mark mark;
     if (req->next && (rc = orci_jobs_mark_take(&lc, &mark, err)) != ORC_OK)
         return rc;
-    rc = orci_jobs_complete(&lc, req->job_id, req->lease_token, req->output, err);
+    rc = orci_jobs_complete(&lc, &orci_lc_machine_ops, req->job_id, req->lease_token, req->output,
+                            err);
     if (rc != ORC_OK)
         return rc;
     Orchestra__V1__CompleteJobReply *r = malloc(sizeof *r);
@@ -277,8 +279,8 @@ int orci_svc_fail_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *
         return rc;
     bool will_retry = false;
     int64_t next_at = 0;
-    rc = orci_jobs_fail(&lc, req->job_id, req->lease_token, req->error, req->retryable, &will_retry,
-                        &next_at, err);
+    rc = orci_jobs_fail(&lc, &orci_lc_machine_ops, req->job_id, req->lease_token, req->error,
+                        req->retryable, &will_retry, &next_at, err);
     if (rc != ORC_OK)
         return rc;
     Orchestra__V1__FailJobReply *r = malloc(sizeof *r);
