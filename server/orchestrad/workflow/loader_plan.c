@@ -1,5 +1,6 @@
 /*
- * loader.c: workflow.json / version.json validation (pure) and writing (writer thread).
+ * loader_plan.c: workflow.json / version.json validation (pure, any thread) into a plan;
+ * loader_write.c writes a plan (writer thread).
  *
  * Differences from upstream's load_workflow, all deliberate tightenings:
  *  - missing or wrongly typed keys get a message instead of a KeyError crash;
@@ -10,7 +11,9 @@
  *    write, so a refused load never leaves anything behind even outside a transaction.
  */
 #include "workflow/loader.h"
+
 #include "slug.h"
+#include "workflow/loader_internal.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -33,7 +36,7 @@ static const char EMPTY_OBJECT[] = "{}";
 /* ------------------------------------------------------------------------------------- */
 /* small helpers */
 
-static int oom(orc_error *err)
+int orci_ldi_oom(orc_error *err)
 {
     return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory while loading a workflow");
 }
@@ -53,23 +56,19 @@ static int cmp_strp(const void *a, const void *b)
 }
 
 /* strv_has tells whether the sorted list v holds s. */
-static bool strv_has(char *const *v, size_t n, const char *s)
+bool orci_ldi_strv_has(char *const *v, size_t n, const char *s)
 {
     return n > 0 && bsearch(&s, v, n, sizeof *v, cmp_strp) != NULL;
 }
 
 /* A sorted slug -> position index, for lookups and duplicate detection. */
-typedef struct slug_ix {
-    const char *slug;
-    size_t idx;
-} slug_ix;
 
 static int cmp_ix(const void *a, const void *b)
 {
     return strcmp(((const slug_ix *)a)->slug, ((const slug_ix *)b)->slug);
 }
 
-static long ix_find(const slug_ix *ix, size_t n, const char *slug)
+long orci_ldi_ix_find(const slug_ix *ix, size_t n, const char *slug)
 {
     if (n == 0)
         return -1;
@@ -102,12 +101,12 @@ static slug_ix *slugs_index(const void *items, size_t n, size_t stride, size_t o
     return ix;
 }
 
-static slug_ix *steps_index(const orci_load_plan *p)
+slug_ix *orci_ldi_steps_index(const orci_load_plan *p)
 {
     return slugs_index(p->steps, p->n_steps, sizeof *p->steps, offsetof(orci_load_step, slug));
 }
 
-static slug_ix *certs_index(const orci_load_plan *p)
+slug_ix *orci_ldi_certs_index(const orci_load_plan *p)
 {
     return slugs_index(p->certs, p->n_certs, sizeof *p->certs, offsetof(orci_load_cert, slug));
 }
@@ -135,7 +134,7 @@ static int str_field(const json_t *obj, const char *key, const char *ctx, size_t
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "%s: \"%s\" is longer than %zu characters",
                              ctx, key, limit);
     *out = strdup(s);
-    return *out ? ORC_OK : oom(err);
+    return *out ? ORC_OK : orci_ldi_oom(err);
 }
 
 /* slug_field is str_field for a slug: non-empty, at most ORCI_SLUG_MAX, upstream's rule. */
@@ -170,7 +169,7 @@ static int slug_list(const json_t *obj, const char *key, const char *what, char 
         return ORC_OK;
     char **list = calloc(cnt, sizeof *list);
     if (!list)
-        return oom(err);
+        return orci_ldi_oom(err);
     for (size_t i = 0; i < cnt; i++) {
         json_t *e = json_array_get(v, i);
         if (!json_is_string(e)) {
@@ -180,7 +179,7 @@ static int slug_list(const json_t *obj, const char *key, const char *what, char 
         list[i] = strdup(json_string_value(e));
         if (!list[i]) {
             free_strv(list, i);
-            return oom(err);
+            return orci_ldi_oom(err);
         }
     }
     qsort(list, cnt, sizeof *list, cmp_strp);
@@ -206,12 +205,12 @@ static int object_text(const json_t *obj, const char *key, const char *what, con
     json_t *v = json_object_get(obj, key);
     if (!v) {
         *out = strdup(dflt);
-        return *out ? ORC_OK : oom(err);
+        return *out ? ORC_OK : orci_ldi_oom(err);
     }
     if (!json_is_object(v))
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "%s must be a JSON object", what);
     *out = orci_json_dump(v);
-    return *out ? ORC_OK : oom(err);
+    return *out ? ORC_OK : orci_ldi_oom(err);
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -299,7 +298,7 @@ static int plan_workflow(const json_t *wf, orci_load_plan *p, orc_error *err)
     if (n > 0) {
         p->certs = calloc(n, sizeof *p->certs);
         if (!p->certs)
-            return oom(err);
+            return orci_ldi_oom(err);
     }
     for (size_t i = 0; i < n; i++) {
         json_t *c = json_array_get(certs, i);
@@ -319,9 +318,9 @@ static int plan_workflow(const json_t *wf, orci_load_plan *p, orc_error *err)
             return rc;
     }
 
-    slug_ix *ix = certs_index(p);
+    slug_ix *ix = orci_ldi_certs_index(p);
     if (!ix)
-        return oom(err);
+        return orci_ldi_oom(err);
     const char *dup = ix_dup(ix, p->n_certs);
     if (dup) {
         rc = orc_error_set(err, ORC_INVALID_ARGUMENT,
@@ -330,7 +329,7 @@ static int plan_workflow(const json_t *wf, orci_load_plan *p, orc_error *err)
     }
     for (size_t i = 0; i < p->n_certs; i++)
         for (size_t j = 0; j < p->certs[i].n_required; j++)
-            if (ix_find(ix, p->n_certs, p->certs[i].required[j]) < 0) {
+            if (orci_ldi_ix_find(ix, p->n_certs, p->certs[i].required[j]) < 0) {
                 rc = orc_error_set(err, ORC_INVALID_ARGUMENT,
                                    "Certification %s requires non-existent certification.",
                                    p->certs[i].slug);
@@ -396,7 +395,7 @@ static int check_refs(const orci_load_plan *p, const slug_ix *six, const slug_ix
     for (size_t i = 0; i < p->n_steps; i++) {
         const orci_load_step *s = &p->steps[i];
         for (size_t j = 0; j < s->n_required_certifications; j++)
-            if (ix_find(cix, p->n_certs, s->required_certifications[j]) < 0)
+            if (orci_ldi_ix_find(cix, p->n_certs, s->required_certifications[j]) < 0)
                 return orc_error_set(err, ORC_INVALID_ARGUMENT,
                                      "%s.required_certifications contains a non-existent "
                                      "slug.",
@@ -405,12 +404,12 @@ static int check_refs(const orci_load_plan *p, const slug_ix *six, const slug_ix
     for (size_t i = 0; i < p->n_steps; i++) {
         const orci_load_step *s = &p->steps[i];
         for (size_t j = 0; j < s->n_creation_depends_on; j++)
-            if (ix_find(six, p->n_steps, s->creation_depends_on[j]) < 0)
+            if (orci_ldi_ix_find(six, p->n_steps, s->creation_depends_on[j]) < 0)
                 return orc_error_set(err, ORC_INVALID_ARGUMENT,
                                      "%s.creation_depends_on contains a non-existent slug.",
                                      s->slug);
         for (size_t j = 0; j < s->n_submission_depends_on; j++)
-            if (ix_find(six, p->n_steps, s->submission_depends_on[j]) < 0)
+            if (orci_ldi_ix_find(six, p->n_steps, s->submission_depends_on[j]) < 0)
                 return orc_error_set(err, ORC_INVALID_ARGUMENT,
                                      "%s.submission_depends_on contains a non-existent slug.",
                                      s->slug);
@@ -418,13 +417,13 @@ static int check_refs(const orci_load_plan *p, const slug_ix *six, const slug_ix
     return ORC_OK;
 }
 
-/* The dependencies of step i, creation ones first: index k of n_deps(). */
-static size_t n_deps(const orci_load_step *s)
+/* The dependencies of step i, creation ones first: index k of orci_ldi_n_deps(). */
+size_t orci_ldi_n_deps(const orci_load_step *s)
 {
     return s->n_creation_depends_on + s->n_submission_depends_on;
 }
 
-static const char *dep_at(const orci_load_step *s, size_t k)
+const char *orci_ldi_dep_at(const orci_load_step *s, size_t k)
 {
     return k < s->n_creation_depends_on ? s->creation_depends_on[k]
                                         : s->submission_depends_on[k - s->n_creation_depends_on];
@@ -445,7 +444,7 @@ static int check_cycles(const orci_load_plan *p, const slug_ix *six, orc_error *
     size_t *stack = malloc(n * sizeof *stack);
     size_t *next = calloc(n, sizeof *next); /* next dependency to explore per step */
     if (!color || !stack || !next) {
-        rc = oom(err);
+        rc = orci_ldi_oom(err);
         goto out;
     }
     for (size_t root = 0; root < n; root++) {
@@ -457,12 +456,12 @@ static int check_cycles(const orci_load_plan *p, const slug_ix *six, orc_error *
         while (top > 0) {
             size_t u = stack[top - 1];
             const orci_load_step *s = &p->steps[u];
-            if (next[u] == n_deps(s)) {
+            if (next[u] == orci_ldi_n_deps(s)) {
                 color[u] = 2;
                 top--;
                 continue;
             }
-            long v = ix_find(six, n, dep_at(s, next[u]++));
+            long v = orci_ldi_ix_find(six, n, orci_ldi_dep_at(s, next[u]++));
             if (v < 0 || color[v] == 2)
                 continue;
             if (color[v] == 0) {
@@ -512,7 +511,7 @@ static int check_review_policy(const orci_load_step *s, orc_error *err)
     int rc = ORC_OK;
     json_t *rp = parse_text(s->review_policy, "review_policy");
     if (!rp)
-        return oom(err);
+        return orci_ldi_oom(err);
     const char *why = NULL;
     json_t *policy = json_object_get(rp, "policy");
     if (!json_is_string(policy)) {
@@ -542,7 +541,7 @@ static int check_assignment_policy(const orci_load_plan *p, const slug_ix *six,
     int rc = ORC_OK;
     json_t *ap = parse_text(s->assignment_policy, "assignment_policy");
     if (!ap)
-        return oom(err);
+        return orci_ldi_oom(err);
     json_t *policy = json_object_get(ap, "policy");
     if (!s->is_human) {
         if (policy)
@@ -561,7 +560,8 @@ static int check_assignment_policy(const orci_load_plan *p, const slug_ix *six,
         } else {
             for (size_t i = 0; i < json_array_size(steps) && !why; i++) {
                 json_t *e = json_array_get(steps, i);
-                long k = json_is_string(e) ? ix_find(six, p->n_steps, json_string_value(e)) : -1;
+                long k = json_is_string(e) ? orci_ldi_ix_find(six, p->n_steps, json_string_value(e))
+                                           : -1;
                 if (k < 0 || !p->steps[k].is_human)
                     why = "\"steps\" must list human steps of this version";
                 else if (&p->steps[k] == s)
@@ -589,7 +589,7 @@ static int check_execution_function(const orci_load_step *s, orc_error *err)
         return ORC_OK;
     json_t *ef = parse_text(s->execution_function, "execution_function");
     if (!ef)
-        return oom(err);
+        return orci_ldi_oom(err);
     json_t *module = json_object_get(ef, "module");
     json_t *name = json_object_get(ef, "name");
     json_t *command = json_object_get(ef, "command");
@@ -617,7 +617,7 @@ static int check_retry_policy(const orci_load_step *s, orc_error *err)
 {
     json_t *rp = parse_text(s->retry_policy, "retry_policy");
     if (!rp)
-        return oom(err);
+        return orci_ldi_oom(err);
     const char *why = NULL;
     if (s->is_human && json_object_size(rp) > 0)
         why = "only machine steps are retried";
@@ -689,7 +689,7 @@ static int plan_version(const json_t *vj, const char *ctx, orci_load_plan *p, or
     if (n > 0) {
         p->steps = calloc(n, sizeof *p->steps);
         if (!p->steps)
-            return oom(err);
+            return orci_ldi_oom(err);
     }
     for (size_t i = 0; i < n; i++) {
         json_t *js = json_array_get(steps, i);
@@ -711,7 +711,7 @@ static int plan_sample_data(const Orchestra__V1__WorkflowBundle *b, orci_load_pl
         return ORC_OK;
     const char **slugs = malloc((p->n_certs ? p->n_certs : 1) * sizeof *slugs);
     if (!slugs)
-        return oom(err);
+        return orci_ldi_oom(err);
     for (size_t i = 0; i < p->n_certs; i++)
         slugs[i] = p->certs[i].slug;
     orci_sample_data *sd = NULL;
@@ -728,7 +728,7 @@ static int plan_sample_data(const Orchestra__V1__WorkflowBundle *b, orci_load_pl
         return orci_db_code(err);
     p->sample_data = orci_json_dump(root);
     json_decref(root);
-    return p->sample_data ? ORC_OK : oom(err);
+    return p->sample_data ? ORC_OK : orci_ldi_oom(err);
 }
 
 /*
@@ -742,11 +742,11 @@ static int plan_build(const Orchestra__V1__WorkflowBundle *b, const json_t *wf, 
     slug_ix *six = NULL, *cix = NULL;
     orci_load_plan *p = calloc(1, sizeof *p);
     if (!p)
-        return oom(err);
+        return orci_ldi_oom(err);
     p->app = strdup(b->app ? b->app : "");
     p->code_directory = strdup(b->code_directory ? b->code_directory : "");
     if (!p->app || !p->code_directory) {
-        rc = oom(err);
+        rc = orci_ldi_oom(err);
         goto out;
     }
     if (!*p->code_directory) {
@@ -787,10 +787,10 @@ static int plan_build(const Orchestra__V1__WorkflowBundle *b, const json_t *wf, 
     if (rc != ORC_OK)
         goto out;
 
-    six = steps_index(p);
-    cix = certs_index(p);
+    six = orci_ldi_steps_index(p);
+    cix = orci_ldi_certs_index(p);
     if (!six || !cix) {
-        rc = oom(err);
+        rc = orci_ldi_oom(err);
         goto out;
     }
     const char *dup = ix_dup(six, p->n_steps);
@@ -842,7 +842,7 @@ int orci_loader_plan(const Orchestra__V1__WorkflowBundle *b, const char *version
     if (b->n_versions > 0) {
         docs = calloc(b->n_versions, sizeof *docs);
         if (!docs) {
-            rc = oom(err);
+            rc = orci_ldi_oom(err);
             goto out;
         }
     }
@@ -860,416 +860,6 @@ int orci_loader_plan(const Orchestra__V1__WorkflowBundle *b, const char *version
 out:
     vdocs_free(docs, b->n_versions);
     json_decref(wf);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------------------- */
-/* applying */
-
-static int lookup_id(orci_db *db, const char *sql, int64_t a, const char *b, int64_t *id,
-                     bool *found, orc_error *err)
-{
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
-    if (!st)
-        return orci_db_code(err);
-    orci_bind_int(st, 1, a);
-    orci_bind_text(st, 2, b);
-    return orci_db_one_id(db, st, id, found, err);
-}
-
-/* lookup_slug finds the id of the workflow with this slug. */
-static int lookup_slug(orci_db *db, const char *slug, int64_t *id, bool *found, orc_error *err)
-{
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT id FROM workflows WHERE slug = ?1", err);
-    if (!st)
-        return orci_db_code(err);
-    orci_bind_text(st, 1, slug);
-    return orci_db_one_id(db, st, id, found, err);
-}
-
-static const char FORCE_STEPS_MSG[] =
-    "Even with --force, cannot change the steps of a workflow. Drop and recreate the "
-    "database to reset, or create a new version for your workflow.";
-static const char FORCE_TOPOLOGY_MSG[] =
-    "Even with --force, cannot change the topology of a workflow. Drop and recreate the "
-    "database to reset, or create a new version for your workflow.";
-
-/* check_same_steps refuses a forced reload that would change the set of step slugs. */
-static int check_same_steps(orci_db *db, const orci_load_plan *p, const slug_ix *six,
-                            int64_t version_id, orc_error *err)
-{
-    sqlite3_stmt *st =
-        orci_db_stmt(db, "SELECT slug FROM steps WHERE workflow_version_id = ?1", err);
-    if (!st)
-        return orci_db_code(err);
-    orci_bind_int(st, 1, version_id);
-    size_t stored = 0;
-    int r;
-    while ((r = orci_db_row(db, st, err)) == 1) {
-        stored++;
-        if (ix_find(six, p->n_steps, orci_col_text(st, 0)) < 0) {
-            sqlite3_reset(st);
-            return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_STEPS_MSG);
-        }
-    }
-    if (r < 0)
-        return orci_db_code(err);
-    if (stored != p->n_steps)
-        return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_STEPS_MSG);
-    return ORC_OK;
-}
-
-/* check_same_edges refuses a forced reload that would change one dependency relation. */
-static int check_same_edges(orci_db *db, const orci_load_plan *p, const slug_ix *six,
-                            int64_t version_id, bool creation, orc_error *err)
-{
-    const char *sql = creation ? "SELECT s.slug, d.slug FROM step_creation_deps e "
-                                 "JOIN steps s ON s.id = e.step_id "
-                                 "JOIN steps d ON d.id = e.depends_on_id "
-                                 "WHERE s.workflow_version_id = ?1"
-                               : "SELECT s.slug, d.slug FROM step_submission_deps e "
-                                 "JOIN steps s ON s.id = e.step_id "
-                                 "JOIN steps d ON d.id = e.depends_on_id "
-                                 "WHERE s.workflow_version_id = ?1";
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
-    if (!st)
-        return orci_db_code(err);
-    orci_bind_int(st, 1, version_id);
-    size_t stored = 0, planned = 0;
-    for (size_t i = 0; i < p->n_steps; i++)
-        planned +=
-            creation ? p->steps[i].n_creation_depends_on : p->steps[i].n_submission_depends_on;
-    int r;
-    while ((r = orci_db_row(db, st, err)) == 1) {
-        stored++;
-        long k = ix_find(six, p->n_steps, orci_col_text(st, 0));
-        bool same = false;
-        if (k >= 0) {
-            const orci_load_step *s = &p->steps[k];
-            same = creation ? strv_has(s->creation_depends_on, s->n_creation_depends_on,
-                                       orci_col_text(st, 1))
-                            : strv_has(s->submission_depends_on, s->n_submission_depends_on,
-                                       orci_col_text(st, 1));
-        }
-        if (!same) {
-            sqlite3_reset(st);
-            return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_TOPOLOGY_MSG);
-        }
-    }
-    if (r < 0)
-        return orci_db_code(err);
-    if (stored != planned)
-        return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_TOPOLOGY_MSG);
-    return ORC_OK;
-}
-
-static int write_workflow(orci_db *db, const orci_load_plan *p, int64_t now_us,
-                          int64_t *workflow_id, orc_error *err)
-{
-    sqlite3_stmt *st = orci_db_stmt(
-        db,
-        "INSERT INTO workflows (slug, name, description, code_directory, "
-        "sample_data_load_function, sample_data, created_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-        "ON CONFLICT (slug) DO UPDATE SET name = excluded.name, "
-        "description = excluded.description, code_directory = excluded.code_directory, "
-        "sample_data_load_function = excluded.sample_data_load_function, "
-        "sample_data = excluded.sample_data",
-        err);
-    if (!st)
-        return orci_db_code(err);
-    orci_bind_text(st, 1, p->workflow_slug);
-    orci_bind_text(st, 2, p->workflow_name);
-    orci_bind_text(st, 3, p->workflow_description);
-    orci_bind_text(st, 4, p->code_directory);
-    orci_bind_text(st, 5, p->sample_data_load_function);
-    orci_bind_text(st, 6, p->sample_data);
-    orci_bind_int(st, 7, now_us);
-    int rc = orci_db_step(db, st, err);
-    if (rc != ORC_OK)
-        return rc;
-    bool found;
-    rc = lookup_slug(db, p->workflow_slug, workflow_id, &found, err);
-    if (rc == ORC_OK && !found)
-        rc = orc_error_set(err, ORC_INTERNAL, "workflow %s vanished while loading",
-                           p->workflow_slug);
-    return rc;
-}
-
-static int write_certs(orci_db *db, const orci_load_plan *p, int64_t workflow_id, int64_t now_us,
-                       int64_t *cert_ids, const slug_ix *cix, orc_error *err)
-{
-    int rc;
-    for (size_t i = 0; i < p->n_certs; i++) {
-        const orci_load_cert *c = &p->certs[i];
-        sqlite3_stmt *st = orci_db_stmt(
-            db,
-            "INSERT INTO certifications (workflow_id, slug, name, description, created_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workflow_id, slug) DO UPDATE SET "
-            "name = excluded.name, description = excluded.description",
-            err);
-        if (!st)
-            return orci_db_code(err);
-        orci_bind_int(st, 1, workflow_id);
-        orci_bind_text(st, 2, c->slug);
-        orci_bind_text(st, 3, c->name);
-        orci_bind_text(st, 4, c->description);
-        orci_bind_int(st, 5, now_us);
-        if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-            return rc;
-        bool found;
-        rc = lookup_id(db, "SELECT id FROM certifications WHERE workflow_id = ?1 AND slug = ?2",
-                       workflow_id, c->slug, &cert_ids[i], &found, err);
-        if (rc != ORC_OK)
-            return rc;
-        if (!found)
-            return orc_error_set(err, ORC_INTERNAL, "certification %s vanished while loading",
-                                 c->slug);
-    }
-    /* Reset the prerequisite links of the certifications of this file. */
-    for (size_t i = 0; i < p->n_certs; i++) {
-        sqlite3_stmt *st = orci_db_stmt(
-            db, "DELETE FROM certification_requirements WHERE certification_id = ?1", err);
-        if (!st)
-            return orci_db_code(err);
-        orci_bind_int(st, 1, cert_ids[i]);
-        if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-            return rc;
-        for (size_t j = 0; j < p->certs[i].n_required; j++) {
-            long k = ix_find(cix, p->n_certs, p->certs[i].required[j]);
-            if (k < 0)
-                return orc_error_set(err, ORC_INTERNAL, "unplanned certification requirement");
-            st = orci_db_stmt(db,
-                              "INSERT INTO certification_requirements "
-                              "(certification_id, required_id) VALUES (?1, ?2)",
-                              err);
-            if (!st)
-                return orci_db_code(err);
-            orci_bind_int(st, 1, cert_ids[i]);
-            orci_bind_int(st, 2, cert_ids[k]);
-            if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-                return rc;
-        }
-    }
-    return ORC_OK;
-}
-
-static void bind_step_fields(sqlite3_stmt *st, const orci_load_step *s, size_t position)
-{
-    orci_bind_text(st, 3, s->name);
-    orci_bind_text(st, 4, s->description);
-    orci_bind_int(st, 5, s->is_human ? 1 : 0);
-    orci_bind_text(st, 6, s->execution_function);
-    orci_bind_text(st, 7, s->assignment_policy);
-    orci_bind_text(st, 8, s->review_policy);
-    orci_bind_text(st, 9, s->user_interface);
-    orci_bind_text(st, 10, s->retry_policy);
-    orci_bind_int(st, 11, (int64_t)position);
-}
-
-static int write_step(orci_db *db, const orci_load_step *s, size_t position, int64_t version_id,
-                      bool existing, int64_t now_us, int64_t *step_id, orc_error *err)
-{
-    int rc;
-    sqlite3_stmt *st;
-    if (existing) {
-        st = orci_db_stmt(db,
-                          "UPDATE steps SET name = ?3, description = ?4, is_human = ?5, "
-                          "execution_function = ?6, assignment_policy = ?7, "
-                          "review_policy = ?8, user_interface = ?9, retry_policy = ?10, "
-                          "position = ?11 WHERE workflow_version_id = ?1 AND slug = ?2",
-                          err);
-        if (!st)
-            return orci_db_code(err);
-        orci_bind_int(st, 1, version_id);
-        orci_bind_text(st, 2, s->slug);
-        bind_step_fields(st, s, position);
-        if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-            return rc;
-        bool found;
-        rc = lookup_id(db, "SELECT id FROM steps WHERE workflow_version_id = ?1 AND slug = ?2",
-                       version_id, s->slug, step_id, &found, err);
-        if (rc == ORC_OK && !found)
-            rc = orc_error_set(err, ORC_INTERNAL, "step %s vanished while loading", s->slug);
-        return rc;
-    }
-    st = orci_db_stmt(db,
-                      "INSERT INTO steps (workflow_version_id, slug, name, description, "
-                      "is_human, execution_function, assignment_policy, review_policy, "
-                      "user_interface, retry_policy, position, created_at) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                      err);
-    if (!st)
-        return orci_db_code(err);
-    orci_bind_int(st, 1, version_id);
-    orci_bind_text(st, 2, s->slug);
-    bind_step_fields(st, s, position);
-    orci_bind_int(st, 12, now_us);
-    if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-        return rc;
-    *step_id = orci_db_last_id(db);
-    return ORC_OK;
-}
-
-static int write_step_certs(orci_db *db, const orci_load_plan *p, const orci_load_step *s,
-                            int64_t step_id, const int64_t *cert_ids, const slug_ix *cix,
-                            orc_error *err)
-{
-    int rc;
-    sqlite3_stmt *st = orci_db_stmt(db, "DELETE FROM step_certifications WHERE step_id = ?1", err);
-    if (!st)
-        return orci_db_code(err);
-    orci_bind_int(st, 1, step_id);
-    if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-        return rc;
-    for (size_t j = 0; j < s->n_required_certifications; j++) {
-        long k = ix_find(cix, p->n_certs, s->required_certifications[j]);
-        if (k < 0)
-            return orc_error_set(err, ORC_INTERNAL, "unplanned step certification");
-        st = orci_db_stmt(
-            db, "INSERT INTO step_certifications (step_id, certification_id) VALUES (?1, ?2)", err);
-        if (!st)
-            return orci_db_code(err);
-        orci_bind_int(st, 1, step_id);
-        orci_bind_int(st, 2, cert_ids[k]);
-        if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-            return rc;
-    }
-    return ORC_OK;
-}
-
-static int write_deps(orci_db *db, const orci_load_plan *p, const int64_t *step_ids,
-                      const slug_ix *six, orc_error *err)
-{
-    int rc;
-    for (size_t i = 0; i < p->n_steps; i++) {
-        const orci_load_step *s = &p->steps[i];
-        for (size_t k = 0; k < n_deps(s); k++) {
-            bool creation = k < s->n_creation_depends_on;
-            long d = ix_find(six, p->n_steps, dep_at(s, k));
-            if (d < 0)
-                return orc_error_set(err, ORC_INTERNAL, "unplanned step dependency");
-            sqlite3_stmt *st = orci_db_stmt(db,
-                                            creation ? "INSERT INTO step_creation_deps (step_id, "
-                                                       "depends_on_id) VALUES (?1, ?2)"
-                                                     : "INSERT INTO step_submission_deps (step_id, "
-                                                       "depends_on_id) VALUES (?1, ?2)",
-                                            err);
-            if (!st)
-                return orci_db_code(err);
-            orci_bind_int(st, 1, step_ids[i]);
-            orci_bind_int(st, 2, step_ids[d]);
-            if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-                return rc;
-        }
-    }
-    return ORC_OK;
-}
-
-int orci_loader_apply(orci_db *db, const orci_load_plan *p, bool force, int64_t now_us,
-                      orc_error *err)
-{
-    int rc = ORC_OK;
-    slug_ix *six = steps_index(p);
-    slug_ix *cix = certs_index(p);
-    int64_t *cert_ids = calloc(p->n_certs ? p->n_certs : 1, sizeof *cert_ids);
-    int64_t *step_ids = calloc(p->n_steps ? p->n_steps : 1, sizeof *step_ids);
-    if (!six || !cix || !cert_ids || !step_ids) {
-        rc = oom(err);
-        goto out;
-    }
-
-    /* 1. Compare with the stored state; nothing is written before all of it passed. */
-    int64_t workflow_id = 0, version_id = 0;
-    bool have_workflow = false, have_version = false;
-    rc = lookup_slug(db, p->workflow_slug, &workflow_id, &have_workflow, err);
-    if (rc != ORC_OK)
-        goto out;
-    if (have_workflow) {
-        rc = lookup_id(db, "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2",
-                       workflow_id, p->version_slug, &version_id, &have_version, err);
-        if (rc != ORC_OK)
-            goto out;
-    }
-    if (have_version && !force) {
-        rc = orc_error_set(err, ORC_ALREADY_EXISTS, "Version %s already exists", p->version_slug);
-        goto out;
-    }
-    if (have_version) {
-        if ((rc = check_same_steps(db, p, six, version_id, err)) != ORC_OK ||
-            (rc = check_same_edges(db, p, six, version_id, true, err)) != ORC_OK ||
-            (rc = check_same_edges(db, p, six, version_id, false, err)) != ORC_OK)
-            goto out;
-    }
-    sqlite3_stmt *st = orci_db_stmt(
-        db, "SELECT slug FROM workflows WHERE code_directory = ?1 AND slug <> ?2", err);
-    if (!st) {
-        rc = orci_db_code(err);
-        goto out;
-    }
-    orci_bind_text(st, 1, p->code_directory);
-    orci_bind_text(st, 2, p->workflow_slug);
-    int r = orci_db_row(db, st, err);
-    if (r < 0) {
-        rc = orci_db_code(err);
-        goto out;
-    }
-    if (r == 1) {
-        rc = orc_error_set(err, ORC_ALREADY_EXISTS,
-                           "Workflow directory %s is already used by workflow %s",
-                           p->code_directory, orci_col_text(st, 0));
-        sqlite3_reset(st);
-        goto out;
-    }
-
-    /* 2. Write. */
-    if ((rc = write_workflow(db, p, now_us, &workflow_id, err)) != ORC_OK ||
-        (rc = write_certs(db, p, workflow_id, now_us, cert_ids, cix, err)) != ORC_OK)
-        goto out;
-    if (have_version) {
-        st = orci_db_stmt(
-            db, "UPDATE workflow_versions SET name = ?2, description = ?3 WHERE id = ?1", err);
-        if (!st) {
-            rc = orci_db_code(err);
-            goto out;
-        }
-        orci_bind_int(st, 1, version_id);
-    } else {
-        st = orci_db_stmt(db,
-                          "INSERT INTO workflow_versions (workflow_id, name, description, "
-                          "slug, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                          err);
-        if (!st) {
-            rc = orci_db_code(err);
-            goto out;
-        }
-        orci_bind_int(st, 1, workflow_id);
-        orci_bind_text(st, 4, p->version_slug);
-        orci_bind_int(st, 5, now_us);
-    }
-    orci_bind_text(st, 2, p->version_name);
-    orci_bind_text(st, 3, p->version_description);
-    if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-        goto out;
-    if (!have_version)
-        version_id = orci_db_last_id(db);
-
-    for (size_t i = 0; i < p->n_steps; i++) {
-        rc = write_step(db, &p->steps[i], i, version_id, have_version, now_us, &step_ids[i], err);
-        if (rc != ORC_OK)
-            goto out;
-        rc = write_step_certs(db, p, &p->steps[i], step_ids[i], cert_ids, cix, err);
-        if (rc != ORC_OK)
-            goto out;
-    }
-    /* A forced reload has the same dependencies (checked above): only new versions add. */
-    if (!have_version)
-        rc = write_deps(db, p, step_ids, six, err);
-out:
-    free(six);
-    free(cix);
-    free(cert_ids);
-    free(step_ids);
     return rc;
 }
 
@@ -1307,7 +897,7 @@ static orci_load_item *add_item(orci_load_all *all, size_t *cap, const char *app
     return it;
 }
 
-static void item_fail(orci_load_item *it, const orc_error *e)
+void orci_ldi_item_fail(orci_load_item *it, const orc_error *e)
 {
     it->status = e->code != ORC_OK ? (int)e->code : ORC_INTERNAL;
     snprintf(it->message, sizeof it->message, "%s", e->message);
@@ -1324,14 +914,14 @@ static int plan_bundle(const Orchestra__V1__WorkflowBundle *b, const json_t *wf,
     if (b->n_versions == 0) {
         /* plan_build reports the missing versions (or an earlier workflow.json problem). */
         if (!(it = add_item(all, cap, b->app, wslug, "")))
-            return oom(err);
+            return orci_ldi_oom(err);
         if (plan_build(b, wf, NULL, 0, "", &it->plan, &e) != ORC_OK)
-            item_fail(it, &e);
+            orci_ldi_item_fail(it, &e);
         return ORC_OK;
     }
     vdoc *docs = calloc(b->n_versions, sizeof *docs);
     if (!docs)
-        return oom(err);
+        return orci_ldi_oom(err);
     for (size_t i = 0; i < b->n_versions; i++) {
         const Orchestra__V1__VersionFile *vf = b->versions[i];
         const char *text = vf->json ? vf->json : "";
@@ -1344,7 +934,7 @@ static int plan_bundle(const Orchestra__V1__WorkflowBundle *b, const json_t *wf,
         json_t *vs = docs[i].root ? json_object_get(docs[i].root, "slug") : NULL;
         const char *vslug = json_is_string(vs) ? json_string_value(vs) : b->versions[i]->dir;
         if (!(it = add_item(all, cap, b->app, wslug, vslug))) {
-            rc = oom(err);
+            rc = orci_ldi_oom(err);
             break;
         }
         memset(&e, 0, sizeof e);
@@ -1352,14 +942,14 @@ static int plan_bundle(const Orchestra__V1__WorkflowBundle *b, const json_t *wf,
             const char *text = b->versions[i]->json ? b->versions[i]->json : "";
             json_t *again = orci_json_parse_object(text, strlen(text), docs[i].ctx, &e);
             json_decref(again);
-            item_fail(it, &e);
+            orci_ldi_item_fail(it, &e);
         } else if (!json_is_string(vs)) {
             orc_error_set(&e, ORC_INVALID_ARGUMENT, "%s: \"slug\" must be a string", docs[i].ctx);
             if (!json_object_get(docs[i].root, "slug"))
                 orc_error_set(&e, ORC_INVALID_ARGUMENT, "%s is missing \"slug\"", docs[i].ctx);
-            item_fail(it, &e);
+            orci_ldi_item_fail(it, &e);
         } else if (plan_build(b, wf, docs, b->n_versions, vslug, &it->plan, &e) != ORC_OK) {
-            item_fail(it, &e);
+            orci_ldi_item_fail(it, &e);
         }
     }
     vdocs_free(docs, b->n_versions);
@@ -1375,7 +965,7 @@ int orci_loader_plan_all(Orchestra__V1__WorkflowBundle *const *bundles, size_t n
     json_t **wfs = calloc(n_bundles ? n_bundles : 1, sizeof *wfs);
     orci_load_all *all = calloc(1, sizeof *all);
     if (!wfs || !all) {
-        rc = oom(err);
+        rc = orci_ldi_oom(err);
         goto out;
     }
     for (size_t i = 0; i < n_bundles; i++) {
@@ -1406,10 +996,10 @@ int orci_loader_plan_all(Orchestra__V1__WorkflowBundle *const *bundles, size_t n
             json_decref(again);
             orci_load_item *it = add_item(all, &cap, bundles[i]->app, "", "");
             if (!it) {
-                rc = oom(err);
+                rc = orci_ldi_oom(err);
                 break;
             }
-            item_fail(it, &e);
+            orci_ldi_item_fail(it, &e);
             continue;
         }
         rc = plan_bundle(bundles[i], wfs[i], all, &cap, err);
@@ -1424,29 +1014,4 @@ out:
     else
         orci_load_all_free(all);
     return rc;
-}
-
-int orci_loader_apply_all(orci_db *db, orci_load_all *all, bool force, int64_t now_us,
-                          orc_error *err)
-{
-    int rc;
-    for (size_t i = 0; i < all->n_items; i++) {
-        orci_load_item *it = &all->items[i];
-        if (!it->plan)
-            continue;
-        if ((rc = orci_db_exec(db, "SAVEPOINT orci_load_version", err)) != ORC_OK)
-            return rc;
-        orc_error e = {0};
-        if (orci_loader_apply(db, it->plan, force, now_us, &e) != ORC_OK) {
-            item_fail(it, &e);
-            if ((rc = orci_db_exec(db, "ROLLBACK TO orci_load_version", err)) != ORC_OK)
-                return rc;
-        } else {
-            it->status = ORC_OK;
-            it->message[0] = '\0';
-        }
-        if ((rc = orci_db_exec(db, "RELEASE orci_load_version", err)) != ORC_OK)
-            return rc;
-    }
-    return ORC_OK;
 }
