@@ -74,6 +74,12 @@ int orci_log_reopen(void)
     return log_swap_in(log_path);
 }
 
+const char *orci_log_level_name(orci_log_level level)
+{
+    static const char *const lower[] = {"debug", "info", "warn", "error"};
+    return level >= ORCI_LOG_DEBUG && level <= ORCI_LOG_ERROR ? lower[level] : "info";
+}
+
 int orci_log_parse_level(const char *s)
 {
     if (s == NULL)

@@ -25,6 +25,9 @@ void orci_log_init(const char *program, orci_log_level level);
 /* orci_log_parse_level maps "debug|info|warn|error" to a level; -1 when unknown. */
 int orci_log_parse_level(const char *s);
 
+/* orci_log_level_name is the lower-case name of a level ("info"). */
+const char *orci_log_level_name(orci_log_level level);
+
 /*
  * orci_log_open_file appends the log (and everything written to stderr) to path, created
  * with mode 0640 when missing. Returns 0, or -1 with errno set (the log stays on stderr).

@@ -12,7 +12,6 @@
  * nor commands see them. SIGTERM or SIGINT stops it cleanly (exit 0).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +29,7 @@
 #include "job.h"
 #include "daemon.h"
 #include "log.h"
+#include "options.h"
 #include "plugin_set.h"
 
 #define MAIN_DEFAULT_CONCURRENCY 2
@@ -82,18 +82,6 @@ static void main_usage(FILE *f)
         MAIN_MIN_JOB_MEMORY_MB, ORCI_EXECUTOR_GRACE_MS / 1000);
 }
 
-/* main_int parses a whole decimal number in [lo, hi]. */
-static bool main_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
-
 /*
  * main_signals waits for SIGTERM, SIGINT or SIGHUP (blocked in every thread). A stop sets
  * the flag and arms the watchdog (daemon.h): the grace period, the reports and the close fit
@@ -130,125 +118,44 @@ static char *main_dup_env(const char *name)
 
 /* main_args are the command line's settings. */
 typedef struct main_args {
-    const char *rpc, *plugins_dir, *storage, *tls_ca, *level_name, *log_file;
-    long concurrency, timeout_s, lease_s, memory_mb;
+    const char *rpc, *plugins_dir, *storage, *tls_ca, *log_file;
+    int level;
+    long long concurrency, timeout_s, lease_s, memory_mb;
     bool allow_commands;
 } main_args;
 
-/* main_number parses the value of a numeric option into *out; false after saying why. */
-static bool main_number(const char *opt, const char *v, long lo, long hi, const char *unit,
-                        long *out)
-{
-    if (strcmp(opt, "--job-memory") == 0) {
-        if (main_int(v, 0, hi, out) && (*out == 0 || *out >= lo))
-            return true;
-        fprintf(stderr, "orchestra-executor: --job-memory wants 0 or %ld to %ld%s\n", lo, hi, unit);
-        return false;
-    }
-    if (main_int(v, lo, hi, out))
-        return true;
-    fprintf(stderr, "orchestra-executor: %s wants %ld to %ld%s\n", opt, lo, hi, unit);
-    return false;
-}
-
 /*
- * main_parse reads the options into *a (getopt_long: "--name value" and "--name=value").
- * Returns -1 to go on, else the exit status (after --help, --version or a usage error, said
- * on stderr).
+ * main_parse reads --config FILE and the flags into *a (options.h). Returns -1 to go on,
+ * else the exit status (after --help, --version or a usage error, said on stderr).
  */
 static int main_parse(int argc, char **argv, main_args *a)
 {
-    enum {
-        O_RPC = 256,
-        O_PLUGINS,
-        O_STORAGE,
-        O_TLS_CA,
-        O_LEVEL,
-        O_LOG_FILE,
-        O_CONC,
-        O_TIMEOUT,
-        O_LEASE,
-        O_MEMORY,
-        O_COMMANDS,
-        O_VERSION
+    const orci_opt opts[] = {
+        {"rpc", ORCI_OPT_STRING, &a->rpc, 0, 0, NULL},
+        {"plugins", ORCI_OPT_STRING, &a->plugins_dir, 0, 0, NULL},
+        {"storage", ORCI_OPT_STRING, &a->storage, 0, 0, NULL},
+        {"tls-ca", ORCI_OPT_STRING, &a->tls_ca, 0, 0, NULL},
+        {"log-level", ORCI_OPT_LEVEL, &a->level, 0, 0, NULL},
+        {"log-file", ORCI_OPT_STRING, &a->log_file, 0, 0, NULL},
+        {"concurrency", ORCI_OPT_INT, &a->concurrency, 1, MAIN_MAX_CONCURRENCY, NULL},
+        {"job-timeout", ORCI_OPT_INT, &a->timeout_s, 1, 7 * 86400, "seconds"},
+        {"lease", ORCI_OPT_INT, &a->lease_s, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, "seconds"},
+        {"job-memory", ORCI_OPT_INT, &a->memory_mb, 0, MAIN_MAX_JOB_MEMORY_MB, "MB"},
+        {"allow-commands", ORCI_OPT_FLAG, &a->allow_commands, 0, 0, NULL},
     };
-    static const struct option lo[] = {{"rpc", required_argument, NULL, O_RPC},
-                                       {"plugins", required_argument, NULL, O_PLUGINS},
-                                       {"storage", required_argument, NULL, O_STORAGE},
-                                       {"tls-ca", required_argument, NULL, O_TLS_CA},
-                                       {"log-level", required_argument, NULL, O_LEVEL},
-                                       {"log-file", required_argument, NULL, O_LOG_FILE},
-                                       {"concurrency", required_argument, NULL, O_CONC},
-                                       {"job-timeout", required_argument, NULL, O_TIMEOUT},
-                                       {"lease", required_argument, NULL, O_LEASE},
-                                       {"job-memory", required_argument, NULL, O_MEMORY},
-                                       {"allow-commands", no_argument, NULL, O_COMMANDS},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {"version", no_argument, NULL, O_VERSION},
-                                       {NULL, 0, NULL, 0}};
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-        const char *o = argv[optind - 1];
-        bool ok = true;
-        switch (c) {
-        case 'h':
-            main_usage(stdout);
-            return 0;
-        case O_VERSION:
-            printf("orchestra-executor %s (plugin ABI %u)\n", ORC_VERSION, ORC_PLUGIN_ABI_VERSION);
-            return 0;
-        case O_COMMANDS:
-            a->allow_commands = true;
-            break;
-        case O_RPC:
-            a->rpc = optarg;
-            break;
-        case O_PLUGINS:
-            a->plugins_dir = optarg;
-            break;
-        case O_STORAGE:
-            a->storage = optarg;
-            break;
-        case O_TLS_CA:
-            a->tls_ca = optarg;
-            break;
-        case O_LEVEL:
-            a->level_name = optarg;
-            break;
-        case O_LOG_FILE:
-            a->log_file = optarg;
-            break;
-        case O_CONC:
-            ok = main_number("--concurrency", optarg, 1, MAIN_MAX_CONCURRENCY, "", &a->concurrency);
-            break;
-        case O_TIMEOUT:
-            ok = main_number("--job-timeout", optarg, 1, 7 * 86400, " seconds", &a->timeout_s);
-            break;
-        case O_LEASE:
-            ok = main_number("--lease", optarg, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, " seconds",
-                             &a->lease_s);
-            break;
-        case O_MEMORY:
-            ok = main_number("--job-memory", optarg, MAIN_MIN_JOB_MEMORY_MB, MAIN_MAX_JOB_MEMORY_MB,
-                             " MB", &a->memory_mb);
-            break;
-        case ':':
-            fprintf(stderr, "orchestra-executor: %s needs a value\n", o);
-            return 2;
-        default:
-            fprintf(stderr, "orchestra-executor: unknown option %s (see --help)\n", o);
-            return 2;
-        }
-        if (!ok)
-            return 2;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "orchestra-executor: unexpected argument %s (see --help)\n", argv[optind]);
-        return 2;
-    }
-    if (orci_log_parse_level(a->level_name) < 0) {
-        fprintf(stderr, "orchestra-executor: unknown log level %s\n", a->level_name);
+    char version[64];
+    snprintf(version, sizeof version, "%s (plugin ABI %u)", ORC_VERSION, ORC_PLUGIN_ABI_VERSION);
+    orci_opts_spec spec = {.program = "orchestra-executor",
+                           .version = version,
+                           .opts = opts,
+                           .n_opts = sizeof opts / sizeof opts[0],
+                           .usage = main_usage};
+    int st = orci_opts_parse(&spec, argc, argv, NULL, 0);
+    if (st >= 0)
+        return st;
+    if (a->memory_mb != 0 && a->memory_mb < MAIN_MIN_JOB_MEMORY_MB) {
+        fprintf(stderr, "orchestra-executor: --job-memory wants 0 or %d to %ld MB\n",
+                MAIN_MIN_JOB_MEMORY_MB, (long)MAIN_MAX_JOB_MEMORY_MB);
         return 2;
     }
     if (!a->plugins_dir) {
@@ -315,7 +222,7 @@ int main(int argc, char **argv)
         return orci_host_main(argc, argv);
 
     main_args a = {.storage = MAIN_DEFAULT_STORAGE,
-                   .level_name = "info",
+                   .level = ORCI_LOG_INFO,
                    .concurrency = MAIN_DEFAULT_CONCURRENCY,
                    .timeout_s = MAIN_DEFAULT_JOB_TIMEOUT_S,
                    .lease_s = ORCI_EXECUTOR_LEASE_MS / 1000,
@@ -323,7 +230,7 @@ int main(int argc, char **argv)
     int status = main_parse(argc, argv, &a);
     if (status >= 0)
         return status;
-    orci_log_init("orchestra-executor", (orci_log_level)orci_log_parse_level(a.level_name));
+    orci_log_init("orchestra-executor", (orci_log_level)a.level);
     if (a.log_file && orci_log_open_file(a.log_file) != 0) {
         fprintf(stderr, "orchestra-executor: cannot open the log file %s: %s\n", a.log_file,
                 strerror(errno));
@@ -361,8 +268,8 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < orci_plugin_set_count(plugins); i++)
         orci_info("function %s", orci_plugin_set_function_name(plugins, i));
-    orci_info("%zu plugins loaded, %zu refused, from %s; storage %s; job timeout %ld s; "
-              "lease %ld s; job memory %ld MB",
+    orci_info("%zu plugins loaded, %zu refused, from %s; storage %s; job timeout %lld s; "
+              "lease %lld s; job memory %lld MB",
               loaded, refused, a.plugins_dir, storage_abs, a.timeout_s, a.lease_s, a.memory_mb);
 
     orci_executor_opts opts = {.client = {.rpc_url = a.rpc,
@@ -373,7 +280,7 @@ int main(int argc, char **argv)
                                .allow_commands = a.allow_commands,
                                .storage_root = storage_abs,
                                .self_exe = self_exe,
-                               .log_level = a.level_name,
+                               .log_level = orci_log_level_name((orci_log_level)a.level),
                                .executor_id = executor_id,
                                .concurrency = (int)a.concurrency,
                                .job_timeout_ms = (int64_t)a.timeout_s * 1000,

@@ -10,7 +10,6 @@
  * a bounded time), SIGHUP reopens the log file and reloads the TLS certificate (tls.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -27,6 +26,7 @@
 #include "daemon.h"
 #include "legacy.h"
 #include "log.h"
+#include "options.h"
 #include "orchestra/client.h"
 #include "tls.h"
 
@@ -245,97 +245,58 @@ static int http_resolve(const char *listen, struct sockaddr_storage *ss)
 
 static void http_usage(FILE *f)
 {
-    fprintf(f, "usage: orchestra-http [--listen HOST:PORT] [--rpc URL] [--tls-cert F --tls-key F]\n"
-               "                      [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]\n"
-               "                      [--max-connections N] [--log-level debug|info|warn|error]\n"
-               "                      [--log-file PATH]\n"
-               "SIGHUP reopens the log file and reloads the TLS certificate and key.\n");
+    fprintf(f,
+            "usage: orchestra-http [--listen HOST:PORT] [--rpc URL] [--tls-cert F --tls-key F]\n"
+            "                      [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]\n"
+            "                      [--max-connections N] [--log-level debug|info|warn|error]\n"
+            "                      [--log-file PATH] [--config FILE]\n"
+            "\n"
+            "Serves the legacy JSON API and the experts' web app in front of orchestrad.\n"
+            "  --listen HOST:PORT     address to serve (default " HTTP_DEFAULT_LISTEN ")\n"
+            "  --rpc URL              orchestrad's RPC endpoint (default $ORCHESTRA_RPC)\n"
+            "  --tls-cert F --tls-key F  serve https with this PEM certificate and key\n"
+            "  --rpc-tls-ca F         CA bundle for a tls+tcp:// coordinator\n"
+            "  --date-window SECONDS  accepted age of a signed request's Date (default 300)\n"
+            "  --max-body BYTES       largest request body (default 1048576)\n"
+            "  --max-connections N    connections served at once (default 64)\n"
+            "  --log-level LEVEL      debug, info (default), warn or error\n"
+            "  --log-file PATH        append the log to PATH instead of stderr\n"
+            "  --config FILE          read settings from FILE first, one `name = value` per line\n"
+            "SIGHUP reopens the log file and reloads the TLS certificate and key.\n");
 }
 
-/* http_number parses a positive integer flag. Returns 0 or -1. */
-static int http_number(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* The command line. */
+/* The settings. */
 typedef struct http_opts {
     const char *listen, *rpc, *cert, *key, *ca, *log_file;
     long long window, max_body, max_conn;
     int level;
 } http_opts;
 
-/* http_parse reads the flags into o: -1 to go on, or the exit status. */
+/* http_parse reads --config FILE and the flags into o: -1 to go on, or the exit status. */
 static int http_parse(int argc, char **argv, http_opts *o)
 {
-    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
-                                         {"rpc", required_argument, NULL, 'r'},
-                                         {"tls-cert", required_argument, NULL, 'c'},
-                                         {"tls-key", required_argument, NULL, 'k'},
-                                         {"rpc-tls-ca", required_argument, NULL, 'a'},
-                                         {"date-window", required_argument, NULL, 'w'},
-                                         {"max-body", required_argument, NULL, 'b'},
-                                         {"max-connections", required_argument, NULL, 'n'},
-                                         {"log-level", required_argument, NULL, 'v'},
-                                         {"log-file", required_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int bad = 0;
-        switch (c) {
-        case 'l':
-            o->listen = optarg;
-            break;
-        case 'r':
-            o->rpc = optarg;
-            break;
-        case 'c':
-            o->cert = optarg;
-            break;
-        case 'k':
-            o->key = optarg;
-            break;
-        case 'a':
-            o->ca = optarg;
-            break;
-        case 'w':
-            bad = http_number(optarg, 0, 86400 * 365, &o->window);
-            break;
-        case 'b':
-            bad = http_number(optarg, 0, 1LL << 30, &o->max_body);
-            break;
-        case 'n':
-            bad = http_number(optarg, 1, 100000, &o->max_conn);
-            break;
-        case 'v':
-            o->level = orci_log_parse_level(optarg);
-            bad = o->level < 0;
-            break;
-        case 'f':
-            o->log_file = optarg;
-            break;
-        case 'h':
-            http_usage(stdout);
-            return 0;
-        default:
-            http_usage(stderr);
-            return 2;
-        }
-        if (bad) {
-            fprintf(stderr, "orchestra-http: bad flag value: %s\n", optarg);
-            http_usage(stderr);
-            return 2;
-        }
-    }
-    if (optind != argc || (!o->cert) != (!o->key)) {
-        http_usage(stderr);
+    const orci_opt opts[] = {
+        {"listen", ORCI_OPT_STRING, &o->listen, 0, 0, NULL},
+        {"rpc", ORCI_OPT_STRING, &o->rpc, 0, 0, NULL},
+        {"tls-cert", ORCI_OPT_STRING, &o->cert, 0, 0, NULL},
+        {"tls-key", ORCI_OPT_STRING, &o->key, 0, 0, NULL},
+        {"rpc-tls-ca", ORCI_OPT_STRING, &o->ca, 0, 0, NULL},
+        {"date-window", ORCI_OPT_INT, &o->window, 0, 86400 * 365, "seconds"},
+        {"max-body", ORCI_OPT_INT, &o->max_body, 0, 1LL << 30, "bytes"},
+        {"max-connections", ORCI_OPT_INT, &o->max_conn, 1, 100000, NULL},
+        {"log-level", ORCI_OPT_LEVEL, &o->level, 0, 0, NULL},
+        {"log-file", ORCI_OPT_STRING, &o->log_file, 0, 0, NULL},
+    };
+    orci_opts_spec spec = {.program = "orchestra-http",
+                           .version = ORC_VERSION,
+                           .opts = opts,
+                           .n_opts = sizeof opts / sizeof opts[0],
+                           .usage = http_usage};
+    int st = orci_opts_parse(&spec, argc, argv, NULL, 0);
+    if (st >= 0)
+        return st;
+    if ((!o->cert) != (!o->key)) {
+        fprintf(stderr, "orchestra-http: --tls-cert and --tls-key go together\n");
         return 2;
     }
     return -1;

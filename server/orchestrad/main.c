@@ -32,6 +32,7 @@
 #include "rpc/keys.h"
 #include "domain/lifecycle.h"
 #include "log.h"
+#include "options.h"
 #include "rpc/rpc.h"
 #include "svc/server.h"
 #include "store/store.h"
@@ -70,6 +71,8 @@ static void usage(FILE *f)
         "  --events URL           event feed endpoint (default " DEFAULT_EVENTS ")\n"
         "  --log-level LEVEL      debug, info, warn or error (default info)\n"
         "  --log-file PATH        append the log to PATH instead of stderr (SIGHUP reopens it)\n"
+        "  --config FILE          read settings from FILE first, one `name = value` per line\n"
+        "                         (names as the long options; flags given here win)\n"
         "  --dev                  seed the example key " DEV_KEY_ID " / " DEV_KEY_SECRET
         " with every scope (demos and tests only)\n"
         "  --tls-cert FILE        PEM certificate for tls+tcp:// endpoints\n"
@@ -97,20 +100,6 @@ static int usage_error(const char *fmt, ...)
     fprintf(stderr, "\nTry 'orchestrad --help'.\n");
     va_end(ap);
     return EXIT_USAGE;
-}
-
-/* parse_long parses a whole decimal number within [min, max]. */
-static bool parse_long(const char *s, long long min, long long max, long long *out)
-{
-    if (!s || !*s)
-        return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
 }
 
 /* ---- keys subcommands ----------------------------------------------------------------- */
@@ -455,143 +444,52 @@ static int check_main(int argc, char **argv)
 
 /* ---- the daemon ----------------------------------------------------------------------- */
 
+/* The daemon's settings, from --config FILE and the command line (options.h). */
 typedef struct daemon_opts {
     const char *db;
     const char *rpc;
     const char *events;
     const char *tls_cert;
     const char *tls_key;
-    orci_log_level log_level;
+    int log_level;
     const char *log_file;
     bool dev;
-    int auth_window;
-    size_t max_message;
-    int workers;
-    unsigned pbkdf2_iterations;
-    int64_t session_ttl_s;
-    int events_keep_days;
+    long long auth_window;
+    long long max_message;
+    long long workers;
+    long long pbkdf2_iterations;
+    long long session_ttl_s;
+    long long events_keep_days;
 } daemon_opts;
 
-enum {
-    OPT_DB = 256,
-    OPT_RPC,
-    OPT_EVENTS,
-    OPT_LOG_LEVEL,
-    OPT_LOG_FILE,
-    OPT_DEV,
-    OPT_TLS_CERT,
-    OPT_TLS_KEY,
-    OPT_AUTH_WINDOW,
-    OPT_MAX_MESSAGE,
-    OPT_WORKERS,
-    OPT_PBKDF2,
-    OPT_SESSION_TTL,
-    OPT_EVENTS_KEEP_DAYS,
-    OPT_HELP,
-    OPT_VERSION,
-};
-
-/* parse_daemon_opts returns -1 to go on, or the exit status. */
+/* parse_daemon_opts reads the settings into o: -1 to go on, or the exit status. */
 static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
 {
-    static const struct option longopts[] = {
-        {"db", required_argument, NULL, OPT_DB},
-        {"rpc", required_argument, NULL, OPT_RPC},
-        {"events", required_argument, NULL, OPT_EVENTS},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"log-file", required_argument, NULL, OPT_LOG_FILE},
-        {"dev", no_argument, NULL, OPT_DEV},
-        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
-        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
-        {"auth-window", required_argument, NULL, OPT_AUTH_WINDOW},
-        {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
-        {"workers", required_argument, NULL, OPT_WORKERS},
-        {"pbkdf2-iterations", required_argument, NULL, OPT_PBKDF2},
-        {"session-ttl", required_argument, NULL, OPT_SESSION_TTL},
-        {"events-keep-days", required_argument, NULL, OPT_EVENTS_KEEP_DAYS},
-        {"help", no_argument, NULL, OPT_HELP},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
+    const orci_opt opts[] = {
+        {"db", ORCI_OPT_STRING, &o->db, 0, 0, NULL},
+        {"rpc", ORCI_OPT_STRING, &o->rpc, 0, 0, NULL},
+        {"events", ORCI_OPT_STRING, &o->events, 0, 0, NULL},
+        {"log-level", ORCI_OPT_LEVEL, &o->log_level, 0, 0, NULL},
+        {"log-file", ORCI_OPT_STRING, &o->log_file, 0, 0, NULL},
+        {"dev", ORCI_OPT_FLAG, &o->dev, 0, 0, NULL},
+        {"tls-cert", ORCI_OPT_STRING, &o->tls_cert, 0, 0, NULL},
+        {"tls-key", ORCI_OPT_STRING, &o->tls_key, 0, 0, NULL},
+        {"auth-window", ORCI_OPT_INT, &o->auth_window, 1, 86400, "seconds"},
+        {"max-message", ORCI_OPT_INT, &o->max_message, 1024, 1LL << 30, "bytes"},
+        {"workers", ORCI_OPT_INT, &o->workers, 1, 256, NULL},
+        {"pbkdf2-iterations", ORCI_OPT_INT, &o->pbkdf2_iterations, 1000, 100000000, NULL},
+        {"session-ttl", ORCI_OPT_INT, &o->session_ttl_s, SESSION_TTL_MIN_S, SESSION_TTL_MAX_S,
+         "seconds"},
+        {"events-keep-days", ORCI_OPT_INT, &o->events_keep_days, 0, 100000, "days"},
     };
-    opterr = 0;
-    int c;
-    long long v;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_DB:
-            o->db = optarg;
-            break;
-        case OPT_RPC:
-            o->rpc = optarg;
-            break;
-        case OPT_EVENTS:
-            o->events = optarg;
-            break;
-        case OPT_LOG_LEVEL: {
-            int l = orci_log_parse_level(optarg);
-            if (l < 0)
-                return usage_error("unknown log level %s (debug, info, warn, error)", optarg);
-            o->log_level = (orci_log_level)l;
-            break;
-        }
-        case OPT_LOG_FILE:
-            o->log_file = optarg;
-            break;
-        case OPT_DEV:
-            o->dev = true;
-            break;
-        case OPT_TLS_CERT:
-            o->tls_cert = optarg;
-            break;
-        case OPT_TLS_KEY:
-            o->tls_key = optarg;
-            break;
-        case OPT_AUTH_WINDOW:
-            if (!parse_long(optarg, 1, 86400, &v))
-                return usage_error("bad --auth-window %s (1 to 86400 seconds)", optarg);
-            o->auth_window = (int)v;
-            break;
-        case OPT_MAX_MESSAGE:
-            if (!parse_long(optarg, 1024, (long long)1 << 30, &v))
-                return usage_error("bad --max-message %s (1024 bytes to 1 GiB)", optarg);
-            o->max_message = (size_t)v;
-            break;
-        case OPT_WORKERS:
-            if (!parse_long(optarg, 1, 256, &v))
-                return usage_error("bad --workers %s (1 to 256)", optarg);
-            o->workers = (int)v;
-            break;
-        case OPT_PBKDF2:
-            if (!parse_long(optarg, 1000, 100000000, &v))
-                return usage_error("bad --pbkdf2-iterations %s (1000 to 100000000)", optarg);
-            o->pbkdf2_iterations = (unsigned)v;
-            break;
-        case OPT_SESSION_TTL:
-            if (!parse_long(optarg, SESSION_TTL_MIN_S, SESSION_TTL_MAX_S, &v))
-                return usage_error("bad --session-ttl %s (%d to %d seconds)", optarg,
-                                   SESSION_TTL_MIN_S, SESSION_TTL_MAX_S);
-            o->session_ttl_s = v;
-            break;
-        case OPT_EVENTS_KEEP_DAYS:
-            if (!parse_long(optarg, 0, 100000, &v))
-                return usage_error("bad --events-keep-days %s (0 to 100000 days)", optarg);
-            o->events_keep_days = (int)v;
-            break;
-        case 'h':
-        case OPT_HELP:
-            usage(stdout);
-            return 0;
-        case OPT_VERSION:
-            printf("orchestrad %s\n", ORCI_VERSION);
-            return 0;
-        case ':':
-            return usage_error("%s needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return usage_error("unexpected argument %s", argv[optind]);
+    orci_opts_spec spec = {.program = "orchestrad",
+                           .version = ORCI_VERSION,
+                           .opts = opts,
+                           .n_opts = sizeof opts / sizeof opts[0],
+                           .usage = usage};
+    int st = orci_opts_parse(&spec, argc, argv, NULL, 0);
+    if (st >= 0)
+        return st;
     if (!o->tls_cert != !o->tls_key)
         return usage_error("--tls-cert and --tls-key go together");
     return -1;
@@ -712,11 +610,11 @@ static int daemon_main(const daemon_opts *o)
         .store = d.store,
         .clock = &orci_clock_system,
         .rng = &orci_rng_system,
-        .settings = {.auth_window_s = o->auth_window,
+        .settings = {.auth_window_s = (int)o->auth_window,
                      .dev = o->dev,
-                     .pbkdf2_iterations = o->pbkdf2_iterations,
+                     .pbkdf2_iterations = (unsigned)o->pbkdf2_iterations,
                      .session_ttl_s = o->session_ttl_s,
-                     .events_keep_days = o->events_keep_days},
+                     .events_keep_days = (int)o->events_keep_days},
         .started_at_us = orci_clock_now(&orci_clock_system),
     };
     if (o->dev) {
@@ -735,8 +633,8 @@ static int daemon_main(const daemon_opts *o)
     orci_rpc_opts ro = {.url = o->rpc,
                         .tls_cert_file = o->tls_cert,
                         .tls_key_file = o->tls_key,
-                        .max_message = o->max_message,
-                        .workers = o->workers};
+                        .max_message = (size_t)o->max_message,
+                        .workers = (int)o->workers};
     if (orci_rpc_start(&srv, &ro, &d.rpc, &err) != ORC_OK) {
         orci_error("%s", err.message);
         return daemon_stop(&d, 1);
@@ -774,7 +672,7 @@ int main(int argc, char **argv)
     int st = parse_daemon_opts(argc, argv, &o);
     if (st >= 0)
         return st;
-    orci_log_init("orchestrad", o.log_level);
+    orci_log_init("orchestrad", (orci_log_level)o.log_level);
     if (o.log_file && orci_log_open_file(o.log_file) != 0) {
         fprintf(stderr, "orchestrad: cannot open the log file %s: %s\n", o.log_file,
                 strerror(errno));
