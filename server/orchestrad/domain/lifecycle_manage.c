@@ -427,57 +427,40 @@ static json_t *revert_audit(json_t *task, size_t n, const int *achange,
     return audit;
 }
 
-int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool revert_before,
-                   bool commit, char **audit_json, orc_error *err)
+/* revert_target finds the iteration to revert to and checks that it may be used. */
+static int revert_target(const orci_lci_iteration *it, size_t m, int64_t task_id,
+                         int64_t iteration_id, bool revert_before,
+                         const orci_lci_iteration **target, orc_error *err)
 {
-    if (audit_json != NULL)
-        *audit_json = NULL;
-    orci_lci_task t;
-    orci_lci_assignment *as = NULL;
-    orci_lci_iteration *it = NULL;
-    int *achange = NULL, *ichange = NULL;
-    size_t n = 0, m = 0;
-    json_t *task = NULL, *audit = NULL;
-    int code = orci_lci_load_task(lc->db, task_id, MSG_NO_TASK, &t, err);
-    if (code != ORC_OK)
-        return code;
-    if ((code = orci_lci_load_assignments(lc->db, task_id, &as, &n, err)) != ORC_OK)
-        goto out;
-    if ((code = orci_lci_load_iterations(lc->db, task_id, &it, &m, err)) != ORC_OK)
-        goto out;
-    const orci_lci_iteration *target = NULL;
+    *target = NULL;
     for (size_t i = 0; i < m; i++)
         if (it[i].id == iteration_id)
-            target = &it[i];
-    if (target == NULL) {
-        code = orc_error_set(err, ORC_NOT_FOUND, "Iteration %lld is not an iteration of task %lld",
+            *target = &it[i];
+    if (*target == NULL)
+        return orc_error_set(err, ORC_NOT_FOUND, "Iteration %lld is not an iteration of task %lld",
                              (long long)iteration_id, (long long)task_id);
-        goto out;
+    if (!revert_before)
+        return ORC_OK;
+    for (size_t i = 0; i < m; i++) {
+        if (it[i].assignment_id != (*target)->assignment_id)
+            continue;
+        if (&it[i] != *target)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                                 "Cannot revert before an iteration that isn't the first of "
+                                 "its assignment.");
+        break;
     }
-    if (revert_before) {
-        for (size_t i = 0; i < m; i++) {
-            if (it[i].assignment_id != target->assignment_id)
-                continue;
-            if (&it[i] != target) {
-                code = orc_error_set(err, ORC_INVALID_ARGUMENT,
-                                     "Cannot revert before an iteration that isn't the first of "
-                                     "its assignment.");
-                goto out;
-            }
-            break;
-        }
-    }
-    if (t.status == ORCI_TASK_ABORTED) {
-        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Cannot revert aborted task.");
-        goto out;
-    }
+    return ORC_OK;
+}
 
-    achange = calloc(n + 1, sizeof *achange);
-    ichange = calloc(m + 1, sizeof *ichange);
-    if (achange == NULL || ichange == NULL) {
-        code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-        goto out;
-    }
+/*
+ * revert_plan marks what a revert to target does to each iteration (ichange) and assignment
+ * (achange) and returns the task's status afterwards.
+ */
+static int revert_plan(const orci_lci_assignment *as, size_t n, const orci_lci_iteration *it,
+                       size_t m, const orci_lci_iteration *target, bool revert_before, int *achange,
+                       int *ichange)
+{
     size_t remaining = 0;
     const orci_lci_iteration *newest = NULL, *second = NULL;
     for (size_t i = 0; i < m; i++) {
@@ -508,18 +491,46 @@ int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool reve
                      : deleted + reverted > 0 ? CHANGE_REVERTED
                                               : CHANGE_UNCHANGED;
     }
-    int reverted_status;
     if (remaining == 0)
-        reverted_status = ORCI_TASK_AWAITING_PROCESSING;
-    else if (revert_before)
-        reverted_status = ORCI_TASK_PENDING_REVIEW;
-    else if (remaining == 1)
-        reverted_status = ORCI_TASK_PROCESSING;
-    else
-        reverted_status = second->status == ORCI_ITERATION_REQUESTED_REVIEW
-                              ? ORCI_TASK_REVIEWING
-                              : ORCI_TASK_POST_REVIEW_PROCESSING;
+        return ORCI_TASK_AWAITING_PROCESSING;
+    if (revert_before)
+        return ORCI_TASK_PENDING_REVIEW;
+    if (remaining == 1)
+        return ORCI_TASK_PROCESSING;
+    return second->status == ORCI_ITERATION_REQUESTED_REVIEW ? ORCI_TASK_REVIEWING
+                                                             : ORCI_TASK_POST_REVIEW_PROCESSING;
+}
 
+int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool revert_before,
+                   bool commit, char **audit_json, orc_error *err)
+{
+    if (audit_json != NULL)
+        *audit_json = NULL;
+    orci_lci_task t;
+    orci_lci_assignment *as = NULL;
+    orci_lci_iteration *it = NULL;
+    int *achange = NULL, *ichange = NULL;
+    size_t n = 0, m = 0;
+    json_t *task = NULL, *audit = NULL;
+    const orci_lci_iteration *target = NULL;
+    int code = orci_lci_load_task(lc->db, task_id, MSG_NO_TASK, &t, err);
+    if (code != ORC_OK)
+        return code;
+    if ((code = orci_lci_load_assignments(lc->db, task_id, &as, &n, err)) != ORC_OK ||
+        (code = orci_lci_load_iterations(lc->db, task_id, &it, &m, err)) != ORC_OK ||
+        (code = revert_target(it, m, task_id, iteration_id, revert_before, &target, err)) != ORC_OK)
+        goto out;
+    if (t.status == ORCI_TASK_ABORTED) {
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Cannot revert aborted task.");
+        goto out;
+    }
+    achange = calloc(n + 1, sizeof *achange);
+    ichange = calloc(m + 1, sizeof *ichange);
+    if (achange == NULL || ichange == NULL) {
+        code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+        goto out;
+    }
+    int reverted_status = revert_plan(as, n, it, m, target, revert_before, achange, ichange);
     if ((code = task_json(lc->db, task_id, &task, err)) != ORC_OK)
         goto out;
     audit = revert_audit(task, n, achange, it, ichange, m, reverted_status);

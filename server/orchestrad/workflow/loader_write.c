@@ -315,6 +315,82 @@ static int write_deps(orci_db *db, const orci_load_plan *p, const int64_t *step_
     return ORC_OK;
 }
 
+/* check_directory refuses a code directory another workflow already uses. */
+static int check_directory(orci_db *db, const orci_load_plan *p, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT slug FROM workflows WHERE code_directory = ?1 AND slug <> ?2", err);
+    if (!st)
+        return orci_db_code(err);
+    orci_bind_text(st, 1, p->code_directory);
+    orci_bind_text(st, 2, p->workflow_slug);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return orci_db_code(err);
+    if (r == 0)
+        return ORC_OK;
+    int rc = orc_error_set(err, ORC_ALREADY_EXISTS,
+                           "Workflow directory %s is already used by workflow %s",
+                           p->code_directory, orci_col_text(st, 0));
+    sqlite3_reset(st);
+    return rc;
+}
+
+/*
+ * check_stored compares the plan with what is stored, before anything is written: the
+ * workflow's and version's ids (0 when new), and for a version that exists, --force and the
+ * same steps and dependencies.
+ */
+static int check_stored(orci_db *db, const orci_load_plan *p, const slug_ix *six, bool force,
+                        int64_t *workflow_id, int64_t *version_id, orc_error *err)
+{
+    bool have_workflow = false, have_version = false;
+    *workflow_id = *version_id = 0;
+    int rc = lookup_slug(db, p->workflow_slug, workflow_id, &have_workflow, err);
+    if (rc == ORC_OK && have_workflow)
+        rc = lookup_id(db, "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2",
+                       *workflow_id, p->version_slug, version_id, &have_version, err);
+    if (rc != ORC_OK)
+        return rc;
+    if (have_version && !force)
+        return orc_error_set(err, ORC_ALREADY_EXISTS, "Version %s already exists", p->version_slug);
+    if (have_version && ((rc = check_same_steps(db, p, six, *version_id, err)) != ORC_OK ||
+                         (rc = check_same_edges(db, p, six, *version_id, true, err)) != ORC_OK ||
+                         (rc = check_same_edges(db, p, six, *version_id, false, err)) != ORC_OK))
+        return rc;
+    return check_directory(db, p, err);
+}
+
+/* write_version updates the stored version (version_id > 0) or inserts it (*version_id). */
+static int write_version(orci_db *db, const orci_load_plan *p, int64_t workflow_id, int64_t now_us,
+                         int64_t *version_id, orc_error *err)
+{
+    bool update = *version_id > 0;
+    sqlite3_stmt *st =
+        update
+            ? orci_db_stmt(
+                  db, "UPDATE workflow_versions SET name = ?2, description = ?3 WHERE id = ?1", err)
+            : orci_db_stmt(db,
+                           "INSERT INTO workflow_versions (workflow_id, name, description, "
+                           "slug, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                           err);
+    if (!st)
+        return orci_db_code(err);
+    if (update) {
+        orci_bind_int(st, 1, *version_id);
+    } else {
+        orci_bind_int(st, 1, workflow_id);
+        orci_bind_text(st, 4, p->version_slug);
+        orci_bind_int(st, 5, now_us);
+    }
+    orci_bind_text(st, 2, p->version_name);
+    orci_bind_text(st, 3, p->version_description);
+    int rc = orci_db_step(db, st, err);
+    if (rc == ORC_OK && !update)
+        *version_id = orci_db_last_id(db);
+    return rc;
+}
+
 int orci_loader_apply(orci_db *db, const orci_load_plan *p, bool force, int64_t now_us,
                       orc_error *err)
 {
@@ -323,86 +399,20 @@ int orci_loader_apply(orci_db *db, const orci_load_plan *p, bool force, int64_t 
     slug_ix *cix = orci_ldi_certs_index(p);
     int64_t *cert_ids = calloc(p->n_certs ? p->n_certs : 1, sizeof *cert_ids);
     int64_t *step_ids = calloc(p->n_steps ? p->n_steps : 1, sizeof *step_ids);
+    int64_t workflow_id = 0, version_id = 0;
     if (!six || !cix || !cert_ids || !step_ids) {
         rc = orci_ldi_oom(err);
         goto out;
     }
-
     /* 1. Compare with the stored state; nothing is written before all of it passed. */
-    int64_t workflow_id = 0, version_id = 0;
-    bool have_workflow = false, have_version = false;
-    rc = lookup_slug(db, p->workflow_slug, &workflow_id, &have_workflow, err);
-    if (rc != ORC_OK)
+    if ((rc = check_stored(db, p, six, force, &workflow_id, &version_id, err)) != ORC_OK)
         goto out;
-    if (have_workflow) {
-        rc = lookup_id(db, "SELECT id FROM workflow_versions WHERE workflow_id = ?1 AND slug = ?2",
-                       workflow_id, p->version_slug, &version_id, &have_version, err);
-        if (rc != ORC_OK)
-            goto out;
-    }
-    if (have_version && !force) {
-        rc = orc_error_set(err, ORC_ALREADY_EXISTS, "Version %s already exists", p->version_slug);
-        goto out;
-    }
-    if (have_version) {
-        if ((rc = check_same_steps(db, p, six, version_id, err)) != ORC_OK ||
-            (rc = check_same_edges(db, p, six, version_id, true, err)) != ORC_OK ||
-            (rc = check_same_edges(db, p, six, version_id, false, err)) != ORC_OK)
-            goto out;
-    }
-    sqlite3_stmt *st = orci_db_stmt(
-        db, "SELECT slug FROM workflows WHERE code_directory = ?1 AND slug <> ?2", err);
-    if (!st) {
-        rc = orci_db_code(err);
-        goto out;
-    }
-    orci_bind_text(st, 1, p->code_directory);
-    orci_bind_text(st, 2, p->workflow_slug);
-    int r = orci_db_row(db, st, err);
-    if (r < 0) {
-        rc = orci_db_code(err);
-        goto out;
-    }
-    if (r == 1) {
-        rc = orc_error_set(err, ORC_ALREADY_EXISTS,
-                           "Workflow directory %s is already used by workflow %s",
-                           p->code_directory, orci_col_text(st, 0));
-        sqlite3_reset(st);
-        goto out;
-    }
-
+    bool have_version = version_id > 0;
     /* 2. Write. */
     if ((rc = write_workflow(db, p, now_us, &workflow_id, err)) != ORC_OK ||
-        (rc = write_certs(db, p, workflow_id, now_us, cert_ids, cix, err)) != ORC_OK)
+        (rc = write_certs(db, p, workflow_id, now_us, cert_ids, cix, err)) != ORC_OK ||
+        (rc = write_version(db, p, workflow_id, now_us, &version_id, err)) != ORC_OK)
         goto out;
-    if (have_version) {
-        st = orci_db_stmt(
-            db, "UPDATE workflow_versions SET name = ?2, description = ?3 WHERE id = ?1", err);
-        if (!st) {
-            rc = orci_db_code(err);
-            goto out;
-        }
-        orci_bind_int(st, 1, version_id);
-    } else {
-        st = orci_db_stmt(db,
-                          "INSERT INTO workflow_versions (workflow_id, name, description, "
-                          "slug, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                          err);
-        if (!st) {
-            rc = orci_db_code(err);
-            goto out;
-        }
-        orci_bind_int(st, 1, workflow_id);
-        orci_bind_text(st, 4, p->version_slug);
-        orci_bind_int(st, 5, now_us);
-    }
-    orci_bind_text(st, 2, p->version_name);
-    orci_bind_text(st, 3, p->version_description);
-    if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-        goto out;
-    if (!have_version)
-        version_id = orci_db_last_id(db);
-
     for (size_t i = 0; i < p->n_steps; i++) {
         rc = write_step(db, &p->steps[i], i, version_id, have_version, now_us, &step_ids[i], err);
         if (rc != ORC_OK)
