@@ -1,7 +1,9 @@
 /*
  * bundle.c: reading workflow folders into WorkflowBundle messages.
  *
- * Only files are read here; the JSON is parsed and validated by the server (loader.c).
+ * Only files are read here; the JSON is validated by the server (workflow/loader_plan.c).
+ * The one thing read out of the JSON is the interface modules the steps name
+ * (user_interface "module"): their files are read too, from inside the folder only.
  * Every string of the bundle is malloc'd so that protobuf_c_message_free_unpacked(b, NULL)
  * releases it.
  */
@@ -17,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 /* A growable list of malloc'd strings. */
 typedef struct strlist {
@@ -207,6 +211,129 @@ static char *base_name_copy(const char *trimmed)
     return strdup(b);
 }
 
+/* ---- interface modules ------------------------------------------------------------- */
+
+/*
+ * module_path_ok is the server's rule for a module path (workflow/interfaces.c), checked here
+ * too so that nothing outside the folder is ever opened: relative, no "." / ".." / empty
+ * component, no backslash, a .js or .mjs file, at most 255 bytes.
+ */
+static bool module_path_ok(const char *path)
+{
+    size_t n = path ? strlen(path) : 0;
+    if (n == 0 || n > 255 || path[0] == '/' || strchr(path, '\\'))
+        return false;
+    if (!((n > 3 && strcmp(path + n - 3, ".js") == 0) ||
+          (n > 4 && strcmp(path + n - 4, ".mjs") == 0)))
+        return false;
+    for (const char *c = path; *c;) {
+        size_t len = strcspn(c, "/");
+        if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+            return false;
+        c += len;
+        if (*c == '/')
+            c++;
+    }
+    return true;
+}
+
+/* bundle_has_file tells whether b already carries path. */
+static bool bundle_has_file(const Orchestra__V1__WorkflowBundle *b, const char *path)
+{
+    for (size_t i = 0; i < b->n_files; i++)
+        if (strcmp(b->files[i]->path, path) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * read_module adds the file path (relative to dir, whose resolved form is root) to b. A file
+ * that is missing is left out (the server names it); one that resolves outside the folder
+ * (a symbolic link leaving it) is refused.
+ */
+static int read_module(const char *dir, const char *root, const char *path,
+                       Orchestra__V1__WorkflowBundle *b, orc_error *err)
+{
+    char *full = path_join(dir, path);
+    if (!full)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory reading %s", dir);
+    char *real = realpath(full, NULL);
+    free(full);
+    if (!real)
+        return ORC_OK;
+    size_t rl = strlen(root);
+    int rc = ORC_OK;
+    if (strncmp(real, root, rl) != 0 || real[rl] != '/') {
+        rc = orc_error_set(err, ORC_INVALID_ARGUMENT,
+                           "interface module %s leaves the workflow folder %s", path, dir);
+        goto out;
+    }
+    Orchestra__V1__WorkflowFile **files = realloc(b->files, (b->n_files + 1) * sizeof *b->files);
+    if (!files) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory reading %s", dir);
+        goto out;
+    }
+    b->files = files;
+    Orchestra__V1__WorkflowFile *f = malloc(sizeof *f);
+    if (!f) {
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory reading %s", dir);
+        goto out;
+    }
+    orchestra__v1__workflow_file__init(f);
+    b->files[b->n_files++] = f;
+    f->text = NULL;
+    f->path = strdup(path);
+    if (!f->path)
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory reading %s", dir);
+    else
+        rc = read_text(real, &f->text, err);
+out:
+    free(real);
+    return rc;
+}
+
+/* version_modules reads the modules the steps of one version.json name. */
+static int version_modules(const char *dir, const char *root, const Orchestra__V1__VersionFile *vf,
+                           Orchestra__V1__WorkflowBundle *b, orc_error *err)
+{
+    /* A version.json that does not parse is the server's to report. */
+    json_t *v = json_loads(vf->json ? vf->json : "", 0, NULL);
+    size_t i;
+    json_t *step;
+    int rc = ORC_OK;
+    json_array_foreach(json_object_get(v, "steps"), i, step)
+    {
+        json_t *module = json_object_get(json_object_get(step, "user_interface"), "module");
+        if (!module)
+            continue;
+        const char *path = json_string_value(module);
+        if (!module_path_ok(path)) {
+            rc = orc_error_set(err, ORC_INVALID_ARGUMENT,
+                               "%s/%s/version.json: step %zu: user_interface.module must be the "
+                               "path of a .js file inside the workflow folder",
+                               dir, vf->dir, i + 1);
+            break;
+        }
+        if (!bundle_has_file(b, path) && (rc = read_module(dir, root, path, b, err)) != ORC_OK)
+            break;
+    }
+    json_decref(v);
+    return rc;
+}
+
+/* read_modules reads every interface module the versions of b name. */
+static int read_modules(const char *dir, Orchestra__V1__WorkflowBundle *b, orc_error *err)
+{
+    char *root = realpath(dir, NULL);
+    if (!root)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "Workflow directory does not exist.");
+    int rc = ORC_OK;
+    for (size_t i = 0; i < b->n_versions && rc == ORC_OK; i++)
+        rc = version_modules(dir, root, b->versions[i], b, err);
+    free(root);
+    return rc;
+}
+
 int orci_bundle_read(const char *dir, Orchestra__V1__WorkflowBundle **out, orc_error *err)
 {
     int rc = ORC_OK;
@@ -269,6 +396,10 @@ int orci_bundle_read(const char *dir, Orchestra__V1__WorkflowBundle **out, orc_e
         }
     }
 
+    rc = read_modules(dir, b, err);
+    if (rc != ORC_OK)
+        goto out;
+
     free(path);
     path = path_join(dir, "sample_data.json");
     if (!path)
@@ -309,6 +440,12 @@ void orci_bundle_free(Orchestra__V1__WorkflowBundle *b)
             b->versions[i]->dir = (char *)protobuf_c_empty_string;
         if (!b->versions[i]->json)
             b->versions[i]->json = (char *)protobuf_c_empty_string;
+    }
+    for (size_t i = 0; i < b->n_files; i++) {
+        if (!b->files[i]->path)
+            b->files[i]->path = (char *)protobuf_c_empty_string;
+        if (!b->files[i]->text)
+            b->files[i]->text = (char *)protobuf_c_empty_string;
     }
     protobuf_c_message_free_unpacked(&b->base, NULL);
 }

@@ -298,49 +298,95 @@ int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_
     return code;
 }
 
-int orci_workers_login_allowed(orci_db *db, const char *username, int64_t now_us, orc_error *err)
+/* failures_since counts the failures recorded by sql (?1 the key, ?2 the window's start). */
+static int failures_since(orci_db *db, const char *sql, const char *key, int64_t since,
+                          int64_t *count, orc_error *err)
 {
-    if (username == NULL)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username given");
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT count(*) FROM login_failures"
-                                    " WHERE username = ?1 AND failed_at > ?2",
-                                    err);
+    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
-    orci_bind_text(st, 1, username);
-    orci_bind_int(st, 2, now_us - ORCI_LOGIN_WINDOW_US);
+    orci_bind_text(st, 1, key);
+    orci_bind_int(st, 2, since);
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return orci_db_code(err);
-    int64_t failures = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+    *count = r == 1 ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    if (failures >= ORCI_LOGIN_MAX_FAILURES)
+    return ORC_OK;
+}
+
+/* address_key cuts an address to what is stored ("" when unknown). */
+static void address_key(const char *address, char out[ORCI_LOGIN_ADDRESS_MAX + 1])
+{
+    snprintf(out, ORCI_LOGIN_ADDRESS_MAX + 1, "%s", address != NULL ? address : "");
+}
+
+int orci_workers_login_allowed_from(orci_db *db, const char *username, const char *address,
+                                    int64_t now_us, orc_error *err)
+{
+    if (username == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username given");
+    int64_t since = now_us - ORCI_LOGIN_WINDOW_US, by_name = 0, by_address = 0;
+    int code = failures_since(db,
+                              "SELECT count(*) FROM login_failures"
+                              " WHERE username = ?1 AND failed_at > ?2",
+                              username, since, &by_name, err);
+    if (code != ORC_OK)
+        return code;
+    char addr[ORCI_LOGIN_ADDRESS_MAX + 1];
+    address_key(address, addr);
+    if (addr[0] != '\0' && (code = failures_since(db,
+                                                  "SELECT count(*) FROM login_failures"
+                                                  " WHERE client_address = ?1 AND failed_at > ?2",
+                                                  addr, since, &by_address, err)) != ORC_OK)
+        return code;
+    if (by_name >= ORCI_LOGIN_MAX_FAILURES || by_address >= ORCI_LOGIN_MAX_FAILURES_PER_ADDRESS)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED,
                              "Too many failed login attempts; try again later.");
     return ORC_OK;
 }
 
-int orci_workers_login_failed(orci_db *db, const char *username, int64_t now_us, orc_error *err)
+int orci_workers_login_allowed(orci_db *db, const char *username, int64_t now_us, orc_error *err)
+{
+    return orci_workers_login_allowed_from(db, username, NULL, now_us, err);
+}
+
+int orci_workers_login_failed_from(orci_db *db, const char *username, const char *address,
+                                   int64_t now_us, orc_error *err)
 {
     if (username == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username given");
+    char addr[ORCI_LOGIN_ADDRESS_MAX + 1];
+    address_key(address, addr);
     /* Failures older than the window no longer count: drop them to keep the table small. */
-    sqlite3_stmt *st =
-        orci_db_stmt(db, "DELETE FROM login_failures WHERE username = ?1 AND failed_at <= ?2", err);
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "DELETE FROM login_failures WHERE failed_at <= ?2"
+                                    " AND (username = ?1 OR (client_address = ?3"
+                                    " AND client_address <> ''))",
+                                    err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, username);
     orci_bind_int(st, 2, now_us - ORCI_LOGIN_WINDOW_US);
+    orci_bind_text(st, 3, addr);
     int code = orci_db_step(db, st, err);
     if (code != ORC_OK)
         return code;
-    st = orci_db_stmt(db, "INSERT INTO login_failures (username, failed_at) VALUES (?1, ?2)", err);
+    st = orci_db_stmt(db,
+                      "INSERT INTO login_failures (username, failed_at, client_address)"
+                      " VALUES (?1, ?2, ?3)",
+                      err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, username);
     orci_bind_int(st, 2, now_us);
+    orci_bind_text(st, 3, addr);
     return orci_db_step(db, st, err);
+}
+
+int orci_workers_login_failed(orci_db *db, const char *username, int64_t now_us, orc_error *err)
+{
+    return orci_workers_login_failed_from(db, username, NULL, now_us, err);
 }
 
 int orci_workers_session_create(orci_db *db, int64_t user_id, int64_t now_us, int64_t ttl_us,
@@ -415,4 +461,103 @@ int orci_workers_session_revoke(orci_db *db, const char *token, int64_t now_us, 
     if (sqlite3_changes(orci_db_handle(db)) == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "Session not found");
     return ORC_OK;
+}
+
+/* ---- the web app ------------------------------------------------------------------------ */
+
+int orci_workers_profile(orci_db *db, int64_t user_id, const char *token, orci_worker_profile *out,
+                         orc_error *err)
+{
+    if (out == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT username, first_name, last_name, project_admin"
+                                    " FROM users WHERE id = ?1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, user_id);
+    int code = orci_db_first_row(db, st, "User not found", err);
+    if (code != ORC_OK)
+        return code;
+    snprintf(out->username, sizeof out->username, "%s", orci_col_text(st, 0));
+    snprintf(out->first_name, sizeof out->first_name, "%s", orci_col_text(st, 1));
+    snprintf(out->last_name, sizeof out->last_name, "%s", orci_col_text(st, 2));
+    out->project_admin = sqlite3_column_int64(st, 3) != 0;
+    sqlite3_reset(st);
+    if (token == NULL)
+        return ORC_OK;
+    uint8_t hash[ORCI_SHA256_LEN];
+    orci_sha256(token, strlen(token), hash);
+    st = orci_db_stmt(db, "SELECT expires_at FROM sessions WHERE token_hash = ?1 AND user_id = ?2",
+                      err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    sqlite3_bind_blob(st, 1, hash, (int)sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_int(st, 2, user_id);
+    if ((code = orci_db_first_row(db, st, "Session not found", err)) != ORC_OK)
+        return code;
+    out->session_expires_at_us = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return ORC_OK;
+}
+
+int orci_workers_is_project_admin(orci_db *db, int64_t user_id, bool *admin, orc_error *err)
+{
+    *admin = false;
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT 1 FROM users WHERE id = ?1 AND project_admin = 1 AND is_active = 1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, user_id);
+    int64_t one = 0;
+    return orci_db_one_id(db, st, &one, admin, err);
+}
+
+int orci_workers_set_project_admin(orci_db *db, const char *username, bool admin, orc_error *err)
+{
+    if (username == NULL || username[0] == '\0')
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "username is required");
+    int code = orci_workers_find(db, username, NULL, NULL, err);
+    if (code != ORC_OK)
+        return code;
+    sqlite3_stmt *st =
+        orci_db_stmt(db, "UPDATE users SET project_admin = ?2 WHERE username = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, username);
+    orci_bind_int(st, 2, admin ? 1 : 0);
+    return orci_db_step(db, st, err);
+}
+
+int orci_workers_set_password(orci_db *db, int64_t user_id, const char *password_hash,
+                              const char *keep_token, int64_t now_us, orc_error *err)
+{
+    if (password_hash == NULL || !orci_password_hash_valid(password_hash))
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "password hash is malformed");
+    sqlite3_stmt *st = orci_db_stmt(db, "UPDATE users SET password = ?2 WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, user_id);
+    orci_bind_text(st, 2, password_hash);
+    int code = orci_db_step(db, st, err);
+    if (code != ORC_OK)
+        return code;
+    if (sqlite3_changes(orci_db_handle(db)) == 0)
+        return orc_error_set(err, ORC_NOT_FOUND, "User %lld not found", (long long)user_id);
+    uint8_t hash[ORCI_SHA256_LEN];
+    memset(hash, 0, sizeof hash);
+    if (keep_token != NULL)
+        orci_sha256(keep_token, strlen(keep_token), hash);
+    st = orci_db_stmt(db,
+                      "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1"
+                      " AND revoked_at IS NULL AND token_hash <> ?3",
+                      err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, user_id);
+    orci_bind_int(st, 2, now_us);
+    sqlite3_bind_blob(st, 3, hash, (int)sizeof hash, SQLITE_TRANSIENT);
+    return orci_db_step(db, st, err);
 }

@@ -58,11 +58,34 @@ int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_
 #define ORCI_LOGIN_MAX_FAILURES 5
 #define ORCI_LOGIN_WINDOW_US (300LL * 1000000LL)
 
+/*
+ * The same limit applies per client address (the address a front end such as orchestra-http
+ * saw the attempt come from): at most ORCI_LOGIN_MAX_FAILURES_PER_ADDRESS failures from one
+ * address within the window, whatever the usernames tried. Both limits only slow guessing
+ * down: a failure stops counting once it is older than the window, so nobody is locked out
+ * for longer than that after the attempts stop.
+ */
+#define ORCI_LOGIN_MAX_FAILURES_PER_ADDRESS 20
+
 /* orci_workers_login_allowed checks the rate limit for username at now_us. */
 int orci_workers_login_allowed(orci_db *db, const char *username, int64_t now_us, orc_error *err);
 
 /* orci_workers_login_failed records one failed attempt for username. */
 int orci_workers_login_failed(orci_db *db, const char *username, int64_t now_us, orc_error *err);
+
+/*
+ * orci_workers_login_allowed_from checks both limits for username and address at now_us
+ * (address NULL or "": unknown, only the username's limit applies).
+ */
+int orci_workers_login_allowed_from(orci_db *db, const char *username, const char *address,
+                                    int64_t now_us, orc_error *err);
+
+/* orci_workers_login_failed_from records one failed attempt for username from address. */
+int orci_workers_login_failed_from(orci_db *db, const char *username, const char *address,
+                                   int64_t now_us, orc_error *err);
+
+/* Longest client address stored (an IPv6 text form fits; longer ones are cut). */
+#define ORCI_LOGIN_ADDRESS_MAX 64
 
 /*
  * orci_workers_session_create stores a new session for user_id valid for ttl_us and writes
@@ -73,5 +96,40 @@ int orci_workers_session_create(orci_db *db, int64_t user_id, int64_t now_us, in
 
 /* orci_workers_session_revoke revokes the session of token (logout): ORC_OK or NOT_FOUND. */
 int orci_workers_session_revoke(orci_db *db, const char *token, int64_t now_us, orc_error *err);
+
+/* ---- the web app: profile, project admins, password changes ---------------------------- */
+
+/* orci_worker_profile is what a worker's own pages show of the account. */
+typedef struct orci_worker_profile {
+    char username[151];
+    char first_name[151];
+    char last_name[151];
+    bool project_admin;
+    int64_t session_expires_at_us; /* of the session asked about; 0 when not asked */
+} orci_worker_profile;
+
+/*
+ * orci_workers_profile reads user_id's profile into *out and, when token is not NULL, the
+ * expiry of that session. ORC_NOT_FOUND when the user (or the session) does not exist.
+ */
+int orci_workers_profile(orci_db *db, int64_t user_id, const char *token, orci_worker_profile *out,
+                         orc_error *err);
+
+/* orci_workers_is_project_admin tells whether user_id may manage projects (false: unknown). */
+int orci_workers_is_project_admin(orci_db *db, int64_t user_id, bool *admin, orc_error *err);
+
+/*
+ * orci_workers_set_project_admin grants or takes away username's project admin role
+ * (upstream's project_admins group). ORC_NOT_FOUND "Worker <name> not found".
+ */
+int orci_workers_set_project_admin(orci_db *db, const char *username, bool admin, orc_error *err);
+
+/*
+ * orci_workers_set_password stores a new password hash (already computed, off the writer)
+ * for user_id and revokes every other live session of the user: a changed password signs
+ * out the other browsers, and the session of keep_token (NULL: none) stays.
+ */
+int orci_workers_set_password(orci_db *db, int64_t user_id, const char *password_hash,
+                              const char *keep_token, int64_t now_us, orc_error *err);
 
 #endif

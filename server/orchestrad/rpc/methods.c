@@ -8,6 +8,7 @@
 #include "proto/orchestra.pb-c.h"
 #include "svc/server.h"
 #include "svc/services.h"
+#include "svc/webapp.h"
 
 const orci_method orci_methods[] = {
     /* system: public */
@@ -185,6 +186,39 @@ const orci_method orci_methods[] = {
      .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN | ORCI_SCOPE_WORKER,
      .mutating = false,
      .run = orci_svc_list_events},
+
+    /* the experts' web app: the worker's account and task pages (session token) */
+    {.name = "WhoAmI", .scopes = ORCI_SCOPE_WORKER, .mutating = false, .run = orci_svc_whoami},
+    /* a wrong old password is recorded as a failed login, so the error commits */
+    {.name = "ChangePassword",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = true,
+     .commit_on_error = true,
+     .prepare = orci_svc_change_password_prepare,
+     .apply = orci_svc_change_password_apply,
+     .plan_free = orci_svc_password_plan_free},
+    {.name = "TaskDetails",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = false,
+     .run = orci_svc_task_details},
+    {.name = "TaskInterface",
+     .scopes = ORCI_SCOPE_WORKER,
+     .mutating = false,
+     .run = orci_svc_task_interface},
+    {.name = "SetWorkerAdmin",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_set_worker_admin_apply},
+    /* project management: admin keys, or workers with the project admin role (checked by
+     * the handlers, since a session's scope cannot tell) */
+    {.name = "ManagedProjectInformation",
+     .scopes = ORCI_SCOPE_ADMIN | ORCI_SCOPE_WORKER,
+     .mutating = false,
+     .run = orci_svc_managed_project_information},
+    {.name = "ManageProject",
+     .scopes = ORCI_SCOPE_ADMIN | ORCI_SCOPE_WORKER,
+     .mutating = true,
+     .apply = orci_svc_manage_project_apply},
 };
 
 const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];

@@ -228,7 +228,8 @@ int orci_svc_login_prepare(orci_call *c, const ProtobufCMessage *in, void **plan
 
     orc_error lerr;
     orc_error_clear(&lerr);
-    int rc = orci_workers_login_allowed(c->rdb, p->username, c->now_us, &lerr);
+    int rc =
+        orci_workers_login_allowed_from(c->rdb, p->username, req->client_address, c->now_us, &lerr);
     if (rc == ORC_RESOURCE_EXHAUSTED) {
         p->limited = true; /* refused in apply; no password is checked for a limited name */
         *plan = p;
@@ -278,14 +279,15 @@ static int login_user_active(orci_db *wdb, int64_t user_id, bool *active, orc_er
 int orci_svc_login_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in, void *plan,
                          ProtobufCMessage **out, orc_error *err)
 {
-    (void)in;
+    const Orchestra__V1__LoginRequest *req = (const Orchestra__V1__LoginRequest *)in;
     const login_plan *p = plan;
     *out = NULL;
     if (!p || p->kind != PLAN_LOGIN)
         return orc_error_set(err, ORC_INTERNAL, "Login has no plan");
     /* The limit is checked again here: failures may have been recorded since prepare. */
     int rc = p->limited ? ORC_RESOURCE_EXHAUSTED
-                        : orci_workers_login_allowed(wdb, p->username, c->now_us, err);
+                        : orci_workers_login_allowed_from(wdb, p->username, req->client_address,
+                                                          c->now_us, err);
     if (rc == ORC_RESOURCE_EXHAUSTED)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED,
                              "Too many failed login attempts; try again later.");
@@ -297,7 +299,7 @@ int orci_svc_login_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in,
         return rc;
     if (!p->verified || !active) {
         /* The method commits on error, so this failure counts toward the limit. */
-        rc = orci_workers_login_failed(wdb, p->username, c->now_us, err);
+        rc = orci_workers_login_failed_from(wdb, p->username, req->client_address, c->now_us, err);
         if (rc != ORC_OK)
             return rc;
         return orc_error_set(err, ORC_UNAUTHENTICATED, MSG_BAD_LOGIN);

@@ -22,6 +22,7 @@
 
 #include "json.h"
 #include "store/dbutil.h"
+#include "workflow/interfaces.h"
 #include "workflow/sampledata.h"
 #include "vec.h"
 
@@ -731,6 +732,15 @@ static int plan_sample_data(const Orchestra__V1__WorkflowBundle *b, orci_load_pl
     return p->sample_data ? ORC_OK : orci_ldi_oom(err);
 }
 
+/* attach_modules keeps the interface module each step names with it (interfaces.h). */
+static int attach_modules(const Orchestra__V1__WorkflowBundle *b, orci_load_plan *p, orc_error *err)
+{
+    int rc = ORC_OK;
+    for (size_t i = 0; i < p->n_steps && rc == ORC_OK; i++)
+        rc = orci_interface_attach(b, p->steps[i].slug, &p->steps[i].user_interface, err);
+    return rc;
+}
+
 /*
  * plan_build makes the plan of version_slug from the parsed workflow.json wf and the parsed
  * version files docs (a NULL root is a broken file, skipped when matching slugs).
@@ -800,7 +810,8 @@ static int plan_build(const Orchestra__V1__WorkflowBundle *b, const json_t *wf, 
         goto out;
     }
     if ((rc = check_refs(p, six, cix, err)) != ORC_OK ||
-        (rc = check_cycles(p, six, err)) != ORC_OK || (rc = check_policies(p, six, err)) != ORC_OK)
+        (rc = check_cycles(p, six, err)) != ORC_OK ||
+        (rc = check_policies(p, six, err)) != ORC_OK || (rc = attach_modules(b, p, err)) != ORC_OK)
         goto out;
     rc = plan_sample_data(b, p, err);
 out:
