@@ -837,87 +837,87 @@ static int dashboard_flag(orci_db *db, sqlite3_stmt *st, int64_t worker_id, bool
     return ORC_OK;
 }
 
-int orci_view_dashboard(orci_db *db, int64_t worker_id, char **json, orc_error *err)
-{
-    if (json == NULL)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
-    *json = NULL;
-    int code = view_begin(db, err);
-    if (code != ORC_OK)
-        return code;
-    json_t *in_progress = json_array(), *returned = json_array(), *pending_review = json_array(),
-           *pending_processing = json_array(), *complete = json_array();
-    json_t *root = NULL;
-    int r;
-    if (in_progress == NULL || returned == NULL || pending_review == NULL ||
-        pending_processing == NULL || complete == NULL)
-        goto oom;
+/* The dashboard's lists (spec 5), in the order of the document. */
+typedef struct dashboard_lists {
+    json_t *in_progress, *returned, *pending_review, *pending_processing, *complete;
+} dashboard_lists;
 
-    /* The active lists: priority descending, then project start ascending. */
+/* dashboard_active sorts the worker's active assignments into their lists: priority
+ * descending, then project start ascending. */
+static int dashboard_active(orci_db *db, int64_t worker_id, dashboard_lists *l, orc_error *err)
+{
     sqlite3_stmt *st = orci_db_stmt(db,
                                     DASHBOARD_SELECT " AND t.status NOT IN (?3, ?4)"
                                                      " ORDER BY p.priority DESC,"
                                                      " p.start_datetime ASC, a.id ASC",
                                     err);
     if (st == NULL)
-        goto fail;
+        return orci_db_code(err);
     orci_bind_int(st, 1, worker_id);
     orci_bind_int(st, 2, ORCI_ASSIGNMENT_PROCESSING);
     orci_bind_int(st, 3, ORCI_TASK_COMPLETE);
     orci_bind_int(st, 4, ORCI_TASK_ABORTED);
+    int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
         int a_status = (int)sqlite3_column_int64(st, DB_A_STATUS);
         int t_status = (int)sqlite3_column_int64(st, DB_T_STATUS);
         json_t *list = NULL;
         if (a_status == ORCI_ASSIGNMENT_PROCESSING)
-            list = t_status == ORCI_TASK_POST_REVIEW_PROCESSING ? returned : in_progress;
+            list = t_status == ORCI_TASK_POST_REVIEW_PROCESSING ? l->returned : l->in_progress;
         else if (a_status == ORCI_ASSIGNMENT_SUBMITTED)
-            list = sqlite3_column_int64(st, DB_LOWER) != 0 ? pending_processing : pending_review;
+            list =
+                sqlite3_column_int64(st, DB_LOWER) != 0 ? l->pending_processing : l->pending_review;
         if (list == NULL)
             continue; /* Failed: machine assignments only, never a worker's */
         if (!push(list, dashboard_entry(st))) {
             sqlite3_reset(st);
-            goto oom;
+            return out_of_memory(err);
         }
     }
-    if (r < 0)
-        goto fail;
+    return r < 0 ? orci_db_code(err) : ORC_OK;
+}
 
-    /* Complete: priority descending, then project start descending, at most 20. */
-    st = orci_db_stmt(db,
-                      DASHBOARD_SELECT " AND t.status = ?3"
-                                       " ORDER BY p.priority DESC, p.start_datetime DESC,"
-                                       " a.id DESC LIMIT ?4",
-                      err);
+/* dashboard_complete lists the complete tasks: priority descending, then project start
+ * descending, at most DASHBOARD_COMPLETE_MAX. */
+static int dashboard_complete(orci_db *db, int64_t worker_id, json_t *complete, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    DASHBOARD_SELECT " AND t.status = ?3"
+                                                     " ORDER BY p.priority DESC, p.start_datetime "
+                                                     "DESC, a.id DESC LIMIT ?4",
+                                    err);
     if (st == NULL)
-        goto fail;
+        return orci_db_code(err);
     orci_bind_int(st, 1, worker_id);
     orci_bind_int(st, 2, ORCI_ASSIGNMENT_PROCESSING);
     orci_bind_int(st, 3, ORCI_TASK_COMPLETE);
     orci_bind_int(st, 4, DASHBOARD_COMPLETE_MAX);
+    int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
         if (!push(complete, dashboard_entry(st))) {
             sqlite3_reset(st);
-            goto oom;
+            return out_of_memory(err);
         }
     }
-    if (r < 0)
-        goto fail;
+    return r < 0 ? orci_db_code(err) : ORC_OK;
+}
 
-    /* preventNew: the returned-task block of spec 3.1. */
-    bool prevent_new = false, reviewer = false;
-    st = orci_db_stmt(db,
-                      "SELECT EXISTS (SELECT 1 FROM task_assignments a"
-                      " JOIN tasks t ON t.id = a.task_id WHERE a.worker_id = ?1"
-                      " AND a.is_deleted = 0 AND a.status = ?2 AND t.status = ?3)",
-                      err);
+/* dashboard_flags reads preventNew (the returned-task block of spec 3.1) and reviewerStatus
+ * (any REAL reviewer certification). */
+static int dashboard_flags(orci_db *db, int64_t worker_id, bool *prevent_new, bool *reviewer,
+                           orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(db,
+                                    "SELECT EXISTS (SELECT 1 FROM task_assignments a"
+                                    " JOIN tasks t ON t.id = a.task_id WHERE a.worker_id = ?1"
+                                    " AND a.is_deleted = 0 AND a.status = ?2 AND t.status = ?3)",
+                                    err);
     if (st != NULL) {
         orci_bind_int(st, 2, ORCI_ASSIGNMENT_PROCESSING);
         orci_bind_int(st, 3, ORCI_TASK_POST_REVIEW_PROCESSING);
     }
-    if (dashboard_flag(db, st, worker_id, &prevent_new, err) != ORC_OK)
-        goto fail;
-    /* reviewerStatus: any REAL reviewer certification. */
+    if (dashboard_flag(db, st, worker_id, prevent_new, err) != ORC_OK)
+        return orci_db_code(err);
     st = orci_db_stmt(db,
                       "SELECT EXISTS (SELECT 1 FROM worker_certifications"
                       " WHERE worker_id = ?1 AND role = ?2 AND task_class = ?3)",
@@ -926,36 +926,61 @@ int orci_view_dashboard(orci_db *db, int64_t worker_id, char **json, orc_error *
         orci_bind_int(st, 2, ORCI_ROLE_REVIEWER);
         orci_bind_int(st, 3, ORCI_TASK_CLASS_REAL);
     }
-    if (dashboard_flag(db, st, worker_id, &reviewer, err) != ORC_OK)
-        goto fail;
+    if (dashboard_flag(db, st, worker_id, reviewer, err) != ORC_OK)
+        return orci_db_code(err);
+    return ORC_OK;
+}
 
+/* dashboard_doc assembles the document, taking the lists (NULL afterwards); NULL when out of
+ * memory. */
+static json_t *dashboard_doc(dashboard_lists *l, bool prevent_new, bool reviewer)
+{
     json_t *tasks = json_object();
-    bool ok = put(tasks, "in_progress", in_progress);
-    ok = put(tasks, "returned", returned) && ok;
-    ok = put(tasks, "pending_review", pending_review) && ok;
-    ok = put(tasks, "pending_processing", pending_processing) && ok;
-    ok = put(tasks, "complete", complete) && ok;
-    in_progress = returned = pending_review = pending_processing = complete = NULL;
-    root = json_object();
+    bool ok = put(tasks, "in_progress", l->in_progress);
+    ok = put(tasks, "returned", l->returned) && ok;
+    ok = put(tasks, "pending_review", l->pending_review) && ok;
+    ok = put(tasks, "pending_processing", l->pending_processing) && ok;
+    ok = put(tasks, "complete", l->complete) && ok;
+    *l = (dashboard_lists){0};
+    json_t *root = json_object();
     ok = put(root, "tasks", tasks) && ok;
     ok = ok && put(root, "preventNew", json_boolean(prevent_new));
     ok = ok && put(root, "reviewerStatus", json_boolean(reviewer));
-    if (!ok)
-        goto oom;
-    code = finish(root, json, err);
-    root = NULL;
-    goto out;
-oom:
-    out_of_memory(err);
-fail:
-    code = orci_db_code(err);
-out:
-    json_decref(in_progress);
-    json_decref(returned);
-    json_decref(pending_review);
-    json_decref(pending_processing);
-    json_decref(complete);
-    json_decref(root);
+    if (!ok) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+int orci_view_dashboard(orci_db *db, int64_t worker_id, char **json, orc_error *err)
+{
+    if (json == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    *json = NULL;
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    dashboard_lists l = {json_array(), json_array(), json_array(), json_array(), json_array()};
+    bool prevent_new = false, reviewer = false;
+    json_t *root = NULL;
+    if (!l.in_progress || !l.returned || !l.pending_review || !l.pending_processing || !l.complete)
+        code = out_of_memory(err);
+    if (code == ORC_OK)
+        code = dashboard_active(db, worker_id, &l, err);
+    if (code == ORC_OK)
+        code = dashboard_complete(db, worker_id, l.complete, err);
+    if (code == ORC_OK)
+        code = dashboard_flags(db, worker_id, &prevent_new, &reviewer, err);
+    if (code == ORC_OK && !(root = dashboard_doc(&l, prevent_new, reviewer)))
+        code = out_of_memory(err);
+    if (code == ORC_OK)
+        code = finish(root, json, err);
+    json_decref(l.in_progress);
+    json_decref(l.returned);
+    json_decref(l.pending_review);
+    json_decref(l.pending_processing);
+    json_decref(l.complete);
     view_end(db);
     return code;
 }
