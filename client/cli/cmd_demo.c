@@ -281,6 +281,115 @@ out:
     return r;
 }
 
+/* demo_create creates the demo's project with project_data {"url": url}. */
+static int demo_create(const orci_cli_globals *g, orc_client *c, const char *url,
+                       int64_t *project_id)
+{
+    json_t *data = json_pack("{s:s}", "url", url);
+    char *data_text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (!data_text)
+        return orci_cli_print_json(NULL);
+    say(g, "Orchestra simple workflow demo: a machine step crawls a web page for an image,\n"
+           "then a person rates it.");
+    say(g,
+        "\nCreating a project: simple_workflow/v1, \"A test run of our simple workflow\", "
+        "priority 10,\nproject_data %s, task class training.",
+        data_text);
+    orc_project_params p = {.workflow = "simple_workflow",
+                            .version = "v1",
+                            .description = "A test run of our simple workflow",
+                            .priority = 10,
+                            .task_class = "training",
+                            .project_data = data_text};
+    orc_error err;
+    int rc = orc_project_create(c, &p, project_id, &err);
+    free(data_text);
+    if (rc != ORC_OK)
+        return orci_cli_fail(&err, NULL);
+    say(g, "Project with id %" PRId64 " created!", *project_id);
+    return ORCI_CLI_CONTINUE;
+}
+
+/* demo_show_crawl prints what the crawl found; returns its data (a new reference, may be
+ * NULL) and the rate task's id. */
+static json_t *demo_show_crawl(const orci_cli_globals *g, int64_t project_id, json_t *info,
+                               int64_t *rate_task_id)
+{
+    say(g, "\nProject information (orchestra project info %" PRId64 " --json):", project_id);
+    if (!g->json)
+        print_pretty(stdout, info);
+    json_t *crawled = json_object_get(step_task(info, "crawl"), "latest_data");
+    const char *image = json_string_value(json_object_get(crawled, "image"));
+    const char *crawl_error = json_string_value(json_object_get(crawled, "error_message"));
+    json_t *rate = step_task(info, "rate");
+    say(g, "\ntasks.crawl.status is 'Complete'; tasks.crawl.latest_data.image is %s%s%s.",
+        image ? image : "null", crawl_error ? ": " : "", crawl_error ? crawl_error : "");
+    say(g, "tasks.rate.status is '%s': the human step comes next.", task_status(rate));
+    *rate_task_id = (int64_t)json_integer_value(json_object_get(rate, "id"));
+    return json_incref(crawled);
+}
+
+/* demo_report prints the outcome once the rate task is Complete (takes crawl_data). */
+static int demo_report(const orci_cli_globals *g, int64_t project_id, json_t *crawl_data,
+                       json_t *info)
+{
+    json_t *rating =
+        json_object_get(json_object_get(step_task(info, "rate"), "latest_data"), "rating");
+    const char *rating_text = json_string_value(rating);
+    if (g->json)
+        return orci_cli_print_json(json_pack("{s:I,s:o,s:O}", "project_id", (json_int_t)project_id,
+                                             "crawl", crawl_data ? crawl_data : json_null(),
+                                             "rating", rating ? rating : json_null()));
+    json_decref(crawl_data);
+    printf("\nThe rate task is Complete.\n");
+    if (rating_text)
+        printf("tasks.rate.latest_data.rating is '%s'.\n", rating_text);
+    else
+        printf("The task was submitted without a rating (tasks.rate.latest_data has none).\n");
+    printf("\nYou have completed your first Orchestra project.\n");
+    return ORCI_CLI_EXIT_OK;
+}
+
+/* demo_run runs the demo on c once the options are read. */
+static int demo_run(const orci_cli_globals *g, orc_client *c, const char *url, long wait_s,
+                    bool yes)
+{
+    int64_t project_id = 0, rate_task_id = 0;
+    json_t *info = NULL;
+    int r = demo_create(g, c, url, &project_id);
+    if (r != ORCI_CLI_CONTINUE)
+        return r;
+    say(g, "\nWaiting for an executor to run the crawl step (at most %ld s)...", wait_s);
+    if ((r = wait_for_crawl(g, c, project_id, wait_s, &info)) != ORCI_CLI_CONTINUE)
+        return r;
+    json_t *crawl_data = demo_show_crawl(g, project_id, info, &rate_task_id);
+    json_decref(info);
+    info = NULL;
+    if (yes) {
+        say(g, "\nDoing the rate task as the demo user (--yes):");
+        r = rate_as_demo(g, rate_task_id);
+    } else {
+        say(g,
+            "\nNow do the rate task as a worker, in another terminal (the demo user's\n"
+            "password is demo):\n"
+            "  orchestra login %s\n"
+            "  orchestra task new entry_level\n"
+            "  orchestra task submit %" PRId64 " --data '{\"rating\": \"%s\"}'\n"
+            "Waiting until tasks.rate.status is 'Complete' (Ctrl-C to stop)...",
+            DEMO_USER, rate_task_id, DEMO_RATING);
+    }
+    if (r == ORCI_CLI_CONTINUE)
+        r = wait_for_rating(g, c, project_id, &info);
+    if (r != ORCI_CLI_CONTINUE) {
+        json_decref(crawl_data);
+        return r;
+    }
+    r = demo_report(g, project_id, crawl_data, info);
+    json_decref(info);
+    return r;
+}
+
 static int cmd_demo_simple(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
     bool yes = false;
@@ -305,100 +414,10 @@ static int cmd_demo_simple(orci_cli_globals *g, const orci_cli_command *cmd, int
     }
     if (!url[0])
         return orci_cli_usage_error(cmd, "--url needs a URL");
-    json_t *data = json_pack("{s:s}", "url", url);
-    char *data_text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
-    if (!data_text)
-        return orci_cli_print_json(NULL);
-
     orc_client *c = NULL;
-    json_t *info = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK) {
-        free(data_text);
+    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
         return r;
-    }
-    say(g, "Orchestra simple workflow demo: a machine step crawls a web page for an image,\n"
-           "then a person rates it.");
-    say(g,
-        "\nCreating a project: simple_workflow/v1, \"A test run of our simple workflow\", "
-        "priority 10,\nproject_data %s, task class training.",
-        data_text);
-    orc_project_params p = {.workflow = "simple_workflow",
-                            .version = "v1",
-                            .description = "A test run of our simple workflow",
-                            .priority = 10,
-                            .task_class = "training",
-                            .project_data = data_text};
-    orc_error err;
-    int64_t project_id = 0;
-    int rc = orc_project_create(c, &p, &project_id, &err);
-    free(data_text);
-    if (rc != ORC_OK) {
-        r = orci_cli_fail(&err, NULL);
-        goto out;
-    }
-    say(g, "Project with id %" PRId64 " created!", project_id);
-
-    say(g, "\nWaiting for an executor to run the crawl step (at most %ld s)...", wait_s);
-    if ((r = wait_for_crawl(g, c, project_id, wait_s, &info)) != ORCI_CLI_CONTINUE)
-        goto out;
-    say(g, "\nProject information (orchestra project info %" PRId64 " --json):", project_id);
-    if (!g->json)
-        print_pretty(stdout, info);
-    json_t *crawled = json_object_get(step_task(info, "crawl"), "latest_data");
-    const char *image = json_string_value(json_object_get(crawled, "image"));
-    const char *crawl_error = json_string_value(json_object_get(crawled, "error_message"));
-    json_t *rate = step_task(info, "rate");
-    say(g, "\ntasks.crawl.status is 'Complete'; tasks.crawl.latest_data.image is %s%s%s.",
-        image ? image : "null", crawl_error ? ": " : "", crawl_error ? crawl_error : "");
-    say(g, "tasks.rate.status is '%s': the human step comes next.", task_status(rate));
-    int64_t rate_task_id = (int64_t)json_integer_value(json_object_get(rate, "id"));
-    json_t *crawl_data = json_incref(crawled);
-    json_decref(info);
-    info = NULL;
-
-    if (yes) {
-        say(g, "\nDoing the rate task as the demo user (--yes):");
-        r = rate_as_demo(g, rate_task_id);
-        if (r != ORCI_CLI_CONTINUE) {
-            json_decref(crawl_data);
-            goto out;
-        }
-    } else {
-        say(g,
-            "\nNow do the rate task as a worker, in another terminal (the demo user's\n"
-            "password is demo):\n"
-            "  orchestra login %s\n"
-            "  orchestra task new entry_level\n"
-            "  orchestra task submit %" PRId64 " --data '{\"rating\": \"%s\"}'\n"
-            "Waiting until tasks.rate.status is 'Complete' (Ctrl-C to stop)...",
-            DEMO_USER, rate_task_id, DEMO_RATING);
-    }
-    r = wait_for_rating(g, c, project_id, &info);
-    if (r != ORCI_CLI_CONTINUE) {
-        json_decref(crawl_data);
-        goto out;
-    }
-    json_t *rating =
-        json_object_get(json_object_get(step_task(info, "rate"), "latest_data"), "rating");
-    const char *rating_text = json_string_value(rating);
-    if (g->json) {
-        r = orci_cli_print_json(json_pack("{s:I,s:o,s:O}", "project_id", (json_int_t)project_id,
-                                          "crawl", crawl_data ? crawl_data : json_null(), "rating",
-                                          rating ? rating : json_null()));
-        goto out;
-    }
-    json_decref(crawl_data);
-    printf("\nThe rate task is Complete.\n");
-    if (rating_text)
-        printf("tasks.rate.latest_data.rating is '%s'.\n", rating_text);
-    else
-        printf("The task was submitted without a rating (tasks.rate.latest_data has none).\n");
-    printf("\nYou have completed your first Orchestra project.\n");
-    r = ORCI_CLI_EXIT_OK;
-
-out:
-    json_decref(info);
+    r = demo_run(g, c, url, wait_s, yes);
     orc_client_destroy(c);
     return r;
 }
