@@ -189,12 +189,11 @@ static const char *const PHOTOS = "{\"photos\":[\"ribbon.ppm\",\"crowd.ppm\"]}";
 
 /* ---- the test -------------------------------------------------------------------------- */
 
-static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(void **state)
+/* e2e_start loads the workflow and its workers, starts an executor, creates the project. */
+static void e2e_start(fixture *f)
 {
-    fixture *f = *state;
     orc_harness *h = &f->h;
     char dir[700], plugins[700];
-
     snprintf(dir, sizeof dir, "%s/plugins/journalism_workflow", orc_test_env("ORC_SOURCE_DIR"));
     orc_flow_load_workflow(h, dir, "v1");
     orc_flow_run r;
@@ -203,24 +202,26 @@ static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(vo
     orc_flow_run_free(&r);
     for (int i = 0; i < N_WORKERS; i++)
         orc_flow_login(h, &f->w[i]);
-
     static const char *const files[] = {"lib/libjournalism_workflow.so", NULL};
     assert_int_equal(orc_exec_plugin_dir(h, "plugins", files, plugins, sizeof plugins), 0);
     orc_exec_opts o = {.plugins_dir = plugins, .concurrency = 2};
     assert_int_equal(orc_exec_start(h, "journalism", &o, &f->ex), 0);
-
     f->project =
         orc_flow_create_project(h, "journalism", "v1", "A test run of our journalism workflow",
                                 "{\"article_draft_template\":\"template-doc\"}");
+}
 
-    /* document_creation runs on the executor and makes the article and the photo folder. */
+/* e2e_documents waits for document_creation (on the executor) and checks the article and
+ * the photo folder it made; raw_dir receives the folder. */
+static void e2e_documents(fixture *f, char *raw_dir, size_t size)
+{
     wait_task(f, "document_creation", "Complete/Submitted");
     wait_task(f, "article_planning", "Awaiting Processing/");
-    json_t *info = orc_flow_project_info(h, f->project);
-    char raw_dir[1024], article[1024];
-    assert_int_equal(url_path(latest_string(f, info, "document_creation", "raw_photo_folder"),
-                              raw_dir, sizeof raw_dir),
-                     0);
+    json_t *info = orc_flow_project_info(&f->h, f->project);
+    char article[1024];
+    assert_int_equal(
+        url_path(latest_string(f, info, "document_creation", "raw_photo_folder"), raw_dir, size),
+        0);
     assert_int_equal(url_path(latest_string(f, info, "document_creation", "articleURL"), article,
                               sizeof article),
                      0);
@@ -231,8 +232,13 @@ static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(vo
     assert_int_equal(stat(article, &st), 0);
     assert_true(S_ISREG(st.st_mode));
     assert_non_null(strstr(raw_dir, f->ex.storage));
+}
 
-    /* The editor plans; a reporter and a photographer work in parallel, each reviewed. */
+/* e2e_field_work: the editor plans; a reporter and a photographer work in parallel, each
+ * reviewed; the photos go into raw_dir. */
+static void e2e_field_work(fixture *f, const char *raw_dir)
+{
+    orc_harness *h = &f->h;
     int64_t planning = take_task(f, EDITOR, "entry_level", "article_planning");
     orc_flow_task_cmd(h, &f->w[EDITOR], "submit", planning, PLAN);
     int64_t reporting = take_task(f, REPORTER_1, "entry_level", "reporting");
@@ -241,7 +247,6 @@ static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(vo
     take_task(f, REPORTER_2, "reviewer", "reporting");
     orc_flow_task_cmd(h, &f->w[REPORTER_2], "accept", reporting, NULL);
     orc_flow_expect_task(h, f->project, "reporting", "Complete", "Submitted,Submitted");
-
     char path[1200];
     snprintf(path, sizeof path, "%s/ribbon.ppm", raw_dir);
     write_ppm(path, 64, 48, 1);
@@ -251,15 +256,19 @@ static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(vo
     orc_flow_expect_no_task(h, f->project, "photo_adjustment");
     take_task(f, PHOTOGRAPHER_2, "reviewer", "photography");
     orc_flow_task_cmd(h, &f->w[PHOTOGRAPHER_2], "accept", photography, NULL);
+}
 
-    /* photo_adjustment runs on the executor once the photos are accepted. */
+/* e2e_copy_edit: photo_adjustment runs once the photos are accepted; the copy editor sees the
+ * processed photos among the prerequisites and captions them. Returns the article submitted. */
+static json_t *e2e_copy_edit(fixture *f)
+{
+    orc_harness *h = &f->h;
     wait_task(f, "photo_adjustment", "Complete/Submitted");
     wait_task(f, "copy_editing", "Awaiting Processing/");
-
-    /* The copy editor sees the processed photos among the prerequisites and captions them. */
     int64_t copy = take_task(f, COPY_EDITOR, "entry_level", "copy_editing");
     char id[32];
     snprintf(id, sizeof id, "%" PRId64, copy);
+    orc_flow_run r;
     orc_flow_as(h, &f->w[COPY_EDITOR], &r, "task", "show", id, NULL);
     orc_flow_expect_ok(&r);
     json_t *shown = orc_flow_json(&r);
@@ -287,13 +296,21 @@ static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(vo
     free(article_text);
     orc_flow_expect_task(h, f->project, "copy_editing", "Complete", "Submitted");
     orc_flow_expect_project_status(h, f->project, "Completed");
+    return article_data;
+}
 
-    /* The final article: the headline and the captioned greyscale photos. */
-    info = orc_flow_project_info(h, f->project);
+/* e2e_final checks the final article (the headline and the captioned greyscale photos) and
+ * that each machine step ran once. */
+static void e2e_final(fixture *f, const json_t *article_data)
+{
+    orc_harness *h = &f->h;
+    json_t *info = orc_flow_project_info(h, f->project);
     json_t *final = json_object_get(orc_flow_task(info, "copy_editing"), "latest_data");
     if (!json_equal(final, article_data))
         orc_flow_fail_json(h, "copy_editing.latest_data should be the article", info);
     int seen_ribbon = 0, seen_crowd = 0;
+    size_t i;
+    json_t *src;
     json_array_foreach(json_object_get(final, "photos"), i, src)
     {
         char grey[1024];
@@ -310,9 +327,6 @@ static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(vo
     assert_int_equal(seen_ribbon, 1);
     assert_int_equal(seen_crowd, 1);
     json_decref(info);
-    json_decref(article_data);
-
-    /* Each machine step ran once. */
     Orchestra__V1__ListJobsReply *jobs = orc_exec_list_jobs(h, f->project);
     assert_non_null(jobs);
     assert_int_equal(jobs->n_jobs, 2);
@@ -322,6 +336,18 @@ static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(vo
     }
     protobuf_c_message_free_unpacked(&jobs->base, NULL);
     orc_flow_expect_consistent(h);
+}
+
+static void test_journalism_runs_end_to_end_with_the_executor_and_six_workers(void **state)
+{
+    fixture *f = *state;
+    char raw_dir[1024];
+    e2e_start(f);
+    e2e_documents(f, raw_dir, sizeof raw_dir);
+    e2e_field_work(f, raw_dir);
+    json_t *article = e2e_copy_edit(f);
+    e2e_final(f, article);
+    json_decref(article);
 }
 
 int main(void)
