@@ -37,6 +37,7 @@ typedef struct fixture {
     orc_harness h;
     orc_flow_worker w[N_WORKERS];
     int64_t project;
+    int64_t photography; /* the photography task, once taken */
 } fixture;
 
 static int setup(void **state)
@@ -173,9 +174,9 @@ static const char *const ARTICLE =
 
 /* ---- tests ----------------------------------------------------------------------------- */
 
-static void test_journalism_sample_workers_complete_a_project_through_the_cli(void **state)
+/* jcli_start: the project, its machine step skipped by an admin; a reporter is no editor */
+static void jcli_start(fixture *f)
 {
-    fixture *f = *state;
     orc_harness *h = &f->h;
     load_journalism(f);
     f->project =
@@ -196,7 +197,12 @@ static void test_journalism_sample_workers_complete_a_project_through_the_cli(vo
 
     /* A reporter is not certified as an editor. */
     orc_flow_task_new_refused(h, &f->w[REPORTER_1], "entry_level", "No worker certificates");
+}
 
+/* jcli_editor: the editor plans the article: no review */
+static void jcli_editor(fixture *f)
+{
+    orc_harness *h = &f->h;
     /* The editor plans the article: no review. */
     int64_t planning = expect_new_task(f, EDITOR, "entry_level", "article_planning");
     orc_flow_expect_task(h, f->project, "article_planning", "Processing", "Processing");
@@ -215,13 +221,19 @@ static void test_journalism_sample_workers_complete_a_project_through_the_cli(vo
     orc_flow_expect_task(h, f->project, "photography", "Awaiting Processing", "");
     orc_flow_expect_no_task(h, f->project, "photo_adjustment");
     orc_flow_expect_no_task(h, f->project, "copy_editing");
+}
 
+/* jcli_reporting: the first reporter and photographer take their steps; nobody reviews their own
+ * work; the second reporter accepts */
+static void jcli_reporting(fixture *f)
+{
+    orc_harness *h = &f->h;
     /* The first reporter and the first photographer take their steps in parallel. */
     int64_t reporting = expect_new_task(f, REPORTER_1, "entry_level", "reporting");
-    int64_t photography = expect_new_task(f, PHOTOGRAPHER_1, "entry_level", "photography");
+    f->photography = expect_new_task(f, PHOTOGRAPHER_1, "entry_level", "photography");
     orc_flow_expect_task(h, f->project, "reporting", "Processing", "Processing");
     orc_flow_expect_task(h, f->project, "photography", "Processing", "Processing");
-    shown = show_task(f, REPORTER_1, reporting);
+    json_t *shown = show_task(f, REPORTER_1, reporting);
     expect_json_member(f, json_object_get(shown, "prerequisites"), "article_planning", PLAN,
                        "reporting prerequisites");
     json_decref(shown);
@@ -266,7 +278,13 @@ static void test_journalism_sample_workers_complete_a_project_through_the_cli(vo
     orc_flow_expect_dashboard(h, &f->w[REPORTER_1], reporting, "complete", 0);
     orc_flow_expect_dashboard(h, &f->w[REPORTER_2], reporting, "complete", 0);
     orc_flow_expect_no_task(h, f->project, "copy_editing");
+}
 
+/* jcli_photos: the photos, reviewed by the second photographer, then the machine step skipped */
+static void jcli_photos(fixture *f)
+{
+    orc_harness *h = &f->h;
+    int64_t photography = f->photography;
     /* The same for the photos, reviewed by the second photographer. */
     orc_flow_task_cmd(h, &f->w[PHOTOGRAPHER_1], "submit", photography, PHOTOS);
     orc_flow_expect_task(h, f->project, "photography", "Pending Review", "Submitted");
@@ -287,10 +305,15 @@ static void test_journalism_sample_workers_complete_a_project_through_the_cli(vo
     orc_flow_expect_task(h, f->project, "photo_adjustment", "Complete", NULL);
     orc_flow_expect_task(h, f->project, "copy_editing", "Awaiting Processing", "");
     orc_flow_expect_project_status(h, f->project, "Active");
+}
 
+/* jcli_copy: the copy editor sees every earlier step and finishes; the project is Completed */
+static void jcli_copy(fixture *f)
+{
+    orc_harness *h = &f->h;
     /* The copy editor sees every earlier step's final data and finishes the article. */
     int64_t copy = expect_new_task(f, COPY_EDITOR, "entry_level", "copy_editing");
-    shown = show_task(f, COPY_EDITOR, copy);
+    json_t *shown = show_task(f, COPY_EDITOR, copy);
     json_t *prereq = json_object_get(shown, "prerequisites");
     expect_json_member(f, prereq, "article_planning", PLAN, "copy_editing prerequisites");
     expect_json_member(f, prereq, "reporting", REPORT_REVIEWED, "copy_editing prerequisites");
@@ -317,6 +340,16 @@ static void test_journalism_sample_workers_complete_a_project_through_the_cli(vo
     json_decref(info);
     orc_flow_task_new_refused(h, &f->w[EDITOR], "entry_level", "No task");
     orc_flow_expect_consistent(h);
+}
+
+static void test_journalism_sample_workers_complete_a_project_through_the_cli(void **state)
+{
+    fixture *f = *state;
+    jcli_start(f);
+    jcli_editor(f);
+    jcli_reporting(f);
+    jcli_photos(f);
+    jcli_copy(f);
 }
 
 int main(void)
