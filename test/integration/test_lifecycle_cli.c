@@ -171,57 +171,62 @@ static bool file_exists(const char *path)
 
 /* ---- a) two review levels -------------------------------------------------------------- */
 
-static void test_lifecycle_two_review_levels_follow_the_upstream_dashboard_scenario(void **state)
-{
-    fixture *f = *state;
-    orc_harness *h = &f->h;
-    load_review_workflow(f);
+/* The two-level review scenario: a writer, two reviewers, one task. */
+typedef struct review_run {
+    fixture *f;
     orc_flow_worker w, r1, r2;
-    new_worker(f, &w, "writer", "review_chain/writer", "entry_level");
-    new_worker(f, &r1, "reviewer-1", "review_chain/writer", "reviewer");
-    new_worker(f, &r2, "reviewer-2", "review_chain/writer", "reviewer");
-    int64_t p = orc_flow_create_project(h, "review_chain", "v1", "Two review levels", NULL);
-    orc_flow_expect_task(h, p, "draft", "Awaiting Processing", "");
+    int64_t p, t;
+} review_run;
 
+/* reviewerStatus follows the certificates; the writer submits, reviewer 1 returns it */
+static void review_start(review_run *x)
+{
+    orc_harness *h = &x->f->h;
     /* reviewerStatus follows the certificates. */
-    json_t *d = orc_flow_dashboard(h, &w);
+    json_t *d = orc_flow_dashboard(h, &x->w);
     if (!json_is_false(json_object_get(d, "reviewerStatus")))
         orc_flow_fail_json(h, "the writer has no reviewer certificate", d);
     json_decref(d);
-    d = orc_flow_dashboard(h, &r1);
+    d = orc_flow_dashboard(h, &x->r1);
     if (!json_is_true(json_object_get(d, "reviewerStatus")))
         orc_flow_fail_json(h, "reviewer-1 has a reviewer certificate", d);
     json_decref(d);
 
     /* The writer takes the task and submits: review is needed. */
-    orc_flow_task_new_refused(h, &r1, "reviewer", "No task");
-    int64_t t = orc_flow_task_new(h, &w, "entry_level", NULL);
-    assert_int_equal(t, orc_flow_task_id(h, p, "draft"));
-    orc_flow_expect_task(h, p, "draft", "Processing", "Processing");
-    orc_flow_expect_dashboard(h, &w, t, "in_progress", 0);
-    orc_flow_task_cmd(h, &w, "submit", t, "{\"text\":\"first draft\"}");
-    orc_flow_expect_task(h, p, "draft", "Pending Review", "Submitted");
-    orc_flow_expect_dashboard(h, &w, t, "pending_review", 0);
+    orc_flow_task_new_refused(h, &x->r1, "reviewer", "No task");
+    x->t = orc_flow_task_new(h, &x->w, "entry_level", NULL);
+    assert_int_equal(x->t, orc_flow_task_id(h, x->p, "draft"));
+    orc_flow_expect_task(h, x->p, "draft", "Processing", "Processing");
+    orc_flow_expect_dashboard(h, &x->w, x->t, "in_progress", 0);
+    orc_flow_task_cmd(h, &x->w, "submit", x->t, "{\"text\":\"first draft\"}");
+    orc_flow_expect_task(h, x->p, "draft", "Pending Review", "Submitted");
+    orc_flow_expect_dashboard(h, &x->w, x->t, "pending_review", 0);
 
     /* Reviewer 1 takes it and returns it: the writer's assignment reopens. */
-    assert_int_equal(orc_flow_task_new(h, &r1, "reviewer", NULL), t);
-    orc_flow_expect_task(h, p, "draft", "Reviewing", "Submitted,Processing");
-    orc_flow_expect_dashboard(h, &r1, t, "in_progress", 0);
-    orc_flow_task_new_refused(h, &r2, "reviewer", "No task");
-    orc_flow_task_cmd(h, &r1, "return", t, "{\"text\":\"first draft\",\"note\":\"too short\"}");
-    orc_flow_expect_task(h, p, "draft", "Post-review Processing", "Processing,Submitted");
-    orc_flow_expect_dashboard(h, &w, t, "returned", 1);
-    orc_flow_expect_dashboard(h, &r1, t, "pending_processing", 0);
-    orc_flow_task_new_refused(h, &w, "entry_level",
+    assert_int_equal(orc_flow_task_new(h, &x->r1, "reviewer", NULL), x->t);
+    orc_flow_expect_task(h, x->p, "draft", "Reviewing", "Submitted,Processing");
+    orc_flow_expect_dashboard(h, &x->r1, x->t, "in_progress", 0);
+    orc_flow_task_new_refused(h, &x->r2, "reviewer", "No task");
+    orc_flow_task_cmd(h, &x->r1, "return", x->t,
+                      "{\"text\":\"first draft\",\"note\":\"too short\"}");
+    orc_flow_expect_task(h, x->p, "draft", "Post-review Processing", "Processing,Submitted");
+    orc_flow_expect_dashboard(h, &x->w, x->t, "returned", 1);
+    orc_flow_expect_dashboard(h, &x->r1, x->t, "pending_processing", 0);
+    orc_flow_task_new_refused(h, &x->w, "entry_level",
                               "Worker has pending reviewer feedback that must be addressed.");
     /* The reviewer cannot reject further down than one level, nor submit now. */
-    orc_flow_task_cmd_refused(h, &r1, "return", t, "{}", "Worker is not allowed to submit");
+    orc_flow_task_cmd_refused(h, &x->r1, "return", x->t, "{}", "Worker is not allowed to submit");
+}
 
+/* the writer's task show carries the returned data */
+static void review_show_returned(review_run *x)
+{
+    orc_harness *h = &x->f->h;
     /* The writer's task show carries the returned data. */
     char tid[32];
-    id_text(t, tid, sizeof tid);
+    id_text(x->t, tid, sizeof tid);
     orc_flow_run r;
-    orc_flow_as(h, &w, &r, "task", "show", tid, NULL);
+    orc_flow_as(h, &x->w, &r, "task", "show", tid, NULL);
     orc_flow_expect_ok(&r);
     json_t *shown = orc_flow_json(&r);
     orc_flow_run_free(&r);
@@ -232,61 +237,91 @@ static void test_lifecycle_two_review_levels_follow_the_upstream_dashboard_scena
         orc_flow_fail_json(h, "the returned task as the writer sees it", shown);
     json_decref(want);
     json_decref(shown);
+}
 
+/* the writer resubmits; reviewer 1 accepts into the second level; reviewer 2 returns it one level
+ * down */
+static void review_second_level(review_run *x)
+{
+    orc_harness *h = &x->f->h;
     /* The writer resubmits: back to reviewer 1, who accepts into the second review level. */
-    orc_flow_task_cmd(h, &w, "submit", t, "{\"text\":\"second draft\"}");
-    orc_flow_expect_task(h, p, "draft", "Reviewing", "Submitted,Processing");
-    orc_flow_expect_dashboard(h, &w, t, "pending_review", 0);
-    orc_flow_expect_dashboard(h, &r1, t, "in_progress", 0);
-    orc_flow_task_cmd(h, &r1, "accept", t, "{\"text\":\"second draft\",\"ok\":1}");
-    orc_flow_expect_task(h, p, "draft", "Pending Review", "Submitted,Submitted");
-    orc_flow_task_cmd_refused(h, &r1, "submit", t, "{\"again\":true}",
+    orc_flow_task_cmd(h, &x->w, "submit", x->t, "{\"text\":\"second draft\"}");
+    orc_flow_expect_task(h, x->p, "draft", "Reviewing", "Submitted,Processing");
+    orc_flow_expect_dashboard(h, &x->w, x->t, "pending_review", 0);
+    orc_flow_expect_dashboard(h, &x->r1, x->t, "in_progress", 0);
+    orc_flow_task_cmd(h, &x->r1, "accept", x->t, "{\"text\":\"second draft\",\"ok\":1}");
+    orc_flow_expect_task(h, x->p, "draft", "Pending Review", "Submitted,Submitted");
+    orc_flow_task_cmd_refused(h, &x->r1, "submit", x->t, "{\"again\":true}",
                               "Worker is not allowed to submit");
     /* Tasks a worker already holds a seat on are no candidates for that worker. */
-    orc_flow_task_new_refused(h, &w, "reviewer", "No task");
-    orc_flow_task_new_refused(h, &r1, "reviewer", "No task");
-    orc_flow_expect_dashboard(h, &r1, t, "pending_review", 0);
+    orc_flow_task_new_refused(h, &x->w, "reviewer", "No task");
+    orc_flow_task_new_refused(h, &x->r1, "reviewer", "No task");
+    orc_flow_expect_dashboard(h, &x->r1, x->t, "pending_review", 0);
 
     /* Reviewer 2 takes the second level and returns it to reviewer 1 (one level down). */
-    assert_int_equal(orc_flow_task_new(h, &r2, "reviewer", NULL), t);
-    orc_flow_expect_task(h, p, "draft", "Reviewing", "Submitted,Submitted,Processing");
-    orc_flow_task_cmd(h, &r2, "return", t, "{\"text\":\"second draft\",\"note\":\"cite it\"}");
-    orc_flow_expect_task(h, p, "draft", "Post-review Processing", "Submitted,Processing,Submitted");
+    assert_int_equal(orc_flow_task_new(h, &x->r2, "reviewer", NULL), x->t);
+    orc_flow_expect_task(h, x->p, "draft", "Reviewing", "Submitted,Submitted,Processing");
+    orc_flow_task_cmd(h, &x->r2, "return", x->t,
+                      "{\"text\":\"second draft\",\"note\":\"cite it\"}");
+    orc_flow_expect_task(h, x->p, "draft", "Post-review Processing",
+                         "Submitted,Processing,Submitted");
     /* Spec 5: reviewer 1 is Processing on a Post-review task (returned); the writer is
      * Submitted with no lower level Processing (pending_review); reviewer 2 is Submitted
      * with a lower level Processing (pending_processing). */
-    orc_flow_expect_dashboard(h, &r1, t, "returned", 1);
-    orc_flow_expect_dashboard(h, &w, t, "pending_review", 0);
-    orc_flow_expect_dashboard(h, &r2, t, "pending_processing", 0);
-    orc_flow_task_cmd_refused(h, &w, "submit", t, "{}", "Worker is not allowed to submit");
-    orc_flow_task_new_refused(h, &r1, "entry_level",
+    orc_flow_expect_dashboard(h, &x->r1, x->t, "returned", 1);
+    orc_flow_expect_dashboard(h, &x->w, x->t, "pending_review", 0);
+    orc_flow_expect_dashboard(h, &x->r2, x->t, "pending_processing", 0);
+    orc_flow_task_cmd_refused(h, &x->w, "submit", x->t, "{}", "Worker is not allowed to submit");
+    orc_flow_task_new_refused(h, &x->r1, "entry_level",
                               "Worker has pending reviewer feedback that must be addressed.");
+}
 
+/* reviewer 1 fixes; reviewer 2 accepts: Complete, with every iteration counted */
+static void review_complete(review_run *x)
+{
+    orc_harness *h = &x->f->h;
+    json_t *want = NULL;
     /* Reviewer 1 fixes and resubmits: reviewer 2 again, who accepts: Complete. */
-    orc_flow_task_cmd(h, &r1, "submit", t, "{\"text\":\"third draft\"}");
-    orc_flow_expect_task(h, p, "draft", "Reviewing", "Submitted,Submitted,Processing");
-    orc_flow_expect_dashboard(h, &r1, t, "pending_review", 0);
-    orc_flow_expect_dashboard(h, &r2, t, "in_progress", 0);
-    orc_flow_task_cmd(h, &r2, "accept", t, "{\"text\":\"third draft\",\"final\":true}");
-    orc_flow_expect_task(h, p, "draft", "Complete", "Submitted,Submitted,Submitted");
-    orc_flow_expect_project_status(h, p, "Completed");
-    orc_flow_task_cmd_refused(h, &r2, "accept", t, "{}", "Task already completed");
-    orc_flow_task_cmd_refused(h, &w, "submit", t, "{}", "Task already completed");
-    orc_flow_expect_dashboard(h, &w, t, "complete", 0);
-    orc_flow_expect_dashboard(h, &r1, t, "complete", 0);
-    orc_flow_expect_dashboard(h, &r2, t, "complete", 0);
+    orc_flow_task_cmd(h, &x->r1, "submit", x->t, "{\"text\":\"third draft\"}");
+    orc_flow_expect_task(h, x->p, "draft", "Reviewing", "Submitted,Submitted,Processing");
+    orc_flow_expect_dashboard(h, &x->r1, x->t, "pending_review", 0);
+    orc_flow_expect_dashboard(h, &x->r2, x->t, "in_progress", 0);
+    orc_flow_task_cmd(h, &x->r2, "accept", x->t, "{\"text\":\"third draft\",\"final\":true}");
+    orc_flow_expect_task(h, x->p, "draft", "Complete", "Submitted,Submitted,Submitted");
+    orc_flow_expect_project_status(h, x->p, "Completed");
+    orc_flow_task_cmd_refused(h, &x->r2, "accept", x->t, "{}", "Task already completed");
+    orc_flow_task_cmd_refused(h, &x->w, "submit", x->t, "{}", "Task already completed");
+    orc_flow_expect_dashboard(h, &x->w, x->t, "complete", 0);
+    orc_flow_expect_dashboard(h, &x->r1, x->t, "complete", 0);
+    orc_flow_expect_dashboard(h, &x->r2, x->t, "complete", 0);
 
     /* Writer: submit, resubmit. Reviewer 1: review, review after the fix, fix after
      * reviewer 2's return. Reviewer 2: review, review again. */
     const size_t counts[] = {2, 3, 2};
-    expect_iterations(f, p, "draft", counts, 3);
-    json_t *info = orc_flow_project_info(h, p);
+    expect_iterations(x->f, x->p, "draft", counts, 3);
+    json_t *info = orc_flow_project_info(h, x->p);
     want = parse("{\"text\":\"third draft\",\"final\":true}");
     if (!json_equal(json_object_get(orc_flow_task(info, "draft"), "latest_data"), want))
         orc_flow_fail_json(h, "latest_data should be reviewer 2's accepted data", info);
     json_decref(want);
     json_decref(info);
     orc_flow_expect_consistent(h);
+}
+
+static void test_lifecycle_two_review_levels_follow_the_upstream_dashboard_scenario(void **state)
+{
+    review_run x = {.f = *state};
+    orc_harness *h = &x.f->h;
+    load_review_workflow(x.f);
+    new_worker(x.f, &x.w, "writer", "review_chain/writer", "entry_level");
+    new_worker(x.f, &x.r1, "reviewer-1", "review_chain/writer", "reviewer");
+    new_worker(x.f, &x.r2, "reviewer-2", "review_chain/writer", "reviewer");
+    x.p = orc_flow_create_project(h, "review_chain", "v1", "Two review levels", NULL);
+    orc_flow_expect_task(h, x.p, "draft", "Awaiting Processing", "");
+    review_start(&x);
+    review_show_returned(&x);
+    review_second_level(&x);
+    review_complete(&x);
 }
 
 /* ---- b) certification ------------------------------------------------------------------ */
