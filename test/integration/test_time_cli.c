@@ -92,73 +92,85 @@ static int64_t id_of(json_t *o, const char *key)
     return json_integer_value(json_object_get(o, key));
 }
 
-static void test_worker_times_a_task_fixes_it_and_reads_the_timecard(void **state)
-{
-    fixture *f = *state;
-    const orc_harness *h = &f->h;
-    assert_int_equal(orc_test_small_workflow(h->dir, "open_wf", f->open_dir, sizeof f->open_dir),
-                     0);
-    orc_flow_load_workflow(h, f->open_dir, "v1");
-    int64_t project = orc_flow_create_project(h, "open_wf", "v1", "Timed", NULL);
+/* The time-tracking scenario: ann holds an assignment, bob does not. */
+typedef struct time_run {
+    fixture *f;
     orc_flow_worker ann, bob;
-    orc_flow_worker_init(&ann, h, "ann", "pw-for-tests");
-    orc_flow_add_worker(h, &ann);
-    orc_flow_login(h, &ann);
-    orc_flow_worker_init(&bob, h, "bob", "pw-for-tests");
-    orc_flow_add_worker(h, &bob);
-    orc_flow_login(h, &bob);
-    int64_t assignment = 0;
-    orc_flow_task_new(h, &ann, "entry_level", &assignment);
-    char a_text[32], id_text[32];
-    snprintf(a_text, sizeof a_text, "%" PRId64, assignment);
+    int64_t project, assignment;
+    char a_text[32];
+} time_run;
 
+/* time_timer: start, refuse a second start, see it running, stop; returns the entry's id. */
+static int64_t time_timer(time_run *x)
+{
+    fixture *f = x->f;
     /* Start, refuse a second start, see it running, stop. */
     json_t *doc;
-    as_json(f, &ann, doc, "timer", "start", "--assignment", a_text, "--description", "Drafting");
-    assert_int_equal(id_of(doc, "assignment"), assignment);
+    as_json(f, &x->ann, doc, "timer", "start", "--assignment", x->a_text, "--description",
+            "Drafting");
+    assert_int_equal(id_of(doc, "assignment"), x->assignment);
     char start_date[16];
     snprintf(start_date, sizeof start_date, "%.10s", str(doc, "start_time"));
     json_decref(doc);
-    as_refused(f, &ann, "Timer has already started", "timer", "start");
-    as_refused(f, &bob, "Worker is not assigned to this task id.", "timer", "start", "--assignment",
-               a_text);
-    as_json(f, &ann, doc, "timer", "status");
+    as_refused(f, &x->ann, "Timer has already started", "timer", "start");
+    as_refused(f, &x->bob, "Worker is not assigned to this task id.", "timer", "start",
+               "--assignment", x->a_text);
+    as_json(f, &x->ann, doc, "timer", "status");
     assert_non_null(json_string_value(json_object_get(doc, "time_worked")));
     json_decref(doc);
-    as_json(f, &ann, doc, "timer", "stop");
+    as_json(f, &x->ann, doc, "timer", "stop");
     /* Dated by the UTC date of the start (the date part of start_time, which is UTC). */
     expect_str(f, doc, "date", start_date);
     expect_str(f, doc, "description", "Drafting");
-    assert_int_equal(id_of(doc, "assignment"), assignment);
+    assert_int_equal(id_of(doc, "assignment"), x->assignment);
     int64_t timed = id_of(doc, "id");
     json_decref(doc);
-    as_refused(f, &ann, "Timer not started", "timer", "stop");
-    as_json(f, &ann, doc, "timer", "status");
+    as_refused(f, &x->ann, "Timer not started", "timer", "stop");
+    as_json(f, &x->ann, doc, "timer", "status");
     assert_true(json_is_null(json_object_get(doc, "start_time")));
     json_decref(doc);
 
+    return timed;
+}
+
+/* time_entries fixes the timed entry by hand and adds two more, one lacking a description;
+ * returns the incomplete one's id. */
+static int64_t time_entries(time_run *x, int64_t timed)
+{
+    fixture *f = x->f;
+    char id_text[32];
+    json_t *doc;
     /* Fix the entry by hand, add two more, one of them lacking a description. */
     snprintf(id_text, sizeof id_text, "%" PRId64, timed);
-    as_refused(f, &bob, "permission", "time", "edit", id_text, "--time", "00:05");
-    as_json(f, &ann, doc, "time", "edit", id_text, "--date", "2026-01-05", "--time", "00:01:01");
+    as_refused(f, &x->bob, "permission", "time", "edit", id_text, "--time", "00:05");
+    as_json(f, &x->ann, doc, "time", "edit", id_text, "--date", "2026-01-05", "--time", "00:01:01");
     expect_str(f, doc, "time_worked", "00:01:01");
     expect_str(f, doc, "date", "2026-01-05");
     json_decref(doc);
-    as_json(f, &ann, doc, "time", "add", "2026-01-05", "00:00:30", "--description", "Review",
-            "--assignment", a_text);
+    as_json(f, &x->ann, doc, "time", "add", "2026-01-05", "00:00:30", "--description", "Review",
+            "--assignment", x->a_text);
     expect_str(f, doc, "time_worked", "00:00:30");
     json_decref(doc);
-    as_json(f, &ann, doc, "time", "add", "2026-01-06", "00:10");
+    as_json(f, &x->ann, doc, "time", "add", "2026-01-06", "00:10");
     int64_t incomplete = id_of(doc, "id");
     json_decref(doc);
-    as_refused(f, &ann, "Duration has wrong format", "time", "add", "2026-01-06", "ten");
+    as_refused(f, &x->ann, "Duration has wrong format", "time", "add", "2026-01-06", "ten");
 
-    as_json(f, &ann, doc, "time", "list", "--from", "2026-01-05", "--to", "2026-01-06");
+    as_json(f, &x->ann, doc, "time", "list", "--from", "2026-01-05", "--to", "2026-01-06");
     assert_int_equal(json_array_size(json_object_get(doc, "entries")), 3);
     json_decref(doc);
 
+    return incomplete;
+}
+
+/* time_timecard: the rounding and totals, the incomplete day, deletion, the default week. */
+static void time_timecard(time_run *x, int64_t incomplete)
+{
+    fixture *f = x->f;
+    json_t *doc;
+    char id_text[32];
     /* 61 s -> 00:02 and 30 s -> 00:01: the total is 00:03 (the rounded sum would be 00:02). */
-    as_json(f, &ann, doc, "timecard", "--from", "2026-01-05", "--to", "2026-01-06");
+    as_json(f, &x->ann, doc, "timecard", "--from", "2026-01-05", "--to", "2026-01-06");
     json_t *days = json_object_get(doc, "days");
     assert_int_equal(json_array_size(days), 2);
     json_t *mon = json_array_get(days, 0), *tue = json_array_get(days, 1);
@@ -174,17 +186,17 @@ static void test_worker_times_a_task_fixes_it_and_reads_the_timecard(void **stat
 
     /* Deleting the incomplete entry hides it and gives its day a total again. */
     snprintf(id_text, sizeof id_text, "%" PRId64, incomplete);
-    as_json(f, &ann, doc, "time", "rm", id_text);
+    as_json(f, &x->ann, doc, "time", "rm", id_text);
     json_decref(doc);
-    as_refused(f, &ann, "Not found", "time", "rm", id_text);
-    as_json(f, &ann, doc, "timecard", "--from", "2026-01-06", "--to", "2026-01-06");
+    as_refused(f, &x->ann, "Not found", "time", "rm", id_text);
+    as_json(f, &x->ann, doc, "timecard", "--from", "2026-01-06", "--to", "2026-01-06");
     json_t *day = json_array_get(json_object_get(doc, "days"), 0);
     expect_str(f, day, "total", "00:00");
     assert_int_equal(json_array_size(json_object_get(day, "entries")), 0);
     json_decref(doc);
 
     /* The default timecard is the current ISO week: seven days from a Monday. */
-    as_json(f, &ann, doc, "timecard");
+    as_json(f, &x->ann, doc, "timecard");
     days = json_object_get(doc, "days");
     assert_int_equal(json_array_size(days), 7);
     int64_t first = 0, mon_days, sun_days;
@@ -193,9 +205,29 @@ static void test_worker_times_a_task_fixes_it_and_reads_the_timecard(void **stat
     orci_tt_iso_week(first, &mon_days, &sun_days);
     assert_int_equal(first, mon_days);
     json_decref(doc);
+}
 
+static void test_worker_times_a_task_fixes_it_and_reads_the_timecard(void **state)
+{
+    time_run x = {.f = *state};
+    fixture *f = x.f;
+    const orc_harness *h = &f->h;
+    assert_int_equal(orc_test_small_workflow(h->dir, "open_wf", f->open_dir, sizeof f->open_dir),
+                     0);
+    orc_flow_load_workflow(h, f->open_dir, "v1");
+    x.project = orc_flow_create_project(h, "open_wf", "v1", "Timed", NULL);
+    orc_flow_worker_init(&x.ann, h, "ann", "pw-for-tests");
+    orc_flow_add_worker(h, &x.ann);
+    orc_flow_login(h, &x.ann);
+    orc_flow_worker_init(&x.bob, h, "bob", "pw-for-tests");
+    orc_flow_add_worker(h, &x.bob);
+    orc_flow_login(h, &x.bob);
+    orc_flow_task_new(h, &x.ann, "entry_level", &x.assignment);
+    snprintf(x.a_text, sizeof x.a_text, "%" PRId64, x.assignment);
+    int64_t incomplete = time_entries(&x, time_timer(&x));
+    time_timecard(&x, incomplete);
     /* The assignment's recorded work time is the sum of its live entries: 61 s + 30 s. */
-    json_t *info = orc_flow_project_info(h, project);
+    json_t *info = orc_flow_project_info(h, x.project);
     json_t *a = json_array_get(json_object_get(orc_flow_task(info, "first"), "assignments"), 0);
     if (!a || json_real_value(json_object_get(a, "recorded_work_time")) != 91.0)
         orc_flow_fail_json(h, "project info", info);
