@@ -232,8 +232,8 @@ static void test_webapp_task_details_history_and_access(void **state)
     sf *f = *state;
     sf_load_workflow(f);
     char core[128], reviewer[128], stranger[128];
-    sf_worker(f, "core", false, core, sizeof core);
-    sf_worker(f, "rev", true, reviewer, sizeof reviewer);
+    int64_t core_id = sf_worker(f, "core", false, core, sizeof core);
+    int64_t rev_id = sf_worker(f, "rev", true, reviewer, sizeof reviewer);
     sf_worker(f, "stranger", false, stranger, sizeof stranger);
     sf_project(f, "an article", 5);
     int64_t task = new_task(f, core, "entry_level");
@@ -262,6 +262,28 @@ static void test_webapp_task_details_history_and_access(void **state)
     assert_string_equal(json_string_value(json_object_get(review, "_review_comment")), "more");
     assert_true(json_is_null(json_object_get(json_array_get(h, 2), "end_datetime")));
     json_decref(v);
+
+    /* the dashboard's cards: the worker's own assignments only */
+    int64_t mine = sf_int(f, "SELECT id FROM task_assignments WHERE worker_id = ?1", core_id, 0);
+    int64_t theirs = sf_int(f, "SELECT id FROM task_assignments WHERE worker_id = ?1", rev_id, 0);
+    Orchestra__V1__DashboardDetailsRequest dq;
+    orchestra__v1__dashboard_details_request__init(&dq);
+    int64_t ids[] = {mine, theirs, 12345};
+    dq.assignment_ids = ids;
+    dq.n_assignment_ids = 3;
+    json_t *cards = reply_json(sf_call(f, SF_TOKEN(core), "DashboardDetails", &dq.base),
+                               &orchestra__v1__dashboard_details_reply__descriptor);
+    assert_int_equal(json_object_size(cards), 1);
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)mine);
+    json_t *card = json_object_get(cards, key);
+    assert_string_equal(json_string_value(json_object_get(card, "workflow")), "News");
+    char t0[40], t1[40];
+    orci_time_format(SF_T0_US, t0, sizeof t0);
+    orci_time_format(SF_T0_US + SF_SECOND, t1, sizeof t1);
+    assert_string_equal(json_string_value(json_object_get(card, "assigned_at")), t0);
+    assert_string_equal(json_string_value(json_object_get(card, "changed_at")), t1);
+    json_decref(cards);
 
     sf_expect(details(f, stranger, task), ORC_PERMISSION_DENIED,
               "Worker is not associated with task");

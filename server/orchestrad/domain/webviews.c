@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,6 +332,65 @@ int orci_view_managed_project(orci_db *db, int64_t project_id, int64_t now_us, c
 out:
     json_decref(doc);
     free(text);
+    view_end(db);
+    return code;
+}
+
+int orci_view_dashboard_details(orci_db *db, int64_t worker_id, const int64_t *ids, size_t n,
+                                char **json, orc_error *err)
+{
+    if (json == NULL || (n > 0 && ids == NULL))
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    *json = NULL;
+    if (n > ORCI_DASHBOARD_DETAILS_MAX)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "at most %d assignments at once",
+                             ORCI_DASHBOARD_DETAILS_MAX);
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    json_t *root = json_object();
+    sqlite3_stmt *st =
+        orci_db_stmt(db,
+                     "SELECT w.name, a.start_datetime,"
+                     " (SELECT MAX(MAX(i.start_datetime, COALESCE(i.end_datetime, 0)))"
+                     "  FROM iterations i JOIN task_assignments b ON b.id = i.assignment_id"
+                     "  WHERE b.task_id = a.task_id AND b.is_deleted = 0 AND i.is_deleted = 0)"
+                     " FROM task_assignments a JOIN tasks t ON t.id = a.task_id"
+                     " JOIN steps s ON s.id = t.step_id"
+                     " JOIN workflow_versions v ON v.id = s.workflow_version_id"
+                     " JOIN workflows w ON w.id = v.workflow_id"
+                     " WHERE a.id = ?1 AND a.worker_id = ?2 AND a.is_deleted = 0",
+                     err);
+    code = root && st ? ORC_OK : st ? out_of_memory(err) : ORC_INTERNAL;
+    for (size_t i = 0; i < n && code == ORC_OK; i++) {
+        orci_bind_int(st, 1, ids[i]);
+        orci_bind_int(st, 2, worker_id);
+        int r = orci_db_row(db, st, err);
+        if (r < 0) {
+            code = orci_db_code(err);
+            break;
+        }
+        if (r == 0)
+            continue; /* not the worker's: left out */
+        char key[24];
+        snprintf(key, sizeof key, "%lld", (long long)ids[i]);
+        json_t *card = json_object();
+        bool ok = set(card, "workflow", json_string(orci_col_text(st, 0)));
+        ok = ok && set(card, "assigned_at", time_or_null(st, 1));
+        ok = ok && set(card, "changed_at", time_or_null(st, 2));
+        sqlite3_reset(st);
+        if (!ok) {
+            json_decref(card);
+            code = out_of_memory(err);
+        } else if (!set(root, key, card)) {
+            code = out_of_memory(err);
+        }
+    }
+    if (code == ORC_OK) {
+        *json = orci_json_dump(root);
+        code = *json != NULL ? ORC_OK : out_of_memory(err);
+    }
+    json_decref(root);
     view_end(db);
     return code;
 }

@@ -8,6 +8,7 @@
 #ifndef ORCI_WEBVIEWS_H
 #define ORCI_WEBVIEWS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "orchestra/error.h"
@@ -43,5 +44,17 @@ int orci_view_task_interface(orci_db *db, int64_t worker_id, int64_t task_id, ch
  */
 int orci_view_managed_project(orci_db *db, int64_t project_id, int64_t now_us, char **json,
                               orc_error *err);
+
+/* Most assignments orci_view_dashboard_details reads in one call. */
+#define ORCI_DASHBOARD_DETAILS_MAX 500
+
+/*
+ * orci_view_dashboard_details renders, for those of ids (n of them, at most
+ * ORCI_DASHBOARD_DETAILS_MAX) that are worker_id's own live assignments,
+ * {"<id>":{"workflow":name,"assigned_at":time,"changed_at":time}}: the workflow's name, the
+ * assignment's start, and the latest start or end of any iteration of its task.
+ */
+int orci_view_dashboard_details(orci_db *db, int64_t worker_id, const int64_t *ids, size_t n,
+                                char **json, orc_error *err);
 
 #endif

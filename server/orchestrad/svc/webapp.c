@@ -276,6 +276,24 @@ int orci_svc_task_interface(orci_call *c, const ProtobufCMessage *in, ProtobufCM
     return ORC_OK;
 }
 
+int orci_svc_dashboard_details(orci_call *c, const ProtobufCMessage *in, ProtobufCMessage **out,
+                               orc_error *err)
+{
+    const Orchestra__V1__DashboardDetailsRequest *req =
+        (const Orchestra__V1__DashboardDetailsRequest *)in;
+    *out = NULL;
+    int64_t worker_id;
+    int rc = task_worker(c, &worker_id, err);
+    if (rc != ORC_OK)
+        return rc;
+    char *json = NULL;
+    rc = orci_view_dashboard_details(c->rdb, worker_id, req->assignment_ids, req->n_assignment_ids,
+                                     &json, err);
+    if (rc != ORC_OK)
+        return rc;
+    return json_reply(&orchestra__v1__dashboard_details_reply__descriptor, json, out, err);
+}
+
 /* ---- project admins ------------------------------------------------------------------- */
 
 int orci_svc_set_worker_admin_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *in,

@@ -7,10 +7,11 @@
 
 #include "svc/services.h"
 
-/* WhoAmI, TaskDetails, TaskInterface: the calling worker (session token). */
+/* WhoAmI, TaskDetails, TaskInterface, DashboardDetails: the calling worker (session token). */
 ORCI_SVC_RUN(orci_svc_whoami);
 ORCI_SVC_RUN(orci_svc_task_details);
 ORCI_SVC_RUN(orci_svc_task_interface);
+ORCI_SVC_RUN(orci_svc_dashboard_details);
 
 /* ChangePassword: the old password is verified and the new one hashed in prepare. */
 ORCI_SVC_PREPARE(orci_svc_change_password_prepare);
