@@ -20,6 +20,7 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include "call.h"
+#include "orchestra/call.h"
 #include "clock.h"
 #include "crypto.h"
 #include "orchestra/client.h"
@@ -366,12 +367,18 @@ int orci_client_roundtrip(orc_client *c, const void *req, size_t len, uint8_t **
     return ORC_OK;
 }
 
-int orci_client_build_request(orc_client *c, const char *method, const void *body, size_t body_len,
-                              const char *request_id, int64_t timestamp, uint8_t **out,
-                              size_t *out_len)
+/*
+ * build_request packs the envelope of one request: with creds (token or a forwarded HTTP
+ * signature) when given, else with the handle's credentials (key-signed when an API key is
+ * set, carrying the token when one is set, no auth otherwise).
+ */
+static int build_request(orc_client *c, const char *method, const orc_creds *creds,
+                         const void *body, size_t body_len, const char *request_id,
+                         int64_t timestamp, uint8_t **out, size_t *out_len)
 {
     Orchestra__V1__Request r = ORCHESTRA__V1__REQUEST__INIT;
     Orchestra__V1__Auth a = ORCHESTRA__V1__AUTH__INIT;
+    Orchestra__V1__HttpSignature hs = ORCHESTRA__V1__HTTP_SIGNATURE__INIT;
     uint8_t mac[ORCI_SHA256_LEN];
 
     *out = NULL;
@@ -382,18 +389,29 @@ int orci_client_build_request(orc_client *c, const char *method, const void *bod
     r.request_id = (char *)request_id;
     r.body.data = (uint8_t *)body;
     r.body.len = body_len;
-    if (c->api_key) {
-        orci_sign_request(c->api_secret, strlen(c->api_secret), method, request_id, timestamp, body,
-                          body_len, mac);
-        a.key_id = c->api_key;
-        a.timestamp = timestamp;
-        a.signature.data = mac;
-        a.signature.len = sizeof mac;
+    if (creds && creds->http_signature) {
+        hs.key_id = (char *)(creds->http_key_id ? creds->http_key_id : "");
+        hs.signing_string = (char *)(creds->http_signing_string ? creds->http_signing_string : "");
+        hs.signature = (char *)creds->http_signature;
+        a.http_signature = &hs;
         r.auth = &a;
-    }
-    if (c->token) {
-        a.token = c->token;
-        r.auth = &a;
+    } else if (creds) {
+        a.token = (char *)(creds->token ? creds->token : "");
+        r.auth = creds->token ? &a : NULL;
+    } else {
+        if (c->api_key) {
+            orci_sign_request(c->api_secret, strlen(c->api_secret), method, request_id, timestamp,
+                              body, body_len, mac);
+            a.key_id = c->api_key;
+            a.timestamp = timestamp;
+            a.signature.data = mac;
+            a.signature.len = sizeof mac;
+            r.auth = &a;
+        }
+        if (c->token) {
+            a.token = c->token;
+            r.auth = &a;
+        }
     }
     size_t n = orchestra__v1__request__get_packed_size(&r);
     uint8_t *buf = malloc(n ? n : 1);
@@ -404,80 +422,111 @@ int orci_client_build_request(orc_client *c, const char *method, const void *bod
     return ORC_OK;
 }
 
+int orci_client_build_request(orc_client *c, const char *method, const void *body, size_t body_len,
+                              const char *request_id, int64_t timestamp, uint8_t **out,
+                              size_t *out_len)
+{
+    return build_request(c, method, NULL, body, body_len, request_id, timestamp, out, out_len);
+}
+
 /* reply_code maps a wire status to an orc_code; numbers we do not know become UNKNOWN. */
 static orc_code reply_code(int status)
 {
     return status >= ORC_OK && status <= ORC_UNAUTHENTICATED ? (orc_code)status : ORC_UNKNOWN;
 }
 
+/*
+ * call_bytes is one call with a packed body: the envelope (build_request), the exchange, the
+ * reply's checks (its request id, its status, whose message becomes err). On ORC_OK *reply
+ * (release with orchestra__v1__reply__free_unpacked) holds the reply, its body the answer.
+ */
+static int call_bytes(orc_client *c, const char *method, const orc_creds *creds, const void *body,
+                      size_t body_len, Orchestra__V1__Reply **reply, orc_error *err)
+{
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+    nng_msg *m = NULL;
+    uint8_t rnd[ORCI_CLIENT_REQUEST_ID_LEN / 2];
+    char request_id[ORCI_CLIENT_REQUEST_ID_LEN + 1];
+    *reply = NULL;
+    if (orci_random(rnd, sizeof rnd) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "no entropy for a request id");
+    orci_hex_encode(rnd, sizeof rnd, request_id);
+    int64_t now_s = orci_clock_now(NULL) / 1000000;
+    int rc = build_request(c, method, creds, body, body_len, request_id, now_s, &req, &req_len);
+    if (rc != ORC_OK)
+        return orc_error_set(err, rc, NULL);
+    rc = client_send_bytes(c, req, req_len, &m, err);
+    free(req);
+    if (rc != ORC_OK)
+        return rc;
+    Orchestra__V1__Reply *r = orchestra__v1__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    if (!r)
+        return orc_error_set(err, ORC_INTERNAL, "malformed reply to %s from orchestrad", method);
+    if (r->request_id[0] && strcmp(r->request_id, request_id) != 0) {
+        orchestra__v1__reply__free_unpacked(r, NULL);
+        return orc_error_set(err, ORC_INTERNAL, "reply to %s is for another request", method);
+    }
+    if (r->status != ORCHESTRA__V1__CODE__OK) {
+        orc_code code = reply_code((int)r->status);
+        rc = orc_error_set(err, code, "%s",
+                           r->message[0] ? r->message : orc_code_default_message(code));
+        orchestra__v1__reply__free_unpacked(r, NULL);
+        return rc;
+    }
+    *reply = r;
+    return ORC_OK;
+}
+
 int orci_client_call(orc_client *c, const char *method, const ProtobufCMessage *in,
                      const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
                      orc_error *err)
 {
-    uint8_t *body = NULL, *req = NULL;
-    size_t body_len = 0, req_len = 0;
-    nng_msg *m = NULL;
-    Orchestra__V1__Reply *reply = NULL;
-    uint8_t rnd[ORCI_CLIENT_REQUEST_ID_LEN / 2];
-    char request_id[ORCI_CLIENT_REQUEST_ID_LEN + 1];
-    int rc;
-
     if (out)
         *out = NULL;
     if (!c || !method || !in || !out_desc || !out)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "missing argument to a client call");
-
     size_t n = protobuf_c_message_get_packed_size(in);
-    body = malloc(n ? n : 1);
-    if (!body) {
-        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
-    body_len = protobuf_c_message_pack(in, body);
-    if (orci_random(rnd, sizeof rnd) != 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "no entropy for a request id");
-        goto out;
-    }
-    orci_hex_encode(rnd, sizeof rnd, request_id);
-    int64_t now_s = orci_clock_now(NULL) / 1000000;
-    rc = orci_client_build_request(c, method, body, body_len, request_id, now_s, &req, &req_len);
-    if (rc != ORC_OK) {
-        orc_error_set(err, rc, NULL);
-        goto out;
-    }
-    rc = client_send_bytes(c, req, req_len, &m, err);
-    if (rc != ORC_OK)
-        goto out;
-
-    reply = orchestra__v1__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
-    if (!reply) {
-        rc = orc_error_set(err, ORC_INTERNAL, "malformed reply to %s from orchestrad", method);
-        goto out;
-    }
-    if (reply->request_id[0] && strcmp(reply->request_id, request_id) != 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "reply to %s is for another request", method);
-        goto out;
-    }
-    if (reply->status != ORCHESTRA__V1__CODE__OK) {
-        orc_code code = reply_code((int)reply->status);
-        rc = orc_error_set(err, code, "%s",
-                           reply->message[0] ? reply->message : orc_code_default_message(code));
-        goto out;
-    }
-    *out = protobuf_c_message_unpack(out_desc, NULL, reply->body.len, reply->body.data);
-    if (!*out) {
-        rc = orc_error_set(err, ORC_INTERNAL, "malformed reply to %s from orchestrad", method);
-        goto out;
-    }
-    orc_error_clear(err);
-    rc = ORC_OK;
-
-out:
-    if (reply)
-        orchestra__v1__reply__free_unpacked(reply, NULL);
-    if (m)
-        nng_msg_free(m);
-    free(req);
+    uint8_t *body = malloc(n ? n : 1);
+    if (!body)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    size_t body_len = protobuf_c_message_pack(in, body);
+    Orchestra__V1__Reply *reply = NULL;
+    int rc = call_bytes(c, method, NULL, body, body_len, &reply, err);
     free(body);
-    return rc;
+    if (rc != ORC_OK)
+        return rc;
+    *out = protobuf_c_message_unpack(out_desc, NULL, reply->body.len, reply->body.data);
+    orchestra__v1__reply__free_unpacked(reply, NULL);
+    if (!*out)
+        return orc_error_set(err, ORC_INTERNAL, "malformed reply to %s from orchestrad", method);
+    orc_error_clear(err);
+    return ORC_OK;
+}
+
+int orc_call(orc_client *c, const char *method, const orc_creds *creds, const void *body,
+             size_t body_len, void **reply_body, size_t *reply_len, orc_error *err)
+{
+    if (reply_body)
+        *reply_body = NULL;
+    if (reply_len)
+        *reply_len = 0;
+    if (!c || !method || !reply_body || !reply_len || (body_len > 0 && !body))
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "missing argument to orc_call");
+    Orchestra__V1__Reply *reply = NULL;
+    int rc = call_bytes(c, method, creds, body, body_len, &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    void *copy = malloc(reply->body.len ? reply->body.len : 1);
+    if (copy && reply->body.len)
+        memcpy(copy, reply->body.data, reply->body.len);
+    size_t len = reply->body.len;
+    orchestra__v1__reply__free_unpacked(reply, NULL);
+    if (!copy)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    *reply_body = copy;
+    *reply_len = len;
+    orc_error_clear(err);
+    return ORC_OK;
 }

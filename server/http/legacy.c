@@ -20,10 +20,8 @@
 
 #include <jansson.h>
 
-#include "call.h"
-#include "crypto.h"
+#include "orchestra/call.h"
 #include "json.h"
-#include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
 
 #define MSG_UNAUTHENTICATED "Authentication credentials were not provided."
@@ -113,71 +111,24 @@ static int legacy_rpc(const orci_http_config *cfg, const legacy_auth *a, const c
                       const ProtobufCMessage *in, const ProtobufCMessageDescriptor *out_desc,
                       ProtobufCMessage **out, orc_error *err)
 {
-    uint8_t *body = NULL, *env = NULL, *reply_bytes = NULL;
-    Orchestra__V1__Reply *reply = NULL;
-    int rc;
     *out = NULL;
-
-    uint8_t rnd[16];
-    char request_id[2 * sizeof rnd + 1];
-    if (orci_random(rnd, sizeof rnd) != 0)
-        return orc_error_set(err, ORC_INTERNAL, "no random source");
-    orci_hex_encode(rnd, sizeof rnd, request_id);
-
     size_t body_len = protobuf_c_message_get_packed_size(in);
-    body = malloc(body_len ? body_len : 1);
-    if (!body) {
-        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
+    uint8_t *body = malloc(body_len ? body_len : 1);
+    if (!body)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     body_len = protobuf_c_message_pack(in, body);
-
-    Orchestra__V1__HttpSignature hs = ORCHESTRA__V1__HTTP_SIGNATURE__INIT;
-    hs.key_id = (char *)a->key_id;
-    hs.signing_string = a->signing_string;
-    hs.signature = (char *)a->params.signature;
-    Orchestra__V1__Auth auth = ORCHESTRA__V1__AUTH__INIT;
-    auth.http_signature = &hs;
-    Orchestra__V1__Request req = ORCHESTRA__V1__REQUEST__INIT;
-    req.method = (char *)method;
-    req.request_id = request_id;
-    req.auth = &auth;
-    req.body.data = body;
-    req.body.len = body_len;
-    size_t env_len = orchestra__v1__request__get_packed_size(&req);
-    env = malloc(env_len ? env_len : 1);
-    if (!env) {
-        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    env_len = orchestra__v1__request__pack(&req, env);
-
+    orc_creds creds = {.http_key_id = a->key_id,
+                       .http_signing_string = a->signing_string,
+                       .http_signature = a->params.signature};
+    void *reply = NULL;
     size_t reply_len = 0;
-    rc = orci_client_roundtrip(cfg->client, env, env_len, &reply_bytes, &reply_len, err);
-    if (rc != ORC_OK)
-        goto done;
-    reply = orchestra__v1__reply__unpack(NULL, reply_len, reply_len ? reply_bytes : env);
-    if (!reply) {
-        rc = orc_error_set(err, ORC_INTERNAL, "undecodable reply");
-        goto done;
-    }
-    if (reply->status != ORCHESTRA__V1__CODE__OK) {
-        int code = (int)reply->status;
-        if (code <= ORC_OK || code > ORC_UNAUTHENTICATED)
-            code = ORC_UNKNOWN;
-        rc = orc_error_set(err, (orc_code)code, "%s", reply->message);
-        goto done;
-    }
-    *out = protobuf_c_message_unpack(out_desc, NULL, reply->body.len,
-                                     reply->body.data ? reply->body.data : (const uint8_t *)"");
-    rc = *out ? ORC_OK : orc_error_set(err, ORC_INTERNAL, "undecodable reply body");
-done:
-    if (reply)
-        orchestra__v1__reply__free_unpacked(reply, NULL);
-    orc_free(reply_bytes);
-    free(env);
+    int rc = orc_call(cfg->client, method, &creds, body, body_len, &reply, &reply_len, err);
     free(body);
-    return rc;
+    if (rc != ORC_OK)
+        return rc;
+    *out = protobuf_c_message_unpack(out_desc, NULL, reply_len, reply_len ? reply : (void *)"");
+    orc_free(reply);
+    return *out ? ORC_OK : orc_error_set(err, ORC_INTERNAL, "undecodable reply body");
 }
 
 /* legacy_failure answers a refused or failed RPC that has no endpoint-specific meaning. */

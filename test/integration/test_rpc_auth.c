@@ -19,6 +19,7 @@
 
 #include "call.h"
 #include "harness.h"
+#include "orchestra/call.h"
 #include "proto/envelope.pb-c.h"
 #include "support.h"
 
@@ -139,6 +140,39 @@ static void test_health_needs_no_credentials(void **state)
     expect_code(orc_server_info_get(c, &info, &e), ORC_OK, &e);
     assert_true(info.dev_mode);
     assert_int_equal(info.auth_window_seconds, 300);
+    orc_client_destroy(c);
+}
+
+static void test_orc_call_uses_the_handle_or_the_given_credentials(void **state)
+{
+    (void)state;
+    orc_client *c = client_as(ORC_TEST_DEV_KEY, ORC_TEST_DEV_SECRET);
+    orc_error e;
+    void *reply = NULL;
+    size_t len = 0;
+    /* The handle's key: ListWorkflows (an empty request) answers. */
+    expect_code(orc_call(c, "ListWorkflows", NULL, NULL, 0, &reply, &len, &e), ORC_OK, &e);
+    assert_non_null(reply);
+    orc_free(reply);
+    /* Given credentials replace the handle's: a made-up token, then a forged HTTP signature. */
+    orc_creds token = {.token = "no-such-token"};
+    expect_code(orc_call(c, "ListWorkflows", &token, NULL, 0, &reply, &len, &e),
+                ORC_UNAUTHENTICATED, &e);
+    assert_null(reply);
+    orc_creds http = {.http_key_id = ORC_TEST_DEV_KEY,
+                      .http_signing_string = "date: Thu, 28 Apr 2016 20:00:00 GMT",
+                      .http_signature = "x7cxTgVay8HoeEB0Jhe94yXr/z63BsqiP5GFnMV+9D4="};
+    expect_code(orc_call(c, "ListWorkflows", &http, NULL, 0, &reply, &len, &e), ORC_OK, &e);
+    orc_free(reply);
+    http.http_signature = "AAAAgVay8HoeEB0Jhe94yXr/z63BsqiP5GFnMV+9D4=";
+    expect_code(orc_call(c, "ListWorkflows", &http, NULL, 0, &reply, &len, &e), ORC_UNAUTHENTICATED,
+                &e);
+    /* No credentials at all, and an unknown method. */
+    orc_creds none = {0};
+    expect_code(orc_call(c, "ListWorkflows", &none, NULL, 0, &reply, &len, &e), ORC_UNAUTHENTICATED,
+                &e);
+    expect_code(orc_call(c, "NoSuchMethod", NULL, NULL, 0, &reply, &len, &e), ORC_UNIMPLEMENTED,
+                &e);
     orc_client_destroy(c);
 }
 
@@ -314,6 +348,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_needs_no_credentials),
+        cmocka_unit_test(test_orc_call_uses_the_handle_or_the_given_credentials),
         cmocka_unit_test(test_unsigned_list_workflows_is_unauthenticated),
         cmocka_unit_test(test_project_key_lists_but_cannot_load),
         cmocka_unit_test(test_wrong_secret_is_unauthenticated),
