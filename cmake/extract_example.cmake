@@ -1,0 +1,17 @@
+# Copies the C code block that follows the marker line <!-- example: NAME --> in the file IN
+# into OUT, so that the build compiles the README's examples exactly as they are written.
+file(READ ${IN} text)
+string(FIND "${text}" "<!-- example: ${NAME} -->" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "${IN} has no example ${NAME}")
+endif()
+string(SUBSTRING "${text}" ${at} -1 text)
+string(FIND "${text}" "```c\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "example ${NAME} in ${IN} has no ```c block")
+endif()
+math(EXPR start "${start} + 5")
+string(SUBSTRING "${text}" ${start} -1 text)
+string(FIND "${text}" "```" end)
+string(SUBSTRING "${text}" 0 ${end} code)
+file(WRITE ${OUT} "${code}")
