@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "store/events.h"
 #include "json.h"
+#include "vec.h"
 #include "store/dbutil.h"
 #include "domain/views.h"
 
@@ -1080,16 +1081,10 @@ int orci_jobs_list(orci_db *db, int64_t project_id, orci_job_info **out, size_t 
         }
         if (r == 0)
             break;
-        if (count == cap) {
-            size_t ncap = cap == 0 ? 16 : cap * 2;
-            orci_job_info *nv = realloc(v, ncap * sizeof *nv);
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        if (!orci_grow(&v, &cap, count + 1, sizeof *v)) {
+            sqlite3_reset(st);
+            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+            break;
         }
         orci_job_info *e = &v[count++];
         memset(e, 0, sizeof *e);

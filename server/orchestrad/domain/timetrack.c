@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "store/events.h"
 #include "json.h"
+#include "vec.h"
 
 #define US_PER_S 1000000LL
 #define US_PER_DAY (86400LL * US_PER_S)
@@ -727,14 +728,8 @@ static void entry_buf_free(entry_buf *b)
 
 static int entry_buf_push(entry_buf *b, const orci_tt_entry *e)
 {
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        orci_tt_entry *v = realloc(b->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        b->v = v;
-        b->cap = cap;
-    }
+    if (!orci_grow(&b->v, &b->cap, b->n + 1, sizeof *b->v))
+        return -1;
     orci_tt_entry c = *e;
     if (c.description && !(c.description = strdup(c.description)))
         return -1;
