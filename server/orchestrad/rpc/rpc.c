@@ -54,6 +54,7 @@
 #include "store/events.h"
 #include "domain/jobs.h"
 #include "domain/lifecycle.h"
+#include "daemon.h"
 #include "log.h"
 #include "rpc/replies.h"
 
@@ -864,37 +865,9 @@ void orci_rpc_stop(orci_rpc *r)
     rpc_free(r);
 }
 
-/* rpc_closer hands rpc_free to a thread so the caller can give up waiting for it. */
-typedef struct rpc_closer {
-    orci_rpc *rpc;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool done;
-    int refs; /* the caller and the thread */
-} rpc_closer;
-
-static void rpc_closer_release(rpc_closer *k)
+static void rpc_free_cb(void *arg)
 {
-    pthread_mutex_lock(&k->mu);
-    bool last = --k->refs == 0;
-    pthread_mutex_unlock(&k->mu);
-    if (last) {
-        pthread_mutex_destroy(&k->mu);
-        pthread_cond_destroy(&k->cv);
-        free(k);
-    }
-}
-
-static void *rpc_closer_main(void *arg)
-{
-    rpc_closer *k = arg;
-    rpc_free(k->rpc);
-    pthread_mutex_lock(&k->mu);
-    k->done = true;
-    pthread_cond_signal(&k->cv);
-    pthread_mutex_unlock(&k->mu);
-    rpc_closer_release(k);
-    return NULL;
+    rpc_free(arg);
 }
 
 bool orci_rpc_stop_within(orci_rpc *r, int timeout_ms)
@@ -902,37 +875,6 @@ bool orci_rpc_stop_within(orci_rpc *r, int timeout_ms)
     if (!r)
         return true;
     rpc_drain(r);
-    rpc_closer *k = calloc(1, sizeof *k);
-    pthread_t th;
-    if (!k) {
-        rpc_free(r);
-        return true;
-    }
-    k->rpc = r;
-    k->refs = 2;
-    pthread_mutex_init(&k->mu, NULL);
-    pthread_cond_init(&k->cv, NULL);
-    if (pthread_create(&th, NULL, rpc_closer_main, k) != 0) {
-        k->refs = 1;
-        rpc_closer_release(k);
-        rpc_free(r);
-        return true;
-    }
-    pthread_detach(th);
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&k->mu);
-    int rv = 0;
-    while (!k->done && rv != ETIMEDOUT)
-        rv = pthread_cond_timedwait(&k->cv, &k->mu, &deadline);
-    bool done = k->done;
-    pthread_mutex_unlock(&k->mu);
-    rpc_closer_release(k);
-    return done;
+    /* The close may hang (nng 1.5.2): on a thread the caller can give up waiting for. */
+    return orci_run_within(rpc_free_cb, r, timeout_ms);
 }
