@@ -1,6 +1,6 @@
 /*
- * cmd_worker.c: `orchestra worker add|certify`, the worker administration upstream does in
- * the Django admin.
+ * cmd_worker.c: `orchestra worker add|certify|admin`, the worker administration upstream does
+ * in the Django admin.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -104,6 +104,29 @@ static int cmd_certify(orci_cli_globals *g, const orci_cli_command *cmd, int arg
     return ORCI_CLI_EXIT_OK;
 }
 
+static int cmd_admin(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
+{
+    bool revoke = false;
+    const orci_cli_opt opts[] = {{.name = "--revoke", .flag = &revoke}};
+    int n_pos;
+    int r = orci_cli_parse(g, cmd, argc, argv, opts, sizeof opts / sizeof opts[0], 1, 1, &n_pos);
+    if (r != ORCI_CLI_CONTINUE)
+        return r;
+    orc_client *c = NULL;
+    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+        return r;
+    orc_error err;
+    int rc = orc_worker_set_admin(c, argv[0], !revoke, &err);
+    orc_client_destroy(c);
+    if (rc != ORC_OK)
+        return orci_cli_fail(&err, NULL);
+    if (g->json)
+        return orci_cli_print_json(
+            json_pack("{s:s, s:b}", "username", argv[0], "project_admin", !revoke));
+    printf("%s %s a project admin\n", argv[0], revoke ? "is no longer" : "is now");
+    return ORCI_CLI_EXIT_OK;
+}
+
 const orci_cli_command orci_cli_worker_commands[] = {
     {
         .group = "worker",
@@ -124,6 +147,16 @@ const orci_cli_command orci_cli_worker_commands[] = {
         .summary = "Grant (or --revoke) a worker certification (admin)",
         .help = "--task-class defaults to real; only real certifications make a worker\n"
                 "eligible for tasks. --json prints {}.\n",
+    },
+    {
+        .group = "worker",
+        .name = "admin",
+        .run = cmd_admin,
+        .usage = "USERNAME [--revoke]",
+        .summary = "Make a worker a project admin, or --revoke it (admin)",
+        .help = "A project admin manages projects in the web app (/orchestra/app/project/ID):\n"
+                "reassign, complete and skip, end, revert. --json prints\n"
+                "{\"username\":...,\"project_admin\":b}.\n",
     },
     {0},
 };

@@ -1,7 +1,8 @@
 /*
- * main.c: orchestra-http, the legacy JSON API in front of orchestrad (legacy.h).
+ * main.c: orchestra-http, the legacy JSON API (legacy.h) and the experts' web app (web.h) in
+ * front of orchestrad.
  *
- *   orchestra-http [--listen HOST:PORT] [--rpc URL] [--tls-cert F --tls-key F]
+ *   orchestra-http [--listen HOST:PORT] [--rpc URL] [--events URL] [--tls-cert F --tls-key F]
  *                  [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]
  *                  [--max-connections N] [--log-level L]
  *
@@ -28,7 +29,9 @@
 #include "log.h"
 #include "options.h"
 #include "orchestra/client.h"
+#include "sse.h"
 #include "tls.h"
+#include "web.h"
 
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:8000"
 #define HTTP_MAX_HEADERS 64
@@ -38,6 +41,7 @@
 
 typedef struct http_app {
     orci_http_config cfg;
+    orci_web_config web;
     size_t max_body;
     bool tls;
 } http_app;
@@ -162,6 +166,91 @@ static int http_check_head(struct MHD_Connection *conn, size_t max_body, const c
     return 0;
 }
 
+/* ---- the web app (web.h) ---------------------------------------------------------------- */
+
+static ssize_t http_sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    ssize_t n = orci_sse_read(cls, buf, max);
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void http_sse_free(void *cls)
+{
+    orci_sse_free(cls);
+}
+
+/* http_send_web queues a web answer (its body or stream is taken) on conn. */
+static enum MHD_Result http_send_web(struct MHD_Connection *conn, orci_web_response *res)
+{
+    struct MHD_Response *mr;
+    if (res->stream) {
+        mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, http_sse_read, res->stream,
+                                               http_sse_free);
+        if (!mr)
+            orci_sse_free(res->stream);
+        res->stream = NULL;
+    } else {
+        enum MHD_ResponseMemoryMode mode = !res->body         ? MHD_RESPMEM_PERSISTENT
+                                           : res->body_static ? MHD_RESPMEM_PERSISTENT
+                                                              : MHD_RESPMEM_MUST_FREE;
+        mr = MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (void *)"",
+                                             mode);
+        if (mr)
+            res->body = NULL; /* MHD owns it now */
+    }
+    if (!mr) {
+        orci_web_response_fini(res);
+        return MHD_NO;
+    }
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            res->content_type ? res->content_type : "application/json");
+    for (size_t i = 0; i < res->n_headers; i++)
+        MHD_add_response_header(mr, res->headers[i].name, res->headers[i].value);
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)res->status, mr);
+    MHD_destroy_response(mr);
+    orci_web_response_fini(res);
+    return ok;
+}
+
+/* http_peer writes the connection's peer address (numeric) into out, and returns its fd. */
+static int http_peer(struct MHD_Connection *conn, char *out, size_t size)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                               : sizeof(struct sockaddr_in);
+        if (getnameinfo(ci->client_addr, len, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+            out[0] = '\0';
+    }
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
+static enum MHD_Result http_web(http_app *app, struct MHD_Connection *conn, http_req *r,
+                                const char *url, const char *method)
+{
+    char peer[NI_MAXHOST];
+    const char *q = strchr(r->target, '?');
+    orci_web_request req = {.method = method,
+                            .path = url,
+                            .query = q ? q + 1 : "",
+                            .target = r->target,
+                            .header = http_header,
+                            .header_arg = conn,
+                            .body = r->body,
+                            .body_len = r->body_len,
+                            .client_address = peer,
+                            .connection_fd = http_peer(conn, peer, sizeof peer),
+                            .tls = app->tls};
+    orci_web_response res;
+    orci_web_handle(&app->web, &req, &res);
+    orci_info("%s %s %d", method, url, res.status);
+    return http_send_web(conn, &res);
+}
+
 static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, const char *url,
                                        const char *method, const char *version,
                                        const char *upload_data, size_t *upload_data_size,
@@ -203,6 +292,8 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
     if (r->reject)
         return http_reject(conn, 500, "Out of memory");
 
+    if (orci_web_path(url))
+        return http_web(app, conn, r, url, method);
     orci_http_request req = {.method = method,
                              .path = url,
                              .target = r->target,
@@ -245,29 +336,32 @@ static int http_resolve(const char *listen, struct sockaddr_storage *ss)
 
 static void http_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: orchestra-http [--listen HOST:PORT] [--rpc URL] [--tls-cert F --tls-key F]\n"
-            "                      [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]\n"
-            "                      [--max-connections N] [--log-level debug|info|warn|error]\n"
-            "                      [--log-file PATH] [--config FILE]\n"
-            "\n"
-            "Serves the legacy JSON API and the experts' web app in front of orchestrad.\n"
-            "  --listen HOST:PORT     address to serve (default " HTTP_DEFAULT_LISTEN ")\n"
-            "  --rpc URL              orchestrad's RPC endpoint (default $ORCHESTRA_RPC)\n"
-            "  --tls-cert F --tls-key F  serve https with this PEM certificate and key\n"
-            "  --rpc-tls-ca F         CA bundle for a tls+tcp:// coordinator\n"
-            "  --date-window SECONDS  accepted age of a signed request's Date (default 300)\n"
-            "  --max-body BYTES       largest request body (default 1048576)\n"
-            "  --max-connections N    connections served at once (default 64)\n"
-            "  --log-level LEVEL      debug, info (default), warn or error\n"
-            "  --log-file PATH        append the log to PATH instead of stderr\n"
-            "  --config FILE          read settings from FILE first, one `name = value` per line\n"
-            "SIGHUP reopens the log file and reloads the TLS certificate and key.\n");
+    fprintf(
+        f, "usage: orchestra-http [--listen HOST:PORT] [--rpc URL] [--events URL]\n"
+           "                      [--tls-cert F --tls-key F]\n"
+           "                      [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]\n"
+           "                      [--max-connections N] [--log-level debug|info|warn|error]\n"
+           "                      [--log-file PATH] [--config FILE]\n"
+           "\n"
+           "Serves the legacy JSON API and the experts' web app in front of orchestrad.\n"
+           "  --listen HOST:PORT     address to serve (default " HTTP_DEFAULT_LISTEN ")\n"
+           "  --rpc URL              orchestrad's RPC endpoint (default $ORCHESTRA_RPC)\n"
+           "  --events URL           orchestrad's event feed, for the web app's live dashboard\n"
+           "                         (default $ORCHESTRA_EVENTS, else " ORC_DEFAULT_EVENTS_URL ")\n"
+           "  --tls-cert F --tls-key F  serve https with this PEM certificate and key\n"
+           "  --rpc-tls-ca F         CA bundle for a tls+tcp:// coordinator\n"
+           "  --date-window SECONDS  accepted age of a signed request's Date (default 300)\n"
+           "  --max-body BYTES       largest request body (default 1048576)\n"
+           "  --max-connections N    connections served at once (default 64)\n"
+           "  --log-level LEVEL      debug, info (default), warn or error\n"
+           "  --log-file PATH        append the log to PATH instead of stderr\n"
+           "  --config FILE          read settings from FILE first, one `name = value` per line\n"
+           "SIGHUP reopens the log file and reloads the TLS certificate and key.\n");
 }
 
 /* The settings. */
 typedef struct http_opts {
-    const char *listen, *rpc, *cert, *key, *ca, *log_file;
+    const char *listen, *rpc, *events, *cert, *key, *ca, *log_file;
     long long window, max_body, max_conn;
     int level;
 } http_opts;
@@ -278,6 +372,7 @@ static int http_parse(int argc, char **argv, http_opts *o)
     const orci_opt opts[] = {
         {"listen", ORCI_OPT_STRING, &o->listen, 0, 0, NULL},
         {"rpc", ORCI_OPT_STRING, &o->rpc, 0, 0, NULL},
+        {"events", ORCI_OPT_STRING, &o->events, 0, 0, NULL},
         {"tls-cert", ORCI_OPT_STRING, &o->cert, 0, 0, NULL},
         {"tls-key", ORCI_OPT_STRING, &o->key, 0, 0, NULL},
         {"rpc-tls-ca", ORCI_OPT_STRING, &o->ca, 0, 0, NULL},
@@ -291,7 +386,8 @@ static int http_parse(int argc, char **argv, http_opts *o)
                            .version = ORC_VERSION,
                            .opts = opts,
                            .n_opts = sizeof opts / sizeof opts[0],
-                           .usage = http_usage};
+                           .usage = http_usage,
+                           .default_config = ORC_SYSCONF_DIR "/orchestra-http.conf"};
     int st = orci_opts_parse(&spec, argc, argv, NULL, 0);
     if (st >= 0)
         return st;
@@ -392,7 +488,14 @@ int main(int argc, char **argv)
         orci_error("cannot reach the coordinator: %s", err.message);
         goto out;
     }
+    /* Event streams hold a connection each: half the connections stay for everything else. */
     http_app app = {.cfg = {.client = client, .date_window_s = o.window},
+                    .web = {.client = client,
+                            .rpc_url = o.rpc,
+                            .events_url = o.events,
+                            .tls_ca = o.ca,
+                            .max_streams = (int)(o.max_conn / 2 > 0 ? o.max_conn / 2 : 1),
+                            .date_window_s = o.window},
                     .max_body = (size_t)o.max_body,
                     .tls = tls != NULL};
     if (!(d = http_start(&o, &app, &addr, tls))) {

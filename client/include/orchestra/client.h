@@ -215,6 +215,13 @@ int orc_worker_certify(orc_client *c, const char *username, const char *workflow
                        const char *certification, const char *role, const char *task_class,
                        bool revoke, orc_error *err);
 
+/*
+ * orc_worker_set_admin grants username the project admin role (or, with admin false, takes
+ * it away): the worker may then manage projects from the web app (upstream's project_admins
+ * group). Admin scope.
+ */
+int orc_worker_set_admin(orc_client *c, const char *username, bool admin, orc_error *err);
+
 /* ---- worker sessions ------------------------------------------------------------------- */
 
 /*
