@@ -1,7 +1,7 @@
 /*
  * main.c: orchestra-executor, the process that runs machine steps.
  *
- *   orchestra-executor [--rpc URL] --plugins DIR [--concurrency N] [--allow-commands]
+ *   orchestra-executor [--rpc URL] [--plugins DIR] [--concurrency N] [--allow-commands]
  *                      [--storage DIR] [--tls-ca FILE] [--log-level L] [--job-timeout SECONDS]
  *                      [--lease SECONDS] [--job-memory MB]
  *
@@ -49,7 +49,7 @@ static void main_usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: orchestra-executor [--rpc URL] --plugins DIR [--concurrency N]\n"
+        "usage: orchestra-executor [--rpc URL] [--plugins DIR] [--concurrency N]\n"
         "                          [--allow-commands] [--storage DIR] [--tls-ca FILE]\n"
         "                          [--log-level debug|info|warn|error] [--job-timeout SECONDS]\n"
         "                          [--lease SECONDS] [--job-memory MB] [--log-file PATH]\n"
@@ -59,13 +59,16 @@ static void main_usage(FILE *f)
         "each serving many jobs, replaced when a job crashes, hangs or outgrows its memory);\n"
         "an external command runs in a process of its own.\n"
         "  --rpc URL            orchestrad's RPC endpoint (default $ORCHESTRA_RPC or %s)\n"
-        "  --plugins DIR        folder of plugin shared objects (required)\n"
+        "  --plugins DIR        folder of plugin shared objects (default: the installed\n"
+        "                       " ORC_PLUGIN_INSTALL_DIR " when it exists)\n"
         "  --concurrency N      jobs run at once (default %d)\n"
         "  --allow-commands     also run steps whose execution_function is a \"command\"\n"
         "  --storage DIR        folder plugins store files in (default ./%s)\n"
         "  --tls-ca FILE        CA bundle for a tls+tcp:// endpoint\n"
         "  --log-level L        debug, info (default), warn or error\n"
         "  --log-file PATH      append the log to PATH instead of stderr (SIGHUP reopens it)\n"
+        "  --config FILE        read settings from FILE first, one `name = value` per line\n"
+        "                       (names as the long options; flags given here win)\n"
         "  --job-timeout S      kill and fail a job after S seconds (default %d)\n"
         "  --lease S            lease length asked for, renewed every S/3 while a job runs\n"
         "                       (default %d); a job of an executor that dies is handed out again\n"
@@ -149,7 +152,8 @@ static int main_parse(int argc, char **argv, main_args *a)
                            .version = version,
                            .opts = opts,
                            .n_opts = sizeof opts / sizeof opts[0],
-                           .usage = main_usage};
+                           .usage = main_usage,
+                           .default_config = ORC_SYSCONF_DIR "/orchestra-executor.conf"};
     int st = orci_opts_parse(&spec, argc, argv, NULL, 0);
     if (st >= 0)
         return st;
@@ -158,6 +162,9 @@ static int main_parse(int argc, char **argv, main_args *a)
                 MAIN_MIN_JOB_MEMORY_MB, (long)MAIN_MAX_JOB_MEMORY_MB);
         return 2;
     }
+    /* An installed executor serves the installed plugins unless told otherwise. */
+    if (!a->plugins_dir && access(ORC_PLUGIN_INSTALL_DIR, R_OK | X_OK) == 0)
+        a->plugins_dir = ORC_PLUGIN_INSTALL_DIR;
     if (!a->plugins_dir) {
         fprintf(stderr, "orchestra-executor: --plugins DIR is required (see --help)\n");
         return 2;

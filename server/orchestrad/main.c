@@ -486,7 +486,8 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
                            .version = ORCI_VERSION,
                            .opts = opts,
                            .n_opts = sizeof opts / sizeof opts[0],
-                           .usage = usage};
+                           .usage = usage,
+                           .default_config = ORC_SYSCONF_DIR "/orchestrad.conf"};
     int st = orci_opts_parse(&spec, argc, argv, NULL, 0);
     if (st >= 0)
         return st;

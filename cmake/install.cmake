@@ -1,0 +1,116 @@
+# What `cmake --install` puts where (GNUInstallDirs), the defaults an installed daemon uses,
+# the CMake package and pkg-config file for programs and plugins, man pages, and the Debian
+# package (`make package`, CPack). Included from the top CMakeLists.txt before the targets.
+include(GNUInstallDirs)
+
+set(ORC_SYSCONF_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/orchestra)
+set(ORC_STATE_DIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/orchestra)
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(ORC_STATE_DIR /var/lib/orchestra)
+endif()
+set(ORC_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_FULL_LIBDIR}/orchestra/plugins)
+set(ORC_DATA_INSTALL_DIR ${CMAKE_INSTALL_FULL_DATADIR}/orchestra)
+# The daemons read <sysconfdir>/orchestra/<name>.conf when it exists, and the executor uses
+# the installed plugin folder when --plugins is not given: an installed tree runs as is.
+add_compile_definitions(ORC_SYSCONF_DIR="${ORC_SYSCONF_DIR}"
+                        ORC_PLUGIN_INSTALL_DIR="${ORC_PLUGIN_INSTALL_DIR}")
+
+# Where the config files go: /etc for the prefix /usr, else under the prefix (so that
+# `cmake --install --prefix` moves them too).
+if(IS_ABSOLUTE "${CMAKE_INSTALL_SYSCONFDIR}" OR CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(ORC_SYSCONF_INSTALL ${ORC_SYSCONF_DIR})
+else()
+  set(ORC_SYSCONF_INSTALL ${CMAKE_INSTALL_SYSCONFDIR}/orchestra)
+endif()
+
+function(orc_install_dist)
+  foreach(conf orchestrad orchestra-http orchestra-executor)
+    configure_file(${PROJECT_SOURCE_DIR}/dist/etc/${conf}.conf
+                   ${PROJECT_BINARY_DIR}/dist/${conf}.conf @ONLY)
+    install(FILES ${PROJECT_BINARY_DIR}/dist/${conf}.conf DESTINATION ${ORC_SYSCONF_INSTALL})
+  endforeach()
+  foreach(unit orchestrad orchestra-http orchestra-executor)
+    configure_file(${PROJECT_SOURCE_DIR}/dist/systemd/${unit}.service.in
+                   ${PROJECT_BINARY_DIR}/dist/${unit}.service @ONLY)
+    install(FILES ${PROJECT_BINARY_DIR}/dist/${unit}.service
+            DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
+  endforeach()
+  # The example workflows, for `orchestra workflow load` on an installed system.
+  foreach(app simple_workflow journalism_workflow)
+    install(DIRECTORY ${PROJECT_SOURCE_DIR}/plugins/${app}/
+            DESTINATION ${CMAKE_INSTALL_DATADIR}/orchestra/workflows/${app}
+            FILES_MATCHING PATTERN "*.json" PATTERN "*.js" PATTERN "*.css" PATTERN "*.html")
+  endforeach()
+  install(FILES ${PROJECT_SOURCE_DIR}/dist/bash-completion/orchestra
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+endfunction()
+
+# orc_man_page(target section description): a man page made from the binary's --help and
+# --version by help2man, installed into man<section>.
+function(orc_man_page target section description)
+  find_program(HELP2MAN help2man)
+  if(NOT HELP2MAN)
+    message(STATUS "help2man not found: no man page for ${target}")
+    return()
+  endif()
+  get_target_property(name ${target} OUTPUT_NAME)
+  if(NOT name)
+    set(name ${target})
+  endif()
+  set(page ${PROJECT_BINARY_DIR}/man/${name}.${section})
+  add_custom_command(
+    OUTPUT ${page}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+    COMMAND ${HELP2MAN} --no-info --section=${section} --name=${description}
+            --output=${page} $<TARGET_FILE:${target}>
+    DEPENDS ${target} VERBATIM)
+  add_custom_target(man_${target} ALL DEPENDS ${page})
+  install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endfunction()
+
+# The CMake package (find_package(Orchestra)): Orchestra::orchestra, the client library, and
+# Orchestra::plugin, the headers a plugin builds against (it links nothing of ours).
+function(orc_install_package)
+  include(CMakePackageConfigHelpers)
+  set(dir ${CMAKE_INSTALL_LIBDIR}/cmake/Orchestra)
+  install(EXPORT OrchestraTargets NAMESPACE Orchestra:: DESTINATION ${dir})
+  configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/OrchestraConfig.cmake.in
+                                ${PROJECT_BINARY_DIR}/OrchestraConfig.cmake
+                                INSTALL_DESTINATION ${dir})
+  write_basic_package_version_file(${PROJECT_BINARY_DIR}/OrchestraConfigVersion.cmake
+                                   COMPATIBILITY SameMinorVersion)
+  install(FILES ${PROJECT_BINARY_DIR}/OrchestraConfig.cmake
+                ${PROJECT_BINARY_DIR}/OrchestraConfigVersion.cmake DESTINATION ${dir})
+  # pkg-config: the prefix is found from where the .pc file lies, so the tree can move.
+  file(RELATIVE_PATH up ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+  string(REGEX REPLACE "/$" "" up "${up}")
+  set(ORC_PC_PREFIX "\${pcfiledir}/${up}")
+  file(RELATIVE_PATH ORC_PC_LIBDIR ${CMAKE_INSTALL_PREFIX} ${CMAKE_INSTALL_FULL_LIBDIR})
+  file(RELATIVE_PATH ORC_PC_INCLUDEDIR ${CMAKE_INSTALL_PREFIX} ${CMAKE_INSTALL_FULL_INCLUDEDIR})
+  configure_file(${PROJECT_SOURCE_DIR}/client/orchestra.pc.in ${PROJECT_BINARY_DIR}/orchestra.pc
+                 @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/orchestra.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endfunction()
+
+# The Debian package: `make package` (a build configured with the prefix /usr).
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME orchestra)
+set(CPACK_PACKAGE_VENDOR "Orchestra in C")
+set(CPACK_PACKAGE_CONTACT "Orchestra maintainers <maintainers@orchestra.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "orchestrate teams of experts and machines through workflows")
+set(CPACK_PACKAGE_DESCRIPTION
+    "Orchestra coordinates human experts and machine steps through versioned workflows: a\n"
+    "coordinator (orchestrad, SQLite), executors for machine steps, an HTTP shim serving the\n"
+    "legacy JSON API and the experts' web app, a client library and a CLI.")
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_SOURCE_DIR}/dist/debian/postinst ${PROJECT_SOURCE_DIR}/dist/debian/postrm
+    ${PROJECT_BINARY_DIR}/dist/conffiles)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_SET_DESTDIR ON)
+file(WRITE ${PROJECT_BINARY_DIR}/dist/conffiles
+     "${ORC_SYSCONF_DIR}/orchestrad.conf\n${ORC_SYSCONF_DIR}/orchestra-http.conf\n"
+     "${ORC_SYSCONF_DIR}/orchestra-executor.conf\n")
