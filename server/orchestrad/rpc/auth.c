@@ -128,20 +128,42 @@ static int auth_session(orci_db *rdb, const char *token, int64_t now_us, orci_pr
     return r < 0 ? (err ? err->code : ORC_INTERNAL) : ORC_OK;
 }
 
-/* auth_key verifies a key-signed request and fills the key part of out. */
+/*
+ * auth_key_read reads key_id from the database (and keeps it in the cache, when there is
+ * one): ORC_OK, or ORC_UNAUTHENTICATED when no such active key exists.
+ */
+static int auth_key_read(orci_server *srv, orci_db *rdb, const char *key_id, int64_t now_us,
+                         orci_key *key, orc_error *err)
+{
+    int rc = orci_keys_lookup(rdb, key_id, key, err);
+    if (rc == ORC_NOT_FOUND) {
+        orci_key_cache_drop(srv->key_cache, key_id);
+        return orc_error_set(err, ORC_UNAUTHENTICATED, "unknown or revoked API key");
+    }
+    if (rc == ORC_OK)
+        orci_key_cache_put(srv->key_cache, key, now_us);
+    return rc;
+}
+
+/*
+ * auth_key verifies a key-signed request and fills the key part of out. With use_cache the
+ * key may come from srv->key_cache: then proof says so and holds the secret, for the write
+ * job to confirm. A cached key only ever accepts: a signature it refuses is checked again
+ * against the key read from the database (its secret may have changed).
+ */
 static int auth_key(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *auth,
                     const char *method, const char *request_id, const void *body, size_t body_len,
-                    int64_t now_us, orci_principal *out, orc_error *err)
+                    int64_t now_us, bool use_cache, orci_principal *out, orci_auth_proof *proof,
+                    orc_error *err)
 {
     if (strlen(auth->key_id) >= sizeof out->key_id)
         return orc_error_set(err, ORC_UNAUTHENTICATED, "unknown or revoked API key");
     orci_key key;
-    int rc = orci_keys_lookup(rdb, auth->key_id, &key, err);
-    if (rc == ORC_NOT_FOUND)
-        return orc_error_set(err, ORC_UNAUTHENTICATED, "unknown or revoked API key");
+    bool cached = use_cache && orci_key_cache_get(srv->key_cache, auth->key_id, now_us, &key);
+    int rc = cached ? ORC_OK : auth_key_read(srv, rdb, auth->key_id, now_us, &key, err);
     if (rc != ORC_OK)
         return rc;
-
+    uint8_t mac[ORCI_SHA256_LEN];
     int64_t window = srv->settings.auth_window_s;
     int64_t now_s = now_us / 1000000;
     if (auth->timestamp > now_s + window || auth->timestamp < now_s - window) {
@@ -150,20 +172,31 @@ static int auth_key(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *a
                            window);
         goto out;
     }
-    uint8_t mac[ORCI_SHA256_LEN];
-    orci_sign_request(key.secret, strlen(key.secret), method, request_id, auth->timestamp,
-                      body ? body : "", body_len, mac);
-    if (!auth->signature.data ||
-        !orci_ct_equal(mac, sizeof mac, auth->signature.data, auth->signature.len)) {
-        rc = orc_error_set(err, ORC_UNAUTHENTICATED, "bad request signature");
-        goto out;
+    for (;;) {
+        orci_sign_request(key.secret, strlen(key.secret), method, request_id, auth->timestamp,
+                          body ? body : "", body_len, mac);
+        if (auth->signature.data &&
+            orci_ct_equal(mac, sizeof mac, auth->signature.data, auth->signature.len))
+            break;
+        if (!cached) {
+            rc = orc_error_set(err, ORC_UNAUTHENTICATED, "bad request signature");
+            goto out;
+        }
+        cached = false;
+        if ((rc = auth_key_read(srv, rdb, auth->key_id, now_us, &key, err)) != ORC_OK)
+            goto out;
     }
     out->scopes |= key.scopes & ORCI_SCOPE_ALL_KEYS;
     snprintf(out->key_id, sizeof out->key_id, "%s", key.key_id);
     snprintf(out->name, sizeof out->name, "key:%s", key.key_id);
+    if (cached && proof) {
+        proof->cached = true;
+        memcpy(proof->secret, key.secret, sizeof proof->secret);
+    }
     rc = ORC_OK;
 out:
     explicit_bzero(key.secret, sizeof key.secret);
+    explicit_bzero(mac, sizeof mac);
     return rc;
 }
 
@@ -208,7 +241,18 @@ int orci_auth_check(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *a
                     const char *method, const char *request_id, const void *body, size_t body_len,
                     int64_t now_us, orci_principal *out, orc_error *err)
 {
+    return orci_auth_check_cached(srv, rdb, auth, method, request_id, body, body_len, now_us, false,
+                                  out, NULL, err);
+}
+
+int orci_auth_check_cached(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *auth,
+                           const char *method, const char *request_id, const void *body,
+                           size_t body_len, int64_t now_us, bool use_cache, orci_principal *out,
+                           orci_auth_proof *proof, orc_error *err)
+{
     memset(out, 0, sizeof *out);
+    if (proof)
+        orci_auth_proof_wipe(proof);
     if (!auth)
         return ORC_OK;
     bool has_key = auth->key_id && auth->key_id[0];
@@ -226,7 +270,7 @@ int orci_auth_check(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *a
     }
     if (has_key) {
         rc = auth_key(srv, rdb, auth, method ? method : "", request_id ? request_id : "", body,
-                      body_len, now_us, out, err);
+                      body_len, now_us, use_cache && srv->key_cache != NULL, out, proof, err);
         if (rc != ORC_OK)
             goto fail;
     }
@@ -240,7 +284,38 @@ int orci_auth_check(orci_server *srv, orci_db *rdb, const Orchestra__V1__Auth *a
     return ORC_OK;
 fail:
     memset(out, 0, sizeof *out);
+    if (proof)
+        orci_auth_proof_wipe(proof);
     return rc;
+}
+
+void orci_auth_proof_wipe(orci_auth_proof *proof)
+{
+    if (proof)
+        explicit_bzero(proof, sizeof *proof);
+}
+
+int orci_auth_confirm(orci_server *srv, orci_db *wdb, const orci_method *m, orci_principal *who,
+                      const orci_auth_proof *proof, orc_error *err)
+{
+    if (!proof || !proof->cached)
+        return ORC_OK;
+    unsigned scopes = 0;
+    int rc = orci_keys_confirm(wdb, who->key_id, proof->secret, &scopes, err);
+    if (rc == ORC_NOT_FOUND) {
+        orci_key_cache_drop(srv->key_cache, who->key_id);
+        return orc_error_set(err, ORC_UNAUTHENTICATED, "unknown or revoked API key");
+    }
+    if (rc != ORC_OK)
+        return rc;
+    if ((scopes & ORCI_SCOPE_ALL_KEYS) != (who->scopes & ORCI_SCOPE_ALL_KEYS)) {
+        /* Its scopes changed: decide with the current ones, and read the key afresh next. */
+        orci_key_cache_drop(srv->key_cache, who->key_id);
+        who->scopes =
+            (who->scopes & ~(unsigned)ORCI_SCOPE_ALL_KEYS) | (scopes & ORCI_SCOPE_ALL_KEYS);
+        return orci_scope_check(m, who, err);
+    }
+    return ORC_OK;
 }
 
 int orci_scope_check(const orci_method *m, const orci_principal *p, orc_error *err)

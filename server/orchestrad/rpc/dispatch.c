@@ -264,6 +264,8 @@ typedef struct dispatch_req {
     const char *method;
     const char *request_id;
     orci_principal who;
+    orci_auth_proof proof; /* who's key came from the cache: the write job confirms it */
+    bool rerun;            /* the request parked before: nothing of it is stored */
     orci_call call;
     void *plan;
     orci_stored_reply out; /* the outcome, whatever it is */
@@ -317,6 +319,7 @@ static void dispatch_finish(dispatch_req *d)
         protobuf_c_message_free_unpacked(d->in, NULL);
     if (d->req)
         orchestra__v1__request__free_unpacked(d->req, NULL);
+    orci_auth_proof_wipe(&d->proof);
     free(d);
     done(done_arg, rc, &info, reply, reply_len);
 }
@@ -345,7 +348,19 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
     memset(&stored, 0, sizeof stored);
     outcome_fini(&d->out);
 
-    int rc;
+    /* A key verified with its cached copy is confirmed here, in the transaction of the
+     * change, before anything else: a revoked key changes nothing, not even from a resend. */
+    orc_error aerr;
+    orc_error_clear(&aerr);
+    int rc = orci_auth_confirm(d->srv, db, m, &d->who, &d->proof, &aerr);
+    if (rc == ORC_UNAUTHENTICATED || rc == ORC_PERMISSION_DENIED) {
+        outcome_error(&d->out, rc, &aerr);
+        return ORC_OK;
+    }
+    if (rc != ORC_OK) {
+        *err = aerr;
+        return rc;
+    }
     if (!m->no_stored_reply) {
         rc = orci_reply_get(db, c->who->name, c->request_id, &stored, err);
         if (rc == ORC_OK) {
@@ -447,8 +462,9 @@ static void dispatch_mutating(dispatch_req *d)
      * anyway (a copy may commit while this one waits for the writer). Looking here as well
      * only pays when it saves a prepare step: slow work, or a long poll that would park
      * although its answer is stored. Without one, it was a second lookup on every request.
+     * A parked poll run again looked at its first run, and parking stored nothing.
      */
-    if (!m->no_stored_reply && m->prepare) {
+    if (!m->no_stored_reply && m->prepare && !d->rerun) {
         orci_stored_reply stored;
         memset(&stored, 0, sizeof stored);
         int rc = orci_reply_get(c->rdb, c->who->name, c->request_id, &stored, &err);
@@ -490,8 +506,31 @@ static void dispatch_mutating(dispatch_req *d)
 
 /* ---- the request ---------------------------------------------------------------------- */
 
+/*
+ * dispatch_auth establishes who calls and checks the method's scope. Writes may verify an
+ * API key with its cached copy (auth.h): their write job confirms it, so reads and the
+ * rest read the key on rdb. A refusal by cached scopes is decided again on the database's.
+ */
+static int dispatch_auth(dispatch_req *d, orci_db *rdb, int64_t now_us, orc_error *err)
+{
+    const Orchestra__V1__Request *r = d->req;
+    const uint8_t *body = r->body.data ? r->body.data : (const uint8_t *)"";
+    bool cache = d->m->mutating;
+    for (;;) {
+        int rc = orci_auth_check_cached(d->srv, rdb, r->auth, d->method, d->request_id, body,
+                                        r->body.len, now_us, cache, &d->who, &d->proof, err);
+        if (rc != ORC_OK)
+            return rc;
+        rc = orci_scope_check(d->m, &d->who, err);
+        if (rc == ORC_OK || !d->proof.cached)
+            return rc;
+        orc_error_clear(err);
+        cache = false;
+    }
+}
+
 void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
-                         bool final_poll, orci_dispatch_done_fn done, void *done_arg)
+                         bool final_poll, bool rerun, orci_dispatch_done_fn done, void *done_arg)
 {
     dispatch_req *d = calloc(1, sizeof *d);
     if (!d) {
@@ -503,6 +542,7 @@ void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t
     d->srv = srv;
     d->done = done;
     d->done_arg = done_arg;
+    d->rerun = rerun;
     d->method = "";
     d->request_id = "";
     int64_t now_us = orci_clock_now(srv->clock);
@@ -528,14 +568,10 @@ void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t
         orc_error_set(&err, ORC_UNIMPLEMENTED, "unknown method %s", d->method);
         goto refuse;
     }
+    rc = dispatch_auth(d, rdb, now_us, &err);
+    if (rc != ORC_OK)
+        goto refuse;
     const uint8_t *body = d->req->body.data ? d->req->body.data : (const uint8_t *)"";
-    rc = orci_auth_check(srv, rdb, d->req->auth, d->method, d->request_id, body, d->req->body.len,
-                         now_us, &d->who, &err);
-    if (rc != ORC_OK)
-        goto refuse;
-    rc = orci_scope_check(d->m, &d->who, &err);
-    if (rc != ORC_OK)
-        goto refuse;
     d->in = protobuf_c_message_unpack(d->md->input, NULL, d->req->body.len, body);
     if (!d->in) {
         orc_error_set(&err, ORC_INVALID_ARGUMENT, "malformed body for %s", d->method);
@@ -605,7 +641,7 @@ int orci_dispatch_poll(orci_server *srv, orci_db *rdb, const void *msg, size_t l
     dispatch_wait w = {.done = false};
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
-    orci_dispatch_start(srv, rdb, msg, len, final_poll, dispatch_wait_done, &w);
+    orci_dispatch_start(srv, rdb, msg, len, final_poll, false, dispatch_wait_done, &w);
     pthread_mutex_lock(&w.mu);
     while (!w.done)
         pthread_cond_wait(&w.cv, &w.mu);

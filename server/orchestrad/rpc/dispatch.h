@@ -70,9 +70,11 @@ typedef void (*orci_dispatch_done_fn)(void *arg, int rc, const orci_dispatch_inf
  * request is handed to the store's writer, which calls done on its own thread right after
  * the commit: the calling thread is free at once, and no thread is woken just to send the
  * reply. msg is borrowed until done is called; rdb only until orci_dispatch_start returns.
+ * rerun says that the same request parked before (so no reply of it is stored): the
+ * stored-reply lookup before a prepare step is skipped (the write job still looks).
  */
 void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
-                         bool final_poll, orci_dispatch_done_fn done, void *done_arg);
+                         bool final_poll, bool rerun, orci_dispatch_done_fn done, void *done_arg);
 
 /*
  * orci_methods_check verifies that every method of the service descriptor has exactly one

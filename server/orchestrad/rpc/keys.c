@@ -1,7 +1,9 @@
-/* keys.c: the api_keys table. */
+/* keys.c: the api_keys table, and the cache of keys read recently. */
 #include "rpc/keys.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -191,4 +193,122 @@ int orci_keys_revoke(orci_db *db, const char *key_id, int64_t now_us, orc_error 
     if (sqlite3_changes(orci_db_handle(db)) == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "API key %s not found", key_id);
     return ORC_OK;
+}
+
+int orci_keys_confirm(orci_db *db, const char *key_id, const char *secret, unsigned *scopes,
+                      orc_error *err)
+{
+    if (key_id == NULL || secret == NULL || scopes == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "orci_keys_confirm: no key, secret or output");
+    sqlite3_stmt *st = orci_db_stmt(
+        db, "SELECT secret, scopes FROM api_keys WHERE key_id = ?1 AND revoked_at IS NULL", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_text(st, 1, key_id);
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return err != NULL ? (int)err->code : ORC_INTERNAL;
+    if (r == 0)
+        return orc_error_set(err, ORC_NOT_FOUND, "API key %s not found", key_id);
+    const char *now_secret = orci_col_text(st, 0);
+    bool same = orci_ct_equal(now_secret, strlen(now_secret), secret, strlen(secret));
+    *scopes = (unsigned)sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    if (!same)
+        return orc_error_set(err, ORC_NOT_FOUND, "API key %s has another secret now", key_id);
+    return ORC_OK;
+}
+
+/* ---- the cache ------------------------------------------------------------------------ */
+
+typedef struct key_slot {
+    bool used;
+    int64_t read_at; /* when the key was read from the database (the callers' clock) */
+    orci_key key;
+} key_slot;
+
+struct orci_key_cache {
+    pthread_mutex_t mu;
+    int64_t ttl_us;
+    key_slot slots[ORCI_KEY_CACHE_SLOTS];
+};
+
+static key_slot *key_cache_slot(orci_key_cache *kc, const char *key_id)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *p = key_id; *p != '\0'; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ull;
+    }
+    return &kc->slots[h % ORCI_KEY_CACHE_SLOTS];
+}
+
+static void key_slot_wipe(key_slot *s)
+{
+    explicit_bzero(s, sizeof *s);
+}
+
+int orci_key_cache_new(int64_t ttl_us, orci_key_cache **out, orc_error *err)
+{
+    *out = NULL;
+    orci_key_cache *kc = calloc(1, sizeof *kc);
+    if (kc == NULL)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory for the key cache");
+    if (pthread_mutex_init(&kc->mu, NULL) != 0) {
+        free(kc);
+        return orc_error_set(err, ORC_INTERNAL, "cannot create the key cache's mutex");
+    }
+    kc->ttl_us = ttl_us;
+    *out = kc;
+    return ORC_OK;
+}
+
+void orci_key_cache_destroy(orci_key_cache *kc)
+{
+    if (kc == NULL)
+        return;
+    pthread_mutex_destroy(&kc->mu);
+    explicit_bzero(kc->slots, sizeof kc->slots);
+    free(kc);
+}
+
+bool orci_key_cache_get(orci_key_cache *kc, const char *key_id, int64_t now_us, orci_key *out)
+{
+    if (kc == NULL || key_id == NULL || out == NULL)
+        return false;
+    bool hit = false;
+    pthread_mutex_lock(&kc->mu);
+    key_slot *s = key_cache_slot(kc, key_id);
+    /* A clock that went back makes the entry stale rather than younger. */
+    if (s->used && strcmp(s->key.key_id, key_id) == 0 && now_us >= s->read_at &&
+        now_us - s->read_at < kc->ttl_us) {
+        *out = s->key;
+        hit = true;
+    }
+    pthread_mutex_unlock(&kc->mu);
+    return hit;
+}
+
+void orci_key_cache_put(orci_key_cache *kc, const orci_key *k, int64_t now_us)
+{
+    if (kc == NULL || k == NULL || k->revoked_at != 0)
+        return;
+    pthread_mutex_lock(&kc->mu);
+    key_slot *s = key_cache_slot(kc, k->key_id);
+    key_slot_wipe(s);
+    s->used = true;
+    s->read_at = now_us;
+    s->key = *k;
+    pthread_mutex_unlock(&kc->mu);
+}
+
+void orci_key_cache_drop(orci_key_cache *kc, const char *key_id)
+{
+    if (kc == NULL || key_id == NULL)
+        return;
+    pthread_mutex_lock(&kc->mu);
+    key_slot *s = key_cache_slot(kc, key_id);
+    if (s->used && strcmp(s->key.key_id, key_id) == 0)
+        key_slot_wipe(s);
+    pthread_mutex_unlock(&kc->mu);
 }

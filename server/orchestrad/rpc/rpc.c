@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -51,6 +52,7 @@
 #include <unistd.h>
 
 #include "rpc/dispatch.h"
+#include "rpc/keys.h"
 #include "store/events.h"
 #include "domain/jobs.h"
 #include "domain/lifecycle.h"
@@ -114,6 +116,7 @@ struct orci_rpc {
 
     rpc_worker *workers;
     int n_workers;
+    orci_key_cache *key_cache; /* made here and lent to srv while serving */
     orci_db *maint_rdb;
     pthread_t maint;
     bool maint_started;
@@ -497,13 +500,16 @@ static void rpc_serve(rpc_worker *w, rpc_ctx *c)
     nng_msg *msg = c->req;
     pthread_mutex_lock(&r->mu);
     bool final = c->final || r->stopping;
+    bool rerun = c->polled;
     c->seen = r->job_seq;
     pthread_mutex_unlock(&r->mu);
-    orci_dispatch_start(r->srv, w->rdb, nng_msg_body(msg), nng_msg_len(msg), final, rpc_done, c);
+    orci_dispatch_start(r->srv, w->rdb, nng_msg_body(msg), nng_msg_len(msg), final, rerun, rpc_done,
+                        c);
 }
 
 static void *rpc_worker_main(void *arg)
 {
+    prctl(PR_SET_NAME, "orc:rpc", 0, 0, 0); /* names show in top -H, perf and /proc */
     rpc_worker *w = arg;
     orci_rpc *r = w->rpc;
     pthread_mutex_lock(&r->mu);
@@ -543,6 +549,7 @@ static struct timespec rpc_abs_time(int64_t mono_ms)
 
 static void *rpc_poller_main(void *arg)
 {
+    prctl(PR_SET_NAME, "orc:poller", 0, 0, 0);
     orci_rpc *r = arg;
     pthread_mutex_lock(&r->mu);
     while (!r->quit) {
@@ -606,6 +613,7 @@ static int rpc_expire_job(orci_db *db, void *arg, orc_error *err)
 
 static void *rpc_maint_main(void *arg)
 {
+    prctl(PR_SET_NAME, "orc:maint", 0, 0, 0);
     orci_rpc *r = arg;
     pthread_mutex_lock(&r->mu);
     while (!r->quit) {
@@ -693,6 +701,11 @@ static void rpc_free(orci_rpc *r)
     for (int i = 0; i < r->n_workers; i++)
         orci_db_close(r->workers[i].rdb);
     orci_db_close(r->maint_rdb);
+    if (r->key_cache) {
+        /* Every request has been answered (drained) or none ever ran (failed start). */
+        r->srv->key_cache = NULL;
+        orci_key_cache_destroy(r->key_cache);
+    }
     if (r->sync_init) {
         pthread_mutex_destroy(&r->mu);
         pthread_cond_destroy(&r->work_cv);
@@ -732,6 +745,13 @@ int orci_rpc_start(orci_server *srv, const orci_rpc_opts *opts, orci_rpc **out, 
     if (!r)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     r->srv = srv;
+    if (!srv->key_cache) {
+        if ((rc = orci_key_cache_new(ORCI_KEY_CACHE_TTL_US, &r->key_cache, err)) != ORC_OK) {
+            free(r);
+            return rc;
+        }
+        srv->key_cache = r->key_cache;
+    }
     r->target = opts->contexts > 0 ? opts->contexts : ORCI_RPC_DEFAULT_CONTEXTS;
     r->n_workers = opts->workers > 0 ? opts->workers : ORCI_RPC_DEFAULT_WORKERS;
     size_t max_message = opts->max_message ? opts->max_message : ORCI_RPC_DEFAULT_MAX_MESSAGE;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -719,6 +720,7 @@ void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg)
 
 static void *writer_main(void *arg)
 {
+    prctl(PR_SET_NAME, "orc:writer", 0, 0, 0); /* names show in top -H, perf and /proc */
     orci_store *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
@@ -867,6 +869,7 @@ static int store_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
 
 static void *checkpointer_main(void *arg)
 {
+    prctl(PR_SET_NAME, "orc:checkpoint", 0, 0, 0);
     orci_store *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {

@@ -61,6 +61,9 @@ typedef struct orci_server {
     const orci_rng *rng; /* sampled review; NULL means orci_rng_system */
     orci_settings settings;
     int64_t started_at_us;
+    /* API keys verified recently (rpc/keys.h), owned by the RPC server while it runs; NULL:
+     * every signed request reads its key from the database. */
+    struct orci_key_cache *key_cache;
 } orci_server;
 
 /* orci_principal is who made a request, as established by auth.c. */
