@@ -56,11 +56,14 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
 
 /*
  * orci_lc_create_subsequent_tasks creates a task (Awaiting Processing) for every step of the
- * project's version that has none yet and whose creation dependencies are all Complete,
- * applies the assignment policy of human steps (anyone_certified, previously_completed_steps,
- * specified_worker; a failed pre-assignment leaves the task in the pool), and leaves machine
- * tasks in Awaiting Processing for the executors. Then a project whose tasks are all
- * Complete (and which has no step left to create) becomes Completed.
+ * project's version that has none yet, whose creation dependencies are all Complete and
+ * whose creation policy (upstream HEAD, store/policy.h) says so, applies the assignment
+ * policy of human steps (anyone_certified, previously_completed_steps, specified_worker; a
+ * failed pre-assignment leaves the task in the pool), and leaves machine tasks in Awaiting
+ * Processing for the executors. A project becomes Completed (upstream HEAD) when it got no
+ * new task and none of its tasks is left that is not Complete, or at once, creating
+ * nothing, when a Complete task's step has completion_ends_project. A creation policy that
+ * cannot run here (a Python function) is ORC_FAILED_PRECONDITION.
  */
 int orci_lc_create_subsequent_tasks(orci_lc *lc, int64_t project_id, orc_error *err);
 
@@ -99,7 +102,11 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
 
 /* --- management operations (spec 3.4) --- */
 
-/* orci_lc_end_project aborts the project and every one of its tasks. */
+/*
+ * orci_lc_end_project aborts the project and every one of its tasks. The first time, a
+ * version with an abort_completion_function (upstream HEAD, a Python hook) gets the event
+ * project.abort_completion {"function": {...}, "ran": false}: the hook is recorded, not run.
+ */
 int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err);
 
 /*

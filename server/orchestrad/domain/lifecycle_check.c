@@ -270,6 +270,11 @@ static int check_rule(orci_db *db, sqlite3_stmt *st,
     }
 }
 
+/* The condition that a project was not completed by a completion_ends_project step. */
+#define ENDED_BY_STEP                                                                              \
+    " AND NOT EXISTS (SELECT 1 FROM tasks e JOIN steps es ON es.id = e.step_id"                    \
+    " WHERE e.project_id = p.id AND e.status = 5 AND es.completion_ends_project = 1)"
+
 int orci_lc_check_all(orci_db *db, void (*report)(int64_t task_id, const char *msg, void *arg),
                       void *arg, int64_t *violations, orc_error *err)
 {
@@ -311,13 +316,17 @@ int orci_lc_check_all(orci_db *db, void (*report)(int64_t task_id, const char *m
         "SELECT t.id, 'task ' || t.id || ': Aborted in project ' || p.id || ' which is not'"
         " FROM tasks t JOIN projects p ON p.id = t.project_id"
         " WHERE p.status IN (0, 3) AND t.status = 6",
+        /* A project that a completion_ends_project step ended (upstream HEAD) may leave
+         * tasks open and steps without one; so may a creation policy that declined. */
         "SELECT t.id, 'task ' || t.id || ': not Complete in completed project ' || p.id"
         " FROM tasks t JOIN projects p ON p.id = t.project_id"
-        " WHERE p.status = 4 AND t.status != 5",
+        " WHERE p.status = 4 AND t.status != 5" ENDED_BY_STEP,
         "SELECT 0, 'project ' || p.id || ': completed with a step that has no task'"
         " FROM projects p WHERE p.status = 4 AND EXISTS (SELECT 1 FROM steps s"
         " WHERE s.workflow_version_id = p.workflow_version_id AND NOT EXISTS"
-        " (SELECT 1 FROM tasks t WHERE t.project_id = p.id AND t.step_id = s.id))",
+        " (SELECT 1 FROM tasks t WHERE t.project_id = p.id AND t.step_id = s.id))"
+        " AND NOT EXISTS (SELECT 1 FROM steps c WHERE c.workflow_version_id ="
+        " p.workflow_version_id AND c.creation_policy != '{}')" ENDED_BY_STEP,
         "SELECT 0, 'project ' || p.id || ': every task is Complete but it is still Active'"
         " FROM projects p WHERE p.status = 0 AND NOT EXISTS (SELECT 1 FROM tasks t"
         " WHERE t.project_id = p.id AND t.status != 5) AND NOT EXISTS (SELECT 1 FROM steps s"

@@ -6,11 +6,13 @@
 #include "domain/lifecycle.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/dbutil.h"
 #include "store/events.h"
+#include "store/policy.h"
 #include "domain/jobs.h"
 #include "json.h"
 #include "domain/lifecycle_internal.h"
@@ -175,29 +177,52 @@ out:
     return code;
 }
 
+/*
+ * project_ending tells whether a Complete task of the project belongs to a step with
+ * completion_ends_project (upstream HEAD): the project is then done, whatever else is open.
+ */
+static int project_ending(orci_lc *lc, int64_t project_id, bool *ending, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "SELECT 1 FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                    " WHERE t.project_id = ?1 AND t.status = 5"
+                                    " AND s.completion_ends_project = 1 LIMIT 1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int64_t one = 0;
+    return orci_db_one_id(lc->db, st, &one, ending, err);
+}
+
 int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
 {
     int status = 0;
     int code = orci_lci_project_status(lc->db, project_id, &status, err);
     if (code != ORC_OK || status != ORCI_PROJECT_ACTIVE)
         return code;
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db,
-                     "SELECT (SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5)"
-                     " + (SELECT count(*) FROM steps s JOIN projects p"
-                     "    ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
-                     "    AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1"
-                     "    AND t.step_id = s.id))",
-                     err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, project_id);
-    int64_t open = 0;
-    bool found = false;
-    if ((code = orci_db_one_id(lc->db, st, &open, &found, err)) != ORC_OK)
+    bool ending = false;
+    if ((code = project_ending(lc, project_id, &ending, err)) != ORC_OK)
         return code;
-    if (open > 0)
-        return ORC_OK;
+    /*
+     * Upstream HEAD's rule: no task left that is not Complete. A step without a task counts
+     * only through its dependencies: this runs when create_subsequent created nothing, so
+     * such a step waits for a task that is not Complete, or its creation policy (or one of
+     * a dependency's) declined it and it never comes.
+     */
+    if (!ending) {
+        sqlite3_stmt *st = orci_db_stmt(
+            lc->db, "SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5", err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+        orci_bind_int(st, 1, project_id);
+        int64_t open = 0;
+        bool found = false;
+        if ((code = orci_db_one_id(lc->db, st, &open, &found, err)) != ORC_OK)
+            return code;
+        if (open > 0)
+            return ORC_OK;
+    }
     return orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_COMPLETED, err);
 }
 
@@ -205,8 +230,29 @@ int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
 typedef struct ready_step {
     int64_t id;
     bool is_human;
-    char *policy;
+    char *policy;          /* assignment policy */
+    char *creation_policy; /* upstream HEAD's, "{}" for the default */
+    char *slug;
 } ready_step;
+
+/*
+ * create_wanted runs the step's creation policy (store/policy.h). A policy that cannot run
+ * here (a Python function from an imported database) refuses the transition, as upstream's
+ * CreationPolicyError did, rather than silently creating or skipping the task.
+ */
+static int create_wanted(const ready_step *s, bool *create, orc_error *err)
+{
+    if (strcmp(s->creation_policy, "{}") == 0) {
+        *create = true; /* the default, always_create, without parsing */
+        return ORC_OK;
+    }
+    char what[300];
+    snprintf(what, sizeof what, "%.200s.creation_policy", s->slug);
+    orc_error why = {0};
+    if (orci_creation_policy_decide(s->creation_policy, what, create, &why) == ORC_OK)
+        return ORC_OK;
+    return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", why.message);
+}
 
 int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
 {
@@ -217,12 +263,21 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
     /* An aborted project's tasks are all Aborted; nothing new starts there. */
     if (status == ORCI_PROJECT_ABORTED)
         return ORC_OK;
+    /* Upstream HEAD: a Complete step with completion_ends_project ends the project; what
+     * would come after it is not started (upstream created those tasks in the project it
+     * completed, where nobody picks them up). */
+    bool ending = false;
+    if ((code = project_ending(lc, project_id, &ending, err)) != ORC_OK)
+        return code;
+    if (ending)
+        return orci_lci_complete_if_done(lc, project_id, err);
 
     /* Steps in version order with no task yet whose creation dependencies are Complete.
      * Collected first: creating tasks and assigning them reuses other statements. */
     sqlite3_stmt *st = orci_db_stmt(
         lc->db,
-        "SELECT s.id, s.is_human, s.assignment_policy FROM steps s JOIN projects p"
+        "SELECT s.id, s.is_human, s.assignment_policy, s.creation_policy, s.slug"
+        " FROM steps s JOIN projects p"
         " ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
         " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1 AND t.step_id = s.id)"
         " AND NOT EXISTS (SELECT 1 FROM step_creation_deps d WHERE d.step_id = s.id"
@@ -251,13 +306,23 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         steps[n].id = sqlite3_column_int64(st, 0);
         steps[n].is_human = sqlite3_column_int(st, 1) != 0;
         steps[n].policy = strdup(orci_col_text(st, 2));
-        if (steps[n++].policy == NULL) {
+        steps[n].creation_policy = strdup(orci_col_text(st, 3));
+        steps[n].slug = strdup(orci_col_text(st, 4));
+        if (steps[n++].policy == NULL || steps[n - 1].creation_policy == NULL ||
+            steps[n - 1].slug == NULL) {
             sqlite3_reset(st);
             code = orc_error_set(err, ORC_INTERNAL, "out of memory");
             goto out;
         }
     }
+    size_t created = 0;
     for (size_t i = 0; i < n; i++) {
+        bool create = false;
+        if ((code = create_wanted(&steps[i], &create, err)) != ORC_OK)
+            goto out;
+        if (!create)
+            continue; /* declined: asked again at the next completion, as upstream */
+        created++;
         st = orci_db_stmt(lc->db,
                           "INSERT INTO tasks (start_datetime, step_id, project_id, status)"
                           " VALUES (?1, ?2, ?3, 0)",
@@ -284,10 +349,13 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
             goto out;
     }
     /* A task just created is not Complete: only a project that got none may be done. */
-    code = n == 0 ? orci_lci_complete_if_done(lc, project_id, err) : ORC_OK;
+    code = created == 0 ? orci_lci_complete_if_done(lc, project_id, err) : ORC_OK;
 out:
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(steps[i].policy);
+        free(steps[i].creation_policy);
+        free(steps[i].slug);
+    }
     free(steps);
     return code;
 }

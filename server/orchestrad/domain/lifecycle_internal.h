@@ -179,8 +179,9 @@ int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err);
 int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err);
 
 /*
- * orci_lci_complete_if_done marks an Active project Completed when every step has a task
- * and every task is Complete.
+ * orci_lci_complete_if_done marks an Active project Completed when none of its tasks is left
+ * that is not Complete (a step without a task waits for one that is, or was declined by a
+ * creation policy), or when a Complete task's step has completion_ends_project.
  */
 int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err);
 

@@ -10,10 +10,49 @@
 #include "domain/jobs.h"
 #include "domain/lifecycle.h"
 #include "domain/lifecycle_internal.h"
+#include "store/events.h"
 
 #define MSG_NO_TASK "No task for given id"
 
 /* ---- end, pause, resume ------------------------------------------------------------- */
+
+/*
+ * abort_completion announces the version's abort_completion_function (upstream HEAD: a
+ * Python function called with the project when it is ended) as the event
+ * project.abort_completion {"function": {...}, "ran": false}. The hook is kept with the
+ * project's history rather than run: Python functions run on the executors, and this one
+ * runs there once they do (README "Coming from upstream").
+ */
+static int abort_completion(orci_lc *lc, int64_t project_id, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "SELECT v.abort_completion_function FROM projects p"
+                                    " JOIN workflow_versions v ON v.id = p.workflow_version_id"
+                                    " WHERE p.id = ?1",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int r = orci_db_row(lc->db, st, err);
+    if (r <= 0)
+        return r < 0 ? orci_lci_db_err(err) : ORC_OK;
+    json_t *fn = json_loads(orci_col_text(st, 0), 0, NULL);
+    sqlite3_reset(st);
+    if (json_object_size(fn) == 0) {
+        json_decref(fn);
+        return ORC_OK;
+    }
+    json_t *payload = json_pack("{s:o, s:b}", "function", fn, "ran", 0);
+    if (payload == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    orci_event_rec e = {
+        .type = "project.abort_completion", .time_us = lc->now_us, .payload = payload};
+    int code = orci_events_project_context(lc->db, project_id, &e, err);
+    if (code == ORC_OK)
+        code = orci_events_append(lc->db, &e, NULL, err);
+    json_decref(payload);
+    return code;
+}
 
 int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
 {
@@ -22,7 +61,9 @@ int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
     if (code != ORC_OK)
         return code;
     if (status != ORCI_PROJECT_ABORTED &&
-        (code = orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_ABORTED, err)) != ORC_OK)
+        ((code = orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_ABORTED, err)) !=
+             ORC_OK ||
+         (code = abort_completion(lc, project_id, err)) != ORC_OK))
         return code;
     /* Every task, Complete ones included; assignments stay as they are (spec 3.2). */
     sqlite3_stmt *st = orci_db_stmt(

@@ -54,6 +54,9 @@ typedef struct orci_load_step {
     char *execution_function;
     char *user_interface;
     char *retry_policy;
+    /* Upstream HEAD (loader_head.c): "{}" or the validated policy; the step ends the project. */
+    char *creation_policy;
+    bool completion_ends_project;
 } orci_load_step;
 
 /* orci_load_plan is one validated version of one workflow, ready to write. Owns all. */
@@ -72,6 +75,7 @@ typedef struct orci_load_plan {
     char *version_description;
     orci_load_step *steps; /* in version.json order (the position) */
     size_t n_steps;
+    char *abort_completion_function; /* HEAD (loader_head.c): JSON text, "{}" when absent */
 } orci_load_plan;
 
 /*

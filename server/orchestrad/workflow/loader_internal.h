@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "workflow/loader.h"
 
 /* A sorted slug -> position index, for lookups and duplicate detection. */
@@ -37,5 +39,14 @@ const char *orci_ldi_dep_at(const orci_load_step *s, size_t k);
 
 /* orci_ldi_item_fail records a load-all item's failure. */
 void orci_ldi_item_fail(orci_load_item *it, const orc_error *e);
+
+/*
+ * loader_head.c: the keys upstream HEAD added (spec 2): a step's "creation_policy" (only the
+ * built-in policies of store/policy.h load) and "completion_ends_project", a version's
+ * "abort_completion_function". Each fills its fields with the defaults when a key is absent.
+ */
+int orci_ldi_plan_head_step(const json_t *js, orci_load_step *s, orc_error *err);
+int orci_ldi_plan_head_version(const json_t *vj, const char *ctx, orci_load_plan *p,
+                               orc_error *err);
 
 #endif

@@ -230,6 +230,7 @@ static void step_fini(orci_load_step *s)
     free(s->execution_function);
     free(s->user_interface);
     free(s->retry_policy);
+    free(s->creation_policy);
 }
 
 void orci_load_plan_free(orci_load_plan *p)
@@ -256,6 +257,7 @@ void orci_load_plan_free(orci_load_plan *p)
     for (size_t i = 0; i < p->n_steps; i++)
         step_fini(&p->steps[i]);
     free(p->steps);
+    free(p->abort_completion_function);
     free(p);
 }
 
@@ -386,7 +388,7 @@ static int plan_step(const json_t *js, const char *ctx, orci_load_step *s, orc_e
         if (rc != ORC_OK)
             return rc;
     }
-    return ORC_OK;
+    return orci_ldi_plan_head_step(js, s, err);
 }
 
 /* check_refs refuses unknown slugs in a step's certification and dependency lists. */
@@ -679,7 +681,9 @@ static int plan_version(const json_t *vj, const char *ctx, orci_load_plan *p, or
     int rc;
     if ((rc = slug_field(vj, ctx, &p->version_slug, err)) != ORC_OK ||
         (rc = str_field(vj, "name", ctx, ORCI_SLUG_MAX, false, &p->version_name, err)) != ORC_OK ||
-        (rc = str_field(vj, "description", ctx, 0, false, &p->version_description, err)) != ORC_OK)
+        (rc = str_field(vj, "description", ctx, 0, false, &p->version_description, err)) !=
+            ORC_OK ||
+        (rc = orci_ldi_plan_head_version(vj, ctx, p, err)) != ORC_OK)
         return rc;
     json_t *steps = json_object_get(vj, "steps");
     if (!steps)

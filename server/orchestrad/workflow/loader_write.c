@@ -214,6 +214,8 @@ static void bind_step_fields(sqlite3_stmt *st, const orci_load_step *s, size_t p
     orci_bind_text(st, 9, s->user_interface);
     orci_bind_text(st, 10, s->retry_policy);
     orci_bind_int(st, 11, (int64_t)position);
+    orci_bind_text(st, 13, s->creation_policy);
+    orci_bind_int(st, 14, s->completion_ends_project ? 1 : 0);
 }
 
 static int write_step(orci_db *db, const orci_load_step *s, size_t position, int64_t version_id,
@@ -226,7 +228,9 @@ static int write_step(orci_db *db, const orci_load_step *s, size_t position, int
                           "UPDATE steps SET name = ?3, description = ?4, is_human = ?5, "
                           "execution_function = ?6, assignment_policy = ?7, "
                           "review_policy = ?8, user_interface = ?9, retry_policy = ?10, "
-                          "position = ?11 WHERE workflow_version_id = ?1 AND slug = ?2",
+                          "position = ?11, creation_policy = ?13, "
+                          "completion_ends_project = ?14 "
+                          "WHERE workflow_version_id = ?1 AND slug = ?2",
                           err);
         if (!st)
             return orci_db_code(err);
@@ -245,8 +249,9 @@ static int write_step(orci_db *db, const orci_load_step *s, size_t position, int
     st = orci_db_stmt(db,
                       "INSERT INTO steps (workflow_version_id, slug, name, description, "
                       "is_human, execution_function, assignment_policy, review_policy, "
-                      "user_interface, retry_policy, position, created_at) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                      "user_interface, retry_policy, position, created_at, creation_policy, "
+                      "completion_ends_project) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                       err);
     if (!st)
         return orci_db_code(err);
@@ -367,13 +372,15 @@ static int write_version(orci_db *db, const orci_load_plan *p, int64_t workflow_
 {
     bool update = *version_id > 0;
     sqlite3_stmt *st =
-        update
-            ? orci_db_stmt(
-                  db, "UPDATE workflow_versions SET name = ?2, description = ?3 WHERE id = ?1", err)
-            : orci_db_stmt(db,
-                           "INSERT INTO workflow_versions (workflow_id, name, description, "
-                           "slug, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                           err);
+        update ? orci_db_stmt(db,
+                              "UPDATE workflow_versions SET name = ?2, description = ?3, "
+                              "abort_completion_function = ?6 WHERE id = ?1",
+                              err)
+               : orci_db_stmt(db,
+                              "INSERT INTO workflow_versions (workflow_id, name, description, "
+                              "slug, created_at, abort_completion_function) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                              err);
     if (!st)
         return orci_db_code(err);
     if (update) {
@@ -385,6 +392,7 @@ static int write_version(orci_db *db, const orci_load_plan *p, int64_t workflow_
     }
     orci_bind_text(st, 2, p->version_name);
     orci_bind_text(st, 3, p->version_description);
+    orci_bind_text(st, 6, p->abort_completion_function);
     int rc = orci_db_step(db, st, err);
     if (rc == ORC_OK && !update)
         *version_id = orci_db_last_id(db);
