@@ -1,6 +1,8 @@
 /*
  * legacy.c: routing, authentication checks and the RPC translation of the legacy JSON API
- * (legacy.h). Response bodies and messages are upstream's (spec 4.1-4.3).
+ * (legacy.h). Response bodies and messages are upstream's (spec 4.1-4.3), DOC's and, beside
+ * them, upstream HEAD's client endpoints (spec 4.3 HEAD and 4.4: project_information with
+ * project_ids, assign_worker_to_task, message_project_team).
  *
  * Every endpoint but status needs the coordinator to verify the request's signature, so an
  * endpoint that has no RPC of its own (project_details_url) or that refuses a request
@@ -340,10 +342,91 @@ static void legacy_doc_shape(json_t *doc)
     }
 }
 
+/*
+ * head_project_ids reads upstream HEAD's "project_ids" (a list of ids, each a JSON integer
+ * or a decimal string, as Django's id__in takes them) into *ids (malloc'd). -1 when it is
+ * not such a list.
+ */
+static int head_project_ids(const json_t *list, int64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!json_is_array(list))
+        return -1;
+    *ids = calloc(json_array_size(list) + 1, sizeof **ids);
+    if (!*ids)
+        return -1;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        if (legacy_int(json_array_get(list, i), &(*ids)[i]) != 0) {
+            free(*ids);
+            *ids = NULL;
+            return -1;
+        }
+    }
+    *n = json_array_size(list);
+    return 0;
+}
+
+/*
+ * ep_projects_information is upstream HEAD's form of project_information: {"project_ids":
+ * [...]} answered {"<id>": {project, steps, tasks}} in HEAD's shape, unknown ids left out.
+ * The coordinator renders it (GetProjectInformation with project_ids).
+ */
+static void ep_projects_information(const orci_http_config *cfg, const legacy_auth *a,
+                                    const json_t *list, orci_http_response *res)
+{
+    int64_t *ids = NULL;
+    size_t n = 0;
+    bool bad = head_project_ids(list, &ids, &n) != 0;
+    if (bad || n == 0) {
+        free(ids);
+        /* Authenticated first, as upstream; an empty list has no project to show. */
+        if (legacy_probe(cfg, a, res) == 0) {
+            if (!bad)
+                res_json(res, 200, json_object());
+            else
+                legacy_error500(res, "project_ids must be a list of project ids");
+        }
+        return;
+    }
+    Orchestra__V1__GetProjectInformationRequest in =
+        ORCHESTRA__V1__GET_PROJECT_INFORMATION_REQUEST__INIT;
+    in.project_ids = ids;
+    in.n_project_ids = n;
+    ProtobufCMessage *out = NULL;
+    orc_error err;
+    orc_error_clear(&err);
+    int rc = legacy_rpc(cfg, a, "GetProjectInformation", &in.base,
+                        &orchestra__v1__get_project_information_reply__descriptor, &out, &err);
+    free(ids);
+    if (rc == ORC_INVALID_ARGUMENT) {
+        orci_http_error_json(res, 400, err.message);
+        return;
+    }
+    if (rc != ORC_OK) {
+        legacy_failure(res, rc, &err);
+        return;
+    }
+    const char *text = ((const Orchestra__V1__GetProjectInformationReply *)out)->json;
+    json_t *doc = orci_json_parse_object(text, strlen(text), "project_information", &err);
+    protobuf_c_message_free_unpacked(out, NULL);
+    if (!doc) {
+        orci_http_error_json(res, 500, MSG_ERROR);
+        return;
+    }
+    res_json(res, 200, doc);
+}
+
 static void ep_project_information(const orci_http_config *cfg, const orci_http_request *req,
                                    const legacy_auth *a, json_t *body, orci_http_response *res)
 {
     (void)req;
+    /* Upstream HEAD's client sends "project_ids"; DOC's "project_id". Both are served. */
+    json_t *list = json_object_get(body, "project_ids");
+    if (list) {
+        ep_projects_information(cfg, a, list, res);
+        return;
+    }
     json_t *v = json_object_get(body, "project_id");
     int64_t id = 0;
     if (!v || legacy_int(v, &id) != 0) {
@@ -457,6 +540,88 @@ static void ep_project_details_url(const orci_http_config *cfg, const orci_http_
     res_json(res, 200, doc);
 }
 
+/*
+ * ep_assign_worker_to_task is upstream HEAD's assign_worker_to_task: {worker_id, task_id}
+ * answered 200 {"success": bool, "errors": {...}} whatever the lifecycle said; the
+ * coordinator decides under which of upstream's keys a refusal goes. Ids that are missing
+ * or not numbers go as 0, which the coordinator refuses as unknown (upstream's "error").
+ */
+static void ep_assign_worker_to_task(const orci_http_config *cfg, const orci_http_request *req,
+                                     const legacy_auth *a, json_t *body, orci_http_response *res)
+{
+    (void)req;
+    Orchestra__V1__AssignWorkerToTaskRequest in =
+        ORCHESTRA__V1__ASSIGN_WORKER_TO_TASK_REQUEST__INIT;
+    if (legacy_int(json_object_get(body, "worker_id"), &in.worker_id) != 0)
+        in.worker_id = 0;
+    if (legacy_int(json_object_get(body, "task_id"), &in.task_id) != 0)
+        in.task_id = 0;
+    ProtobufCMessage *out = NULL;
+    orc_error err;
+    orc_error_clear(&err);
+    int rc = legacy_rpc(cfg, a, "AssignWorkerToTask", &in.base,
+                        &orchestra__v1__assign_worker_to_task_reply__descriptor, &out, &err);
+    if (rc != ORC_OK) {
+        legacy_failure(res, rc, &err);
+        return;
+    }
+    const Orchestra__V1__AssignWorkerToTaskReply *r =
+        (const Orchestra__V1__AssignWorkerToTaskReply *)out;
+    json_t *errors = json_object();
+    if (errors && !r->success)
+        json_object_set_new(errors, r->error_kind[0] ? r->error_kind : "error",
+                            json_string(r->error_message));
+    json_t *doc = errors ? json_pack("{s:b, s:o}", "success", r->success, "errors", errors) : NULL;
+    protobuf_c_message_free_unpacked(out, NULL);
+    if (!doc) {
+        orci_http_error_json(res, 500, MSG_ERROR);
+        return;
+    }
+    res_json(res, 200, doc);
+}
+
+/*
+ * ep_message_project_team is upstream HEAD's message_project_team ({message, project_id}).
+ * Upstream posts to the project's Slack group and answers 400 for a project without one;
+ * there is no Slack here, so the coordinator refuses every project with a message saying
+ * that no team channel is configured, and this is its 400.
+ */
+static void ep_message_project_team(const orci_http_config *cfg, const orci_http_request *req,
+                                    const legacy_auth *a, json_t *body, orci_http_response *res)
+{
+    (void)req;
+    json_t *message = json_object_get(body, "message");
+    json_t *v = json_object_get(body, "project_id");
+    int64_t id = 0;
+    if (!message || !v || legacy_int(v, &id) != 0) {
+        if (legacy_probe(cfg, a, res) == 0) {
+            if (!message || !v)
+                orci_http_error_json(res, 400,
+                                     "An object with `message` and `project_id` attributes "
+                                     "should be supplied");
+            else
+                legacy_error500(res, "project_id must be an integer");
+        }
+        return;
+    }
+    Orchestra__V1__MessageProjectTeamRequest in = ORCHESTRA__V1__MESSAGE_PROJECT_TEAM_REQUEST__INIT;
+    in.project_id = id;
+    in.message = (char *)(json_is_string(message) ? json_string_value(message) : "");
+    ProtobufCMessage *out = NULL;
+    orc_error err;
+    orc_error_clear(&err);
+    int rc = legacy_rpc(cfg, a, "MessageProjectTeam", &in.base,
+                        &orchestra__v1__message_project_team_reply__descriptor, &out, &err);
+    if (out)
+        protobuf_c_message_free_unpacked(out, NULL);
+    if (rc == ORC_OK)
+        res_json(res, 200, json_pack("{s:b}", "success", 1));
+    else if (rc == ORC_NOT_FOUND || rc == ORC_FAILED_PRECONDITION)
+        orci_http_error_json(res, 400, err.message);
+    else
+        legacy_failure(res, rc, &err);
+}
+
 typedef void (*legacy_endpoint_fn)(const orci_http_config *cfg, const orci_http_request *req,
                                    const legacy_auth *a, json_t *body, orci_http_response *res);
 
@@ -469,6 +634,9 @@ static const struct {
     {"project_information", "POST", ep_project_information},
     {"workflow_types", "GET", ep_workflow_types},
     {"project_details_url", "POST", ep_project_details_url},
+    /* upstream HEAD's client endpoints (spec 4.4) */
+    {"assign_worker_to_task", "POST", ep_assign_worker_to_task},
+    {"message_project_team", "POST", ep_message_project_team},
 };
 
 /* legacy_path_is compares path with want, ignoring one trailing slash on path. */

@@ -222,6 +222,30 @@ int orc_worker_certify(orc_client *c, const char *username, const char *workflow
  */
 int orc_worker_set_admin(orc_client *c, const char *username, bool admin, orc_error *err);
 
+/*
+ * orc_worker_set_password sets username's password (hashed by the coordinator) and signs the
+ * worker out of every session: how workers imported from upstream, who come without one,
+ * get to log in. Admin scope.
+ */
+int orc_worker_set_password(orc_client *c, const char *username, const char *password,
+                            orc_error *err);
+
+/* ---- coming from upstream --------------------------------------------------------------- */
+
+/* The largest fixture orc_import_fixture sends (the coordinator's limit too). */
+#define ORC_IMPORT_MAX_BYTES (16u * 1024 * 1024)
+
+/*
+ * orc_import_fixture imports an upstream database: fixture_json (len bytes, borrowed) is the
+ * text `manage.py dumpdata orchestra auth.User` writes. All of it is imported in one
+ * transaction, or nothing (the error names the record: "orchestra.task pk 12: ..."); a second
+ * import of the same records changes nothing. On success *report (release with orc_free) is
+ * a JSON document: {"counts":{"<model>":{"created":N,"existing":N},...},
+ * "skipped":{"<model>":N,...},"users_without_password":[...],"warnings":[...]}. Admin scope.
+ */
+int orc_import_fixture(orc_client *c, const char *fixture_json, size_t len, char **report,
+                       orc_error *err);
+
 /* ---- worker sessions ------------------------------------------------------------------- */
 
 /*

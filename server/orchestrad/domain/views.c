@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -487,13 +488,17 @@ out:
 
 /* ---- project_information (spec 4.3) -------------------------------------------------- */
 
-/* project_object renders the project part and returns its version id. */
-static json_t *project_object(orci_db *db, int64_t project_id, int64_t *version_id, orc_error *err)
+/*
+ * project_object renders the project part and returns its version id. head: upstream HEAD's
+ * shape (team_messages_url renamed scratchpad_url, status as its number, slack_group_id).
+ */
+static json_t *project_object(orci_db *db, int64_t project_id, bool head, int64_t *version_id,
+                              orc_error *err)
 {
     sqlite3_stmt *st = orci_db_stmt(
         db,
         "SELECT p.id, w.slug, v.slug, p.short_description, p.start_datetime, p.priority,"
-        " p.project_data, p.team_messages_url, p.task_class, p.status, v.id"
+        " p.project_data, p.team_messages_url, p.task_class, p.status, v.id, p.slack_group_id"
         " FROM projects p JOIN workflow_versions v ON v.id = p.workflow_version_id"
         " JOIN workflows w ON w.id = v.workflow_id WHERE p.id = ?1",
         err);
@@ -520,10 +525,15 @@ static json_t *project_object(orci_db *db, int64_t project_id, int64_t *version_
     ok = ok && put(p, "start_datetime", json_time(sqlite3_column_int64(st, 4)));
     ok = ok && put(p, "priority", json_integer(sqlite3_column_int64(st, 5)));
     ok = ok && put(p, "project_data", json_incref(data));
-    ok = ok && put(p, "team_messages_url", col_text_or_null(st, 7));
+    ok = ok && put(p, head ? "scratchpad_url" : "team_messages_url", col_text_or_null(st, 7));
     ok = ok && put(p, "task_class", json_integer(sqlite3_column_int64(st, 8)));
-    ok = ok &&
-         put(p, "status", json_string(orci_project_status_label((int)sqlite3_column_int64(st, 9))));
+    if (head) {
+        ok = ok && put(p, "status", json_integer(sqlite3_column_int64(st, 9)));
+        ok = ok && put(p, "slack_group_id", col_text_or_null(st, 11));
+    } else {
+        ok = ok && put(p, "status",
+                       json_string(orci_project_status_label((int)sqlite3_column_int64(st, 9))));
+    }
     *version_id = sqlite3_column_int64(st, 10);
     sqlite3_reset(st);
     json_decref(data);
@@ -532,7 +542,8 @@ static json_t *project_object(orci_db *db, int64_t project_id, int64_t *version_
     return built(p, ok);
 }
 
-static json_t *steps_array(const step_graph *g, orc_error *err)
+/* steps_array renders the steps in upstream's order; head adds each step's id and name. */
+static json_t *steps_array(const step_graph *g, bool head, orc_error *err)
 {
     size_t *order = malloc((g->n + 1) * sizeof *order);
     json_t *steps = json_array();
@@ -544,7 +555,11 @@ static json_t *steps_array(const step_graph *g, orc_error *err)
         const step_node *s = &g->v[order[i]];
         json_t *o = json_object();
         bool ok = o != NULL;
+        if (head)
+            ok = ok && put(o, "id", json_integer(s->id));
         ok = ok && put(o, "slug", json_string(s->slug));
+        if (head)
+            ok = ok && put(o, "name", json_string(s->name));
         ok = ok && put(o, "description", json_string(s->description));
         ok = ok && put(o, "is_human", json_boolean(s->is_human));
         if (!push(steps, built(o, ok)))
@@ -606,8 +621,11 @@ fail:
     return NULL;
 }
 
-/* worker_object renders {id, username, first_name, last_name}, all null for machines. */
-static json_t *worker_object(sqlite3_stmt *st, int col_id)
+/*
+ * worker_object renders {id, username, first_name, last_name}, all null for machines; head
+ * adds slack_username and slack_user_id (the columns after last_name's).
+ */
+static json_t *worker_object(sqlite3_stmt *st, int col_id, bool head)
 {
     json_t *w = json_object();
     if (w == NULL)
@@ -617,6 +635,10 @@ static json_t *worker_object(sqlite3_stmt *st, int col_id)
     ok = ok && put(w, "username", machine ? json_null() : col_text_or_null(st, col_id + 1));
     ok = ok && put(w, "first_name", machine ? json_null() : col_text_or_null(st, col_id + 2));
     ok = ok && put(w, "last_name", machine ? json_null() : col_text_or_null(st, col_id + 3));
+    if (head) {
+        ok = ok && put(w, "slack_username", machine ? json_null() : col_text_or_null(st, 9));
+        ok = ok && put(w, "slack_user_id", machine ? json_null() : col_text_or_null(st, 10));
+    }
     return built(w, ok);
 }
 
@@ -625,7 +647,8 @@ static json_t *worker_object(sqlite3_stmt *st, int col_id)
  * latest_data in *latest (new reference): the data of the Processing assignment, else of
  * the highest counter, else null.
  */
-static json_t *assignments_array(orci_db *db, int64_t task_id, json_t **latest, orc_error *err)
+static json_t *assignments_array(orci_db *db, int64_t task_id, bool head, json_t **latest,
+                                 orc_error *err)
 {
     json_t *arr = json_array();
     json_t *processing = NULL, *last = NULL; /* borrowed from arr */
@@ -640,7 +663,7 @@ static json_t *assignments_array(orci_db *db, int64_t task_id, json_t **latest, 
         "SELECT a.id, a.start_datetime, a.status, a.in_progress_task_data, w.id, u.username,"
         " u.first_name, u.last_name,"
         " (SELECT SUM(e.time_worked_us) FROM time_entries e"
-        "  WHERE e.assignment_id = a.id AND e.is_deleted = 0)"
+        "  WHERE e.assignment_id = a.id AND e.is_deleted = 0), w.slack_username, w.slack_user_id"
         " FROM task_assignments a LEFT JOIN workers w ON w.id = a.worker_id"
         " LEFT JOIN users u ON u.id = w.user_id"
         " WHERE a.task_id = ?1 AND a.is_deleted = 0 ORDER BY a.assignment_counter, a.id",
@@ -668,7 +691,7 @@ static json_t *assignments_array(orci_db *db, int64_t task_id, json_t **latest, 
         bool ok = o != NULL;
         ok = ok && put(o, "id", json_integer(id));
         ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 1)));
-        ok = ok && put(o, "worker", worker_object(st, 4));
+        ok = ok && put(o, "worker", worker_object(st, 4, head));
         ok = ok && put(o, "task", json_integer(task_id));
         ok = ok && put(o, "status", json_string(orci_assignment_status_label(status)));
         ok = ok && put(o, "in_progress_task_data", json_incref(data));
@@ -703,7 +726,7 @@ fail:
     return NULL;
 }
 
-static json_t *tasks_object(orci_db *db, int64_t project_id, orc_error *err)
+static json_t *tasks_object(orci_db *db, int64_t project_id, bool head, orc_error *err)
 {
     json_t *tasks = json_object();
     if (tasks == NULL) {
@@ -722,7 +745,7 @@ static json_t *tasks_object(orci_db *db, int64_t project_id, orc_error *err)
     while ((r = orci_db_row(db, st, err)) == 1) {
         int64_t id = sqlite3_column_int64(st, 0);
         json_t *latest = NULL;
-        json_t *assignments = assignments_array(db, id, &latest, err);
+        json_t *assignments = assignments_array(db, id, head, &latest, err);
         if (assignments == NULL) {
             sqlite3_reset(st);
             goto fail;
@@ -751,6 +774,48 @@ fail:
     return NULL;
 }
 
+/*
+ * project_document renders one project's {project, steps, tasks} into *out (new
+ * reference), in DOC's shape plus our status label, or upstream HEAD's (head). Unknown id:
+ * ORC_NOT_FOUND "No project for given id".
+ */
+static int project_document(orci_db *db, int64_t project_id, bool head, json_t **out,
+                            orc_error *err)
+{
+    step_graph g = {0};
+    json_t *root = NULL, *steps = NULL, *tasks = NULL;
+    int64_t version_id = 0;
+    *out = NULL;
+    json_t *project = project_object(db, project_id, head, &version_id, err);
+    if (project == NULL)
+        goto fail;
+    if (graph_load(db, version_id, true, &g, err) != ORC_OK)
+        goto fail;
+    if ((steps = steps_array(&g, head, err)) == NULL ||
+        (tasks = tasks_object(db, project_id, head, err)) == NULL)
+        goto fail;
+    root = json_object();
+    bool ok = put(root, "project", project);
+    ok = put(root, "steps", steps) && ok;
+    ok = put(root, "tasks", tasks) && ok;
+    project = steps = tasks = NULL; /* consumed */
+    if (!ok) {
+        json_decref(root);
+        root = NULL;
+        out_of_memory(err);
+        goto fail;
+    }
+    graph_fini(&g);
+    *out = root;
+    return ORC_OK;
+fail:
+    json_decref(project);
+    json_decref(steps);
+    json_decref(tasks);
+    graph_fini(&g);
+    return orci_db_code(err);
+}
+
 int orci_view_project_information(orci_db *db, int64_t project_id, char **json, orc_error *err)
 {
     if (json == NULL)
@@ -759,37 +824,43 @@ int orci_view_project_information(orci_db *db, int64_t project_id, char **json, 
     int code = view_begin(db, err);
     if (code != ORC_OK)
         return code;
-    step_graph g = {0};
-    json_t *root = NULL, *steps = NULL, *tasks = NULL;
-    int64_t version_id = 0;
-    json_t *project = project_object(db, project_id, &version_id, err);
-    if (project == NULL)
-        goto fail;
-    if (graph_load(db, version_id, true, &g, err) != ORC_OK)
-        goto fail;
-    if ((steps = steps_array(&g, err)) == NULL ||
-        (tasks = tasks_object(db, project_id, err)) == NULL)
-        goto fail;
-    root = json_object();
-    bool ok = put(root, "project", project);
-    ok = put(root, "steps", steps) && ok;
-    ok = put(root, "tasks", tasks) && ok;
-    project = steps = tasks = NULL; /* consumed */
-    if (!ok)
-        goto oom;
-    code = finish(root, json, err);
-    root = NULL;
-    goto out;
-oom:
-    out_of_memory(err);
-fail:
-    code = orci_db_code(err);
-out:
-    json_decref(project);
-    json_decref(steps);
-    json_decref(tasks);
-    json_decref(root);
-    graph_fini(&g);
+    json_t *root = NULL;
+    code = project_document(db, project_id, false, &root, err);
+    if (code == ORC_OK)
+        code = finish(root, json, err);
+    view_end(db);
+    return code;
+}
+
+int orci_view_projects_information(orci_db *db, const int64_t *project_ids, size_t n, char **json,
+                                   orc_error *err)
+{
+    if (json == NULL)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
+    *json = NULL;
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    json_t *root = json_object();
+    if (root == NULL)
+        code = out_of_memory(err);
+    for (size_t i = 0; i < n && code == ORC_OK; i++) {
+        json_t *doc = NULL;
+        code = project_document(db, project_ids[i], true, &doc, err);
+        if (code == ORC_NOT_FOUND) {
+            orc_error_clear(err); /* upstream leaves unknown ids out */
+            code = ORC_OK;
+            continue;
+        }
+        char key[24];
+        snprintf(key, sizeof key, "%lld", (long long)project_ids[i]);
+        if (code == ORC_OK && !put(root, key, doc))
+            code = out_of_memory(err);
+    }
+    if (code == ORC_OK)
+        code = finish(root, json, err);
+    else
+        json_decref(root);
     view_end(db);
     return code;
 }

@@ -6,6 +6,7 @@
 #ifndef ORCI_VIEWS_H
 #define ORCI_VIEWS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "orchestra/error.h"
@@ -17,6 +18,15 @@
  * id: ORC_NOT_FOUND "No project for given id".
  */
 int orci_view_project_information(orci_db *db, int64_t project_id, char **json, orc_error *err);
+
+/*
+ * orci_view_projects_information renders upstream HEAD's project_information for a list of
+ * projects (spec 4.3 HEAD): {"<id>": {"project", "steps", "tasks"}}, in one snapshot, with
+ * HEAD's fields (the project's scratchpad_url, status number and slack_group_id; steps' id
+ * and name; workers' slack_username and slack_user_id). Unknown ids are left out.
+ */
+int orci_view_projects_information(orci_db *db, const int64_t *project_ids, size_t n, char **json,
+                                   orc_error *err);
 
 /*
  * orci_view_dashboard renders dashboard_tasks (spec 5) for a worker:

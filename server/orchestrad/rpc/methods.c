@@ -8,6 +8,7 @@
 #include "proto/orchestra.pb-c.h"
 #include "svc/server.h"
 #include "svc/services.h"
+#include "svc/upstream.h"
 #include "svc/webapp.h"
 
 const orci_method orci_methods[] = {
@@ -223,6 +224,29 @@ const orci_method orci_methods[] = {
      .scopes = ORCI_SCOPE_ADMIN | ORCI_SCOPE_WORKER,
      .mutating = true,
      .apply = orci_svc_manage_project_apply},
+
+    /* coming from upstream (svc/upstream.h): HEAD's client endpoints, the import and the
+     * password of the workers it brings */
+    {.name = "AssignWorkerToTask",
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_assign_worker_to_task_apply},
+    {.name = "MessageProjectTeam",
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_message_project_team},
+    {.name = "ImportFixture",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .prepare = orci_svc_import_fixture_prepare,
+     .apply = orci_svc_import_fixture_apply,
+     .plan_free = orci_svc_import_plan_free},
+    {.name = "SetWorkerPassword",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .prepare = orci_svc_set_worker_password_prepare,
+     .apply = orci_svc_set_worker_password_apply,
+     .plan_free = orci_svc_set_password_plan_free},
 };
 
 const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];
