@@ -5,9 +5,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler \
   libsqlite3-dev libmbedtls-dev libcmocka-dev libjansson-dev python3 python3-requests \
-  python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev
+  python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev help2man lintian
 
-.PHONY: all deps build test test-asan fuzz fuzz-seeds demo bench clean format format-check
+.PHONY: all deps build test test-asan fuzz fuzz-seeds demo bench package clean format format-check
 
 all: build
 
@@ -55,6 +55,15 @@ fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
 fuzz-seeds: deps $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target gen_seeds
 	$(FUZZ_BUILD)/test/fuzz/gen_seeds test/fuzz/corpus
+
+# The Debian package (dist/, cmake/install.cmake): a release build installed under /usr, packed
+# by CPack into $(PKG_BUILD)/orchestra_<version>_<arch>.deb. Installs nothing on this machine.
+PKG_BUILD ?= build-pkg
+package: deps
+	cmake -S . -B $(PKG_BUILD) -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DBUILD_TESTING=OFF $(CMAKE_FLAGS)
+	cmake --build $(PKG_BUILD) -j $(JOBS)
+	cd $(PKG_BUILD) && cpack -G DEB
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

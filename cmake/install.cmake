@@ -2,6 +2,10 @@
 # the CMake package and pkg-config file for programs and plugins, man pages, and the Debian
 # package (`make package`, CPack). Included from the top CMakeLists.txt before the targets.
 include(GNUInstallDirs)
+# Three packages (`make package`): orchestra (daemons, CLI, plugins, configuration: the
+# default component), liborchestra0 (the shared library) and liborchestra-dev (headers,
+# pkg-config file, CMake package).
+set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME daemons)
 
 set(ORC_SYSCONF_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/orchestra)
 set(ORC_STATE_DIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/orchestra)
@@ -33,7 +37,7 @@ function(orc_install_dist)
     configure_file(${PROJECT_SOURCE_DIR}/dist/systemd/${unit}.service.in
                    ${PROJECT_BINARY_DIR}/dist/${unit}.service @ONLY)
     install(FILES ${PROJECT_BINARY_DIR}/dist/${unit}.service
-            DESTINATION ${CMAKE_INSTALL_LIBDIR}/systemd/system)
+            DESTINATION lib/systemd/system)
   endforeach()
   # The example workflows, for `orchestra workflow load` on an installed system.
   foreach(app simple_workflow journalism_workflow)
@@ -43,6 +47,22 @@ function(orc_install_dist)
   endforeach()
   install(FILES ${PROJECT_SOURCE_DIR}/dist/bash-completion/orchestra
           DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+  # Each package's documents: its copyright and changelog.
+  set(changelog ${PROJECT_BINARY_DIR}/dist/changelog.gz)
+  add_custom_command(OUTPUT ${changelog}
+                     COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/dist/debian/changelog > ${changelog}
+                     DEPENDS ${PROJECT_SOURCE_DIR}/dist/debian/changelog)
+  add_custom_target(orc_changelog ALL DEPENDS ${changelog})
+  install(FILES ${PROJECT_SOURCE_DIR}/dist/debian/liborchestra0.lintian-overrides
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME liborchestra0
+          COMPONENT lib)
+  foreach(pkg daemons:orchestra lib:liborchestra0 dev:liborchestra-dev)
+    string(REPLACE ":" ";" pair ${pkg})
+    list(GET pair 0 component)
+    list(GET pair 1 name)
+    install(FILES ${PROJECT_SOURCE_DIR}/dist/debian/copyright ${changelog}
+            DESTINATION ${CMAKE_INSTALL_DOCDIR}/../${name} COMPONENT ${component})
+  endforeach()
 endfunction()
 
 # orc_man_page(target section description): a man page made from the binary's --help and
@@ -59,13 +79,14 @@ function(orc_man_page target section description)
   endif()
   set(page ${PROJECT_BINARY_DIR}/man/${name}.${section})
   add_custom_command(
-    OUTPUT ${page}
+    OUTPUT ${page}.gz
     COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
     COMMAND ${HELP2MAN} --no-info --section=${section} --name=${description}
             --output=${page} $<TARGET_FILE:${target}>
+    COMMAND gzip -9nf ${page}
     DEPENDS ${target} VERBATIM)
-  add_custom_target(man_${target} ALL DEPENDS ${page})
-  install(FILES ${page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+  add_custom_target(man_${target} ALL DEPENDS ${page}.gz)
+  install(FILES ${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endfunction()
 
 # The CMake package (find_package(Orchestra)): Orchestra::orchestra, the client library, and
@@ -73,14 +94,15 @@ endfunction()
 function(orc_install_package)
   include(CMakePackageConfigHelpers)
   set(dir ${CMAKE_INSTALL_LIBDIR}/cmake/Orchestra)
-  install(EXPORT OrchestraTargets NAMESPACE Orchestra:: DESTINATION ${dir})
+  install(EXPORT OrchestraTargets NAMESPACE Orchestra:: DESTINATION ${dir} COMPONENT dev)
   configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/OrchestraConfig.cmake.in
                                 ${PROJECT_BINARY_DIR}/OrchestraConfig.cmake
                                 INSTALL_DESTINATION ${dir})
   write_basic_package_version_file(${PROJECT_BINARY_DIR}/OrchestraConfigVersion.cmake
                                    COMPATIBILITY SameMinorVersion)
   install(FILES ${PROJECT_BINARY_DIR}/OrchestraConfig.cmake
-                ${PROJECT_BINARY_DIR}/OrchestraConfigVersion.cmake DESTINATION ${dir})
+                ${PROJECT_BINARY_DIR}/OrchestraConfigVersion.cmake DESTINATION ${dir}
+          COMPONENT dev)
   # pkg-config: the prefix is found from where the .pc file lies, so the tree can move.
   file(RELATIVE_PATH up ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
   string(REGEX REPLACE "/$" "" up "${up}")
@@ -89,28 +111,60 @@ function(orc_install_package)
   file(RELATIVE_PATH ORC_PC_INCLUDEDIR ${CMAKE_INSTALL_PREFIX} ${CMAKE_INSTALL_FULL_INCLUDEDIR})
   configure_file(${PROJECT_SOURCE_DIR}/client/orchestra.pc.in ${PROJECT_BINARY_DIR}/orchestra.pc
                  @ONLY)
-  install(FILES ${PROJECT_BINARY_DIR}/orchestra.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  install(FILES ${PROJECT_BINARY_DIR}/orchestra.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
+          COMPONENT dev)
 endfunction()
 
-# The Debian package: `make package` (a build configured with the prefix /usr).
+# The Debian packages: `make package` (a build configured with the prefix /usr).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME orchestra)
 set(CPACK_PACKAGE_VENDOR "Orchestra in C")
 set(CPACK_PACKAGE_CONTACT "Orchestra maintainers <maintainers@orchestra.invalid>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "orchestrate teams of experts and machines through workflows")
-set(CPACK_PACKAGE_DESCRIPTION
-    "Orchestra coordinates human experts and machine steps through versioned workflows: a\n"
-    "coordinator (orchestrad, SQLite), executors for machine steps, an HTTP shim serving the\n"
-    "legacy JSON API and the experts' web app, a client library and a CLI.")
-set(CPACK_DEBIAN_PACKAGE_SECTION net)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_ALL daemons lib dev)
+set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_SET_DESTDIR ON)
+set(CPACK_DEBIAN_DAEMONS_PACKAGE_NAME orchestra)
+set(CPACK_DEBIAN_DAEMONS_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_DAEMONS_PACKAGE_DEPENDS "adduser")
+set(CPACK_COMPONENT_DAEMONS_DESCRIPTION
+    "orchestrate teams of experts and machines through workflows\n"
+    "Orchestra coordinates human experts and machine steps through versioned\n"
+    "workflows: a coordinator (orchestrad, on SQLite), executors for machine\n"
+    "steps, an HTTP shim serving the legacy JSON API and the experts' web app,\n"
+    "and a command line. The package starts nothing by itself.")
+set(CPACK_DEBIAN_DAEMONS_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/dist/debian/postinst ${PROJECT_SOURCE_DIR}/dist/debian/postrm
     ${PROJECT_BINARY_DIR}/dist/conffiles)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-set(CPACK_SET_DESTDIR ON)
+set(CPACK_DEBIAN_DAEMONS_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_DEBIAN_LIB_PACKAGE_NAME liborchestra0)
+set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
+# The shared library's shlibs file and ldconfig trigger (dpkg runs ldconfig once per
+# transaction; no maintainer script of ours calls it).
+configure_file(${PROJECT_SOURCE_DIR}/dist/debian/lib-postinst ${PROJECT_BINARY_DIR}/dist/lib/postinst
+               COPYONLY)
+configure_file(${PROJECT_SOURCE_DIR}/dist/debian/lib-postrm ${PROJECT_BINARY_DIR}/dist/lib/postrm
+               COPYONLY)
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/dist/shlibs
+    ${PROJECT_SOURCE_DIR}/dist/debian/triggers ${PROJECT_BINARY_DIR}/dist/lib/postinst
+    ${PROJECT_BINARY_DIR}/dist/lib/postrm)
+set(CPACK_DEBIAN_LIB_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+set(CPACK_COMPONENT_LIB_DESCRIPTION
+    "client library for the Orchestra coordinator\n"
+    "liborchestra talks to orchestrad: projects, workers, tasks, the job\n"
+    "protocol of machine steps and the event feed.")
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME liborchestra-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_COMPONENT_DEV_DEPENDS lib)
+set(CPACK_COMPONENT_DEV_DESCRIPTION
+    "development files of liborchestra and of Orchestra plugins\n"
+    "Headers, the pkg-config file and the CMake package (find_package(Orchestra))\n"
+    "for programs using liborchestra and for machine-step plugins.")
+file(WRITE ${PROJECT_BINARY_DIR}/dist/shlibs
+     "liborchestra 0 liborchestra0 (>= ${PROJECT_VERSION})\n")
 file(WRITE ${PROJECT_BINARY_DIR}/dist/conffiles
      "${ORC_SYSCONF_DIR}/orchestrad.conf\n${ORC_SYSCONF_DIR}/orchestra-http.conf\n"
      "${ORC_SYSCONF_DIR}/orchestra-executor.conf\n")

@@ -31,7 +31,7 @@ for f in bin/orchestrad bin/orchestra bin/orchestra-http bin/orchestra-executor 
     lib/pkgconfig/orchestra.pc lib/cmake/Orchestra/OrchestraConfigVersion.cmake \
     lib/orchestra/plugins/libsimple_workflow.so share/orchestra/workflows/simple_workflow/workflow.json \
     etc/orchestra/orchestrad.conf lib/systemd/system/orchestrad.service \
-    share/man/man8/orchestrad.8 share/man/man1/orchestra.1 \
+    share/man/man8/orchestrad.8.gz share/man/man1/orchestra.1.gz \
     share/bash-completion/completions/orchestra; do
     [ -e "$prefix/$f" ] || fail "missing $f"
 done
