@@ -13,9 +13,15 @@
 #include "domain/timetrack.h"
 #include "store/dbutil.h"
 
-/* The id a new row gets: upstream's pk (?1) when our table has no row of that id. */
+/*
+ * The id a new row gets: upstream's pk (?1) when our table has no row of that id, else one
+ * above both our ids and every pk of the model in the fixture (?20, KEEP_ID_TOP), so that a
+ * record moved aside does not take the id of a record that comes later.
+ */
+#define KEEP_ID_TOP 20 /* above every other parameter of the INSERTs below */
 #define KEEP_ID(table)                                                                             \
-    "(CASE WHEN ?1 > 0 AND NOT EXISTS (SELECT 1 FROM " table " WHERE id = ?1) THEN ?1 END)"
+    "(CASE WHEN ?1 > 0 AND NOT EXISTS (SELECT 1 FROM " table " WHERE id = ?1) THEN ?1"             \
+    " ELSE max((SELECT coalesce(max(id), 0) FROM " table "), ?20) + 1 END)"
 
 /* ---- the record of what was imported ----------------------------------------------------- */
 
@@ -85,6 +91,9 @@ static void bind_opt_time(sqlite3_stmt *st, int idx, const imp_val *v)
 static int insert_row(imp_ctx *c, int model, const imp_rec *r, sqlite3_stmt *st, int64_t *row,
                       orc_error *err)
 {
+    /* The fixture's highest pk of the model: its records are sorted by pk. */
+    const imp_rec *last = &c->p->recs[model][c->p->n[model] - 1];
+    orci_bind_int(st, KEEP_ID_TOP, last->pk > 0 ? last->pk : 0);
     orc_error why = {0};
     int code = orci_db_step(c->lc->db, st, &why);
     if (code != ORC_OK)
@@ -240,12 +249,32 @@ static int write_version(imp_ctx *c, const imp_rec *r, int64_t *row, bool *creat
     return insert_row(c, IM_VERSION, r, st, row, err);
 }
 
+/* version_created tells whether this import created the version of upstream's pk. */
+static bool version_created(const imp_ctx *c, int64_t pk)
+{
+    const imp_rec *v = c->p->recs[IM_VERSION];
+    size_t lo = 0, hi = c->p->n[IM_VERSION];
+    while (lo < hi) { /* the records are sorted by pk */
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].pk == pk)
+            return c->created[IM_VERSION][mid];
+        if (v[mid].pk < pk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
 /*
- * step_in_loaded_version refuses a step missing from a version that is already here with
- * its steps (loaded from its folder, say): the two versions differ.
+ * step_in_loaded_version refuses a step missing from a version that was here before the
+ * import with its steps (loaded from its folder, say): the two versions differ. A version
+ * this import created gets its steps from the fixture.
  */
 static int step_in_loaded_version(imp_ctx *c, const imp_rec *r, int64_t version, orc_error *err)
 {
+    if (version_created(c, r->v[S_VERSION].i))
+        return ORC_OK;
     sqlite3_stmt *st = orci_db_stmt(c->lc->db,
                                     "SELECT w.slug, v.slug FROM workflow_versions v"
                                     " JOIN workflows w ON w.id = v.workflow_id WHERE v.id = ?1"
