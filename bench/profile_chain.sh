@@ -19,6 +19,8 @@
 #   perf       perf record -g on orchestrad during the run (report left in the folder);
 #              ORC_PROF_EVENT picks the event (e.g. page-faults, syscalls:sys_enter_futex),
 #              ORC_PROF_THREAD the threads by name (e.g. orc:writer, orc:rpc)
+# ORC_PROF_TARGET=exec points perf, perfstat and syscalls at the executors and their plugin
+# hosts instead of orchestrad.
 #   perfstat   perf stat on orchestrad during the run
 #   none       just the run (CPU per step from /proc, which load does not change much)
 # The scratch folder (/tmp/orc-prof-*) is kept and printed; ORC_PROF_DIR chooses it.
@@ -101,13 +103,17 @@ for i in $(seq "$n_exec"); do
 done
 sleep 1
 
-# The process whose counters the run reads (valgrind runs the program in its own pid).
+# The processes perf looks at: orchestrad, or with ORC_PROF_TARGET=exec the executors and
+# their plugin hosts.
 target=$dpid
+if [ "${ORC_PROF_TARGET:-}" = exec ]; then
+    target=$(for p in "${pids[@]:1}"; do echo "$p"; pgrep -P "$p" || true; done | paste -sd,)
+fi
 case $mode in
 callgrind) callgrind_control -z "$dpid" >/dev/null ;;
 callgrind-exec) for p in $(pgrep -f "callgrind.exec" || true); do callgrind_control -z "$p" >/dev/null || true; done ;;
 perf)
-    who=(-p "$dpid")
+    who=(-p "$target")
     if [ -n "${ORC_PROF_THREAD:-}" ]; then # one thread, by name (e.g. orc:writer)
         tids=$(grep -l -x "$ORC_PROF_THREAD" /proc/"$dpid"/task/*/comm | cut -d/ -f5 | paste -sd,)
         who=(-t "$tids")
@@ -115,8 +121,8 @@ perf)
     perf record -g ${ORC_PROF_EVENT:+-e "$ORC_PROF_EVENT"} -o "$dir/perf.data" "${who[@]}" \
     >"$dir/perf.log" 2>&1 &
     perfpid=$! ;;
-syscalls) perf trace -s -p "$dpid" -o "$dir/syscalls.txt" >/dev/null 2>&1 & perfpid=$! ;;
-perfstat) perf stat -p "$dpid" -o "$dir/perfstat.txt" -e task-clock,context-switches,cpu-migrations,page-faults >/dev/null 2>&1 & perfpid=$! ;;
+syscalls) perf trace -s -p "$target" -o "$dir/syscalls.txt" >/dev/null 2>&1 & perfpid=$! ;;
+perfstat) perf stat -p "$target" -o "$dir/perfstat.txt" -e task-clock,context-switches,cpu-migrations,page-faults >/dev/null 2>&1 & perfpid=$! ;;
 esac
 cpu_of() { awk '{print $14+$15}' "/proc/$1/stat"; }
 tree_cpu() { # ticks of a process and its live children
@@ -198,6 +204,12 @@ esac
 echo "steps $steps wall_s $(echo "$end - $start" | bc)"
 echo "orchestrad_cpu_us_per_step $(( (d1 - d0) * 1000000 / hz / steps ))"
 echo "executor_cpu_us_per_step $(( (e1 - e0) * 1000000 / hz / steps ))"
+# ORC_PROF_WAL=1 keeps a copy of the database and its WAL as the run left them (before the
+# daemon checkpoints at its stop), to see which pages the steps wrote (bench/wal_pages.py).
+if [ -n "${ORC_PROF_WAL:-}" ]; then
+    cp "$dir/orchestra.db-wal" "$dir/run.db-wal"
+    cp "$dir/orchestra.db" "$dir/run.db"
+fi
 kill -TERM "$dpid" 2>/dev/null || true
 for p in "${pids[@]:1}"; do kill -TERM "$p" 2>/dev/null || true; done
 wait "$wpid" 2>/dev/null || true

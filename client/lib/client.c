@@ -7,7 +7,14 @@
  * the same request id and signature and the server answers it from its stored replies.
  * The periodic resend is set just past the call's own deadline: a live but slow server is
  * never sent duplicates, while a lost connection still gets the immediate resend.
+ *
+ * Contexts. Each call needs a REQ context and an aio of its own while it runs; a context
+ * whose exchange went through (its reply received, nothing outstanding) and its aio are kept
+ * for the next call instead of being closed and freed: opening them cost a context id, a few
+ * allocations and, for the aio, a getrandom system call on every call. A context whose
+ * exchange failed in any way is closed, never reused.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -33,6 +40,15 @@
 #define CLIENT_RECONNECT_MAX_MS 2000
 /* Used for tls+tcp:// when no CA bundle is configured (Debian's ca-certificates). */
 #define CLIENT_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+/* Most idle contexts kept; more threads calling at once open more and close the extra. */
+#define CLIENT_POOL_MAX 64
+
+/* client_slot is a REQ context and its aio, idle in the pool or serving one call. */
+typedef struct client_slot {
+    nng_ctx ctx;
+    nng_aio *aio;
+    struct client_slot *next;
+} client_slot;
 
 struct orc_client {
     nng_socket sock;
@@ -47,6 +63,10 @@ struct orc_client {
     char *api_secret; /* set whenever api_key is */
     char *token;      /* NULL: no session token */
     int timeout_ms;
+    pthread_mutex_t pool_mu; /* guards pool and pool_n */
+    bool pool_mu_init;
+    client_slot *pool; /* idle contexts, ready for a call */
+    int pool_n;
 };
 
 void orc_free(void *p)
@@ -97,11 +117,32 @@ void orc_client_close(orc_client *c)
         client_close_socket(c);
 }
 
+/* slot_free closes a context (harmless when its socket is closed) and frees its aio. */
+static void slot_free(client_slot *s)
+{
+    if (!s)
+        return;
+    if (s->aio) {
+        nng_aio_stop(s->aio);
+        nng_msg_free(nng_aio_get_msg(s->aio));
+        nng_aio_free(s->aio);
+    }
+    nng_ctx_close(s->ctx);
+    free(s);
+}
+
 void orc_client_destroy(orc_client *c)
 {
     if (!c)
         return;
     client_close_socket(c);
+    while (c->pool) {
+        client_slot *s = c->pool;
+        c->pool = s->next;
+        slot_free(s);
+    }
+    if (c->pool_mu_init)
+        pthread_mutex_destroy(&c->pool_mu);
     if (c->tls)
         nng_tls_config_free(c->tls);
     free(c->url);
@@ -207,6 +248,11 @@ int orc_client_new(const orc_client_opts *opts, orc_client **out, orc_error *err
     if (!c)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     atomic_init(&c->sock_closed, false);
+    if (pthread_mutex_init(&c->pool_mu, NULL) != 0) {
+        free(c);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "cannot create a mutex");
+    }
+    c->pool_mu_init = true;
     c->timeout_ms = opts->timeout_ms ? opts->timeout_ms : CLIENT_DEFAULT_TIMEOUT_MS;
     if (!dup_opt(url, &c->url) || !dup_opt(opts->api_key, &c->api_key) ||
         !dup_opt(opts->api_key ? opts->api_secret : NULL, &c->api_secret) ||
@@ -273,36 +319,82 @@ static int transport_error(orc_client *c, int rv, orc_error *err)
 }
 
 /*
- * client_exchange sends msg (ownership passes here, whatever happens) on a fresh context and
- * returns the reply message in *reply (the caller frees it with nng_msg_free).
+ * slot_take hands out an idle context of the pool, or opens a new one (its resend time just
+ * past the calls' deadline, see the top of this file). NNG errors in *rv.
+ */
+static client_slot *slot_take(orc_client *c, int *rv)
+{
+    pthread_mutex_lock(&c->pool_mu);
+    client_slot *s = c->pool;
+    if (s) {
+        c->pool = s->next;
+        c->pool_n--;
+    }
+    pthread_mutex_unlock(&c->pool_mu);
+    if (s) {
+        s->next = NULL;
+        return s;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        *rv = NNG_ENOMEM;
+        return NULL;
+    }
+    if ((*rv = nng_ctx_open(&s->ctx, c->sock)) != 0) {
+        free(s);
+        return NULL;
+    }
+    nng_ctx_set_ms(s->ctx, NNG_OPT_REQ_RESENDTIME, (nng_duration)c->timeout_ms + 1000);
+    if ((*rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
+        s->aio = NULL;
+        slot_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* slot_give puts back a context whose exchange went through, or closes it (pool full). */
+static void slot_give(orc_client *c, client_slot *s)
+{
+    nng_aio_set_msg(s->aio, NULL);
+    pthread_mutex_lock(&c->pool_mu);
+    bool keep = c->pool_n < CLIENT_POOL_MAX && !atomic_load(&c->sock_closed);
+    if (keep) {
+        s->next = c->pool;
+        c->pool = s;
+        c->pool_n++;
+    }
+    pthread_mutex_unlock(&c->pool_mu);
+    if (!keep)
+        slot_free(s);
+}
+
+/*
+ * client_exchange sends msg (ownership passes here, whatever happens) on a context of the
+ * pool and returns the reply message in *reply (the caller frees it with nng_msg_free).
  */
 static int client_exchange(orc_client *c, nng_msg *msg, nng_msg **reply, orc_error *err)
 {
-    nng_ctx ctx;
-    nng_aio *aio = NULL;
-    bool ctx_open = false;
     int rc = ORC_OK;
-    int rv;
+    int rv = 0;
 
     *reply = NULL;
     int64_t deadline = orci_monotonic_ms() + c->timeout_ms;
-    if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
-        rc = transport_error(c, rv, err);
-        goto out;
+    client_slot *s = slot_take(c, &rv);
+    if (!s) {
+        nng_msg_free(msg);
+        return rv == NNG_ENOMEM ? orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory")
+                                : transport_error(c, rv, err);
     }
-    ctx_open = true;
-    nng_ctx_set_ms(ctx, NNG_OPT_REQ_RESENDTIME, (nng_duration)c->timeout_ms + 1000);
-    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
+    nng_aio *aio = s->aio;
     nng_aio_set_timeout(aio, c->timeout_ms);
     nng_aio_set_msg(aio, msg);
     msg = NULL;
-    nng_ctx_send(ctx, aio);
+    nng_ctx_send(s->ctx, aio);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0) {
         msg = nng_aio_get_msg(aio); /* still ours after a failed send */
+        nng_aio_set_msg(aio, NULL);
         rc = transport_error(c, rv, err);
         goto out;
     }
@@ -312,21 +404,22 @@ static int client_exchange(orc_client *c, nng_msg *msg, nng_msg **reply, orc_err
         goto out;
     }
     nng_aio_set_timeout(aio, (nng_duration)left);
-    nng_ctx_recv(ctx, aio);
+    nng_ctx_recv(s->ctx, aio);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0) {
         rc = transport_error(c, rv, err);
         goto out;
     }
     *reply = nng_aio_get_msg(aio);
+    nng_aio_set_msg(aio, NULL);
+    slot_give(c, s);
+    return ORC_OK;
 
 out:
     if (msg)
         nng_msg_free(msg);
-    if (aio)
-        nng_aio_free(aio);
-    if (ctx_open)
-        nng_ctx_close(ctx);
+    /* A request may still be outstanding on it: never reused. */
+    slot_free(s);
     return rc;
 }
 
