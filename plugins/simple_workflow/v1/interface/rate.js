@@ -36,7 +36,8 @@ export default function mount(root, api) {
     return h("label", { class: "choice", for: id }, input, `${text}.`);
   });
   root.replaceChildren(title,
-    h("div", { class: "notice" }, h("p", {}, "We successfully scraped an image for you! Please rate it below.")),
+    h("div", { class: "notice success" },
+      h("p", {}, "We successfully scraped an image for you! Please rate it below.")),
     h("p", {}, h("img", { src: found, alt: "The image the crawler found on the page" })),
     h("fieldset", { "aria-required": "true" }, h("legend", {}, "How awesome is this image?"), choices));
   return { missing: () => (data.rating ? [] : ["How awesome is this image?"]) };

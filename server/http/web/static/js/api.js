@@ -23,7 +23,8 @@ export function csrfToken() {
 
 export function toSignIn() {
   const next = location.pathname + location.search;
-  location.assign(LOGIN + "?next=" + encodeURIComponent(next));
+  // As the server writes it: slashes stay, everything else that needs it is escaped.
+  location.assign(LOGIN + "?next=" + encodeURIComponent(next).replace(/%2F/g, "/"));
 }
 
 // messageOf picks the human-readable text of an error body: upstream's {"error","message"},

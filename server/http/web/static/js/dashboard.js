@@ -19,7 +19,7 @@ function card(entry, info) {
   const link = h("a", { href: `/orchestra/app/task/${entry.id}`, class: "card-title" }, entry.step);
   const meta = h("dl", { class: "card-meta" },
     h("dt", {}, "Project"), h("dd", {}, entry.detail || "(no description)"),
-    h("dt", {}, "Workflow"), h("dd", {}, info && info.workflow ? `${info.workflow} · ${entry.project}` : entry.project));
+    h("dt", {}, "Workflow"), h("dd", { title: entry.project }, info && info.workflow ? info.workflow : entry.project));
   if (info && info.assigned_at) meta.append(h("dt", {}, "Assigned"), h("dd", {}, when(info.assigned_at)));
   if (info && info.changed_at) meta.append(h("dt", {}, "Last change"), h("dd", {}, when(info.changed_at)));
   return h("li", { class: "card task-card", dataset: { task: entry.id } }, link, meta);

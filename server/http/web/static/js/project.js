@@ -73,7 +73,10 @@ export async function showProject(projectId) {
         const e = Date.parse(it.end_datetime || it.start_datetime);
         const bar = h("span", { class: `bar bar-${it.status.toLowerCase().replace(/\s+/g, "-")}`,
           title: `${it.status}: ${when(it.start_datetime)} – ${when(it.end_datetime)}` }, it.status);
-        bar.style.left = `${((s - lo) / (hi - lo)) * 100}%`;
+        const left = ((s - lo) / (hi - lo)) * 100;
+        // Late bars hang from the right edge so that their label (min-width) stays visible.
+        if (left > 75) bar.style.right = `${100 - Math.min(100, left + ((e - s) / (hi - lo)) * 100)}%`;
+        else bar.style.left = `${left}%`;
         bar.style.width = `${Math.max(((e - s) / (hi - lo)) * 100, 1.5)}%`;
         return bar;
       });
