@@ -254,6 +254,31 @@ static int create_wanted(const ready_step *s, bool *create, orc_error *err)
     return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", why.message);
 }
 
+/* create_task creates the project's task of a ready step and applies its assignment policy. */
+static int create_task(orci_lc *lc, int64_t project_id, const ready_step *s, orc_error *err)
+{
+    sqlite3_stmt *st = orci_db_stmt(lc->db,
+                                    "INSERT INTO tasks (start_datetime, step_id, project_id,"
+                                    " status) VALUES (?1, ?2, ?3, 0)",
+                                    err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, lc->now_us);
+    orci_bind_int(st, 2, s->id);
+    orci_bind_int(st, 3, project_id);
+    int code = orci_db_step(lc->db, st, err);
+    if (code != ORC_OK)
+        return code;
+    int64_t task_id = orci_db_last_id(lc->db);
+    if ((code = orci_events_task_event(lc->db, lc->now_us, "task.created", task_id, 0, NULL,
+                                       orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING), NULL,
+                                       err)) != ORC_OK ||
+        (code = preassign(lc, project_id, task_id, s->is_human, s->policy, err)) != ORC_OK)
+        return code;
+    /* A machine task is scheduled at once: it becomes a job for the executors. */
+    return s->is_human ? ORC_OK : orci_jobs_create(lc, task_id, err);
+}
+
 int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
 {
     int status = 0;
@@ -323,29 +348,7 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         if (!create)
             continue; /* declined: asked again at the next completion, as upstream */
         created++;
-        st = orci_db_stmt(lc->db,
-                          "INSERT INTO tasks (start_datetime, step_id, project_id, status)"
-                          " VALUES (?1, ?2, ?3, 0)",
-                          err);
-        if (st == NULL) {
-            code = ORC_INTERNAL;
-            goto out;
-        }
-        orci_bind_int(st, 1, lc->now_us);
-        orci_bind_int(st, 2, steps[i].id);
-        orci_bind_int(st, 3, project_id);
-        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
-            goto out;
-        int64_t task_id = orci_db_last_id(lc->db);
-        if ((code = orci_events_task_event(lc->db, lc->now_us, "task.created", task_id, 0, NULL,
-                                           orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING),
-                                           NULL, err)) != ORC_OK)
-            goto out;
-        if ((code = preassign(lc, project_id, task_id, steps[i].is_human, steps[i].policy, err)) !=
-            ORC_OK)
-            goto out;
-        /* A machine task is scheduled at once: it becomes a job for the executors. */
-        if (!steps[i].is_human && (code = orci_jobs_create(lc, task_id, err)) != ORC_OK)
+        if ((code = create_task(lc, project_id, &steps[i], err)) != ORC_OK)
             goto out;
     }
     /* A task just created is not Complete: only a project that got none may be done. */
