@@ -5,7 +5,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler \
   libsqlite3-dev libmbedtls-dev libcmocka-dev libjansson-dev python3 python3-requests \
-  python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev help2man lintian
+  python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev \
+  chromium chromium-driver python3-selenium help2man lintian
 
 .PHONY: all deps build test test-asan fuzz fuzz-seeds demo bench package clean format format-check
 
@@ -23,8 +24,10 @@ build: deps $(BUILD)/CMakeCache.txt
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure --no-tests=error -j $(JOBS)
 
+# KEEP=1 leaves the daemons and the web app running (its URL and users are printed) until Ctrl-C.
+KEEP ?= 0
 demo: build
-	./scripts/demo.sh $(BUILD)
+	KEEP=$(KEEP) ./scripts/demo.sh $(BUILD)
 
 bench: build
 	./scripts/bench.sh $(BUILD)

@@ -3,7 +3,10 @@
 # a fresh database, an orchestra-executor with the example plugins, and a local web page with
 # a few images to crawl; loads the example workflows and their sample data; runs
 # `orchestra demo simple --yes` (the crawl runs on the executor, the demo user rates the
-# image); and stops everything this script started.
+# image); shows the legacy JSON API; starts the experts' web app and prints its URL and the
+# demo worker's credentials; and stops everything this script started. With KEEP=1
+# (`make demo KEEP=1`) everything stays up, with a fresh task waiting for the demo worker in
+# the web app, until Ctrl-C.
 set -eu
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,7 +53,13 @@ free_port() {
 rpc="tcp://127.0.0.1:$(free_port)"
 events="tcp://127.0.0.1:$(free_port)"
 web_port=$(free_port)
-http_port=$(free_port)
+keep=${KEEP:-0}
+# Kept up for a person to use: the usual address when it is free.
+if [ "$keep" = 1 ] && /usr/bin/python3 -c 'import socket; socket.socket().bind(("127.0.0.1", 8000))' 2>/dev/null; then
+    http_port=8000
+else
+    http_port=$(free_port)
+fi
 web="http://127.0.0.1:$web_port/"
 
 say() { printf '\n== %s\n' "$*"; }
@@ -152,7 +161,8 @@ say "the crawl's job (orchestra job list)"
 "$orchestra" job list
 
 say "the legacy JSON API: orchestra-http on 127.0.0.1:$http_port, signed as upstream's client"
-"$shim" --listen "127.0.0.1:$http_port" --rpc "$rpc" >"$data/orchestra-http.log" 2>&1 &
+"$shim" --listen "127.0.0.1:$http_port" --rpc "$rpc" --events "$events" \
+    >"$data/orchestra-http.log" 2>&1 &
 started $!
 if ! wait_until /usr/bin/python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$http_port/orchestra/api/status/')"; then
     echo "orchestra-http did not start:" >&2
@@ -179,6 +189,29 @@ r = requests.post(base + "project_information/", json={"project_id": 1},
                   headers=headers(), auth=HTTPSignatureAuth("orchestra-user", "wrong"))
 print("the same with a wrong secret ->", r.status_code, r.text)
 PY
+
+say "the experts' web app (served by the same orchestra-http)"
+app="http://127.0.0.1:$http_port/orchestra/app/"
+# A task waiting for the demo worker, and a project admin (upstream's demo_admin fixture).
+project=$("$orchestra" --json project create --workflow simple_workflow --version v1 \
+    --description "Rate an image in the web app" --priority 10 --task-class real \
+    --data "{\"url\":\"$web\"}" | sed 's/[^0-9]//g')
+printf '%s\n' admin | "$orchestra" worker add admin --password-stdin --first-name Demo \
+    --last-name Admin >/dev/null
+"$orchestra" worker admin admin
+status=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('${app%app/}accounts/login/').status)")
+echo "  sign-in page: HTTP $status"
+echo "  open:         $app"
+echo "  sign in as:   demo / demo (the simple workflow's worker; project $project has a task)"
+echo "                journalism-editor / editor, journalism-reporter-1 / reporter, ... (plugins/README.md)"
+echo "                admin / admin (a project admin: ${app}project/$project)"
+
+if [ "$keep" = 1 ]; then
+    say "everything stays up until Ctrl-C (logs in $data)"
+    while :; do
+        sleep 1
+    done
+fi
 
 say "stopping orchestra-http, orchestra-executor, the web server and orchestrad"
 stop_all
