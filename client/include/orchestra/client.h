@@ -394,6 +394,42 @@ int orc_task_revert(orc_client *c, int64_t task_id, int64_t iteration_id, bool b
  */
 int orc_check_consistency_json(orc_client *c, char **json, size_t *n_violations, orc_error *err);
 
+/* ---- listings ----------------------------------------------------------------------------- */
+
+/*
+ * orc_list_filter selects one page of a listing: rows with ids above after_id (0: from the
+ * start), at most limit of them (0: 100, at most 1000), and the filters a listing takes
+ * (NULL or 0: none). Strings are borrowed for the call.
+ */
+typedef struct orc_list_filter {
+    int64_t after_id;
+    int limit;
+    const char *status;   /* projects: Active|Paused|Aborted|Completed; tasks: a task status */
+    const char *workflow; /* projects: a workflow slug */
+    int64_t project_id;   /* tasks: one project's */
+} orc_list_filter;
+
+/*
+ * The listings (admin scope; projects also with the project scope) return one page in *json
+ * (release with orc_free): {"<kind>":[...],"next_after_id":N}, N the after_id of the next
+ * page, 0 at the end. Times are RFC 3339 UTC strings (null when unset).
+ *  - orc_project_list_json: {"projects":[{"id","workflow","version","description","priority",
+ *    "status","task_class","start"}]};
+ *  - orc_worker_list_json: {"workers":[{"id","username","first_name","last_name","email",
+ *    "is_admin","has_password","certifications":["workflow/cert role class"]}]};
+ *  - orc_task_list_json: {"tasks":[{"id","project_id","step","is_human","status","start",
+ *    "worker"}]} (worker: the latest assignment's, omitted when none);
+ *  - orc_certification_list_json (all at once; workflow NULL: every workflow):
+ *    {"certifications":[{"id","workflow","slug","name","description","required":[slugs]}]};
+ *  - orc_key_list_json (all at once, never a secret): {"keys":[{"key_id","name","scopes",
+ *    "created","revoked"}]}.
+ */
+int orc_project_list_json(orc_client *c, const orc_list_filter *f, char **json, orc_error *err);
+int orc_worker_list_json(orc_client *c, const orc_list_filter *f, char **json, orc_error *err);
+int orc_task_list_json(orc_client *c, const orc_list_filter *f, char **json, orc_error *err);
+int orc_certification_list_json(orc_client *c, const char *workflow, char **json, orc_error *err);
+int orc_key_list_json(orc_client *c, char **json, orc_error *err);
+
 /* ---- machine-step jobs (admin) ---------------------------------------------------------- */
 
 /*

@@ -7,6 +7,7 @@
 #include "rpc/dispatch.h"
 #include "proto/orchestra.pb-c.h"
 #include "svc/server.h"
+#include "svc/listings.h"
 #include "svc/services.h"
 #include "svc/upstream.h"
 #include "svc/webapp.h"
@@ -247,6 +248,25 @@ const orci_method orci_methods[] = {
      .prepare = orci_svc_set_worker_password_prepare,
      .apply = orci_svc_set_worker_password_apply,
      .plan_free = orci_svc_set_password_plan_free},
+
+    /* listings (svc/listings.c) */
+    {.name = "ListProjects",
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_list_projects},
+    {.name = "ListWorkers",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_list_workers},
+    {.name = "ListTasks",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_list_tasks},
+    {.name = "ListCertifications",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = false,
+     .run = orci_svc_list_certifications},
+    {.name = "ListKeys", .scopes = ORCI_SCOPE_ADMIN, .mutating = false, .run = orci_svc_list_keys},
 };
 
 const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];
