@@ -72,6 +72,7 @@ extern const orci_cli_command orci_cli_time_commands[];
 extern const orci_cli_command orci_cli_demo_commands[];
 extern const orci_cli_command orci_cli_events_commands[];
 extern const orci_cli_command orci_cli_import_commands[];
+extern const orci_cli_command orci_cli_list_commands[];
 
 /* orci_cli_opt describes one command option: a flag (value NULL) or one taking a value. */
 typedef struct orci_cli_opt {
@@ -106,6 +107,22 @@ int orci_cli_set_global(orci_cli_globals *g, const orci_cli_command *cmd, int co
  */
 int orci_cli_parse(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
                    const orci_cli_opt *opts, size_t n_opts, int min_pos, int max_pos, int *n_pos);
+
+/*
+ * orci_cli_error_doc prints an error as one JSON document on stderr,
+ * {"code":"<status name>","message":...} (the --json form of every error).
+ */
+void orci_cli_error_doc(int code, const char *message);
+
+/*
+ * orci_cli_error says what went wrong, "orchestra: <message>" on stderr (or, with --json,
+ * the JSON document with code's name), and returns exit_code.
+ */
+int orci_cli_error(int code, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* orci_cli_json_errors says whether --json was given: errors are then JSON documents. */
+bool orci_cli_json_errors(void);
 
 /* orci_cli_usage_error prints "orchestra: <message>" and the command's usage line on stderr
  * and returns ORCI_CLI_EXIT_USAGE. cmd NULL: the top-level usage. */

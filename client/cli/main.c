@@ -17,7 +17,7 @@ static const orci_cli_command *const tables[] = {
     orci_cli_workflow_commands, orci_cli_project_commands, orci_cli_worker_commands,
     orci_cli_task_commands,     orci_cli_session_commands, orci_cli_job_commands,
     orci_cli_demo_commands,     orci_cli_system_commands,  orci_cli_time_commands,
-    orci_cli_events_commands,   orci_cli_import_commands,
+    orci_cli_events_commands,   orci_cli_import_commands,  orci_cli_list_commands,
 };
 
 #define N_TABLES (sizeof tables / sizeof tables[0])
@@ -59,8 +59,41 @@ static void print_main_help(void)
            "Credentials: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET sign calls with an API "
            "key;\nworker commands use ORCHESTRA_TOKEN, else the session saved by `orchestra "
            "login`.\n\n"
-           "Exit status: 0 success, 1 the server refused, 2 usage error, 3 server unreachable.\n",
+           "Old names still work: project info (show), worker add (create), time rm\n"
+           "(delete), demo simple (example simple), journalism (example journalism).\n\n"
+           "Exit status: 0 success, 1 the server refused, 2 usage error, 3 server unreachable.\n"
+           "With --json, an error is one JSON document on stderr: {\"code\",\"message\"}.\n",
            ORC_DEFAULT_RPC_URL);
+}
+
+/*
+ * Old names that keep working (CONTRACT.md: a renamed verb keeps its old name as an alias).
+ * The verbs are list, show, create, delete across groups; the example workflows' helpers
+ * live in the `example` group. A NULL group is a top-level command.
+ */
+static const struct {
+    const char *group, *name;       /* the old name */
+    const char *to_group, *to_name; /* the command it stands for */
+} aliases[] = {
+    {"project", "info", "project", "show"},
+    {"worker", "add", "worker", "create"},
+    {"time", "rm", "time", "delete"},
+    {"demo", "simple", "example", "simple"},
+    {NULL, "journalism", "example", "journalism"},
+};
+
+/* unalias maps an old command name to its current one (unchanged when it is not old). */
+static void unalias(const char **group, const char **name)
+{
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+        bool same_group =
+            aliases[i].group ? *group && strcmp(aliases[i].group, *group) == 0 : !*group;
+        if (same_group && *name && strcmp(aliases[i].name, *name) == 0) {
+            *group = aliases[i].to_group;
+            *name = aliases[i].to_name;
+            return;
+        }
+    }
 }
 
 static bool is_group(const char *name)
@@ -69,11 +102,12 @@ static bool is_group(const char *name)
         for (const orci_cli_command *c = tables[t]; c->name; c++)
             if (c->group && strcmp(c->group, name) == 0)
                 return true;
-    return false;
+    return strcmp(name, "demo") == 0; /* the old group of `demo simple` */
 }
 
 static const orci_cli_command *find_command(const char *group, const char *name)
 {
+    unalias(&group, &name);
     for (size_t t = 0; t < N_TABLES; t++) {
         for (const orci_cli_command *c = tables[t]; c->name; c++) {
             bool same_group = group ? c->group && strcmp(c->group, group) == 0 : !c->group;
@@ -136,8 +170,9 @@ int main(int argc, char **argv)
     const orci_cli_command *cmd = NULL;
     if (is_group(word)) {
         if (i >= argc) {
-            fprintf(stderr, "orchestra: missing %s command\n", word);
-            print_group_help(word, stderr);
+            orci_cli_error(ORC_INVALID_ARGUMENT, ORCI_CLI_EXIT_USAGE, "missing %s command", word);
+            if (!orci_cli_json_errors())
+                print_group_help(word, stderr);
             return ORCI_CLI_EXIT_USAGE;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -146,8 +181,10 @@ int main(int argc, char **argv)
         }
         cmd = find_command(word, argv[i]);
         if (!cmd) {
-            fprintf(stderr, "orchestra: unknown command %s %s\n", word, argv[i]);
-            print_group_help(word, stderr);
+            orci_cli_error(ORC_INVALID_ARGUMENT, ORCI_CLI_EXIT_USAGE, "unknown command %s %s", word,
+                           argv[i]);
+            if (!orci_cli_json_errors())
+                print_group_help(word, stderr);
             return ORCI_CLI_EXIT_USAGE;
         }
         i++;

@@ -204,7 +204,8 @@ static void fuzz_load(fuzz_server *fs, const char *source_dir, const char *app)
     orci_bundle_free(b);
 }
 
-/* fuzz_people adds the worker, certifies it for every journalism role and starts projects. */
+/* fuzz_people adds the worker (a project admin), certifies it for every journalism role and
+ * starts projects. */
 static void fuzz_people(fuzz_server *fs)
 {
     Orchestra__V1__AddWorkerRequest w = ORCHESTRA__V1__ADD_WORKER_REQUEST__INIT;
@@ -215,6 +216,12 @@ static void fuzz_people(fuzz_server *fs)
     w.email = "fuzzer@example.org";
     if (fuzz_server_call(fs, "AddWorker", FUZZ_WHO_ADMIN, &w.base) != ORC_OK)
         fuzz_die("AddWorker", "refused");
+    /* A project admin too, so the project management methods are reachable by session. */
+    Orchestra__V1__SetWorkerAdminRequest a = ORCHESTRA__V1__SET_WORKER_ADMIN_REQUEST__INIT;
+    a.username = FUZZ_WORKER;
+    a.project_admin = true;
+    if (fuzz_server_call(fs, "SetWorkerAdmin", FUZZ_WHO_ADMIN, &a.base) != ORC_OK)
+        fuzz_die("SetWorkerAdmin", "refused");
     static const char *const certs[] = {"editor", "reporter", "photographer", "copy_editor"};
     static const char *const roles[] = {"entry_level", "reviewer"};
     for (size_t i = 0; i < 4; i++) {

@@ -40,7 +40,8 @@
 #define FUZZ_LEGACY_KEY "orchestra-user"
 #define FUZZ_LEGACY_SECRET "CHANGEME"
 
-/* The fixture's worker and its session token (certified for every journalism role). */
+/* The fixture's worker and its session token (a project admin, certified for every journalism
+ * role). */
 #define FUZZ_WORKER "fuzzer"
 #define FUZZ_WORKER_TOKEN "fuzz-worker-session-token"
 

@@ -10,6 +10,7 @@
  * its worker, the journalism example for LoadWorkflow.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,101 @@ static void seeds_time(void)
     emit("Timecard", "", FUZZ_WHO_WORKER, &tcd.base);
 }
 
+static void seeds_listings(void)
+{
+    Orchestra__V1__PageRequest page = ORCHESTRA__V1__PAGE_REQUEST__INIT;
+    page.after_id = 1;
+    page.limit = 10;
+    Orchestra__V1__ListProjectsRequest lp = ORCHESTRA__V1__LIST_PROJECTS_REQUEST__INIT;
+    lp.page = &page;
+    lp.status = "Active";
+    lp.workflow = "journalism";
+    emit("ListProjects", "", FUZZ_WHO_PROJECT, &lp.base);
+    Orchestra__V1__ListWorkersRequest lw = ORCHESTRA__V1__LIST_WORKERS_REQUEST__INIT;
+    lw.page = &page;
+    emit("ListWorkers", "", FUZZ_WHO_ADMIN, &lw.base);
+    Orchestra__V1__ListTasksRequest lt = ORCHESTRA__V1__LIST_TASKS_REQUEST__INIT;
+    lt.page = &page;
+    lt.project_id = 1;
+    lt.status = "Awaiting Processing";
+    emit("ListTasks", "", FUZZ_WHO_ADMIN, &lt.base);
+    Orchestra__V1__ListCertificationsRequest lc = ORCHESTRA__V1__LIST_CERTIFICATIONS_REQUEST__INIT;
+    lc.workflow = "journalism";
+    emit("ListCertifications", "", FUZZ_WHO_ADMIN, &lc.base);
+    emit("ListKeys", "", FUZZ_WHO_ADMIN, NULL);
+}
+
+/* seeds_admin covers project management and the accounts of workers. */
+static void seeds_admin(void)
+{
+    Orchestra__V1__ManageProjectRequest mp = ORCHESTRA__V1__MANAGE_PROJECT_REQUEST__INIT;
+    mp.operation = "reassign_assignment";
+    mp.project_id = 1;
+    mp.assignment_id = 1;
+    mp.username = FUZZ_WORKER;
+    emit("ManageProject", "", FUZZ_WHO_WORKER, &mp.base);
+    Orchestra__V1__ManagedProjectInformationRequest mi =
+        ORCHESTRA__V1__MANAGED_PROJECT_INFORMATION_REQUEST__INIT;
+    mi.project_id = 1;
+    emit("ManagedProjectInformation", "", FUZZ_WHO_WORKER, &mi.base);
+    Orchestra__V1__MessageProjectTeamRequest mt = ORCHESTRA__V1__MESSAGE_PROJECT_TEAM_REQUEST__INIT;
+    mt.project_id = 1;
+    mt.message = "Please look at the draft.";
+    emit("MessageProjectTeam", "", FUZZ_WHO_ADMIN, &mt.base);
+    Orchestra__V1__AssignWorkerToTaskRequest aw =
+        ORCHESTRA__V1__ASSIGN_WORKER_TO_TASK_REQUEST__INIT;
+    aw.worker_id = 1;
+    aw.task_id = 2;
+    emit("AssignWorkerToTask", "", FUZZ_WHO_ADMIN, &aw.base);
+    Orchestra__V1__SetWorkerAdminRequest sa = ORCHESTRA__V1__SET_WORKER_ADMIN_REQUEST__INIT;
+    sa.username = FUZZ_WORKER;
+    sa.project_admin = true;
+    emit("SetWorkerAdmin", "", FUZZ_WHO_ADMIN, &sa.base);
+    Orchestra__V1__SetWorkerPasswordRequest sp = ORCHESTRA__V1__SET_WORKER_PASSWORD_REQUEST__INIT;
+    sp.username = FUZZ_WORKER;
+    sp.password = "fuzz-password";
+    emit("SetWorkerPassword", "", FUZZ_WHO_ADMIN, &sp.base);
+    Orchestra__V1__ChangePasswordRequest cp = ORCHESTRA__V1__CHANGE_PASSWORD_REQUEST__INIT;
+    cp.old_password = "fuzz-password";
+    cp.new_password = "fuzz-password";
+    emit("ChangePassword", "", FUZZ_WHO_WORKER, &cp.base);
+    emit("WhoAmI", "", FUZZ_WHO_WORKER, NULL);
+    int64_t ids[] = {1, 2};
+    Orchestra__V1__DashboardDetailsRequest dd = ORCHESTRA__V1__DASHBOARD_DETAILS_REQUEST__INIT;
+    dd.assignment_ids = ids;
+    dd.n_assignment_ids = 2;
+    emit("DashboardDetails", "", FUZZ_WHO_WORKER, &dd.base);
+    Orchestra__V1__TaskDetailsRequest td = ORCHESTRA__V1__TASK_DETAILS_REQUEST__INIT;
+    td.task_id = 2;
+    emit("TaskDetails", "", FUZZ_WHO_WORKER, &td.base);
+    Orchestra__V1__TaskInterfaceRequest ti = ORCHESTRA__V1__TASK_INTERFACE_REQUEST__INIT;
+    ti.task_id = 2;
+    emit("TaskInterface", "", FUZZ_WHO_WORKER, &ti.base);
+}
+
+/* seeds_import sends the integration tests' upstream fixture through ImportFixture. */
+static void seeds_import(const char *source_dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/test/integration/data/upstream_dump.json", source_dir);
+    FILE *f = fopen(path, "rb");
+    char *text = malloc(1 << 16);
+    size_t n = f && text ? fread(text, 1, (1 << 16) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (n == 0 || !text) {
+        fprintf(stderr, "%s: cannot read\n", path);
+        seed_failed = 1;
+        free(text);
+        return;
+    }
+    text[n] = '\0';
+    Orchestra__V1__ImportFixtureRequest im = ORCHESTRA__V1__IMPORT_FIXTURE_REQUEST__INIT;
+    im.fixture_json = text;
+    emit("ImportFixture", "", FUZZ_WHO_ADMIN, &im.base);
+    free(text);
+}
+
 /* seeds_http_signature writes an envelope carrying a legacy HTTP signature that verifies. */
 static void seeds_http_signature(void)
 {
@@ -321,6 +417,9 @@ int main(int argc, char **argv)
     seeds_workers();
     seeds_jobs();
     seeds_time();
+    seeds_listings();
+    seeds_admin();
+    seeds_import(src && src[0] ? src : ORC_FUZZ_SOURCE_DIR);
     seeds_http_signature();
     return seed_failed;
 }
