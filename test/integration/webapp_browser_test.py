@@ -714,6 +714,80 @@ class WebAppTest(Browser):
         self.assertEqual(ENV.main.info(pid)["project"]["status"], before)
         self.assertNotEqual(before, "Aborted")
 
+    def test_password_change_and_slowed_down_sign_in(self):
+        pw = ENV.main.add_worker("changer")
+        self.sign_in("changer", pw)
+        self.d.find_element(By.LINK_TEXT, "Change password").click()
+        self.one("#id_old_password").send_keys(pw)
+        self.one("#id_new_password1").send_keys("a-new-secret-1")
+        self.one("#id_new_password2").send_keys("a-different-2")
+        self.one("form button[type=submit]").click()
+        self.assertEqual(self.one(".form-error").text, "The two password fields didn\u2019t match.")
+        self.assert_labelled("the password page")
+        self.one("#id_old_password").send_keys("not-my-password")
+        self.one("#id_new_password1").send_keys("a-new-secret-1")
+        self.one("#id_new_password2").send_keys("a-new-secret-1")
+        self.one("form button[type=submit]").click()
+        self.assertEqual(self.one(".form-error").text,
+                         "Your old password was entered incorrectly. Please enter it again.")
+        self.one("#id_old_password").send_keys(pw)
+        self.one("#id_new_password1").send_keys("a-new-secret-1")
+        self.one("#id_new_password2").send_keys("a-new-secret-1")
+        self.one("form button[type=submit]").click()
+        self.wait(lambda d: d.current_url.endswith("/password_change/done/"), "the done page")
+        self.sign_in("changer", "a-new-secret-1")
+        # Wrong passwords are slowed down per user: after five (a sign-in that works clears the
+        # count), even the right one waits for the window; another user is not affected.
+        for _ in range(5):
+            self.d.get(self.base + "/orchestra/accounts/login/")
+            self.one("#id_username").send_keys("changer")
+            self.one("#id_password").send_keys("guess")
+            self.one("form button[type=submit]").click()
+            self.assertIn("Please enter a correct username and password", self.one(".form-error").text)
+        self.one("#id_password").send_keys("a-new-secret-1")
+        self.one("form button[type=submit]").click()
+        self.assertEqual(self.one(".form-error").text,
+                         "Too many failed login attempts; try again later.")
+        self.assertEqual(self.one("#id_username").get_attribute("value"), "changer")
+        self.sign_in("demo", "demo")
+
+    def test_generic_editor_for_a_step_without_module(self):
+        folder = tempfile.mkdtemp(prefix="orc-notes-")
+        try:
+            os.makedirs(os.path.join(folder, "notes", "v1"))
+            with open(os.path.join(folder, "notes", "workflow.json"), "w") as f:
+                json.dump({"slug": "notes", "name": "Notes", "description": "Take notes.",
+                           "certifications": []}, f)
+            with open(os.path.join(folder, "notes", "v1", "version.json"), "w") as f:
+                json.dump({"slug": "v1", "name": "Notes v1", "description": "One step.",
+                           "steps": [{"slug": "write", "name": "Write notes",
+                                      "description": "Write what you saw",
+                                      "review_policy": {"policy": "no_review"}}]}, f)
+            ENV.main.cli("workflow", "load", os.path.join(folder, "notes"), "v1")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        pid = ENV.main.cli("project", "create", "--workflow", "notes", "--version", "v1",
+                           "--description", "Field notes", "--priority", "1", "--task-class",
+                           "real", "--data", '{"place":"the harbour"}')["project_id"]
+        task = ENV.main.wait_task(pid, "write", "Awaiting Processing")["id"]
+        pw = ENV.main.add_worker("notetaker")
+        ENV.main.cli("task", "assign", str(task), "notetaker")
+        self.sign_in("notetaker", pw)
+        self.open_task(task)
+        self.assertIn("This step has no form of its own", self.one(".step-interface").text)
+        add = self.one(".add-field")
+        fields = add.find_elements(By.CSS_SELECTOR, "input")
+        fields[0].send_keys("summary")
+        fields[1].send_keys("Two boats came in.")
+        add.find_element(By.TAG_NAME, "button").click()
+        value = self.one(".step-interface .field input[type=text]", "the new field")
+        self.assertEqual(value.get_attribute("value"), "Two boats came in.")
+        self.assert_labelled("the generic editor")
+        self.button("Save").click()
+        self.wait(lambda d: "Saved" in d.find_element(By.CSS_SELECTOR, ".save-status").text, "saved")
+        data = ENV.main.info(pid)["tasks"]["write"]["assignments"][0]["in_progress_task_data"]
+        self.assertEqual(data, {"summary": "Two boats came in."})
+
     def test_phone_width_dashboard(self):
         pw = ENV.main.add_worker("phone")
         self.sign_in("phone", pw)

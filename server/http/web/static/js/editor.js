@@ -59,7 +59,10 @@ export default function mount(root, api) {
         data = { ...data, [k]: value.input.value };
         api.change(data);
         draw();
-        root.querySelector(`[id="${CSS.escape(name.input.id)}"]`)?.focus();
+        // The new field is the last one before the "Add a field" box: continue there.
+        const inputs = root.querySelectorAll(".field input, .field textarea");
+        const added = [...inputs].filter((el) => !el.closest(".add-field") && !el.closest(".raw-json"));
+        added[added.length - 1]?.focus();
       } }, "Add field");
       parts.push(h("fieldset", { class: "add-field" }, h("legend", {}, "Add a field"), name.wrap, value.wrap, add));
     }
