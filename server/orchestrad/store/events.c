@@ -218,9 +218,10 @@ int orci_events_assignment_context(orci_db *db, int64_t assignment_id, orci_even
     " FROM tasks t JOIN steps s ON s.id = t.step_id"                                               \
     " JOIN workflow_versions v ON v.id = s.workflow_version_id"                                    \
     " JOIN workflows w ON w.id = v.workflow_id"
+/* Machine tasks and assignments have no worker: the CASE spares their events the lookup. */
 #define USERNAME(worker_id)                                                                        \
-    "coalesce((SELECT u.username FROM workers k JOIN users u ON u.id = k.user_id"                  \
-    " WHERE k.id = " worker_id "), '')"
+    "CASE WHEN " worker_id " > 0 THEN coalesce((SELECT u.username FROM workers k"                  \
+    " JOIN users u ON u.id = k.user_id WHERE k.id = " worker_id "), '') ELSE '' END"
 
 /* inserted checks that an INSERT ... SELECT found its row (not_found otherwise). */
 static int inserted(orci_db *db, sqlite3_stmt *st, const char *not_found, orc_error *err)
