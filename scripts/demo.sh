@@ -2,7 +2,7 @@
 # make demo: run the simple workflow from end to end, non-interactively. Starts orchestrad on
 # a fresh database, an orchestra-executor with the example plugins, and a local web page with
 # a few images to crawl; loads the example workflows and their sample data; runs
-# `orchestra demo simple --yes` (the crawl runs on the executor, the demo user rates the
+# `orchestra example simple --yes` (the crawl runs on the executor, the demo user rates the
 # image); shows the legacy JSON API; starts the experts' web app and prints its URL and the
 # demo worker's credentials; and stops everything this script started. With KEEP=1
 # (`make demo KEEP=1`) everything stays up, with a fresh task waiting for the demo worker in
@@ -148,8 +148,8 @@ say "following project 1's events live: orchestra events --follow --topic projec
 "$orchestra" events --follow --topic project.1. --events "$events" >"$data/events.txt" 2>&1 &
 follower=$!
 
-say "running the simple workflow: orchestra demo simple --yes --url $web"
-"$orchestra" demo simple --yes --url "$web"
+say "running the simple workflow: orchestra example simple --yes --url $web"
+"$orchestra" example simple --yes --url "$web"
 
 say "what the follower printed, one line per event, each once and in order"
 sleep 0.5
@@ -196,7 +196,7 @@ app="http://127.0.0.1:$http_port/orchestra/app/"
 project=$("$orchestra" --json project create --workflow simple_workflow --version v1 \
     --description "Rate an image in the web app" --priority 10 --task-class real \
     --data "{\"url\":\"$web\"}" | sed 's/[^0-9]//g')
-printf '%s\n' admin | "$orchestra" worker add admin --password-stdin --first-name Demo \
+printf '%s\n' admin | "$orchestra" worker create admin --password-stdin --first-name Demo \
     --last-name Admin >/dev/null
 "$orchestra" worker admin admin
 status=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('${app%app/}accounts/login/').status)")

@@ -32,14 +32,54 @@ void orci_cli_print_usage_line(const orci_cli_command *cmd, FILE *f)
             cmd->name, cmd->usage && cmd->usage[0] ? " " : "", cmd->usage ? cmd->usage : "");
 }
 
+/*
+ * With --json, errors are one JSON document on stderr too (CONTRACT.md):
+ * {"code":"NOT_FOUND","message":"..."}. Set once, when --json is read, for the whole run
+ * (a short-lived process; every error path reads it).
+ */
+static bool cli_json_errors;
+
+void orci_cli_error_doc(int code, const char *message)
+{
+    fflush(stdout);
+    json_t *doc = json_pack("{s:s,s:s}", "code", orc_code_name(code), "message", message);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    fprintf(stderr, "%s\n", text ? text : "{\"code\":\"INTERNAL\",\"message\":\"out of memory\"}");
+    free(text);
+    json_decref(doc);
+}
+
+bool orci_cli_json_errors(void)
+{
+    return cli_json_errors;
+}
+
+int orci_cli_error(int code, int exit_code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (cli_json_errors)
+        orci_cli_error_doc(code, msg);
+    else
+        fprintf(stderr, "orchestra: %s\n", msg);
+    return exit_code;
+}
+
 int orci_cli_usage_error(const orci_cli_command *cmd, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
-    fputs("orchestra: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (cli_json_errors) {
+        orci_cli_error_doc(ORC_INVALID_ARGUMENT, msg);
+        return ORCI_CLI_EXIT_USAGE;
+    }
+    fprintf(stderr, "orchestra: %s\n", msg);
     orci_cli_print_usage_line(cmd, stderr);
     return ORCI_CLI_EXIT_USAGE;
 }
@@ -95,6 +135,7 @@ int orci_cli_set_global(orci_cli_globals *g, const orci_cli_command *cmd, int co
     }
     case 3:
         g->json = true;
+        cli_json_errors = true;
         return 1;
     default:
         return 0;
@@ -220,11 +261,15 @@ int orci_cli_exit_code(int code)
 int orci_cli_fail(const orc_error *err, const char *prefix)
 {
     fflush(stdout);
+    const char *msg = err->message[0] ? err->message : orc_code_default_message(err->code);
+    if (cli_json_errors) {
+        orci_cli_error_doc(err->code, msg);
+        return orci_cli_exit_code(err->code);
+    }
     /* Transport failures are not the server's words: never dress them as a refusal. */
     if (err->code == ORC_UNAVAILABLE || !prefix)
         prefix = "";
-    fprintf(stderr, "%s%s\n", prefix,
-            err->message[0] ? err->message : orc_code_default_message(err->code));
+    fprintf(stderr, "%s%s\n", prefix, msg);
     return orci_cli_exit_code(err->code);
 }
 
@@ -246,7 +291,10 @@ int orci_cli_connect_opts(const orci_cli_globals *g, orc_client_opts *opts, orc_
     int rc = orc_client_new(opts, out, &err);
     if (rc == ORC_OK)
         return ORCI_CLI_EXIT_OK;
-    fprintf(stderr, "orchestra: %s\n", err.message);
+    if (cli_json_errors)
+        orci_cli_error_doc(rc, err.message);
+    else
+        fprintf(stderr, "orchestra: %s\n", err.message);
     if (rc == ORC_INVALID_ARGUMENT)
         return ORCI_CLI_EXIT_USAGE;
     return orci_cli_exit_code(rc);

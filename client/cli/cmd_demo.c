@@ -532,7 +532,7 @@ static int cmd_journalism(orci_cli_globals *g, const orci_cli_command *cmd, int 
 
 const orci_cli_command orci_cli_demo_commands[] = {
     {
-        .group = "demo",
+        .group = "example",
         .name = "simple",
         .run = cmd_demo_simple,
         .usage = "[--yes] [--url URL] [--wait SECONDS]",
@@ -548,6 +548,7 @@ const orci_cli_command orci_cli_demo_commands[] = {
             "{\"project_id\":N,\"crawl\":{...},\"rating\":\"...\"}.\n",
     },
     {
+        .group = "example",
         .name = "journalism",
         .run = cmd_journalism,
         .usage = "--new | --status -p ID | --final -p ID",

@@ -232,7 +232,7 @@ const orci_cli_command orci_cli_project_commands[] = {
     },
     {
         .group = "project",
-        .name = "info",
+        .name = "show",
         .run = cmd_info,
         .usage = "ID",
         .summary = "Show a project, its steps, tasks and assignments",

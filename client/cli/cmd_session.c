@@ -43,13 +43,11 @@ static int worker_connect(const orci_cli_globals *g, orc_client **out, orci_sess
         if (rc == ORC_OK)
             rc = orci_session_load(path, session, &err);
         if (rc == ORC_NOT_FOUND) {
-            fprintf(stderr, "orchestra: not logged in: %s\n", LOGIN_HINT);
-            return ORCI_CLI_EXIT_REFUSED;
+            return orci_cli_error(ORC_UNAUTHENTICATED, ORCI_CLI_EXIT_REFUSED, "not logged in: %s",
+                                  LOGIN_HINT);
         }
-        if (rc != ORC_OK) {
-            fprintf(stderr, "orchestra: %s\n", err.message);
-            return ORCI_CLI_EXIT_REFUSED;
-        }
+        if (rc != ORC_OK)
+            return orci_cli_error(rc, ORCI_CLI_EXIT_REFUSED, "%s", err.message);
         opts.token = session->token;
         if (!opts.rpc_url)
             opts.rpc_url = session->rpc;
@@ -72,7 +70,7 @@ int orci_cli_connect_worker(const orci_cli_globals *g, orc_client **out)
 int orci_cli_fail_worker(const orc_error *err)
 {
     int r = orci_cli_fail(err, NULL);
-    if (err->code == ORC_UNAUTHENTICATED)
+    if (err->code == ORC_UNAUTHENTICATED && !orci_cli_json_errors())
         fprintf(stderr, "orchestra: %s\n", LOGIN_HINT);
     return r;
 }
@@ -97,10 +95,8 @@ static int cmd_login(orci_cli_globals *g, const orci_cli_command *cmd, int argc,
     const char *username = argv[0];
     char path[4096];
     orc_error err;
-    if (orci_session_path(path, sizeof path, &err) != ORC_OK) {
-        fprintf(stderr, "orchestra: %s\n", err.message);
-        return ORCI_CLI_EXIT_USAGE;
-    }
+    if (orci_session_path(path, sizeof path, &err) != ORC_OK)
+        return orci_cli_error(err.code, ORCI_CLI_EXIT_USAGE, "%s", err.message);
     char *password = NULL;
     if ((r = orci_cli_read_password(cmd, !from_stdin, &password)) != ORCI_CLI_CONTINUE)
         return r;
@@ -139,8 +135,7 @@ static int cmd_login(orci_cli_globals *g, const orci_cli_command *cmd, int argc,
         orc_error ignored;
         orc_logout(c, &ignored);
         orc_client_destroy(c);
-        fprintf(stderr, "orchestra: %s\n", err.message);
-        return ORCI_CLI_EXIT_REFUSED;
+        return orci_cli_error(err.code, ORCI_CLI_EXIT_REFUSED, "%s", err.message);
     }
     orc_client_destroy(c);
     if (g->json)
@@ -174,10 +169,8 @@ static int cmd_logout(orci_cli_globals *g, const orci_cli_command *cmd, int argc
     if (from_file) {
         orc_error rm_err;
         int rm = orci_session_remove(path, &rm_err);
-        if (rm != ORC_OK && rm != ORC_NOT_FOUND) {
-            fprintf(stderr, "orchestra: %s\n", rm_err.message);
-            return ORCI_CLI_EXIT_REFUSED;
-        }
+        if (rm != ORC_OK && rm != ORC_NOT_FOUND)
+            return orci_cli_error(rm, ORCI_CLI_EXIT_REFUSED, "%s", rm_err.message);
     }
     if (g->json)
         return orci_cli_print_json(json_object());

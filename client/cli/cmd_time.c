@@ -419,7 +419,7 @@ const orci_cli_command orci_cli_time_commands[] = {
     },
     {
         .group = "time",
-        .name = "rm",
+        .name = "delete",
         .run = cmd_time_rm,
         .usage = "ID",
         .summary = "Delete one of your time entries (worker session)",

@@ -130,7 +130,7 @@ static int cmd_admin(orci_cli_globals *g, const orci_cli_command *cmd, int argc,
 const orci_cli_command orci_cli_worker_commands[] = {
     {
         .group = "worker",
-        .name = "add",
+        .name = "create",
         .run = cmd_add,
         .usage = "USERNAME --password-stdin [--first-name F --last-name L --email E]",
         .summary = "Add a worker (admin)",

@@ -241,7 +241,7 @@ static void test_demo_simple_rejects_bad_options(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *out = NULL, *err = NULL;
         assert_int_equal(run_cli(f, &out, &err, bad[i]), 2);
-        assert_non_null(strstr(err, "usage: orchestra demo simple"));
+        assert_non_null(strstr(err, "usage: orchestra example simple"));
         free(out);
         free(err);
     }
@@ -299,7 +299,7 @@ static void test_journalism_wants_exactly_one_mode(void **state)
         int code = run_cli(f, &out, &err, bad[i]);
         if (code != 2)
             fail_msg("case %zu: exit %d, stderr %s", i, code, err);
-        assert_non_null(strstr(err, "usage: orchestra journalism"));
+        assert_non_null(strstr(err, "usage: orchestra example journalism"));
         free(out);
         free(err);
     }
