@@ -73,6 +73,7 @@ extern const orci_cli_command orci_cli_demo_commands[];
 extern const orci_cli_command orci_cli_events_commands[];
 extern const orci_cli_command orci_cli_import_commands[];
 extern const orci_cli_command orci_cli_list_commands[];
+extern const orci_cli_command orci_cli_notify_commands[];
 
 /* orci_cli_opt describes one command option: a flag (value NULL) or one taking a value. */
 typedef struct orci_cli_opt {

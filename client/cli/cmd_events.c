@@ -29,55 +29,20 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
-/* set_str sets key to v in o when v is not empty. */
-static void set_str(json_t *o, const char *key, const char *v)
-{
-    if (v && v[0])
-        json_object_set_new(o, key, json_string(v));
-}
-
-/*
- * event_json renders ev as the CONTRACT's object: seq, type, topic, time, the event's set
- * columns, then the payload's fields (never overriding the ones before). NULL when out of
- * memory or the strings are not UTF-8.
- */
-static json_t *event_json(const orc_event *ev)
-{
-    char when[40];
-    orci_time_format(ev->time_us, when, sizeof when);
-    json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "seq", (json_int_t)ev->seq, "type", ev->type,
-                          "topic", ev->topic, "time", when);
-    if (!o)
-        return NULL;
-    if (ev->project_id)
-        json_object_set_new(o, "project_id", json_integer(ev->project_id));
-    if (ev->task_id)
-        json_object_set_new(o, "task_id", json_integer(ev->task_id));
-    set_str(o, "step", ev->step);
-    set_str(o, "workflow", ev->workflow);
-    set_str(o, "worker", ev->worker);
-    set_str(o, "old_status", ev->old_status);
-    set_str(o, "new_status", ev->new_status);
-    json_t *payload = json_loads(ev->payload, JSON_REJECT_DUPLICATES, NULL);
-    if (json_is_object(payload))
-        json_object_update_missing(o, payload);
-    json_decref(payload);
-    return o;
-}
-
 /* print_event prints one line for ev and flushes, so a reader of a pipe sees it at once. */
 static int print_event(const orci_cli_globals *g, const orc_event *ev)
 {
     if (g->json) {
-        json_t *o = event_json(ev);
-        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        json_decref(o);
-        if (!text) {
-            fprintf(stderr, "orchestra: cannot render event %" PRId64 "\n", ev->seq);
+        /* The same rendering orchestra-notify posts to webhooks (orc_event_json). */
+        char *text = NULL;
+        orc_error err;
+        if (orc_event_json(ev, &text, &err) != ORC_OK) {
+            fprintf(stderr, "orchestra: cannot render event %" PRId64 ": %s\n", ev->seq,
+                    err.message);
             return ORCI_CLI_EXIT_REFUSED;
         }
         printf("%s\n", text);
-        free(text);
+        orc_free(text);
     } else {
         char when[40];
         orci_time_format(ev->time_us, when, sizeof when);

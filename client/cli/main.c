@@ -18,6 +18,7 @@ static const orci_cli_command *const tables[] = {
     orci_cli_task_commands,     orci_cli_session_commands, orci_cli_job_commands,
     orci_cli_demo_commands,     orci_cli_system_commands,  orci_cli_time_commands,
     orci_cli_events_commands,   orci_cli_import_commands,  orci_cli_list_commands,
+    orci_cli_notify_commands,
 };
 
 #define N_TABLES (sizeof tables / sizeof tables[0])

@@ -52,7 +52,7 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: orchestrad [OPTIONS]\n"
-        "       orchestrad keys create NAME --scopes project,admin,executor [--db PATH] "
+        "       orchestrad keys create NAME --scopes project,admin,executor,notify [--db PATH] "
         "[--json]\n"
         "       orchestrad keys list [--db PATH] [--json]\n"
         "       orchestrad keys revoke KEY_ID [--db PATH]\n"
@@ -188,7 +188,8 @@ static json_t *scopes_json(unsigned bits)
         const char *name;
     } names[] = {{ORCI_SCOPE_PROJECT, "project"},
                  {ORCI_SCOPE_ADMIN, "admin"},
-                 {ORCI_SCOPE_EXECUTOR, "executor"}};
+                 {ORCI_SCOPE_EXECUTOR, "executor"},
+                 {ORCI_SCOPE_NOTIFY, "notify"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (bits & names[i].bit)
             json_array_append_new(a, json_string(names[i].name));
@@ -251,10 +252,11 @@ static int keys_main(int argc, char **argv)
     unsigned scopes = 0;
     if (strcmp(cmd, "create") == 0) {
         if (!scopes_text)
-            return usage_error("keys create needs --scopes (project,admin,executor)");
+            return usage_error("keys create needs --scopes (project,admin,executor,notify)");
         int bits = orci_scopes_parse(scopes_text);
         if (bits <= 0)
-            return usage_error("bad --scopes %s: use project, admin and executor", scopes_text);
+            return usage_error("bad --scopes %s: use project, admin, executor and notify",
+                               scopes_text);
         scopes = (unsigned)bits;
         size_t name_len = strlen(pos[1]);
         if (name_len == 0 || name_len >= sizeof((orci_key *)0)->name)

@@ -100,7 +100,8 @@ static void test_scopes_parse_and_format_round_trip(void **state)
         orci_scopes_format(bits, text, sizeof text);
         assert_int_equal(orci_scopes_parse(text), (int)bits);
     }
-    assert_int_equal(orci_scopes_parse("project,admin,executor"), ORCI_SCOPE_ALL_KEYS);
+    assert_int_equal(orci_scopes_parse("project,admin,executor,notify"), ORCI_SCOPE_ALL_KEYS);
+    assert_int_equal(orci_scopes_parse("notify"), ORCI_SCOPE_NOTIFY);
     assert_int_equal(orci_scopes_parse("admin"), ORCI_SCOPE_ADMIN);
     assert_int_equal(orci_scopes_parse("executor, project"),
                      ORCI_SCOPE_EXECUTOR | ORCI_SCOPE_PROJECT);

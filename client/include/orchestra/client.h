@@ -437,7 +437,7 @@ int orc_key_list_json(orc_client *c, char **json, orc_error *err);
  * every project), by id:
  * {"jobs":[{"job_id","project_id","task_id","step","function","status","attempts",
  *  "max_attempts","last_error","next_attempt_at","executor_id"}]}; status is "queued",
- * "leased", "completed", "failed" or "cancelled", next_attempt_at is in us since the epoch.
+ * "leased", "completed", "failed" or "cancelled", next_attempt_at is RFC 3339 UTC (null: none).
  */
 int orc_job_list_json(orc_client *c, int64_t project_id, char **json, orc_error *err);
 
@@ -565,6 +565,131 @@ int64_t orc_subscription_last_seq(const orc_subscription *s);
  * closed (client/README.md says why); it costs an idle connection, no memory per event.
  */
 void orc_subscription_destroy(orc_subscription *s);
+
+/*
+ * orc_event_json renders ev as the JSON object `orchestra events --json` prints (and
+ * orchestra-notify posts to webhooks): {"seq","type","topic","time":"...Z"}, then the set
+ * columns (project_id, task_id, step, workflow, worker, old_status, new_status), then the
+ * payload's fields (never overriding those before), on one line. *out (release with orc_free)
+ * holds the text. ORC_INVALID_ARGUMENT when the event's text is not UTF-8.
+ */
+int orc_event_json(const orc_event *ev, char **out, orc_error *err);
+
+/* ---- notifications (orchestra-notify) ---------------------------------------------------- */
+
+/*
+ * Upstream's six e-mails (spec 3.7), the kinds a worker may opt out of, named as the events
+ * "notification.<kind>": assigned, under_review, returned, ready_for_rereview, complete, ended.
+ */
+#define ORC_NOTIFY_KINDS 6
+
+/* orc_notify_kind_name is the name of kind (0 .. ORC_NOTIFY_KINDS-1); NULL otherwise. */
+const char *orc_notify_kind_name(int kind);
+
+/* orc_notify_kind_parse is the kind named name, or -1. */
+int orc_notify_kind_parse(const char *name);
+
+/* orc_notification_settings is a worker's address and e-mail preferences. */
+typedef struct orc_notification_settings {
+    char username[151];
+    char email[255]; /* "" when the worker has none */
+    char first_name[151];
+    char last_name[151];
+    bool email_on[ORC_NOTIFY_KINDS]; /* false: opted out of that kind of e-mail */
+} orc_notification_settings;
+
+/*
+ * orc_notification_settings_get reads username's settings into *out: a worker session reads
+ * its own (username NULL or "" or its own name); an admin or notify key names anyone.
+ */
+int orc_notification_settings_get(orc_client *c, const char *username,
+                                  orc_notification_settings *out, orc_error *err);
+
+/*
+ * orc_notification_settings_set changes the kinds with change[k] set to email_on[k] (the
+ * others stay) for username (as orc_notification_settings_get picks it; an admin key for
+ * anyone), and fills *out (may be NULL) with the settings afterwards.
+ */
+int orc_notification_settings_set(orc_client *c, const char *username,
+                                  const bool change[ORC_NOTIFY_KINDS],
+                                  const bool email_on[ORC_NOTIFY_KINDS],
+                                  orc_notification_settings *out, orc_error *err);
+
+/*
+ * orc_webhook is one webhook: what was created (url, topic_prefix, the secret when it was
+ * asked for, else "") and the delivery state orchestra-notify last reported. Strings are
+ * owned by the list they came in.
+ */
+typedef struct orc_webhook {
+    int64_t id;
+    char *url;
+    char *topic_prefix;
+    char *secret;
+    int64_t created_at_us;
+    int64_t start_seq;            /* deliveries begin after this seq */
+    int64_t redeliver_generation; /* redeliveries asked for so far */
+    int64_t redeliver_since;      /* the last one: -1 dead letters, else after this seq */
+    char *state;                  /* "" until reported: "active", "retrying", ... */
+    char *last_error;
+    int64_t delivered_seq; /* every matching event up to here is done with */
+    int64_t delivered;     /* deliveries accepted (2xx) */
+    int64_t dead_lettered; /* events given up on and not redelivered since */
+    int64_t attempts;      /* failed attempts of the event being retried */
+    int64_t next_attempt_us;
+    int64_t status_at_us; /* when the notifier reported; 0: never */
+} orc_webhook;
+
+/* orc_webhook_list holds the webhooks of orc_webhooks_list. */
+typedef struct orc_webhook_list {
+    orc_webhook *webhooks;
+    size_t n_webhooks;
+} orc_webhook_list;
+
+/*
+ * orc_webhook_create adds a webhook (admin scope): every event committed from now on having a
+ * topic that starts with topic_prefix ("" or NULL: every event) is POSTed to url, signed with
+ * secret. *id and *start_seq (either may be NULL) receive its id and the seq it starts after.
+ */
+int orc_webhook_create(orc_client *c, const char *url, const char *topic_prefix, const char *secret,
+                       int64_t *id, int64_t *start_seq, orc_error *err);
+
+/*
+ * orc_webhooks_list reads the live webhooks in id order into *out (release with
+ * orc_webhook_list_free); with include_secrets (notify or admin scope) their secrets too.
+ */
+int orc_webhooks_list(orc_client *c, bool include_secrets, orc_webhook_list *out, orc_error *err);
+
+/* orc_webhook_list_free releases the webhooks of l (not l itself); NULL is allowed. */
+void orc_webhook_list_free(orc_webhook_list *l);
+
+/* orc_webhook_delete removes webhook id (admin scope): nothing more is delivered to it. */
+int orc_webhook_delete(orc_client *c, int64_t id, orc_error *err);
+
+/*
+ * orc_webhook_redeliver asks orchestra-notify to deliver again (admin scope): every matching
+ * event after since (since >= 0), or the dead-lettered events (since < 0). *generation (may
+ * be NULL) receives the request's number.
+ */
+int orc_webhook_redeliver(orc_client *c, int64_t id, int64_t since, int64_t *generation,
+                          orc_error *err);
+
+/*
+ * orc_webhook_status is what orchestra-notify reports of one webhook (ReportWebhookStatus,
+ * notify or admin scope); strings are borrowed.
+ */
+typedef struct orc_webhook_status {
+    int64_t id;
+    const char *state;
+    const char *last_error;
+    int64_t delivered_seq;
+    int64_t delivered;
+    int64_t dead_lettered;
+    int64_t attempts;
+    int64_t next_attempt_us;
+} orc_webhook_status;
+
+/* orc_webhook_report stores s on the coordinator, where orc_webhooks_list shows it. */
+int orc_webhook_report(orc_client *c, const orc_webhook_status *s, orc_error *err);
 
 #ifdef __cplusplus
 }

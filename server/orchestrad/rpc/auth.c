@@ -18,9 +18,8 @@ static const struct {
     unsigned bit;
     bool key_scope;
 } auth_scope_names[] = {
-    {"project", ORCI_SCOPE_PROJECT, true},
-    {"admin", ORCI_SCOPE_ADMIN, true},
-    {"executor", ORCI_SCOPE_EXECUTOR, true},
+    {"project", ORCI_SCOPE_PROJECT, true},   {"admin", ORCI_SCOPE_ADMIN, true},
+    {"executor", ORCI_SCOPE_EXECUTOR, true}, {"notify", ORCI_SCOPE_NOTIFY, true},
     {"worker", ORCI_SCOPE_WORKER, false},
 };
 #define AUTH_N_SCOPES (sizeof auth_scope_names / sizeof auth_scope_names[0])

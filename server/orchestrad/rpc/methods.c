@@ -8,6 +8,7 @@
 #include "proto/orchestra.pb-c.h"
 #include "svc/server.h"
 #include "svc/listings.h"
+#include "svc/notify.h"
 #include "svc/services.h"
 #include "svc/upstream.h"
 #include "svc/webapp.h"
@@ -183,9 +184,10 @@ const orci_method orci_methods[] = {
      .apply = orci_svc_time_entry_delete_apply},
     {.name = "Timecard", .scopes = ORCI_SCOPE_WORKER, .mutating = false, .run = orci_svc_timecard},
 
-    /* events: the feed's history; a worker session reads its own topic only */
+    /* events: the feed's history; a worker session reads its own topic only; the notifier
+     * (notify scope) reads everything */
     {.name = "ListEvents",
-     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN | ORCI_SCOPE_WORKER,
+     .scopes = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN | ORCI_SCOPE_NOTIFY | ORCI_SCOPE_WORKER,
      .mutating = false,
      .run = orci_svc_list_events},
 
@@ -267,6 +269,38 @@ const orci_method orci_methods[] = {
      .mutating = false,
      .run = orci_svc_list_certifications},
     {.name = "ListKeys", .scopes = ORCI_SCOPE_ADMIN, .mutating = false, .run = orci_svc_list_keys},
+
+    /* notifications (svc/notify.c): preferences (a worker's own, or an admin's; the notifier
+     * reads them with the address) and webhooks (admin manages, the notifier lists and
+     * reports) */
+    {.name = "GetNotificationSettings",
+     .scopes = ORCI_SCOPE_ADMIN | ORCI_SCOPE_NOTIFY | ORCI_SCOPE_WORKER,
+     .mutating = false,
+     .run = orci_svc_get_notification_settings},
+    {.name = "SetNotificationSettings",
+     .scopes = ORCI_SCOPE_ADMIN | ORCI_SCOPE_WORKER,
+     .mutating = true,
+     .apply = orci_svc_set_notification_settings_apply},
+    {.name = "CreateWebhook",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_create_webhook_apply},
+    {.name = "ListWebhooks",
+     .scopes = ORCI_SCOPE_ADMIN | ORCI_SCOPE_NOTIFY,
+     .mutating = false,
+     .run = orci_svc_list_webhooks},
+    {.name = "DeleteWebhook",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_delete_webhook_apply},
+    {.name = "RedeliverWebhook",
+     .scopes = ORCI_SCOPE_ADMIN,
+     .mutating = true,
+     .apply = orci_svc_redeliver_webhook_apply},
+    {.name = "ReportWebhookStatus",
+     .scopes = ORCI_SCOPE_ADMIN | ORCI_SCOPE_NOTIFY,
+     .mutating = true,
+     .apply = orci_svc_report_webhook_status_apply},
 };
 
 const size_t orci_methods_count = sizeof orci_methods / sizeof orci_methods[0];

@@ -1,6 +1,6 @@
 /*
- * svc_events.c: ListEvents, the history of the event feed (events.h). Project and admin keys
- * read every topic; a worker session reads its own topic "worker.<username>." only.
+ * svc_events.c: ListEvents, the history of the event feed (events.h). Project, admin and
+ * notify keys read every topic; a worker session reads its own topic "worker.<username>." only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@ int orci_svc_list_events(orci_call *c, const ProtobufCMessage *in, ProtobufCMess
                              ORCI_EVENTS_MAX_LIMIT);
     const char *prefix = req->topic_prefix != NULL ? req->topic_prefix : "";
     bool exact = false;
-    if ((c->who->scopes & (ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN)) == 0) {
+    if ((c->who->scopes & (ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN | ORCI_SCOPE_NOTIFY)) == 0) {
         /* A worker: its own topic, matched exactly (a username may contain dots, so a
          * prefix match could reach another worker's topic). */
         char own[ORCI_EVENT_TOPIC_MAX];

@@ -36,12 +36,16 @@ enum {
     ORCI_SCOPE_PROJECT = 1u << 0,
     ORCI_SCOPE_ADMIN = 1u << 1,
     ORCI_SCOPE_EXECUTOR = 1u << 2,
-    /* Not a key scope: granted to a caller holding a valid worker session token. */
-    ORCI_SCOPE_WORKER = 1u << 3,
-    ORCI_SCOPE_ALL_KEYS = ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN | ORCI_SCOPE_EXECUTOR,
+    /* orchestra-notify: the event history, workers' addresses and preferences, webhooks. */
+    ORCI_SCOPE_NOTIFY = 1u << 3,
+    /* Not a key scope: granted to a caller holding a valid worker session token. Never
+     * stored (keys hold key scopes only), so its bit may follow the key scopes'. */
+    ORCI_SCOPE_WORKER = 1u << 4,
+    ORCI_SCOPE_ALL_KEYS =
+        ORCI_SCOPE_PROJECT | ORCI_SCOPE_ADMIN | ORCI_SCOPE_EXECUTOR | ORCI_SCOPE_NOTIFY,
 };
 
-/* orci_scopes_parse parses "project,admin,executor" into bits; -1 on an unknown name. */
+/* orci_scopes_parse parses "project,admin,executor,notify" into bits; -1 on an unknown name. */
 int orci_scopes_parse(const char *text);
 
 /* orci_scopes_format writes the comma-separated names of bits into out. */
