@@ -28,12 +28,12 @@ else()
 endif()
 
 function(orc_install_dist)
-  foreach(conf orchestrad orchestra-http orchestra-executor)
+  foreach(conf orchestrad orchestra-http orchestra-executor orchestra-notify)
     configure_file(${PROJECT_SOURCE_DIR}/dist/etc/${conf}.conf
                    ${PROJECT_BINARY_DIR}/dist/${conf}.conf @ONLY)
     install(FILES ${PROJECT_BINARY_DIR}/dist/${conf}.conf DESTINATION ${ORC_SYSCONF_INSTALL})
   endforeach()
-  foreach(unit orchestrad orchestra-http orchestra-executor)
+  foreach(unit orchestrad orchestra-http orchestra-executor orchestra-notify)
     configure_file(${PROJECT_SOURCE_DIR}/dist/systemd/${unit}.service.in
                    ${PROJECT_BINARY_DIR}/dist/${unit}.service @ONLY)
     install(FILES ${PROJECT_BINARY_DIR}/dist/${unit}.service
@@ -167,4 +167,4 @@ file(WRITE ${PROJECT_BINARY_DIR}/dist/shlibs
      "liborchestra 0 liborchestra0 (>= ${PROJECT_VERSION})\n")
 file(WRITE ${PROJECT_BINARY_DIR}/dist/conffiles
      "${ORC_SYSCONF_DIR}/orchestrad.conf\n${ORC_SYSCONF_DIR}/orchestra-http.conf\n"
-     "${ORC_SYSCONF_DIR}/orchestra-executor.conf\n")
+     "${ORC_SYSCONF_DIR}/orchestra-executor.conf\n${ORC_SYSCONF_DIR}/orchestra-notify.conf\n")

@@ -1,7 +1,7 @@
 /*
  * app.c: the app's pages and files.
  *
- *   /orchestra/app/, /orchestra/app/task/<id>, /orchestra/app/timecard,
+ *   /orchestra/app/, /orchestra/app/task/<id>, /orchestra/app/timecard, /orchestra/app/settings,
  *   /orchestra/app/project/<id>   the app shell (one page; its script routes by the URL), for
  *                                  a live session only: otherwise a 302 to the sign-in page;
  *                                  project pages for project admins only (403 otherwise)
@@ -148,7 +148,8 @@ void orci_web_app(orci_web_config *cfg, const orci_web_request *req, orci_web_re
     long long module = id_route(p, APP "task/", "/interface.js");
     long long project = id_route(p, APP "project/", NULL);
     bool timecard = strcmp(p, APP "timecard") == 0 || strcmp(p, APP "timecard/") == 0;
-    if (!task && !module && !project && !timecard && strcmp(p, APP) != 0) {
+    bool settings = strcmp(p, APP "settings") == 0 || strcmp(p, APP "settings/") == 0;
+    if (!task && !module && !project && !timecard && !settings && strcmp(p, APP) != 0) {
         not_found(res);
         return;
     }

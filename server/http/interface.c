@@ -1,7 +1,7 @@
 /*
  * interface.c: upstream's worker JSON endpoints under /orchestra/api/interface/ (spec 5),
- * plus the few the app adds (whoami/, task_details/, timecard/), each one RPC with the
- * worker's session token.
+ * plus the few the app adds (whoami/, task_details/, timecard/, notification_preferences/ in
+ * prefs.c), each one RPC with the worker's session token.
  *
  * Shapes, status codes and messages are upstream's: application errors are 400
  * {"error":400,"message":...} with the coordinator's message verbatim, an anonymous or
@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "json.h"
+#include "prefs.h"
 #include "proto/orchestra.pb-c.h"
 #include "web.h"
 #include "webrpc.h"
@@ -483,6 +484,8 @@ static bool route(api *a, const char *rest)
         ep_timecard(a);
     else if (strncmp(rest, "time_entries/", 13) == 0)
         ep_time_entries(a, rest + 13);
+    else if (strcmp(rest, "notification_preferences/") == 0)
+        orci_web_prefs(a->cfg, a->req, a->token, a->body, a->res); /* prefs.h */
     else
         return false;
     return true;

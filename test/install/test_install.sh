@@ -26,7 +26,7 @@ fail() {
 
 prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || fail "cmake --install"
-for f in bin/orchestrad bin/orchestra bin/orchestra-http bin/orchestra-executor \
+for f in bin/orchestrad bin/orchestra bin/orchestra-http bin/orchestra-executor bin/orchestra-notify \
     include/orchestra/client.h include/orchestra/jobs.h include/orchestra/plugin.h \
     lib/pkgconfig/orchestra.pc lib/cmake/Orchestra/OrchestraConfigVersion.cmake \
     lib/orchestra/plugins/libsimple_workflow.so share/orchestra/workflows/simple_workflow/workflow.json \
@@ -35,7 +35,7 @@ for f in bin/orchestrad bin/orchestra bin/orchestra-http bin/orchestra-executor 
     share/bash-completion/completions/orchestra; do
     [ -e "$prefix/$f" ] || fail "missing $f"
 done
-for b in orchestrad orchestra orchestra-http orchestra-executor; do
+for b in orchestrad orchestra orchestra-http orchestra-executor orchestra-notify; do
     "$prefix/bin/$b" --help >/dev/null || fail "$b --help"
     "$prefix/bin/$b" --version | grep -q '[0-9]\.[0-9]' || fail "$b --version"
 done

@@ -29,9 +29,11 @@ has() { # has DEB PATH...: every path is in the package
 }
 multi=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 has "$daemons" usr/bin/orchestrad usr/bin/orchestra usr/bin/orchestra-http \
-    usr/bin/orchestra-executor etc/orchestra/orchestrad.conf etc/orchestra/orchestra-http.conf \
-    etc/orchestra/orchestra-executor.conf usr/lib/systemd/system/orchestrad.service \
+    usr/bin/orchestra-executor usr/bin/orchestra-notify etc/orchestra/orchestrad.conf \
+    etc/orchestra/orchestra-http.conf etc/orchestra/orchestra-executor.conf \
+    etc/orchestra/orchestra-notify.conf usr/lib/systemd/system/orchestrad.service \
     usr/lib/systemd/system/orchestra-http.service usr/lib/systemd/system/orchestra-executor.service \
+    usr/lib/systemd/system/orchestra-notify.service usr/share/man/man8/orchestra-notify.8.gz \
     "usr/lib/$multi/orchestra/plugins/libsimple_workflow.so" \
     usr/share/orchestra/workflows/simple_workflow/workflow.json \
     usr/share/man/man8/orchestrad.8.gz usr/share/man/man1/orchestra.1.gz \

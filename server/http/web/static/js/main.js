@@ -1,10 +1,11 @@
 // main.js: the app shell. Every page of /orchestra/app/ loads this module; it fills the
 // navigation (who is signed in, the timer, the project box for project admins) and shows the
-// page the URL names: the dashboard, a task, the timecard or a project.
+// page the URL names: the dashboard, a task, the timecard, a project or the settings.
 import { call, get, toSignIn } from "./api.js";
 import { errorBox, setMain } from "./dom.js";
 import { showDashboard } from "./dashboard.js";
 import { showProject } from "./project.js";
+import { showSettings } from "./settings.js";
 import { showTask } from "./task.js";
 import { showTimecard } from "./timecard.js";
 import { mountTimer } from "./timer.js";
@@ -16,6 +17,7 @@ function route(path) {
   if ((m = path.match(/^\/orchestra\/app\/task\/(\d+)\/?$/))) return ["task", Number(m[1])];
   if ((m = path.match(/^\/orchestra\/app\/project\/(\d+)\/?$/))) return ["project", Number(m[1])];
   if (/^\/orchestra\/app\/timecard\/?$/.test(path)) return ["timecard"];
+  if (/^\/orchestra\/app\/settings\/?$/.test(path)) return ["settings"];
   return ["dashboard"];
 }
 
@@ -60,6 +62,7 @@ async function start() {
     if (page === "task") await showTask(id, { me, timer });
     else if (page === "timecard") await showTimecard({ me, timer });
     else if (page === "project") await showProject(id, { me });
+    else if (page === "settings") await showSettings();
     else await showDashboard({ me, timer });
   } catch (e) {
     if (e.status === 401) toSignIn();
