@@ -43,18 +43,53 @@ void orci_sha256(const void *data, size_t len, uint8_t out[ORCI_SHA256_LEN])
     (void)mbedtls_sha256_ret(data, len, out, 0);
 }
 
+/*
+ * RFC 2104 by hand over mbedtls_sha256 rather than mbedtls_md_hmac: the md layer allocates its
+ * HMAC pads, so it can fail, and a MAC function that can fail would need an error path in
+ * every signer (the library must not abort on an allocation failure). The sha256 functions'
+ * return values only report failures of hardware (ALT) implementations, which Debian does
+ * not build.
+ */
+#define HMAC_BLOCK 64
+
+void orci_hmac_sha256_parts(const void *key, size_t key_len, const orci_span *parts, size_t n,
+                            uint8_t out[ORCI_SHA256_LEN])
+{
+    uint8_t k[HMAC_BLOCK] = {0}, pad[HMAC_BLOCK], inner[ORCI_SHA256_LEN];
+    if (key_len > HMAC_BLOCK)
+        orci_sha256(key, key_len, k);
+    else if (key_len > 0)
+        memcpy(k, key, key_len);
+
+    mbedtls_sha256_context ctx;
+    mbedtls_sha256_init(&ctx);
+    for (size_t i = 0; i < HMAC_BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    (void)mbedtls_sha256_starts_ret(&ctx, 0);
+    (void)mbedtls_sha256_update_ret(&ctx, pad, sizeof pad);
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].len > 0)
+            (void)mbedtls_sha256_update_ret(&ctx, parts[i].p, parts[i].len);
+    (void)mbedtls_sha256_finish_ret(&ctx, inner);
+
+    for (size_t i = 0; i < HMAC_BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    (void)mbedtls_sha256_starts_ret(&ctx, 0);
+    (void)mbedtls_sha256_update_ret(&ctx, pad, sizeof pad);
+    (void)mbedtls_sha256_update_ret(&ctx, inner, sizeof inner);
+    (void)mbedtls_sha256_finish_ret(&ctx, out);
+
+    mbedtls_sha256_free(&ctx);
+    mbedtls_platform_zeroize(k, sizeof k);
+    mbedtls_platform_zeroize(pad, sizeof pad);
+    mbedtls_platform_zeroize(inner, sizeof inner);
+}
+
 void orci_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                       uint8_t out[ORCI_SHA256_LEN])
 {
-    const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-    if (mbedtls_md_hmac(info, key, key_len, msg, msg_len, out) != 0) {
-        /*
-         * The only failure is the allocation inside mbedtls_md_setup. The signature cannot
-         * report it and a wrong MAC would be worse than stopping.
-         */
-        orci_error("HMAC-SHA256 failed: out of memory");
-        abort();
-    }
+    orci_span part = {msg, msg_len};
+    orci_hmac_sha256_parts(key, key_len, &part, 1, out);
 }
 
 bool orci_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)

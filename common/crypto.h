@@ -20,6 +20,20 @@ void orci_sha256(const void *data, size_t len, uint8_t out[ORCI_SHA256_LEN]);
 void orci_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                       uint8_t out[ORCI_SHA256_LEN]);
 
+/* orci_span is one part of a message: len bytes at p (p may be NULL when len is 0). */
+typedef struct orci_span {
+    const void *p;
+    size_t len;
+} orci_span;
+
+/*
+ * orci_hmac_sha256_parts computes HMAC-SHA256(key, parts[0] || ... || parts[n-1]) into
+ * out[32] without copying the parts together. Like every function here it allocates nothing
+ * and cannot fail (RFC 2104 over SHA-256 contexts on the stack).
+ */
+void orci_hmac_sha256_parts(const void *key, size_t key_len, const orci_span *parts, size_t n,
+                            uint8_t out[ORCI_SHA256_LEN]);
+
 /* orci_ct_equal compares two buffers in constant time (lengths are not secret). */
 bool orci_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 

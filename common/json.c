@@ -3,6 +3,7 @@
  * bytes, at most 16 MiB) and compact dumping.
  */
 #include "json.h"
+#include "clock.h"
 
 #include <stdlib.h>
 
@@ -67,4 +68,13 @@ char *orci_json_dump(const json_t *v)
     /* jansson allocates with malloc unless json_set_alloc_funcs is called, which we never do,
      * so the caller's free() matches. */
     return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}
+
+json_t *orci_json_time(int64_t us)
+{
+    if (us == 0)
+        return json_null();
+    char text[40];
+    orci_time_format(us, text, sizeof text);
+    return json_string(text);
 }

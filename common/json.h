@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "orchestra/error.h"
 
@@ -23,5 +24,12 @@ json_t *orci_json_parse_object(const char *text, size_t len, const char *what, o
 
 /* orci_json_dump returns compact JSON text (keys in insertion order); free() it. */
 char *orci_json_dump(const json_t *v);
+
+/*
+ * orci_json_time renders microseconds since the epoch as the one timestamp format of every
+ * JSON output, RFC 3339 UTC with microseconds ("2026-12-07T03:04:05.123456Z"); null for 0
+ * (never set). NULL when out of memory.
+ */
+json_t *orci_json_time(int64_t us);
 
 #endif

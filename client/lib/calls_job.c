@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "call.h"
+#include "json.h"
 #include "orchestra/client.h"
 #include "proto/orchestra.pb-c.h"
 
@@ -15,12 +16,12 @@
  * memory. */
 static json_t *job_json(const Orchestra__V1__JobInfo *j)
 {
-    return json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:i,s:i,s:s,s:I,s:s}", "job_id",
+    return json_pack("{s:I,s:I,s:I,s:s,s:s,s:s,s:i,s:i,s:s,s:o,s:s}", "job_id",
                      (json_int_t)j->job_id, "project_id", (json_int_t)j->project_id, "task_id",
                      (json_int_t)j->task_id, "step", j->step, "function", j->function, "status",
                      j->status, "attempts", (int)j->attempts, "max_attempts", (int)j->max_attempts,
-                     "last_error", j->last_error, "next_attempt_at", (json_int_t)j->next_attempt_at,
-                     "executor_id", j->executor_id);
+                     "last_error", j->last_error, "next_attempt_at",
+                     orci_json_time(j->next_attempt_at), "executor_id", j->executor_id);
 }
 
 int orc_job_list_json(orc_client *c, int64_t project_id, char **json, orc_error *err)

@@ -8,19 +8,9 @@
 #include <jansson.h>
 
 #include "call.h"
-#include "clock.h"
+#include "json.h"
 #include "orchestra/client.h"
 #include "proto/orchestra.pb-c.h"
-
-/* time_json renders microseconds since the epoch as RFC 3339 UTC; null for 0. */
-static json_t *time_json(int64_t us)
-{
-    if (us == 0)
-        return json_null();
-    char text[40];
-    orci_time_format(us, text, sizeof text);
-    return json_string(text);
-}
 
 static json_t *strings_json(char *const *v, size_t n)
 {
@@ -70,10 +60,11 @@ int orc_project_list_json(orc_client *c, const orc_list_filter *f, char **json, 
     json_t *items = json_array();
     for (size_t i = 0; items && i < r->n_projects; i++) {
         const Orchestra__V1__ProjectSummary *p = r->projects[i];
-        json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "id", (json_int_t)p->id,
-                              "workflow", p->workflow, "version", p->version, "description",
-                              p->description, "priority", (json_int_t)p->priority, "status",
-                              p->status, "task_class", p->task_class, "start", time_json(p->start));
+        json_t *o =
+            json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:o}", "id", (json_int_t)p->id, "workflow",
+                      p->workflow, "version", p->version, "description", p->description, "priority",
+                      (json_int_t)p->priority, "status", p->status, "task_class", p->task_class,
+                      "start", orci_json_time(p->start));
         if (!o || json_array_append_new(items, o) != 0) {
             json_decref(items);
             items = NULL;
@@ -133,7 +124,7 @@ int orc_task_list_json(orc_client *c, const orc_list_filter *f, char **json, orc
         const Orchestra__V1__TaskSummary *t = r->tasks[i];
         json_t *o = json_pack("{s:I,s:I,s:s,s:b,s:s,s:o,s:s?}", "id", (json_int_t)t->id,
                               "project_id", (json_int_t)t->project_id, "step", t->step, "is_human",
-                              t->is_human, "status", t->status, "start", time_json(t->start),
+                              t->is_human, "status", t->status, "start", orci_json_time(t->start),
                               "worker", t->worker[0] ? t->worker : NULL);
         if (!o || json_array_append_new(items, o) != 0) {
             json_decref(items);
@@ -187,9 +178,10 @@ int orc_key_list_json(orc_client *c, char **json, orc_error *err)
     json_t *items = json_array();
     for (size_t i = 0; items && i < r->n_keys; i++) {
         const Orchestra__V1__KeySummary *k = r->keys[i];
-        json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o}", "key_id", k->key_id, "name", k->name,
-                              "scopes", strings_json(k->scopes, k->n_scopes), "created",
-                              time_json(k->created_at), "revoked", time_json(k->revoked_at));
+        json_t *o =
+            json_pack("{s:s,s:s,s:o,s:o,s:o}", "key_id", k->key_id, "name", k->name, "scopes",
+                      strings_json(k->scopes, k->n_scopes), "created",
+                      orci_json_time(k->created_at), "revoked", orci_json_time(k->revoked_at));
         if (!o || json_array_append_new(items, o) != 0) {
             json_decref(items);
             items = NULL;

@@ -59,6 +59,23 @@ static json_t *admin_json(const orc_harness *h, json_t **doc, const char *key, c
     return v;
 }
 
+/* assert_time checks that v is null (when allowed) or an RFC 3339 UTC timestamp. */
+static void assert_time(const json_t *v, bool null_ok)
+{
+    if (null_ok && json_is_null(v))
+        return;
+    assert_true(json_is_string(v));
+    const char *s = json_string_value(v);
+    int y, mo, d, hh, mm, ss, n = 0;
+    assert_int_equal(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &hh, &mm, &ss, &n), 6);
+    assert_true(y >= 2020 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31);
+    s += n;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    assert_string_equal(s, "Z");
+}
+
 static void test_list_projects_with_filters_and_every_page(void **state)
 {
     orc_harness *h = *state;
@@ -141,6 +158,15 @@ static void test_list_workers_tasks_certifications_and_keys(void **state)
     assert_int_equal(json_array_size(tasks), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 0), "step")),
                         "document_creation");
+    assert_time(json_object_get(json_array_get(tasks, 0), "start"), false);
+    json_decref(doc);
+
+    /* The machine step waits for an executor: its job's times are RFC 3339 too. */
+    json_t *jobs = admin_json(h, &doc, "jobs", "job", "list", "-p", pid, NULL);
+    assert_int_equal(json_array_size(jobs), 1);
+    json_t *job = json_array_get(jobs, 0);
+    assert_string_equal(json_string_value(json_object_get(job, "status")), "queued");
+    assert_time(json_object_get(job, "next_attempt_at"), true);
     json_decref(doc);
 
     json_t *certs = admin_json(h, &doc, "certifications", "certification", "list", "--workflow",
@@ -154,6 +180,7 @@ static void test_list_workers_tasks_certifications_and_keys(void **state)
     assert_string_equal(json_string_value(json_object_get(k, "key_id")), ORC_TEST_DEV_KEY);
     assert_null(json_object_get(k, "secret"));
     assert_true(json_is_null(json_object_get(k, "revoked")));
+    assert_time(json_object_get(k, "created"), false);
     /* No secret anywhere in the output. */
     char *text = json_dumps(doc, 0);
     assert_null(strstr(text, ORC_TEST_DEV_SECRET));

@@ -41,6 +41,33 @@ static void test_crypto_hmac_matches_rfc4231_case2(void **state)
     assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+/* RFC 4231 case 6: a key longer than the block is hashed first. */
+static void test_crypto_hmac_hashes_a_long_key(void **state)
+{
+    (void)state;
+    uint8_t key[131], mac[ORCI_SHA256_LEN];
+    char hex[2 * ORCI_SHA256_LEN + 1];
+    memset(key, 0xaa, sizeof key);
+    const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    orci_hmac_sha256(key, sizeof key, msg, strlen(msg), mac);
+    hex_of(mac, sizeof mac, hex);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+/* The MAC of parts is the MAC of their concatenation, empty parts included. */
+static void test_crypto_hmac_parts_match_the_whole(void **state)
+{
+    (void)state;
+    uint8_t whole[ORCI_SHA256_LEN], split[ORCI_SHA256_LEN];
+    const char *msg = "what do ya want for nothing?";
+    orci_hmac_sha256("Jefe", 4, msg, strlen(msg), whole);
+    const orci_span parts[] = {{msg, 4}, {NULL, 0}, {msg + 4, 10}, {msg + 14, strlen(msg) - 14}};
+    orci_hmac_sha256_parts("Jefe", 4, parts, 4, split);
+    assert_memory_equal(whole, split, sizeof whole);
+    orci_hmac_sha256_parts("Jefe", 4, parts, 3, split);
+    assert_memory_not_equal(whole, split, sizeof whole);
+}
+
 static void test_crypto_ct_equal_checks_length_and_bytes(void **state)
 {
     (void)state;
@@ -246,6 +273,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crypto_sha256_of_abc),
         cmocka_unit_test(test_crypto_hmac_matches_rfc4231_case2),
+        cmocka_unit_test(test_crypto_hmac_hashes_a_long_key),
+        cmocka_unit_test(test_crypto_hmac_parts_match_the_whole),
         cmocka_unit_test(test_crypto_ct_equal_checks_length_and_bytes),
         cmocka_unit_test(test_crypto_hex_encode_is_lowercase),
         cmocka_unit_test(test_crypto_base64_round_trip),
