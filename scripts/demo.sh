@@ -3,8 +3,10 @@
 # a fresh database, an orchestra-executor with the example plugins, and a local web page with
 # a few images to crawl; loads the example workflows and their sample data; runs
 # `orchestra example simple --yes` (the crawl runs on the executor, the demo user rates the
-# image); shows the legacy JSON API; starts the experts' web app and prints its URL and the
-# demo worker's credentials; and stops everything this script started. With KEEP=1
+# image); orchestra-notify mails the demo worker (to a local SMTP sink, printed) and posts
+# project 1's events to a signed webhook (a local receiver); shows the legacy JSON API; starts
+# the experts' web app and prints its URL and the demo worker's credentials; and stops
+# everything this script started. With KEEP=1
 # (`make demo KEEP=1`) everything stays up, with a fresh task waiting for the demo worker in
 # the web app, until Ctrl-C.
 set -eu
@@ -144,6 +146,28 @@ say "loading their sample data (users, workers, certifications)"
 "$orchestra" workflow sample-data simple_workflow/v1
 "$orchestra" workflow sample-data journalism/v1
 
+say "starting orchestra-notify: e-mails to a local SMTP sink, project 1's events to a webhook"
+notify="$build/server/orchestra-notify"
+/usr/bin/python3 "$top/test/support/smtp_sink.py" --port-file "$data/smtp.port" \
+    --out "$data/mail.jsonl" --print >"$data/mail.txt" 2>&1 &
+started $!
+/usr/bin/python3 "$top/test/support/webhook_receiver.py" --port-file "$data/hook.port" \
+    --secret demo-webhook-secret --out "$data/hook.jsonl" --print >"$data/hook.txt" 2>&1 &
+started $!
+wait_until test -s "$data/smtp.port" && wait_until test -s "$data/hook.port"
+"$orchestrad" keys create demo-notify --scopes notify --db "$data/orchestra.db" >"$data/notify-key.txt"
+notify_key=$(sed -n 's/^key id: //p' "$data/notify-key.txt")
+notify_secret=$(sed -n 's/^secret: //p' "$data/notify-key.txt")
+rm -f "$data/notify-key.txt"
+"$orchestra" webhook create "http://127.0.0.1:$(cat "$data/hook.port")/orchestra-events" \
+    --topic project.1. --secret demo-webhook-secret
+ORCHESTRA_API_KEY="$notify_key" ORCHESTRA_API_SECRET="$notify_secret" \
+    "$notify" --rpc "$rpc" --events "$events" --state "$data/notify" --refresh 200 \
+    --smtp "smtp://127.0.0.1:$(cat "$data/smtp.port")" --smtp-from orchestra@demo.example \
+    --app-url "http://127.0.0.1:$http_port" >"$data/notify.log" 2>&1 &
+started $!
+wait_until grep -q 'starts after' "$data/notify.log"
+
 say "following project 1's events live: orchestra events --follow --topic project.1."
 "$orchestra" events --follow --topic project.1. --events "$events" >"$data/events.txt" 2>&1 &
 follower=$!
@@ -156,6 +180,15 @@ sleep 0.5
 kill -TERM "$follower" 2>/dev/null || true
 wait "$follower" || true
 sed 's/^/  /' "$data/events.txt"
+
+say "the e-mails orchestra-notify sent to the demo worker (what the SMTP sink received)"
+wait_until grep -q 'Task complete!' "$data/mail.txt" || true
+sed 's/^/  /' "$data/mail.txt"
+
+say "project 1's first webhook delivery (the receiver checked its Orchestra-Signature)"
+wait_until grep -q 'Orchestra-Event-Seq' "$data/hook.txt" || true
+awk '/^---- webhook/ {n++} n == 1' "$data/hook.txt" | sed 's/^/  /'
+"$orchestra" webhook list
 
 say "the crawl's job (orchestra job list)"
 "$orchestra" job list
@@ -213,7 +246,7 @@ if [ "$keep" = 1 ]; then
     done
 fi
 
-say "stopping orchestra-http, orchestra-executor, the web server and orchestrad"
+say "stopping orchestra-http, orchestra-notify, orchestra-executor, the local servers and orchestrad"
 stop_all
 grep -E 'job [0-9]+|stopped' "$data/executor.log" | sed 's/^/  executor: /' || true
 grep -E 'WARN|ERROR|stopp' "$data/orchestrad.log" | sed 's/^/  orchestrad: /' || true
