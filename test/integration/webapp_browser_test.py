@@ -24,6 +24,7 @@ Environment (set by CTest): ORC_ORCHESTRAD, ORC_CLI, ORC_HTTP, ORC_EXECUTOR, ORC
 ORC_BUILD_DIR. Run with Debian's /usr/bin/python3 (python3-selenium, python3-requests).
 """
 import datetime
+import email.utils
 import http.server
 import json
 import os
@@ -39,6 +40,7 @@ import unittest
 import zlib
 
 import requests
+from httpsig.requests_auth import HTTPSignatureAuth
 from selenium import webdriver
 from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
                                         TimeoutException)
@@ -200,7 +202,10 @@ class Stack:
                              (step, project, status, self.info(project)["tasks"].get(step)))
 
     def stop(self):
-        for p in reversed(self.procs):
+        """Stops every daemon; returns those that did not exit 0 on SIGTERM (a crash, a hang,
+        or a sanitizer's report), with their logs printed."""
+        bad = []
+        for p, log in reversed(list(zip(self.procs, self.logs))):
             if p.poll() is None:
                 p.terminate()
                 try:
@@ -208,14 +213,16 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+            if p.returncode != 0:
+                bad.append("%s exited with %s" % (os.path.basename(log.name), p.returncode))
         for log in self.logs:
             log.close()
-        if os.environ.get("ORC_TEST_LOGS"):
-            for name in os.listdir(self.dir):
-                if name.endswith(".log"):
-                    with open(os.path.join(self.dir, name)) as f:
-                        sys.stderr.write("---- %s ----\n%s" % (name, f.read()))
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith(".log") and (bad or os.environ.get("ORC_TEST_LOGS")):
+                with open(os.path.join(self.dir, name)) as f:
+                    sys.stderr.write("---- %s ----\n%s" % (name, f.read()))
         shutil.rmtree(self.dir, ignore_errors=True)
+        return bad
 
 
 class Env:
@@ -254,10 +261,13 @@ def setUpModule():
 def tearDownModule():
     if getattr(ENV, "driver", None):
         ENV.driver.quit()
+    bad = []
     for s in getattr(ENV, "stacks", []):
-        s.stop()
+        bad += s.stop()
     for s in getattr(ENV, "sites", []):
         s.stop()
+    if bad:
+        raise AssertionError("daemons did not stop cleanly: " + "; ".join(bad))
 
 
 def browser():
@@ -701,6 +711,25 @@ class WebAppTest(Browser):
         self.confirm_dialog("Complete and skip")
         self.wait(lambda d: ENV.main.info(pid)["tasks"]["rate"]["status"] == "Complete",
                   "the task completed and skipped")
+        # A program with an admin key, signing as the legacy API does, reads the same view;
+        # a key without the admin scope is refused.
+        url = self.base + "/orchestra/api/interface/project_management/project_information/"
+        r = requests.post(url, json={"project_id": pid},
+                          headers={"Date": email.utils.formatdate(usegmt=True), "X-Api-Key": KEY},
+                          auth=HTTPSignatureAuth(KEY, SECRET))
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["tasks"]["rate"]["status"], "Complete")
+        self.assertEqual([s["name"] for s in r.json()["steps"]], ["Web Crawling", "Image Rating"])
+        made = subprocess.run([ORCHESTRAD, "keys", "create", "reader", "--scopes", "project",
+                               "--db", os.path.join(ENV.main.dir, "orchestra.db"), "--json"],
+                              capture_output=True, text=True, check=True).stdout
+        reader = json.loads(made)
+        r = requests.post(url, json={"project_id": pid},
+                          headers={"Date": email.utils.formatdate(usegmt=True),
+                                   "X-Api-Key": reader["key_id"]},
+                          auth=HTTPSignatureAuth(reader["key_id"], reader["secret"]))
+        self.assertEqual((r.status_code, r.json()),
+                         (403, {"detail": "You do not have permission to perform this action."}))
         # Others: a 403 page, and upstream's 302 from the API.
         pw = ENV.main.add_worker("nosy")
         self.sign_in("nosy", pw)
