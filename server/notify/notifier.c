@@ -34,6 +34,7 @@ typedef struct notifier {
     size_t n, cap;
     bool email_started;
     bool list_failing; /* said once until ListWebhooks answers again */
+    bool ready;        /* the webhooks were read once */
 } notifier;
 
 static int64_t now_us(void)
@@ -177,17 +178,34 @@ static void forget(notifier *m, const char *name)
         orci_info("%s: deleted on the coordinator: stopped", name);
 }
 
-/* refresh reads the webhooks and starts, updates and stops targets to match. */
-static void refresh(notifier *m)
+/* refused tells whether the coordinator refused the key itself (wrong key or scope): waiting
+ * will not help, unlike a coordinator out of reach. */
+static bool refused(int code)
+{
+    return code == ORC_UNAUTHENTICATED || code == ORC_PERMISSION_DENIED;
+}
+
+/*
+ * refresh reads the webhooks and starts, updates and stops targets to match. ORC_OK, also
+ * when the coordinator cannot be reached (it goes on trying); the refusal of the key
+ * otherwise.
+ */
+static int refresh(notifier *m, orc_error *out)
 {
     orc_webhook_list l;
     orc_error err;
-    if (orc_webhooks_list(m->c->rpc, true, &l, &err) != ORC_OK) {
+    int rc = orc_webhooks_list(m->c->rpc, true, &l, &err);
+    if (rc != ORC_OK && refused(rc))
+        return orc_error_set(out, rc, "%s", err.message);
+    if (rc != ORC_OK) {
         if (!m->list_failing)
             orci_warn("cannot read the webhooks: %s (still trying)", err.message);
         m->list_failing = true;
-        return;
+        return ORC_OK;
     }
+    if (!m->ready)
+        orci_info("ready: %zu webhooks, e-mail %s", l.n_webhooks, m->c->email ? "on" : "off");
+    m->ready = true;
     m->list_failing = false;
     for (size_t i = 0; i < m->n; i++)
         m->slots[i]->seen = m->slots[i]->webhook_id == 0;
@@ -210,6 +228,7 @@ static void refresh(notifier *m)
         slot_remove(m, i);
         forget(m, name);
     }
+    return ORC_OK;
 }
 
 /* report sends each webhook's state to the coordinator when it changed. */
@@ -264,7 +283,7 @@ int orci_notifier_run(const orci_notifier_config *c, orc_error *err)
         if (c->email && !m.email_started) {
             orc_error e;
             m.email_started = start_email(&m, &e);
-            if (!m.email_started && e.code != ORC_UNAVAILABLE) {
+            if (!m.email_started && e.code != ORC_UNAVAILABLE && e.code != ORC_DEADLINE_EXCEEDED) {
                 stop_all(&m);
                 return orc_error_set(err, e.code, "e-mail: %s", e.message);
             }
@@ -273,7 +292,10 @@ int orci_notifier_run(const orci_notifier_config *c, orc_error *err)
             email_warned = !m.email_started;
         }
         if (now_us() >= next_refresh) {
-            refresh(&m);
+            if (refresh(&m, err) != ORC_OK) {
+                stop_all(&m);
+                return err->code;
+            }
             next_refresh = now_us() + (int64_t)c->refresh_ms * 1000;
         }
         report(&m);

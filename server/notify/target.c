@@ -46,7 +46,8 @@ struct orci_target {
     bool redelivery;  /* ev is a dead letter sent again */
     int64_t skip_seq; /* last_seq not yet written (events not for the target) */
     int64_t skip_since_us;
-    bool unreachable; /* said once until the coordinator answers again */
+    bool unreachable;  /* said once until the coordinator answers again */
+    bool maybe_queued; /* dead letters may wait for redelivery (false once none did) */
     uint64_t rng;
 };
 
@@ -161,6 +162,7 @@ static void apply_redelivery(orci_target *t)
         t->cur.attempts = 0;
     } else {
         orci_info("%s: redelivering the dead letters", t->name);
+        t->maybe_queued = true;
         /* The receiver may be back: a retry in progress is tried at once too. */
         if (t->ev && t->cur.retry_seq == t->ev->seq)
             t->cur.next_attempt_us = now_us();
@@ -294,13 +296,16 @@ static bool next_event(orci_target *t)
 {
     int64_t queued = 0;
     orc_error err;
-    if (orci_nstate_next_queued(t->state, t->name, &queued, &err) != ORC_OK) {
+    /* Only a redelivery queues dead letters: the state file is asked after one (and at the
+     * start), not before every event. */
+    if (t->maybe_queued && orci_nstate_next_queued(t->state, t->name, &queued, &err) != ORC_OK) {
         orci_warn("%s: %s", t->name, err.message);
         sleep_until(t, now_us() + TARGET_BACKOFF_US);
         return false;
     }
     if (queued > 0)
         return fetch_dead_letter(t, queued);
+    t->maybe_queued = false;
     return next_from_feed(t);
 }
 
@@ -484,6 +489,7 @@ int orci_target_start(const orci_target_opts *o, orci_channel ch, orci_target **
         return code;
     }
     t->want_generation = t->cur.generation;
+    t->maybe_queued = true;
     orci_info("%s: %s after seq %" PRId64 " (topic prefix \"%s\")%s", t->name,
               created ? "starts" : "resumes", t->cur.last_seq, t->prefix,
               t->cur.attempts > 0 ? ", a retry in progress" : "");

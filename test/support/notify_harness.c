@@ -125,10 +125,16 @@ int orc_notify_start(const orc_harness *h, const char *name, const char *key, co
     for (size_t i = 0; extra && extra[i] && n < ORC_NOTIFY_MAX_ARGS + 20; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
+    /* With --log-file the daemon logs there (stderr too): that is the log to read. */
+    char spawn_log[400];
+    snprintf(spawn_log, sizeof spawn_log, "%s", p->log_path);
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (strcmp(extra[i], "--log-file") == 0 && extra[i + 1])
+            snprintf(p->log_path, sizeof p->log_path, "%s", extra[i + 1]);
     /* The key travels in the environment, as the daemon reads it (and only for this child). */
     setenv("ORCHESTRA_API_KEY", key, 1);
     setenv("ORCHESTRA_API_SECRET", secret, 1);
-    p->pid = orc_test_spawn(argv, p->log_path);
+    p->pid = orc_test_spawn(argv, spawn_log);
     unsetenv("ORCHESTRA_API_KEY");
     unsetenv("ORCHESTRA_API_SECRET");
     if (p->pid <= 0) {
@@ -138,8 +144,7 @@ int orc_notify_start(const orc_harness *h, const char *name, const char *key, co
     }
     int64_t end = orc_test_now_ms() + NH_START_MS;
     while (orc_test_now_ms() < end) {
-        if (orc_notify_log_has(p, "starts after") || orc_notify_log_has(p, "resumes after") ||
-            orc_notify_log_has(p, "e-mail off"))
+        if (orc_notify_log_has(p, "ready: "))
             return 0;
         int status;
         if (orc_test_wait_exit(p->pid, 0, &status) == 0) {

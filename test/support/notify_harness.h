@@ -46,7 +46,8 @@ int orc_notify_receiver_start(const orc_harness *h, const char *name, int port, 
  * orc_notify_start starts orchestra-notify `name` against h with the API key (key, secret),
  * --state <h->dir>/<state>, --refresh 100, short retries (--retry-min 20 --retry-max 200) and
  * extra flags (NULL-terminated; they win over these), then waits until its log says it is
- * running ("starts after" or "resumes after" of the first target; or 3 s without e-mail).
+ * running ("ready: ", once it read the webhooks; the e-mail target may start later). With
+ * --log-file among extra, p->log_path is that file.
  */
 int orc_notify_start(const orc_harness *h, const char *name, const char *key, const char *secret,
                      const char *state, const char *const *extra, orc_notify_proc *p);

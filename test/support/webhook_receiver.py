@@ -9,8 +9,9 @@ tests and the demo. It checks each delivery's signature the way a real receiver 
 and appends one JSON line per request to --out: {"seq" (Orchestra-Event-Seq), "status" (what
 it answered), "valid" (signature), "fresh" (t within 300 s), "event" (the body)}. Answers:
 --fail-first N answers the first N requests with --fail-status (default 500), then 200;
---status S answers S always. A bad signature gets 400. With --print each accepted delivery is
-shown on stdout. --port-file gets the port once it listens (with --port 0: a free one).
+--status S answers S always; --stall S records the request (status 0) and answers nothing
+for S seconds, then closes the connection. A bad signature gets 400. With --print each accepted
+delivery is shown on stdout. --port-file gets the port once it listens (with --port 0: a free one).
 """
 import argparse
 import hashlib
@@ -61,6 +62,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             event = json.loads(body)
         except ValueError:
             event = None
+        if args.stall:
+            status = 0
         doc = {"seq": int(self.headers.get("Orchestra-Event-Seq", "0") or 0), "status": status,
                "valid": valid, "fresh": fresh, "event": event}
         with LOCK:
@@ -70,6 +73,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if args.print and status == 200:
                 print("---- webhook delivery (signature %s)\nOrchestra-Event-Seq: %s\n%s"
                       % ("valid" if valid else "INVALID", doc["seq"], body.decode()), flush=True)
+        if args.stall:
+            time.sleep(args.stall)
+            self.close_connection = True
+            return
         reply = b"ok\n" if status == 200 else b"not now\n"
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
@@ -87,6 +94,7 @@ def main():
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--fail-status", type=int, default=500)
     p.add_argument("--status", type=int, default=0)
+    p.add_argument("--stall", type=float, default=0)
     p.add_argument("--print", action="store_true")
     args = p.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
