@@ -23,6 +23,7 @@
  * (defaults: this build's). Prints: name value unit [ratio to the baseline].
  */
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -514,12 +515,13 @@ static int throughput(chain_env *e, const char *name, int n, int conc)
 /* plugin_dir makes <dir>/plugins holding a link to the no-op plugin. */
 static int plugin_dir(chain_env *e)
 {
-    const char *noop = bl_path("ORC_BENCH_NOOP_PLUGIN", ORC_BENCH_NOOP_PLUGIN);
-    char link_path[600];
+    const char *given = bl_path("ORC_BENCH_NOOP_PLUGIN", ORC_BENCH_NOOP_PLUGIN);
+    char link_path[600], noop[PATH_MAX];
     snprintf(e->plugins, sizeof e->plugins, "%s/plugins", e->dir);
     snprintf(link_path, sizeof link_path, "%s/test_plugin_noop.so", e->plugins);
-    if (access(noop, R_OK) != 0) {
-        fprintf(stderr, "bench_chain: no no-op plugin at %s\n", noop);
+    /* The link must hold an absolute path: a relative one would be read from its folder. */
+    if (realpath(given, noop) == NULL || access(noop, R_OK) != 0) {
+        fprintf(stderr, "bench_chain: no no-op plugin at %s\n", given);
         return -1;
     }
     if (mkdir(e->plugins, 0755) != 0 || symlink(noop, link_path) != 0) {

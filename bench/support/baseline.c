@@ -148,7 +148,15 @@ int bl_commit_samples(const char *dir, int n, bl_samples *out)
         fprintf(stderr, "bench: commit baseline in %s: %s\n", path, sqlite3_errmsg(db));
         goto out;
     }
-    for (int i = 0; i < n; i++) {
+    /*
+     * A long-running database writes over a WAL file that checkpoints have emptied; a fresh
+     * WAL grows with every commit, and growing a file costs each fsync a metadata write too
+     * (measured here: a p50 of 0.5 to 3 ms growing against 0.23 ms reused). So the first n
+     * commits grow the WAL unmeasured, a checkpoint empties it, and the next n are measured.
+     */
+    for (int i = 0; i < 2 * n; i++) {
+        if (i == n && bl_sql(db, "PRAGMA wal_checkpoint(PASSIVE)") != 0)
+            goto out;
         sqlite3_bind_int(st, 1, i);
         sqlite3_bind_text(st, 2, "{\"status\":\"Complete\"}", -1, SQLITE_STATIC);
         /* Autocommit: each INSERT is its own transaction, so each step is one commit. */
@@ -160,7 +168,8 @@ int bl_commit_samples(const char *dir, int n, bl_samples *out)
             fprintf(stderr, "bench: commit baseline: %s\n", sqlite3_errmsg(db));
             goto out;
         }
-        bl_samples_push(out, t1 - t0);
+        if (i >= n)
+            bl_samples_push(out, t1 - t0);
     }
     rc = 0;
 out:

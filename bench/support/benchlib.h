@@ -183,7 +183,9 @@ int bl_echo_round_trips(const char *url, int n, size_t size, bl_samples *out);
 /*
  * bl_commit_samples makes n single-row INSERT transactions into a fresh SQLite file in dir
  * with journal_mode=WAL and synchronous=FULL, as orchestrad's database, appending each
- * commit's duration (us) to out. The file is removed afterwards.
+ * commit's duration (us) to out. As in a database that has been running, the WAL they write
+ * is one a checkpoint has emptied (n unmeasured commits and a checkpoint come first). The
+ * file is removed afterwards.
  */
 int bl_commit_samples(const char *dir, int n, bl_samples *out);
 
