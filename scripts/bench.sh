@@ -8,6 +8,7 @@ status=0
 export ORC_ORCHESTRAD="$build/server/orchestrad"
 export ORC_EXECUTOR="$build/plugins/orchestra-executor"
 export ORC_HTTP="$build/server/orchestra-http"
+export ORC_NOTIFY="$build/server/orchestra-notify"
 export ORC_BENCH_NOOP_PLUGIN="$build/plugins/bench_lib/test_plugin_noop.so"
 for b in "$build"/bench/bench_*; do
     [ -x "$b" ] || continue
