@@ -18,6 +18,35 @@
 #define OPTS_LINE_MAX 4096
 enum { OPTS_HELP = 1000, OPTS_VERSION, OPTS_CONFIG, OPTS_FIRST = 2000 };
 
+/*
+ * The strings read from config files. Settings point into them, and after a reload (SIGHUP)
+ * another thread may still hold the previous value, so none is ever freed: they are kept
+ * here for the process, one copy per distinct value, which a file read again reuses.
+ * Main thread only, as the rest of this file.
+ */
+static char **opts_copies;
+static size_t opts_n_copies, opts_cap_copies;
+
+/* opts_keep returns the kept copy of value, making it when new; NULL when out of memory. */
+static const char *opts_keep(const char *value)
+{
+    for (size_t i = 0; i < opts_n_copies; i++)
+        if (strcmp(opts_copies[i], value) == 0)
+            return opts_copies[i];
+    if (opts_n_copies == opts_cap_copies) {
+        size_t cap = opts_cap_copies ? 2 * opts_cap_copies : 16;
+        char **more = realloc(opts_copies, cap * sizeof *more);
+        if (!more)
+            return NULL;
+        opts_copies = more;
+        opts_cap_copies = cap;
+    }
+    char *copy = strdup(value);
+    if (copy)
+        opts_copies[opts_n_copies++] = copy;
+    return copy;
+}
+
 /* opts_bool reads a config file's flag value. */
 static int opts_bool(const char *v, bool *out)
 {
@@ -35,7 +64,7 @@ static int opts_bool(const char *v, bool *out)
 /*
  * opts_set stores value into o's destination (value NULL: a flag given on the command line).
  * where names the source for messages ("--workers", "/etc/x.conf:3"). 0, or -1 after saying
- * why. Strings from a file are copied (copy true) and live for the process.
+ * why. Strings from a file are copied (copy true) and kept for the process (opts_keep).
  */
 static int opts_set(const orci_opts_spec *s, const orci_opt *o, const char *value,
                     const char *where, bool copy)
@@ -52,11 +81,11 @@ static int opts_set(const orci_opts_spec *s, const orci_opt *o, const char *valu
                 value);
         return -1;
     case ORCI_OPT_STRING:
-        if (copy && !(value = strdup(value))) {
+        if (copy && !(value = opts_keep(value))) {
             fprintf(stderr, "%s: out of memory\n", s->program);
             return -1;
         }
-        *(const char **)o->dest = value; /* a copy is the process's for good */
+        *(const char **)o->dest = value;
         return 0;
     case ORCI_OPT_LEVEL:
         if ((*(int *)o->dest = orci_log_parse_level(value)) >= 0)

@@ -1,6 +1,7 @@
 /*
  * test_options.c: daemon settings from a config file and the command line (options.h): the
- * file first, flags win; the file's syntax and its errors; the default file only when present.
+ * file first, flags win; the file's syntax and its errors; the default file only when present;
+ * the copies of a file's strings, one per value for the process.
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -133,6 +134,31 @@ static void test_options_refuse_bad_files_and_flags(void **state)
     assert_int_equal(parse(&s, NULL, NULL, help), 0);
 }
 
+/*
+ * A file read again (SIGHUP) gives a setting the copy it already had, rather than one more:
+ * copies are kept by options.c for the process, one per distinct value.
+ */
+static void test_options_reread_keeps_one_copy_per_value(void **state)
+{
+    (void)state;
+    settings s = {0};
+    const orci_opt opts[] = {{"db", ORCI_OPT_STRING, &s.db, 0, 0, NULL},
+                             {"name", ORCI_OPT_STRING, &s.name, 0, 0, NULL}};
+    orci_opts_spec spec = {
+        .program = "test", .version = "1", .opts = opts, .n_opts = 2, .usage = usage};
+    const char *conf = file("r.conf", "db = /var/lib/r.db\nname = /var/lib/r.db\n");
+    assert_int_equal(orci_opts_read_file(&spec, conf), 0);
+    const char *first = s.db;
+    assert_string_equal(first, "/var/lib/r.db");
+    assert_ptr_equal(s.name, first); /* the same text, the same copy */
+    assert_int_equal(orci_opts_read_file(&spec, conf), 0);
+    assert_ptr_equal(s.db, first);
+    file("r.conf", "db = /var/lib/other.db\n");
+    assert_int_equal(orci_opts_read_file(&spec, conf), 0);
+    assert_string_equal(s.db, "/var/lib/other.db");
+    assert_string_equal(first, "/var/lib/r.db"); /* still valid: a thread may hold it */
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -153,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_options_file_first_then_flags_win),
         cmocka_unit_test(test_options_default_file_only_when_it_exists),
         cmocka_unit_test(test_options_refuse_bad_files_and_flags),
+        cmocka_unit_test(test_options_reread_keeps_one_copy_per_value),
     };
     return cmocka_run_group_tests_name("options", tests, setup, teardown);
 }
