@@ -208,6 +208,31 @@ int orci_cli_exit_code(int code);
  * while loading the workflow: ") and returns orci_cli_exit_code(err->code). */
 int orci_cli_fail(const orc_error *err, const char *prefix);
 
+/*
+ * orci_cli_open starts the common kind of command: no options, exactly n_pos operands, the
+ * first read as an id named id_name (e.g. "TASK") into *id when id_name is not NULL, then the
+ * client opened for an admin (the API key) or, with worker, for the worker's session.
+ * Returns ORCI_CLI_CONTINUE with *c open, or the exit status after printing the problem.
+ */
+int orci_cli_open(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
+                  int n_pos, const char *id_name, int64_t *id, bool worker, orc_client **c);
+
+/*
+ * orci_cli_done ends a command that prints no document: it closes c, prints err when rc
+ * failed (as orci_cli_fail_worker when worker), else {} under --json or the line fmt on
+ * stdout. Returns the exit status.
+ */
+int orci_cli_done(const orci_cli_globals *g, orc_client *c, bool worker, int rc,
+                  const orc_error *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/*
+ * orci_cli_done_document ends a command whose call returned a document (text, taken): it
+ * closes c, prints err when rc failed (as orci_cli_done), else the document as it came under
+ * --json or print(text) for people. Returns the exit status.
+ */
+int orci_cli_done_document(const orci_cli_globals *g, orc_client *c, bool worker, int rc,
+                           const orc_error *err, char *text, int (*print)(const char *text));
+
 /* orci_cli_print_json prints doc (the reference is stolen) as one line on stdout. Returns
  * ORCI_CLI_EXIT_OK, or ORCI_CLI_EXIT_REFUSED when it cannot be encoded (NULL doc: out of
  * memory). */

@@ -421,3 +421,52 @@ json_t *orci_cli_parse_document(const char *text, const char *what)
     }
     return doc;
 }
+
+int orci_cli_open(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv,
+                  int n_pos, const char *id_name, int64_t *id, bool worker, orc_client **c)
+{
+    int parsed;
+    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, n_pos, n_pos, &parsed);
+    if (r != ORCI_CLI_CONTINUE)
+        return r;
+    if (id_name && (r = orci_cli_parse_id(cmd, id_name, argv[0], id)) != ORCI_CLI_CONTINUE)
+        return r;
+    r = worker ? orci_cli_connect_worker(g, c) : orci_cli_connect(g, c);
+    return r == ORCI_CLI_EXIT_OK ? ORCI_CLI_CONTINUE : r;
+}
+
+/* done_failed closes c and prints a failed call's error; the exit status. */
+static int done_failed(orc_client *c, bool worker, const orc_error *err)
+{
+    orc_client_destroy(c);
+    return worker ? orci_cli_fail_worker(err) : orci_cli_fail(err, NULL);
+}
+
+int orci_cli_done(const orci_cli_globals *g, orc_client *c, bool worker, int rc,
+                  const orc_error *err, const char *fmt, ...)
+{
+    if (rc != ORC_OK)
+        return done_failed(c, worker, err);
+    orc_client_destroy(c);
+    if (g->json)
+        return orci_cli_print_json(json_object());
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    return ORCI_CLI_EXIT_OK;
+}
+
+int orci_cli_done_document(const orci_cli_globals *g, orc_client *c, bool worker, int rc,
+                           const orc_error *err, char *text, int (*print)(const char *text))
+{
+    if (rc != ORC_OK) {
+        orc_free(text);
+        return done_failed(c, worker, err);
+    }
+    orc_client_destroy(c);
+    int r = g->json ? orci_cli_print_document(text) : print(text);
+    orc_free(text);
+    return r;
+}

@@ -74,34 +74,19 @@ static int cmd_list(orci_cli_globals *g, const orci_cli_command *cmd, int argc, 
     orc_error err;
     char *text = NULL;
     int rc = orc_job_list_json(c, project_id, &text, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail(&err, NULL);
-    r = g->json ? orci_cli_print_document(text) : list_print_text(text);
-    orc_free(text);
-    return r;
+    return orci_cli_done_document(g, c, false, rc, &err, text, list_print_text);
 }
 
 static int cmd_retry(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t task_id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 1, 1, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "TASK", argv[0], &task_id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 1, "TASK", &task_id, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     int rc = orc_job_retry(c, task_id, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail(&err, NULL);
-    if (g->json)
-        return orci_cli_print_json(json_object());
-    printf("Task %" PRId64 " queued for another run\n", task_id);
-    return ORCI_CLI_EXIT_OK;
+    return orci_cli_done(g, c, false, rc, &err, "Task %" PRId64 " queued for another run", task_id);
 }
 
 const orci_cli_command orci_cli_job_commands[] = {

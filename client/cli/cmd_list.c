@@ -216,12 +216,9 @@ static int cmd_certification_list(orci_cli_globals *g, const orci_cli_command *c
 
 static int cmd_key_list(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
-    if (r != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 0, NULL, NULL, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     char *text = NULL;
     orc_error err;

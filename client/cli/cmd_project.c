@@ -122,37 +122,24 @@ static int info_print_text(const char *text)
 
 static int cmd_info(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 1, 1, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "ID", argv[0], &id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 1, "ID", &id, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     char *text = NULL;
     int rc = orc_project_info_json(c, id, &text, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail(&err, NULL);
-    r = g->json ? orci_cli_print_document(text) : info_print_text(text);
-    orc_free(text);
-    return r;
+    return orci_cli_done_document(g, c, false, rc, &err, text, info_print_text);
 }
 
 /* project_change runs end, pause or resume (the command's name) on the project ID. */
 static int project_change(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 1, 1, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "ID", argv[0], &id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 1, "ID", &id, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     int rc;
@@ -167,13 +154,7 @@ static int project_change(orci_cli_globals *g, const orci_cli_command *cmd, int 
         rc = orc_project_resume(c, id, &err);
         done = "resumed";
     }
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail(&err, NULL);
-    if (g->json)
-        return orci_cli_print_json(json_object());
-    printf("Project %" PRId64 " %s\n", id, done);
-    return ORCI_CLI_EXIT_OK;
+    return orci_cli_done(g, c, false, rc, &err, "Project %" PRId64 " %s", id, done);
 }
 
 /* check_print_text prints one line per violation, or "no violations". */
@@ -198,12 +179,9 @@ static int check_print_text(const char *text)
 
 static int cmd_check(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
-    if (r != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 0, NULL, NULL, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     char *text = NULL;

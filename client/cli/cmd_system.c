@@ -8,12 +8,9 @@
 
 static int cmd_health(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
-    if (r != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 0, NULL, NULL, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     int rc = orc_health(c, &err);
@@ -28,12 +25,9 @@ static int cmd_health(orci_cli_globals *g, const orci_cli_command *cmd, int argc
 
 static int cmd_server_info(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
-    if (r != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 0, NULL, NULL, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     orc_server_info info;

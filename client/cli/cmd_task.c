@@ -30,14 +30,10 @@ static int pretty_print(const char *text, const char *what)
 
 static int cmd_assign(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t task_id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 2, 2, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "TASK", argv[0], &task_id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 2, "TASK", &task_id, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     int64_t assignment_id = 0;
@@ -54,46 +50,27 @@ static int cmd_assign(orci_cli_globals *g, const orci_cli_command *cmd, int argc
 
 static int cmd_reassign(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t assignment_id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 2, 2, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "ASSIGNMENT", argv[0], &assignment_id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 2, "ASSIGNMENT", &assignment_id, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     int rc = orc_assignment_reassign(c, assignment_id, argv[1], &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail(&err, NULL);
-    if (g->json)
-        return orci_cli_print_json(json_object());
-    printf("Reassigned assignment %" PRId64 " to %s\n", assignment_id, argv[1]);
-    return ORCI_CLI_EXIT_OK;
+    return orci_cli_done(g, c, false, rc, &err, "Reassigned assignment %" PRId64 " to %s",
+                         assignment_id, argv[1]);
 }
 
 static int cmd_skip(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t task_id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 1, 1, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "TASK", argv[0], &task_id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 1, "TASK", &task_id, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     int rc = orc_task_skip(c, task_id, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail(&err, NULL);
-    if (g->json)
-        return orci_cli_print_json(json_object());
-    printf("Task %" PRId64 " completed and skipped\n", task_id);
-    return ORCI_CLI_EXIT_OK;
+    return orci_cli_done(g, c, false, rc, &err, "Task %" PRId64 " completed and skipped", task_id);
 }
 
 static int cmd_revert(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
@@ -176,34 +153,25 @@ static int cmd_new(orci_cli_globals *g, const orci_cli_command *cmd, int argc, c
     orc_error err;
     char *text = NULL;
     int rc = orc_task_new_json(c, role, &text, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail_worker(&err);
-    r = g->json ? orci_cli_print_document(text) : new_print_text(text);
-    orc_free(text);
-    return r;
+    return orci_cli_done_document(g, c, true, rc, &err, text, new_print_text);
+}
+
+static int print_task_info(const char *text)
+{
+    return pretty_print(text, "task information");
 }
 
 static int cmd_show(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t task_id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 1, 1, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "TASK", argv[0], &task_id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect_worker(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 1, "TASK", &task_id, true, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     char *text = NULL;
     int rc = orc_task_info_json(c, task_id, &text, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail_worker(&err);
-    r = g->json ? orci_cli_print_document(text) : pretty_print(text, "task information");
-    orc_free(text);
-    return r;
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_task_info);
 }
 
 static int cmd_save(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
@@ -225,13 +193,7 @@ static int cmd_save(orci_cli_globals *g, const orci_cli_command *cmd, int argc, 
         return r;
     orc_error err;
     int rc = orc_task_save(c, task_id, data, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail_worker(&err);
-    if (g->json)
-        return orci_cli_print_json(json_object());
-    printf("Saved task %" PRId64 "\n", task_id);
-    return ORCI_CLI_EXIT_OK;
+    return orci_cli_done(g, c, true, rc, &err, "Saved task %" PRId64, task_id);
 }
 
 /*
@@ -269,13 +231,7 @@ static int cmd_submit(orci_cli_globals *g, const orci_cli_command *cmd, int argc
         return r;
     orc_error err;
     int rc = orc_task_submit(c, task_id, data, command, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail_worker(&err);
-    if (g->json)
-        return orci_cli_print_json(json_object());
-    printf("%s task %" PRId64 "\n", done, task_id);
-    return ORCI_CLI_EXIT_OK;
+    return orci_cli_done(g, c, true, rc, &err, "%s task %" PRId64, done, task_id);
 }
 
 const orci_cli_command orci_cli_task_commands[] = {

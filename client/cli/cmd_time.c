@@ -72,19 +72,6 @@ static int print_entry_doc(const char *text, const char *heading)
     return ORCI_CLI_EXIT_OK;
 }
 
-/* finish prints a document (json mode, or print for people), frees it, gives the status. */
-static int finish(const orci_cli_globals *g, int rc, const orc_error *err, char *text,
-                  int (*print)(const char *text))
-{
-    if (rc != ORC_OK) {
-        orc_free(text);
-        return orci_cli_fail_worker(err);
-    }
-    int r = g->json ? orci_cli_print_document(text) : print(text);
-    orc_free(text);
-    return r;
-}
-
 /* ---- timer ---------------------------------------------------------------------------- */
 
 static int cmd_timer_start(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
@@ -106,8 +93,7 @@ static int cmd_timer_start(orci_cli_globals *g, const orci_cli_command *cmd, int
     orc_error err;
     char *text = NULL;
     int rc = orc_timer_start_json(c, assignment_id, description, &text, &err);
-    orc_client_destroy(c);
-    return finish(g, rc, &err, text, print_timer);
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_timer);
 }
 
 static int print_stopped(const char *text)
@@ -117,34 +103,26 @@ static int print_stopped(const char *text)
 
 static int cmd_timer_stop(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
-    if (r != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect_worker(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 0, NULL, NULL, true, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     char *text = NULL;
     int rc = orc_timer_stop_json(c, &text, &err);
-    orc_client_destroy(c);
-    return finish(g, rc, &err, text, print_stopped);
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_stopped);
 }
 
 static int cmd_timer_status(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
-    if (r != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect_worker(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 0, NULL, NULL, true, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     char *text = NULL;
     int rc = orc_timer_status_json(c, &text, &err);
-    orc_client_destroy(c);
-    return finish(g, rc, &err, text, print_timer);
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_timer);
 }
 
 static int cmd_timer_update(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
@@ -220,8 +198,7 @@ static int cmd_time_list(orci_cli_globals *g, const orci_cli_command *cmd, int a
     orc_error err;
     char *text = NULL;
     int rc = orc_time_entry_list_json(c, from, to, assignment_id, &text, &err);
-    orc_client_destroy(c);
-    return finish(g, rc, &err, text, print_entries);
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_entries);
 }
 
 static int print_added(const char *text)
@@ -253,8 +230,7 @@ static int cmd_time_add(orci_cli_globals *g, const orci_cli_command *cmd, int ar
     orc_error err;
     char *text = NULL;
     int rc = orc_time_entry_add_json(c, argv[0], argv[1], description, assignment_id, &text, &err);
-    orc_client_destroy(c);
-    return finish(g, rc, &err, text, print_added);
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_added);
 }
 
 static int cmd_time_edit(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
@@ -285,30 +261,19 @@ static int cmd_time_edit(orci_cli_globals *g, const orci_cli_command *cmd, int a
     orc_error err;
     char *text = NULL;
     int rc = orc_time_entry_edit_json(c, id, &ch, &text, &err);
-    orc_client_destroy(c);
-    return finish(g, rc, &err, text, print_edited);
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_edited);
 }
 
 static int cmd_time_rm(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
     int64_t id;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 1, 1, &n_pos);
-    if (r != ORCI_CLI_CONTINUE ||
-        (r = orci_cli_parse_id(cmd, "ID", argv[0], &id)) != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect_worker(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 1, "ID", &id, true, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     int rc = orc_time_entry_delete(c, id, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail_worker(&err);
-    if (g->json)
-        return orci_cli_print_json(json_object());
-    printf("Time entry %" PRId64 " deleted\n", id);
-    return ORCI_CLI_EXIT_OK;
+    return orci_cli_done(g, c, true, rc, &err, "Time entry %" PRId64 " deleted", id);
 }
 
 /* ---- timecard ------------------------------------------------------------------------- */
@@ -351,8 +316,7 @@ static int cmd_timecard(orci_cli_globals *g, const orci_cli_command *cmd, int ar
     orc_error err;
     char *text = NULL;
     int rc = orc_timecard_json(c, from, to, &text, &err);
-    orc_client_destroy(c);
-    return finish(g, rc, &err, text, print_timecard);
+    return orci_cli_done_document(g, c, true, rc, &err, text, print_timecard);
 }
 
 const orci_cli_command orci_cli_time_commands[] = {

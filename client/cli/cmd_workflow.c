@@ -177,27 +177,14 @@ static int list_print_text(const char *text)
 
 static int cmd_list(orci_cli_globals *g, const orci_cli_command *cmd, int argc, char **argv)
 {
-    int n_pos;
-    int r = orci_cli_parse(g, cmd, argc, argv, NULL, 0, 0, 0, &n_pos);
-    if (r != ORCI_CLI_CONTINUE)
-        return r;
     orc_client *c = NULL;
-    if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
+    int r = orci_cli_open(g, cmd, argc, argv, 0, NULL, NULL, false, &c);
+    if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
     char *text = NULL;
     int rc = orc_workflow_types_json(c, &text, &err);
-    orc_client_destroy(c);
-    if (rc != ORC_OK)
-        return orci_cli_fail(&err, NULL);
-    if (g->json) {
-        printf("%s\n", text);
-        r = ORCI_CLI_EXIT_OK;
-    } else {
-        r = list_print_text(text);
-    }
-    orc_free(text);
-    return r;
+    return orci_cli_done_document(g, c, false, rc, &err, text, list_print_text);
 }
 
 const orci_cli_command orci_cli_workflow_commands[] = {
