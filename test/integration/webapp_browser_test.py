@@ -610,6 +610,27 @@ class WebAppTest(Browser):
         self.assertEqual(ENV.main.info(pid)["tasks"]["rate"]["assignments"][0]
                          ["in_progress_task_data"], {})
 
+    def test_6_refusal_of_a_task_reassigned_meanwhile_is_shown_verbatim(self):
+        pid, task = simple_project(ENV.main, description="Reassigned meanwhile")
+        pw = ENV.main.add_worker("first")
+        ENV.main.add_worker("second")
+        assignment = ENV.main.cli("task", "assign", str(task), "first")["assignment_id"]
+        self.sign_in("first", pw)
+        self.open_task(task)
+        choice = self.css("input[name=imageRating]")[2]
+        # Into the middle of the window: the sticky action bar covers the bottom edge.
+        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", choice)
+        choice.click()
+        ENV.main.cli("task", "reassign", str(assignment), "second")  # meanwhile, elsewhere
+        self.button("Submit").click()
+        self.confirm_dialog("Submit")
+        shown = self.one(".action-error .form-error", "the refusal").text
+        r = self.session().post(self.base + "/orchestra/api/interface/submit_task_assignment/",
+                                json={"task_id": task, "task_data": {}, "command_type": "submit"})
+        self.assertEqual(r.status_code, 400)
+        self.assertEqual(shown, r.json()["message"])
+        self.assertEqual(ENV.main.info(pid)["tasks"]["rate"]["status"], "Processing")
+
     def test_7_forged_cross_site_post_is_refused(self):
         pw = ENV.main.add_worker("victim")
         self.sign_in("victim", pw)
