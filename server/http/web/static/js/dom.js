@@ -133,6 +133,7 @@ export function replaceMain(...nodes) {
 export function setMain(...nodes) {
   const main = replaceMain(...nodes);
   const heading = main.querySelector("h1");
+  if (heading) document.title = `${heading.textContent} · Orchestra`;
   if (heading) {
     heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: true });
