@@ -3,7 +3,7 @@
  * orchestrad: `orchestra import` of the hand-written upstream fixture (its report, the users
  * who need a password, a second run, a broken or missing file), `orchestra worker password`
  * for an imported worker, the failed machine job the import left for an admin, and a workflow
- * folder with a Python creation policy refused at load time.
+ * folder with a Python creation policy loaded, and one whose path names no function refused.
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -162,34 +162,41 @@ static void test_imported_worker_gets_a_password(void **state)
     run_free(&r);
 }
 
-static void test_python_creation_policy_is_refused_at_load(void **state)
+/* write_policy_flow writes workflow pyflow whose step s has a creation policy naming path. */
+static void write_policy_flow(fixture *f, const char *path, char *dir, size_t dir_size)
 {
-    fixture *f = *state;
-    char dir[600], file[700];
-    snprintf(dir, sizeof dir, "%s/pyflow", f->h.dir);
+    char file[700], text[600];
+    snprintf(dir, dir_size, "%s/pyflow", f->h.dir);
     snprintf(file, sizeof file, "%s/workflow.json", dir);
     assert_int_equal(orc_test_write_file(file, "{\"slug\": \"pyflow\", \"name\": \"P\","
                                                " \"description\": \"\", \"certifications\": []}"),
                      0);
     snprintf(file, sizeof file, "%s/v1/version.json", dir);
-    assert_int_equal(
-        orc_test_write_file(file, "{\"slug\": \"v1\", \"name\": \"V1\", \"description\": \"\","
-                                  " \"steps\": [{\"slug\": \"s\", \"name\": \"S\", \"description\":"
-                                  " \"\", \"creation_policy\": {\"policy_function\": {\"path\":"
-                                  " \"pyflow.policies.decide\"}}}]}"),
-        0);
+    snprintf(text, sizeof text,
+             "{\"slug\": \"v1\", \"name\": \"V1\", \"description\": \"\", \"steps\": [{\"slug\":"
+             " \"s\", \"name\": \"S\", \"description\": \"\", \"creation_policy\":"
+             " {\"policy_function\": {\"path\": \"%s\"}}}]}",
+             path);
+    assert_int_equal(orc_test_write_file(file, text), 0);
+}
+
+static void test_python_creation_policy_loads_and_a_bad_path_is_refused(void **state)
+{
+    fixture *f = *state;
+    char dir[600];
     run r;
+    /* Python creation policies run on the executors (issue 16): the workflow loads. */
+    write_policy_flow(f, "pyflow.policies.decide", dir, sizeof dir);
     CLI(f, NULL, r, "workflow", "load", dir, "v1");
+    expect_code(&r, 0);
+    run_free(&r);
+    /* A path that cannot name a Python function is refused when loading. */
+    write_policy_flow(f, "decide", dir, sizeof dir);
+    CLI(f, NULL, r, "workflow", "load", dir, "v1", "--force");
     expect_code(&r, 1);
     assert_non_null(strstr(r.err, "An error occurred while loading the workflow: "
-                                  "s.creation_policy: pyflow.policies.decide is a Python "
-                                  "function; creation policies other than upstream's built-in "
-                                  "orchestra.creation_policies.always_create run once Python "
-                                  "functions run on the executors"));
-    run_free(&r);
-    CLI(f, NULL, r, "--json", "workflow", "list");
-    expect_code(&r, 0);
-    assert_null(strstr(r.out, "pyflow"));
+                                  "s.creation_policy: \"path\" must name a Python function, "
+                                  "\"package.module.function\" (decide is not one)"));
     run_free(&r);
 }
 
@@ -200,7 +207,7 @@ int main(void)
         T(test_import_reports_and_changes_nothing_the_second_time),
         T(test_broken_and_missing_files),
         T(test_imported_worker_gets_a_password),
-        T(test_python_creation_policy_is_refused_at_load),
+        T(test_python_creation_policy_loads_and_a_bad_path_is_refused),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

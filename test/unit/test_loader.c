@@ -552,14 +552,16 @@ static void test_loader_refuses_invalid_policies(void **state)
                       " {'slug':'m','name':'M','description':'m','is_human':false}]}",
                       "v1", ORC_INVALID_ARGUMENT,
                       "m.execution_function is invalid: a machine step needs {\"module\": "
-                      "\"...\", \"name\": \"...\"} or {\"command\": [\"program\", ...]}");
+                      "\"...\", \"name\": \"...\"}, {\"path\": \"package.module.function\", "
+                      "\"kwargs\": {...}} (kwargs optional) or {\"command\": [\"program\", ...]}");
     expect_plan_error(WF,
                       "{'slug':'v1','name':'V','description':'D','steps':["
                       " {'slug':'m','name':'M','description':'m','is_human':false,"
                       "  'execution_function':{'command':[]}}]}",
                       "v1", ORC_INVALID_ARGUMENT,
                       "m.execution_function is invalid: a machine step needs {\"module\": "
-                      "\"...\", \"name\": \"...\"} or {\"command\": [\"program\", ...]}");
+                      "\"...\", \"name\": \"...\"}, {\"path\": \"package.module.function\", "
+                      "\"kwargs\": {...}} (kwargs optional) or {\"command\": [\"program\", ...]}");
     expect_plan_error(WF,
                       "{'slug':'v1','name':'V','description':'D','steps':["
                       " {'slug':'m','name':'M','description':'m','is_human':false,"

@@ -1,8 +1,8 @@
 /*
  * test_upstream_head.c: what upstream HEAD added to workflows and projects, at the loader
- * and lifecycle level: creation policies (upstream's built-in runs, a Python one is refused
- * at load time and refuses the transition when it comes from an imported database),
- * completion_ends_project, the abort_completion_function hook on end project, and the
+ * and lifecycle level: creation policies (upstream's built-in runs, a Python one is asked of
+ * an executor: test_python_jobs.c follows it further), completion_ends_project, the
+ * abort_completion_function hook queued on end project, and the
  * project_information document in HEAD's shape for a list of projects.
  */
 #include <stdarg.h>
@@ -73,23 +73,26 @@ static void test_builtin_creation_policy_creates_the_task(void **state)
     assert_int_equal(fx_task_status(f, fx_task_of(f, p, ch.b)), ORCI_TASK_AWAITING_PROCESSING);
 }
 
-static void test_python_creation_policy_refuses_the_transition(void **state)
+static void test_python_creation_policy_is_asked_of_an_executor(void **state)
 {
     fx *f = *state;
     chain ch;
     chain_setup(f, &ch);
-    /* Only an imported database can hold one: the loader refuses it (below). */
     set_step_text(f, ch.b, "UPDATE steps SET creation_policy = ?2 WHERE id = ?1", PYTHON_POLICY);
     int64_t p = fx_project(f, 0);
     int64_t t = fx_task_of(f, p, ch.a);
     FX_OK(f, fx_assign(f, ch.worker, t));
-    FX_EXPECT(f, fx_submit(f, ch.worker, t, "{}", FX_ACCEPT), ORC_FAILED_PRECONDITION,
-              "b.creation_policy: my_app.policies.maybe is a Python function; creation policies "
-              "other than upstream's built-in orchestra.creation_policies.always_create run once "
-              "Python functions run on the executors");
-    /* Nothing moved: the submit rolled back whole. */
-    assert_int_equal(fx_task_status(f, t), ORCI_TASK_PROCESSING);
+    FX_OK(f, fx_submit(f, ch.worker, t, "{}", FX_ACCEPT));
+    /* No task until the answer; a job asks the policy, and the project is not done. */
+    assert_int_equal(fx_task_status(f, t), ORCI_TASK_COMPLETE);
     assert_int_equal(fx_task_of(f, p, ch.b), -1);
+    assert_int_equal(fx_int(f,
+                            "SELECT count(*) FROM jobs WHERE kind = 1 AND step_id = ?1 AND"
+                            " function = 'creation_policy:my_app.policies.maybe' AND status = 0",
+                            ch.b, 0, 0),
+                     1);
+    assert_int_equal(fx_project_status(f, p), ORCI_PROJECT_ACTIVE);
+    assert_int_equal(violations(f), 0);
 }
 
 /* ---- completion_ends_project -------------------------------------------------------------- */
@@ -154,8 +157,14 @@ static void test_end_project_announces_the_abort_completion_function(void **stat
                             "SELECT payload FROM events WHERE type = 'project.abort_completion'"
                             " AND project_id = ?1",
                             p);
-    fx_assert_json_equal(payload, "{\"function\":{\"path\":\"my_app.hooks.cleanup\","
-                                  "\"kwargs\":{\"n\":1}},\"ran\":false}");
+    int64_t job = fx_int(f, "SELECT id FROM jobs WHERE kind = 2 AND project_id = ?1", p, 0, 0);
+    assert_true(job > 0);
+    char want[200];
+    snprintf(want, sizeof want,
+             "{\"function\":{\"path\":\"my_app.hooks.cleanup\",\"kwargs\":{\"n\":1}},"
+             "\"job_id\":%lld}",
+             (long long)job);
+    fx_assert_json_equal(payload, want);
     free(payload);
     /* Ending an ended project again does not announce it twice. */
     FX_OK(f, fx_end_project(f, p));
@@ -267,16 +276,14 @@ static void test_loader_reads_heads_keys(void **state)
     orci_load_plan_free(p);
 }
 
-static void test_loader_refuses_python_creation_policies_and_bad_keys(void **state)
+static void test_loader_refuses_bad_creation_policies_and_keys(void **state)
 {
     (void)state;
     expect_plan_refused("",
                         "[{\"slug\": \"s\", \"name\": \"S\", \"description\": \"\","
-                        " \"creation_policy\": " PYTHON_POLICY "}]",
-                        "s.creation_policy: my_app.policies.maybe is a Python function; creation "
-                        "policies other than upstream's built-in "
-                        "orchestra.creation_policies.always_create run once Python functions run "
-                        "on the executors");
+                        " \"creation_policy\": {\"policy_function\": {\"path\": \"maybe\"}}}]",
+                        "s.creation_policy: \"path\" must name a Python function, "
+                        "\"package.module.function\" (maybe is not one)");
     expect_plan_refused("",
                         "[{\"slug\": \"s\", \"name\": \"S\", \"description\": \"\","
                         " \"creation_policy\": {\"policy\": \"always\"}}]",
@@ -330,13 +337,13 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_builtin_creation_policy_creates_the_task),
-        T(test_python_creation_policy_refuses_the_transition),
+        T(test_python_creation_policy_is_asked_of_an_executor),
         T(test_completion_ends_project_completes_it_and_starts_nothing_after),
         T(test_without_the_flag_the_project_runs_to_its_last_task),
         T(test_end_project_announces_the_abort_completion_function),
         T(test_projects_information_in_heads_shape),
         cmocka_unit_test(test_loader_reads_heads_keys),
-        cmocka_unit_test(test_loader_refuses_python_creation_policies_and_bad_keys),
+        cmocka_unit_test(test_loader_refuses_bad_creation_policies_and_keys),
         T(test_loader_stores_heads_keys),
     };
 #undef T

@@ -316,14 +316,16 @@ static int step_warn(imp_ctx *c, size_t i, orc_error *err)
                              why.message);
     json_decref(policy);
     json_t *fn = json_loads(r->v[S_EXEC].s, 0, NULL);
-    bool runnable =
-        json_object_get(fn, "command") != NULL || (json_is_string(json_object_get(fn, "module")) &&
-                                                   json_is_string(json_object_get(fn, "name")));
+    bool runnable = json_object_get(fn, "command") != NULL ||
+                    json_is_string(json_object_get(fn, "path")) ||
+                    (json_is_string(json_object_get(fn, "module")) &&
+                     json_is_string(json_object_get(fn, "name")));
     json_decref(fn);
     if (code == ORC_OK && r->v[S_HUMAN].i == 0 && !runnable)
         code = orci_imp_warn(c, IM_STEP, r->pk, err,
                              "machine step %s: its execution function %.300s is not "
-                             "{\"module\", \"name\"} or {\"command\"}: no executor runs it yet",
+                             "{\"module\", \"name\"}, {\"path\"} or {\"command\"}: no "
+                             "executor runs it",
                              slug, r->v[S_EXEC].s);
     return code;
 }

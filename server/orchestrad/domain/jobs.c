@@ -22,6 +22,7 @@
 #include "vec.h"
 #include "store/dbutil.h"
 #include "domain/views.h"
+#include "domain/jobs_internal.h"
 
 #define MSG_LEASE_LOST "lease lost"
 #define MSG_NO_JOB "No job for given id"
@@ -30,6 +31,22 @@
 #define JOBS_LEASE_TRIES 16
 #define JOBS_ERROR_MAX 4096
 #define JOBS_LIST_MAX 10000
+
+const char *orci_job_kind_name(int kind)
+{
+    switch (kind) {
+    case ORCI_JOB_KIND_STEP:
+        return "step";
+    case ORCI_JOB_KIND_POLICY:
+        return "creation_policy";
+    case ORCI_JOB_KIND_ABORT:
+        return "abort_completion";
+    case ORCI_JOB_KIND_SAMPLE:
+        return "sample_data";
+    default:
+        return "";
+    }
+}
 
 const char *orci_job_status_name(int status)
 {
@@ -62,6 +79,7 @@ void orci_job_fini(orci_job *job)
     free(job->execution_function);
     free(job->project_data);
     free(job->prerequisites);
+    free(job->context);
     memset(job, 0, sizeof *job);
 }
 
@@ -137,11 +155,17 @@ typedef struct job_row {
     bool has_output;
     bool has_token;
     uint8_t token_hash[ORCI_SHA256_LEN];
+    int kind;
+    int64_t step_id;    /* a creation policy's step; 0 otherwise */
+    int64_t version_id; /* a sample-data load's version; 0 otherwise */
 } job_row;
 
+/* Columns NULL for some kinds (task_id, project_id, ...) read as 0. */
 #define JOB_COLUMNS                                                                                \
     "id, task_id, project_id, status, attempts, max_attempts, initial_delay_ms, max_delay_ms,"     \
-    " next_attempt_at, COALESCE(lease_expires_at, 0), output IS NOT NULL, lease_token_hash"
+    " next_attempt_at, COALESCE(lease_expires_at, 0), output IS NOT NULL, lease_token_hash,"       \
+    " kind, step_id, workflow_version_id"
+#define JOB_NCOLUMNS 15
 
 static void job_row_read(sqlite3_stmt *st, job_row *j)
 {
@@ -162,6 +186,9 @@ static void job_row_read(sqlite3_stmt *st, job_row *j)
         memcpy(j->token_hash, sqlite3_column_blob(st, 11), ORCI_SHA256_LEN);
         j->has_token = true;
     }
+    j->kind = sqlite3_column_int(st, 12);
+    j->step_id = sqlite3_column_int64(st, 13);
+    j->version_id = sqlite3_column_int64(st, 14);
 }
 
 /* job_load reads a job by id (by_task false) or by task; *found false when none. */
@@ -210,27 +237,35 @@ static int task_status(orci_db *db, int64_t task_id, int *status, orc_error *err
 
 /* ---- creation ------------------------------------------------------------------------ */
 
-/* function_name derives the job's function from a step's execution_function (malloc'd). */
-static char *function_name(const char *execution_function, orc_error *err)
+char *orci_jobs_function_name(const char *spec)
 {
-    json_t *ef = json_loads(execution_function != NULL ? execution_function : "{}", 0, NULL);
+    json_t *ef = json_loads(spec != NULL ? spec : "{}", 0, NULL);
     const char *module = json_string_value(json_object_get(ef, "module"));
     const char *name = json_string_value(json_object_get(ef, "name"));
+    const char *path = json_string_value(json_object_get(ef, "path"));
     char *out = NULL;
     if (json_is_array(json_object_get(ef, "command"))) {
-        out = jobs_dup("command", err);
+        out = strdup("command");
     } else if (module != NULL && name != NULL && module[0] != '\0' && name[0] != '\0') {
         size_t n = strlen(module) + strlen(name) + 2;
         out = malloc(n);
         if (out != NULL)
             snprintf(out, n, "%s.%s", module, name);
-        else
-            orc_error_set(err, ORC_INTERNAL, "out of memory");
     } else {
-        out = jobs_dup("", err);
+        out = strdup(path != NULL ? path : "");
     }
     json_decref(ef);
     return out;
+}
+
+void orci_jobs_package(const char *function, char *out, size_t out_size)
+{
+    const char *dot = strchr(function, '.');
+    size_t n = dot != NULL ? (size_t)(dot - function) : 0;
+    if (strcmp(function, "command") == 0 || n == 0 || n >= out_size)
+        n = 0;
+    memcpy(out, function, n);
+    out[n] = '\0';
 }
 
 /* policy_int reads an integer key of the retry policy within [lo, hi], else dflt. */
@@ -259,13 +294,15 @@ int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
     int64_t project_id = sqlite3_column_int64(st, 0);
-    char *function = function_name(orci_col_text(st, 1), err);
+    char *function = orci_jobs_function_name(orci_col_text(st, 1));
     json_t *policy = json_loads(orci_col_text(st, 2), 0, NULL);
     sqlite3_reset(st);
     if (function == NULL) {
         json_decref(policy);
-        return ORC_INTERNAL;
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
     }
+    char package[ORCI_JOB_MAX_NAME + 1];
+    orci_jobs_package(function, package, sizeof package);
     /* The loader validated the policy; the clamps only keep a hand-edited row sane. */
     int64_t max_attempts =
         policy_int(policy, "max_attempts", ORCI_JOB_DEFAULT_MAX_ATTEMPTS, 1, 1000);
@@ -281,7 +318,8 @@ int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
     st = orci_db_stmt(lc->db,
                       "INSERT INTO jobs (task_id, project_id, function, status, attempts,"
                       " max_attempts, initial_delay_ms, max_delay_ms, next_attempt_at,"
-                      " created_at, updated_at) VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7, ?7, ?7)",
+                      " created_at, updated_at, package)"
+                      " VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
                       err);
     if (st != NULL) {
         orci_bind_int(st, 1, task_id);
@@ -291,6 +329,7 @@ int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
         orci_bind_int(st, 5, initial);
         orci_bind_int(st, 6, max_delay);
         orci_bind_int(st, 7, lc->now_us);
+        orci_bind_text(st, 8, package);
         code = orci_db_step(lc->db, st, err);
     }
     free(function);
@@ -329,22 +368,37 @@ static char *clip_error(const char *text, orc_error *err)
     return out;
 }
 
+/* job_ref is what an event or a hook needs to know of job j. */
+static orci_jobi_ref job_ref(const job_row *j)
+{
+    return (orci_jobi_ref){.id = j->id,
+                           .kind = j->kind,
+                           .task_id = j->task_id,
+                           .project_id = j->project_id,
+                           .step_id = j->step_id,
+                           .version_id = j->version_id};
+}
+
 /*
- * job_event appends a job event (type) about the job's task with the job's old and new
- * status; payload (stolen, NULL: {}) gets the job id.
+ * job_event appends a job event (type) about the job's task (a hook job: its project or
+ * workflow, jobs_hooks.c) with the job's old and new status; payload (stolen, NULL: {}) gets
+ * the job id.
  */
-static int job_event(orci_lc *lc, const char *type, int64_t job_id, int64_t task_id, int old,
-                     int status, json_t *payload, orc_error *err)
+static int job_event(orci_lc *lc, const char *type, const orci_jobi_ref *r, int old, int status,
+                     json_t *payload, orc_error *err)
 {
     if (payload == NULL)
         payload = json_object();
-    if (payload == NULL || json_object_set_new(payload, "job_id", json_integer(job_id)) != 0) {
+    if (payload == NULL || json_object_set_new(payload, "job_id", json_integer(r->id)) != 0) {
         json_decref(payload);
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
     }
-    int code =
-        orci_events_task_event(lc->db, lc->now_us, type, task_id, 0, orci_job_status_name(old),
-                               orci_job_status_name(status), payload, err);
+    int code = r->kind == ORCI_JOB_KIND_STEP
+                   ? orci_events_task_event(lc->db, lc->now_us, type, r->task_id, 0,
+                                            orci_job_status_name(old), orci_job_status_name(status),
+                                            payload, err)
+                   : orci_jobi_hook_event(lc, type, r, orci_job_status_name(old),
+                                          orci_job_status_name(status), payload, err);
     json_decref(payload);
     return code;
 }
@@ -388,7 +442,8 @@ static int settle_failure(orci_lc *lc, const orci_machine_ops *m, const job_row 
     orci_bind_int(st, 4, lc->now_us);
     if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
         goto out;
-    if ((code = job_event(lc, "job.failed", j->id, j->task_id, ORCI_JOB_LEASED,
+    orci_jobi_ref ref = job_ref(j);
+    if ((code = job_event(lc, "job.failed", &ref, ORCI_JOB_LEASED,
                           retry ? ORCI_JOB_QUEUED : ORCI_JOB_FAILED,
                           json_pack("{s:s, s:b, s:i, s:I}", "error", text, "will_retry", retry,
                                     "attempts", j->attempts, "next_attempt_at", (json_int_t)due),
@@ -396,7 +451,7 @@ static int settle_failure(orci_lc *lc, const orci_machine_ops *m, const job_row 
         goto out;
     if (retry) {
         code = orci_jobs_signal(lc->db, err);
-    } else {
+    } else if (j->kind == ORCI_JOB_KIND_STEP) {
         /* The task shows it: its machine assignment is Failed, the task stays Processing. */
         int status = 0;
         if ((code = task_status(lc->db, j->task_id, &status, err)) == ORC_OK &&
@@ -439,7 +494,7 @@ static int expire_batch(orci_lc *lc, const orci_machine_ops *m, int limit, int *
             break;
         if (n < JOBS_EXPIRE_BATCH) {
             job_row_read(st, &rows[n]);
-            snprintf(owners[n], sizeof owners[n], "%s", orci_col_text(st, 12));
+            snprintf(owners[n], sizeof owners[n], "%s", orci_col_text(st, JOB_NCOLUMNS));
             n++;
         }
     }
@@ -479,13 +534,25 @@ int orci_lease_params_check(const orci_lease_params *p, orc_error *err)
         strlen(p->executor_id) > ORCI_JOB_MAX_NAME)
         return orc_error_set(err, ORC_INVALID_ARGUMENT,
                              "executor_id is required (at most %d bytes)", ORCI_JOB_MAX_NAME);
-    if (p->n_functions == 0 || p->n_functions > ORCI_JOB_MAX_FUNCTIONS)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "functions must list 1 to %d functions",
-                             ORCI_JOB_MAX_FUNCTIONS);
+    if (p->n_functions > ORCI_JOB_MAX_FUNCTIONS || p->n_packages > ORCI_JOB_MAX_PACKAGES ||
+        p->n_functions + p->n_packages == 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "functions must list 1 to %d functions (or python_packages 1 to %d "
+                             "packages)",
+                             ORCI_JOB_MAX_FUNCTIONS, ORCI_JOB_MAX_PACKAGES);
+    /* A ':' is what sets hook jobs' names apart (jobs.h): no exact name may have one. */
     for (size_t i = 0; i < p->n_functions; i++)
         if (p->functions[i] == NULL || p->functions[i][0] == '\0' ||
-            strlen(p->functions[i]) > ORCI_JOB_MAX_NAME)
-            return orc_error_set(err, ORC_INVALID_ARGUMENT, "function names must be 1 to %d bytes",
+            strlen(p->functions[i]) > ORCI_JOB_MAX_NAME || strchr(p->functions[i], ':') != NULL)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                                 "function names must be 1 to %d bytes, without ':'",
+                                 ORCI_JOB_MAX_NAME);
+    for (size_t i = 0; i < p->n_packages; i++)
+        if (p->packages[i] == NULL || p->packages[i][0] == '\0' ||
+            strlen(p->packages[i]) > ORCI_JOB_MAX_NAME || strpbrk(p->packages[i], ".:") != NULL)
+            return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                                 "python_packages must be top-level package names of 1 to %d "
+                                 "bytes, without '.' or ':'",
                                  ORCI_JOB_MAX_NAME);
     if (p->lease_ms < 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "lease_ms must not be negative");
@@ -520,22 +587,36 @@ static int64_t lease_length_us(int64_t lease_ms)
 }
 
 /*
- * earliest reads the earliest time a job of these functions is or becomes available: a
- * queued job of an Active project falling due, or a lease expiring. *any false when none.
+ * earliest reads the earliest time a job of these functions (fjson) or packages (pjson, NULL
+ * when none) is or becomes available: a queued job of an Active project (an ended one's
+ * abort hook, a sample-data load) falling due, or a lease expiring. *any false when none.
  */
-static int earliest(orci_db *db, const char *fjson, int64_t *at, bool *any, orc_error *err)
+static int earliest(orci_db *db, const char *fjson, const char *pjson, int64_t *at, bool *any,
+                    orc_error *err)
 {
     sqlite3_stmt *st =
-        orci_db_stmt(db,
-                     "SELECT min(t) FROM (SELECT min(j.next_attempt_at) AS t FROM jobs j"
-                     " JOIN projects p ON p.id = j.project_id WHERE j.status = 0 AND p.status = 0"
-                     " AND j.function IN (SELECT value FROM json_each(?1))"
-                     " UNION ALL SELECT min(lease_expires_at) FROM jobs WHERE status = 1"
-                     " AND function IN (SELECT value FROM json_each(?1)))",
-                     err);
+        pjson == NULL
+            ? orci_db_stmt(db,
+                           "SELECT min(t) FROM (SELECT min(j.next_attempt_at) AS t FROM jobs j"
+                           " JOIN projects p ON p.id = j.project_id WHERE j.status = 0 AND"
+                           " p.status = 0 AND j.function IN (SELECT value FROM json_each(?1))"
+                           " UNION ALL SELECT min(lease_expires_at) FROM jobs WHERE status = 1"
+                           " AND function IN (SELECT value FROM json_each(?1)))",
+                           err)
+            : orci_db_stmt(db,
+                           "SELECT min(t) FROM (SELECT min(j.next_attempt_at) AS t FROM jobs j"
+                           " LEFT JOIN projects p ON p.id = j.project_id WHERE j.status = 0 AND"
+                           " (p.status = 0 OR j.kind >= 2) AND (j.function IN (SELECT value"
+                           " FROM json_each(?1)) OR j.package IN (SELECT value FROM"
+                           " json_each(?2))) UNION ALL SELECT min(lease_expires_at) FROM jobs"
+                           " WHERE status = 1 AND (function IN (SELECT value FROM json_each(?1))"
+                           " OR package IN (SELECT value FROM json_each(?2))))",
+                           err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, fjson);
+    if (pjson != NULL)
+        orci_bind_text(st, 2, pjson);
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return jobs_db_err(err);
@@ -546,19 +627,36 @@ static int earliest(orci_db *db, const char *fjson, int64_t *at, bool *any, orc_
     return ORC_OK;
 }
 
-int orci_jobs_available(orci_db *db, int64_t now_us, const char *const *functions, size_t n,
-                        bool *available, int64_t *next_due_us, orc_error *err)
+/* lease_lists renders p's functions and packages for json_each (*pjson NULL when p has no
+ * packages: the queries without them are the ones used before there were any). */
+static int lease_lists(const orci_lease_params *p, char **fjson, char **pjson, orc_error *err)
+{
+    *pjson = NULL;
+    if ((*fjson = functions_json(p->functions, p->n_functions, err)) == NULL)
+        return ORC_INTERNAL;
+    if (p->n_packages > 0 && (*pjson = functions_json(p->packages, p->n_packages, err)) == NULL) {
+        free(*fjson);
+        *fjson = NULL;
+        return ORC_INTERNAL;
+    }
+    return ORC_OK;
+}
+
+int orci_jobs_available(orci_db *db, int64_t now_us, const orci_lease_params *p, bool *available,
+                        int64_t *next_due_us, orc_error *err)
 {
     *available = false;
     if (next_due_us != NULL)
         *next_due_us = 0;
-    char *fjson = functions_json(functions, n, err);
-    if (fjson == NULL)
-        return ORC_INTERNAL;
+    char *fjson = NULL, *pjson = NULL;
+    int code = lease_lists(p, &fjson, &pjson, err);
+    if (code != ORC_OK)
+        return code;
     int64_t at = 0;
     bool any = false;
-    int code = earliest(db, fjson, &at, &any, err);
+    code = earliest(db, fjson, pjson, &at, &any, err);
     free(fjson);
+    free(pjson);
     if (code != ORC_OK || !any)
         return code;
     *available = at <= now_us;
@@ -631,6 +729,7 @@ static int job_describe(orci_lc *lc, int64_t job_id, orci_job *job, orc_error *e
     job->task_id = sqlite3_column_int64(st, 7);
     job->lease_expires_at = sqlite3_column_int64(st, 8);
     job->project_data = with_project_id(orci_col_text(st, 4), job->project_id);
+    job->kind = ORCI_JOB_KIND_STEP;
     sqlite3_reset(st);
     if (job->workflow == NULL || job->step == NULL || job->function == NULL ||
         job->execution_function == NULL || job->project_data == NULL)
@@ -680,6 +779,100 @@ static int lease_token_set(orci_lc *lc, const orci_lease_params *p, int64_t job_
     return orci_db_step(lc->db, st, err);
 }
 
+/*
+ * lease_candidate reads the oldest due queued job matching the lists into *r (*any false when
+ * none). Without packages it is the query there always was, which only ever finds machine
+ * steps (hook jobs' names have a ':', which no exact name may have).
+ */
+static int lease_candidate(orci_lc *lc, const char *fjson, const char *pjson, orci_jobi_ref *r,
+                           bool *any, orc_error *err)
+{
+    sqlite3_stmt *st =
+        pjson == NULL
+            ? orci_db_stmt(lc->db,
+                           "SELECT j.id, j.task_id FROM jobs j JOIN projects p ON p.id = "
+                           "j.project_id"
+                           " WHERE j.status = 0 AND j.next_attempt_at <= ?1 AND p.status = 0"
+                           " AND j.function IN (SELECT value FROM json_each(?2))"
+                           " ORDER BY j.next_attempt_at, j.id LIMIT 1",
+                           err)
+            : orci_db_stmt(lc->db,
+                           "SELECT j.id, j.task_id, j.kind, j.project_id, j.step_id,"
+                           " j.workflow_version_id FROM jobs j LEFT JOIN projects p"
+                           " ON p.id = j.project_id WHERE j.status = 0 AND j.next_attempt_at <= ?1"
+                           " AND (p.status = 0 OR j.kind >= 2)"
+                           " AND (j.function IN (SELECT value FROM json_each(?2))"
+                           " OR j.package IN (SELECT value FROM json_each(?3)))"
+                           " ORDER BY j.next_attempt_at, j.id LIMIT 1",
+                           err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, lc->now_us);
+    orci_bind_text(st, 2, fjson);
+    if (pjson != NULL)
+        orci_bind_text(st, 3, pjson);
+    int row = orci_db_row(lc->db, st, err);
+    if (row < 0)
+        return jobs_db_err(err);
+    *any = row == 1;
+    memset(r, 0, sizeof *r);
+    if (row == 1) {
+        r->id = sqlite3_column_int64(st, 0);
+        r->task_id = sqlite3_column_int64(st, 1);
+        if (pjson != NULL) {
+            r->kind = sqlite3_column_int(st, 2);
+            r->project_id = sqlite3_column_int64(st, 3);
+            r->step_id = sqlite3_column_int64(st, 4);
+            r->version_id = sqlite3_column_int64(st, 5);
+        }
+        sqlite3_reset(st);
+    }
+    return ORC_OK;
+}
+
+/*
+ * lease_take leases candidate r to p's executor into *job: a machine step's task is started
+ * first (*taken false, the job cancelled, when the task can no longer run).
+ */
+static int lease_take(orci_lc *lc, const orci_machine_ops *m, const orci_lease_params *p,
+                      const orci_jobi_ref *r, orci_job *job, bool *taken, orc_error *err)
+{
+    *taken = false;
+    int code;
+    if (r->kind == ORCI_JOB_KIND_STEP) {
+        bool startable = false;
+        if ((code = m->start(lc, r->task_id, &startable, err)) != ORC_OK)
+            return code;
+        if (!startable) {
+            /* Completed by an admin (complete and skip) or aborted: nothing to run. */
+            int status = 0;
+            if ((code = task_status(lc->db, r->task_id, &status, err)) != ORC_OK)
+                return code;
+            return job_cancel_unrunnable(lc, r->id, status, err);
+        }
+    }
+    char token[ORCI_JOB_TOKEN_SIZE];
+    if ((code = lease_token_set(lc, p, r->id, token, sizeof token, err)) != ORC_OK)
+        goto out;
+    if ((code =
+             job_event(lc, "job.leased", r, ORCI_JOB_QUEUED, ORCI_JOB_LEASED,
+                       json_pack("{s:s}", "executor", p->executor_id != NULL ? p->executor_id : ""),
+                       err)) != ORC_OK)
+        goto out;
+    code = r->kind == ORCI_JOB_KIND_STEP ? job_describe(lc, r->id, job, err)
+                                         : orci_jobi_describe_hook(lc, r, job, err);
+    if (code != ORC_OK)
+        goto out;
+    if ((job->lease_token = jobs_dup(token, err)) == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    *taken = true;
+out:
+    explicit_bzero(token, sizeof token);
+    return code;
+}
+
 int orci_jobs_lease(orci_lc *lc, const orci_machine_ops *m, const orci_lease_params *p,
                     orci_job *job, bool *found, int64_t *next_due_us, orc_error *err)
 {
@@ -693,66 +886,23 @@ int orci_jobs_lease(orci_lc *lc, const orci_machine_ops *m, const orci_lease_par
     int expired = 0;
     if ((code = expire_batch(lc, m, JOBS_EXPIRE_BATCH, &expired, err)) != ORC_OK)
         return code;
-    char *fjson = functions_json(p->functions, p->n_functions, err);
-    if (fjson == NULL)
-        return ORC_INTERNAL;
-    char token[ORCI_JOB_TOKEN_SIZE];
-    for (int attempt = 0; attempt < JOBS_LEASE_TRIES; attempt++) {
-        sqlite3_stmt *st =
-            orci_db_stmt(lc->db,
-                         "SELECT j.id, j.task_id FROM jobs j JOIN projects p ON p.id = j.project_id"
-                         " WHERE j.status = 0 AND j.next_attempt_at <= ?1 AND p.status = 0"
-                         " AND j.function IN (SELECT value FROM json_each(?2))"
-                         " ORDER BY j.next_attempt_at, j.id LIMIT 1",
-                         err);
-        if (st == NULL) {
-            code = ORC_INTERNAL;
+    char *fjson = NULL, *pjson = NULL;
+    if ((code = lease_lists(p, &fjson, &pjson, err)) != ORC_OK)
+        return code;
+    for (int attempt = 0; attempt < JOBS_LEASE_TRIES && !*found; attempt++) {
+        orci_jobi_ref r;
+        bool any = false;
+        if ((code = lease_candidate(lc, fjson, pjson, &r, &any, err)) != ORC_OK)
             goto out;
-        }
-        orci_bind_int(st, 1, lc->now_us);
-        orci_bind_text(st, 2, fjson);
-        int r = orci_db_row(lc->db, st, err);
-        if (r < 0) {
-            code = jobs_db_err(err);
-            goto out;
-        }
-        if (r == 0)
+        if (!any)
             break;
-        int64_t job_id = sqlite3_column_int64(st, 0);
-        int64_t task_id = sqlite3_column_int64(st, 1);
-        sqlite3_reset(st);
-
-        bool startable = false;
-        if ((code = m->start(lc, task_id, &startable, err)) != ORC_OK)
+        if ((code = lease_take(lc, m, p, &r, job, found, err)) != ORC_OK)
             goto out;
-        if (!startable) {
-            /* Completed by an admin (complete and skip) or aborted: nothing to run. */
-            int status = 0;
-            if ((code = task_status(lc->db, task_id, &status, err)) != ORC_OK ||
-                (code = job_cancel_unrunnable(lc, job_id, status, err)) != ORC_OK)
-                goto out;
-            continue;
-        }
-        if ((code = lease_token_set(lc, p, job_id, token, sizeof token, err)) != ORC_OK)
-            goto out;
-        if ((code = job_event(
-                 lc, "job.leased", job_id, task_id, ORCI_JOB_QUEUED, ORCI_JOB_LEASED,
-                 json_pack("{s:s}", "executor", p->executor_id != NULL ? p->executor_id : ""),
-                 err)) != ORC_OK)
-            goto out;
-        if ((code = job_describe(lc, job_id, job, err)) != ORC_OK)
-            goto out;
-        if ((job->lease_token = jobs_dup(token, err)) == NULL) {
-            code = ORC_INTERNAL;
-            goto out;
-        }
-        *found = true;
-        goto out;
     }
-    if (next_due_us != NULL) {
+    if (!*found && next_due_us != NULL) {
         int64_t at = 0;
         bool any = false;
-        if ((code = earliest(lc->db, fjson, &at, &any, err)) != ORC_OK)
+        if ((code = earliest(lc->db, fjson, pjson, &at, &any, err)) != ORC_OK)
             goto out;
         if (any && at > lc->now_us)
             *next_due_us = at;
@@ -760,8 +910,8 @@ int orci_jobs_lease(orci_lc *lc, const orci_machine_ops *m, const orci_lease_par
             *next_due_us = lc->now_us; /* more due than one call looks at */
     }
 out:
-    explicit_bzero(token, sizeof token);
     free(fjson);
+    free(pjson);
     if (code != ORC_OK)
         orci_job_fini(job);
     return code;
@@ -913,6 +1063,7 @@ int orci_jobs_complete(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, c
     int code = load_for_report(lc, job_id, token, &j, err);
     if (code != ORC_OK)
         goto out;
+    orci_jobi_ref ref = job_ref(&j);
     switch (j.status) {
     case ORCI_JOB_COMPLETED:
         /* The same lease reported twice: the first report counted. */
@@ -925,10 +1076,12 @@ int orci_jobs_complete(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, c
             goto out;
         }
         if ((code = record_output(lc, job_id, ORCI_JOB_CANCELLED, data, err)) != ORC_OK ||
-            (code = job_event(lc, "job.completed", job_id, j.task_id, ORCI_JOB_CANCELLED,
-                              ORCI_JOB_CANCELLED, NULL, err)) != ORC_OK)
+            (code = job_event(lc, "job.completed", &ref, ORCI_JOB_CANCELLED, ORCI_JOB_CANCELLED,
+                              NULL, err)) != ORC_OK)
             goto out;
-        code = m->complete(lc, j.task_id, data, err);
+        /* A hook's answer for an ended project changes nothing any more. */
+        if (j.kind == ORCI_JOB_KIND_STEP)
+            code = m->complete(lc, j.task_id, data, err);
         goto out;
     case ORCI_JOB_LEASED:
         if (!lease_current(lc, &j)) {
@@ -938,6 +1091,19 @@ int orci_jobs_complete(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, c
         break;
     default:
         code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_LEASE_LOST);
+        goto out;
+    }
+    if (j.kind != ORCI_JOB_KIND_STEP) {
+        orci_hook_answer a = {.kind = j.kind,
+                              .job_id = j.id,
+                              .project_id = j.project_id,
+                              .step_id = j.step_id,
+                              .version_id = j.version_id,
+                              .output = data};
+        if ((code = record_output(lc, job_id, ORCI_JOB_COMPLETED, data, err)) == ORC_OK &&
+            (code = job_event(lc, "job.completed", &ref, ORCI_JOB_LEASED, ORCI_JOB_COMPLETED, NULL,
+                              err)) == ORC_OK)
+            code = m->answer(lc, &a, err);
         goto out;
     }
     int status = 0;
@@ -950,8 +1116,8 @@ int orci_jobs_complete(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, c
         goto out;
     }
     if ((code = record_output(lc, job_id, ORCI_JOB_COMPLETED, data, err)) != ORC_OK ||
-        (code = job_event(lc, "job.completed", job_id, j.task_id, ORCI_JOB_LEASED,
-                          ORCI_JOB_COMPLETED, NULL, err)) != ORC_OK)
+        (code = job_event(lc, "job.completed", &ref, ORCI_JOB_LEASED, ORCI_JOB_COMPLETED, NULL,
+                          err)) != ORC_OK)
         goto out;
     code = m->complete(lc, j.task_id, data, err);
 out:
@@ -1004,8 +1170,9 @@ static int job_requeue(orci_lc *lc, const job_row *j, const char *reason, orc_er
     orci_bind_int(st, 1, j->id);
     orci_bind_int(st, 2, lc->now_us);
     int code = orci_db_step(lc->db, st, err);
+    orci_jobi_ref ref = job_ref(j);
     if (code == ORC_OK)
-        code = job_event(lc, "job.retried", j->id, j->task_id, j->status, ORCI_JOB_QUEUED,
+        code = job_event(lc, "job.retried", &ref, j->status, ORCI_JOB_QUEUED,
                          json_pack("{s:s}", "reason", reason), err);
     if (code != ORC_OK)
         return code;
@@ -1037,14 +1204,30 @@ int orci_jobs_retry(orci_lc *lc, int64_t task_id, orc_error *err)
     return job_requeue(lc, &j, "retry", err);
 }
 
+int orci_jobs_retry_job(orci_lc *lc, int64_t job_id, orc_error *err)
+{
+    job_row j;
+    bool found = false;
+    int code = job_load(lc->db, job_id, false, &j, &found, err);
+    if (code != ORC_OK)
+        return code;
+    if (!found)
+        return orc_error_set(err, ORC_NOT_FOUND, MSG_NO_JOB);
+    if (j.status != ORCI_JOB_FAILED)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION, "Job is %s, not failed",
+                             orci_job_status_name(j.status));
+    return job_requeue(lc, &j, "retry", err);
+}
+
 int orci_jobs_cancel_project(orci_lc *lc, int64_t project_id, orc_error *err)
 {
-    /* A running job keeps its lease end so that its executor can still report once. */
+    /* A running job keeps its lease end so that its executor can still report once. The
+     * project's abort hook (kind 2) runs because it was ended: it is never cancelled. */
     sqlite3_stmt *st =
         orci_db_stmt(lc->db,
                      "UPDATE jobs SET status = 4, updated_at = ?2,"
                      " lease_expires_at = CASE WHEN status = 1 THEN lease_expires_at ELSE NULL END"
-                     " WHERE project_id = ?1 AND status IN (0, 1, 3)",
+                     " WHERE project_id = ?1 AND status IN (0, 1, 3) AND kind != 2",
                      err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -1061,9 +1244,10 @@ int orci_jobs_list(orci_db *db, int64_t project_id, orci_job_info **out, size_t 
     *n = 0;
     sqlite3_stmt *st = orci_db_stmt(
         db,
-        "SELECT j.id, j.project_id, j.task_id, s.slug, j.function, j.status, j.attempts,"
-        " j.max_attempts, j.last_error, j.next_attempt_at, COALESCE(j.lease_owner, '')"
-        " FROM jobs j JOIN tasks t ON t.id = j.task_id JOIN steps s ON s.id = t.step_id"
+        "SELECT j.id, COALESCE(j.project_id, 0), COALESCE(j.task_id, 0), COALESCE(s.slug, ''),"
+        " j.function, j.status, j.attempts, j.max_attempts, j.last_error, j.next_attempt_at,"
+        " COALESCE(j.lease_owner, ''), j.kind FROM jobs j LEFT JOIN tasks t ON t.id = j.task_id"
+        " LEFT JOIN steps s ON s.id = COALESCE(t.step_id, j.step_id)"
         " WHERE ?1 = 0 OR j.project_id = ?1 ORDER BY j.id LIMIT ?2",
         err);
     if (st == NULL)
@@ -1099,6 +1283,7 @@ int orci_jobs_list(orci_db *db, int64_t project_id, orci_job_info **out, size_t 
         e->last_error = strdup(orci_col_text(st, 8));
         e->next_attempt_at = sqlite3_column_int64(st, 9);
         e->executor_id = strdup(orci_col_text(st, 10));
+        e->kind = sqlite3_column_int(st, 11);
         if (!e->step || !e->function || !e->last_error || !e->executor_id) {
             sqlite3_reset(st);
             code = orc_error_set(err, ORC_INTERNAL, "out of memory");

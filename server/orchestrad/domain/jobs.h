@@ -22,6 +22,19 @@
  * Retry policy: the step's retry_policy {max_attempts, initial_delay_ms, max_delay_ms}, each
  * key optional, defaults ORCI_JOB_DEFAULT_* (documented in plugins/README.md).
  *
+ * Kinds. Besides machine steps, the Python functions upstream calls elsewhere run as jobs
+ * (jobs_hooks.c), since the coordinator never runs user code: a step's creation policy, a
+ * version's abort_completion_function and a workflow's sample_data_load_function. They have
+ * no task; their answer reaches the lifecycle through orci_machine_ops.answer, in the
+ * transaction that records it. They retry with the default policy.
+ *
+ * Matching. An executor names the functions it provides (exact names: C plugins, "command")
+ * and, when it runs Python, the top-level packages it can import: a job is offered to it when
+ * its function is one of the names, or its package (the function's first dotted component)
+ * one of the packages. Hook jobs' function names carry their kind ("creation_policy:pkg.f"),
+ * so only the package matches them. Without packages the lease query is the one it always
+ * was. A job that no executor matches stays queued.
+ *
  * Every function that changes state runs inside a write job with the writer's connection in
  * lc->db, takes the time from lc->now_us and keeps the invariants of spec 3.2 (checked with
  * orci_lc_check_task on the task it touched). Functions taking an orci_db read on any
@@ -48,12 +61,36 @@
  *  - complete: the job returned output: the assignment is Submitted with it, the task
  *    Complete, the subsequent tasks created.
  *  - fail: the job failed for good: the machine assignment is Failed.
+ *  - answer: a hook job (not a step) returned output: the lifecycle acts on it (jobs_hooks.c).
  */
+typedef struct orci_hook_answer orci_hook_answer;
 typedef struct orci_machine_ops {
     int (*start)(orci_lc *lc, int64_t task_id, bool *startable, orc_error *err);
     int (*complete)(orci_lc *lc, int64_t task_id, const char *output, orc_error *err);
     int (*fail)(orci_lc *lc, int64_t task_id, orc_error *err);
+    int (*answer)(orci_lc *lc, const orci_hook_answer *a, orc_error *err);
 } orci_machine_ops;
+
+/* Job kinds (the jobs.kind column). */
+enum {
+    ORCI_JOB_KIND_STEP = 0,   /* a machine step: task_id */
+    ORCI_JOB_KIND_POLICY = 1, /* a creation policy: project_id, step_id */
+    ORCI_JOB_KIND_ABORT = 2,  /* an abort_completion_function: project_id */
+    ORCI_JOB_KIND_SAMPLE = 3, /* a sample_data_load_function: workflow_version_id */
+};
+
+/* orci_job_kind_name: "step", "creation_policy", "abort_completion", "sample_data"; "" else. */
+const char *orci_job_kind_name(int kind);
+
+/* orci_hook_answer is what a hook job returned (borrowed for the call). */
+struct orci_hook_answer {
+    int kind;
+    int64_t job_id;
+    int64_t project_id; /* 0 for a sample-data load */
+    int64_t step_id;    /* a creation policy's step */
+    int64_t version_id; /* a sample-data load's version */
+    const char *output; /* the job's output, a compact JSON object */
+};
 
 enum {
     ORCI_JOB_QUEUED = 0,
@@ -72,6 +109,7 @@ enum {
 #define ORCI_JOB_MAX_LEASE_MS 600000
 /* Limits of a lease request. */
 #define ORCI_JOB_MAX_FUNCTIONS 64
+#define ORCI_JOB_MAX_PACKAGES 256
 #define ORCI_JOB_MAX_NAME 256
 /* Lease tokens: 32 random bytes, base64url. */
 #define ORCI_JOB_TOKEN_SIZE 48
@@ -81,17 +119,30 @@ const char *orci_job_status_name(int status);
 
 /*
  * orci_jobs_create queues the job of machine task task_id, due now, with the step's
- * function ("module.name", "command", or "" when the step has no valid execution function:
- * no executor provides that) and retry policy. Called by the lifecycle when it creates a
- * machine task.
+ * function ("module.name" for {"module", "name"}, the path of {"path", "kwargs"}, "command",
+ * or "" when the step has no valid execution function: no executor provides that) and retry
+ * policy. Called by the lifecycle when it creates a machine task.
  */
 int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err);
+
+/*
+ * orci_jobs_function_name derives the function a job runs from an execution function or
+ * hook JSON text: "module.name" for {"module", "name"}, the path of {"path", ...}, "command"
+ * for {"command": [...]}, "" otherwise (malloc'd; NULL when out of memory).
+ */
+char *orci_jobs_function_name(const char *spec);
+
+/* orci_jobs_package is the first dotted component of a Python-runnable function name into
+ * out ("" for "command", a name without a dot or one too long). */
+void orci_jobs_package(const char *function, char *out, size_t out_size);
 
 /* What an executor asks for. Strings are borrowed for the call. */
 typedef struct orci_lease_params {
     const char *executor_id;
     const char *const *functions;
     size_t n_functions;
+    const char *const *packages; /* top-level Python packages; may be empty */
+    size_t n_packages;
     int64_t lease_ms; /* 0: ORCI_JOB_DEFAULT_LEASE_MS */
 } orci_lease_params;
 
@@ -112,6 +163,8 @@ typedef struct orci_job {
     char *prerequisites;      /* the flat dict of spec 3.6 */
     int attempt;              /* 1 for the first try */
     int64_t lease_expires_at;
+    int kind;      /* ORCI_JOB_KIND_* */
+    char *context; /* hook jobs: what the function is called with (JSON); NULL for steps */
 } orci_job;
 
 /* orci_job_fini frees a job's strings and zeroes it; NULL allowed. */
@@ -154,11 +207,11 @@ int orci_jobs_lease_next(orci_lc *lc, const orci_machine_ops *m, const orci_jobs
 
 /*
  * orci_jobs_available is the read-only probe of orci_jobs_lease (any connection): whether a
- * job of these functions is due or has an expired lease at now_us, and else the earliest
- * time one may be (*next_due_us, 0 when nothing is scheduled).
+ * job matching p (functions and packages) is due or has an expired lease at now_us, and
+ * else the earliest time one may be (*next_due_us, 0 when nothing is scheduled).
  */
-int orci_jobs_available(orci_db *db, int64_t now_us, const char *const *functions, size_t n,
-                        bool *available, int64_t *next_due_us, orc_error *err);
+int orci_jobs_available(orci_db *db, int64_t now_us, const orci_lease_params *p, bool *available,
+                        int64_t *next_due_us, orc_error *err);
 
 /*
  * orci_jobs_expire settles every lease expired at lc->now_us (re-queue or fail, as a failed
@@ -202,6 +255,68 @@ int orci_jobs_fail(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, const
  */
 int orci_jobs_retry(orci_lc *lc, int64_t task_id, orc_error *err);
 
+/* orci_jobs_retry_job is orci_jobs_retry by job id (hook jobs have no task): ORC_NOT_FOUND
+ * "No job for given id" when there is none. */
+int orci_jobs_retry_job(orci_lc *lc, int64_t job_id, orc_error *err);
+
+/* ---- hook jobs (jobs_hooks.c) --------------------------------------------------------- */
+
+/* What a creation policy's job has said so far (orci_jobs_policy_state). */
+typedef enum orci_policy_state {
+    ORCI_POLICY_NONE = 0,     /* never asked */
+    ORCI_POLICY_PENDING = 1,  /* queued or running */
+    ORCI_POLICY_DECLINED = 2, /* answered false */
+    ORCI_POLICY_CREATE = 3,   /* answered true (the task exists or is being created) */
+    ORCI_POLICY_FAILED = 4,   /* failed for good, or cancelled */
+} orci_policy_state;
+
+/* orci_jobs_policy_state reads the state of the policy job of (project_id, step_id). */
+int orci_jobs_policy_state(orci_db *db, int64_t project_id, int64_t step_id,
+                           orci_policy_state *state, orc_error *err);
+
+/*
+ * orci_jobs_ask_policy queues the creation-policy job of (project_id, step_id) with the
+ * policy's function spec ({"path", "kwargs"}), due now: a new job, or the existing one
+ * re-queued with its attempts reset when it had declined or failed (upstream asks again at
+ * every create_subsequent_tasks). A pending one is left alone.
+ */
+int orci_jobs_ask_policy(orci_lc *lc, int64_t project_id, int64_t step_id, const char *spec,
+                         orc_error *err);
+
+/* orci_jobs_policies_pending counts the project's creation-policy jobs not yet answered
+ * (queued, leased or failed): a project waiting for one is not done. */
+int orci_jobs_policies_pending(orci_db *db, int64_t project_id, int64_t *count, orc_error *err);
+
+/* orci_jobs_cancel_policies cancels the project's creation-policy jobs not answered yet
+ * (the project was completed without them: a completion_ends_project step). A running one
+ * may still report; its answer changes nothing. */
+int orci_jobs_cancel_policies(orci_lc *lc, int64_t project_id, orc_error *err);
+
+/* orci_jobs_create_abort queues the abort_completion_function job of an ended project. */
+int orci_jobs_create_abort(orci_lc *lc, int64_t project_id, const char *spec, int64_t *job_id,
+                           orc_error *err);
+
+/* orci_jobs_create_sample queues a sample_data_load_function job for a workflow version. */
+int orci_jobs_create_sample(orci_lc *lc, int64_t version_id, const char *spec, int64_t *job_id,
+                            orc_error *err);
+
+/* orci_jobs_fail_answer marks a hook job that has just completed failed after all, with
+ * why: its answer could not be applied (and changed nothing). Not retried. */
+int orci_jobs_fail_answer(orci_lc *lc, int64_t job_id, const char *why, orc_error *err);
+
+/* A hook job's state, for its caller (orci_jobs_hook_info). Strings malloc'd. */
+typedef struct orci_hook_info {
+    int kind, status;
+    int64_t version_id;
+    char *output;     /* NULL until completed */
+    char *last_error; /* "" when none */
+} orci_hook_info;
+
+/* orci_jobs_hook_info reads a hook job (ORC_NOT_FOUND "No job for given id"); release with
+ * orci_hook_info_fini. */
+int orci_jobs_hook_info(orci_db *db, int64_t job_id, orci_hook_info *info, orc_error *err);
+void orci_hook_info_fini(orci_hook_info *info);
+
 /*
  * orci_jobs_requeue queues the job of machine task task_id again, due now with its attempts
  * reset, after a revert took the task back from Complete: the step runs again and its result
@@ -226,7 +341,7 @@ int orci_jobs_signal_seq(orci_db *db, int64_t *seq, orc_error *err);
 typedef struct orci_job_info {
     int64_t job_id, project_id, task_id;
     char *step, *function, *last_error, *executor_id;
-    int status;
+    int status, kind;
     int attempts, max_attempts;
     int64_t next_attempt_at;
 } orci_job_info;

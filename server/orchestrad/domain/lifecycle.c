@@ -437,4 +437,5 @@ const orci_machine_ops orci_lc_machine_ops = {
     .start = machine_start,
     .complete = machine_complete,
     .fail = machine_fail,
+    .answer = orci_lc_hook_answer,
 };

@@ -36,6 +36,13 @@
  */
 extern const orci_machine_ops orci_lc_machine_ops;
 
+/*
+ * orci_lc_hook_answer is orci_lc_machine_ops.answer: what a creation policy's answer does (the
+ * step's task created, or the project perhaps done) and an abort hook's (nothing: it ran).
+ * A sample-data load's answer is not the lifecycle's (svc applies it: ORC_INTERNAL here).
+ */
+int orci_lc_hook_answer(orci_lc *lc, const orci_hook_answer *a, orc_error *err);
+
 typedef struct orci_project_params {
     const char *workflow_slug;
     const char *version_slug;
@@ -104,8 +111,8 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
 
 /*
  * orci_lc_end_project aborts the project and every one of its tasks. The first time, a
- * version with an abort_completion_function (upstream HEAD, a Python hook) gets the event
- * project.abort_completion {"function": {...}, "ran": false}: the hook is recorded, not run.
+ * version with an abort_completion_function (upstream HEAD, a Python hook) has it queued as a
+ * job for an executor, announced as project.abort_completion {"function": {...}, "job_id"}.
  */
 int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err);
 

@@ -216,13 +216,20 @@ int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
         if (st == NULL)
             return ORC_INTERNAL;
         orci_bind_int(st, 1, project_id);
-        int64_t open = 0;
+        int64_t open = 0, asking = 0;
         bool found = false;
         if ((code = orci_db_one_id(lc->db, st, &open, &found, err)) != ORC_OK)
             return code;
-        if (open > 0)
+        /* A Python creation policy not answered yet may still create a task. */
+        if (open == 0 &&
+            (code = orci_jobs_policies_pending(lc->db, project_id, &asking, err)) != ORC_OK)
+            return code;
+        if (open > 0 || asking > 0)
             return ORC_OK;
     }
+    /* What is still asking (a completion_ends_project step ended it) is not asked any more. */
+    if ((code = orci_jobs_cancel_policies(lc, project_id, err)) != ORC_OK)
+        return code;
     return orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_COMPLETED, err);
 }
 
@@ -236,12 +243,42 @@ typedef struct ready_step {
 } ready_step;
 
 /*
- * create_wanted runs the step's creation policy (store/policy.h). A policy that cannot run
- * here (a Python function from an imported database) refuses the transition, as upstream's
+ * ask_policy asks an executor whether to create the step's task (a Python creation policy,
+ * jobs.h): unless a question is pending, it is asked (again: upstream ran the policy at
+ * every create_subsequent_tasks, so a declined or failed one is asked anew). *asking tells
+ * whether an answer is awaited.
+ */
+static int ask_policy(orci_lc *lc, int64_t project_id, const ready_step *s,
+                      const orci_creation_policy *p, bool *asking, orc_error *err)
+{
+    orci_policy_state state;
+    int code = orci_jobs_policy_state(lc->db, project_id, s->id, &state, err);
+    if (code != ORC_OK)
+        return code;
+    *asking = true;
+    if (state == ORCI_POLICY_PENDING)
+        return ORC_OK;
+    json_t *spec = json_pack("{s:s, s:O}", "path", p->path, "kwargs",
+                             p->kwargs != NULL ? p->kwargs : json_object());
+    char *text = spec != NULL ? orci_json_dump(spec) : NULL;
+    json_decref(spec);
+    if (text == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    code = orci_jobs_ask_policy(lc, project_id, s->id, text, err);
+    free(text);
+    return code;
+}
+
+/*
+ * create_wanted runs the step's creation policy (store/policy.h): a built-in here, a Python
+ * one by asking an executor (*create false and *asking true until it answers). A policy
+ * that does not parse (an imported database's) refuses the transition, as upstream's
  * CreationPolicyError did, rather than silently creating or skipping the task.
  */
-static int create_wanted(const ready_step *s, bool *create, orc_error *err)
+static int create_wanted(orci_lc *lc, int64_t project_id, const ready_step *s, bool *create,
+                         bool *asking, orc_error *err)
 {
+    *asking = false;
     if (strcmp(s->creation_policy, "{}") == 0) {
         *create = true; /* the default, always_create, without parsing */
         return ORC_OK;
@@ -249,9 +286,18 @@ static int create_wanted(const ready_step *s, bool *create, orc_error *err)
     char what[300];
     snprintf(what, sizeof what, "%.200s.creation_policy", s->slug);
     orc_error why = {0};
-    if (orci_creation_policy_decide(s->creation_policy, what, create, &why) == ORC_OK)
-        return ORC_OK;
-    return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", why.message);
+    json_t *policy = json_loads(s->creation_policy, 0, NULL);
+    orci_creation_policy p;
+    int code = ORC_OK;
+    *create = false;
+    if (orci_creation_policy_parse(policy, what, &p, &why) != ORC_OK)
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", why.message);
+    else if (p.python)
+        code = ask_policy(lc, project_id, s, &p, asking, err);
+    else
+        *create = p.fn(NULL, NULL, p.kwargs);
+    json_decref(policy);
+    return code;
 }
 
 /* create_task creates the project's task of a ready step and applies its assignment policy. */
@@ -342,9 +388,10 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
     }
     size_t created = 0;
     for (size_t i = 0; i < n; i++) {
-        bool create = false;
-        if ((code = create_wanted(&steps[i], &create, err)) != ORC_OK)
+        bool create = false, asking = false;
+        if ((code = create_wanted(lc, project_id, &steps[i], &create, &asking, err)) != ORC_OK)
             goto out;
+        created += asking; /* an answer will come, and decide (orci_lc_hook_answer) */
         if (!create)
             continue; /* declined: asked again at the next completion, as upstream */
         created++;
@@ -361,6 +408,90 @@ out:
     }
     free(steps);
     return code;
+}
+
+/*
+ * policy_ready loads step_id into *s when the project has no task of it and every creation
+ * dependency is Complete (*ready false otherwise: a revert or an admin changed the project
+ * while the policy was asked). The caller frees s's strings.
+ */
+static int policy_ready(orci_lc *lc, int64_t project_id, int64_t step_id, ready_step *s,
+                        bool *ready, orc_error *err)
+{
+    memset(s, 0, sizeof *s);
+    sqlite3_stmt *st = orci_db_stmt(
+        lc->db,
+        "SELECT s.id, s.is_human, s.assignment_policy, s.creation_policy, s.slug FROM steps s"
+        " WHERE s.id = ?2 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1"
+        " AND t.step_id = s.id) AND NOT EXISTS (SELECT 1 FROM step_creation_deps d"
+        " WHERE d.step_id = s.id AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE"
+        " t2.project_id = ?1 AND t2.step_id = d.depends_on_id AND t2.status = 5))",
+        err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    orci_bind_int(st, 2, step_id);
+    int r = orci_db_row(lc->db, st, err);
+    if (r < 0)
+        return orci_lci_db_err(err);
+    *ready = r == 1;
+    if (r == 0)
+        return ORC_OK;
+    s->id = sqlite3_column_int64(st, 0);
+    s->is_human = sqlite3_column_int(st, 1) != 0;
+    s->policy = strdup(orci_col_text(st, 2));
+    s->creation_policy = strdup(orci_col_text(st, 3));
+    s->slug = strdup(orci_col_text(st, 4));
+    sqlite3_reset(st);
+    if (s->policy == NULL || s->creation_policy == NULL || s->slug == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    return ORC_OK;
+}
+
+/*
+ * policy_answer acts on a Python creation policy's answer ({"create": b}), in the
+ * transaction that records it: the step's task is created (and, a machine step, queued) when
+ * the policy said so and the step is still ready; otherwise the project may now be done. An
+ * ended or completed project takes no new task.
+ */
+static int policy_answer(orci_lc *lc, const orci_hook_answer *a, orc_error *err)
+{
+    int status = 0;
+    int code = orci_lci_project_status(lc->db, a->project_id, &status, err);
+    if (code != ORC_OK || status == ORCI_PROJECT_ABORTED || status == ORCI_PROJECT_COMPLETED)
+        return code;
+    json_t *out = json_loads(a->output != NULL ? a->output : "{}", 0, NULL);
+    bool create = json_is_true(json_object_get(out, "create"));
+    json_decref(out);
+    ready_step s;
+    bool ready = false;
+    if (create && (code = policy_ready(lc, a->project_id, a->step_id, &s, &ready, err)) == ORC_OK)
+        code = ready ? create_task(lc, a->project_id, &s, err)
+                     : orci_lci_complete_if_done(lc, a->project_id, err);
+    else if (!create)
+        code = orci_lci_complete_if_done(lc, a->project_id, err);
+    if (create) {
+        free(s.policy);
+        free(s.creation_policy);
+        free(s.slug);
+    }
+    if (code != ORC_OK)
+        return code;
+    return orci_lci_check_project(lc->db, a->project_id, err);
+}
+
+int orci_lc_hook_answer(orci_lc *lc, const orci_hook_answer *a, orc_error *err)
+{
+    switch (a->kind) {
+    case ORCI_JOB_KIND_POLICY:
+        return policy_answer(lc, a, err);
+    case ORCI_JOB_KIND_ABORT:
+        /* Upstream ignored what the hook returned; its job's events say that it ran. */
+        return ORC_OK;
+    default:
+        return orc_error_set(err, ORC_INTERNAL, "job %lld: a %s answer is not the lifecycle's",
+                             (long long)a->job_id, orci_job_kind_name(a->kind));
+    }
 }
 
 int orci_lc_create_subsequent_tasks(orci_lc *lc, int64_t project_id, orc_error *err)

@@ -17,11 +17,11 @@
 /* ---- end, pause, resume ------------------------------------------------------------- */
 
 /*
- * abort_completion announces the version's abort_completion_function (upstream HEAD: a
- * Python function called with the project when it is ended) as the event
- * project.abort_completion {"function": {...}, "ran": false}. The hook is kept with the
- * project's history rather than run: Python functions run on the executors, and this one
- * runs there once they do (README "Coming from upstream").
+ * abort_completion queues the version's abort_completion_function (upstream HEAD: a Python
+ * function called with the project when it is ended) as a job for an executor (the
+ * coordinator never runs user code; domain/jobs_hooks.c) and announces it as the event
+ * project.abort_completion {"function": {...}, "job_id": N}. Called after the project's jobs
+ * were cancelled, which the hook's job is not.
  */
 static int abort_completion(orci_lc *lc, int64_t project_id, orc_error *err)
 {
@@ -37,17 +37,27 @@ static int abort_completion(orci_lc *lc, int64_t project_id, orc_error *err)
     if (r <= 0)
         return r < 0 ? orci_lci_db_err(err) : ORC_OK;
     json_t *fn = json_loads(orci_col_text(st, 0), 0, NULL);
+    char *spec = json_object_size(fn) > 0 ? strdup(orci_col_text(st, 0)) : NULL;
     sqlite3_reset(st);
-    if (json_object_size(fn) == 0) {
+    if (json_object_size(fn) == 0 || spec == NULL) {
         json_decref(fn);
-        return ORC_OK;
+        return spec == NULL && fn != NULL && json_object_size(fn) > 0
+                   ? orc_error_set(err, ORC_INTERNAL, "out of memory")
+                   : ORC_OK;
     }
-    json_t *payload = json_pack("{s:o, s:b}", "function", fn, "ran", 0);
+    int64_t job_id = 0;
+    int code = orci_jobs_create_abort(lc, project_id, spec, &job_id, err);
+    free(spec);
+    if (code != ORC_OK) {
+        json_decref(fn);
+        return code;
+    }
+    json_t *payload = json_pack("{s:o, s:I}", "function", fn, "job_id", (json_int_t)job_id);
     if (payload == NULL)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
     orci_event_rec e = {
         .type = "project.abort_completion", .time_us = lc->now_us, .payload = payload};
-    int code = orci_events_project_context(lc->db, project_id, &e, err);
+    code = orci_events_project_context(lc->db, project_id, &e, err);
     if (code == ORC_OK)
         code = orci_events_append(lc->db, &e, NULL, err);
     json_decref(payload);
@@ -60,10 +70,9 @@ int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
     int code = orci_lci_project_status(lc->db, project_id, &status, err);
     if (code != ORC_OK)
         return code;
-    if (status != ORCI_PROJECT_ABORTED &&
-        ((code = orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_ABORTED, err)) !=
-             ORC_OK ||
-         (code = abort_completion(lc, project_id, err)) != ORC_OK))
+    bool first = status != ORCI_PROJECT_ABORTED;
+    if (first &&
+        (code = orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_ABORTED, err)) != ORC_OK)
         return code;
     /* Every task, Complete ones included; assignments stay as they are (spec 3.2). */
     sqlite3_stmt *st = orci_db_stmt(
@@ -78,8 +87,10 @@ int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
     for (size_t i = 0; i < n; i++)
         if ((code = orci_lci_set_task_status(lc, ids[i], ORCI_TASK_ABORTED, err)) != ORC_OK)
             goto out;
-    /* Its machine steps stop too: queued jobs are never leased, running ones are told. */
-    if ((code = orci_jobs_cancel_project(lc, project_id, err)) != ORC_OK)
+    /* Its machine steps stop too: queued jobs are never leased, running ones are told. The
+     * abort hook is queued after that, so that it is not cancelled with them. */
+    if ((code = orci_jobs_cancel_project(lc, project_id, err)) != ORC_OK ||
+        (first && (code = abort_completion(lc, project_id, err)) != ORC_OK))
         goto out;
     code = orci_lci_check_project(lc->db, project_id, err);
 out:

@@ -486,6 +486,34 @@ out:
     return code;
 }
 
+int orci_view_step_prerequisites(orci_db *db, int64_t project_id, int64_t step_id, char **json,
+                                 orc_error *err)
+{
+    *json = NULL;
+    int code = view_begin(db, err);
+    if (code != ORC_OK)
+        return code;
+    sqlite3_stmt *st = orci_db_stmt(db, "SELECT workflow_version_id FROM steps WHERE id = ?1", err);
+    if (st == NULL) {
+        code = ORC_INTERNAL;
+        goto out;
+    }
+    orci_bind_int(st, 1, step_id);
+    int r = orci_db_row(db, st, err);
+    if (r <= 0) {
+        code =
+            r < 0 ? orci_db_code(err) : orc_error_set(err, ORC_NOT_FOUND, "No step for given id");
+        goto out;
+    }
+    int64_t version_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    json_t *prereq = prerequisites_build(db, project_id, version_id, step_id, err);
+    code = prereq != NULL ? finish(prereq, json, err) : orci_db_code(err);
+out:
+    view_end(db);
+    return code;
+}
+
 /* ---- project_information (spec 4.3) -------------------------------------------------- */
 
 /*

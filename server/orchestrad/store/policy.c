@@ -24,6 +24,24 @@ static const struct {
     {ORCI_POLICY_ALWAYS_CREATE, always_create},
 };
 
+/* policy_dotted_name: two or more identifiers joined by dots, as a module path and name. */
+static bool policy_dotted_name(const char *s)
+{
+    int parts = 0;
+    for (const char *p = s;; p++) {
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+            return false;
+        while (*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+               (*p >= '0' && *p <= '9'))
+            p++;
+        parts++;
+        if (*p == '\0')
+            return parts >= 2;
+        if (*p != '.')
+            return false;
+    }
+}
+
 int orci_creation_policy_parse(const json_t *policy, const char *what, orci_creation_policy *out,
                                orc_error *err)
 {
@@ -54,11 +72,14 @@ int orci_creation_policy_parse(const json_t *policy, const char *what, orci_crea
             return ORC_OK;
         }
     }
-    return orc_error_set(err, ORC_INVALID_ARGUMENT,
-                         "%s: %.300s is a Python function; creation policies other than "
-                         "upstream's built-in " ORCI_POLICY_ALWAYS_CREATE
-                         " run once Python functions run on the executors",
-                         what, json_string_value(path));
+    if (!policy_dotted_name(json_string_value(path)))
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "%s: \"path\" must name a Python function, \"package.module."
+                             "function\" (%.300s is not one)",
+                             what, json_string_value(path));
+    *out =
+        (orci_creation_policy){.path = json_string_value(path), .kwargs = kwargs, .python = true};
+    return ORC_OK;
 }
 
 int orci_creation_policy_decide(const char *policy_text, const char *what, bool *create,
@@ -72,7 +93,10 @@ int orci_creation_policy_decide(const char *policy_text, const char *what, bool 
     orci_creation_policy p;
     int code = orci_creation_policy_parse(policy, what, &p, err);
     /* The built-ins read neither the prerequisites nor the project's data yet. */
-    if (code == ORC_OK)
+    if (code == ORC_OK && p.python)
+        code = orc_error_set(err, ORC_FAILED_PRECONDITION,
+                             "%s: %.300s is a Python function: an executor decides", what, p.path);
+    else if (code == ORC_OK)
         *create = p.fn(NULL, NULL, p.kwargs);
     json_decref(policy);
     return code;

@@ -20,6 +20,7 @@
 #include "domain/jobs.h"
 #include "domain/lifecycle.h"
 #include "proto/orchestra.pb-c.h"
+#include "svc/job_hooks.h"
 #include "svc/services.h"
 
 #define SVC_JOB_MAX_WAIT_MS 30000
@@ -81,6 +82,17 @@ static int job_message(orci_job *job, Orchestra__V1__Job **out, orc_error *err)
     j->prerequisites = job->prerequisites;
     j->attempt = job->attempt;
     j->lease_expires_at = job->lease_expires_at;
+    if (job->kind != ORCI_JOB_KIND_STEP) {
+        /* Hook jobs (jobs_hooks.c) say what they are; a step's Job stays as it always was. */
+        j->context = job->context;
+        job->context = NULL;
+        if (!(j->kind = strdup(orci_job_kind_name(job->kind)))) {
+            j->kind = (char *)protobuf_c_empty_string;
+            protobuf_c_message_free_unpacked(&j->base, NULL);
+            memset(job, 0, sizeof *job);
+            return oom(err);
+        }
+    }
     memset(job, 0, sizeof *job);
     *out = j;
     return ORC_OK;
@@ -94,6 +106,8 @@ static int lease_params(const Orchestra__V1__LeaseJobRequest *req, orci_lease_pa
     *p = (orci_lease_params){.executor_id = req->executor_id,
                              .functions = (const char *const *)req->functions,
                              .n_functions = req->n_functions,
+                             .packages = (const char *const *)req->python_packages,
+                             .n_packages = req->n_python_packages,
                              .lease_ms = req->lease_ms};
     if (req->wait_ms < 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "wait_ms must not be negative");
@@ -125,8 +139,7 @@ int orci_svc_lease_job_prepare(orci_call *c, const ProtobufCMessage *in, void **
         return ORC_OK;
     bool available = false;
     int64_t next_due = 0;
-    rc = orci_jobs_available(c->rdb, c->now_us, p.functions, p.n_functions, &available, &next_due,
-                             err);
+    rc = orci_jobs_available(c->rdb, c->now_us, &p, &available, &next_due, err);
     if (rc != ORC_OK)
         return rc;
     if (!available)
@@ -148,7 +161,7 @@ int orci_svc_lease_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage 
     orci_job job;
     bool found = false;
     int64_t next_due = 0;
-    rc = orci_jobs_lease(&lc, &orci_lc_machine_ops, &p, &job, &found, &next_due, err);
+    rc = orci_jobs_lease(&lc, &orci_svc_job_ops, &p, &job, &found, &next_due, err);
     if (rc != ORC_OK)
         return rc;
     if (!found) {
@@ -209,6 +222,8 @@ static int next_params(const Orchestra__V1__LeaseJobRequest *next, orci_lease_pa
     *p = (orci_lease_params){.executor_id = next->executor_id,
                              .functions = (const char *const *)next->functions,
                              .n_functions = next->n_functions,
+                             .packages = (const char *const *)next->python_packages,
+                             .n_packages = next->n_python_packages,
                              .lease_ms = next->lease_ms};
     return orci_lease_params_check(p, err);
 }
@@ -223,7 +238,7 @@ static int lease_next(orci_lc *lc, const orci_jobs_mark *mark, const orci_lease_
 {
     orci_job job;
     bool found = false;
-    int rc = orci_jobs_lease_next(lc, &orci_lc_machine_ops, mark, p, &job, &found, err);
+    int rc = orci_jobs_lease_next(lc, &orci_svc_job_ops, mark, p, &job, &found, err);
     if (rc != ORC_OK || !found)
         return rc;
     return job_message(&job, slot, err);
@@ -245,8 +260,8 @@ int orci_svc_complete_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessa
     orci_jobs_mark mark;
     if (req->next && (rc = orci_jobs_mark_take(&lc, &mark, err)) != ORC_OK)
         return rc;
-    rc = orci_jobs_complete(&lc, &orci_lc_machine_ops, req->job_id, req->lease_token, req->output,
-                            err);
+    rc =
+        orci_jobs_complete(&lc, &orci_svc_job_ops, req->job_id, req->lease_token, req->output, err);
     if (rc != ORC_OK)
         return rc;
     Orchestra__V1__CompleteJobReply *r = malloc(sizeof *r);
@@ -279,7 +294,7 @@ int orci_svc_fail_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage *
         return rc;
     bool will_retry = false;
     int64_t next_at = 0;
-    rc = orci_jobs_fail(&lc, &orci_lc_machine_ops, req->job_id, req->lease_token, req->error,
+    rc = orci_jobs_fail(&lc, &orci_svc_job_ops, req->job_id, req->lease_token, req->error,
                         req->retryable, &will_retry, &next_at, err);
     if (rc != ORC_OK)
         return rc;
@@ -305,10 +320,12 @@ int orci_svc_retry_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage 
     (void)plan;
     const Orchestra__V1__RetryJobRequest *req = (const Orchestra__V1__RetryJobRequest *)in;
     *out = NULL;
-    if (req->task_id <= 0)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "task_id must be a positive id");
+    if (req->task_id < 0 || req->job_id < 0 || (req->task_id > 0) == (req->job_id > 0))
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "task_id or job_id (not both) must be a positive id");
     orci_lc lc = job_lc(c, wdb);
-    int rc = orci_jobs_retry(&lc, req->task_id, err);
+    int rc = req->task_id > 0 ? orci_jobs_retry(&lc, req->task_id, err)
+                              : orci_jobs_retry_job(&lc, req->job_id, err);
     if (rc != ORC_OK)
         return rc;
     return empty_reply(&orchestra__v1__retry_job_reply__descriptor, out, err);
@@ -358,6 +375,11 @@ int orci_svc_list_jobs(orci_call *c, const ProtobufCMessage *in, ProtobufCMessag
         e->status = strdup(orci_job_status_name(v[i].status));
         if (!e->status) {
             e->status = (char *)protobuf_c_empty_string;
+            goto fail;
+        }
+        e->kind = strdup(orci_job_kind_name(v[i].kind));
+        if (!e->kind) {
+            e->kind = (char *)protobuf_c_empty_string;
             goto fail;
         }
     }

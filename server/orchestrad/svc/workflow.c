@@ -12,6 +12,7 @@
 #include "workflow/loader.h"
 #include "proto/orchestra.pb-c.h"
 #include "workflow/sampledata.h"
+#include "svc/sample_python.h"
 #include "svc/services.h"
 #include "vec.h"
 
@@ -151,7 +152,11 @@ int orci_svc_load_sample_data_apply(orci_call *c, orci_db *wdb, const ProtobufCM
     char **names = NULL;
     size_t n = 0;
     *out = NULL;
-    int rc = orci_sample_data_load(wdb, req->workflow, req->version, c->now_us, &names, &n, err);
+    bool python = false; /* upstream's sample_data_load_function: a job (sample_python.h) */
+    int rc = orci_svc_sample_python(c, wdb, req, out, &python, err);
+    if (rc != ORC_OK || python)
+        return rc;
+    rc = orci_sample_data_load(wdb, req->workflow, req->version, c->now_us, &names, &n, err);
     if (rc != ORC_OK)
         return rc;
     Orchestra__V1__LoadSampleDataReply *r = malloc(sizeof *r);

@@ -1,12 +1,12 @@
 /*
  * loader_head.c: the keys upstream HEAD added to version.json (spec 2), read into the plan
  * beside DOC's (loader_plan.c) and written with them (loader_write.c):
- *  - a step's "creation_policy": only the built-in policies load (store/policy.h); one
- *    naming any other Python function is refused here, at load time, with a message that
- *    says so, rather than failing later when the task would be created;
+ *  - a step's "creation_policy": upstream's built-in always_create, or a Python function
+ *    {"policy_function": {"path": "pkg.mod.fn", "kwargs": {...}}} that an executor runs
+ *    when the step's dependencies are Complete (store/policy.h, domain/jobs_hooks.c);
  *  - a step's "completion_ends_project" (a boolean, default false);
- *  - a version's "abort_completion_function" {"path", "kwargs"}: stored as given, since it
- *    is a Python function called on end project (it runs once Python functions do).
+ *  - a version's "abort_completion_function" {"path", "kwargs"}: a Python function that an
+ *    executor runs when a project of the version is ended.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -586,6 +586,33 @@ out:
     return rc;
 }
 
+/* is_dotted_name: two or more Python identifiers joined by dots ("pkg.mod.fn"). */
+static bool is_dotted_name(const json_t *v)
+{
+    const char *p = json_string_value(v);
+    int parts = 0;
+    if (!p)
+        return false;
+    for (;; p++) {
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+            return false;
+        while (*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+               (*p >= '0' && *p <= '9'))
+            p++;
+        parts++;
+        if (!*p)
+            return parts >= 2;
+        if (*p != '.')
+            return false;
+    }
+}
+
+/*
+ * check_execution_function accepts a machine step's three forms: DOC's {"module", "name"}
+ * (a C plugin's function "module.name" where one provides it, else the Python function),
+ * HEAD's {"path": "pkg.mod.fn", "kwargs": {...}} (spec 8; kwargs optional) and our
+ * {"command": [...]}. Mixing them is refused: which one runs would be a guess.
+ */
 static int check_execution_function(const orci_load_step *s, orc_error *err)
 {
     if (s->is_human)
@@ -596,10 +623,16 @@ static int check_execution_function(const orci_load_step *s, orc_error *err)
     json_t *module = json_object_get(ef, "module");
     json_t *name = json_object_get(ef, "name");
     json_t *command = json_object_get(ef, "command");
+    json_t *path = json_object_get(ef, "path");
+    json_t *kwargs = json_object_get(ef, "kwargs");
     bool ok = false;
-    if (!command) {
-        ok = is_nonempty_string(module) && is_nonempty_string(name);
-    } else if (!module && !name && json_is_array(command) && json_array_size(command) > 0) {
+    if (path) {
+        ok = !module && !name && !command && is_dotted_name(path) &&
+             (!kwargs || json_is_object(kwargs)) && json_object_size(ef) == (kwargs ? 2u : 1u);
+    } else if (!command) {
+        ok = is_nonempty_string(module) && is_nonempty_string(name) && !kwargs;
+    } else if (!module && !name && !kwargs && json_is_array(command) &&
+               json_array_size(command) > 0) {
         ok = true;
         for (size_t i = 0; i < json_array_size(command); i++)
             if (!is_nonempty_string(json_array_get(command, i)))
@@ -610,8 +643,9 @@ static int check_execution_function(const orci_load_step *s, orc_error *err)
         return ORC_OK;
     return orc_error_set(err, ORC_INVALID_ARGUMENT,
                          "%s.execution_function is invalid: a machine step needs "
-                         "{\"module\": \"...\", \"name\": \"...\"} or {\"command\": "
-                         "[\"program\", ...]}",
+                         "{\"module\": \"...\", \"name\": \"...\"}, {\"path\": "
+                         "\"package.module.function\", \"kwargs\": {...}} (kwargs optional) or "
+                         "{\"command\": [\"program\", ...]}",
                          s->slug);
 }
 

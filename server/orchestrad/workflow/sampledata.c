@@ -286,8 +286,8 @@ static int upsert_user(orci_db *db, const orci_sample_user *u, int64_t now_us, i
     return rc;
 }
 
-static int ensure_worker(orci_db *db, int64_t user_id, int64_t now_us, int64_t *worker_id,
-                         orc_error *err)
+int orci_sample_ensure_worker(orci_db *db, int64_t user_id, int64_t now_us, int64_t *worker_id,
+                              orc_error *err)
 {
     sqlite3_stmt *st = orci_db_stmt(db,
                                     "INSERT INTO workers (user_id, start_datetime) "
@@ -312,8 +312,8 @@ static int ensure_worker(orci_db *db, int64_t user_id, int64_t now_us, int64_t *
     return rc;
 }
 
-static int add_worker_cert(orci_db *db, const orci_sample_user *u, const orci_sample_cert *c,
-                           int64_t workflow_id, int64_t worker_id, int64_t now_us, orc_error *err)
+int orci_sample_add_cert(orci_db *db, const orci_sample_user *u, const orci_sample_cert *c,
+                         int64_t workflow_id, int64_t worker_id, int64_t now_us, orc_error *err)
 {
     sqlite3_stmt *st =
         orci_db_stmt(db, "SELECT id FROM certifications WHERE workflow_id = ?1 AND slug = ?2", err);
@@ -453,14 +453,15 @@ int orci_sample_data_load(orci_db *db, const char *workflow_slug, const char *ve
         int64_t user_id, worker_id = 0;
         if ((rc = upsert_user(db, u, now_us, &user_id, err)) != ORC_OK)
             goto out;
-        if (u->worker && (rc = ensure_worker(db, user_id, now_us, &worker_id, err)) != ORC_OK)
+        if (u->worker &&
+            (rc = orci_sample_ensure_worker(db, user_id, now_us, &worker_id, err)) != ORC_OK)
             goto out;
         /* Entry-level rows first, so that a reviewer row finds its entry-level row. */
         for (int role = ORCI_ROLE_ENTRY_LEVEL; role <= ORCI_ROLE_REVIEWER; role++)
             for (size_t j = 0; j < u->n_certs; j++) {
                 if (u->certs[j].role != role)
                     continue;
-                rc = add_worker_cert(db, u, &u->certs[j], workflow_id, worker_id, now_us, err);
+                rc = orci_sample_add_cert(db, u, &u->certs[j], workflow_id, worker_id, now_us, err);
                 if (rc != ORC_OK)
                     goto out;
             }
