@@ -61,6 +61,25 @@ static int opts_bool(const char *v, bool *out)
     return -1;
 }
 
+/* opts_add appends value to a list; the first value of the command line drops the file's. */
+static int opts_add(const orci_opts_spec *s, orci_opt_list *l, const char *value, bool copy)
+{
+    if (!copy && !l->from_command_line) {
+        l->n = 0;
+        l->from_command_line = true;
+    }
+    const char **items = realloc(l->items, (l->n + 1) * sizeof *items);
+    if (!items || (copy && !(value = strdup(value)))) {
+        if (items)
+            l->items = items;
+        fprintf(stderr, "%s: out of memory\n", s->program);
+        return -1;
+    }
+    l->items = items;
+    l->items[l->n++] = value;
+    return 0;
+}
+
 /*
  * opts_set stores value into o's destination (value NULL: a flag given on the command line).
  * where names the source for messages ("--workers", "/etc/x.conf:3"). 0, or -1 after saying
@@ -87,6 +106,8 @@ static int opts_set(const orci_opts_spec *s, const orci_opt *o, const char *valu
         }
         *(const char **)o->dest = value;
         return 0;
+    case ORCI_OPT_LIST:
+        return opts_add(s, (orci_opt_list *)o->dest, value, copy);
     case ORCI_OPT_LEVEL:
         if ((*(int *)o->dest = orci_log_parse_level(value)) >= 0)
             return 0;

@@ -24,7 +24,19 @@ typedef enum orci_opt_kind {
     ORCI_OPT_FLAG,   /* dest: bool *; no value on the command line, true/false in a file */
     ORCI_OPT_INT,    /* dest: long long *, within [min, max] */
     ORCI_OPT_LEVEL,  /* dest: int *, a log level name (debug, info, warn, error) */
+    ORCI_OPT_LIST,   /* dest: orci_opt_list *; repeatable, each one adds a value */
 } orci_opt_kind;
+
+/*
+ * orci_opt_list holds the values of a repeatable setting, in order. The command line's
+ * values replace the file's (as a flag wins over the file), they do not add to them. The
+ * array and the file's strings live for the process.
+ */
+typedef struct orci_opt_list {
+    const char **items;
+    size_t n;
+    bool from_command_line;
+} orci_opt_list;
 
 /* orci_opt is one setting: --name on the command line, `name = value` in the file. */
 typedef struct orci_opt {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -175,6 +176,47 @@ out:
     return rc;
 }
 
+/* How long a Python load function's job may wait for an executor before the call gives up,
+ * and how often its state is asked for (growing to the maximum). */
+#define SAMPLE_QUEUED_MAX_MS 60000
+#define SAMPLE_POLL_MIN_MS 100
+#define SAMPLE_POLL_MAX_MS 1000
+
+/*
+ * sample_wait follows a Python load function's job (the reply *out names it) until it ends:
+ * *out becomes the final reply. A job still queued after SAMPLE_QUEUED_MAX_MS (no executor
+ * takes its package) is ORC_DEADLINE_EXCEEDED; it stays queued and loads when one does.
+ */
+static int sample_wait(orc_client *c, Orchestra__V1__LoadSampleDataRequest *in,
+                       ProtobufCMessage **out, orc_error *err)
+{
+    int64_t job = ((Orchestra__V1__LoadSampleDataReply *)*out)->job_id;
+    long waited_queued = 0, step = SAMPLE_POLL_MIN_MS;
+    in->job_id = job;
+    for (;;) {
+        const Orchestra__V1__LoadSampleDataReply *r = (Orchestra__V1__LoadSampleDataReply *)*out;
+        if (r->job_id == 0)
+            return ORC_OK;
+        bool queued = r->job_status && strcmp(r->job_status, "queued") == 0;
+        if (queued && waited_queued >= SAMPLE_QUEUED_MAX_MS)
+            return orc_error_set(err, ORC_DEADLINE_EXCEEDED,
+                                 "the sample-data job %lld is still queued after %d s: no executor "
+                                 "runs Python functions of this workflow's package (start one "
+                                 "with --python-path); it loads when one does",
+                                 (long long)job, SAMPLE_QUEUED_MAX_MS / 1000);
+        struct timespec ts = {step / 1000, (step % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        waited_queued = queued ? waited_queued + step : 0;
+        step = step * 2 > SAMPLE_POLL_MAX_MS ? SAMPLE_POLL_MAX_MS : step * 2;
+        protobuf_c_message_free_unpacked(*out, NULL);
+        *out = NULL;
+        int rc = orci_client_call(c, "LoadSampleData", &in->base,
+                                  &orchestra__v1__load_sample_data_reply__descriptor, out, err);
+        if (rc != ORC_OK)
+            return rc;
+    }
+}
+
 int orc_workflow_sample_data(orc_client *c, const char *workflow, const char *version,
                              char ***users, size_t *n_users, orc_error *err)
 {
@@ -193,6 +235,9 @@ int orc_workflow_sample_data(orc_client *c, const char *workflow, const char *ve
                               &orchestra__v1__load_sample_data_reply__descriptor, &out, err);
     if (rc != ORC_OK)
         return rc;
+    /* A Python load function (upstream's sample_data_load_function) runs on an executor. */
+    if ((rc = sample_wait(c, &in, &out, err)) != ORC_OK)
+        goto out;
     const Orchestra__V1__LoadSampleDataReply *r = (const Orchestra__V1__LoadSampleDataReply *)out;
     char **v = calloc(r->n_users ? r->n_users : 1, sizeof *v);
     if (!v) {

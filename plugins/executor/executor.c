@@ -31,10 +31,12 @@ typedef struct executor {
     atomic_int busy; /* workers holding a job */
 } executor;
 
-/* worker is one worker thread and its plugin host (so a job always finds its host idle). */
+/* worker is one worker thread and its plugin host and Python runner (so a job always finds
+ * them idle). */
 typedef struct worker {
     executor *ex;
     orci_host *host;
+    orci_pyrunner *runner; /* NULL without Python */
 } worker;
 
 /* job_watch is the state of one running job, seen by its tick. */
@@ -160,7 +162,11 @@ static void executor_run_job(worker *wk, const Orchestra__V1__Job *job, Orchestr
                           .timeout_ms = o->job_timeout_ms,
                           .tick_ms = EXECUTOR_TICK_MS,
                           .tick = job_tick,
-                          .tick_arg = &w};
+                          .tick_arg = &w,
+                          .kind = job->kind,
+                          .context = job->context,
+                          .python = o->python,
+                          .runner = wk->runner};
     orci_job_outcome out;
     orci_info("job %lld: running %s for project %lld (step %s, attempt %d)", (long long)job->job_id,
               job->function, (long long)job->project_id, job->step, job->attempt);
@@ -206,8 +212,7 @@ static void *executor_worker(void *arg)
     while (!atomic_load(ex->stop)) {
         Orchestra__V1__Job *job = NULL;
         orc_error e = {0};
-        int rc = orci_jobs_lease(ex->client, ex->opts->executor_id, ex->functions, ex->n_functions,
-                                 ex->wait_ms, ex->lease_ms, &job, &e);
+        int rc = orci_jobs_lease(ex->client, &ex->want, ex->wait_ms, &job, &e);
         if (rc != ORC_OK) {
             if (atomic_load(ex->stop))
                 break; /* orc_client_close ended the poll */
@@ -233,6 +238,8 @@ static void *executor_worker(void *arg)
     /* The host dies with the thread that started it (PDEATHSIG): stop it cleanly first. */
     orci_host_destroy(wk->host);
     wk->host = NULL;
+    orci_pyrunner_destroy(wk->runner);
+    wk->runner = NULL;
     return NULL;
 }
 
@@ -296,13 +303,17 @@ static int executor_new(const orci_executor_opts *opts, atomic_bool *stop, execu
         ex->functions[ex->n_functions++] = "command";
     for (size_t i = 0; i < np; i++)
         ex->plugin_paths[i] = orci_plugin_set_plugin_path(opts->plugins, i);
-    if (ex->n_functions == 0)
+    const orci_python *py = opts->python;
+    if (ex->n_functions == 0 && (!py || py->n_packages == 0))
         return orc_error_set(err, ORC_FAILED_PRECONDITION,
-                             "no functions to serve: no plugin loaded and no --allow-commands");
+                             "no functions to serve: no plugin loaded, no --allow-commands and "
+                             "no Python package");
     ex->want = (orci_jobs_want){.executor_id = opts->executor_id,
                                 .functions = ex->functions,
                                 .n_functions = ex->n_functions,
-                                .lease_ms = ex->lease_ms};
+                                .lease_ms = ex->lease_ms,
+                                .packages = py ? (const char *const *)py->packages : NULL,
+                                .n_packages = py ? py->n_packages : 0};
     return ORC_OK;
 }
 
@@ -316,9 +327,17 @@ static int executor_workers_new(executor *ex, worker *workers, int n, orc_error 
                          .storage_root = o->storage_root,
                          .log_level = o->log_level,
                          .memory_mb = o->job_memory_mb};
+    const orci_python *py = o->python;
+    orci_pyrunner_opts po = {.interpreter = py ? py->interpreter : NULL,
+                             .script = py ? py->script : NULL,
+                             .paths = py ? (const char *const *)py->paths : NULL,
+                             .n_paths = py ? py->n_paths : 0,
+                             .memory_mb = o->job_memory_mb};
     for (int i = 0; i < n; i++) {
         workers[i].ex = ex;
         int rc = orci_host_new(&ho, &workers[i].host, err);
+        if (rc == ORC_OK && py)
+            rc = orci_pyrunner_new(&po, &workers[i].runner, err);
         if (rc != ORC_OK)
             return rc;
     }
@@ -344,7 +363,8 @@ int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_err
             rc = ORC_OK;
         goto out;
     }
-    orci_info("serving %zu functions with %d workers as %s", ex->n_functions, n, opts->executor_id);
+    orci_info("serving %zu functions and %zu Python packages with %d workers as %s",
+              ex->n_functions, ex->want.n_packages, n, opts->executor_id);
     for (; started < n; started++) {
         if (pthread_create(&threads[started], NULL, executor_worker, &workers[started]) != 0) {
             rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "cannot start worker threads");
@@ -366,8 +386,10 @@ int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_err
         pthread_join(threads[i], NULL);
 
 out:
-    for (int i = 0; workers && i < n; i++)
+    for (int i = 0; workers && i < n; i++) {
         orci_host_destroy(workers[i].host); /* never started: no process */
+        orci_pyrunner_destroy(workers[i].runner);
+    }
     executor_free(ex);
     free(workers);
     free(threads);

@@ -2,8 +2,9 @@
  * executor.h: the executor's worker pool.
  *
  * N worker threads share one orc_client; each owns a plugin host (host.h), so at most N
- * hosts run. A worker long-polls LeaseJob for the functions of the loaded plugins (and
- * "command" when allowed), runs the job (job.h: a plugin function in its host, a command in
+ * hosts run, and with Python a Python runner (python_runner.h). A worker long-polls LeaseJob
+ * for the functions of the loaded plugins (and "command" when allowed, and the packages of
+ * its Python path), runs the job (job.h: a plugin function in its host, a command in
  * a process of its own), heartbeats every lease/3 while it runs, and reports CompleteJob or
  * FailJob asking for its next job in the same call: when the reply carries one, the worker
  * runs it at once, without a LeaseJob; when not (none was due, or a coordinator that does
@@ -24,6 +25,7 @@
 #include "orchestra/client.h"
 #include "orchestra/error.h"
 #include "plugin_set.h"
+#include "python_setup.h"
 
 #define ORCI_EXECUTOR_WAIT_MS 20000
 #define ORCI_EXECUTOR_LEASE_MS 60000
@@ -46,6 +48,9 @@ typedef struct orci_executor_opts {
     int wait_ms;            /* 0: ORCI_EXECUTOR_WAIT_MS */
     int lease_ms;           /* 0: ORCI_EXECUTOR_LEASE_MS */
     int grace_ms;           /* after stop; 0: ORCI_EXECUTOR_GRACE_MS */
+    /* Python functions (python_setup.h); NULL: none. Each worker then owns a Python runner
+     * too (started at its first Python job), with the hosts' memory limit. */
+    const orci_python *python;
 } orci_executor_opts;
 
 /*

@@ -25,7 +25,7 @@ struct orci_host {
 int orci_host_new(const orci_host_opts *opts, orci_host **out, orc_error *err)
 {
     *out = NULL;
-    if (!opts->self_exe || opts->memory_mb < 0)
+    if ((!opts->self_exe && !opts->argv) || opts->memory_mb < 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "bad plugin host options");
     orci_host *h = calloc(1, sizeof *h);
     if (!h)
@@ -34,6 +34,11 @@ int orci_host_new(const orci_host_opts *opts, orci_host **out, orc_error *err)
     h->proc = (orci_proc)ORCI_PROC_INIT;
     *out = h;
     return ORC_OK;
+}
+
+static const char *host_what(const orci_host *h)
+{
+    return h->opts.what ? h->opts.what : "plugin host";
 }
 
 /*
@@ -51,10 +56,10 @@ static void host_release(orci_host *h, int wait_ms, orci_log_level level, const 
             h->proc.in_w = -1;
         }
         if (!orci_proc_wait_exit(&h->proc, wait_ms))
-            orci_warn("plugin host %d did not exit within %d ms; killed", (int)pid, wait_ms);
+            orci_warn("%s %d did not exit within %d ms; killed", host_what(h), (int)pid, wait_ms);
     }
     orci_proc_kill(&h->proc);
-    orci_log(level, "plugin host %d ended after %u calls: %s", (int)pid, h->calls, why);
+    orci_log(level, "%s %d ended after %u calls: %s", host_what(h), (int)pid, h->calls, why);
     h->calls = 0;
 }
 
@@ -73,6 +78,12 @@ static int host_start(orci_host *h, orc_error *err)
         return ORC_OK;
     if (h->proc.pid > 0)
         host_release(h, 0, ORCI_LOG_INFO, "it ended between calls");
+    if (h->opts.argv) {
+        int rc = orci_proc_spawn(h->opts.argv, &h->proc, err);
+        if (rc == ORC_OK)
+            orci_debug("%s %d started", host_what(h), (int)h->proc.pid);
+        return rc;
+    }
     char memory[16];
     size_t n = 0;
     const char **argv = calloc(h->opts.n_plugins + HOST_FIXED_ARGS, sizeof *argv);
@@ -90,7 +101,7 @@ static int host_start(orci_host *h, orc_error *err)
     int rc = orci_proc_spawn(argv, &h->proc, err);
     free(argv);
     if (rc == ORC_OK)
-        orci_debug("plugin host %d started", (int)h->proc.pid);
+        orci_debug("%s %d started", host_what(h), (int)h->proc.pid);
     return rc;
 }
 

@@ -56,6 +56,10 @@ typedef struct orci_host_opts {
     const char *storage_root;
     const char *log_level; /* for the host's log lines */
     int memory_mb;         /* the host's RLIMIT_DATA in MiB; 0: no limit */
+    /* Another program speaking the same frames instead of the executor binary (a Python
+     * runner, python_runner.h): its argv (NULL-terminated), and what the log calls it. */
+    const char *const *argv;
+    const char *what; /* NULL: "plugin host" */
 } orci_host_opts;
 
 typedef struct orci_host orci_host;

@@ -15,6 +15,7 @@
 #include "job.h"
 #include "json.h"
 #include "log.h"
+#include "python_job.h"
 
 /* The most arguments an external command may have. */
 #define JOB_MAX_ARGS 256
@@ -288,6 +289,8 @@ void orci_job_run(const orci_job_spec *spec, orci_job_outcome *out)
     }
     if (strlen(input) > ORCI_JOB_IO_MAX)
         job_fail(out, false, "the job's input exceeds %u bytes", ORCI_JOB_IO_MAX);
+    else if (orci_python_job_wanted(spec))
+        orci_python_job_run(spec, max, out);
     else if (strcmp(spec->function, "command") == 0)
         job_run_command(spec, input, max, out);
     else

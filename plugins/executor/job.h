@@ -27,6 +27,8 @@
 #include "orchestra/error.h"
 #include "orchestra/plugin.h"
 #include "plugin_set.h"
+#include "python_runner.h"
+#include "python_setup.h"
 
 /* The most bytes a job's stdin, and a function's or command's stdout, may hold. */
 #define ORCI_JOB_IO_MAX (8u << 20)
@@ -45,6 +47,14 @@ typedef struct orci_job_spec {
     int tick_ms;
     orci_child_tick_fn tick;
     void *tick_arg;
+    /* Python (python_job.h): the job's kind ("" or "step" for a machine step), the context
+     * of a hook job, the executor's Python set-up (NULL: Python is off) and the worker's
+     * runner. A step runs in Python when no C plugin provides its function and its package
+     * is the executor's; every other kind always does. */
+    const char *kind;
+    const char *context;
+    const orci_python *python;
+    orci_pyrunner *runner;
 } orci_job_spec;
 
 /* orci_job_outcome is how a job went. Release with orci_job_outcome_fini. */

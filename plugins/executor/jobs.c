@@ -7,17 +7,25 @@
 #include "call.h"
 #include "jobs.h"
 
-int orci_jobs_lease(orc_client *c, const char *executor_id, const char *const *functions, size_t n,
-                    int wait_ms, int lease_ms, Orchestra__V1__Job **job, orc_error *err)
+/* want_fill fills a LeaseJobRequest from want. */
+static void want_fill(const orci_jobs_want *want, Orchestra__V1__LeaseJobRequest *req)
+{
+    req->executor_id = (char *)want->executor_id;
+    req->n_functions = want->n_functions;
+    req->functions = (char **)want->functions;
+    req->lease_ms = want->lease_ms;
+    req->n_python_packages = want->n_packages;
+    req->python_packages = (char **)want->packages;
+}
+
+int orci_jobs_lease(orc_client *c, const orci_jobs_want *want, int wait_ms,
+                    Orchestra__V1__Job **job, orc_error *err)
 {
     Orchestra__V1__LeaseJobRequest in = ORCHESTRA__V1__LEASE_JOB_REQUEST__INIT;
     ProtobufCMessage *out = NULL;
     *job = NULL;
-    in.executor_id = (char *)executor_id;
-    in.n_functions = n;
-    in.functions = (char **)functions;
+    want_fill(want, &in);
     in.wait_ms = wait_ms;
-    in.lease_ms = lease_ms;
     int rc = orci_client_call(c, "LeaseJob", &in.base, &orchestra__v1__lease_job_reply__descriptor,
                               &out, err);
     if (rc != ORC_OK)
@@ -61,10 +69,7 @@ static Orchestra__V1__LeaseJobRequest *want_init(const orci_jobs_want *want,
     if (!want)
         return NULL;
     orchestra__v1__lease_job_request__init(req);
-    req->executor_id = (char *)want->executor_id;
-    req->n_functions = want->n_functions;
-    req->functions = (char **)want->functions;
-    req->lease_ms = want->lease_ms;
+    want_fill(want, req);
     return req;
 }
 

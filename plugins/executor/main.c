@@ -3,9 +3,11 @@
  *
  *   orchestra-executor [--rpc URL] [--plugins DIR] [--concurrency N] [--allow-commands]
  *                      [--storage DIR] [--tls-ca FILE] [--log-level L] [--job-timeout SECONDS]
- *                      [--lease SECONDS] [--job-memory MB]
+ *                      [--lease SECONDS] [--job-memory MB] [--python-path DIR]...
+ *                      [--python-package NAME]... [--python FILE] [--no-python]
  *
- * Run as `orchestra-executor --plugin-host ...` it is a plugin host instead (host.h).
+ * Run as `orchestra-executor --plugin-host ...` it is a plugin host instead (host.h). Python
+ * functions run in Python runners (python_runner.h), on unless --no-python.
  *
  * Credentials come from ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET (a key with the executor
  * scope); they are removed from the environment before any job runs, so neither plugins
@@ -31,6 +33,7 @@
 #include "log.h"
 #include "options.h"
 #include "plugin_set.h"
+#include "python_setup.h"
 
 #define MAIN_DEFAULT_CONCURRENCY 2
 #define MAIN_MAX_CONCURRENCY 256
@@ -53,6 +56,8 @@ static void main_usage(FILE *f)
         "                          [--allow-commands] [--storage DIR] [--tls-ca FILE]\n"
         "                          [--log-level debug|info|warn|error] [--job-timeout SECONDS]\n"
         "                          [--lease SECONDS] [--job-memory MB] [--log-file PATH]\n"
+        "                          [--python-path DIR]...\n"
+        "                          [--python-package NAME]... [--python FILE] [--no-python]\n"
         "\n"
         "Runs machine steps for orchestrad: loads the plugins (*.so) of DIR, leases jobs for\n"
         "their functions and runs them in isolated plugin host processes (one per worker,\n"
@@ -73,9 +78,19 @@ static void main_usage(FILE *f)
         "  --lease S            lease length asked for, renewed every S/3 while a job runs\n"
         "                       (default %d); a job of an executor that dies is handed out again\n"
         "                       once its lease runs out\n"
-        "  --job-memory MB      memory limit of each plugin host (RLIMIT_DATA; default %d,\n"
-        "                       0 for none, else at least %d): a job that comes near it fails\n"
-        "                       as retryable and its host is replaced\n"
+        "  --job-memory MB      memory limit of each plugin host and Python runner\n"
+        "                       (RLIMIT_DATA; default %d, 0 for none, else at least %d): a job\n"
+        "                       that comes near it fails as retryable and its host is replaced\n"
+        "  --python-path DIR    a folder Python functions are imported from (repeatable): the\n"
+        "                       folder holding the workflow packages, as upstream's Django\n"
+        "                       project was. Its packages (folders with __init__.py, NAME.py)\n"
+        "                       and PYTHONPATH's are taken; a C plugin of a step's exact\n"
+        "                       function name still runs it\n"
+        "  --python-package P   also take the jobs of package P, importable from sys.path\n"
+        "                       (repeatable)\n"
+        "  --python FILE        the interpreter (default " ORCI_PYTHON_DEFAULT ")\n"
+        "  --no-python          run no Python functions (on by default: long-lived runners,\n"
+        "                       one per worker, under the limits above)\n"
         "Environment: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET, a key with the executor\n"
         "scope (orchestrad keys create NAME --scopes executor).\n"
         "SIGTERM stops: no new jobs, running ones get %d s, then they are failed back as\n"
@@ -124,7 +139,9 @@ typedef struct main_args {
     const char *rpc, *plugins_dir, *storage, *tls_ca, *log_file;
     int level;
     long long concurrency, timeout_s, lease_s, memory_mb;
-    bool allow_commands;
+    bool allow_commands, no_python;
+    const char *python;
+    orci_opt_list python_paths, python_packages;
 } main_args;
 
 /*
@@ -145,6 +162,10 @@ static int main_parse(int argc, char **argv, main_args *a)
         {"lease", ORCI_OPT_INT, &a->lease_s, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, "seconds"},
         {"job-memory", ORCI_OPT_INT, &a->memory_mb, 0, MAIN_MAX_JOB_MEMORY_MB, "MB"},
         {"allow-commands", ORCI_OPT_FLAG, &a->allow_commands, 0, 0, NULL},
+        {"python-path", ORCI_OPT_LIST, &a->python_paths, 0, 0, NULL},
+        {"python-package", ORCI_OPT_LIST, &a->python_packages, 0, 0, NULL},
+        {"python", ORCI_OPT_STRING, &a->python, 0, 0, NULL},
+        {"no-python", ORCI_OPT_FLAG, &a->no_python, 0, 0, NULL},
     };
     char version[64];
     snprintf(version, sizeof version, "%s (plugin ABI %u)", ORC_VERSION, ORC_PLUGIN_ABI_VERSION);
@@ -165,11 +186,50 @@ static int main_parse(int argc, char **argv, main_args *a)
     /* An installed executor serves the installed plugins unless told otherwise. */
     if (!a->plugins_dir && access(ORC_PLUGIN_INSTALL_DIR, R_OK | X_OK) == 0)
         a->plugins_dir = ORC_PLUGIN_INSTALL_DIR;
-    if (!a->plugins_dir) {
+    if (!a->plugins_dir && a->no_python) {
         fprintf(stderr, "orchestra-executor: --plugins DIR is required (see --help)\n");
         return 2;
     }
     return -1;
+}
+
+/*
+ * main_python sets up Python functions into *out (NULL: off). Python is on by default: a
+ * machine without python3 or the runner script runs no Python steps and says so, unless
+ * Python was asked for (--python-path, --python-package or --python), which then fails the
+ * start, as does a --python-path that is no folder. 0, or -1 after logging why.
+ */
+static int main_python(const main_args *a, const char *self_exe, orci_python **out)
+{
+    *out = NULL;
+    if (a->no_python)
+        return 0;
+    orci_python_opts po = {.interpreter = a->python,
+                           .paths = a->python_paths.items,
+                           .n_paths = a->python_paths.n,
+                           .packages = a->python_packages.items,
+                           .n_packages = a->python_packages.n,
+                           .pythonpath = getenv("PYTHONPATH"),
+                           .self_exe = self_exe};
+    orc_error err = {0};
+    int rc = orci_python_setup(&po, out, &err);
+    bool asked = a->python_paths.n > 0 || a->python_packages.n > 0 || a->python;
+    if (rc == ORC_NOT_FOUND && !asked) {
+        orci_warn("python: %s; Python functions are off", err.message);
+        return 0;
+    }
+    if (rc != ORC_OK) {
+        orci_error("python: %s", err.message);
+        return -1;
+    }
+    char list[1024] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < (*out)->n_packages && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 (*out)->packages[i]);
+    orci_info("python: %s with %s; %zu packages: %s", (*out)->interpreter, (*out)->script,
+              (*out)->n_packages, (*out)->n_packages ? list : "none (no job is Python's)");
+    return 0;
 }
 
 /*
@@ -247,6 +307,7 @@ int main(int argc, char **argv)
 
     status = 1;
     orci_plugin_set *plugins = NULL;
+    orci_python *python = NULL;
     char storage_abs[PATH_MAX], self_exe[PATH_MAX], executor_id[320];
     char *api_key = main_dup_env("ORCHESTRA_API_KEY");
     char *api_secret = main_dup_env("ORCHESTRA_API_SECRET");
@@ -261,7 +322,7 @@ int main(int argc, char **argv)
     }
     sigset_t set;
     if (main_places(a.storage, storage_abs, self_exe, executor_id, sizeof executor_id) != 0 ||
-        main_start_signals(&set) != 0)
+        main_python(&a, self_exe, &python) != 0 || main_start_signals(&set) != 0)
         goto out;
 
     orc_plugin_host host;
@@ -269,7 +330,8 @@ int main(int argc, char **argv)
     size_t loaded = 0, refused = 0;
     orci_plugin_host_init(&host, storage_abs);
     if (orci_plugin_set_new(&host, &plugins, &err) != ORC_OK ||
-        orci_plugin_set_load_dir(plugins, a.plugins_dir, &loaded, &refused, &err) != ORC_OK) {
+        (a.plugins_dir &&
+         orci_plugin_set_load_dir(plugins, a.plugins_dir, &loaded, &refused, &err) != ORC_OK)) {
         orci_error("%s", err.message);
         goto out;
     }
@@ -277,7 +339,8 @@ int main(int argc, char **argv)
         orci_info("function %s", orci_plugin_set_function_name(plugins, i));
     orci_info("%zu plugins loaded, %zu refused, from %s; storage %s; job timeout %lld s; "
               "lease %lld s; job memory %lld MB",
-              loaded, refused, a.plugins_dir, storage_abs, a.timeout_s, a.lease_s, a.memory_mb);
+              loaded, refused, a.plugins_dir ? a.plugins_dir : "(no --plugins)", storage_abs,
+              a.timeout_s, a.lease_s, a.memory_mb);
 
     orci_executor_opts opts = {.client = {.rpc_url = a.rpc,
                                           .api_key = api_key,
@@ -292,7 +355,8 @@ int main(int argc, char **argv)
                                .concurrency = (int)a.concurrency,
                                .job_timeout_ms = (int64_t)a.timeout_s * 1000,
                                .job_memory_mb = (int)a.memory_mb,
-                               .lease_ms = (int)a.lease_s * 1000};
+                               .lease_ms = (int)a.lease_s * 1000,
+                               .python = python};
     if (orci_executor_run(&opts, &main_stop, &err) != ORC_OK) {
         orci_error("%s", err.message);
         goto out;
@@ -302,6 +366,7 @@ int main(int argc, char **argv)
 
 out:
     orci_plugin_set_destroy(plugins);
+    orci_python_destroy(python);
     free(api_key);
     free(api_secret);
     return status;

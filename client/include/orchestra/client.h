@@ -135,7 +135,10 @@ int orc_workflow_load_all(orc_client *c, const char *const *dirs, size_t n_dirs,
 
 /*
  * orc_workflow_sample_data loads the sample data declared by a loaded workflow (admin
- * scope). *users (release each string and the array with orc_free) lists the usernames.
+ * scope). *users (release each string and the array with orc_free) lists the usernames. A
+ * workflow whose sample data is upstream's Python sample_data_load_function has it run by an
+ * executor: the call waits for that job (ORC_DEADLINE_EXCEEDED when no executor took it
+ * within a minute; ORC_FAILED_PRECONDITION with the function's error when it failed).
  */
 int orc_workflow_sample_data(orc_client *c, const char *workflow, const char *version,
                              char ***users, size_t *n_users, orc_error *err);
