@@ -24,6 +24,14 @@ fail() {
     exit 1
 }
 
+# A sanitizer build's library needs the sanitizer's runtime loaded first: the programs built
+# here against it use the build's compiler and sanitizers (ORC_SANITIZE in its cache).
+cache=$build/CMakeCache.txt
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$cache")
+san=$(sed -n 's/^ORC_SANITIZE:[A-Z]*=//p' "$cache")
+sanflags=${san:+-fsanitize=$san}
+: "${cc:=cc}"
+
 prefix=$work/prefix
 cmake --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || fail "cmake --install"
 for f in bin/orchestrad bin/orchestra bin/orchestra-http bin/orchestra-executor bin/orchestra-notify \
@@ -57,8 +65,8 @@ EOF
 build_pc() {
     PKG_CONFIG_PATH=$1/lib/pkgconfig
     export PKG_CONFIG_PATH
-    # shellcheck disable=SC2046
-    cc -o "$work/prog" "$work/prog.c" $(pkg-config --cflags --libs orchestra) ||
+    # shellcheck disable=SC2046,SC2086
+    "$cc" $sanflags -o "$work/prog" "$work/prog.c" $(pkg-config --cflags --libs orchestra) ||
         fail "pkg-config build against $1"
     LD_LIBRARY_PATH=$1/lib "$work/prog" >"$work/prog.out" || fail "the program against $1"
     grep -q UNAVAILABLE "$work/prog.out" || fail "unexpected output: $(cat "$work/prog.out")"
@@ -103,6 +111,7 @@ set_target_properties(plug PROPERTIES C_VISIBILITY_PRESET hidden PREFIX "")
 target_link_libraries(plug PRIVATE Orchestra::plugin)
 EOF
 cmake -S "$work/consumer" -B "$work/consumer/build" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$sanflags" \
     >"$work/consumer.log" 2>&1 || fail "find_package(Orchestra)"
 cmake --build "$work/consumer/build" >>"$work/consumer.log" 2>&1 || fail "consumer build"
 LD_LIBRARY_PATH=$prefix/lib "$work/consumer/build/prog" | grep -q UNAVAILABLE || fail "consumer run"
