@@ -335,6 +335,9 @@ static void rpc_ctx_cb(void *arg)
     case RPC_IDLE:
         break;
     }
+    /* The worker woken above takes rpc->mu only once this callback is done with it: it may
+     * reply on this context's aio at once, and starting an operation on an aio whose callback
+     * is still running crashed nng 1.5.2 (signalling after the unlock made that likely). */
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -401,9 +404,8 @@ static void rpc_replace_locked(orci_rpc *r)
  * rpc_note_signal takes a job signal value from a committed write and wakes the parked polls
  * when it grew.
  */
-static void rpc_note_signal(orci_rpc *r, int64_t seq)
+static void rpc_note_signal_locked(orci_rpc *r, int64_t seq)
 {
-    pthread_mutex_lock(&r->mu);
     if (seq > r->job_seq) {
         r->job_seq = seq;
         if (r->n_parked > 0) {
@@ -411,6 +413,12 @@ static void rpc_note_signal(orci_rpc *r, int64_t seq)
             pthread_cond_signal(&r->poll_cv);
         }
     }
+}
+
+static void rpc_note_signal(orci_rpc *r, int64_t seq)
+{
+    pthread_mutex_lock(&r->mu);
+    rpc_note_signal_locked(r, seq);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -463,8 +471,6 @@ static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t 
 {
     rpc_ctx *c = arg;
     orci_rpc *r = c->rpc;
-    if (info->wrote)
-        rpc_note_signal(r, info->job_seq);
     if (rc == ORC_OK && info->parked) {
         rpc_park(r, c, info, c->seen);
         return;
@@ -477,6 +483,8 @@ static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t 
     free(reply);
 
     pthread_mutex_lock(&r->mu);
+    if (info->wrote)
+        rpc_note_signal_locked(r, info->job_seq);
     c->polled = false;
     c->final = false;
     if (rc != ORC_OK) {
@@ -485,6 +493,9 @@ static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t 
         nng_msg_free(msg);
         rpc_after_send_locked(c);
     } else {
+        /* Under the lock: the send's callback (which takes rpc->mu) must not run, and a stop
+         * must not free the context, while nng_ctx_send is still using the aio on this
+         * thread (the callback may come before nng_ctx_send returns). */
         c->state = RPC_SEND;
         nng_aio_set_msg(c->aio, msg);
         nng_aio_set_timeout(c->aio, RPC_SEND_TIMEOUT_MS);
@@ -493,16 +504,14 @@ static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t 
     pthread_mutex_unlock(&r->mu);
 }
 
-/* rpc_serve starts a request on a worker; rpc_done finishes it, here or on the writer. */
-static void rpc_serve(rpc_worker *w, rpc_ctx *c)
+/*
+ * rpc_serve starts a request on a worker; rpc_done finishes it, here or on the writer.
+ * final and rerun were read with the context under rpc->mu, when it left the queue.
+ */
+static void rpc_serve(rpc_worker *w, rpc_ctx *c, bool final, bool rerun)
 {
     orci_rpc *r = w->rpc;
     nng_msg *msg = c->req;
-    pthread_mutex_lock(&r->mu);
-    bool final = c->final || r->stopping;
-    bool rerun = c->polled;
-    c->seen = r->job_seq;
-    pthread_mutex_unlock(&r->mu);
     orci_dispatch_start(r->srv, w->rdb, nng_msg_body(msg), nng_msg_len(msg), final, rerun, rpc_done,
                         c);
 }
@@ -523,8 +532,11 @@ static void *rpc_worker_main(void *arg)
         if (!r->head)
             r->tail = NULL;
         c->next = NULL;
+        bool final = c->final || r->stopping;
+        bool rerun = c->polled;
+        c->seen = r->job_seq;
         pthread_mutex_unlock(&r->mu);
-        rpc_serve(w, c);
+        rpc_serve(w, c, final, rerun);
         pthread_mutex_lock(&r->mu);
     }
     pthread_mutex_unlock(&r->mu);
