@@ -44,6 +44,7 @@ struct orci_target {
     orc_subscription *sub;
     orc_event *ev;    /* the event being delivered */
     bool redelivery;  /* ev is a dead letter sent again */
+    int unrecorded;   /* ev was delivered (its outcome + 1) but the record failed: no resend */
     int64_t skip_seq; /* last_seq not yet written (events not for the target) */
     int64_t skip_since_us;
     bool unreachable;  /* said once until the coordinator answers again */
@@ -131,6 +132,7 @@ static void drop_event(orci_target *t)
     orc_event_free(t->ev);
     t->ev = NULL;
     t->redelivery = false;
+    t->unrecorded = 0;
 }
 
 /* ---- redelivery ---------------------------------------------------------------------------- */
@@ -318,12 +320,16 @@ static void record_done(orci_target *t, orci_outcome how, const char *why)
     orc_error err;
     int64_t seq = t->ev->seq;
     if (orci_nstate_done(t->state, t->name, seq, how, t->redelivery, &err) != ORC_OK) {
-        /* Not recorded: it goes again (at least once), after a pause. */
-        orci_error("%s: event %" PRId64 " was delivered but cannot be recorded: %s", t->name, seq,
-                   err.message);
+        /* Not recorded: the record is tried again, not the delivery (a full disk must not
+         * turn into a stream of repeats); a restart meanwhile would send it again. */
+        if (!t->unrecorded)
+            orci_error("%s: event %" PRId64 " was delivered but cannot be recorded: %s", t->name,
+                       seq, err.message);
+        t->unrecorded = (int)how + 1;
         sleep_until(t, now_us() + TARGET_BACKOFF_US);
         return;
     }
+    t->unrecorded = 0;
     if (how == ORCI_OUTCOME_DELIVERED)
         t->cur.delivered++;
     else if (how == ORCI_OUTCOME_FAILED)
@@ -382,6 +388,10 @@ static void record_failure(orci_target *t, const char *why)
 /* attempt delivers the current event once, when its next try is due. */
 static void attempt(orci_target *t)
 {
+    if (t->unrecorded) {
+        record_done(t, (orci_outcome)(t->unrecorded - 1), NULL);
+        return;
+    }
     if (t->cur.retry_seq == t->ev->seq && t->cur.attempts > 0 &&
         t->cur.next_attempt_us > now_us()) {
         sleep_until(t, t->cur.next_attempt_us);
