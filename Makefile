@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler \
   libsqlite3-dev libmbedtls-dev libcmocka-dev libjansson-dev python3 python3-requests \
   python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev \
-  chromium chromium-driver python3-selenium help2man lintian
+  chromium chromium-driver python3-selenium help2man lintian libpq-dev postgresql-15
 
 .PHONY: all deps build test test-asan fuzz fuzz-seeds demo bench package clean format format-check
 
