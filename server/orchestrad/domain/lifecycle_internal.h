@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "domain/lifecycle.h"
 
@@ -95,7 +96,7 @@ int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **
  * orci_lci_load_ids steps a bound statement to its end and collects the first column of its
  * rows into *out (malloc'd, caller frees; NULL when none).
  */
-int orci_lci_load_ids(orci_db *db, sqlite3_stmt *st, int64_t **out, size_t *n, orc_error *err);
+int orci_lci_load_ids(orci_db *db, orci_stmt *st, int64_t **out, size_t *n, orc_error *err);
 
 /* orci_lci_project_status reads a project's status: ORC_OK or ORC_NOT_FOUND. */
 int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_error *err);
