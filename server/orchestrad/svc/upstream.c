@@ -15,6 +15,7 @@
 #include "domain/workers.h"
 #include "proto/orchestra.pb-c.h"
 #include "svc/upstream.h"
+#include "store/db.h"
 
 #define PASSWORD_MAX_LEN 1024
 
@@ -106,7 +107,7 @@ int orci_svc_message_project_team(orci_call *c, const ProtobufCMessage *in, Prot
     *out = NULL;
     if (req->project_id <= 0)
         return orc_error_set(err, ORC_NOT_FOUND, "No project for given id");
-    sqlite3_stmt *st = orci_db_stmt(c->rdb, "SELECT id FROM projects WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(c->rdb, "SELECT id FROM projects WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, req->project_id);
@@ -115,7 +116,7 @@ int orci_svc_message_project_team(orci_call *c, const ProtobufCMessage *in, Prot
         return err->code;
     if (got == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "No project for given id");
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     /* Upstream posts to the project's Slack group and refuses a project without one; this
      * coordinator has no Slack, so no project has a team channel. */
     return orc_error_set(err, ORC_FAILED_PRECONDITION,
