@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "store/db.h"
 #include "store/model.h"
 #include "proto/orchestra.pb-c.h"
 #include "svc/services.h"
@@ -263,16 +264,16 @@ int orci_svc_login_prepare(orci_call *c, const ProtobufCMessage *in, void **plan
 /* login_user_active tells whether user_id exists and is active (on the writer). */
 static int login_user_active(orci_db *wdb, int64_t user_id, bool *active, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(wdb, "SELECT is_active FROM users WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(wdb, "SELECT is_active FROM users WHERE id = ?1", err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, user_id);
     int r = orci_db_row(wdb, st, err);
     if (r < 0)
         return err && err->code ? err->code : ORC_INTERNAL;
-    *active = r == 1 && sqlite3_column_int64(st, 0) == 1;
+    *active = r == 1 && orci_col_int(st, 0) == 1;
     if (r == 1)
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     return ORC_OK;
 }
 
