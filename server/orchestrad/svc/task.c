@@ -14,6 +14,7 @@
 
 #include "json.h"
 #include "domain/lifecycle.h"
+#include "store/db.h"
 #include "store/model.h"
 #include "proto/orchestra.pb-c.h"
 #include "svc/services.h"
@@ -101,13 +102,13 @@ int orci_svc_dashboard(orci_call *c, const ProtobufCMessage *in, ProtobufCMessag
 static int new_task_json(orci_db *wdb, int64_t task_id, int64_t assignment_id, char **json,
                          orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(wdb,
-                                    "SELECT s.slug, v.slug, p.short_description FROM tasks t"
-                                    " JOIN steps s ON s.id = t.step_id"
-                                    " JOIN projects p ON p.id = t.project_id"
-                                    " JOIN workflow_versions v ON v.id = p.workflow_version_id"
-                                    " WHERE t.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(wdb,
+                                 "SELECT s.slug, v.slug, p.short_description FROM tasks t"
+                                 " JOIN steps s ON s.id = t.step_id"
+                                 " JOIN projects p ON p.id = t.project_id"
+                                 " JOIN workflow_versions v ON v.id = p.workflow_version_id"
+                                 " WHERE t.id = ?1",
+                                 err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -120,7 +121,7 @@ static int new_task_json(orci_db *wdb, int64_t task_id, int64_t assignment_id, c
     json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)task_id, "assignment_id",
                           (json_int_t)assignment_id, "step", orci_col_text(st, 0), "project",
                           orci_col_text(st, 1), "detail", orci_col_text(st, 2));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (!o)
         return oom(err);
     *json = orci_json_dump(o);
@@ -204,11 +205,11 @@ static int current_data(orci_db *wdb, int64_t worker_id, int64_t task_id, char *
                         orc_error *err)
 {
     *data = NULL;
-    sqlite3_stmt *st = orci_db_stmt(wdb,
-                                    "SELECT in_progress_task_data FROM task_assignments"
-                                    " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0"
-                                    " ORDER BY assignment_counter DESC LIMIT 1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(wdb,
+                                 "SELECT in_progress_task_data FROM task_assignments"
+                                 " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0"
+                                 " ORDER BY assignment_counter DESC LIMIT 1",
+                                 err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -219,7 +220,7 @@ static int current_data(orci_db *wdb, int64_t worker_id, int64_t task_id, char *
     if (r == 0)
         return ORC_OK;
     *data = strdup(orci_col_text(st, 0));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return *data ? ORC_OK : oom(err);
 }
 
