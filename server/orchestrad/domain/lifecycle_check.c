@@ -8,6 +8,7 @@
 
 #include "domain/lifecycle.h"
 #include "domain/lifecycle_internal.h"
+#include "store/db.h"
 
 static const orci_lci_assignment *find_assignment(const orci_lci_assignment *as, size_t n,
                                                   int64_t id)
@@ -239,8 +240,7 @@ int orci_lc_check_task(orci_db *db, int64_t task_id, orc_error *err)
 
 int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(db, "SELECT id FROM tasks WHERE project_id = ?1 ORDER BY id", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT id FROM tasks WHERE project_id = ?1 ORDER BY id", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -254,7 +254,7 @@ int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err)
 }
 
 /* A project-level rule: the SQL returns (task id or 0, message) rows for violations. */
-static int check_rule(orci_db *db, sqlite3_stmt *st,
+static int check_rule(orci_db *db, orci_stmt *st,
                       void (*report)(int64_t task_id, const char *msg, void *arg), void *arg,
                       int64_t *violations, orc_error *err)
 {
@@ -266,7 +266,7 @@ static int check_rule(orci_db *db, sqlite3_stmt *st,
             return ORC_OK;
         (*violations)++;
         if (report != NULL)
-            report(sqlite3_column_int64(st, 0), orci_col_text(st, 1), arg);
+            report(orci_col_int(st, 0), orci_col_text(st, 1), arg);
     }
 }
 
@@ -281,7 +281,7 @@ int orci_lc_check_all(orci_db *db, void (*report)(int64_t task_id, const char *m
     int64_t count = 0;
     int64_t *ids = NULL;
     size_t n = 0;
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT id FROM tasks ORDER BY id", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT id FROM tasks ORDER BY id", err);
     if (st == NULL)
         return ORC_INTERNAL;
     int code = orci_lci_load_ids(db, st, &ids, &n, err);
