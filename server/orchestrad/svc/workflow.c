@@ -15,6 +15,7 @@
 #include "svc/sample_python.h"
 #include "svc/services.h"
 #include "vec.h"
+#include "store/db.h"
 
 /* The plan of either load method. */
 typedef struct load_plan {
@@ -179,7 +180,7 @@ int orci_svc_load_sample_data_apply(orci_call *c, orci_db *wdb, const ProtobufCM
 
 /* add_workflow appends a WorkflowInfo built from the current row's first three columns. */
 static Orchestra__V1__WorkflowInfo *add_workflow(Orchestra__V1__ListWorkflowsReply *r, size_t *cap,
-                                                 sqlite3_stmt *st)
+                                                 orci_stmt *st)
 {
     if (!orci_grow(&r->workflows, cap, r->n_workflows + 1, sizeof *r->workflows))
         return NULL;
@@ -194,7 +195,7 @@ static Orchestra__V1__WorkflowInfo *add_workflow(Orchestra__V1__ListWorkflowsRep
     return w->slug && w->name && w->description ? w : NULL;
 }
 
-static bool add_version(Orchestra__V1__WorkflowInfo *w, sqlite3_stmt *st)
+static bool add_version(Orchestra__V1__WorkflowInfo *w, orci_stmt *st)
 {
     Orchestra__V1__WorkflowVersionInfo **v = realloc(w->versions, (w->n_versions + 1) * sizeof *v);
     if (!v)
@@ -216,7 +217,7 @@ int orci_svc_list_workflows(orci_call *c, const ProtobufCMessage *in, ProtobufCM
 {
     (void)in;
     *out = NULL;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(c->rdb,
                      "SELECT w.slug, w.name, w.description, v.slug, v.name, v.description, v.id "
                      "FROM workflows w LEFT JOIN workflow_versions v ON v.workflow_id = w.id "
@@ -238,7 +239,7 @@ int orci_svc_list_workflows(orci_call *c, const ProtobufCMessage *in, ProtobufCM
                 break;
             }
         }
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL && !add_version(w, st)) {
+        if (!orci_col_is_null(st, 6) && !add_version(w, st)) {
             rc = oom(err);
             break;
         }
@@ -246,7 +247,7 @@ int orci_svc_list_workflows(orci_call *c, const ProtobufCMessage *in, ProtobufCM
     if (rc == ORC_OK && row < 0)
         rc = err && err->code ? (int)err->code : ORC_INTERNAL;
     if (rc != ORC_OK) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         protobuf_c_message_free_unpacked(&r->base, NULL);
         return rc;
     }
