@@ -19,6 +19,7 @@
  */
 #include <stdlib.h>
 
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "domain/lifecycle.h"
 #include "domain/lifecycle_internal.h"
@@ -54,7 +55,7 @@ static void walk_steps_fini(walk_steps *ws)
  */
 static int returned_block(orci_db *db, int64_t worker_id, bool *blocked, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT EXISTS (SELECT 1 FROM task_assignments a JOIN tasks t ON t.id = a.task_id"
         " WHERE a.worker_id = ?1 AND a.is_deleted = 0 AND a.status = 0 AND t.status = 4)",
@@ -95,7 +96,7 @@ static int steps_add(walk_steps *ws, int64_t step_id, bool certified, orc_error 
 static int steps_load(orci_db *db, int64_t worker_id, int role, int status, walk_steps *ws,
                       orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT s.id, (SELECT count(*) FROM step_certifications sc WHERE sc.step_id = s.id) ="
         " (SELECT count(*) FROM step_certifications sc JOIN worker_certifications wc"
@@ -116,9 +117,9 @@ static int steps_load(orci_db *db, int64_t worker_id, int role, int status, walk
             return orci_lci_db_err(err);
         if (r == 0)
             return ORC_OK;
-        int code = steps_add(ws, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1) != 0, err);
+        int code = steps_add(ws, orci_col_int(st, 0), orci_col_int(st, 1) != 0, err);
         if (code != ORC_OK) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return code;
         }
     }
@@ -135,7 +136,7 @@ static int steps_load(orci_db *db, int64_t worker_id, int role, int status, walk
 static int cursor_fetch(orci_db *db, walk_cursor *c, int status, int64_t worker_id, bool first,
                         orc_error *err)
 {
-    sqlite3_stmt *st;
+    orci_stmt *st;
     if (first) {
         st = orci_db_stmt(db,
                           "SELECT q.rank, q.project_start, q.task_id FROM handout_queue q"
@@ -171,10 +172,10 @@ static int cursor_fetch(orci_db *db, walk_cursor *c, int status, int64_t worker_
         return orci_lci_db_err(err);
     c->live = r == 1;
     if (c->live) {
-        c->rank = sqlite3_column_int64(st, 0);
-        c->start = sqlite3_column_int64(st, 1);
-        c->task_id = sqlite3_column_int64(st, 2);
-        sqlite3_reset(st);
+        c->rank = orci_col_int(st, 0);
+        c->start = orci_col_int(st, 1);
+        c->task_id = orci_col_int(st, 2);
+        orci_stmt_reset(st);
     }
     return ORC_OK;
 }
