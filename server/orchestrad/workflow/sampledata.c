@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "json.h"
 #include "store/model.h"
@@ -256,7 +257,7 @@ out:
 static int upsert_user(orci_db *db, const orci_sample_user *u, int64_t now_us, int64_t *user_id,
                        orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "INSERT INTO users (username, password, first_name, last_name, email, is_staff, "
         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (username) DO UPDATE SET "
@@ -289,10 +290,10 @@ static int upsert_user(orci_db *db, const orci_sample_user *u, int64_t now_us, i
 int orci_sample_ensure_worker(orci_db *db, int64_t user_id, int64_t now_us, int64_t *worker_id,
                               orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "INSERT INTO workers (user_id, start_datetime) "
-                                    "VALUES (?1, ?2) ON CONFLICT (user_id) DO NOTHING",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "INSERT INTO workers (user_id, start_datetime) "
+                                 "VALUES (?1, ?2) ON CONFLICT (user_id) DO NOTHING",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, user_id);
@@ -315,7 +316,7 @@ int orci_sample_ensure_worker(orci_db *db, int64_t user_id, int64_t now_us, int6
 int orci_sample_add_cert(orci_db *db, const orci_sample_user *u, const orci_sample_cert *c,
                          int64_t workflow_id, int64_t worker_id, int64_t now_us, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db, "SELECT id FROM certifications WHERE workflow_id = ?1 AND slug = ?2", err);
     if (!st)
         return orci_db_code(err);
@@ -369,8 +370,7 @@ static int load_context(orci_db *db, const char *workflow_slug, const char *vers
                         int64_t *workflow_id, char **text, char ***slugs, size_t *n_slugs,
                         orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(db, "SELECT id, sample_data FROM workflows WHERE slug = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT id, sample_data FROM workflows WHERE slug = ?1", err);
     if (!st)
         return orci_db_code(err);
     orci_bind_text(st, 1, workflow_slug);
@@ -379,10 +379,10 @@ static int load_context(orci_db *db, const char *workflow_slug, const char *vers
         return orci_db_code(err);
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "Workflow %s is not loaded", workflow_slug);
-    *workflow_id = sqlite3_column_int64(st, 0);
-    bool has_data = sqlite3_column_type(st, 1) != SQLITE_NULL;
+    *workflow_id = orci_col_int(st, 0);
+    bool has_data = !orci_col_is_null(st, 1);
     *text = has_data ? strdup(orci_col_text(st, 1)) : NULL;
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (has_data && !*text)
         return oom(err);
 
@@ -411,12 +411,12 @@ static int load_context(orci_db *db, const char *workflow_slug, const char *vers
     size_t cap = 0;
     while ((r = orci_db_row(db, st, err)) == 1) {
         if (!orci_grow(slugs, &cap, *n_slugs + 1, sizeof **slugs)) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return oom(err);
         }
         char *s = strdup(orci_col_text(st, 0));
         if (!s) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return oom(err);
         }
         (*slugs)[(*n_slugs)++] = s;
