@@ -3,7 +3,8 @@
  * the README tells operators to create): SIGTERM stops it within 5 s even while a delivery
  * hangs (a receiver that never answers), the abandoned delivery goes out after a restart (at
  * least once), SIGHUP reopens --log-file after it was moved, a second notifier on the same
- * state folder is refused, and a key without the notify scope is refused with a message.
+ * state folder is refused, and a key without the notify scope is refused with a message. The
+ * webhook commands' outputs and refusals, and a webhook deleted while the notifier runs stops.
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -121,11 +122,74 @@ static void test_a_key_without_the_notify_scope_is_refused(void **state)
     orc_harness_cleanup(&h);
 }
 
+/* run_cli runs `orchestra --json ARGS` with the --dev key: its exit status, stdout and stderr. */
+static int run_cli(const orc_harness *h, char **out, char **err, const char *const *args)
+{
+    const char *argv[16] = {"--json"};
+    size_t n = 1;
+    for (size_t i = 0; args[i] && n < 15; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int code = -1;
+    assert_int_equal(
+        orc_harness_cli_argv(h, ORC_TEST_DEV_KEY, ORC_TEST_DEV_SECRET, NULL, &code, out, err, argv),
+        0);
+    return code;
+}
+
+static void test_webhook_commands_and_a_deleted_webhook_stops(void **state)
+{
+    (void)state;
+    orc_harness h = {0};
+    assert_int_equal(orc_harness_start(&h, NULL), 0);
+    char *out = NULL, *err = NULL;
+    const char *bad_url[] = {"webhook", "create", "ftp://x/", "--secret", "s", NULL};
+    assert_int_equal(run_cli(&h, &out, &err, bad_url), 1);
+    assert_non_null(strstr(err, "INVALID_ARGUMENT"));
+    assert_non_null(strstr(err, "http://"));
+    free(out);
+    free(err);
+    const char *no_secret[] = {"webhook", "create", "http://127.0.0.1:9/", NULL};
+    assert_int_equal(run_cli(&h, &out, &err, no_secret), 2);
+    free(out);
+    free(err);
+    const char *unknown[] = {"webhook", "redeliver", "99", NULL};
+    assert_int_equal(run_cli(&h, &out, &err, unknown), 1);
+    assert_non_null(strstr(err, "No webhook 99"));
+    free(out);
+    free(err);
+
+    orc_notify_proc n = {0};
+    const char *create[] = {"webhook", "create", "http://127.0.0.1:9/", "--secret", "s", NULL};
+    assert_int_equal(run_cli(&h, &out, &err, create), 0);
+    assert_string_equal(out, "{\"id\":1}\n");
+    free(out);
+    free(err);
+    assert_int_equal(
+        orc_notify_start(&h, "notify", ORC_TEST_DEV_KEY, ORC_TEST_DEV_SECRET, "state", NULL, &n),
+        0);
+    assert_int_equal(orc_notify_wait_log(&n, "webhook:1: starts after", WAIT_MS), 0);
+    const char *del[] = {"webhook", "delete", "1", NULL};
+    assert_int_equal(run_cli(&h, &out, &err, del), 0);
+    assert_string_equal(out, "{}\n");
+    free(out);
+    free(err);
+    assert_int_equal(orc_notify_wait_log(&n, "webhook:1: deleted on the coordinator", WAIT_MS), 0);
+    const char *list[] = {"webhook", "list", NULL};
+    assert_int_equal(run_cli(&h, &out, &err, list), 0);
+    assert_string_equal(out, "{\"webhooks\":[]}\n");
+    free(out);
+    free(err);
+    assert_int_equal(orc_notify_stop(&n), 0);
+    orc_harness_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_reload_restart_with_a_notify_key),
         cmocka_unit_test(test_a_key_without_the_notify_scope_is_refused),
+        cmocka_unit_test(test_webhook_commands_and_a_deleted_webhook_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
