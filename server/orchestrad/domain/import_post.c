@@ -13,6 +13,7 @@
 #include "domain/import_internal.h"
 #include "domain/jobs.h"
 #include "domain/lifecycle.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/events.h"
 #include "store/model.h"
@@ -69,7 +70,7 @@ void orci_import_result_fini(orci_import_result *res)
 /* link inserts (a, b) with sql unless it is there already. */
 static int link(imp_ctx *c, const char *sql, int64_t a, int64_t b, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db, sql, err);
+    orci_stmt *st = orci_db_stmt(c->lc->db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, a);
@@ -89,8 +90,9 @@ static int cert_links(imp_ctx *c, orc_error *err)
                                         req->ids[k], &row, err);
             if (code == ORC_OK)
                 code = link(c,
-                            "INSERT OR IGNORE INTO certification_requirements"
-                            " (certification_id, required_id) VALUES (?1, ?2)",
+                            "INSERT INTO certification_requirements"
+                            " (certification_id, required_id) VALUES (?1, ?2)"
+                            " ON CONFLICT DO NOTHING",
                             c->rows[IM_CERT][i], row, err);
             if (code != ORC_OK)
                 return code;
@@ -108,10 +110,10 @@ static int step_dep(imp_ctx *c, size_t i, const char *field, int64_t pk, const c
     int code = orci_imp_resolve(c, IM_STEP, r, field, IM_STEP, pk, &row, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "SELECT (SELECT workflow_version_id FROM steps WHERE id = ?1)"
-                                    " = (SELECT workflow_version_id FROM steps WHERE id = ?2)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "SELECT (SELECT workflow_version_id FROM steps WHERE id = ?1)"
+                                 " = (SELECT workflow_version_id FROM steps WHERE id = ?2)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, c->rows[IM_STEP][i]);
@@ -140,13 +142,13 @@ static int step_links(imp_ctx *c, orc_error *err)
         const imp_val *certs = &r->v[S_CERTS];
         for (size_t k = 0; k < cd->n && code == ORC_OK; k++)
             code = step_dep(c, i, "creation_depends_on", cd->ids[k],
-                            "INSERT OR IGNORE INTO step_creation_deps (step_id, depends_on_id)"
-                            " VALUES (?1, ?2)",
+                            "INSERT INTO step_creation_deps (step_id, depends_on_id)"
+                            " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                             err);
         for (size_t k = 0; k < sd->n && code == ORC_OK; k++)
             code = step_dep(c, i, "submission_depends_on", sd->ids[k],
-                            "INSERT OR IGNORE INTO step_submission_deps (step_id, depends_on_id)"
-                            " VALUES (?1, ?2)",
+                            "INSERT INTO step_submission_deps (step_id, depends_on_id)"
+                            " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                             err);
         for (size_t k = 0; k < certs->n && code == ORC_OK; k++) {
             int64_t row = 0;
@@ -154,8 +156,8 @@ static int step_links(imp_ctx *c, orc_error *err)
                                     certs->ids[k], &row, err);
             if (code == ORC_OK)
                 code = link(c,
-                            "INSERT OR IGNORE INTO step_certifications (step_id, certification_id)"
-                            " VALUES (?1, ?2)",
+                            "INSERT INTO step_certifications (step_id, certification_id)"
+                            " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                             c->rows[IM_STEP][i], row, err);
         }
     }
@@ -173,7 +175,7 @@ typedef struct task_facts {
 
 static int task_facts_read(imp_ctx *c, int64_t task, task_facts *f, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db,
         "SELECT s.is_human, t.status, p.status, coalesce((SELECT a.status FROM task_assignments a"
         " WHERE a.task_id = t.id AND a.assignment_counter = 0 AND a.is_deleted = 0), -1)"
@@ -186,11 +188,11 @@ static int task_facts_read(imp_ctx *c, int64_t task, task_facts *f, orc_error *e
     int code = orci_db_first_row(c->lc->db, st, "task vanished", err);
     if (code != ORC_OK)
         return code;
-    f->is_human = sqlite3_column_int(st, 0) != 0;
-    f->status = sqlite3_column_int(st, 1);
-    f->project_status = sqlite3_column_int(st, 2);
-    f->machine_status = sqlite3_column_int(st, 3);
-    sqlite3_reset(st);
+    f->is_human = orci_col_int(st, 0) != 0;
+    f->status = (int)orci_col_int(st, 1);
+    f->project_status = (int)orci_col_int(st, 2);
+    f->machine_status = (int)orci_col_int(st, 3);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -210,10 +212,10 @@ static int task_job(imp_ctx *c, int64_t task, const task_facts *f, orc_error *er
     int code = orci_jobs_create(c->lc, task, err);
     if (code != ORC_OK || f->machine_status != ORCI_ASSIGNMENT_FAILED)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "UPDATE jobs SET status = ?2, attempts = max_attempts,"
-                                    " last_error = ?3 WHERE task_id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "UPDATE jobs SET status = ?2, attempts = max_attempts,"
+                                 " last_error = ?3 WHERE task_id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task);
@@ -284,10 +286,11 @@ static int project_warn(imp_ctx *c, size_t i, orc_error *err)
     const imp_rec *r = &c->p->recs[IM_PROJECT][i];
     if (r->v[P_STATUS].i != ORCI_PROJECT_ACTIVE)
         return ORC_OK;
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "SELECT count(*) > 0 AND sum(status != 5) = 0 FROM tasks"
-                                    " WHERE project_id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(
+        c->lc->db,
+        "SELECT count(*) > 0 AND sum(CASE WHEN status != 5 THEN 1 ELSE 0 END) = 0 FROM tasks"
+        " WHERE project_id = ?1",
+        err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, c->rows[IM_PROJECT][i]);
@@ -334,7 +337,7 @@ static int step_warn(imp_ctx *c, size_t i, orc_error *err)
 static int users_without_password(imp_ctx *c, orc_error *err)
 {
     for (size_t i = 0; i < c->p->n[IM_USER]; i++) {
-        sqlite3_stmt *st = orci_db_stmt(
+        orci_stmt *st = orci_db_stmt(
             c->lc->db, "SELECT username FROM users WHERE id = ?1 AND password = ''", err);
         if (st == NULL)
             return ORC_INTERNAL;
@@ -346,7 +349,7 @@ static int users_without_password(imp_ctx *c, orc_error *err)
             continue;
         int code = push_text(&c->res->users_without_password, &c->res->n_users_without_password,
                              orci_col_text(st, 0), err);
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         if (code != ORC_OK)
             return code;
     }
