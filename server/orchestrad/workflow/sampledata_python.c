@@ -12,6 +12,7 @@
 
 #include "crypto.h"
 #include "json.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/model.h"
 #include "workflow/sampledata.h"
@@ -24,12 +25,11 @@ int orci_sample_data_function(orci_db *db, const char *workflow_slug, const char
 {
     *spec = NULL;
     *version_id = 0;
-    sqlite3_stmt *st =
-        orci_db_stmt(db,
-                     "SELECT v.id, w.sample_data IS NULL, w.sample_data_load_function"
-                     " FROM workflows w LEFT JOIN workflow_versions v"
-                     " ON v.workflow_id = w.id AND v.slug = ?2 WHERE w.slug = ?1",
-                     err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT v.id, w.sample_data IS NULL, w.sample_data_load_function"
+                                 " FROM workflows w LEFT JOIN workflow_versions v"
+                                 " ON v.workflow_id = w.id AND v.slug = ?2 WHERE w.slug = ?1",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_text(st, 1, workflow_slug ? workflow_slug : "");
@@ -39,11 +39,11 @@ int orci_sample_data_function(orci_db *db, const char *workflow_slug, const char
         return orci_db_code(err);
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "Workflow %s is not loaded", workflow_slug);
-    bool has_version = sqlite3_column_type(st, 0) != SQLITE_NULL;
-    *version_id = sqlite3_column_int64(st, 0);
-    bool declarative = sqlite3_column_int(st, 1) == 0;
+    bool has_version = !orci_col_is_null(st, 0);
+    *version_id = orci_col_int(st, 0);
+    bool declarative = orci_col_int(st, 1) == 0;
     json_t *fn = json_loads(orci_col_text(st, 2), 0, NULL);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     int rc = ORC_OK;
     if (!has_version)
         rc = orc_error_set(err, ORC_NOT_FOUND, "Workflow %s has no version %s", workflow_slug,
@@ -101,7 +101,7 @@ static const char *rec_cert_ok(orci_db *db, int64_t workflow_id, const json_t *c
         return "task_class must be real or training";
     *role = strcmp(r, "reviewer") == 0 ? ORCI_ROLE_REVIEWER : ORCI_ROLE_ENTRY_LEVEL;
     *task_class = strcmp(tc, "real") == 0 ? ORCI_TASK_CLASS_REAL : ORCI_TASK_CLASS_TRAINING;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db, "SELECT id FROM certifications WHERE workflow_id = ?1 AND slug = ?2", err);
     if (!st) {
         *rc = orci_db_code(err);
@@ -153,10 +153,10 @@ static int rec_parse_user(const json_t *ju, size_t i, rec_user *u, orc_error *er
 static int rec_user_state(orci_db *db, const char *username, bool *exists, int64_t *worker_id,
                           orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT u.id, COALESCE(w.id, 0) FROM users u LEFT JOIN workers"
-                                    " w ON w.user_id = u.id WHERE u.username = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT u.id, COALESCE(w.id, 0) FROM users u LEFT JOIN workers"
+                                 " w ON w.user_id = u.id WHERE u.username = ?1",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_text(st, 1, username);
@@ -164,9 +164,9 @@ static int rec_user_state(orci_db *db, const char *username, bool *exists, int64
     if (r < 0)
         return orci_db_code(err);
     *exists = r == 1;
-    *worker_id = r == 1 ? sqlite3_column_int64(st, 1) : 0;
+    *worker_id = r == 1 ? orci_col_int(st, 1) : 0;
     if (r == 1)
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -189,10 +189,10 @@ static int rec_has_entry(orci_db *db, const json_t *certs, int64_t worker_id, co
     }
     if (worker_id == 0)
         return ORC_OK;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT id FROM worker_certifications WHERE certification_id ="
-                                    " ?1 AND worker_id = ?2 AND task_class = ?3 AND role = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT id FROM worker_certifications WHERE certification_id ="
+                                 " ?1 AND worker_id = ?2 AND task_class = ?3 AND role = 0",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, cert_id);
@@ -254,7 +254,7 @@ static int rec_write_user(orci_db *db, const rec_user *u, int64_t now_us, int64_
     json_t *f = u->fields;
     json_t *staff = json_object_get(f, "is_staff"), *active = json_object_get(f, "is_active");
     json_t *super = json_object_get(f, "is_superuser");
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "INSERT INTO users (username, password, first_name, last_name, email, is_staff, is_active,"
         " is_superuser, created_at) VALUES (?1, COALESCE(?2, ''), COALESCE(?3, ''),"
@@ -273,14 +273,14 @@ static int rec_write_user(orci_db *db, const rec_user *u, int64_t now_us, int64_
         if (v)
             orci_bind_text(st, 2 + i, v);
         else
-            sqlite3_bind_null(st, 2 + i);
+            orci_bind_null(st, 2 + i);
     }
     json_t *flags[] = {staff, active, super};
     for (int i = 0; i < 3; i++) {
         if (flags[i])
             orci_bind_int(st, 6 + i, json_is_true(flags[i]));
         else
-            sqlite3_bind_null(st, 6 + i);
+            orci_bind_null(st, 6 + i);
     }
     orci_bind_int(st, 9, now_us);
     int rc = orci_db_step(db, st, err);
@@ -334,7 +334,7 @@ static int rec_write_certs(orci_db *db, int64_t workflow_id, const rec_user *u, 
 /* rec_workflow reads the workflow of version_id. */
 static int rec_workflow(orci_db *db, int64_t version_id, int64_t *workflow_id, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db, "SELECT workflow_id FROM workflow_versions WHERE id = ?1", err);
     if (!st)
         return orci_db_code(err);
