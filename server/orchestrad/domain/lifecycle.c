@@ -13,6 +13,7 @@
 #include "domain/lifecycle_internal.h"
 #include "json.h"
 #include "log.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 
 #define MSG_NO_TASK "No task for given id"
@@ -40,10 +41,10 @@ int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t
 static int worker_assignment(orci_db *db, int64_t worker_id, int64_t task_id, int64_t *id,
                              int *status, int *counter, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT id, status, assignment_counter FROM task_assignments"
-                                    " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT id, status, assignment_counter FROM task_assignments"
+                                 " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -56,9 +57,9 @@ static int worker_assignment(orci_db *db, int64_t worker_id, int64_t task_id, in
         if (r == 0)
             break;
         if (rows++ == 0) {
-            *id = sqlite3_column_int64(st, 0);
-            *status = sqlite3_column_int(st, 1);
-            *counter = sqlite3_column_int(st, 2);
+            *id = orci_col_int(st, 0);
+            *status = (int)orci_col_int(st, 1);
+            *counter = (int)orci_col_int(st, 2);
         }
     }
     if (rows == 0)
@@ -92,7 +93,7 @@ int orci_lc_save(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *da
         code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Worker is not allowed to save");
         goto out;
     }
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db, "UPDATE task_assignments SET in_progress_task_data = ?2 WHERE id = ?1", err);
     if (st == NULL) {
         code = ORC_INTERNAL;
@@ -114,7 +115,7 @@ out:
  */
 static int review_needed(orci_lc *lc, int64_t step_id, size_t n, bool *needed, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT review_policy FROM steps WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(lc->db, "SELECT review_policy FROM steps WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, step_id);
@@ -125,7 +126,7 @@ static int review_needed(orci_lc *lc, int64_t step_id, size_t n, bool *needed, o
         return orc_error_set(err, ORC_INTERNAL, "step %lld vanished", (long long)step_id);
     const char *text = orci_col_text(st, 0);
     json_t *policy = json_loads(text, 0, NULL);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     int code = ORC_OK;
     const char *name = json_string_value(json_object_get(policy, "policy"));
     json_t *rate = json_object_get(policy, "rate");
@@ -197,12 +198,11 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
         code = orc_error_set(err, ORC_FAILED_PRECONDITION, "Project is paused.");
         goto out;
     }
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db,
-                     "SELECT count(*) FROM step_submission_deps d WHERE d.step_id = ?1"
-                     " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?2"
-                     "  AND t.step_id = d.depends_on_id AND t.status = 5)",
-                     err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT count(*) FROM step_submission_deps d WHERE d.step_id = ?1"
+                                 " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?2"
+                                 "  AND t.step_id = d.depends_on_id AND t.status = 5)",
+                                 err);
     if (st == NULL) {
         code = ORC_INTERNAL;
         goto out;
@@ -259,10 +259,10 @@ out:
 static int machine_assignment(orci_db *db, int64_t task_id, int64_t *id, int *status, bool *found,
                               orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT id, status FROM task_assignments WHERE task_id = ?1"
-                                    " AND assignment_counter = 0 AND is_deleted = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT id, status FROM task_assignments WHERE task_id = ?1"
+                                 " AND assignment_counter = 0 AND is_deleted = 0",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -271,9 +271,9 @@ static int machine_assignment(orci_db *db, int64_t task_id, int64_t *id, int *st
         return orci_lci_db_err(err);
     *found = r == 1;
     if (r == 1) {
-        *id = sqlite3_column_int64(st, 0);
-        *status = sqlite3_column_int(st, 1);
-        sqlite3_reset(st);
+        *id = orci_col_int(st, 0);
+        *status = (int)orci_col_int(st, 1);
+        orci_stmt_reset(st);
     }
     return ORC_OK;
 }
@@ -301,18 +301,19 @@ static int machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_erro
     if ((code = machine_assignment(lc->db, task_id, &aid, &astatus, &found, err)) != ORC_OK)
         return code;
     if (t.status == ORCI_TASK_AWAITING_PROCESSING && !found) {
-        sqlite3_stmt *st = orci_db_stmt(
+        orci_stmt *st = orci_db_stmt(
             lc->db,
             "INSERT INTO task_assignments (created_at, start_datetime, worker_id, task_id, status,"
-            " assignment_counter, in_progress_task_data) VALUES (?1, ?1, NULL, ?2, 0, 0, '{}')",
+            " assignment_counter, in_progress_task_data) VALUES (?1, ?1, NULL, ?2, 0, 0, '{}')"
+            " RETURNING id",
             err);
         if (st == NULL)
             return ORC_INTERNAL;
         orci_bind_int(st, 1, lc->now_us);
         orci_bind_int(st, 2, task_id);
-        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+        int64_t machine_id = 0;
+        if ((code = orci_db_insert(lc->db, st, &machine_id, err)) != ORC_OK)
             return code;
-        int64_t machine_id = orci_db_last_id(lc->db);
         if ((code = orci_lci_iteration_start(lc, machine_id, lc->now_us, err)) != ORC_OK ||
             (code = orci_lci_assignment_event(
                  lc, "assignment.created", machine_id, NULL,
@@ -357,10 +358,10 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
                              (long long)task_id);
     if (t.status == ORCI_TASK_ABORTED || t.project_status == ORCI_PROJECT_ABORTED) {
         /* Ended meanwhile: the output is kept, the task stays Aborted. */
-        sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                        "UPDATE task_assignments SET in_progress_task_data = ?2,"
-                                        " status = 1 WHERE id = ?1",
-                                        err);
+        orci_stmt *st = orci_db_stmt(lc->db,
+                                     "UPDATE task_assignments SET in_progress_task_data = ?2,"
+                                     " status = 1 WHERE id = ?1",
+                                     err);
         if (st == NULL)
             return ORC_INTERNAL;
         orci_bind_int(st, 1, aid);
@@ -380,7 +381,7 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
         return orc_error_set(err, ORC_INTERNAL, "machine task %lld is %s, not Processing",
                              (long long)task_id, orci_task_status_label(t.status));
     /* Task ids grow: the tasks created below are the project's tasks above the newest now. */
-    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT max(id) FROM tasks", err);
+    orci_stmt *st = orci_db_stmt(lc->db, "SELECT max(id) FROM tasks", err);
     if (st == NULL)
         return ORC_INTERNAL;
     int64_t newest = 0;
