@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "workflow/loader.h"
 #include "workflow/loader_internal.h"
@@ -18,7 +19,7 @@
 static int lookup_id(orci_db *db, const char *sql, int64_t a, const char *b, int64_t *id,
                      bool *found, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, a);
@@ -29,7 +30,7 @@ static int lookup_id(orci_db *db, const char *sql, int64_t a, const char *b, int
 /* lookup_slug finds the id of the workflow with this slug. */
 static int lookup_slug(orci_db *db, const char *slug, int64_t *id, bool *found, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT id FROM workflows WHERE slug = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT id FROM workflows WHERE slug = ?1", err);
     if (!st)
         return orci_db_code(err);
     orci_bind_text(st, 1, slug);
@@ -47,8 +48,7 @@ static const char FORCE_TOPOLOGY_MSG[] =
 static int check_same_steps(orci_db *db, const orci_load_plan *p, const slug_ix *six,
                             int64_t version_id, orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(db, "SELECT slug FROM steps WHERE workflow_version_id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT slug FROM steps WHERE workflow_version_id = ?1", err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, version_id);
@@ -57,7 +57,7 @@ static int check_same_steps(orci_db *db, const orci_load_plan *p, const slug_ix 
     while ((r = orci_db_row(db, st, err)) == 1) {
         stored++;
         if (orci_ldi_ix_find(six, p->n_steps, orci_col_text(st, 0)) < 0) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_STEPS_MSG);
         }
     }
@@ -80,7 +80,7 @@ static int check_same_edges(orci_db *db, const orci_load_plan *p, const slug_ix 
                                  "JOIN steps s ON s.id = e.step_id "
                                  "JOIN steps d ON d.id = e.depends_on_id "
                                  "WHERE s.workflow_version_id = ?1";
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, version_id);
@@ -101,7 +101,7 @@ static int check_same_edges(orci_db *db, const orci_load_plan *p, const slug_ix 
                                                 s->n_submission_depends_on, orci_col_text(st, 1));
         }
         if (!same) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return orc_error_set(err, ORC_FAILED_PRECONDITION, "%s", FORCE_TOPOLOGY_MSG);
         }
     }
@@ -115,7 +115,7 @@ static int check_same_edges(orci_db *db, const orci_load_plan *p, const slug_ix 
 static int write_workflow(orci_db *db, const orci_load_plan *p, int64_t now_us,
                           int64_t *workflow_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "INSERT INTO workflows (slug, name, description, code_directory, "
         "sample_data_load_function, sample_data, created_at) "
@@ -151,7 +151,7 @@ static int write_certs(orci_db *db, const orci_load_plan *p, int64_t workflow_id
     int rc;
     for (size_t i = 0; i < p->n_certs; i++) {
         const orci_load_cert *c = &p->certs[i];
-        sqlite3_stmt *st = orci_db_stmt(
+        orci_stmt *st = orci_db_stmt(
             db,
             "INSERT INTO certifications (workflow_id, slug, name, description, created_at) "
             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (workflow_id, slug) DO UPDATE SET "
@@ -177,7 +177,7 @@ static int write_certs(orci_db *db, const orci_load_plan *p, int64_t workflow_id
     }
     /* Reset the prerequisite links of the certifications of this file. */
     for (size_t i = 0; i < p->n_certs; i++) {
-        sqlite3_stmt *st = orci_db_stmt(
+        orci_stmt *st = orci_db_stmt(
             db, "DELETE FROM certification_requirements WHERE certification_id = ?1", err);
         if (!st)
             return orci_db_code(err);
@@ -203,7 +203,7 @@ static int write_certs(orci_db *db, const orci_load_plan *p, int64_t workflow_id
     return ORC_OK;
 }
 
-static void bind_step_fields(sqlite3_stmt *st, const orci_load_step *s, size_t position)
+static void bind_step_fields(orci_stmt *st, const orci_load_step *s, size_t position)
 {
     orci_bind_text(st, 3, s->name);
     orci_bind_text(st, 4, s->description);
@@ -222,7 +222,7 @@ static int write_step(orci_db *db, const orci_load_step *s, size_t position, int
                       bool existing, int64_t now_us, int64_t *step_id, orc_error *err)
 {
     int rc;
-    sqlite3_stmt *st;
+    orci_stmt *st;
     if (existing) {
         st = orci_db_stmt(db,
                           "UPDATE steps SET name = ?3, description = ?4, is_human = ?5, "
@@ -251,7 +251,8 @@ static int write_step(orci_db *db, const orci_load_step *s, size_t position, int
                       "is_human, execution_function, assignment_policy, review_policy, "
                       "user_interface, retry_policy, position, created_at, creation_policy, "
                       "completion_ends_project) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                      " RETURNING id",
                       err);
     if (!st)
         return orci_db_code(err);
@@ -259,10 +260,7 @@ static int write_step(orci_db *db, const orci_load_step *s, size_t position, int
     orci_bind_text(st, 2, s->slug);
     bind_step_fields(st, s, position);
     orci_bind_int(st, 12, now_us);
-    if ((rc = orci_db_step(db, st, err)) != ORC_OK)
-        return rc;
-    *step_id = orci_db_last_id(db);
-    return ORC_OK;
+    return orci_db_insert(db, st, step_id, err);
 }
 
 static int write_step_certs(orci_db *db, const orci_load_plan *p, const orci_load_step *s,
@@ -270,7 +268,7 @@ static int write_step_certs(orci_db *db, const orci_load_plan *p, const orci_loa
                             orc_error *err)
 {
     int rc;
-    sqlite3_stmt *st = orci_db_stmt(db, "DELETE FROM step_certifications WHERE step_id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "DELETE FROM step_certifications WHERE step_id = ?1", err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, step_id);
@@ -303,12 +301,12 @@ static int write_deps(orci_db *db, const orci_load_plan *p, const int64_t *step_
             long d = orci_ldi_ix_find(six, p->n_steps, orci_ldi_dep_at(s, k));
             if (d < 0)
                 return orc_error_set(err, ORC_INTERNAL, "unplanned step dependency");
-            sqlite3_stmt *st = orci_db_stmt(db,
-                                            creation ? "INSERT INTO step_creation_deps (step_id, "
-                                                       "depends_on_id) VALUES (?1, ?2)"
-                                                     : "INSERT INTO step_submission_deps (step_id, "
-                                                       "depends_on_id) VALUES (?1, ?2)",
-                                            err);
+            orci_stmt *st = orci_db_stmt(db,
+                                         creation ? "INSERT INTO step_creation_deps (step_id, "
+                                                    "depends_on_id) VALUES (?1, ?2)"
+                                                  : "INSERT INTO step_submission_deps (step_id, "
+                                                    "depends_on_id) VALUES (?1, ?2)",
+                                         err);
             if (!st)
                 return orci_db_code(err);
             orci_bind_int(st, 1, step_ids[i]);
@@ -323,7 +321,7 @@ static int write_deps(orci_db *db, const orci_load_plan *p, const int64_t *step_
 /* check_directory refuses a code directory another workflow already uses. */
 static int check_directory(orci_db *db, const orci_load_plan *p, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT slug FROM workflows WHERE code_directory = ?1 AND slug <> ?2", err);
     if (!st)
         return orci_db_code(err);
@@ -337,7 +335,7 @@ static int check_directory(orci_db *db, const orci_load_plan *p, orc_error *err)
     int rc = orc_error_set(err, ORC_ALREADY_EXISTS,
                            "Workflow directory %s is already used by workflow %s",
                            p->code_directory, orci_col_text(st, 0));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return rc;
 }
 
@@ -371,7 +369,7 @@ static int write_version(orci_db *db, const orci_load_plan *p, int64_t workflow_
                          int64_t *version_id, orc_error *err)
 {
     bool update = *version_id > 0;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         update ? orci_db_stmt(db,
                               "UPDATE workflow_versions SET name = ?2, description = ?3, "
                               "abort_completion_function = ?6 WHERE id = ?1",
@@ -379,7 +377,7 @@ static int write_version(orci_db *db, const orci_load_plan *p, int64_t workflow_
                : orci_db_stmt(db,
                               "INSERT INTO workflow_versions (workflow_id, name, description, "
                               "slug, created_at, abort_completion_function) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
                               err);
     if (!st)
         return orci_db_code(err);
@@ -393,10 +391,7 @@ static int write_version(orci_db *db, const orci_load_plan *p, int64_t workflow_
     orci_bind_text(st, 2, p->version_name);
     orci_bind_text(st, 3, p->version_description);
     orci_bind_text(st, 6, p->abort_completion_function);
-    int rc = orci_db_step(db, st, err);
-    if (rc == ORC_OK && !update)
-        *version_id = orci_db_last_id(db);
-    return rc;
+    return update ? orci_db_step(db, st, err) : orci_db_insert(db, st, version_id, err);
 }
 
 int orci_loader_apply(orci_db *db, const orci_load_plan *p, bool force, int64_t now_us,
