@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/events.h"
 #include "store/policy.h"
@@ -27,7 +28,7 @@
 static int find_worker_by_username(orci_db *db, const char *username, int64_t *worker_id,
                                    bool *found, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT w.id FROM workers w JOIN users u ON u.id = w.user_id WHERE u.username = ?1",
         err);
     if (st == NULL)
@@ -72,7 +73,7 @@ static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_i
             code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
             goto out;
         }
-        sqlite3_stmt *st = orci_db_stmt(
+        orci_stmt *st = orci_db_stmt(
             lc->db,
             "SELECT s.id, s.is_human FROM steps s JOIN projects p"
             " ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1 AND s.slug = ?2",
@@ -92,9 +93,9 @@ static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_i
             code = orc_error_set(err, ORC_FAILED_PRECONDITION, MSG_POLICY);
             goto out;
         }
-        step_ids[i] = sqlite3_column_int64(st, 0);
-        bool human = sqlite3_column_int(st, 1) != 0;
-        sqlite3_reset(st);
+        step_ids[i] = orci_col_int(st, 0);
+        bool human = orci_col_int(st, 1) != 0;
+        orci_stmt_reset(st);
         if (!human) {
             code = orc_error_set(err, ORC_FAILED_PRECONDITION,
                                  "Machine step should not be member of assignment policy");
@@ -102,7 +103,7 @@ static int policy_previous_steps(orci_lc *lc, int64_t project_id, int64_t task_i
         }
     }
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *st = orci_db_stmt(
+        orci_stmt *st = orci_db_stmt(
             lc->db,
             "SELECT a.worker_id FROM tasks t JOIN task_assignments a ON a.task_id = t.id"
             " WHERE t.project_id = ?1 AND t.step_id = ?2 AND a.assignment_counter = 0"
@@ -183,11 +184,11 @@ out:
  */
 static int project_ending(orci_lc *lc, int64_t project_id, bool *ending, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT 1 FROM tasks t JOIN steps s ON s.id = t.step_id"
-                                    " WHERE t.project_id = ?1 AND t.status = 5"
-                                    " AND s.completion_ends_project = 1 LIMIT 1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT 1 FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                 " WHERE t.project_id = ?1 AND t.status = 5"
+                                 " AND s.completion_ends_project = 1 LIMIT 1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -211,7 +212,7 @@ int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
      * a dependency's) declined it and it never comes.
      */
     if (!ending) {
-        sqlite3_stmt *st = orci_db_stmt(
+        orci_stmt *st = orci_db_stmt(
             lc->db, "SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5", err);
         if (st == NULL)
             return ORC_INTERNAL;
@@ -303,19 +304,19 @@ static int create_wanted(orci_lc *lc, int64_t project_id, const ready_step *s, b
 /* create_task creates the project's task of a ready step and applies its assignment policy. */
 static int create_task(orci_lc *lc, int64_t project_id, const ready_step *s, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "INSERT INTO tasks (start_datetime, step_id, project_id,"
-                                    " status) VALUES (?1, ?2, ?3, 0)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "INSERT INTO tasks (start_datetime, step_id, project_id,"
+                                 " status) VALUES (?1, ?2, ?3, 0) RETURNING id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, lc->now_us);
     orci_bind_int(st, 2, s->id);
     orci_bind_int(st, 3, project_id);
-    int code = orci_db_step(lc->db, st, err);
+    int64_t task_id = 0;
+    int code = orci_db_insert(lc->db, st, &task_id, err);
     if (code != ORC_OK)
         return code;
-    int64_t task_id = orci_db_last_id(lc->db);
     if ((code = orci_events_task_event(lc->db, lc->now_us, "task.created", task_id, 0, NULL,
                                        orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING), NULL,
                                        err)) != ORC_OK ||
@@ -345,7 +346,7 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
 
     /* Steps in version order with no task yet whose creation dependencies are Complete.
      * Collected first: creating tasks and assigning them reuses other statements. */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db,
         "SELECT s.id, s.is_human, s.assignment_policy, s.creation_policy, s.slug"
         " FROM steps s JOIN projects p"
@@ -370,18 +371,18 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
         if (r == 0)
             break;
         if (!orci_grow(&steps, &cap, n + 1, sizeof *steps)) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             code = orc_error_set(err, ORC_INTERNAL, "out of memory");
             goto out;
         }
-        steps[n].id = sqlite3_column_int64(st, 0);
-        steps[n].is_human = sqlite3_column_int(st, 1) != 0;
+        steps[n].id = orci_col_int(st, 0);
+        steps[n].is_human = orci_col_int(st, 1) != 0;
         steps[n].policy = strdup(orci_col_text(st, 2));
         steps[n].creation_policy = strdup(orci_col_text(st, 3));
         steps[n].slug = strdup(orci_col_text(st, 4));
         if (steps[n++].policy == NULL || steps[n - 1].creation_policy == NULL ||
             steps[n - 1].slug == NULL) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             code = orc_error_set(err, ORC_INTERNAL, "out of memory");
             goto out;
         }
@@ -419,7 +420,7 @@ static int policy_ready(orci_lc *lc, int64_t project_id, int64_t step_id, ready_
                         bool *ready, orc_error *err)
 {
     memset(s, 0, sizeof *s);
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db,
         "SELECT s.id, s.is_human, s.assignment_policy, s.creation_policy, s.slug FROM steps s"
         " WHERE s.id = ?2 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1"
@@ -437,12 +438,12 @@ static int policy_ready(orci_lc *lc, int64_t project_id, int64_t step_id, ready_
     *ready = r == 1;
     if (r == 0)
         return ORC_OK;
-    s->id = sqlite3_column_int64(st, 0);
-    s->is_human = sqlite3_column_int(st, 1) != 0;
+    s->id = orci_col_int(st, 0);
+    s->is_human = orci_col_int(st, 1) != 0;
     s->policy = strdup(orci_col_text(st, 2));
     s->creation_policy = strdup(orci_col_text(st, 3));
     s->slug = strdup(orci_col_text(st, 4));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (s->policy == NULL || s->creation_policy == NULL || s->slug == NULL)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
     return ORC_OK;
@@ -537,7 +538,7 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
     if (data == NULL)
         return orci_lci_db_err(err);
     int code = ORC_OK;
-    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT id FROM workflows WHERE slug = ?1", err);
+    orci_stmt *st = orci_db_stmt(lc->db, "SELECT id FROM workflows WHERE slug = ?1", err);
     if (st == NULL) {
         code = ORC_INTERNAL;
         goto out;
@@ -569,7 +570,7 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
     st = orci_db_stmt(lc->db,
                       "INSERT INTO projects (start_datetime, status, workflow_version_id,"
                       " short_description, priority, project_data, task_class)"
-                      " VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)",
+                      " VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6) RETURNING id",
                       err);
     if (st == NULL) {
         code = ORC_INTERNAL;
@@ -581,9 +582,9 @@ int orci_lc_create_project(orci_lc *lc, const orci_project_params *p, int64_t *p
     orci_bind_int(st, 4, p->priority);
     orci_bind_text(st, 5, data);
     orci_bind_int(st, 6, p->task_class);
-    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
+    int64_t id = 0;
+    if ((code = orci_db_insert(lc->db, st, &id, err)) != ORC_OK)
         goto out;
-    int64_t id = orci_db_last_id(lc->db);
     if ((code = project_created_event(lc, id, p, err)) != ORC_OK)
         goto out;
     if ((code = orci_lci_create_subsequent(lc, id, err)) != ORC_OK)
