@@ -11,6 +11,7 @@
 
 #include "domain/import_internal.h"
 #include "domain/timetrack.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 
 /*
@@ -21,13 +22,14 @@
 #define KEEP_ID_TOP 20 /* above every other parameter of the INSERTs below */
 #define KEEP_ID(table)                                                                             \
     "(CASE WHEN ?1 > 0 AND NOT EXISTS (SELECT 1 FROM " table " WHERE id = ?1) THEN ?1"             \
-    " ELSE max((SELECT coalesce(max(id), 0) FROM " table "), ?20) + 1 END)"
+    " ELSE (SELECT CASE WHEN coalesce(max(id), 0) > ?20 THEN coalesce(max(id), 0) ELSE ?20 END"    \
+    " FROM " table ") + 1 END)"
 
 /* ---- the record of what was imported ----------------------------------------------------- */
 
 static int map_find(imp_ctx *c, int model, int64_t pk, int64_t *row, bool *found, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db, "SELECT row_id FROM imported_records WHERE model = ?1 AND source_pk = ?2", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -38,10 +40,10 @@ static int map_find(imp_ctx *c, int model, int64_t pk, int64_t *row, bool *found
 
 static int map_put(imp_ctx *c, int model, int64_t pk, int64_t row, bool created, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "INSERT INTO imported_records (model, source_pk, row_id,"
-                                    " created, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "INSERT INTO imported_records (model, source_pk, row_id,"
+                                 " created, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, orci_imp_models[model].name);
@@ -73,43 +75,42 @@ static int64_t when(const imp_ctx *c, const imp_val *v)
 }
 
 /* bind_opt binds a nullable text value. */
-static void bind_opt(sqlite3_stmt *st, int idx, const imp_val *v)
+static void bind_opt(orci_stmt *st, int idx, const imp_val *v)
 {
     orci_bind_text(st, idx, v->null ? NULL : v->s);
 }
 
 /* bind_opt_time binds a nullable time value. */
-static void bind_opt_time(sqlite3_stmt *st, int idx, const imp_val *v)
+static void bind_opt_time(orci_stmt *st, int idx, const imp_val *v)
 {
     if (v->null)
-        sqlite3_bind_null(st, idx);
+        orci_bind_null(st, idx);
     else
         orci_bind_int(st, idx, v->i);
 }
 
-/* insert_row runs a bound INSERT for record r; a refusal names the record. */
-static int insert_row(imp_ctx *c, int model, const imp_rec *r, sqlite3_stmt *st, int64_t *row,
+/* insert_row runs a bound INSERT ... RETURNING id for record r; a refusal names the record. */
+static int insert_row(imp_ctx *c, int model, const imp_rec *r, orci_stmt *st, int64_t *row,
                       orc_error *err)
 {
     /* The fixture's highest pk of the model: its records are sorted by pk. */
     const imp_rec *last = &c->p->recs[model][c->p->n[model] - 1];
     orci_bind_int(st, KEEP_ID_TOP, last->pk > 0 ? last->pk : 0);
     orc_error why = {0};
-    int code = orci_db_step(c->lc->db, st, &why);
+    int code = orci_db_insert(c->lc->db, st, row, &why);
     if (code != ORC_OK)
         return orci_imp_fail(err, code, model, r->pk, "%s", why.message);
-    *row = orci_db_last_id(c->lc->db);
     return ORC_OK;
 }
 
 /*
  * natural looks a row up by its natural key: the query reads ?1 (an id), ?2 (a text) or both;
- * binding a parameter the query does not use is harmless (SQLITE_RANGE, ignored).
+ * binding a parameter the query does not use is harmless (the row API ignores it).
  */
 static int natural(imp_ctx *c, const char *sql, int64_t a, const char *b, int64_t *row, bool *found,
                    orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db, sql, err);
+    orci_stmt *st = orci_db_stmt(c->lc->db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, a);
@@ -142,11 +143,11 @@ static int write_user(imp_ctx *c, const imp_rec *r, int64_t *row, bool *created,
     if (!*created)
         return code;
     /* No password: upstream's hashes are not ours to carry over (import.h). */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db,
         "INSERT INTO users (id, username, password, first_name, last_name, email, is_active,"
         " is_staff, is_superuser, created_at, project_admin) VALUES (" KEEP_ID(
-            "users") ", ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "users") ", ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
         err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -172,11 +173,11 @@ static int write_workflow(imp_ctx *c, const imp_rec *r, int64_t *row, bool *crea
     *created = code == ORC_OK && !found;
     if (!*created)
         return code;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(c->lc->db,
                      "INSERT INTO workflows (id, slug, name, description, code_directory,"
                      " sample_data_load_function, created_at) VALUES (" KEEP_ID(
-                         "workflows") ", ?2, ?3, ?4, ?5, ?6, ?7)",
+                         "workflows") ", ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
                      err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -202,11 +203,11 @@ static int write_cert(imp_ctx *c, const imp_rec *r, int64_t *row, bool *created,
     *created = code == ORC_OK && !found;
     if (!*created)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
-        c->lc->db,
-        "INSERT INTO certifications (id, workflow_id, slug, name,"
-        " description, created_at) VALUES (" KEEP_ID("certifications") ", ?2, ?3, ?4, ?5, ?6)",
-        err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "INSERT INTO certifications (id, workflow_id, slug, name,"
+                                 " description, created_at) VALUES (" KEEP_ID(
+                                     "certifications") ", ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, r->pk);
@@ -231,11 +232,11 @@ static int write_version(imp_ctx *c, const imp_rec *r, int64_t *row, bool *creat
     *created = code == ORC_OK && !found;
     if (!*created)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db,
         "INSERT INTO workflow_versions (id, workflow_id, slug, name, description, created_at,"
         " abort_completion_function) VALUES (" KEEP_ID(
-            "workflow_versions") ", ?2, ?3, ?4, ?5, ?6, ?7)",
+            "workflow_versions") ", ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -275,12 +276,12 @@ static int step_in_loaded_version(imp_ctx *c, const imp_rec *r, int64_t version,
 {
     if (version_created(c, r->v[S_VERSION].i))
         return ORC_OK;
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "SELECT w.slug, v.slug FROM workflow_versions v"
-                                    " JOIN workflows w ON w.id = v.workflow_id WHERE v.id = ?1"
-                                    " AND EXISTS (SELECT 1 FROM steps WHERE workflow_version_id"
-                                    " = v.id)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "SELECT w.slug, v.slug FROM workflow_versions v"
+                                 " JOIN workflows w ON w.id = v.workflow_id WHERE v.id = ?1"
+                                 " AND EXISTS (SELECT 1 FROM steps WHERE workflow_version_id"
+                                 " = v.id)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, version);
@@ -292,7 +293,7 @@ static int step_in_loaded_version(imp_ctx *c, const imp_rec *r, int64_t version,
                              "\"%.200s\": load the version the fixture was made with, or import "
                              "into a database without this one",
                              orci_col_text(st, 0), orci_col_text(st, 1), r->v[S_SLUG].s);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return code;
 }
 
@@ -311,12 +312,12 @@ static int write_step(imp_ctx *c, const imp_rec *r, int64_t *row, bool *created,
         return code;
     if ((code = step_in_loaded_version(c, r, ver, err)) != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db,
         "INSERT INTO steps (id, workflow_version_id, slug, name, description, is_human,"
         " execution_function, assignment_policy, review_policy, user_interface, position,"
         " created_at, creation_policy, completion_ends_project) VALUES (" KEEP_ID(
-            "steps") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?1, ?11, ?12, ?13)",
+            "steps") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?1, ?11, ?12, ?13) RETURNING id",
         err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -349,11 +350,11 @@ static int write_worker(imp_ctx *c, const imp_rec *r, int64_t *row, bool *create
     *created = code == ORC_OK && !found;
     if (!*created)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "INSERT INTO workers (id, user_id, start_datetime,"
-                                    " slack_username, slack_user_id, phone) VALUES (" KEEP_ID(
-                                        "workers") ", ?2, ?3, ?4, ?5, ?6)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "INSERT INTO workers (id, user_id, start_datetime,"
+                                 " slack_username, slack_user_id, phone) VALUES (" KEEP_ID(
+                                     "workers") ", ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, r->pk);
@@ -375,11 +376,11 @@ static int write_wcert(imp_ctx *c, const imp_rec *r, int64_t *row, bool *created
         code = orci_imp_resolve(c, IM_WCERT, r, "worker", IM_WORKER, v[WC_WORKER].i, &worker, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "SELECT id FROM worker_certifications WHERE"
-                                    " certification_id = ?1 AND worker_id = ?2 AND task_class ="
-                                    " ?3 AND role = ?4",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "SELECT id FROM worker_certifications WHERE"
+                                 " certification_id = ?1 AND worker_id = ?2 AND task_class ="
+                                 " ?3 AND role = ?4",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, cert);
@@ -393,7 +394,7 @@ static int write_wcert(imp_ctx *c, const imp_rec *r, int64_t *row, bool *created
     st = orci_db_stmt(c->lc->db,
                       "INSERT INTO worker_certifications (id, certification_id, worker_id,"
                       " task_class, role, created_at) VALUES (" KEEP_ID(
-                          "worker_certifications") ", ?2, ?3, ?4, ?5, ?6)",
+                          "worker_certifications") ", ?2, ?3, ?4, ?5, ?6) RETURNING id",
                       err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -415,12 +416,13 @@ static int write_project(imp_ctx *c, const imp_rec *r, int64_t *row, bool *creat
                                 &ver, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
-        c->lc->db,
-        "INSERT INTO projects (id, start_datetime, status, workflow_version_id,"
-        " short_description, priority, project_data, task_class, team_messages_url,"
-        " slack_group_id) VALUES (" KEEP_ID("projects") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        err);
+    orci_stmt *st =
+        orci_db_stmt(c->lc->db,
+                     "INSERT INTO projects (id, start_datetime, status, workflow_version_id,"
+                     " short_description, priority, project_data, task_class, team_messages_url,"
+                     " slack_group_id) VALUES (" KEEP_ID(
+                         "projects") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                     err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, r->pk);
@@ -439,10 +441,10 @@ static int write_project(imp_ctx *c, const imp_rec *r, int64_t *row, bool *creat
 /* same_version refuses a task whose step is not of its project's workflow version. */
 static int same_version(imp_ctx *c, const imp_rec *r, int64_t step, int64_t project, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "SELECT (SELECT workflow_version_id FROM steps WHERE id = ?1)"
-                                    " IS (SELECT workflow_version_id FROM projects WHERE id = ?2)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->lc->db,
+                                 "SELECT (SELECT workflow_version_id FROM steps WHERE id = ?1)"
+                                 " IS (SELECT workflow_version_id FROM projects WHERE id = ?2)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, step);
@@ -471,10 +473,11 @@ static int write_task(imp_ctx *c, const imp_rec *r, int64_t *row, bool *created,
         code = same_version(c, r, step, project, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(c->lc->db,
-                                    "INSERT INTO tasks (id, start_datetime, step_id, project_id,"
-                                    " status) VALUES (" KEEP_ID("tasks") ", ?2, ?3, ?4, ?5)",
-                                    err);
+    orci_stmt *st =
+        orci_db_stmt(c->lc->db,
+                     "INSERT INTO tasks (id, start_datetime, step_id, project_id,"
+                     " status) VALUES (" KEEP_ID("tasks") ", ?2, ?3, ?4, ?5) RETURNING id",
+                     err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, r->pk);
@@ -497,11 +500,11 @@ static int write_assignment(imp_ctx *c, const imp_rec *r, int64_t *row, bool *cr
             orci_imp_resolve(c, IM_ASSIGNMENT, r, "worker", IM_WORKER, v[A_WORKER].i, &worker, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db,
         "INSERT INTO task_assignments (id, created_at, is_deleted, start_datetime, worker_id,"
         " task_id, status, assignment_counter, in_progress_task_data) VALUES (" KEEP_ID(
-            "task_assignments") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "task_assignments") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
         err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -512,7 +515,7 @@ static int write_assignment(imp_ctx *c, const imp_rec *r, int64_t *row, bool *cr
     if (worker > 0)
         orci_bind_int(st, 5, worker);
     else
-        sqlite3_bind_null(st, 5);
+        orci_bind_null(st, 5);
     orci_bind_int(st, 6, task);
     orci_bind_int(st, 7, v[A_STATUS].i);
     orci_bind_int(st, 8, v[A_COUNTER].i);
@@ -530,11 +533,11 @@ static int write_iteration(imp_ctx *c, const imp_rec *r, int64_t *row, bool *cre
                                 &assignment, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db,
         "INSERT INTO iterations (id, created_at, is_deleted, start_datetime, end_datetime,"
         " assignment_id, status, submitted_data) VALUES (" KEEP_ID(
-            "iterations") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "iterations") ", ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
         err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -564,11 +567,12 @@ static int write_timeentry(imp_ctx *c, const imp_rec *r, int64_t *row, bool *cre
                                 &assignment, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->lc->db,
         "INSERT INTO time_entries (id, created_at, is_deleted, date, time_worked_us, worker_id,"
         " assignment_id, description, timer_start_time, timer_stop_time) VALUES (" KEEP_ID(
-            "time_entries") ", ?2, ?3, ?4, ?5, nullif(?6, 0), nullif(?7, 0), ?8, ?9, ?10)",
+            "time_entries") ", ?2, ?3, ?4, ?5, nullif(?6, 0), nullif(?7, 0), ?8, ?9, ?10) "
+                            "RETURNING id",
         err);
     if (st == NULL)
         return ORC_INTERNAL;
