@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "domain/views.h"
 #include "json.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/model.h"
 
@@ -36,17 +37,17 @@ static bool set(json_t *o, const char *key, json_t *v)
     return json_object_set_new(o, key, v) == 0;
 }
 
-static json_t *time_or_null(sqlite3_stmt *st, int col)
+static json_t *time_or_null(orci_stmt *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (orci_col_is_null(st, col))
         return json_null();
     char buf[40];
-    orci_time_format(sqlite3_column_int64(st, col), buf, sizeof buf);
+    orci_time_format(orci_col_int(st, col), buf, sizeof buf);
     return json_string(buf);
 }
 
 /* stored_json parses a JSON column the store validated on write. */
-static json_t *stored_json(sqlite3_stmt *st, int col, orc_error *err)
+static json_t *stored_json(orci_stmt *st, int col, orc_error *err)
 {
     json_error_t jerr;
     json_t *v = json_loads(orci_col_text(st, col), JSON_DECODE_ANY, &jerr);
@@ -74,17 +75,17 @@ enum { TS_SLUG, TS_NAME, TS_DESCRIPTION, TS_UI, TS_HOLDS };
  * task_step steps the query of task_id's step for worker_id to its row (the caller resets
  * st): the access rules of task_assignment_information.
  */
-static int task_step(orci_db *db, int64_t worker_id, int64_t task_id, sqlite3_stmt **out,
+static int task_step(orci_db *db, int64_t worker_id, int64_t task_id, orci_stmt **out,
                      orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT s.slug, s.name, s.description, s.user_interface,"
-                                    " EXISTS (SELECT 1 FROM task_assignments a"
-                                    "  WHERE a.task_id = t.id AND a.worker_id = ?2"
-                                    "  AND a.is_deleted = 0)"
-                                    " FROM tasks t JOIN steps s ON s.id = t.step_id"
-                                    " WHERE t.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT s.slug, s.name, s.description, s.user_interface,"
+                                 " EXISTS (SELECT 1 FROM task_assignments a"
+                                 "  WHERE a.task_id = t.id AND a.worker_id = ?2"
+                                 "  AND a.is_deleted = 0)"
+                                 " FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                 " WHERE t.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -92,8 +93,8 @@ static int task_step(orci_db *db, int64_t worker_id, int64_t task_id, sqlite3_st
     int code = orci_db_first_row(db, st, "No task for given id", err);
     if (code != ORC_OK)
         return code;
-    if (sqlite3_column_int64(st, TS_HOLDS) == 0) {
-        sqlite3_reset(st);
+    if (orci_col_int(st, TS_HOLDS) == 0) {
+        orci_stmt_reset(st);
         return orc_error_set(err, ORC_PERMISSION_DENIED, "Worker is not associated with task");
     }
     *out = st;
@@ -101,22 +102,21 @@ static int task_step(orci_db *db, int64_t worker_id, int64_t task_id, sqlite3_st
 }
 
 /* history_entry renders one row of the history query. */
-static json_t *history_entry(sqlite3_stmt *st, orc_error *err)
+static json_t *history_entry(orci_stmt *st, orc_error *err)
 {
     json_t *data = stored_json(st, 9, err);
     if (data == NULL)
         return NULL;
     json_t *worker = json_null();
-    if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+    if (!orci_col_is_null(st, 3))
         worker = json_pack("{s:s, s:s, s:s}", "username", orci_col_text(st, 3), "first_name",
                            orci_col_text(st, 4), "last_name", orci_col_text(st, 5));
     json_t *o = json_object();
-    bool ok = set(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-    ok = ok && set(o, "assignment", json_integer(sqlite3_column_int64(st, 1)));
-    ok = ok && set(o, "counter", json_integer(sqlite3_column_int64(st, 2)));
+    bool ok = set(o, "id", json_integer(orci_col_int(st, 0)));
+    ok = ok && set(o, "assignment", json_integer(orci_col_int(st, 1)));
+    ok = ok && set(o, "counter", json_integer(orci_col_int(st, 2)));
     ok = set(o, "worker", worker) && ok;
-    ok = ok && set(o, "status",
-                   json_string(orci_iteration_status_label((int)sqlite3_column_int64(st, 6))));
+    ok = ok && set(o, "status", json_string(orci_iteration_status_label((int)orci_col_int(st, 6))));
     ok = ok && set(o, "start_datetime", time_or_null(st, 7));
     ok = ok && set(o, "end_datetime", time_or_null(st, 8));
     ok = set(o, "submitted_data", data) && ok;
@@ -136,7 +136,7 @@ static json_t *task_history(orci_db *db, int64_t task_id, orc_error *err)
         out_of_memory(err);
         return NULL;
     }
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT i.id, a.id, a.assignment_counter, u.username, u.first_name, u.last_name,"
         " i.status, i.start_datetime, i.end_datetime, i.submitted_data"
@@ -152,7 +152,7 @@ static json_t *task_history(orci_db *db, int64_t task_id, orc_error *err)
     while ((r = orci_db_row(db, st, err)) == 1) {
         json_t *e = history_entry(st, err);
         if (e == NULL || json_array_append_new(arr, e) != 0) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             if (e != NULL)
                 out_of_memory(err);
             goto fail;
@@ -176,14 +176,14 @@ int orci_view_task_details(orci_db *db, int64_t worker_id, int64_t task_id, char
     if (code != ORC_OK)
         return code;
     json_t *root = NULL;
-    sqlite3_stmt *st = NULL;
+    orci_stmt *st = NULL;
     if ((code = task_step(db, worker_id, task_id, &st, err)) != ORC_OK)
         goto out;
     json_t *ui = stored_json(st, TS_UI, err);
     json_t *step =
         json_pack("{s:s, s:s, s:s}", "slug", orci_col_text(st, TS_SLUG), "name",
                   orci_col_text(st, TS_NAME), "description", orci_col_text(st, TS_DESCRIPTION));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (ui == NULL || !json_is_object(ui)) {
         json_decref(ui);
         json_decref(step);
@@ -222,11 +222,11 @@ int orci_view_task_interface(orci_db *db, int64_t worker_id, int64_t task_id, ch
     int code = view_begin(db, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = NULL;
+    orci_stmt *st = NULL;
     if ((code = task_step(db, worker_id, task_id, &st, err)) != ORC_OK)
         goto out;
     json_t *ui = stored_json(st, TS_UI, err);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (ui == NULL) {
         code = orci_db_code(err);
         goto out;
@@ -249,11 +249,11 @@ out:
 /* step_names adds each step's name to the steps of a project_information document. */
 static int step_names(orci_db *db, int64_t project_id, json_t *steps, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT s.slug, s.name FROM steps s JOIN projects p"
-                                    " ON p.workflow_version_id = s.workflow_version_id"
-                                    " WHERE p.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT s.slug, s.name FROM steps s JOIN projects p"
+                                 " ON p.workflow_version_id = s.workflow_version_id"
+                                 " WHERE p.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -263,7 +263,7 @@ static int step_names(orci_db *db, int64_t project_id, json_t *steps, orc_error 
         if (json_object_set_new(names, orci_col_text(st, 0), json_string(orci_col_text(st, 1))))
             break;
     if (names == NULL || r == 1) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         json_decref(names);
         return out_of_memory(err);
     }
@@ -349,7 +349,7 @@ int orci_view_dashboard_details(orci_db *db, int64_t worker_id, const int64_t *i
     if (code != ORC_OK)
         return code;
     json_t *root = json_object();
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db,
                      "SELECT w.name, a.start_datetime,"
                      " (SELECT MAX(MAX(i.start_datetime, COALESCE(i.end_datetime, 0)))"
@@ -378,7 +378,7 @@ int orci_view_dashboard_details(orci_db *db, int64_t worker_id, const int64_t *i
         bool ok = set(card, "workflow", json_string(orci_col_text(st, 0)));
         ok = ok && set(card, "assigned_at", time_or_null(st, 1));
         ok = ok && set(card, "changed_at", time_or_null(st, 2));
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         if (!ok) {
             json_decref(card);
             code = out_of_memory(err);
