@@ -10,6 +10,7 @@
 #include "domain/jobs.h"
 #include "domain/lifecycle.h"
 #include "domain/lifecycle_internal.h"
+#include "store/db.h"
 #include "store/events.h"
 
 #define MSG_NO_TASK "No task for given id"
@@ -25,11 +26,11 @@
  */
 static int abort_completion(orci_lc *lc, int64_t project_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT v.abort_completion_function FROM projects p"
-                                    " JOIN workflow_versions v ON v.id = p.workflow_version_id"
-                                    " WHERE p.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT v.abort_completion_function FROM projects p"
+                                 " JOIN workflow_versions v ON v.id = p.workflow_version_id"
+                                 " WHERE p.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -38,7 +39,7 @@ static int abort_completion(orci_lc *lc, int64_t project_id, orc_error *err)
         return r < 0 ? orci_lci_db_err(err) : ORC_OK;
     json_t *fn = json_loads(orci_col_text(st, 0), 0, NULL);
     char *spec = json_object_size(fn) > 0 ? strdup(orci_col_text(st, 0)) : NULL;
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (json_object_size(fn) == 0 || spec == NULL) {
         json_decref(fn);
         return spec == NULL && fn != NULL && json_object_size(fn) > 0
@@ -75,7 +76,7 @@ int orci_lc_end_project(orci_lc *lc, int64_t project_id, orc_error *err)
         (code = orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_ABORTED, err)) != ORC_OK)
         return code;
     /* Every task, Complete ones included; assignments stay as they are (spec 3.2). */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db, "SELECT id FROM tasks WHERE project_id = ?1 AND status != 6 ORDER BY id", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -135,19 +136,19 @@ int orci_lc_set_project_status(orci_lc *lc, int64_t project_id, int status, orc_
 
 int orci_lc_reassign(orci_lc *lc, int64_t assignment_id, int64_t worker_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT task_id, assignment_counter FROM task_assignments"
-                                    " WHERE id = ?1 AND is_deleted = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT task_id, assignment_counter FROM task_assignments"
+                                 " WHERE id = ?1 AND is_deleted = 0",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, assignment_id);
     int code = orci_db_first_row(lc->db, st, "No assignment for given id", err);
     if (code != ORC_OK)
         return code;
-    int64_t task_id = sqlite3_column_int64(st, 0);
-    int counter = sqlite3_column_int(st, 1);
-    sqlite3_reset(st);
+    int64_t task_id = orci_col_int(st, 0);
+    int counter = (int)orci_col_int(st, 1);
+    orci_stmt_reset(st);
 
     code = orci_lci_worker_exists(lc->db, worker_id, err);
     if (code != ORC_OK)
@@ -209,12 +210,12 @@ out:
 
 enum { CHANGE_UNCHANGED = 0, CHANGE_REVERTED = 1, CHANGE_DELETED = 2 };
 
-static json_t *time_json(sqlite3_stmt *st, int col)
+static json_t *time_json(orci_stmt *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (orci_col_is_null(st, col))
         return json_null();
     char buf[40];
-    orci_time_format(sqlite3_column_int64(st, col), buf, sizeof buf);
+    orci_time_format(orci_col_int(st, col), buf, sizeof buf);
     return json_string(buf);
 }
 
@@ -228,12 +229,12 @@ static json_t *data_json(const char *text)
 /* iterations_json serializes an assignment's live iterations like project_information. */
 static int iterations_json(orci_db *db, int64_t assignment_id, json_t *out, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT id, start_datetime, end_datetime, status,"
-                                    " assignment_id, submitted_data FROM iterations"
-                                    " WHERE assignment_id = ?1 AND is_deleted = 0"
-                                    " ORDER BY start_datetime, id",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT id, start_datetime, end_datetime, status,"
+                                 " assignment_id, submitted_data FROM iterations"
+                                 " WHERE assignment_id = ?1 AND is_deleted = 0"
+                                 " ORDER BY start_datetime, id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, assignment_id);
@@ -244,12 +245,12 @@ static int iterations_json(orci_db *db, int64_t assignment_id, json_t *out, orc_
         if (r == 0)
             return ORC_OK;
         json_t *it = json_object();
-        json_object_set_new(it, "id", json_integer(sqlite3_column_int64(st, 0)));
+        json_object_set_new(it, "id", json_integer(orci_col_int(st, 0)));
         json_object_set_new(it, "start_datetime", time_json(st, 1));
         json_object_set_new(it, "end_datetime", time_json(st, 2));
         json_object_set_new(it, "status",
-                            json_string(orci_iteration_status_label(sqlite3_column_int(st, 3))));
-        json_object_set_new(it, "assignment", json_integer(sqlite3_column_int64(st, 4)));
+                            json_string(orci_iteration_status_label((int)orci_col_int(st, 3))));
+        json_object_set_new(it, "assignment", json_integer(orci_col_int(st, 4)));
         json_object_set_new(it, "submitted_data", data_json(orci_col_text(st, 5)));
         json_array_append_new(out, it);
     }
@@ -263,11 +264,11 @@ static int iterations_json(orci_db *db, int64_t assignment_id, json_t *out, orc_
 static int task_json(orci_db *db, int64_t task_id, json_t **out, orc_error *err)
 {
     *out = NULL;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT t.id, s.slug, t.project_id, t.status, t.start_datetime"
-                                    " FROM tasks t JOIN steps s ON s.id = t.step_id"
-                                    " WHERE t.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT t.id, s.slug, t.project_id, t.status, t.start_datetime"
+                                 " FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                 " WHERE t.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -275,13 +276,13 @@ static int task_json(orci_db *db, int64_t task_id, json_t **out, orc_error *err)
     if (code != ORC_OK)
         return code;
     json_t *task = json_object();
-    json_object_set_new(task, "id", json_integer(sqlite3_column_int64(st, 0)));
+    json_object_set_new(task, "id", json_integer(orci_col_int(st, 0)));
     json_object_set_new(task, "step_slug", json_string(orci_col_text(st, 1)));
-    json_object_set_new(task, "project", json_integer(sqlite3_column_int64(st, 2)));
+    json_object_set_new(task, "project", json_integer(orci_col_int(st, 2)));
     json_object_set_new(task, "status",
-                        json_string(orci_task_status_label(sqlite3_column_int(st, 3))));
+                        json_string(orci_task_status_label((int)orci_col_int(st, 3))));
     json_object_set_new(task, "start_datetime", time_json(st, 4));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
 
     json_t *assignments = json_array();
     json_t *latest = json_null();
@@ -308,12 +309,12 @@ static int task_json(orci_db *db, int64_t task_id, json_t **out, orc_error *err)
             break;
         json_t *a = json_object();
         json_array_append_new(assignments, a);
-        json_object_set_new(a, "id", json_integer(sqlite3_column_int64(st, 0)));
+        json_object_set_new(a, "id", json_integer(orci_col_int(st, 0)));
         json_object_set_new(a, "start_datetime", time_json(st, 1));
         json_t *worker = json_object();
-        bool machine = sqlite3_column_type(st, 2) == SQLITE_NULL;
+        bool machine = orci_col_is_null(st, 2);
         json_object_set_new(worker, "id",
-                            machine ? json_null() : json_integer(sqlite3_column_int64(st, 2)));
+                            machine ? json_null() : json_integer(orci_col_int(st, 2)));
         json_object_set_new(worker, "username",
                             machine ? json_null() : json_string(orci_col_text(st, 3)));
         json_object_set_new(worker, "first_name",
@@ -321,8 +322,8 @@ static int task_json(orci_db *db, int64_t task_id, json_t **out, orc_error *err)
         json_object_set_new(worker, "last_name",
                             machine ? json_null() : json_string(orci_col_text(st, 5)));
         json_object_set_new(a, "worker", worker);
-        json_object_set_new(a, "task", json_integer(sqlite3_column_int64(st, 6)));
-        int status = sqlite3_column_int(st, 7);
+        json_object_set_new(a, "task", json_integer(orci_col_int(st, 6)));
+        int status = (int)orci_col_int(st, 7);
         json_object_set_new(a, "status", json_string(orci_assignment_status_label(status)));
         json_t *data = data_json(orci_col_text(st, 8));
         json_object_set_new(a, "in_progress_task_data", data);
@@ -362,8 +363,7 @@ static bool later_than(const orci_lci_iteration *a, const orci_lci_iteration *b)
 
 static int soft_delete_iteration(orci_lc *lc, int64_t id, orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db, "UPDATE iterations SET is_deleted = 1 WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(lc->db, "UPDATE iterations SET is_deleted = 1 WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -372,7 +372,7 @@ static int soft_delete_iteration(orci_lc *lc, int64_t id, orc_error *err)
 
 static int soft_delete_assignment(orci_lc *lc, int64_t id, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(lc->db, "UPDATE iterations SET is_deleted = 1 WHERE assignment_id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -389,10 +389,10 @@ static int soft_delete_assignment(orci_lc *lc, int64_t id, orc_error *err)
 
 static int reopen_iteration(orci_lc *lc, int64_t id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "UPDATE iterations SET status = 0, end_datetime = NULL,"
-                                    " submitted_data = '{}' WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "UPDATE iterations SET status = 0, end_datetime = NULL,"
+                                 " submitted_data = '{}' WHERE id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
