@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/events.h"
 
@@ -27,7 +28,7 @@ int orci_notify_kind_index(const char *name)
     return -1;
 }
 
-static void copy_col(sqlite3_stmt *st, int col, char *out, size_t size)
+static void copy_col(orci_stmt *st, int col, char *out, size_t size)
 {
     snprintf(out, size, "%s", orci_col_text(st, col));
 }
@@ -38,11 +39,11 @@ int orci_notify_settings_get(orci_db *db, const char *username, orci_notify_sett
     memset(out, 0, sizeof *out);
     for (int i = 0; i < ORCI_NOTIFY_KINDS; i++)
         out->email_on[i] = true;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT w.id, u.username, u.email, u.first_name, u.last_name"
-                                    " FROM users u JOIN workers w ON w.user_id = u.id"
-                                    " WHERE u.username = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT w.id, u.username, u.email, u.first_name, u.last_name"
+                                 " FROM users u JOIN workers w ON w.user_id = u.id"
+                                 " WHERE u.username = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, username != NULL ? username : "");
@@ -52,12 +53,12 @@ int orci_notify_settings_get(orci_db *db, const char *username, orci_notify_sett
                              username != NULL ? username : "");
     if (code != ORC_OK)
         return code;
-    out->worker_id = sqlite3_column_int64(st, 0);
+    out->worker_id = orci_col_int(st, 0);
     copy_col(st, 1, out->username, sizeof out->username);
     copy_col(st, 2, out->email, sizeof out->email);
     copy_col(st, 3, out->first_name, sizeof out->first_name);
     copy_col(st, 4, out->last_name, sizeof out->last_name);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
 
     st = orci_db_stmt(db, "SELECT kind, email FROM notification_preferences WHERE worker_id = ?1",
                       err);
@@ -68,7 +69,7 @@ int orci_notify_settings_get(orci_db *db, const char *username, orci_notify_sett
     while ((r = orci_db_row(db, st, err)) == 1) {
         int k = orci_notify_kind_index(orci_col_text(st, 0));
         if (k >= 0)
-            out->email_on[k] = sqlite3_column_int(st, 1) != 0;
+            out->email_on[k] = orci_col_int(st, 1) != 0;
     }
     return r < 0 ? orci_db_code(err) : ORC_OK;
 }
@@ -79,7 +80,7 @@ int orci_notify_settings_set(orci_db *db, int64_t worker_id, int kind, bool emai
     const char *name = orci_notify_kind_name(kind);
     if (name == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "unknown notification kind %d", kind);
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db,
                      "INSERT INTO notification_preferences (worker_id, kind, email, updated_at)"
                      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (worker_id, kind) DO UPDATE SET"
@@ -142,10 +143,10 @@ int orci_webhook_create(orci_db *db, const char *url, const char *prefix, const 
     int64_t first = 0, last = 0;
     if ((code = orci_events_bounds(db, &first, &last, err)) != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "INSERT INTO webhooks (url, topic_prefix, secret, created_at,"
-                                    " start_seq) VALUES (?1, ?2, ?3, ?4, ?5)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "INSERT INTO webhooks (url, topic_prefix, secret, created_at,"
+                                 " start_seq) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, url);
@@ -153,27 +154,26 @@ int orci_webhook_create(orci_db *db, const char *url, const char *prefix, const 
     orci_bind_text(st, 3, secret);
     orci_bind_int(st, 4, now_us);
     orci_bind_int(st, 5, last);
-    if ((code = orci_db_step(db, st, err)) != ORC_OK)
+    if ((code = orci_db_insert(db, st, id, err)) != ORC_OK)
         return code;
-    *id = orci_db_last_id(db);
     *start_seq = last;
     return ORC_OK;
 }
 
 /* changed runs a bound UPDATE of one live webhook: ORC_NOT_FOUND when it changed no row. */
-static int changed(orci_db *db, sqlite3_stmt *st, int64_t id, orc_error *err)
+static int changed(orci_db *db, orci_stmt *st, int64_t id, orc_error *err)
 {
     int code = orci_db_step(db, st, err);
     if (code != ORC_OK)
         return code;
-    if (sqlite3_changes(orci_db_handle(db)) == 0)
+    if (orci_db_changes(db) == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "No webhook %lld", (long long)id);
     return ORC_OK;
 }
 
 int orci_webhook_delete(orci_db *db, int64_t id, int64_t now_us, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "UPDATE webhooks SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -187,12 +187,12 @@ int orci_webhook_redeliver(orci_db *db, int64_t id, int64_t since, int64_t *gene
 {
     if (since < -1)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "since must be a seq >= 0");
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "UPDATE webhooks SET redeliver_generation ="
-                                    " redeliver_generation + 1, redeliver_since = ?2"
-                                    " WHERE id = ?1 AND deleted_at IS NULL"
-                                    " RETURNING redeliver_generation",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "UPDATE webhooks SET redeliver_generation ="
+                                 " redeliver_generation + 1, redeliver_since = ?2"
+                                 " WHERE id = ?1 AND deleted_at IS NULL"
+                                 " RETURNING redeliver_generation",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -202,8 +202,8 @@ int orci_webhook_redeliver(orci_db *db, int64_t id, int64_t since, int64_t *gene
         return orci_db_code(err);
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "No webhook %lld", (long long)id);
-    *generation = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    *generation = orci_col_int(st, 0);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -212,7 +212,7 @@ int orci_webhook_report(orci_db *db, const orci_webhook_status *s, int64_t now_u
     char state[ORCI_WEBHOOK_STATE_MAX + 1], last_error[ORCI_WEBHOOK_ERROR_MAX + 1];
     snprintf(state, sizeof state, "%s", s->state != NULL ? s->state : "");
     snprintf(last_error, sizeof last_error, "%s", s->last_error != NULL ? s->last_error : "");
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "UPDATE webhooks SET state = ?2, last_error = ?3, delivered_seq = ?4, delivered = ?5,"
         " dead_lettered = ?6, attempts = ?7, next_attempt_at = ?8, status_at = ?9"
@@ -247,25 +247,25 @@ void orci_webhook_rows_free(orci_webhook_row *rows, size_t n)
 }
 
 /* row_fill copies the current row of the list query into *w; false when out of memory. */
-static bool row_fill(sqlite3_stmt *st, orci_webhook_row *w)
+static bool row_fill(orci_stmt *st, orci_webhook_row *w)
 {
     memset(w, 0, sizeof *w);
-    w->id = sqlite3_column_int64(st, 0);
+    w->id = orci_col_int(st, 0);
     w->url = strdup(orci_col_text(st, 1));
     w->topic_prefix = strdup(orci_col_text(st, 2));
     w->secret = strdup(orci_col_text(st, 3));
-    w->created_at_us = sqlite3_column_int64(st, 4);
-    w->start_seq = sqlite3_column_int64(st, 5);
-    w->redeliver_generation = sqlite3_column_int64(st, 6);
-    w->redeliver_since = sqlite3_column_int64(st, 7);
+    w->created_at_us = orci_col_int(st, 4);
+    w->start_seq = orci_col_int(st, 5);
+    w->redeliver_generation = orci_col_int(st, 6);
+    w->redeliver_since = orci_col_int(st, 7);
     w->state = strdup(orci_col_text(st, 8));
     w->last_error = strdup(orci_col_text(st, 9));
-    w->delivered_seq = sqlite3_column_int64(st, 10);
-    w->delivered = sqlite3_column_int64(st, 11);
-    w->dead_lettered = sqlite3_column_int64(st, 12);
-    w->attempts = sqlite3_column_int64(st, 13);
-    w->next_attempt_us = sqlite3_column_int64(st, 14);
-    w->status_at_us = sqlite3_column_int64(st, 15);
+    w->delivered_seq = orci_col_int(st, 10);
+    w->delivered = orci_col_int(st, 11);
+    w->dead_lettered = orci_col_int(st, 12);
+    w->attempts = orci_col_int(st, 13);
+    w->next_attempt_us = orci_col_int(st, 14);
+    w->status_at_us = orci_col_int(st, 15);
     return w->url && w->topic_prefix && w->secret && w->state && w->last_error;
 }
 
@@ -273,7 +273,7 @@ int orci_webhook_list(orci_db *db, orci_webhook_row **rows, size_t *n, orc_error
 {
     *rows = NULL;
     *n = 0;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT id, url, topic_prefix, secret, created_at, start_seq, redeliver_generation,"
         " redeliver_since, state, last_error, delivered_seq, delivered, dead_lettered, attempts,"
@@ -303,7 +303,7 @@ int orci_webhook_list(orci_db *db, orci_webhook_row **rows, size_t *n, orc_error
     }
     return ORC_OK;
 oom:
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     orci_webhook_rows_free(*rows, *n);
     *rows = NULL;
     *n = 0;
