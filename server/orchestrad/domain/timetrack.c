@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "store/db.h"
 #include "store/events.h"
 #include "json.h"
 #include "vec.h"
@@ -262,10 +263,10 @@ static int check_description(const char *d, orc_error *err)
 /* check_own_assignment refuses an assignment that is not the worker's own live one. */
 static int check_own_assignment(const orci_tt *t, int64_t assignment_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(t->db,
-                                    "SELECT 1 FROM task_assignments"
-                                    " WHERE id = ?1 AND worker_id = ?2 AND is_deleted = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(t->db,
+                                 "SELECT 1 FROM task_assignments"
+                                 " WHERE id = ?1 AND worker_id = ?2 AND is_deleted = 0",
+                                 err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, assignment_id);
@@ -273,7 +274,7 @@ static int check_own_assignment(const orci_tt *t, int64_t assignment_id, orc_err
     int r = orci_db_row(t->db, st, err);
     if (r < 0)
         return db_code(err);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (r == 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, ORCI_TT_MSG_NOT_ASSIGNED);
     return ORC_OK;
@@ -290,10 +291,10 @@ typedef struct timer {
 static int timer_load(const orci_tt *t, timer *tm, orc_error *err)
 {
     memset(tm, 0, sizeof *tm);
-    sqlite3_stmt *st = orci_db_stmt(t->db,
-                                    "SELECT id, assignment_id, start_time, stop_time, description"
-                                    " FROM task_timers WHERE worker_id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(t->db,
+                                 "SELECT id, assignment_id, start_time, stop_time, description"
+                                 " FROM task_timers WHERE worker_id = ?1",
+                                 err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, t->worker_id);
@@ -302,15 +303,15 @@ static int timer_load(const orci_tt *t, timer *tm, orc_error *err)
         return db_code(err);
     if (r == 0)
         return ORC_OK;
-    tm->id = sqlite3_column_int64(st, 0);
-    tm->assignment_id = sqlite3_column_int64(st, 1);
-    tm->running = sqlite3_column_type(st, 2) != SQLITE_NULL;
-    tm->start = sqlite3_column_int64(st, 2);
-    tm->stopped = sqlite3_column_type(st, 3) != SQLITE_NULL;
-    tm->stop = sqlite3_column_int64(st, 3);
-    tm->has_description = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    tm->id = orci_col_int(st, 0);
+    tm->assignment_id = orci_col_int(st, 1);
+    tm->running = !orci_col_is_null(st, 2);
+    tm->start = orci_col_int(st, 2);
+    tm->stopped = !orci_col_is_null(st, 3);
+    tm->stop = orci_col_int(st, 3);
+    tm->has_description = !orci_col_is_null(st, 4);
     snprintf(tm->description, sizeof tm->description, "%s", orci_col_text(st, 4));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -319,24 +320,21 @@ static int timer_ensure(const orci_tt *t, timer *tm, orc_error *err)
 {
     if (tm->id > 0)
         return ORC_OK;
-    sqlite3_stmt *st = orci_db_stmt(t->db, "INSERT INTO task_timers (worker_id) VALUES (?1)", err);
+    orci_stmt *st =
+        orci_db_stmt(t->db, "INSERT INTO task_timers (worker_id) VALUES (?1) RETURNING id", err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, t->worker_id);
-    int rc = orci_db_step(t->db, st, err);
-    if (rc != ORC_OK)
-        return rc;
-    tm->id = orci_db_last_id(t->db);
-    return ORC_OK;
+    return orci_db_insert(t->db, st, &tm->id, err);
 }
 
 /* timer_save writes the fields of tm back. */
 static int timer_save(const orci_tt *t, const timer *tm, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(t->db,
-                                    "UPDATE task_timers SET assignment_id = ?2, start_time = ?3,"
-                                    " stop_time = ?4, description = ?5 WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(t->db,
+                                 "UPDATE task_timers SET assignment_id = ?2, start_time = ?3,"
+                                 " stop_time = ?4, description = ?5 WHERE id = ?1",
+                                 err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, tm->id);
@@ -447,10 +445,11 @@ static int entry_insert(const orci_tt *t, const orci_tt_entry *e, bool from_time
 {
     char date[16];
     orci_tt_format_date(e->days, date, sizeof date);
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         t->db,
         "INSERT INTO time_entries (created_at, date, time_worked_us, worker_id, assignment_id,"
-        " description, timer_start_time, timer_stop_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        " description, timer_start_time, timer_stop_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        " RETURNING id",
         err);
     if (!st)
         return ORC_INTERNAL;
@@ -465,10 +464,9 @@ static int entry_insert(const orci_tt *t, const orci_tt_entry *e, bool from_time
         orci_bind_int(st, 7, start);
         orci_bind_int(st, 8, stop);
     }
-    int rc = orci_db_step(t->db, st, err);
+    int rc = orci_db_insert(t->db, st, id, err);
     if (rc != ORC_OK)
         return rc;
-    *id = orci_db_last_id(t->db);
     return tt_event(t, "time_entry.created", e->assignment_id,
                     json_pack("{s:I, s:s, s:I, s:o, s:o, s:b}", "time_entry_id", (json_int_t)*id,
                               "date", date, "time_worked_us", (json_int_t)e->us, "assignment_id",
@@ -547,14 +545,14 @@ int orci_tt_timer_update(const orci_tt *t, int64_t assignment_id, bool detach,
 
 /* row_entry reads an entry from columns id, date, time_worked_us, description,
  * assignment_id (description points into the statement until its next step). */
-static int row_entry(sqlite3_stmt *st, orci_tt_entry *e, orc_error *err)
+static int row_entry(orci_stmt *st, orci_tt_entry *e, orc_error *err)
 {
-    e->id = sqlite3_column_int64(st, 0);
+    e->id = orci_col_int(st, 0);
     if (orci_tt_parse_date(orci_col_text(st, 1), &e->days, err) != ORC_OK)
         return orc_error_set(err, ORC_INTERNAL, "entry %" PRId64 " has a bad date", e->id);
-    e->us = sqlite3_column_int64(st, 2);
-    e->description = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : orci_col_text(st, 3);
-    e->assignment_id = sqlite3_column_int64(st, 4);
+    e->us = orci_col_int(st, 2);
+    e->description = orci_col_is_null(st, 3) ? NULL : orci_col_text(st, 3);
+    e->assignment_id = orci_col_int(st, 4);
     return ORC_OK;
 }
 
@@ -597,7 +595,7 @@ int orci_tt_entry_list(const orci_tt *t, const char *min_date, const char *max_d
     if ((min_date && orci_tt_parse_date(min_date, &ignored, err) != ORC_OK) ||
         (max_date && orci_tt_parse_date(max_date, &ignored, err) != ORC_OK))
         return ORC_INVALID_ARGUMENT;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         t->db,
         "SELECT id, date, time_worked_us, description, assignment_id FROM time_entries"
         " WHERE worker_id = ?1 AND is_deleted = 0 AND (?2 IS NULL OR date >= ?2)"
@@ -612,7 +610,7 @@ int orci_tt_entry_list(const orci_tt *t, const char *min_date, const char *max_d
     json_t *list = json_array();
     json_t *doc = json_pack("{s:o}", "entries", list);
     if (!doc) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return oom(err);
     }
     int r;
@@ -621,7 +619,7 @@ int orci_tt_entry_list(const orci_tt *t, const char *min_date, const char *max_d
         json_t *j = NULL;
         if (row_entry(st, &e, err) != ORC_OK || !(j = orci_tt_entry_json(&e)) ||
             json_array_append_new(list, j) != 0) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             json_decref(doc);
             return j ? oom(err) : db_code(err);
         }
@@ -637,10 +635,10 @@ int orci_tt_entry_list(const orci_tt *t, const char *min_date, const char *max_d
 static int owned_entry(const orci_tt *t, int64_t id, orci_tt_entry *e, char *desc, size_t desc_size,
                        orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(t->db,
-                                    "SELECT id, date, time_worked_us, description, assignment_id,"
-                                    " worker_id FROM time_entries WHERE id = ?1 AND is_deleted = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(t->db,
+                                 "SELECT id, date, time_worked_us, description, assignment_id,"
+                                 " worker_id FROM time_entries WHERE id = ?1 AND is_deleted = 0",
+                                 err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -650,12 +648,12 @@ static int owned_entry(const orci_tt *t, int64_t id, orci_tt_entry *e, char *des
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, MSG_NOT_FOUND);
     int rc = row_entry(st, e, err);
-    int64_t owner = sqlite3_column_int64(st, 5);
+    int64_t owner = orci_col_int(st, 5);
     if (rc == ORC_OK && e->description) {
         snprintf(desc, desc_size, "%s", e->description);
         e->description = desc;
     }
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (rc != ORC_OK)
         return rc;
     if (owner != t->worker_id)
@@ -680,10 +678,10 @@ int orci_tt_entry_edit(const orci_tt *t, int64_t id, const orci_tt_fields *f, ch
         e.assignment_id = f->assignment_id;
     char date[16];
     orci_tt_format_date(e.days, date, sizeof date);
-    sqlite3_stmt *st = orci_db_stmt(t->db,
-                                    "UPDATE time_entries SET date = ?2, time_worked_us = ?3,"
-                                    " description = ?4, assignment_id = ?5 WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(t->db,
+                                 "UPDATE time_entries SET date = ?2, time_worked_us = ?3,"
+                                 " description = ?4, assignment_id = ?5 WHERE id = ?1",
+                                 err);
     if (!st)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -704,7 +702,7 @@ int orci_tt_entry_delete(const orci_tt *t, int64_t id, orc_error *err)
     int rc = owned_entry(t, id, &e, desc, sizeof desc, err);
     if (rc != ORC_OK)
         return rc;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(t->db, "UPDATE time_entries SET is_deleted = 1 WHERE id = ?1", err);
     if (!st)
         return ORC_INTERNAL;
@@ -756,7 +754,7 @@ int orci_tt_timecard(const orci_tt *t, const char *from, const char *to, char **
     char lo_text[16], hi_text[16];
     orci_tt_format_date(lo, lo_text, sizeof lo_text);
     orci_tt_format_date(hi, hi_text, sizeof hi_text);
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(t->db,
                      "SELECT id, date, time_worked_us, description, assignment_id FROM time_entries"
                      " WHERE worker_id = ?1 AND is_deleted = 0 AND date >= ?2 AND date <= ?3"
@@ -773,7 +771,7 @@ int orci_tt_timecard(const orci_tt *t, const char *from, const char *to, char **
         orci_tt_entry e;
         if ((rc = row_entry(st, &e, err)) != ORC_OK ||
             (entry_buf_push(&b, &e) != 0 && (rc = oom(err)) != ORC_OK)) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             goto cleanup;
         }
     }
