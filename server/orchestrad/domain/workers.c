@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/events.h"
 #include "store/model.h"
@@ -46,7 +47,7 @@ int orci_workers_add(orci_db *db, const orci_user_params *p, int64_t now_us, int
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "password hash of %s is malformed",
                              p->username);
 
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT 1 FROM users WHERE username = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT 1 FROM users WHERE username = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, p->username);
@@ -60,7 +61,7 @@ int orci_workers_add(orci_db *db, const orci_user_params *p, int64_t now_us, int
 
     st = orci_db_stmt(db,
                       "INSERT INTO users (username, password, first_name, last_name, email,"
-                      " is_staff, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      " is_staff, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
                       err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -71,24 +72,26 @@ int orci_workers_add(orci_db *db, const orci_user_params *p, int64_t now_us, int
     orci_bind_text(st, 5, p->email != NULL ? p->email : "");
     orci_bind_int(st, 6, p->is_staff ? 1 : 0);
     orci_bind_int(st, 7, now_us);
-    code = orci_db_step(db, st, err);
+    int64_t uid = 0;
+    code = orci_db_insert(db, st, &uid, err);
     if (code == ORC_ALREADY_EXISTS)
         return orc_error_set(err, code, "User %s already exists", p->username);
     if (code != ORC_OK)
         return code;
-    int64_t uid = orci_db_last_id(db);
 
-    st = orci_db_stmt(db, "INSERT INTO workers (user_id, start_datetime) VALUES (?1, ?2)", err);
+    st = orci_db_stmt(
+        db, "INSERT INTO workers (user_id, start_datetime) VALUES (?1, ?2) RETURNING id", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, uid);
     orci_bind_int(st, 2, now_us);
-    if ((code = orci_db_step(db, st, err)) != ORC_OK)
+    int64_t wid = 0;
+    if ((code = orci_db_insert(db, st, &wid, err)) != ORC_OK)
         return code;
     if (user_id != NULL)
         *user_id = uid;
     if (worker_id != NULL)
-        *worker_id = orci_db_last_id(db);
+        *worker_id = wid;
     return ORC_OK;
 }
 
@@ -97,10 +100,10 @@ int orci_workers_add(orci_db *db, const orci_user_params *p, int64_t now_us, int
  * "Worker <name> not found" when there is none. On ORC_OK *out is left on the row and the
  * caller resets it.
  */
-static int user_row(orci_db *db, const char *sql, const char *username, sqlite3_stmt **out,
+static int user_row(orci_db *db, const char *sql, const char *username, orci_stmt **out,
                     orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, username);
@@ -118,7 +121,7 @@ int orci_workers_find(orci_db *db, const char *username, int64_t *user_id, int64
 {
     if (username == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username given");
-    sqlite3_stmt *st = NULL;
+    orci_stmt *st = NULL;
     int code = user_row(db,
                         "SELECT u.id, w.id FROM users u"
                         " JOIN workers w ON w.user_id = u.id WHERE u.username = ?1",
@@ -126,10 +129,10 @@ int orci_workers_find(orci_db *db, const char *username, int64_t *user_id, int64
     if (code != ORC_OK)
         return code;
     if (user_id != NULL)
-        *user_id = sqlite3_column_int64(st, 0);
+        *user_id = orci_col_int(st, 0);
     if (worker_id != NULL)
-        *worker_id = sqlite3_column_int64(st, 1);
-    sqlite3_reset(st);
+        *worker_id = orci_col_int(st, 1);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -137,11 +140,11 @@ int orci_workers_find(orci_db *db, const char *username, int64_t *user_id, int64
 static int certification_find(orci_db *db, const char *workflow_slug, const char *cert_slug,
                               int64_t *id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT c.id FROM certifications c"
-                                    " JOIN workflows w ON w.id = c.workflow_id"
-                                    " WHERE w.slug = ?1 AND c.slug = ?2",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT c.id FROM certifications c"
+                                 " JOIN workflows w ON w.id = c.workflow_id"
+                                 " WHERE w.slug = ?1 AND c.slug = ?2",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, workflow_slug);
@@ -158,10 +161,10 @@ static int certification_find(orci_db *db, const char *workflow_slug, const char
  * cert_row_stmt prepares sql, whose ?1..?4 are worker, certification, role and task class
  * (one worker_certifications row), and binds them. NULL when preparing failed.
  */
-static sqlite3_stmt *cert_row_stmt(orci_db *db, const char *sql, int64_t worker_id, int64_t cert_id,
-                                   int role, int task_class, orc_error *err)
+static orci_stmt *cert_row_stmt(orci_db *db, const char *sql, int64_t worker_id, int64_t cert_id,
+                                int role, int task_class, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return NULL;
     orci_bind_int(st, 1, worker_id);
@@ -175,11 +178,11 @@ static sqlite3_stmt *cert_row_stmt(orci_db *db, const char *sql, int64_t worker_
 static int certification_held(orci_db *db, int64_t worker_id, int64_t cert_id, int role,
                               int task_class, bool *held, orc_error *err)
 {
-    sqlite3_stmt *st = cert_row_stmt(db,
-                                     "SELECT 1 FROM worker_certifications WHERE worker_id = ?1"
-                                     " AND certification_id = ?2 AND role = ?3"
-                                     " AND task_class = ?4",
-                                     worker_id, cert_id, role, task_class, err);
+    orci_stmt *st = cert_row_stmt(db,
+                                  "SELECT 1 FROM worker_certifications WHERE worker_id = ?1"
+                                  " AND certification_id = ?2 AND role = ?3"
+                                  " AND task_class = ?4",
+                                  worker_id, cert_id, role, task_class, err);
     if (st == NULL)
         return ORC_INTERNAL;
     int64_t one = 0;
@@ -229,11 +232,11 @@ int orci_workers_certify(orci_db *db, const char *username, const char *workflow
             return orc_error_set(err, ORC_NOT_FOUND, "Worker %s has no %s %s certification %s/%s",
                                  username, orci_task_class_name(task_class), orci_role_name(role),
                                  workflow_slug, cert_slug);
-        sqlite3_stmt *st = cert_row_stmt(db,
-                                         "DELETE FROM worker_certifications WHERE worker_id = ?1"
-                                         " AND certification_id = ?2 AND role = ?3"
-                                         " AND task_class = ?4",
-                                         worker_id, cert_id, role, task_class, err);
+        orci_stmt *st = cert_row_stmt(db,
+                                      "DELETE FROM worker_certifications WHERE worker_id = ?1"
+                                      " AND certification_id = ?2 AND role = ?3"
+                                      " AND task_class = ?4",
+                                      worker_id, cert_id, role, task_class, err);
         if (st == NULL)
             return ORC_INTERNAL;
         if ((code = orci_db_step(db, st, err)) != ORC_OK)
@@ -257,11 +260,11 @@ int orci_workers_certify(orci_db *db, const char *username, const char *workflow
                                  username, orci_task_class_name(task_class), workflow_slug,
                                  cert_slug);
     }
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "INSERT INTO worker_certifications (certification_id,"
-                                    " worker_id, task_class, role, created_at)"
-                                    " VALUES (?1, ?2, ?3, ?4, ?5)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "INSERT INTO worker_certifications (certification_id,"
+                                 " worker_id, task_class, role, created_at)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, cert_id);
@@ -281,7 +284,7 @@ int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_
     if (username == NULL || out == NULL || out_size == 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no username or output given");
     out[0] = '\0';
-    sqlite3_stmt *st = NULL;
+    orci_stmt *st = NULL;
     int code =
         user_row(db, "SELECT id, password FROM users WHERE username = ?1", username, &st, err);
     if (code != ORC_OK)
@@ -293,8 +296,8 @@ int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_
     else
         memcpy(out, hash, n + 1);
     if (user_id != NULL)
-        *user_id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+        *user_id = orci_col_int(st, 0);
+    orci_stmt_reset(st);
     return code;
 }
 
@@ -302,7 +305,7 @@ int orci_workers_password_hash(orci_db *db, const char *username, int64_t *user_
 static int failures_since(orci_db *db, const char *sql, const char *key, int64_t since,
                           int64_t *count, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, key);
@@ -310,8 +313,8 @@ static int failures_since(orci_db *db, const char *sql, const char *key, int64_t
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return orci_db_code(err);
-    *count = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    *count = r == 1 ? orci_col_int(st, 0) : 0;
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -359,11 +362,11 @@ int orci_workers_login_failed_from(orci_db *db, const char *username, const char
     char addr[ORCI_LOGIN_ADDRESS_MAX + 1];
     address_key(address, addr);
     /* Failures older than the window no longer count: drop them to keep the table small. */
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "DELETE FROM login_failures WHERE failed_at <= ?2"
-                                    " AND (username = ?1 OR (client_address = ?3"
-                                    " AND client_address <> ''))",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "DELETE FROM login_failures WHERE failed_at <= ?2"
+                                 " AND (username = ?1 OR (client_address = ?3"
+                                 " AND client_address <> ''))",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, username);
@@ -403,7 +406,7 @@ int orci_workers_session_create(orci_db *db, int64_t user_id, int64_t now_us, in
     uint8_t hash[ORCI_SHA256_LEN];
     orci_sha256(fresh, strlen(fresh), hash);
 
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT username FROM users WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT username FROM users WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, user_id);
@@ -414,7 +417,7 @@ int orci_workers_session_create(orci_db *db, int64_t user_id, int64_t now_us, in
         return orc_error_set(err, ORC_NOT_FOUND, "User %lld not found", (long long)user_id);
     char username[USERNAME_MAX + 1];
     snprintf(username, sizeof username, "%s", orci_col_text(st, 0));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
 
     st = orci_db_stmt(db,
                       "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)"
@@ -422,7 +425,7 @@ int orci_workers_session_create(orci_db *db, int64_t user_id, int64_t now_us, in
                       err);
     if (st == NULL)
         return ORC_INTERNAL;
-    sqlite3_bind_blob(st, 1, hash, (int)sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_blob(st, 1, hash, sizeof hash);
     orci_bind_int(st, 2, user_id);
     orci_bind_int(st, 3, now_us);
     orci_bind_int(st, 4, ttl_us > INT64_MAX - now_us ? INT64_MAX : now_us + ttl_us);
@@ -447,18 +450,18 @@ int orci_workers_session_revoke(orci_db *db, const char *token, int64_t now_us, 
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no session token given");
     uint8_t hash[ORCI_SHA256_LEN];
     orci_sha256(token, strlen(token), hash);
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "UPDATE sessions SET revoked_at = ?2"
-                                    " WHERE token_hash = ?1 AND revoked_at IS NULL",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "UPDATE sessions SET revoked_at = ?2"
+                                 " WHERE token_hash = ?1 AND revoked_at IS NULL",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
-    sqlite3_bind_blob(st, 1, hash, (int)sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_blob(st, 1, hash, sizeof hash);
     orci_bind_int(st, 2, now_us);
     int code = orci_db_step(db, st, err);
     if (code != ORC_OK)
         return code;
-    if (sqlite3_changes(orci_db_handle(db)) == 0)
+    if (orci_db_changes(db) == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "Session not found");
     return ORC_OK;
 }
@@ -471,10 +474,10 @@ int orci_workers_profile(orci_db *db, int64_t user_id, const char *token, orci_w
     if (out == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no output given");
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT username, first_name, last_name, project_admin"
-                                    " FROM users WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT username, first_name, last_name, project_admin"
+                                 " FROM users WHERE id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, user_id);
@@ -484,8 +487,8 @@ int orci_workers_profile(orci_db *db, int64_t user_id, const char *token, orci_w
     snprintf(out->username, sizeof out->username, "%s", orci_col_text(st, 0));
     snprintf(out->first_name, sizeof out->first_name, "%s", orci_col_text(st, 1));
     snprintf(out->last_name, sizeof out->last_name, "%s", orci_col_text(st, 2));
-    out->project_admin = sqlite3_column_int64(st, 3) != 0;
-    sqlite3_reset(st);
+    out->project_admin = orci_col_int(st, 3) != 0;
+    orci_stmt_reset(st);
     if (token == NULL)
         return ORC_OK;
     uint8_t hash[ORCI_SHA256_LEN];
@@ -494,19 +497,19 @@ int orci_workers_profile(orci_db *db, int64_t user_id, const char *token, orci_w
                       err);
     if (st == NULL)
         return ORC_INTERNAL;
-    sqlite3_bind_blob(st, 1, hash, (int)sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_blob(st, 1, hash, sizeof hash);
     orci_bind_int(st, 2, user_id);
     if ((code = orci_db_first_row(db, st, "Session not found", err)) != ORC_OK)
         return code;
-    out->session_expires_at_us = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    out->session_expires_at_us = orci_col_int(st, 0);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
 int orci_workers_is_project_admin(orci_db *db, int64_t user_id, bool *admin, orc_error *err)
 {
     *admin = false;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT 1 FROM users WHERE id = ?1 AND project_admin = 1 AND is_active = 1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -522,7 +525,7 @@ int orci_workers_set_project_admin(orci_db *db, const char *username, bool admin
     int code = orci_workers_find(db, username, NULL, NULL, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db, "UPDATE users SET project_admin = ?2 WHERE username = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -536,7 +539,7 @@ int orci_workers_set_password(orci_db *db, int64_t user_id, const char *password
 {
     if (password_hash == NULL || !orci_password_hash_valid(password_hash))
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "password hash is malformed");
-    sqlite3_stmt *st = orci_db_stmt(db, "UPDATE users SET password = ?2 WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "UPDATE users SET password = ?2 WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, user_id);
@@ -544,7 +547,7 @@ int orci_workers_set_password(orci_db *db, int64_t user_id, const char *password
     int code = orci_db_step(db, st, err);
     if (code != ORC_OK)
         return code;
-    if (sqlite3_changes(orci_db_handle(db)) == 0)
+    if (orci_db_changes(db) == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "User %lld not found", (long long)user_id);
     uint8_t hash[ORCI_SHA256_LEN];
     memset(hash, 0, sizeof hash);
@@ -558,6 +561,6 @@ int orci_workers_set_password(orci_db *db, int64_t user_id, const char *password
         return ORC_INTERNAL;
     orci_bind_int(st, 1, user_id);
     orci_bind_int(st, 2, now_us);
-    sqlite3_bind_blob(st, 3, hash, (int)sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_blob(st, 3, hash, sizeof hash);
     return orci_db_step(db, st, err);
 }
