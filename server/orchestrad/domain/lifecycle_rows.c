@@ -12,6 +12,7 @@
 #include "domain/lifecycle_internal.h"
 #include "json.h"
 #include "log.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/events.h"
 #include "vec.h"
@@ -54,7 +55,7 @@ char *orci_lci_normalize_object(const char *text, const char *what, orc_error *e
 int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci_lci_task *t,
                        orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT t.id, t.step_id, t.project_id, t.start_datetime, t.status, s.is_human, p.status"
         " FROM tasks t JOIN steps s ON s.id = t.step_id JOIN projects p ON p.id = t.project_id"
@@ -66,26 +67,26 @@ int orci_lci_load_task(orci_db *db, int64_t task_id, const char *not_found, orci
     int code = orci_db_first_row(db, st, not_found, err);
     if (code != ORC_OK)
         return code;
-    t->id = sqlite3_column_int64(st, 0);
-    t->step_id = sqlite3_column_int64(st, 1);
-    t->project_id = sqlite3_column_int64(st, 2);
-    t->start_us = sqlite3_column_int64(st, 3);
-    t->status = sqlite3_column_int(st, 4);
-    t->is_human = sqlite3_column_int(st, 5) != 0;
-    t->project_status = sqlite3_column_int(st, 6);
-    sqlite3_reset(st);
+    t->id = orci_col_int(st, 0);
+    t->step_id = orci_col_int(st, 1);
+    t->project_id = orci_col_int(st, 2);
+    t->start_us = orci_col_int(st, 3);
+    t->status = (int)orci_col_int(st, 4);
+    t->is_human = orci_col_int(st, 5) != 0;
+    t->project_status = (int)orci_col_int(st, 6);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
 /* row_fill reads the current row of a statement into one array slot. */
-typedef void (*row_fill)(sqlite3_stmt *st, void *slot);
+typedef void (*row_fill)(orci_stmt *st, void *slot);
 
 /*
  * collect_rows steps a bound statement to its end, reading each row with fill into a growing
  * array of elem-byte slots: *out (malloc'd, caller frees; NULL when no row), *n rows. On
  * failure *out is NULL and *n 0.
  */
-static int collect_rows(orci_db *db, sqlite3_stmt *st, size_t elem, row_fill fill, void **out,
+static int collect_rows(orci_db *db, orci_stmt *st, size_t elem, row_fill fill, void **out,
                         size_t *n, orc_error *err)
 {
     *out = NULL;
@@ -102,7 +103,7 @@ static int collect_rows(orci_db *db, sqlite3_stmt *st, size_t elem, row_fill fil
         if (r == 0)
             break;
         if (!orci_grow(&v, &cap, count + 1, elem)) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             code = orc_error_set(err, ORC_INTERNAL, "out of memory");
             goto fail;
         }
@@ -123,42 +124,42 @@ static int collect_by_id(orci_db *db, const char *sql, int64_t id, size_t elem, 
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
     return collect_rows(db, st, elem, fill, out, n, err);
 }
 
-static void fill_assignment(sqlite3_stmt *st, void *slot)
+static void fill_assignment(orci_stmt *st, void *slot)
 {
     *(orci_lci_assignment *)slot = (orci_lci_assignment){
-        .id = sqlite3_column_int64(st, 0),
-        .worker_id = sqlite3_column_int64(st, 1),
-        .start_us = sqlite3_column_int64(st, 2),
-        .status = sqlite3_column_int(st, 3),
-        .counter = sqlite3_column_int(st, 4),
+        .id = orci_col_int(st, 0),
+        .worker_id = orci_col_int(st, 1),
+        .start_us = orci_col_int(st, 2),
+        .status = (int)orci_col_int(st, 3),
+        .counter = (int)orci_col_int(st, 4),
     };
 }
 
-static void fill_iteration(sqlite3_stmt *st, void *slot)
+static void fill_iteration(orci_stmt *st, void *slot)
 {
     *(orci_lci_iteration *)slot = (orci_lci_iteration){
-        .id = sqlite3_column_int64(st, 0),
-        .assignment_id = sqlite3_column_int64(st, 1),
-        .start_us = sqlite3_column_int64(st, 2),
-        .end_us = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3),
-        .status = sqlite3_column_int(st, 4),
-        .submitted_empty = sqlite3_column_int(st, 5) != 0,
+        .id = orci_col_int(st, 0),
+        .assignment_id = orci_col_int(st, 1),
+        .start_us = orci_col_int(st, 2),
+        .end_us = orci_col_is_null(st, 3) ? -1 : orci_col_int(st, 3),
+        .status = (int)orci_col_int(st, 4),
+        .submitted_empty = orci_col_int(st, 5) != 0,
     };
 }
 
-static void fill_id(sqlite3_stmt *st, void *slot)
+static void fill_id(orci_stmt *st, void *slot)
 {
-    *(int64_t *)slot = sqlite3_column_int64(st, 0);
+    *(int64_t *)slot = orci_col_int(st, 0);
 }
 
-int orci_lci_load_ids(orci_db *db, sqlite3_stmt *st, int64_t **out, size_t *n, orc_error *err)
+int orci_lci_load_ids(orci_db *db, orci_stmt *st, int64_t **out, size_t *n, orc_error *err)
 {
     void *v = NULL;
     int code = collect_rows(db, st, sizeof **out, fill_id, &v, n, err);
@@ -197,7 +198,7 @@ int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **
 
 int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT status FROM projects WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT status FROM projects WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -214,7 +215,7 @@ int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_er
 
 int orci_lci_worker_exists(orci_db *db, int64_t worker_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT id FROM workers WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT id FROM workers WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, worker_id);
@@ -233,7 +234,7 @@ int orci_lci_certified(orci_db *db, int64_t worker_id, int64_t step_id, int role
 {
     /* Upstream compares two counts: the step's required certifications and the worker's
      * REAL rows with this exact role among them (spec 3.1). */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT (SELECT count(*) FROM step_certifications WHERE step_id = ?1),"
         " (SELECT count(*) FROM step_certifications sc JOIN worker_certifications wc"
@@ -250,18 +251,18 @@ int orci_lci_certified(orci_db *db, int64_t worker_id, int64_t step_id, int role
         return orci_lci_db_err(err);
     if (r == 0)
         return orc_error_set(err, ORC_INTERNAL, "certification count returned no row");
-    *ok = sqlite3_column_int64(st, 0) == sqlite3_column_int64(st, 1);
-    sqlite3_reset(st);
+    *ok = orci_col_int(st, 0) == orci_col_int(st, 1);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
 int orci_lci_worker_on_task(orci_db *db, int64_t worker_id, int64_t task_id, int *count,
                             orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT count(*) FROM task_assignments"
-                                    " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT count(*) FROM task_assignments"
+                                 " WHERE task_id = ?1 AND worker_id = ?2 AND is_deleted = 0",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -280,7 +281,7 @@ int orci_lci_worker_on_task(orci_db *db, int64_t worker_id, int64_t task_id, int
 /* set_column runs an UPDATE whose ?1 is the row id and ?2 the new value. */
 static int set_column(orci_lc *lc, const char *sql, int64_t id, int64_t value, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db, sql, err);
+    orci_stmt *st = orci_db_stmt(lc->db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -291,7 +292,7 @@ static int set_column(orci_lc *lc, const char *sql, int64_t id, int64_t value, o
 /* get_column reads one integer column of a row by id (sql's ?1); ORC_INTERNAL if none. */
 static int get_column(orci_lc *lc, const char *sql, int64_t id, int64_t *value, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db, sql, err);
+    orci_stmt *st = orci_db_stmt(lc->db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -318,11 +319,11 @@ int orci_lci_assignment_event(orci_lc *lc, const char *type, int64_t assignment_
 /* latest_worker is the worker of a task's highest-counter live assignment (0: none). */
 static int latest_worker(orci_lc *lc, int64_t task_id, int64_t *worker_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT coalesce(worker_id, 0) FROM task_assignments"
-                                    " WHERE task_id = ?1 AND is_deleted = 0"
-                                    " ORDER BY assignment_counter DESC LIMIT 1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT coalesce(worker_id, 0) FROM task_assignments"
+                                 " WHERE task_id = ?1 AND is_deleted = 0"
+                                 " ORDER BY assignment_counter DESC LIMIT 1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -436,11 +437,11 @@ int orci_lci_set_assignment_worker(orci_lc *lc, int64_t assignment_id, int64_t w
 /* iteration_start opens a Processing iteration of an assignment at start_us. */
 int orci_lci_iteration_start(orci_lc *lc, int64_t assignment_id, int64_t start_us, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "INSERT INTO iterations (created_at, start_datetime,"
-                                    " assignment_id, status, submitted_data)"
-                                    " VALUES (?1, ?2, ?3, 0, '{}')",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "INSERT INTO iterations (created_at, start_datetime,"
+                                 " assignment_id, status, submitted_data)"
+                                 " VALUES (?1, ?2, ?3, 0, '{}')",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, lc->now_us);
@@ -456,10 +457,11 @@ int orci_lci_iteration_start(orci_lc *lc, int64_t assignment_id, int64_t start_u
 static int assignment_create(orci_lc *lc, int64_t task_id, int64_t worker_id, int counter,
                              const char *data, int64_t *assignment_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db,
         "INSERT INTO task_assignments (created_at, start_datetime, worker_id, task_id, status,"
-        " assignment_counter, in_progress_task_data) VALUES (?1, ?1, ?2, ?3, 0, ?4, ?5)",
+        " assignment_counter, in_progress_task_data) VALUES (?1, ?1, ?2, ?3, 0, ?4, ?5)"
+        " RETURNING id",
         err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -468,10 +470,10 @@ static int assignment_create(orci_lc *lc, int64_t task_id, int64_t worker_id, in
     orci_bind_int(st, 3, task_id);
     orci_bind_int(st, 4, counter);
     orci_bind_text(st, 5, data);
-    int code = orci_db_step(lc->db, st, err);
+    int64_t id = 0;
+    int code = orci_db_insert(lc->db, st, &id, err);
     if (code != ORC_OK)
         return code;
-    int64_t id = orci_db_last_id(lc->db);
     if (assignment_id != NULL)
         *assignment_id = id;
     if ((code = orci_lci_iteration_start(lc, id, lc->now_us, err)) != ORC_OK ||
@@ -492,10 +494,10 @@ static int assignment_create(orci_lc *lc, int64_t task_id, int64_t worker_id, in
 int orci_lci_assignment_submit(orci_lc *lc, int64_t assignment_id, const char *data,
                                int iteration_status, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "UPDATE task_assignments SET in_progress_task_data = ?2,"
-                                    " status = 1 WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "UPDATE task_assignments SET in_progress_task_data = ?2,"
+                                 " status = 1 WHERE id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, assignment_id);
@@ -542,10 +544,10 @@ int orci_lci_assignment_submit(orci_lc *lc, int64_t assignment_id, const char *d
 int orci_lci_assignment_reopen(orci_lc *lc, int64_t task_id, int counter, const char *data,
                                orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT id FROM task_assignments WHERE task_id = ?1"
-                                    " AND assignment_counter = ?2 AND is_deleted = 0",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT id FROM task_assignments WHERE task_id = ?1"
+                                 " AND assignment_counter = ?2 AND is_deleted = 0",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -595,7 +597,7 @@ int orci_lci_assignment_reopen(orci_lc *lc, int64_t task_id, int counter, const 
 /* assignment_data copies an assignment's in-progress data (malloc'd). */
 static char *assignment_data(orci_db *db, int64_t assignment_id, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db, "SELECT in_progress_task_data FROM task_assignments WHERE id = ?1", err);
     if (st == NULL)
         return NULL;
@@ -607,7 +609,7 @@ static char *assignment_data(orci_db *db, int64_t assignment_id, orc_error *err)
         return NULL;
     }
     char *out = strdup(orci_col_text(st, 0));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (out == NULL)
         orc_error_set(err, ORC_INTERNAL, "out of memory");
     return out;
