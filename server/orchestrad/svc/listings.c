@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/orchestra.pb-c.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/model.h"
 #include "svc/listings.h"
@@ -36,7 +37,7 @@ static int page_of(const Orchestra__V1__PageRequest *p, int64_t *after, int64_t 
 }
 
 /* text copies a column's text (never NULL; "" for SQL NULL); NULL when out of memory. */
-static char *text(sqlite3_stmt *st, int col)
+static char *text(orci_stmt *st, int col)
 {
     return strdup(orci_col_text(st, col));
 }
@@ -54,20 +55,20 @@ static int status_code(const char *label, const char *(*label_of)(int), int max)
 
 /* ---- projects ------------------------------------------------------------------------- */
 
-static Orchestra__V1__ProjectSummary *project_row(sqlite3_stmt *st)
+static Orchestra__V1__ProjectSummary *project_row(orci_stmt *st)
 {
     Orchestra__V1__ProjectSummary *p = malloc(sizeof *p);
     if (!p)
         return NULL;
     orchestra__v1__project_summary__init(p);
-    p->id = sqlite3_column_int64(st, 0);
+    p->id = orci_col_int(st, 0);
     p->workflow = text(st, 1);
     p->version = text(st, 2);
     p->description = text(st, 3);
-    p->priority = sqlite3_column_int64(st, 4);
-    p->status = strdup(orci_project_status_label(sqlite3_column_int(st, 5)));
-    p->task_class = strdup(orci_task_class_name(sqlite3_column_int(st, 6)));
-    p->start = sqlite3_column_int64(st, 7);
+    p->priority = orci_col_int(st, 4);
+    p->status = strdup(orci_project_status_label((int)orci_col_int(st, 5)));
+    p->task_class = strdup(orci_task_class_name((int)orci_col_int(st, 6)));
+    p->start = orci_col_int(st, 7);
     if (!p->workflow || !p->version || !p->description || !p->status || !p->task_class) {
         protobuf_c_message_free_unpacked(&p->base, NULL);
         return NULL;
@@ -89,7 +90,7 @@ int orci_svc_list_projects(orci_call *c, const ProtobufCMessage *in, ProtobufCMe
         return orc_error_set(err, ORC_INVALID_ARGUMENT,
                              "unknown status %s: Active, Paused, Aborted or Completed",
                              req->status);
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->rdb,
         "SELECT p.id, w.slug, v.slug, p.short_description, p.priority, p.status, p.task_class,"
         " p.start_datetime FROM projects p JOIN workflow_versions v ON v.id = p.workflow_version_id"
@@ -104,7 +105,7 @@ int orci_svc_list_projects(orci_call *c, const ProtobufCMessage *in, ProtobufCMe
     orci_bind_int(st, 4, limit);
     Orchestra__V1__ListProjectsReply *r = malloc(sizeof *r);
     if (!r) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return list_oom(err);
     }
     orchestra__v1__list_projects_reply__init(r);
@@ -114,7 +115,7 @@ int orci_svc_list_projects(orci_call *c, const ProtobufCMessage *in, ProtobufCMe
         Orchestra__V1__ProjectSummary *p = NULL;
         if (!orci_grow(&r->projects, &cap, r->n_projects + 1, sizeof *r->projects) ||
             !(p = project_row(st))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             row = -2;
             break;
         }
@@ -135,13 +136,13 @@ int orci_svc_list_projects(orci_call *c, const ProtobufCMessage *in, ProtobufCMe
 /* worker_certifications fills w->certifications ("workflow/cert role class"). */
 static int worker_certifications(orci_db *db, Orchestra__V1__WorkerSummary *w, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT f.slug || '/' || c.slug, wc.role, wc.task_class"
-                                    " FROM worker_certifications wc"
-                                    " JOIN certifications c ON c.id = wc.certification_id"
-                                    " JOIN workflows f ON f.id = c.workflow_id"
-                                    " WHERE wc.worker_id = ?1 ORDER BY 1, 2, 3",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT f.slug || '/' || c.slug, wc.role, wc.task_class"
+                                 " FROM worker_certifications wc"
+                                 " JOIN certifications c ON c.id = wc.certification_id"
+                                 " JOIN workflows f ON f.id = c.workflow_id"
+                                 " WHERE wc.worker_id = ?1 ORDER BY 1, 2, 3",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, w->id);
@@ -153,29 +154,29 @@ static int worker_certifications(orci_db *db, Orchestra__V1__WorkerSummary *w, o
         if (!s || !orci_grow(&w->certifications, &cap, w->n_certifications + 1,
                              sizeof *w->certifications)) {
             free(s);
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return list_oom(err);
         }
-        snprintf(s, n, "%s %s %s", orci_col_text(st, 0), orci_role_name(sqlite3_column_int(st, 1)),
-                 orci_task_class_name(sqlite3_column_int(st, 2)));
+        snprintf(s, n, "%s %s %s", orci_col_text(st, 0), orci_role_name((int)orci_col_int(st, 1)),
+                 orci_task_class_name((int)orci_col_int(st, 2)));
         w->certifications[w->n_certifications++] = s;
     }
     return row < 0 ? orci_db_code(err) : ORC_OK;
 }
 
-static Orchestra__V1__WorkerSummary *worker_row(sqlite3_stmt *st)
+static Orchestra__V1__WorkerSummary *worker_row(orci_stmt *st)
 {
     Orchestra__V1__WorkerSummary *w = malloc(sizeof *w);
     if (!w)
         return NULL;
     orchestra__v1__worker_summary__init(w);
-    w->id = sqlite3_column_int64(st, 0);
+    w->id = orci_col_int(st, 0);
     w->username = text(st, 1);
     w->first_name = text(st, 2);
     w->last_name = text(st, 3);
     w->email = text(st, 4);
-    w->is_admin = sqlite3_column_int(st, 5) != 0;
-    w->has_password = sqlite3_column_int(st, 6) != 0;
+    w->is_admin = orci_col_int(st, 5) != 0;
+    w->has_password = orci_col_int(st, 6) != 0;
     if (!w->username || !w->first_name || !w->last_name || !w->email) {
         protobuf_c_message_free_unpacked(&w->base, NULL);
         return NULL;
@@ -192,19 +193,19 @@ int orci_svc_list_workers(orci_call *c, const ProtobufCMessage *in, ProtobufCMes
     int rc = page_of(req->page, &after, &limit, err);
     if (rc != ORC_OK)
         return rc;
-    sqlite3_stmt *st = orci_db_stmt(c->rdb,
-                                    "SELECT w.id, u.username, u.first_name, u.last_name, u.email,"
-                                    " u.project_admin, u.password <> '' FROM workers w"
-                                    " JOIN users u ON u.id = w.user_id WHERE w.id > ?1"
-                                    " ORDER BY w.id LIMIT ?2",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->rdb,
+                                 "SELECT w.id, u.username, u.first_name, u.last_name, u.email,"
+                                 " u.project_admin, u.password <> '' FROM workers w"
+                                 " JOIN users u ON u.id = w.user_id WHERE w.id > ?1"
+                                 " ORDER BY w.id LIMIT ?2",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, after);
     orci_bind_int(st, 2, limit);
     Orchestra__V1__ListWorkersReply *r = malloc(sizeof *r);
     if (!r) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return list_oom(err);
     }
     orchestra__v1__list_workers_reply__init(r);
@@ -214,7 +215,7 @@ int orci_svc_list_workers(orci_call *c, const ProtobufCMessage *in, ProtobufCMes
         Orchestra__V1__WorkerSummary *w = NULL;
         if (!orci_grow(&r->workers, &cap, r->n_workers + 1, sizeof *r->workers) ||
             !(w = worker_row(st))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             row = -2;
             break;
         }
@@ -235,18 +236,18 @@ int orci_svc_list_workers(orci_call *c, const ProtobufCMessage *in, ProtobufCMes
 
 /* ---- tasks ------------------------------------------------------------------------------ */
 
-static Orchestra__V1__TaskSummary *task_row(sqlite3_stmt *st)
+static Orchestra__V1__TaskSummary *task_row(orci_stmt *st)
 {
     Orchestra__V1__TaskSummary *t = malloc(sizeof *t);
     if (!t)
         return NULL;
     orchestra__v1__task_summary__init(t);
-    t->id = sqlite3_column_int64(st, 0);
-    t->project_id = sqlite3_column_int64(st, 1);
+    t->id = orci_col_int(st, 0);
+    t->project_id = orci_col_int(st, 1);
     t->step = text(st, 2);
-    t->is_human = sqlite3_column_int(st, 3) != 0;
-    t->status = strdup(orci_task_status_label(sqlite3_column_int(st, 4)));
-    t->start = sqlite3_column_int64(st, 5);
+    t->is_human = orci_col_int(st, 3) != 0;
+    t->status = strdup(orci_task_status_label((int)orci_col_int(st, 4)));
+    t->start = orci_col_int(st, 5);
     t->worker = text(st, 6);
     if (!t->step || !t->status || !t->worker) {
         protobuf_c_message_free_unpacked(&t->base, NULL);
@@ -270,7 +271,7 @@ int orci_svc_list_tasks(orci_call *c, const ProtobufCMessage *in, ProtobufCMessa
     if (status == -1)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "unknown task status %s", req->status);
     /* The worker of the task's latest live assignment, if any. */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         c->rdb,
         "SELECT t.id, t.project_id, s.slug, s.is_human, t.status, t.start_datetime,"
         " COALESCE((SELECT u.username FROM task_assignments a JOIN workers w ON w.id = a.worker_id"
@@ -287,7 +288,7 @@ int orci_svc_list_tasks(orci_call *c, const ProtobufCMessage *in, ProtobufCMessa
     orci_bind_int(st, 4, limit);
     Orchestra__V1__ListTasksReply *r = malloc(sizeof *r);
     if (!r) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return list_oom(err);
     }
     orchestra__v1__list_tasks_reply__init(r);
@@ -296,7 +297,7 @@ int orci_svc_list_tasks(orci_call *c, const ProtobufCMessage *in, ProtobufCMessa
     while ((row = orci_db_row(c->rdb, st, err)) == 1) {
         Orchestra__V1__TaskSummary *t = NULL;
         if (!orci_grow(&r->tasks, &cap, r->n_tasks + 1, sizeof *r->tasks) || !(t = task_row(st))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             row = -2;
             break;
         }
@@ -317,11 +318,11 @@ int orci_svc_list_tasks(orci_call *c, const ProtobufCMessage *in, ProtobufCMessa
 /* cert_required fills c->required with the slugs of the certifications it requires. */
 static int cert_required(orci_db *db, Orchestra__V1__CertificationSummary *cs, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT c.slug FROM certification_requirements r"
-                                    " JOIN certifications c ON c.id = r.required_id"
-                                    " WHERE r.certification_id = ?1 ORDER BY c.slug",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT c.slug FROM certification_requirements r"
+                                 " JOIN certifications c ON c.id = r.required_id"
+                                 " WHERE r.certification_id = ?1 ORDER BY c.slug",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_int(st, 1, cs->id);
@@ -331,7 +332,7 @@ static int cert_required(orci_db *db, Orchestra__V1__CertificationSummary *cs, o
         char *slug = text(st, 0);
         if (!slug || !orci_grow(&cs->required, &cap, cs->n_required + 1, sizeof *cs->required)) {
             free(slug);
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return list_oom(err);
         }
         cs->required[cs->n_required++] = slug;
@@ -339,13 +340,13 @@ static int cert_required(orci_db *db, Orchestra__V1__CertificationSummary *cs, o
     return row < 0 ? orci_db_code(err) : ORC_OK;
 }
 
-static Orchestra__V1__CertificationSummary *cert_row(sqlite3_stmt *st)
+static Orchestra__V1__CertificationSummary *cert_row(orci_stmt *st)
 {
     Orchestra__V1__CertificationSummary *cs = malloc(sizeof *cs);
     if (!cs)
         return NULL;
     orchestra__v1__certification_summary__init(cs);
-    cs->id = sqlite3_column_int64(st, 0);
+    cs->id = orci_col_int(st, 0);
     cs->workflow = text(st, 1);
     cs->slug = text(st, 2);
     cs->name = text(st, 3);
@@ -363,18 +364,17 @@ int orci_svc_list_certifications(orci_call *c, const ProtobufCMessage *in, Proto
     const Orchestra__V1__ListCertificationsRequest *req =
         (const Orchestra__V1__ListCertificationsRequest *)in;
     *out = NULL;
-    sqlite3_stmt *st =
-        orci_db_stmt(c->rdb,
-                     "SELECT c.id, w.slug, c.slug, c.name, c.description"
-                     " FROM certifications c JOIN workflows w ON w.id = c.workflow_id"
-                     " WHERE ?1 = '' OR w.slug = ?1 ORDER BY w.slug, c.slug",
-                     err);
+    orci_stmt *st = orci_db_stmt(c->rdb,
+                                 "SELECT c.id, w.slug, c.slug, c.name, c.description"
+                                 " FROM certifications c JOIN workflows w ON w.id = c.workflow_id"
+                                 " WHERE ?1 = '' OR w.slug = ?1 ORDER BY w.slug, c.slug",
+                                 err);
     if (!st)
         return orci_db_code(err);
     orci_bind_text(st, 1, req->workflow);
     Orchestra__V1__ListCertificationsReply *r = malloc(sizeof *r);
     if (!r) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return list_oom(err);
     }
     orchestra__v1__list_certifications_reply__init(r);
@@ -385,7 +385,7 @@ int orci_svc_list_certifications(orci_call *c, const ProtobufCMessage *in, Proto
         if (!orci_grow(&r->certifications, &cap, r->n_certifications + 1,
                        sizeof *r->certifications) ||
             !(cs = cert_row(st))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             row = -2;
             break;
         }
@@ -427,15 +427,15 @@ int orci_svc_list_keys(orci_call *c, const ProtobufCMessage *in, ProtobufCMessag
     (void)in;
     *out = NULL;
     /* Never the secrets: only what identifies a key and what it may do. */
-    sqlite3_stmt *st = orci_db_stmt(c->rdb,
-                                    "SELECT key_id, name, scopes, created_at, COALESCE(revoked_at, "
-                                    "0) FROM api_keys ORDER BY id",
-                                    err);
+    orci_stmt *st = orci_db_stmt(c->rdb,
+                                 "SELECT key_id, name, scopes, created_at, COALESCE(revoked_at, "
+                                 "0) FROM api_keys ORDER BY id",
+                                 err);
     if (!st)
         return orci_db_code(err);
     Orchestra__V1__ListKeysReply *r = malloc(sizeof *r);
     if (!r) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return list_oom(err);
     }
     orchestra__v1__list_keys_reply__init(r);
@@ -447,16 +447,16 @@ int orci_svc_list_keys(orci_call *c, const ProtobufCMessage *in, ProtobufCMessag
             orchestra__v1__key_summary__init(k);
         if (!k || !orci_grow(&r->keys, &cap, r->n_keys + 1, sizeof *r->keys)) {
             free(k);
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             row = -2;
             break;
         }
         r->keys[r->n_keys++] = k;
-        k->created_at = sqlite3_column_int64(st, 3);
-        k->revoked_at = sqlite3_column_int64(st, 4);
+        k->created_at = orci_col_int(st, 3);
+        k->revoked_at = orci_col_int(st, 4);
         if (!(k->key_id = text(st, 0)) || !(k->name = text(st, 1)) ||
-            !key_scopes(k, (unsigned)sqlite3_column_int64(st, 2))) {
-            sqlite3_reset(st);
+            !key_scopes(k, (unsigned)orci_col_int(st, 2))) {
+            orci_stmt_reset(st);
             row = -2;
             break;
         }
