@@ -24,6 +24,7 @@
 #include "domain/jobs_internal.h"
 #include "domain/views.h"
 #include "json.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "store/events.h"
 
@@ -66,12 +67,13 @@ static int hooks_insert(orci_lc *lc, int kind, int64_t project_id, int64_t step_
     if (function == NULL)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
     int code = ORC_INTERNAL;
-    sqlite3_stmt *st = orci_db_stmt(
+    int64_t id = 0;
+    orci_stmt *st = orci_db_stmt(
         lc->db,
         "INSERT INTO jobs (kind, project_id, step_id, workflow_version_id, function, package,"
         " spec, status, attempts, max_attempts, initial_delay_ms, max_delay_ms,"
         " next_attempt_at, created_at, updated_at) VALUES (?1, nullif(?2, 0), nullif(?3, 0),"
-        " nullif(?4, 0), ?5, ?6, ?7, 0, 0, ?8, ?9, ?10, ?11, ?11, ?11)",
+        " nullif(?4, 0), ?5, ?6, ?7, 0, 0, ?8, ?9, ?10, ?11, ?11, ?11) RETURNING id",
         err);
     if (st != NULL) {
         orci_bind_int(st, 1, kind);
@@ -85,12 +87,11 @@ static int hooks_insert(orci_lc *lc, int kind, int64_t project_id, int64_t step_
         orci_bind_int(st, 9, ORCI_JOB_DEFAULT_INITIAL_DELAY_MS);
         orci_bind_int(st, 10, ORCI_JOB_DEFAULT_MAX_DELAY_MS);
         orci_bind_int(st, 11, lc->now_us);
-        code = orci_db_step(lc->db, st, err);
+        code = orci_db_insert(lc->db, st, &id, err);
     }
     free(function);
     if (code != ORC_OK)
         return code;
-    int64_t id = orci_db_last_id(lc->db);
     if (job_id != NULL)
         *job_id = id;
     orci_jobi_ref r = {.id = id,
@@ -108,10 +109,10 @@ int orci_jobs_policy_state(orci_db *db, int64_t project_id, int64_t step_id,
                            orci_policy_state *state, orc_error *err)
 {
     *state = ORCI_POLICY_NONE;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT status, output FROM jobs"
-                                    " WHERE kind = 1 AND project_id = ?1 AND step_id = ?2",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT status, output FROM jobs"
+                                 " WHERE kind = 1 AND project_id = ?1 AND step_id = ?2",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -121,11 +122,11 @@ int orci_jobs_policy_state(orci_db *db, int64_t project_id, int64_t step_id,
         return orci_db_code(err);
     if (r == 0)
         return ORC_OK;
-    int status = sqlite3_column_int(st, 0);
+    int status = (int)orci_col_int(st, 0);
     json_t *out = json_loads(orci_col_text(st, 1), 0, NULL);
     bool create = json_is_true(json_object_get(out, "create"));
     json_decref(out);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     switch (status) {
     case ORCI_JOB_QUEUED:
     case ORCI_JOB_LEASED:
@@ -144,7 +145,7 @@ int orci_jobs_policy_state(orci_db *db, int64_t project_id, int64_t step_id,
 int orci_jobs_ask_policy(orci_lc *lc, int64_t project_id, int64_t step_id, const char *spec,
                          orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db, "SELECT id, status FROM jobs WHERE kind = 1 AND project_id = ?1 AND step_id = ?2",
         err);
     if (st == NULL)
@@ -156,9 +157,9 @@ int orci_jobs_ask_policy(orci_lc *lc, int64_t project_id, int64_t step_id, const
         return orci_db_code(err);
     if (r == 0)
         return hooks_insert(lc, ORCI_JOB_KIND_POLICY, project_id, step_id, 0, spec, NULL, err);
-    int64_t id = sqlite3_column_int64(st, 0);
-    int status = sqlite3_column_int(st, 1);
-    sqlite3_reset(st);
+    int64_t id = orci_col_int(st, 0);
+    int status = (int)orci_col_int(st, 1);
+    orci_stmt_reset(st);
     if (status == ORCI_JOB_QUEUED || status == ORCI_JOB_LEASED)
         return ORC_OK;
     /* Asked again: the same row, its attempts reset and its spec as the step says now. */
@@ -183,10 +184,10 @@ int orci_jobs_ask_policy(orci_lc *lc, int64_t project_id, int64_t step_id, const
 
 int orci_jobs_policies_pending(orci_db *db, int64_t project_id, int64_t *count, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT count(*) FROM jobs WHERE project_id = ?1 AND kind = 1"
-                                    " AND status IN (0, 1, 3)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT count(*) FROM jobs WHERE project_id = ?1 AND kind = 1"
+                                 " AND status IN (0, 1, 3)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -196,7 +197,7 @@ int orci_jobs_policies_pending(orci_db *db, int64_t project_id, int64_t *count, 
 
 int orci_jobs_cancel_policies(orci_lc *lc, int64_t project_id, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(lc->db,
                      "UPDATE jobs SET status = 4, updated_at = ?2,"
                      " lease_expires_at = CASE WHEN status = 1 THEN lease_expires_at ELSE NULL END"
@@ -223,10 +224,10 @@ int orci_jobs_create_sample(orci_lc *lc, int64_t version_id, const char *spec, i
 
 int orci_jobs_fail_answer(orci_lc *lc, int64_t job_id, const char *why, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT kind, COALESCE(project_id, 0), COALESCE(step_id, 0),"
-                                    " COALESCE(workflow_version_id, 0) FROM jobs WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT kind, COALESCE(project_id, 0), COALESCE(step_id, 0),"
+                                 " COALESCE(workflow_version_id, 0) FROM jobs WHERE id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, job_id);
@@ -234,11 +235,11 @@ int orci_jobs_fail_answer(orci_lc *lc, int64_t job_id, const char *why, orc_erro
     if (code != ORC_OK)
         return code;
     orci_jobi_ref r = {.id = job_id,
-                       .kind = sqlite3_column_int(st, 0),
-                       .project_id = sqlite3_column_int64(st, 1),
-                       .step_id = sqlite3_column_int64(st, 2),
-                       .version_id = sqlite3_column_int64(st, 3)};
-    sqlite3_reset(st);
+                       .kind = (int)orci_col_int(st, 0),
+                       .project_id = orci_col_int(st, 1),
+                       .step_id = orci_col_int(st, 2),
+                       .version_id = orci_col_int(st, 3)};
+    orci_stmt_reset(st);
     st = orci_db_stmt(lc->db,
                       "UPDATE jobs SET status = 3, output = NULL, last_error = ?2, updated_at = ?3"
                       " WHERE id = ?1",
@@ -271,23 +272,23 @@ void orci_hook_info_fini(orci_hook_info *info)
 int orci_jobs_hook_info(orci_db *db, int64_t job_id, orci_hook_info *info, orc_error *err)
 {
     memset(info, 0, sizeof *info);
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT kind, status, COALESCE(workflow_version_id, 0),"
-                                    " output, last_error FROM jobs WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT kind, status, COALESCE(workflow_version_id, 0),"
+                                 " output, last_error FROM jobs WHERE id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, job_id);
     int code = orci_db_first_row(db, st, "No job for given id", err);
     if (code != ORC_OK)
         return code;
-    info->kind = sqlite3_column_int(st, 0);
-    info->status = sqlite3_column_int(st, 1);
-    info->version_id = sqlite3_column_int64(st, 2);
-    bool has_output = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    info->kind = (int)orci_col_int(st, 0);
+    info->status = (int)orci_col_int(st, 1);
+    info->version_id = orci_col_int(st, 2);
+    bool has_output = !orci_col_is_null(st, 3);
     info->output = has_output ? strdup(orci_col_text(st, 3)) : NULL;
     info->last_error = strdup(orci_col_text(st, 4));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if ((has_output && info->output == NULL) || info->last_error == NULL) {
         orci_hook_info_fini(info);
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
@@ -302,7 +303,7 @@ static int hooks_slug(orci_db *db, const char *sql, int64_t id, char *out, size_
                       orc_error *err)
 {
     out[0] = '\0';
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, id);
@@ -311,7 +312,7 @@ static int hooks_slug(orci_db *db, const char *sql, int64_t id, char *out, size_
         return orci_db_code(err);
     if (r == 1) {
         snprintf(out, out_size, "%s", orci_col_text(st, 0));
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     }
     return ORC_OK;
 }
@@ -355,7 +356,7 @@ int orci_jobi_hook_event(orci_lc *lc, const char *type, const orci_jobi_ref *r,
 /* hooks_project renders an ended project as upstream's model showed it (abort hooks). */
 static json_t *hooks_project(orci_db *db, int64_t project_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT p.id, p.status, p.short_description, p.priority, p.project_data, p.task_class,"
         " p.start_datetime, p.team_messages_url, v.slug, v.name, w.slug, w.name FROM projects p"
@@ -368,21 +369,19 @@ static json_t *hooks_project(orci_db *db, int64_t project_id, orc_error *err)
     if (orci_db_first_row(db, st, "No project for given id", err) != ORC_OK)
         return NULL;
     json_t *data = json_loads(orci_col_text(st, 4), 0, NULL);
-    json_t *url =
-        sqlite3_column_type(st, 7) == SQLITE_NULL ? json_null() : json_string(orci_col_text(st, 7));
-    json_t *o = json_pack("{s:I, s:i, s:s, s:I, s:o, s:i, s:o, s:o, s:{s:s, s:s, s:{s:s, s:s}}}",
-                          "id", (json_int_t)sqlite3_column_int64(st, 0), "status",
-                          sqlite3_column_int(st, 1), "short_description", orci_col_text(st, 2),
-                          "priority", (json_int_t)sqlite3_column_int64(st, 3), "project_data",
-                          json_is_object(data) ? data : json_object(), "task_class",
-                          sqlite3_column_int(st, 5), "start_datetime",
-                          orci_json_time(sqlite3_column_int64(st, 6)), "team_messages_url",
-                          url != NULL ? url : json_null(), "workflow_version", "slug",
-                          orci_col_text(st, 8), "name", orci_col_text(st, 9), "workflow", "slug",
-                          orci_col_text(st, 10), "name", orci_col_text(st, 11));
+    json_t *url = orci_col_is_null(st, 7) ? json_null() : json_string(orci_col_text(st, 7));
+    json_t *o = json_pack(
+        "{s:I, s:i, s:s, s:I, s:o, s:i, s:o, s:o, s:{s:s, s:s, s:{s:s, s:s}}}", "id",
+        (json_int_t)orci_col_int(st, 0), "status", (int)orci_col_int(st, 1), "short_description",
+        orci_col_text(st, 2), "priority", (json_int_t)orci_col_int(st, 3), "project_data",
+        json_is_object(data) ? data : json_object(), "task_class", (int)orci_col_int(st, 5),
+        "start_datetime", orci_json_time(orci_col_int(st, 6)), "team_messages_url",
+        url != NULL ? url : json_null(), "workflow_version", "slug", orci_col_text(st, 8), "name",
+        orci_col_text(st, 9), "workflow", "slug", orci_col_text(st, 10), "name",
+        orci_col_text(st, 11));
     if (!json_is_object(data))
         json_decref(data);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (o == NULL)
         orc_error_set(err, ORC_INTERNAL, "out of memory");
     return o;
@@ -394,7 +393,7 @@ static int hooks_add_certifications(orci_db *db, int64_t workflow_id, json_t *ct
     json_t *certs = json_array();
     if (certs == NULL || json_object_set_new(ctx, "certifications", certs) != 0)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT slug, name, description FROM certifications WHERE workflow_id = ?1 ORDER BY id",
         err);
     if (st == NULL)
@@ -409,7 +408,7 @@ static int hooks_add_certifications(orci_db *db, int64_t workflow_id, json_t *ct
         if (json_array_append_new(certs, json_pack("{s:s, s:s, s:s}", "slug", orci_col_text(st, 0),
                                                    "name", orci_col_text(st, 1), "description",
                                                    orci_col_text(st, 2))) != 0) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return orc_error_set(err, ORC_INTERNAL, "out of memory");
         }
     }
@@ -422,10 +421,10 @@ static int hooks_add_users(orci_db *db, json_t *ctx, orc_error *err)
     json_t *users = json_object();
     if (users == NULL || json_object_set_new(ctx, "users", users) != 0)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT u.username, EXISTS (SELECT 1 FROM workers w"
-                                    " WHERE w.user_id = u.id) FROM users u ORDER BY u.id",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT u.username, EXISTS (SELECT 1 FROM workers w"
+                                 " WHERE w.user_id = u.id) FROM users u ORDER BY u.id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     size_t n = 0;
@@ -436,12 +435,12 @@ static int hooks_add_users(orci_db *db, json_t *ctx, orc_error *err)
         if (r == 0)
             break;
         if (n++ == HOOKS_MAX_USERS) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             break;
         }
         if (json_object_set_new(users, orci_col_text(st, 0),
-                                json_pack("{s:b}", "worker", sqlite3_column_int(st, 1))) != 0) {
-            sqlite3_reset(st);
+                                json_pack("{s:b}", "worker", (int)orci_col_int(st, 1))) != 0) {
+            orci_stmt_reset(st);
             return orc_error_set(err, ORC_INTERNAL, "out of memory");
         }
     }
@@ -454,23 +453,23 @@ static int hooks_add_users(orci_db *db, json_t *ctx, orc_error *err)
 static json_t *hooks_sample_context(orci_db *db, int64_t version_id, char **workflow,
                                     orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT v.slug, v.name, v.description, w.id, w.slug, w.name,"
-                                    " w.description FROM workflow_versions v JOIN workflows w"
-                                    " ON w.id = v.workflow_id WHERE v.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT v.slug, v.name, v.description, w.id, w.slug, w.name,"
+                                 " w.description FROM workflow_versions v JOIN workflows w"
+                                 " ON w.id = v.workflow_id WHERE v.id = ?1",
+                                 err);
     if (st == NULL)
         return NULL;
     orci_bind_int(st, 1, version_id);
     if (orci_db_first_row(db, st, "No workflow version for given id", err) != ORC_OK)
         return NULL;
-    int64_t workflow_id = sqlite3_column_int64(st, 3);
+    int64_t workflow_id = orci_col_int(st, 3);
     json_t *ctx = json_pack("{s:{s:s, s:s, s:s, s:{s:s, s:s, s:s}}}", "workflow_version", "slug",
                             orci_col_text(st, 0), "name", orci_col_text(st, 1), "description",
                             orci_col_text(st, 2), "workflow", "slug", orci_col_text(st, 4), "name",
                             orci_col_text(st, 5), "description", orci_col_text(st, 6));
     *workflow = strdup(orci_col_text(st, 4));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (ctx == NULL || *workflow == NULL) {
         json_decref(ctx);
         orc_error_set(err, ORC_INTERNAL, "out of memory");
@@ -488,12 +487,12 @@ static json_t *hooks_sample_context(orci_db *db, int64_t version_id, char **work
  * step slugs. */
 static int hooks_policy_inputs(orci_db *db, const orci_jobi_ref *r, orci_job *job, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT p.project_data, w.slug, s.slug FROM projects p"
-                                    " JOIN steps s ON s.id = ?2"
-                                    " JOIN workflow_versions v ON v.id = s.workflow_version_id"
-                                    " JOIN workflows w ON w.id = v.workflow_id WHERE p.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT p.project_data, w.slug, s.slug FROM projects p"
+                                 " JOIN steps s ON s.id = ?2"
+                                 " JOIN workflow_versions v ON v.id = s.workflow_version_id"
+                                 " JOIN workflows w ON w.id = v.workflow_id WHERE p.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, r->project_id);
@@ -504,7 +503,7 @@ static int hooks_policy_inputs(orci_db *db, const orci_jobi_ref *r, orci_job *jo
     job->project_data = hooks_dup(orci_col_text(st, 0), err);
     job->workflow = hooks_dup(orci_col_text(st, 1), err);
     job->step = hooks_dup(orci_col_text(st, 2), err);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (job->project_data == NULL || job->workflow == NULL || job->step == NULL)
         return ORC_INTERNAL;
     return orci_view_step_prerequisites(db, r->project_id, r->step_id, &job->prerequisites, err);
@@ -552,7 +551,7 @@ static int hooks_context(orci_db *db, const orci_jobi_ref *r, orci_job *job, orc
 
 int orci_jobi_describe_hook(orci_lc *lc, const orci_jobi_ref *r, orci_job *job, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db, "SELECT function, spec, attempts, lease_expires_at FROM jobs WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -565,9 +564,9 @@ int orci_jobi_describe_hook(orci_lc *lc, const orci_jobi_ref *r, orci_job *job, 
     job->project_id = r->project_id;
     job->function = hooks_dup(orci_col_text(st, 0), err);
     job->execution_function = hooks_dup(orci_col_text(st, 1), err);
-    job->attempt = sqlite3_column_int(st, 2);
-    job->lease_expires_at = sqlite3_column_int64(st, 3);
-    sqlite3_reset(st);
+    job->attempt = (int)orci_col_int(st, 2);
+    job->lease_expires_at = orci_col_int(st, 3);
+    orci_stmt_reset(st);
     if (job->function == NULL || job->execution_function == NULL)
         return ORC_INTERNAL;
     return hooks_context(lc->db, r, job, err);
