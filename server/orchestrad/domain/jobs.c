@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "store/db.h"
 #include "store/events.h"
 #include "json.h"
 #include "vec.h"
@@ -119,7 +120,7 @@ static char *jobs_dup(const char *s, orc_error *err)
 
 int orci_jobs_signal(orci_db *db, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, "UPDATE job_signal SET seq = seq + 1 WHERE id = 1", err);
+    orci_stmt *st = orci_db_stmt(db, "UPDATE job_signal SET seq = seq + 1 WHERE id = 1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     return orci_db_step(db, st, err);
@@ -127,15 +128,15 @@ int orci_jobs_signal(orci_db *db, orc_error *err)
 
 int orci_jobs_signal_seq(orci_db *db, int64_t *seq, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT seq FROM job_signal WHERE id = 1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT seq FROM job_signal WHERE id = 1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return jobs_db_err(err);
-    *seq = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+    *seq = r == 1 ? orci_col_int(st, 0) : 0;
     if (r == 1)
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -167,34 +168,35 @@ typedef struct job_row {
     " kind, step_id, workflow_version_id"
 #define JOB_NCOLUMNS 15
 
-static void job_row_read(sqlite3_stmt *st, job_row *j)
+static void job_row_read(orci_stmt *st, job_row *j)
 {
     memset(j, 0, sizeof *j);
-    j->id = sqlite3_column_int64(st, 0);
-    j->task_id = sqlite3_column_int64(st, 1);
-    j->project_id = sqlite3_column_int64(st, 2);
-    j->status = sqlite3_column_int(st, 3);
-    j->attempts = sqlite3_column_int(st, 4);
-    j->max_attempts = sqlite3_column_int(st, 5);
-    j->initial_delay_ms = sqlite3_column_int64(st, 6);
-    j->max_delay_ms = sqlite3_column_int64(st, 7);
-    j->next_attempt_at = sqlite3_column_int64(st, 8);
-    j->lease_expires_at = sqlite3_column_int64(st, 9);
-    j->has_output = sqlite3_column_int(st, 10) != 0;
-    if (sqlite3_column_type(st, 11) == SQLITE_BLOB &&
-        sqlite3_column_bytes(st, 11) == ORCI_SHA256_LEN) {
-        memcpy(j->token_hash, sqlite3_column_blob(st, 11), ORCI_SHA256_LEN);
+    j->id = orci_col_int(st, 0);
+    j->task_id = orci_col_int(st, 1);
+    j->project_id = orci_col_int(st, 2);
+    j->status = (int)orci_col_int(st, 3);
+    j->attempts = (int)orci_col_int(st, 4);
+    j->max_attempts = (int)orci_col_int(st, 5);
+    j->initial_delay_ms = orci_col_int(st, 6);
+    j->max_delay_ms = orci_col_int(st, 7);
+    j->next_attempt_at = orci_col_int(st, 8);
+    j->lease_expires_at = orci_col_int(st, 9);
+    j->has_output = orci_col_int(st, 10) != 0;
+    size_t hash_len = 0;
+    const void *hash = orci_col_blob(st, 11, &hash_len);
+    if (hash != NULL && hash_len == ORCI_SHA256_LEN) {
+        memcpy(j->token_hash, hash, ORCI_SHA256_LEN);
         j->has_token = true;
     }
-    j->kind = sqlite3_column_int(st, 12);
-    j->step_id = sqlite3_column_int64(st, 13);
-    j->version_id = sqlite3_column_int64(st, 14);
+    j->kind = (int)orci_col_int(st, 12);
+    j->step_id = orci_col_int(st, 13);
+    j->version_id = orci_col_int(st, 14);
 }
 
 /* job_load reads a job by id (by_task false) or by task; *found false when none. */
 static int job_load(orci_db *db, int64_t id, bool by_task, job_row *j, bool *found, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         by_task ? orci_db_stmt(db, "SELECT " JOB_COLUMNS " FROM jobs WHERE task_id = ?1", err)
                 : orci_db_stmt(db, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1", err);
     if (st == NULL)
@@ -206,7 +208,7 @@ static int job_load(orci_db *db, int64_t id, bool by_task, job_row *j, bool *fou
     *found = r == 1;
     if (r == 1) {
         job_row_read(st, j);
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     }
     return ORC_OK;
 }
@@ -223,14 +225,14 @@ static bool token_matches(const job_row *j, const char *token)
 /* task_status reads a task's status. */
 static int task_status(orci_db *db, int64_t task_id, int *status, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT status FROM tasks WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT status FROM tasks WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
     int code = orci_db_first_row(db, st, "No task for given id", err);
     if (code == ORC_OK) {
-        *status = sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
+        *status = (int)orci_col_int(st, 0);
+        orci_stmt_reset(st);
     }
     return code;
 }
@@ -280,11 +282,11 @@ static int64_t policy_int(json_t *policy, const char *key, int64_t dflt, int64_t
 
 int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT t.project_id, s.execution_function, s.retry_policy"
-                                    " FROM tasks t JOIN steps s ON s.id = t.step_id"
-                                    " WHERE t.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT t.project_id, s.execution_function, s.retry_policy"
+                                 " FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                 " WHERE t.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -293,10 +295,10 @@ int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
         return jobs_db_err(err);
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
-    int64_t project_id = sqlite3_column_int64(st, 0);
+    int64_t project_id = orci_col_int(st, 0);
     char *function = orci_jobs_function_name(orci_col_text(st, 1));
     json_t *policy = json_loads(orci_col_text(st, 2), 0, NULL);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (function == NULL) {
         json_decref(policy);
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
@@ -418,7 +420,7 @@ static int settle_failure(orci_lc *lc, const orci_machine_ops *m, const job_row 
     int code = ORC_INTERNAL;
     bool retry = retryable && j->attempts < j->max_attempts;
     int64_t due = 0;
-    sqlite3_stmt *st;
+    orci_stmt *st;
     if (retry) {
         due = lc->now_us + (immediate ? 0 : backoff_us(lc, j, j->attempts));
         st = orci_db_stmt(
@@ -474,11 +476,11 @@ static int expire_batch(orci_lc *lc, const orci_machine_ops *m, int limit, int *
                         orc_error *err)
 {
     *count = 0;
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "SELECT " JOB_COLUMNS ", COALESCE(lease_owner, '') FROM jobs"
-                                    " WHERE status = 1 AND lease_expires_at <= ?1"
-                                    " ORDER BY lease_expires_at, id LIMIT ?2",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "SELECT " JOB_COLUMNS ", COALESCE(lease_owner, '') FROM jobs"
+                                 " WHERE status = 1 AND lease_expires_at <= ?1"
+                                 " ORDER BY lease_expires_at, id LIMIT ?2",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, lc->now_us);
@@ -594,7 +596,7 @@ static int64_t lease_length_us(int64_t lease_ms)
 static int earliest(orci_db *db, const char *fjson, const char *pjson, int64_t *at, bool *any,
                     orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         pjson == NULL
             ? orci_db_stmt(db,
                            "SELECT min(t) FROM (SELECT min(j.next_attempt_at) AS t FROM jobs j"
@@ -620,10 +622,10 @@ static int earliest(orci_db *db, const char *fjson, const char *pjson, int64_t *
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return jobs_db_err(err);
-    *any = r == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL;
-    *at = *any ? sqlite3_column_int64(st, 0) : 0;
+    *any = r == 1 && !orci_col_is_null(st, 0);
+    *at = *any ? orci_col_int(st, 0) : 0;
     if (r == 1)
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -702,7 +704,7 @@ static char *with_project_id(const char *text, int64_t project_id)
 /* job_describe fills what the executor needs to run a leased job. */
 static int job_describe(orci_lc *lc, int64_t job_id, orci_job *job, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db,
         "SELECT w.slug, s.slug, j.function, s.execution_function, p.project_data, j.attempts,"
         " j.project_id, j.task_id, j.lease_expires_at FROM jobs j"
@@ -724,13 +726,13 @@ static int job_describe(orci_lc *lc, int64_t job_id, orci_job *job, orc_error *e
     job->step = jobs_dup(orci_col_text(st, 1), err);
     job->function = jobs_dup(orci_col_text(st, 2), err);
     job->execution_function = jobs_dup(orci_col_text(st, 3), err);
-    job->attempt = sqlite3_column_int(st, 5);
-    job->project_id = sqlite3_column_int64(st, 6);
-    job->task_id = sqlite3_column_int64(st, 7);
-    job->lease_expires_at = sqlite3_column_int64(st, 8);
+    job->attempt = (int)orci_col_int(st, 5);
+    job->project_id = orci_col_int(st, 6);
+    job->task_id = orci_col_int(st, 7);
+    job->lease_expires_at = orci_col_int(st, 8);
     job->project_data = with_project_id(orci_col_text(st, 4), job->project_id);
     job->kind = ORCI_JOB_KIND_STEP;
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (job->workflow == NULL || job->step == NULL || job->function == NULL ||
         job->execution_function == NULL || job->project_data == NULL)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
@@ -742,7 +744,7 @@ static int job_cancel_unrunnable(orci_lc *lc, int64_t job_id, int task_status_no
 {
     char why[96];
     snprintf(why, sizeof why, "task is %s", orci_task_status_label(task_status_now));
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db, "UPDATE jobs SET status = 4, last_error = ?2, updated_at = ?3 WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -763,16 +765,16 @@ static int lease_token_set(orci_lc *lc, const orci_lease_params *p, int64_t job_
         return orc_error_set(err, ORC_UNAVAILABLE, "no randomness for a lease token");
     uint8_t hash[ORCI_SHA256_LEN];
     orci_sha256(token, strlen(token), hash);
-    sqlite3_stmt *st = orci_db_stmt(lc->db,
-                                    "UPDATE jobs SET status = 1, attempts = attempts + 1,"
-                                    " lease_token_hash = ?2, lease_owner = ?3,"
-                                    " lease_expires_at = ?4, output = NULL, updated_at = ?5"
-                                    " WHERE id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "UPDATE jobs SET status = 1, attempts = attempts + 1,"
+                                 " lease_token_hash = ?2, lease_owner = ?3,"
+                                 " lease_expires_at = ?4, output = NULL, updated_at = ?5"
+                                 " WHERE id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, job_id);
-    sqlite3_bind_blob(st, 2, hash, sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_blob(st, 2, hash, sizeof hash);
     orci_bind_text(st, 3, p->executor_id);
     orci_bind_int(st, 4, lc->now_us + lease_length_us(p->lease_ms));
     orci_bind_int(st, 5, lc->now_us);
@@ -787,7 +789,7 @@ static int lease_token_set(orci_lc *lc, const orci_lease_params *p, int64_t job_
 static int lease_candidate(orci_lc *lc, const char *fjson, const char *pjson, orci_jobi_ref *r,
                            bool *any, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         pjson == NULL
             ? orci_db_stmt(lc->db,
                            "SELECT j.id, j.task_id FROM jobs j JOIN projects p ON p.id = "
@@ -817,15 +819,15 @@ static int lease_candidate(orci_lc *lc, const char *fjson, const char *pjson, or
     *any = row == 1;
     memset(r, 0, sizeof *r);
     if (row == 1) {
-        r->id = sqlite3_column_int64(st, 0);
-        r->task_id = sqlite3_column_int64(st, 1);
+        r->id = orci_col_int(st, 0);
+        r->task_id = orci_col_int(st, 1);
         if (pjson != NULL) {
-            r->kind = sqlite3_column_int(st, 2);
-            r->project_id = sqlite3_column_int64(st, 3);
-            r->step_id = sqlite3_column_int64(st, 4);
-            r->version_id = sqlite3_column_int64(st, 5);
+            r->kind = (int)orci_col_int(st, 2);
+            r->project_id = orci_col_int(st, 3);
+            r->step_id = orci_col_int(st, 4);
+            r->version_id = orci_col_int(st, 5);
         }
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     }
     return ORC_OK;
 }
@@ -922,15 +924,15 @@ out:
 /* read_one reads a single integer from fixed SQL (0 for NULL or no row). */
 static int read_one(orci_db *db, const char *sql, int64_t *out, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (st == NULL)
         return ORC_INTERNAL;
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return jobs_db_err(err);
-    *out = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+    *out = r == 1 ? orci_col_int(st, 0) : 0;
     if (r == 1)
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -951,7 +953,7 @@ int orci_jobs_lease_next(orci_lc *lc, const orci_machine_ops *m, const orci_jobs
     /* The leased job was created by the report. If it is the only one created and its
      * creation is the only bump of the signal since the mark, no work became available. */
     int64_t signal = 0, created = 0;
-    sqlite3_stmt *st = orci_db_stmt(lc->db, "SELECT count(*) FROM jobs WHERE id > ?1", err);
+    orci_stmt *st = orci_db_stmt(lc->db, "SELECT count(*) FROM jobs WHERE id > ?1", err);
     if (st == NULL)
         goto fail;
     orci_bind_int(st, 1, mark->max_job_id);
@@ -1017,7 +1019,7 @@ int orci_jobs_heartbeat(orci_lc *lc, int64_t job_id, const char *token, int64_t 
     int64_t until = lc->now_us + lease_length_us(lease_ms);
     if (until < j.lease_expires_at)
         until = j.lease_expires_at; /* never shortens a lease */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         lc->db, "UPDATE jobs SET lease_expires_at = ?2, updated_at = ?3 WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -1034,7 +1036,7 @@ int orci_jobs_heartbeat(orci_lc *lc, int64_t job_id, const char *token, int64_t 
 static int record_output(orci_lc *lc, int64_t job_id, int status, const char *output,
                          orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(lc->db,
                      "UPDATE jobs SET status = ?2, output = ?3, lease_expires_at = NULL,"
                      " updated_at = ?4 WHERE id = ?1",
@@ -1159,12 +1161,11 @@ int orci_jobs_fail(orci_lc *lc, const orci_machine_ops *m, int64_t job_id, const
  * job.retried event. */
 static int job_requeue(orci_lc *lc, const job_row *j, const char *reason, orc_error *err)
 {
-    sqlite3_stmt *st =
-        orci_db_stmt(lc->db,
-                     "UPDATE jobs SET status = 0, attempts = 0, next_attempt_at = ?2,"
-                     " lease_token_hash = NULL, lease_expires_at = NULL, output = NULL,"
-                     " updated_at = ?2 WHERE id = ?1",
-                     err);
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "UPDATE jobs SET status = 0, attempts = 0, next_attempt_at = ?2,"
+                                 " lease_token_hash = NULL, lease_expires_at = NULL, output = NULL,"
+                                 " updated_at = ?2 WHERE id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, j->id);
@@ -1223,7 +1224,7 @@ int orci_jobs_cancel_project(orci_lc *lc, int64_t project_id, orc_error *err)
 {
     /* A running job keeps its lease end so that its executor can still report once. The
      * project's abort hook (kind 2) runs because it was ended: it is never cancelled. */
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(lc->db,
                      "UPDATE jobs SET status = 4, updated_at = ?2,"
                      " lease_expires_at = CASE WHEN status = 1 THEN lease_expires_at ELSE NULL END"
@@ -1242,7 +1243,7 @@ int orci_jobs_list(orci_db *db, int64_t project_id, orci_job_info **out, size_t 
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT j.id, COALESCE(j.project_id, 0), COALESCE(j.task_id, 0), COALESCE(s.slug, ''),"
         " j.function, j.status, j.attempts, j.max_attempts, j.last_error, j.next_attempt_at,"
@@ -1266,26 +1267,26 @@ int orci_jobs_list(orci_db *db, int64_t project_id, orci_job_info **out, size_t 
         if (r == 0)
             break;
         if (!orci_grow(&v, &cap, count + 1, sizeof *v)) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             code = orc_error_set(err, ORC_INTERNAL, "out of memory");
             break;
         }
         orci_job_info *e = &v[count++];
         memset(e, 0, sizeof *e);
-        e->job_id = sqlite3_column_int64(st, 0);
-        e->project_id = sqlite3_column_int64(st, 1);
-        e->task_id = sqlite3_column_int64(st, 2);
+        e->job_id = orci_col_int(st, 0);
+        e->project_id = orci_col_int(st, 1);
+        e->task_id = orci_col_int(st, 2);
         e->step = strdup(orci_col_text(st, 3));
         e->function = strdup(orci_col_text(st, 4));
-        e->status = sqlite3_column_int(st, 5);
-        e->attempts = sqlite3_column_int(st, 6);
-        e->max_attempts = sqlite3_column_int(st, 7);
+        e->status = (int)orci_col_int(st, 5);
+        e->attempts = (int)orci_col_int(st, 6);
+        e->max_attempts = (int)orci_col_int(st, 7);
         e->last_error = strdup(orci_col_text(st, 8));
-        e->next_attempt_at = sqlite3_column_int64(st, 9);
+        e->next_attempt_at = orci_col_int(st, 9);
         e->executor_id = strdup(orci_col_text(st, 10));
-        e->kind = sqlite3_column_int(st, 11);
+        e->kind = (int)orci_col_int(st, 11);
         if (!e->step || !e->function || !e->last_error || !e->executor_id) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             code = orc_error_set(err, ORC_INTERNAL, "out of memory");
             break;
         }
