@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "json.h"
 #include "store/model.h"
@@ -73,23 +74,23 @@ static json_t *json_time(int64_t us)
 }
 
 /* col_time renders a nullable time column. */
-static json_t *col_time(sqlite3_stmt *st, int col)
+static json_t *col_time(orci_stmt *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (orci_col_is_null(st, col))
         return json_null();
-    return json_time(sqlite3_column_int64(st, col));
+    return json_time(orci_col_int(st, col));
 }
 
 /* col_text_or_null renders a nullable text column. */
-static json_t *col_text_or_null(sqlite3_stmt *st, int col)
+static json_t *col_text_or_null(orci_stmt *st, int col)
 {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+    if (orci_col_is_null(st, col))
         return json_null();
     return json_string(orci_col_text(st, col));
 }
 
 /* col_json parses a stored JSON column; the store checked it with json_valid on write. */
-static json_t *col_json(sqlite3_stmt *st, int col, orc_error *err)
+static json_t *col_json(orci_stmt *st, int col, orc_error *err)
 {
     json_error_t jerr;
     json_t *v = json_loads(orci_col_text(st, col), JSON_DECODE_ANY, &jerr);
@@ -207,10 +208,10 @@ static int graph_load(orci_db *db, int64_t version_id, bool names, step_graph *g
 {
     memset(g, 0, sizeof *g);
     size_t cap = 0;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT id, slug, name, description, is_human FROM steps"
-                                    " WHERE workflow_version_id = ?1 ORDER BY position, id",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT id, slug, name, description, is_human FROM steps"
+                                 " WHERE workflow_version_id = ?1 ORDER BY position, id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, version_id);
@@ -221,8 +222,8 @@ static int graph_load(orci_db *db, int64_t version_id, bool names, step_graph *g
         step_node *s = &g->v[g->n];
         memset(s, 0, sizeof *s);
         g->n++;
-        s->id = sqlite3_column_int64(st, 0);
-        s->is_human = sqlite3_column_int64(st, 4) != 0;
+        s->id = orci_col_int(st, 0);
+        s->is_human = orci_col_int(st, 4) != 0;
         s->slug = strdup(orci_col_text(st, 1));
         if (names) {
             s->name = strdup(orci_col_text(st, 2));
@@ -248,8 +249,8 @@ static int graph_load(orci_db *db, int64_t version_id, bool names, step_graph *g
         goto fail;
     orci_bind_int(st, 1, version_id);
     while ((r = orci_db_row(db, st, err)) == 1) {
-        size_t from = graph_index(g, sqlite3_column_int64(st, 0));
-        size_t to = graph_index(g, sqlite3_column_int64(st, 1));
+        size_t from = graph_index(g, orci_col_int(st, 0));
+        size_t to = graph_index(g, orci_col_int(st, 1));
         if (from == SIZE_MAX || to == SIZE_MAX)
             continue; /* a dependency outside the version: the loader never writes one */
         if (!append_index(&g->v[from].deps, &g->v[from].ndeps, to) ||
@@ -266,7 +267,7 @@ static int graph_load(orci_db *db, int64_t version_id, bool names, step_graph *g
     }
     return ORC_OK;
 oom:
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     graph_fini(g);
     return out_of_memory(err);
 fail:
@@ -391,24 +392,24 @@ static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t vers
     }
     for (size_t i = 0; i < nanc; i++)
         want[anc[i]] = true;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT t.step_id, t.status, (SELECT a.in_progress_task_data"
-                                    " FROM task_assignments a WHERE a.task_id = t.id"
-                                    " AND a.is_deleted = 0 ORDER BY a.assignment_counter DESC"
-                                    " LIMIT 1) FROM tasks t WHERE t.project_id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT t.step_id, t.status, (SELECT a.in_progress_task_data"
+                                 " FROM task_assignments a WHERE a.task_id = t.id"
+                                 " AND a.is_deleted = 0 ORDER BY a.assignment_counter DESC"
+                                 " LIMIT 1) FROM tasks t WHERE t.project_id = ?1",
+                                 err);
     if (st == NULL)
         goto out;
     orci_bind_int(st, 1, project_id);
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        size_t k = graph_index(&g, sqlite3_column_int64(st, 0));
-        if (k == SIZE_MAX || !want[k] || sqlite3_column_int64(st, 1) != ORCI_TASK_COMPLETE)
+        size_t k = graph_index(&g, orci_col_int(st, 0));
+        if (k == SIZE_MAX || !want[k] || orci_col_int(st, 1) != ORCI_TASK_COMPLETE)
             continue;
         /* A Complete task without an assignment (complete_and_skip_task) gives {}. */
-        data[k] = sqlite3_column_type(st, 2) == SQLITE_NULL ? json_object() : col_json(st, 2, err);
+        data[k] = orci_col_is_null(st, 2) ? json_object() : col_json(st, 2, err);
         if (data[k] == NULL) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             goto out;
         }
     }
@@ -455,11 +456,11 @@ int orci_view_prerequisites(orci_db *db, int64_t task_id, char **json, orc_error
     int code = view_begin(db, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT t.project_id, s.workflow_version_id, t.step_id"
-                                    " FROM tasks t JOIN steps s ON s.id = t.step_id"
-                                    " WHERE t.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT t.project_id, s.workflow_version_id, t.step_id"
+                                 " FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                 " WHERE t.id = ?1",
+                                 err);
     if (st == NULL) {
         code = ORC_INTERNAL;
         goto out;
@@ -471,10 +472,10 @@ int orci_view_prerequisites(orci_db *db, int64_t task_id, char **json, orc_error
             r < 0 ? orci_db_code(err) : orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
         goto out;
     }
-    int64_t project_id = sqlite3_column_int64(st, 0);
-    int64_t version_id = sqlite3_column_int64(st, 1);
-    int64_t step_id = sqlite3_column_int64(st, 2);
-    sqlite3_reset(st);
+    int64_t project_id = orci_col_int(st, 0);
+    int64_t version_id = orci_col_int(st, 1);
+    int64_t step_id = orci_col_int(st, 2);
+    orci_stmt_reset(st);
     json_t *prereq = prerequisites_build(db, project_id, version_id, step_id, err);
     if (prereq == NULL) {
         code = orci_db_code(err);
@@ -493,7 +494,7 @@ int orci_view_step_prerequisites(orci_db *db, int64_t project_id, int64_t step_i
     int code = view_begin(db, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT workflow_version_id FROM steps WHERE id = ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT workflow_version_id FROM steps WHERE id = ?1", err);
     if (st == NULL) {
         code = ORC_INTERNAL;
         goto out;
@@ -505,8 +506,8 @@ int orci_view_step_prerequisites(orci_db *db, int64_t project_id, int64_t step_i
             r < 0 ? orci_db_code(err) : orc_error_set(err, ORC_NOT_FOUND, "No step for given id");
         goto out;
     }
-    int64_t version_id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    int64_t version_id = orci_col_int(st, 0);
+    orci_stmt_reset(st);
     json_t *prereq = prerequisites_build(db, project_id, version_id, step_id, err);
     code = prereq != NULL ? finish(prereq, json, err) : orci_db_code(err);
 out:
@@ -523,7 +524,7 @@ out:
 static json_t *project_object(orci_db *db, int64_t project_id, bool head, int64_t *version_id,
                               orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT p.id, w.slug, v.slug, p.short_description, p.start_datetime, p.priority,"
         " p.project_data, p.team_messages_url, p.task_class, p.status, v.id, p.slack_group_id"
@@ -541,29 +542,29 @@ static json_t *project_object(orci_db *db, int64_t project_id, bool head, int64_
     }
     json_t *data = col_json(st, 6, err);
     if (data == NULL) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return NULL;
     }
     json_t *p = json_object();
     bool ok = p != NULL;
-    ok = ok && put(p, "id", json_integer(sqlite3_column_int64(st, 0)));
+    ok = ok && put(p, "id", json_integer(orci_col_int(st, 0)));
     ok = ok && put(p, "workflow_slug", json_string(orci_col_text(st, 1)));
     ok = ok && put(p, "workflow_version_slug", json_string(orci_col_text(st, 2)));
     ok = ok && put(p, "short_description", json_string(orci_col_text(st, 3)));
-    ok = ok && put(p, "start_datetime", json_time(sqlite3_column_int64(st, 4)));
-    ok = ok && put(p, "priority", json_integer(sqlite3_column_int64(st, 5)));
+    ok = ok && put(p, "start_datetime", json_time(orci_col_int(st, 4)));
+    ok = ok && put(p, "priority", json_integer(orci_col_int(st, 5)));
     ok = ok && put(p, "project_data", json_incref(data));
     ok = ok && put(p, head ? "scratchpad_url" : "team_messages_url", col_text_or_null(st, 7));
-    ok = ok && put(p, "task_class", json_integer(sqlite3_column_int64(st, 8)));
+    ok = ok && put(p, "task_class", json_integer(orci_col_int(st, 8)));
     if (head) {
-        ok = ok && put(p, "status", json_integer(sqlite3_column_int64(st, 9)));
+        ok = ok && put(p, "status", json_integer(orci_col_int(st, 9)));
         ok = ok && put(p, "slack_group_id", col_text_or_null(st, 11));
     } else {
-        ok = ok && put(p, "status",
-                       json_string(orci_project_status_label((int)sqlite3_column_int64(st, 9))));
+        ok = ok &&
+             put(p, "status", json_string(orci_project_status_label((int)orci_col_int(st, 9))));
     }
-    *version_id = sqlite3_column_int64(st, 10);
-    sqlite3_reset(st);
+    *version_id = orci_col_int(st, 10);
+    orci_stmt_reset(st);
     json_decref(data);
     if (!ok)
         out_of_memory(err);
@@ -610,12 +611,12 @@ static json_t *iterations_array(orci_db *db, int64_t assignment_id, orc_error *e
         out_of_memory(err);
         return NULL;
     }
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT id, start_datetime, end_datetime, status,"
-                                    " submitted_data FROM iterations"
-                                    " WHERE assignment_id = ?1 AND is_deleted = 0"
-                                    " ORDER BY start_datetime, id",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT id, start_datetime, end_datetime, status,"
+                                 " submitted_data FROM iterations"
+                                 " WHERE assignment_id = ?1 AND is_deleted = 0"
+                                 " ORDER BY start_datetime, id",
+                                 err);
     if (st == NULL)
         goto fail;
     orci_bind_int(st, 1, assignment_id);
@@ -623,20 +624,20 @@ static json_t *iterations_array(orci_db *db, int64_t assignment_id, orc_error *e
     while ((r = orci_db_row(db, st, err)) == 1) {
         json_t *data = col_json(st, 4, err);
         if (data == NULL) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             goto fail;
         }
         json_t *o = json_object();
         bool ok = o != NULL;
-        ok = ok && put(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-        ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 1)));
+        ok = ok && put(o, "id", json_integer(orci_col_int(st, 0)));
+        ok = ok && put(o, "start_datetime", json_time(orci_col_int(st, 1)));
         ok = ok && put(o, "end_datetime", col_time(st, 2));
-        ok = ok && put(o, "status",
-                       json_string(orci_iteration_status_label((int)sqlite3_column_int64(st, 3))));
+        ok = ok &&
+             put(o, "status", json_string(orci_iteration_status_label((int)orci_col_int(st, 3))));
         ok = ok && put(o, "assignment", json_integer(assignment_id));
         ok = put(o, "submitted_data", data) && ok;
         if (!push(its, built(o, ok))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             out_of_memory(err);
             goto fail;
         }
@@ -653,13 +654,13 @@ fail:
  * worker_object renders {id, username, first_name, last_name}, all null for machines; head
  * adds slack_username and slack_user_id (the columns after last_name's).
  */
-static json_t *worker_object(sqlite3_stmt *st, int col_id, bool head)
+static json_t *worker_object(orci_stmt *st, int col_id, bool head)
 {
     json_t *w = json_object();
     if (w == NULL)
         return NULL;
-    bool machine = sqlite3_column_type(st, col_id) == SQLITE_NULL;
-    bool ok = put(w, "id", machine ? json_null() : json_integer(sqlite3_column_int64(st, col_id)));
+    bool machine = orci_col_is_null(st, col_id);
+    bool ok = put(w, "id", machine ? json_null() : json_integer(orci_col_int(st, col_id)));
     ok = ok && put(w, "username", machine ? json_null() : col_text_or_null(st, col_id + 1));
     ok = ok && put(w, "first_name", machine ? json_null() : col_text_or_null(st, col_id + 2));
     ok = ok && put(w, "last_name", machine ? json_null() : col_text_or_null(st, col_id + 3));
@@ -686,7 +687,7 @@ static json_t *assignments_array(orci_db *db, int64_t task_id, bool head, json_t
         return NULL;
     }
     /* Machine assignments have no worker: the LEFT JOINs give NULL columns. */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT a.id, a.start_datetime, a.status, a.in_progress_task_data, w.id, u.username,"
         " u.first_name, u.last_name,"
@@ -701,37 +702,36 @@ static json_t *assignments_array(orci_db *db, int64_t task_id, bool head, json_t
     orci_bind_int(st, 1, task_id);
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        int status = (int)sqlite3_column_int64(st, 2);
+        int64_t id = orci_col_int(st, 0);
+        int status = (int)orci_col_int(st, 2);
         json_t *data = col_json(st, 3, err);
         if (data == NULL) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             goto fail;
         }
         /* The iterations query is another statement: this one stays on its row. */
         json_t *its = iterations_array(db, id, err);
         if (its == NULL) {
             json_decref(data);
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             goto fail;
         }
         json_t *o = json_object();
         bool ok = o != NULL;
         ok = ok && put(o, "id", json_integer(id));
-        ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 1)));
+        ok = ok && put(o, "start_datetime", json_time(orci_col_int(st, 1)));
         ok = ok && put(o, "worker", worker_object(st, 4, head));
         ok = ok && put(o, "task", json_integer(task_id));
         ok = ok && put(o, "status", json_string(orci_assignment_status_label(status)));
         ok = ok && put(o, "in_progress_task_data", json_incref(data));
-        if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+        if (orci_col_is_null(st, 8))
             ok = ok && put(o, "recorded_work_time", json_null());
         else
-            ok = ok &&
-                 put(o, "recorded_work_time", json_real((double)sqlite3_column_int64(st, 8) / 1e6));
+            ok = ok && put(o, "recorded_work_time", json_real((double)orci_col_int(st, 8) / 1e6));
         ok = put(o, "iterations", its) && ok;
         if (!push(arr, built(o, ok))) {
             json_decref(data);
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             out_of_memory(err);
             goto fail;
         }
@@ -761,21 +761,21 @@ static json_t *tasks_object(orci_db *db, int64_t project_id, bool head, orc_erro
         out_of_memory(err);
         return NULL;
     }
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT t.id, s.slug, t.status, t.start_datetime"
-                                    " FROM tasks t JOIN steps s ON s.id = t.step_id"
-                                    " WHERE t.project_id = ?1 ORDER BY t.id",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT t.id, s.slug, t.status, t.start_datetime"
+                                 " FROM tasks t JOIN steps s ON s.id = t.step_id"
+                                 " WHERE t.project_id = ?1 ORDER BY t.id",
+                                 err);
     if (st == NULL)
         goto fail;
     orci_bind_int(st, 1, project_id);
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        int64_t id = sqlite3_column_int64(st, 0);
+        int64_t id = orci_col_int(st, 0);
         json_t *latest = NULL;
         json_t *assignments = assignments_array(db, id, head, &latest, err);
         if (assignments == NULL) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             goto fail;
         }
         json_t *o = json_object();
@@ -783,13 +783,12 @@ static json_t *tasks_object(orci_db *db, int64_t project_id, bool head, orc_erro
         ok = ok && put(o, "id", json_integer(id));
         ok = ok && put(o, "step_slug", json_string(orci_col_text(st, 1)));
         ok = ok && put(o, "project", json_integer(project_id));
-        ok = ok && put(o, "status",
-                       json_string(orci_task_status_label((int)sqlite3_column_int64(st, 2))));
-        ok = ok && put(o, "start_datetime", json_time(sqlite3_column_int64(st, 3)));
+        ok = ok && put(o, "status", json_string(orci_task_status_label((int)orci_col_int(st, 2))));
+        ok = ok && put(o, "start_datetime", json_time(orci_col_int(st, 3)));
         ok = put(o, "latest_data", latest) && ok;
         ok = put(o, "assignments", assignments) && ok;
         if (!put(tasks, orci_col_text(st, 1), built(o, ok))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             out_of_memory(err);
             goto fail;
         }
@@ -909,12 +908,12 @@ enum { DB_TASK, DB_ASSIGNMENT, DB_STEP, DB_VERSION, DB_DETAIL, DB_A_STATUS, DB_T
     " WHERE a.worker_id = ?1 AND a.is_deleted = 0"
 
 /* dashboard_entry renders {"id","assignment_id","step","project","detail"} of a row. */
-static json_t *dashboard_entry(sqlite3_stmt *st)
+static json_t *dashboard_entry(orci_stmt *st)
 {
     json_t *o = json_object();
     bool ok = o != NULL;
-    ok = ok && put(o, "id", json_integer(sqlite3_column_int64(st, DB_TASK)));
-    ok = ok && put(o, "assignment_id", json_integer(sqlite3_column_int64(st, DB_ASSIGNMENT)));
+    ok = ok && put(o, "id", json_integer(orci_col_int(st, DB_TASK)));
+    ok = ok && put(o, "assignment_id", json_integer(orci_col_int(st, DB_ASSIGNMENT)));
     ok = ok && put(o, "step", json_string(orci_col_text(st, DB_STEP)));
     ok = ok && put(o, "project", json_string(orci_col_text(st, DB_VERSION)));
     ok = ok && put(o, "detail", json_string(orci_col_text(st, DB_DETAIL)));
@@ -922,8 +921,7 @@ static json_t *dashboard_entry(sqlite3_stmt *st)
 }
 
 /* dashboard_flag runs a query with one worker parameter that returns one 0/1 row. */
-static int dashboard_flag(orci_db *db, sqlite3_stmt *st, int64_t worker_id, bool *out,
-                          orc_error *err)
+static int dashboard_flag(orci_db *db, orci_stmt *st, int64_t worker_id, bool *out, orc_error *err)
 {
     if (st == NULL)
         return ORC_INTERNAL;
@@ -931,8 +929,8 @@ static int dashboard_flag(orci_db *db, sqlite3_stmt *st, int64_t worker_id, bool
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return orci_db_code(err);
-    *out = r == 1 && sqlite3_column_int64(st, 0) != 0;
-    sqlite3_reset(st);
+    *out = r == 1 && orci_col_int(st, 0) != 0;
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -945,11 +943,11 @@ typedef struct dashboard_lists {
  * descending, then project start ascending. */
 static int dashboard_active(orci_db *db, int64_t worker_id, dashboard_lists *l, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    DASHBOARD_SELECT " AND t.status NOT IN (?3, ?4)"
-                                                     " ORDER BY p.priority DESC,"
-                                                     " p.start_datetime ASC, a.id ASC",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 DASHBOARD_SELECT " AND t.status NOT IN (?3, ?4)"
+                                                  " ORDER BY p.priority DESC,"
+                                                  " p.start_datetime ASC, a.id ASC",
+                                 err);
     if (st == NULL)
         return orci_db_code(err);
     orci_bind_int(st, 1, worker_id);
@@ -958,18 +956,17 @@ static int dashboard_active(orci_db *db, int64_t worker_id, dashboard_lists *l, 
     orci_bind_int(st, 4, ORCI_TASK_ABORTED);
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        int a_status = (int)sqlite3_column_int64(st, DB_A_STATUS);
-        int t_status = (int)sqlite3_column_int64(st, DB_T_STATUS);
+        int a_status = (int)orci_col_int(st, DB_A_STATUS);
+        int t_status = (int)orci_col_int(st, DB_T_STATUS);
         json_t *list = NULL;
         if (a_status == ORCI_ASSIGNMENT_PROCESSING)
             list = t_status == ORCI_TASK_POST_REVIEW_PROCESSING ? l->returned : l->in_progress;
         else if (a_status == ORCI_ASSIGNMENT_SUBMITTED)
-            list =
-                sqlite3_column_int64(st, DB_LOWER) != 0 ? l->pending_processing : l->pending_review;
+            list = orci_col_int(st, DB_LOWER) != 0 ? l->pending_processing : l->pending_review;
         if (list == NULL)
             continue; /* Failed: machine assignments only, never a worker's */
         if (!push(list, dashboard_entry(st))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return out_of_memory(err);
         }
     }
@@ -980,11 +977,11 @@ static int dashboard_active(orci_db *db, int64_t worker_id, dashboard_lists *l, 
  * descending, at most DASHBOARD_COMPLETE_MAX. */
 static int dashboard_complete(orci_db *db, int64_t worker_id, json_t *complete, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    DASHBOARD_SELECT " AND t.status = ?3"
-                                                     " ORDER BY p.priority DESC, p.start_datetime "
-                                                     "DESC, a.id DESC LIMIT ?4",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 DASHBOARD_SELECT " AND t.status = ?3"
+                                                  " ORDER BY p.priority DESC, p.start_datetime "
+                                                  "DESC, a.id DESC LIMIT ?4",
+                                 err);
     if (st == NULL)
         return orci_db_code(err);
     orci_bind_int(st, 1, worker_id);
@@ -994,7 +991,7 @@ static int dashboard_complete(orci_db *db, int64_t worker_id, json_t *complete, 
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
         if (!push(complete, dashboard_entry(st))) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return out_of_memory(err);
         }
     }
@@ -1006,11 +1003,11 @@ static int dashboard_complete(orci_db *db, int64_t worker_id, json_t *complete, 
 static int dashboard_flags(orci_db *db, int64_t worker_id, bool *prevent_new, bool *reviewer,
                            orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT EXISTS (SELECT 1 FROM task_assignments a"
-                                    " JOIN tasks t ON t.id = a.task_id WHERE a.worker_id = ?1"
-                                    " AND a.is_deleted = 0 AND a.status = ?2 AND t.status = ?3)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT EXISTS (SELECT 1 FROM task_assignments a"
+                                 " JOIN tasks t ON t.id = a.task_id WHERE a.worker_id = ?1"
+                                 " AND a.is_deleted = 0 AND a.status = ?2 AND t.status = ?3)",
+                                 err);
     if (st != NULL) {
         orci_bind_int(st, 2, ORCI_ASSIGNMENT_PROCESSING);
         orci_bind_int(st, 3, ORCI_TASK_POST_REVIEW_PROCESSING);
@@ -1104,7 +1101,7 @@ enum {
 };
 
 /* slug_name renders {"slug","name"} from two columns. */
-static json_t *slug_name(sqlite3_stmt *st, int col_slug, int col_name)
+static json_t *slug_name(orci_stmt *st, int col_slug, int col_name)
 {
     json_t *o = json_object();
     bool ok = o != NULL;
@@ -1120,7 +1117,7 @@ static json_t *slug_name(sqlite3_stmt *st, int col_slug, int col_name)
 static int task_details(orci_db *db, int64_t task_id, json_t *root, int *task_status,
                         int64_t ids[3], orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT t.status, t.project_id, s.id, s.slug, s.name, v.id, v.slug, v.name, w.slug,"
         " w.name, p.short_description, p.team_messages_url, p.project_data"
@@ -1137,13 +1134,13 @@ static int task_details(orci_db *db, int64_t task_id, json_t *root, int *task_st
         return code;
     json_t *data = col_json(st, TA_PROJECT_DATA, err);
     if (data == NULL) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         return orci_db_code(err);
     }
-    *task_status = (int)sqlite3_column_int64(st, TA_T_STATUS);
-    ids[0] = sqlite3_column_int64(st, TA_PROJECT);
-    ids[1] = sqlite3_column_int64(st, TA_VERSION_ID);
-    ids[2] = sqlite3_column_int64(st, TA_STEP_ID);
+    *task_status = (int)orci_col_int(st, TA_T_STATUS);
+    ids[0] = orci_col_int(st, TA_PROJECT);
+    ids[1] = orci_col_int(st, TA_VERSION_ID);
+    ids[2] = orci_col_int(st, TA_STEP_ID);
     json_t *project = json_object();
     bool ok = project != NULL;
     ok = ok && put(project, "id", json_integer(ids[0]));
@@ -1155,7 +1152,7 @@ static int task_details(orci_db *db, int64_t task_id, json_t *root, int *task_st
     ok = ok && put(root, "step", slug_name(st, TA_STEP_SLUG, TA_STEP_NAME));
     ok = ok && put(root, "task_id", json_integer(task_id));
     ok = put(root, "project", project) && ok;
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return ok ? ORC_OK : out_of_memory(err);
 }
 
@@ -1176,7 +1173,7 @@ int orci_view_task_assignment(orci_db *db, int64_t worker_id, int64_t task_id, c
     if ((code = task_details(db, task_id, details, &task_status, ids, err)) != ORC_OK)
         goto out;
 
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "SELECT a.id, a.status, a.assignment_counter, a.in_progress_task_data, u.username,"
         " u.first_name, u.last_name,"
@@ -1200,11 +1197,11 @@ int orci_view_task_assignment(orci_db *db, int64_t worker_id, int64_t task_id, c
     }
     json_t *data = col_json(st, 3, err);
     if (data == NULL) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         goto fail;
     }
-    int a_status = (int)sqlite3_column_int64(st, 1);
-    int64_t counter = sqlite3_column_int64(st, 2);
+    int a_status = (int)orci_col_int(st, 1);
+    int64_t counter = orci_col_int(st, 2);
     json_t *task = json_object();
     bool ok = put(task, "data", data);
     ok = ok && put(task, "status", json_string(orci_task_status_label(task_status)));
@@ -1217,14 +1214,14 @@ int orci_view_task_assignment(orci_db *db, int64_t worker_id, int64_t task_id, c
         json_decref(worker);
         worker = NULL;
     }
-    ok = put(root, "assignment_id", json_integer(sqlite3_column_int64(st, 0))) && ok;
+    ok = put(root, "assignment_id", json_integer(orci_col_int(st, 0))) && ok;
     ok = put(root, "task", task) && ok;
     ok = put(root, "worker", worker) && ok;
     ok = ok && put(root, "status", json_string(orci_assignment_status_label(a_status)));
-    ok = ok && put(root, "is_reviewer",
-                   json_boolean(counter > 0 && counter == sqlite3_column_int64(st, 7)));
+    ok =
+        ok && put(root, "is_reviewer", json_boolean(counter > 0 && counter == orci_col_int(st, 7)));
     ok = ok && put(root, "is_read_only", json_boolean(a_status != ORCI_ASSIGNMENT_PROCESSING));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (!ok)
         goto oom;
     /* Then the task details, in upstream order (the assignment dict updated with them). */
