@@ -71,6 +71,7 @@ struct orci_pg_stmt {
     int *lengths;
     int *formats;
     unsigned *types;
+    bool *used; /* the parameters the text names (?3 alone leaves ?1 and ?2 unused) */
     pg_variant *variants;
     int nvariants;
     int bind_err; /* a failed binding, reported by the next step */
@@ -281,9 +282,10 @@ int orci_pg_query_text(orci_pg_conn *c, const char *sql, char *out, size_t out_s
 /*
  * rewrite_params copies sql into out ($N for SQLite's ?N, and for a bare ? the next number
  * as SQLite counts them), outside quoted text, quoted names and comments. *nparams is the
- * highest number. out holds at least 8 * strlen(sql) + 1 bytes.
+ * highest number; used (when not NULL, *nparams entries) marks the numbers the text uses.
+ * out holds at least 8 * strlen(sql) + 1 bytes.
  */
-static void rewrite_params(const char *sql, char *out, int *nparams)
+static void rewrite_params(const char *sql, char *out, int *nparams, bool *used)
 {
     int maxn = 0;
     char *o = out;
@@ -315,6 +317,8 @@ static void rewrite_params(const char *sql, char *out, int *nparams)
             }
             if (n > maxn)
                 maxn = n;
+            if (used != NULL && n >= 1 && n <= *nparams)
+                used[n - 1] = true;
             o += sprintf(o, "$%d", n);
         } else {
             *o++ = *p++;
@@ -337,7 +341,7 @@ int orci_pg_stmt_new(orci_pg_conn *c, const char *sql, orci_pg_stmt **out, orc_e
         free(text);
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     }
-    rewrite_params(sql, text, &st->nparams);
+    rewrite_params(sql, text, &st->nparams, NULL);
     st->text = text;
     st->conn = c;
     st->row = -1;
@@ -348,11 +352,13 @@ int orci_pg_stmt_new(orci_pg_conn *c, const char *sql, orci_pg_stmt **out, orc_e
         st->lengths = calloc(np, sizeof *st->lengths);
         st->formats = calloc(np, sizeof *st->formats);
         st->types = calloc(np, sizeof *st->types);
+        st->used = calloc(np, sizeof *st->used);
         if (st->params == NULL || st->values == NULL || st->lengths == NULL ||
-            st->formats == NULL || st->types == NULL) {
+            st->formats == NULL || st->types == NULL || st->used == NULL) {
             orci_pg_stmt_free(st);
             return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
         }
+        rewrite_params(sql, text, &st->nparams, st->used);
     }
     *out = st;
     return ORC_OK;
@@ -414,23 +420,22 @@ void orci_pg_stmt_free(orci_pg_stmt *st)
     free(st->lengths);
     free(st->formats);
     free(st->types);
+    free(st->used);
     free(st->text);
     free(st);
 }
 
 /* ---- bindings ------------------------------------------------------------------------ */
 
-/* param_at returns parameter idx (from 1) after clearing it, or NULL (noting the error). */
+/*
+ * param_at returns parameter idx (from 1) after clearing it, or NULL for a number the text does
+ * not have: that binding is ignored, as SQLite ignores it (SQLITE_RANGE), so that one binding
+ * code serves statements that read some of its parameters.
+ */
 static pg_param *param_at(orci_pg_stmt *st, int idx)
 {
-    if (st == NULL)
+    if (st == NULL || idx < 1 || idx > st->nparams)
         return NULL;
-    if (idx < 1 || idx > st->nparams) {
-        st->bind_err = ORC_INTERNAL;
-        snprintf(st->bind_msg, sizeof st->bind_msg, "parameter %d out of range (1..%d)", idx,
-                 st->nparams);
-        return NULL;
-    }
     pg_param *p = &st->params[idx - 1];
     param_clear(p);
     return p;
@@ -507,13 +512,24 @@ void orci_pg_bind_blob(orci_pg_stmt *st, int idx, const void *p, size_t len)
 
 _Static_assert(sizeof(Oid) == sizeof(unsigned), "Oid is an unsigned int");
 
+/* indeterminate tells whether res says a parameter's type could not be inferred. */
+static bool indeterminate(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state != NULL && strcmp(state, "42P18") == 0;
+}
+
 /* variant_for returns the server-side statement for the current parameter types, preparing
  * it on first use. */
 static int variant_for(orci_pg_stmt *st, const pg_variant **out, orc_error *err)
 {
     unsigned *types = st->types;
-    for (int i = 0; i < st->nparams; i++)
+    for (int i = 0; i < st->nparams; i++) {
         types[i] = st->params[i].type;
+        /* A number the text skips has no context to take a type from. */
+        if (types[i] == 0 && !st->used[i])
+            types[i] = PG_TEXTOID;
+    }
     for (int v = 0; v < st->nvariants; v++) {
         if (st->nparams == 0 ||
             memcmp(st->variants[v].types, types, sizeof(unsigned) * (size_t)st->nparams) == 0) {
@@ -535,6 +551,18 @@ static int variant_for(orci_pg_stmt *st, const pg_variant **out, orc_error *err)
     snprintf(v->name, sizeof v->name, "o%llu", (unsigned long long)++c->next_name);
     /* Oid is libpq's unsigned int. */
     PGresult *res = PQprepare(c->h, v->name, st->text, st->nparams, (const Oid *)types);
+    if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR && indeterminate(res)) {
+        /* A NULL in a place that gives it no type (?1 IS NULL alone): as text, then. The
+         * variant keeps the types it was looked up by. */
+        PQclear(res);
+        unsigned *typed = malloc(sizeof(unsigned) * (size_t)st->nparams);
+        if (typed == NULL)
+            return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+        for (int i = 0; i < st->nparams; i++)
+            typed[i] = types[i] != 0 ? types[i] : PG_TEXTOID;
+        res = PQprepare(c->h, v->name, st->text, st->nparams, (const Oid *)typed);
+        free(typed);
+    }
     int code = ORC_OK;
     if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
         code = conn_fail(c, res, err);
