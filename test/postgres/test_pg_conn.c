@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pg_cluster.h"
 #include "store/pg.h"
@@ -282,6 +283,7 @@ static void test_pg_unreachable_and_lost_connections_are_unavailable(void **stat
     assert_non_null(strstr(err.message, "no_such_db_here"));
 
     c = connect_or_fail();
+    assert_true(orci_pg_alive(c));
     orci_pg_stmt *st = stmt(c, "SELECT 1");
     char pid[32];
     assert_int_equal(orci_pg_query_text(c, "SELECT pg_backend_pid()", pid, sizeof pid, &err),
@@ -289,6 +291,10 @@ static void test_pg_unreachable_and_lost_connections_are_unavailable(void **stat
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%s)", pid);
     assert_int_equal(orc_pg_cluster_query(&cluster, dbname, sql, NULL, 0), 0);
+    /* The idle check sees it without a query (the server's goodbye may take a moment). */
+    for (int i = 0; i < 500 && orci_pg_alive(c); i++)
+        usleep(10000);
+    assert_false(orci_pg_alive(c));
     assert_int_equal(orci_pg_row(st, NULL, &err), -1);
     assert_int_equal(err.code, ORC_UNAVAILABLE);
     assert_true(orci_pg_lost(c));

@@ -6,6 +6,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,26 @@ bool orci_pg_in_transaction(const orci_pg_conn *c)
         return false;
     PGTransactionStatusType t = PQtransactionStatus(c->h);
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+bool orci_pg_alive(orci_pg_conn *c)
+{
+    if (orci_pg_lost(c)) {
+        if (c != NULL)
+            c->lost = true;
+        return false;
+    }
+    /* An idle connection has nothing to read: anything there is the server's last words (a
+     * shutdown, a terminated session) or the end of the connection, which the keepalives
+     * also bring about when the other machine went silent. */
+    struct pollfd p = {.fd = PQsocket(c->h), .events = POLLIN};
+    if (poll(&p, 1, 0) > 0) {
+        if (!PQconsumeInput(c->h) || PQstatus(c->h) == CONNECTION_BAD)
+            c->lost = true;
+        for (PGnotify *n = PQnotifies(c->h); n != NULL; n = PQnotifies(c->h))
+            PQfreemem(n);
+    }
+    return !c->lost;
 }
 
 int orci_pg_socket(const orci_pg_conn *c)

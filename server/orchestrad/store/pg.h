@@ -45,6 +45,12 @@ bool orci_pg_lost(const orci_pg_conn *c);
 /* orci_pg_in_transaction tells whether a transaction block is open (or failed) on c. */
 bool orci_pg_in_transaction(const orci_pg_conn *c);
 
+/*
+ * orci_pg_alive checks an idle connection without blocking: false once it is lost (the
+ * server closed it, ended the session, or the keepalives found the peer gone).
+ */
+bool orci_pg_alive(orci_pg_conn *c);
+
 /* orci_pg_socket is the connection's socket descriptor (-1 when lost), for poll(). */
 int orci_pg_socket(const orci_pg_conn *c);
 
