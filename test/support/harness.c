@@ -552,8 +552,9 @@ int orc_harness_start(orc_harness *h, const orc_harness_opts *opts)
         h->dir[0] = '\0';
         return -1;
     }
-    snprintf(h->db_path, sizeof h->db_path, "%s/orchestra.db", h->dir);
     snprintf(h->log_path, sizeof h->log_path, "%s/orchestrad.log", h->dir);
+    if (orc_harness_store_setup(h) != 0)
+        return -1;
     if (opts->tls_ca_file != NULL)
         snprintf(h->tls_ca_file, sizeof h->tls_ca_file, "%s", opts->tls_ca_file);
     h->scheme = strdup(scheme);
@@ -645,6 +646,7 @@ void orc_harness_cleanup(orc_harness *h)
         fprintf(stderr, "orc_harness_cleanup: killed a daemon still running\n");
         orc_harness_print_log(h);
     }
+    orc_harness_store_cleanup(h);
     if (h->dir[0] != '\0')
         orc_test_rmtree(h->dir);
     free(h->scheme);

@@ -51,7 +51,8 @@ typedef struct orc_harness_opts {
 /* orc_harness is one daemon and its folder. Zero it before the first start. */
 typedef struct orc_harness {
     char dir[256];       /* the temporary folder */
-    char db_path[320];   /* <dir>/orchestra.db */
+    char db_path[320];   /* <dir>/orchestra.db, or a postgresql:// URL (ORC_TEST_STORE) */
+    char pg_db[64];      /* the PostgreSQL database made for this harness, "" on SQLite */
     char log_path[320];  /* <dir>/orchestrad.log (all runs appended) */
     char rpc_url[400];   /* what clients dial */
     char events_url[64]; /* the PUB endpoint */
@@ -90,6 +91,22 @@ int orc_harness_restart(orc_harness *h);
  * and frees what the harness holds. NULL and a never-started harness are allowed.
  */
 void orc_harness_cleanup(orc_harness *h);
+
+/*
+ * The store. ORC_TEST_STORE=postgres in the environment (CTest sets it for the tests labelled
+ * postgres) makes orc_harness_start create a database of its own in the shared test cluster
+ * (pg_cluster.h) instead of <dir>/orchestra.db; orc_harness_cleanup drops it.
+ */
+bool orc_test_store_pg(void);
+int orc_harness_store_setup(orc_harness *h);
+void orc_harness_store_cleanup(orc_harness *h);
+
+/*
+ * orc_harness_sql runs one query on the harness's database (read-only on SQLite), whichever
+ * store it is, and returns its rows as text (malloc'd): one line per row, columns separated
+ * by '|', NULL as "" and booleans as 1 or 0. NULL after printing why on failure.
+ */
+char *orc_harness_sql(const orc_harness *h, const char *sql);
 
 /* orc_harness_read_log returns the daemon's log so far (malloc'd; NULL if unreadable). */
 char *orc_harness_read_log(const orc_harness *h);
