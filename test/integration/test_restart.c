@@ -12,7 +12,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -96,26 +95,16 @@ static json_t *sorted_users(json_t *reply)
     return out;
 }
 
-/* db_usernames reads every username from the database file (read-only), sorted. */
+/* db_usernames reads every username from the database (read-only), sorted. */
 static json_t *db_usernames(const orc_harness *h)
 {
-    sqlite3 *db = NULL;
-    char uri[600];
-    snprintf(uri, sizeof uri, "file:%s?mode=ro", h->db_path);
-    assert_int_equal(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL),
-                     SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT username FROM users ORDER BY username", -1, &st, NULL),
-        SQLITE_OK);
+    char *rows = orc_harness_sql(h, "SELECT username FROM users ORDER BY username");
+    assert_non_null(rows);
     json_t *out = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(out, json_string((const char *)sqlite3_column_text(st, 0)));
-    assert_int_equal(rc, SQLITE_DONE);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    for (char *save = NULL, *line = strtok_r(rows, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+        json_array_append_new(out, json_string(line));
+    free(rows);
     return out;
 }
 

@@ -12,7 +12,6 @@
 /* clang-format on */
 
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,63 +206,26 @@ static void load_examples(fixture *f)
     load_ok(f, f->journalism, "journalism");
 }
 
-/* append_table appends every row of one table (all columns as text, sorted) to out. */
-static void append_table(sqlite3 *db, const char *table, char **out, size_t *len)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1, 2", table);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-        fail();
-    }
-    FILE *mem = open_memstream(out, len);
-    assert_non_null(mem);
-    fprintf(mem, "[%s]\n", table);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int i = 0; i < sqlite3_column_count(st); i++) {
-            const unsigned char *t = sqlite3_column_text(st, i);
-            fprintf(mem, "%s%s", i ? "|" : "", t != NULL ? (const char *)t : "NULL");
-        }
-        fputc('\n', mem);
-    }
-    fclose(mem);
-    assert_int_equal(rc, SQLITE_DONE);
-    sqlite3_finalize(st);
-}
-
-/* dump_workflow_tables reads the workflow tables straight from the database file. */
+/* dump_workflow_tables reads the workflow tables straight from the database. */
 static char *dump_workflow_tables(const fixture *f)
 {
     static const char *tables[] = {
         "workflows", "workflow_versions",  "certifications",       "certification_requirements",
         "steps",     "step_creation_deps", "step_submission_deps", "step_certifications",
     };
-    sqlite3 *db = NULL;
-    char uri[600];
-    snprintf(uri, sizeof uri, "file:%s?mode=ro", f->h.db_path);
-    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "cannot open %s: %s\n", uri, sqlite3_errmsg(db));
-    assert_int_equal(rc, SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char *all = strdup("");
+    char *all = NULL;
     size_t all_len = 0;
+    FILE *mem = open_memstream(&all, &all_len);
+    assert_non_null(mem);
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-        char *part = NULL;
-        size_t part_len = 0;
-        append_table(db, tables[i], &part, &part_len);
-        char *joined = malloc(all_len + part_len + 1);
-        assert_non_null(joined);
-        memcpy(joined, all, all_len);
-        memcpy(joined + all_len, part, part_len + 1);
-        free(all);
-        free(part);
-        all = joined;
-        all_len += part_len;
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY 1, 2", tables[i]);
+        char *rows = orc_harness_sql(&f->h, sql);
+        assert_non_null(rows);
+        fprintf(mem, "[%s]\n%s", tables[i], rows);
+        free(rows);
     }
-    sqlite3_close(db);
+    fclose(mem);
     return all;
 }
 
