@@ -27,6 +27,8 @@ import unittest
 import requests
 from httpsig.requests_auth import HTTPSignatureAuth
 
+import orc_store
+
 ORCHESTRAD = os.environ["ORC_ORCHESTRAD"]
 CLI = os.environ["ORC_CLI"]
 HTTP = os.environ["ORC_HTTP"]
@@ -69,7 +71,7 @@ class Env:
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix="orc-http-")
-        self.db = os.path.join(self.dir, "orchestra.db")
+        self.db = orc_store.database(self.dir)
         rpc_port, ev_port, http_port = free_port(), free_port(), free_port()
         self.rpc = "tcp://127.0.0.1:%d" % rpc_port
         self.base = "http://127.0.0.1:%d" % http_port

@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import time
 
+import orc_store
+
 ORCHESTRAD = os.environ["ORC_ORCHESTRAD"]
 CLI = os.environ["ORC_CLI"]
 HTTP = os.environ["ORC_HTTP"]
@@ -44,7 +46,7 @@ class Env:
 
     def start(self, tag):
         self.dir = tempfile.mkdtemp(prefix="orc-%s-" % tag)
-        self.db = os.path.join(self.dir, "orchestra.db")
+        self.db = orc_store.database(self.dir)
         rpc_port, ev_port, http_port = free_port(), free_port(), free_port()
         self.rpc = "tcp://127.0.0.1:%d" % rpc_port
         self.base = "http://127.0.0.1:%d" % http_port
