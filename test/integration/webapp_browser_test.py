@@ -6,7 +6,7 @@ Starts orchestrad --dev, an orchestra-executor with the example plugins (the sim
 crawl and the journalism workflow's documents run for real) and orchestra-http on free
 loopback ports with a temporary database, plus two small local web sites: the pages the
 crawler reads, and an "attacker" site on another port for the cross-site forgery. A second
-orchestrad and orchestra-http with 4-second sessions serve the session-expiry test.
+orchestrad and orchestra-http with 6-second sessions serve the session-expiry test.
 
 The flows of the issue: sign in, take a simple_workflow task, rate it (by keyboard), submit;
 the journalism review cycle (return with a comment, seen under "Returned from reviewer",
@@ -245,7 +245,8 @@ def setUpModule():
         ENV.sites.append(ENV.attacker)
         ENV.main = Stack("main")
         ENV.stacks.append(ENV.main)
-        ENV.short = Stack("short", session_ttl=4, executor=False)
+        # Long enough for a sign-in to reach its page on a loaded machine, short enough to wait.
+        ENV.short = Stack("short", session_ttl=6, executor=False)
         ENV.stacks.append(ENV.short)
         plugins = os.path.join(SOURCE, "plugins")
         ENV.main.cli("workflow", "load-all", os.path.join(plugins, "simple_workflow"),
@@ -662,7 +663,7 @@ class WebAppTest(Browser):
         self.assertEqual(r.status_code, 403)
 
     def wait_expiry(self, base):
-        """Waits until the browser's session of base has expired (cookie Max-Age, 4 s)."""
+        """Waits until the browser's session of base has expired (cookie Max-Age, 6 s)."""
         cookie = next(c for c in self.d.get_cookies() if c["name"] == "sessionid")
         # The expiry shown is whole seconds, cut: the cookie may live up to 1 s longer.
         time.sleep(max(0.0, cookie["expiry"] - time.time()) + 1.5)
@@ -679,8 +680,34 @@ class WebAppTest(Browser):
         pw = short.add_worker("fleeting")
         self.sign_in("fleeting", pw, base=short.base, next_path="/orchestra/app/timecard")
         stale = {c["name"]: c["value"] for c in self.d.get_cookies()}
+        # Three pages of one session, in three tabs, all past its end at once.
+        first = self.d.current_window_handle
+        self.d.switch_to.new_window("tab")
+        dashboard = self.d.current_window_handle
+        self.d.get(short.base + "/orchestra/app/")
+        self.wait(lambda d: d.execute_script("return document.body.dataset.live") == "open",
+                  "the dashboard's event stream")
+        self.d.switch_to.new_window("tab")
+        timecard = self.d.current_window_handle
+        self.d.get(short.base + "/orchestra/app/timecard")
+        self.one("main h1")
         self.wait_expiry(short.base)
-        # Going to a page: the sign-in page, which comes back here afterwards.
+        try:
+            # An open dashboard notices by itself (its event stream ends with the session).
+            self.d.switch_to.window(dashboard)
+            self.wait(lambda d: "/orchestra/accounts/login/" in d.current_url,
+                      "the dashboard going to sign-in when the session ends")
+            # A call an open page makes after the end: the page goes to sign-in by itself.
+            self.d.switch_to.window(timecard)
+            self.one(".timer-toggle").click()
+            self.wait(lambda d: "/orchestra/accounts/login/" in d.current_url,
+                      "the sign-in page after an expired API call")
+        finally:
+            for handle in (dashboard, timecard):
+                self.d.switch_to.window(handle)
+                self.d.close()
+            self.d.switch_to.window(first)
+        # Going to a page: the sign-in page, which comes back there afterwards.
         self.one("a[data-nav=dashboard]").click()
         self.wait(lambda d: "/orchestra/accounts/login/?next=/orchestra/app/" in d.current_url,
                   "the sign-in page")
@@ -694,18 +721,6 @@ class WebAppTest(Browser):
         self.d.get(short.base + "/orchestra/app/timecard")
         self.wait(lambda d: "next=/orchestra/app/timecard" in d.current_url, "the sign-in page")
         self.sign_in_again(pw, "/orchestra/app/timecard")
-        # A call an open page makes after expiry: the page goes to sign-in by itself.
-        self.wait_expiry(short.base)
-        self.one(".timer-toggle").click()
-        self.wait(lambda d: "/orchestra/accounts/login/" in d.current_url,
-                  "the sign-in page after an expired API call")
-        # An open dashboard notices by itself (its event stream ends with the session).
-        self.sign_in_again(pw, "/orchestra/app/timecard")
-        self.one("a[data-nav=dashboard]").click()
-        self.wait(lambda d: d.execute_script("return document.body.dataset.live") == "open",
-                  "the dashboard's event stream")
-        self.wait(lambda d: "/orchestra/accounts/login/" in d.current_url,
-                  "the dashboard going to sign-in when the session ends", timeout=20)
 
     def test_9_project_admin_page(self):
         pid, task = simple_project(ENV.main, description="Managed project")
