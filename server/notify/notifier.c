@@ -5,9 +5,12 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "daemon.h"
@@ -274,31 +277,52 @@ static void stop_all(notifier *m)
     free(m->slots);
 }
 
-int orci_notifier_run(const orci_notifier_config *c, orc_error *err)
+/* watch is what the stop watcher needs: the client to close and when it may leave. */
+typedef struct watch {
+    orc_client *rpc;
+    atomic_bool done;
+} watch;
+
+/*
+ * watch_main closes the client once a stop is asked for: the main thread may be in a call to
+ * a coordinator that does not answer (up to the call timeout, longer than the stop may take),
+ * and a closed client ends it at once.
+ */
+static void *watch_main(void *arg)
 {
-    notifier m = {.c = c};
+    watch *w = arg;
+    while (!atomic_load(&w->done) && !orci_daemon_stopping()) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (orci_daemon_stopping())
+        orc_client_close(w->rpc);
+    return NULL;
+}
+
+/* run_loop is orci_notifier_run's work until a stop (ORC_OK) or a refusal of the key. */
+static int run_loop(notifier *m, orc_error *err)
+{
+    const orci_notifier_config *c = m->c;
     int64_t next_refresh = 0;
     bool email_warned = false;
     while (!orci_daemon_stopping()) {
-        if (c->email && !m.email_started) {
+        if (c->email && !m->email_started) {
             orc_error e;
-            m.email_started = start_email(&m, &e);
-            if (!m.email_started && e.code != ORC_UNAVAILABLE && e.code != ORC_DEADLINE_EXCEEDED) {
-                stop_all(&m);
+            m->email_started = start_email(m, &e);
+            if (!m->email_started && !orci_daemon_stopping() && e.code != ORC_UNAVAILABLE &&
+                e.code != ORC_DEADLINE_EXCEEDED)
                 return orc_error_set(err, e.code, "e-mail: %s", e.message);
-            }
-            if (!m.email_started && !email_warned)
+            if (!m->email_started && !email_warned)
                 orci_warn("e-mail waits for the coordinator: %s", e.message);
-            email_warned = !m.email_started;
+            email_warned = !m->email_started;
         }
         if (now_us() >= next_refresh) {
-            if (refresh(&m, err) != ORC_OK) {
-                stop_all(&m);
+            if (refresh(m, err) != ORC_OK && !orci_daemon_stopping())
                 return err->code;
-            }
             next_refresh = now_us() + (int64_t)c->refresh_ms * 1000;
         }
-        report(&m);
+        report(m);
         if (orci_daemon_take_reload()) {
             if (orci_log_reopen() != 0)
                 orci_warn("SIGHUP: cannot reopen the log file: %s", strerror(errno));
@@ -307,8 +331,26 @@ int orci_notifier_run(const orci_notifier_config *c, orc_error *err)
         }
         orci_daemon_wait(NOTIFIER_TICK_MS);
     }
-    orci_info("stopping %zu targets", m.n);
-    orci_daemon_watchdog(ORCI_DAEMON_STOP_BUDGET_MS);
-    stop_all(&m);
     return ORC_OK;
+}
+
+int orci_notifier_run(const orci_notifier_config *c, orc_error *err)
+{
+    notifier m = {.c = c};
+    watch w = {.rpc = c->rpc};
+    atomic_init(&w.done, false);
+    pthread_t watcher;
+    bool watching = pthread_create(&watcher, NULL, watch_main, &w) == 0;
+    if (!watching)
+        orci_warn("no stop watcher (%s): a stop may wait for a call's timeout", strerror(errno));
+    int code = run_loop(&m, err);
+    if (code == ORC_OK) {
+        orci_info("stopping %zu targets", m.n);
+        orci_daemon_watchdog(ORCI_DAEMON_STOP_BUDGET_MS);
+    }
+    stop_all(&m);
+    atomic_store(&w.done, true);
+    if (watching)
+        pthread_join(watcher, NULL);
+    return code;
 }

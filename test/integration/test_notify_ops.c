@@ -5,6 +5,7 @@
  * least once), SIGHUP reopens --log-file after it was moved, a second notifier on the same
  * state folder is refused, and a key without the notify scope is refused with a message. The
  * webhook commands' outputs and refusals, and a webhook deleted while the notifier runs stops.
+ * A stop is prompt also while the coordinator does not answer (its calls would wait 10 s).
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -78,13 +79,9 @@ static void test_stop_reload_restart_with_a_notify_key(void **state)
     assert_non_null(got);
     int64_t seq = json_integer_value(json_object_get(json_array_get(got, 0), "seq"));
     json_decref(got);
-    int64_t t0 = orc_test_now_ms();
-    kill(n.pid, SIGTERM);
-    int status = -1;
-    assert_int_equal(orc_test_wait_exit(n.pid, 10000, &status), 0);
-    int64_t took = orc_test_now_ms() - t0;
-    n.pid = 0;
-    if (status != 0 || took >= 5000) {
+    int64_t took = -1;
+    int status = orc_notify_term(&n, 10000, &took);
+    if (status != 0 || took < 0 || took >= 5000) {
         orc_notify_print_log(&n);
         fail_msg("stopped with %d after %" PRId64 " ms", status, took);
     }
@@ -184,12 +181,35 @@ static void test_webhook_commands_and_a_deleted_webhook_stops(void **state)
     orc_harness_cleanup(&h);
 }
 
+static void test_a_stop_is_prompt_while_the_coordinator_does_not_answer(void **state)
+{
+    (void)state;
+    orc_harness h = {0};
+    assert_int_equal(orc_harness_start(&h, NULL), 0);
+    orc_notify_proc n = {0};
+    const char *mail[] = {"--smtp", "smtp://127.0.0.1:9", "--email-start", "0", NULL};
+    assert_int_equal(
+        orc_notify_start(&h, "notify", ORC_TEST_DEV_KEY, ORC_TEST_DEV_SECRET, "state", mail, &n),
+        0);
+    /* The coordinator goes away: the notifier's calls now wait for their 10 s timeout. */
+    assert_int_equal(orc_harness_stop(&h), 0);
+    orc_test_sleep_ms(500);
+    int64_t took = -1;
+    int status = orc_notify_term(&n, 10000, &took);
+    if (status != 0 || took < 0 || took >= 5000) {
+        orc_notify_print_log(&n);
+        fail_msg("stopped with %d after %" PRId64 " ms", status, took);
+    }
+    orc_harness_cleanup(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_reload_restart_with_a_notify_key),
         cmocka_unit_test(test_a_key_without_the_notify_scope_is_refused),
         cmocka_unit_test(test_webhook_commands_and_a_deleted_webhook_stops),
+        cmocka_unit_test(test_a_stop_is_prompt_while_the_coordinator_does_not_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

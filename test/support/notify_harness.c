@@ -14,6 +14,40 @@
 
 #define NH_PYTHON "/usr/bin/python3"
 #define NH_START_MS 15000
+#define NH_MAX_PROCS 64
+
+/*
+ * The processes started and not yet stopped: a failed assertion leaves its test function
+ * (cmocka's longjmp) before the test stops them, so they are killed when the program ends.
+ */
+static pid_t nh_procs[NH_MAX_PROCS];
+
+static void nh_kill_all(void)
+{
+    for (size_t i = 0; i < NH_MAX_PROCS; i++)
+        if (nh_procs[i] > 0) {
+            kill(nh_procs[i], SIGKILL);
+            nh_procs[i] = 0;
+        }
+}
+
+/* nh_track remembers pid (0: forgets `forget`). */
+static void nh_track(pid_t pid, pid_t forget)
+{
+    static bool registered;
+    if (!registered)
+        registered = atexit(nh_kill_all) == 0;
+    for (size_t i = 0; i < NH_MAX_PROCS; i++) {
+        if (pid > 0 && nh_procs[i] == 0) {
+            nh_procs[i] = pid;
+            return;
+        }
+        if (pid == 0 && forget > 0 && nh_procs[i] == forget) {
+            nh_procs[i] = 0;
+            return;
+        }
+    }
+}
 
 /* nh_paths names p's log and records files in the harness folder. */
 static void nh_paths(const orc_harness *h, const char *name, orc_notify_proc *p)
@@ -39,6 +73,7 @@ static int nh_wait_port(orc_notify_proc *p, const char *port_file)
         int status;
         if (orc_test_wait_exit(p->pid, 0, &status) == 0) {
             fprintf(stderr, "%s exited with %d\n", p->name, status);
+            nh_track(0, p->pid);
             p->pid = 0;
             orc_notify_print_log(p);
             return -1;
@@ -77,6 +112,7 @@ static int nh_server(const orc_harness *h, const char *script, const char *name,
         p->pid = 0;
         return -1;
     }
+    nh_track(p->pid, 0);
     return nh_wait_port(p, port_file);
 }
 
@@ -142,6 +178,7 @@ int orc_notify_start(const orc_harness *h, const char *name, const char *key, co
         p->pid = 0;
         return -1;
     }
+    nh_track(p->pid, 0);
     int64_t end = orc_test_now_ms() + NH_START_MS;
     while (orc_test_now_ms() < end) {
         if (orc_notify_log_has(p, "ready: "))
@@ -149,6 +186,7 @@ int orc_notify_start(const orc_harness *h, const char *name, const char *key, co
         int status;
         if (orc_test_wait_exit(p->pid, 0, &status) == 0) {
             fprintf(stderr, "%s exited with %d\n", name, status);
+            nh_track(0, p->pid);
             p->pid = 0;
             orc_notify_print_log(p);
             return -1;
@@ -164,6 +202,7 @@ int orc_notify_stop(orc_notify_proc *p)
 {
     if (p->pid <= 0)
         return 0;
+    nh_track(0, p->pid);
     kill(p->pid, SIGTERM);
     int status = -1;
     if (orc_test_wait_exit(p->pid, 10000, &status) != 0) {
@@ -176,10 +215,27 @@ int orc_notify_stop(orc_notify_proc *p)
     return status;
 }
 
+int orc_notify_term(orc_notify_proc *p, int timeout_ms, int64_t *took_ms)
+{
+    *took_ms = -1;
+    if (p->pid <= 0)
+        return -1;
+    int64_t t0 = orc_test_now_ms();
+    kill(p->pid, SIGTERM);
+    int status = -1;
+    if (orc_test_wait_exit(p->pid, timeout_ms, &status) != 0)
+        return -1; /* still running: orc_notify_kill ends it */
+    *took_ms = orc_test_now_ms() - t0;
+    nh_track(0, p->pid);
+    p->pid = 0;
+    return status;
+}
+
 void orc_notify_kill(orc_notify_proc *p)
 {
     if (p->pid <= 0)
         return;
+    nh_track(0, p->pid);
     kill(p->pid, SIGKILL);
     int status;
     orc_test_wait_exit(p->pid, 5000, &status);

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -54,6 +55,12 @@ int orc_notify_start(const orc_harness *h, const char *name, const char *key, co
 
 /* orc_notify_stop sends SIGTERM and waits up to 10 s: the exit status, -1 when killed. */
 int orc_notify_stop(orc_notify_proc *p);
+
+/*
+ * orc_notify_term sends SIGTERM and waits up to timeout_ms: the exit status and in *took_ms
+ * how long it took; -1 when it still runs (then *took_ms is -1).
+ */
+int orc_notify_term(orc_notify_proc *p, int timeout_ms, int64_t *took_ms);
 
 /* orc_notify_kill ends p with SIGKILL at once (and reaps it). */
 void orc_notify_kill(orc_notify_proc *p);
