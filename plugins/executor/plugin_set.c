@@ -66,14 +66,15 @@ static const char *plugin_base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* plugin_name_ok says whether name is 1..ORC_PLUGIN_NAME_MAX printable ASCII characters. */
+/* plugin_name_ok says whether name is 1..ORC_PLUGIN_NAME_MAX printable ASCII characters,
+ * without ':' (the coordinator's hook jobs are named "kind:function": domain/jobs.h). */
 static bool plugin_name_ok(const char *name)
 {
     if (!name || !name[0])
         return false;
     size_t n = 0;
     for (const char *p = name; *p; p++, n++) {
-        if (n >= ORC_PLUGIN_NAME_MAX || *p <= ' ' || *p > '~')
+        if (n >= ORC_PLUGIN_NAME_MAX || *p <= ' ' || *p > '~' || *p == ':')
             return false;
     }
     return strcmp(name, "command") != 0;

@@ -20,12 +20,12 @@ bool orci_python_job_wanted(const orci_job_spec *spec)
 {
     if (!pyjob_is_step(spec))
         return true; /* hooks are Python functions; without Python they fail below */
-    if (!spec->python || strcmp(spec->function, "command") == 0)
+    /* The package first: a C plugin's step whose package is no Python one costs no lookup
+     * more than before there was Python. Then a C plugin of the same name wins: the C port
+     * of a step keeps running it. */
+    if (!spec->python || !orci_python_takes(spec->python, spec->function))
         return false;
-    /* A C plugin of the same name wins: the C port of a step keeps running it. */
-    if (orci_plugin_set_find(spec->plugins, spec->function, NULL))
-        return false;
-    return orci_python_takes(spec->python, spec->function);
+    return !orci_plugin_set_find(spec->plugins, spec->function, NULL);
 }
 
 static void pyjob_fail(orci_job_outcome *out, bool retryable, const char *fmt, ...)
@@ -114,6 +114,7 @@ static void pyjob_reply(const orci_child_result *r, orci_job_outcome *out)
 void orci_python_job_run(const orci_job_spec *spec, size_t max, orci_job_outcome *out)
 {
     orc_error e = {0};
+    memset(out, 0, sizeof *out);
     if (!spec->python || !spec->runner) {
         pyjob_fail(out, false,
                    "this executor runs no Python functions (started with "

@@ -92,7 +92,7 @@ int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *
         return -1;
     }
 
-    const char *argv[24];
+    const char *argv[32];
     size_t n = 0;
     argv[n++] = binary;
     argv[n++] = "--rpc";
@@ -109,6 +109,8 @@ int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *
     exec_number_arg(argv, &n, "--job-memory", opts->job_memory_mb, memory);
     if (opts->allow_commands)
         argv[n++] = "--allow-commands";
+    for (size_t i = 0; opts->args != NULL && opts->args[i] != NULL && n < 31; i++)
+        argv[n++] = opts->args[i];
     argv[n] = NULL;
 
     /* The environment is built before the fork: nothing but exec after it. */
@@ -122,6 +124,8 @@ int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *
     for (size_t i = 0; environ[i] != NULL && ne < EXEC_MAX_ENV - 3; i++)
         if (strncmp(environ[i], "ORCHESTRA_", 10) != 0)
             envp[ne++] = environ[i];
+    for (size_t i = 0; opts->env != NULL && opts->env[i] != NULL && ne < EXEC_MAX_ENV - 3; i++)
+        envp[ne++] = opts->env[i];
     envp[ne++] = key_env;
     envp[ne++] = secret_env;
     envp[ne] = NULL;

@@ -36,6 +36,8 @@ typedef struct orc_exec_opts {
     bool allow_commands;     /* --allow-commands */
     const char *key;         /* ORCHESTRA_API_KEY/SECRET; NULL: the --dev key */
     const char *secret;
+    const char *const *args; /* more arguments (NULL-terminated; NULL: none), e.g. --python-path */
+    const char *const *env;  /* more environment entries "NAME=value" (NULL-terminated) */
 } orc_exec_opts;
 
 /* orc_exec is one executor process. Zero it before orc_exec_start. */

@@ -125,8 +125,8 @@ typedef int (*orc_plugin_fn)(const orc_plugin_host *host, const char *project_da
 
 /* orc_plugin_function names one function of a plugin. */
 typedef struct orc_plugin_function {
-    /* name: "module.name", 1 to ORC_PLUGIN_NAME_MAX printable ASCII characters, unique
-     * across all the plugins of one executor (a duplicate is refused). */
+    /* name: "module.name", 1 to ORC_PLUGIN_NAME_MAX printable ASCII characters but ':',
+     * unique across all the plugins of one executor (a duplicate is refused). */
     const char *name;
     /* fn: the function. */
     orc_plugin_fn fn;

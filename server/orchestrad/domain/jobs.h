@@ -283,10 +283,6 @@ int orci_jobs_policy_state(orci_db *db, int64_t project_id, int64_t step_id,
 int orci_jobs_ask_policy(orci_lc *lc, int64_t project_id, int64_t step_id, const char *spec,
                          orc_error *err);
 
-/* orci_jobs_policies_pending counts the project's creation-policy jobs not yet answered
- * (queued, leased or failed): a project waiting for one is not done. */
-int orci_jobs_policies_pending(orci_db *db, int64_t project_id, int64_t *count, orc_error *err);
-
 /* orci_jobs_cancel_policies cancels the project's creation-policy jobs not answered yet
  * (the project was completed without them: a completion_ends_project step). A running one
  * may still report; its answer changes nothing. */

@@ -182,19 +182,6 @@ int orci_jobs_ask_policy(orci_lc *lc, int64_t project_id, int64_t step_id, const
     return code == ORC_OK ? orci_jobs_signal(lc->db, err) : code;
 }
 
-int orci_jobs_policies_pending(orci_db *db, int64_t project_id, int64_t *count, orc_error *err)
-{
-    orci_stmt *st = orci_db_stmt(db,
-                                 "SELECT count(*) FROM jobs WHERE project_id = ?1 AND kind = 1"
-                                 " AND status IN (0, 1, 3)",
-                                 err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, project_id);
-    bool found = false;
-    return orci_db_one_id(db, st, count, &found, err);
-}
-
 int orci_jobs_cancel_policies(orci_lc *lc, int64_t project_id, orc_error *err)
 {
     orci_stmt *st =

@@ -212,25 +212,28 @@ int orci_lci_complete_if_done(orci_lc *lc, int64_t project_id, orc_error *err)
      * a dependency's) declined it and it never comes.
      */
     if (!ending) {
+        /* A Python creation policy not answered yet (its job queued, running or failed)
+         * may still create a task: it counts as open. One statement: this runs at the end
+         * of every project. */
         orci_stmt *st = orci_db_stmt(
-            lc->db, "SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5", err);
+            lc->db,
+            "SELECT (SELECT count(*) FROM tasks WHERE project_id = ?1 AND status != 5) +"
+            " (SELECT count(*) FROM jobs WHERE project_id = ?1 AND kind = 1"
+            " AND status IN (0, 1, 3))",
+            err);
         if (st == NULL)
             return ORC_INTERNAL;
         orci_bind_int(st, 1, project_id);
-        int64_t open = 0, asking = 0;
+        int64_t open = 0;
         bool found = false;
         if ((code = orci_db_one_id(lc->db, st, &open, &found, err)) != ORC_OK)
             return code;
-        /* A Python creation policy not answered yet may still create a task. */
-        if (open == 0 &&
-            (code = orci_jobs_policies_pending(lc->db, project_id, &asking, err)) != ORC_OK)
-            return code;
-        if (open > 0 || asking > 0)
+        if (open > 0)
             return ORC_OK;
-    }
-    /* What is still asking (a completion_ends_project step ended it) is not asked any more. */
-    if ((code = orci_jobs_cancel_policies(lc, project_id, err)) != ORC_OK)
+    } else if ((code = orci_jobs_cancel_policies(lc, project_id, err)) != ORC_OK) {
+        /* A completion_ends_project step ended it: what still asks is asked no more. */
         return code;
+    }
     return orci_lci_set_project_status(lc, project_id, ORCI_PROJECT_COMPLETED, err);
 }
 
