@@ -162,8 +162,9 @@ def kill_strays():
 
 def locate(path):
     """The object a dotted path names, as upstream's pydoc.locate found it: the longest
-    importable module, then attributes. A module that fails to import for another reason
-    raises that error."""
+    importable module, then attributes. A path that names nothing is a CallError (retryable:
+    the code may still be on its way to this machine); a module that fails to import for
+    another reason raises that error, whose traceback is the function's own."""
     parts = path.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         name = ".".join(parts[:cut])
@@ -174,9 +175,12 @@ def locate(path):
                 continue
             raise
         for attr in parts[cut:]:
+            if not hasattr(obj, attr):
+                raise CallError("cannot import %s: %s has no attribute %r"
+                                % (path, ".".join(parts[:cut]), attr), True)
             obj = getattr(obj, attr)
         return obj
-    raise ImportError("No module named %r" % parts[0])
+    raise CallError("cannot import %s: no module named %r" % (path, parts[0]), True)
 
 
 def resolve(spec):
@@ -189,7 +193,7 @@ def resolve(spec):
     if isinstance(spec.get("path"), str) and spec["path"]:
         fn = locate(spec["path"])
     elif isinstance(spec.get("module"), str) and isinstance(spec.get("name"), str):
-        fn = getattr(importlib.import_module(spec["module"]), spec["name"])
+        fn = locate(spec["module"] + "." + spec["name"])
     else:
         raise CallError('the function needs {"path"} or {"module", "name"}', False)
     if not callable(fn):
