@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 DEB_PACKAGES = build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler \
-  libsqlite3-dev libmbedtls-dev libcmocka-dev libjansson-dev python3 python3-requests \
+  libsqlite3-dev libmbedtls-dev libcmocka-dev libjansson-dev python3 python3-requests python3-bs4 \
   python3-httpsig sqlite3 curl libstb-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libgumbo-dev \
   chromium chromium-driver python3-selenium help2man lintian libpq-dev postgresql-15
 
