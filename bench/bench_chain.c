@@ -362,7 +362,23 @@ typedef struct tp_window {
     int64_t last_us; /* stamp of the last completion */
     int64_t in_window;
     int64_t max_gap_us; /* longest time between consecutive completions in the window */
+    /* What the processes spent from when the watcher saw the window open to when it saw it
+     * complete (orchestrad; the executors with their plugin hosts): CPU us, switches. */
+    bool sampled;
+    int64_t d_cpu, e_cpu, d_sw, e_sw;
 } tp_window;
+
+/* tp_sample adds (sign 1) or subtracts (-1) the processes' counters now to the window's. */
+static void tp_sample(const chain_env *e, tp_window *w, int sign)
+{
+    int64_t e_sw = 0;
+    for (int i = 0; i < e->n_execs; i++)
+        e_sw += bl_tree_switches(e->execs[i]);
+    w->d_cpu += sign * bl_proc_cpu_us(e->d.pid);
+    w->e_cpu += sign * execs_cpu_us(e);
+    w->d_sw += sign * bl_proc_switches(e->d.pid);
+    w->e_sw += sign * e_sw;
+}
 
 /* tp_poll reads the completions of the last step since w->after, hands a slot back to the
  * creators for each, and counts them. *news: any completion. 0 or -1. */
@@ -418,11 +434,17 @@ static int tp_watch(chain_env *e, flight *f, tp_window *w)
         int64_t now = bl_mono_us();
         if (news)
             progress = now;
+        if (w->done >= FLIGHT && !w->sampled) {
+            tp_sample(e, w, -1);
+            w->sampled = true;
+        }
         if (w->in_window > 0) {
             int64_t span = w->last_us - w->open_us;
             if ((w->in_window >= TP_MIN_DONE && span >= TP_MIN_WINDOW_US) ||
-                span >= TP_MAX_WINDOW_US)
+                span >= TP_MAX_WINDOW_US) {
+                tp_sample(e, w, 1);
                 return 0;
+            }
         }
         if (now - progress > STALL_US) {
             fprintf(stderr, "bench_chain: no project completed for %d s (%lld done)\n",
@@ -504,6 +526,18 @@ static int throughput(chain_env *e, const char *name, int n, int conc)
         printf("chain_throughput_%s_longest_gap %lld ms (between consecutive project "
                "completions in the window)\n",
                name, (long long)(w.max_gap_us / 1000));
+        double steps = (double)w.in_window * STEPS;
+        printf("chain_throughput_%s_orchestrad_cpu_per_step %.0f us (over the window, with the "
+               "bench's ListEvents polls)\n",
+               name, (double)w.d_cpu / steps);
+        printf("chain_throughput_%s_executor_cpu_per_step %.0f us (executors and their plugin "
+               "hosts)\n",
+               name, (double)w.e_cpu / steps);
+        printf("chain_throughput_%s_orchestrad_switches_per_step %.1f switches (context "
+               "switches of every thread, voluntary and not)\n",
+               name, (double)w.d_sw / steps);
+        printf("chain_throughput_%s_executor_switches_per_step %.1f switches\n", name,
+               (double)w.e_sw / steps);
     }
     pthread_mutex_destroy(&f.mu);
     pthread_cond_destroy(&f.cv);

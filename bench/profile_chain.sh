@@ -18,7 +18,9 @@
 #   syscalls   perf trace -s on orchestrad during the run: syscalls per step
 #   perf       perf record -g on orchestrad during the run (report left in the folder);
 #              ORC_PROF_EVENT picks the event (e.g. page-faults, syscalls:sys_enter_futex),
-#              ORC_PROF_THREAD the threads by name (e.g. orc:writer, orc:rpc)
+#              ORC_PROF_THREAD the threads by name (e.g. orc:writer, orc:rpc),
+#              ORC_PROF_CALLGRAPH the --call-graph mode (default fp; dwarf unwinds libraries
+#              built without frame pointers, like Debian's libsqlite3 and libc)
 # ORC_PROF_TARGET=exec points perf, perfstat and syscalls at the executors and their plugin
 # hosts instead of orchestrad.
 #   perfstat   perf stat on orchestrad during the run
@@ -118,12 +120,13 @@ perf)
         tids=$(grep -l -x "$ORC_PROF_THREAD" /proc/"$dpid"/task/*/comm | cut -d/ -f5 | paste -sd,)
         who=(-t "$tids")
     fi
-    perf record -g ${ORC_PROF_EVENT:+-e "$ORC_PROF_EVENT"} -o "$dir/perf.data" "${who[@]}" \
+    perf record ${ORC_PROF_CALLGRAPH:---call-graph fp} ${ORC_PROF_EVENT:+-e "$ORC_PROF_EVENT"} -o "$dir/perf.data" "${who[@]}" \
     >"$dir/perf.log" 2>&1 &
     perfpid=$! ;;
 syscalls) perf trace -s -p "$target" -o "$dir/syscalls.txt" >/dev/null 2>&1 & perfpid=$! ;;
 perfstat) perf stat -p "$target" -o "$dir/perfstat.txt" -e task-clock,context-switches,cpu-migrations,page-faults >/dev/null 2>&1 & perfpid=$! ;;
 esac
+case $mode in perf | perfstat | syscalls) sleep 1 ;; esac # perf attaches
 cpu_of() { awk '{print $14+$15}' "/proc/$1/stat"; }
 tree_cpu() { # ticks of a process and its live children
     local sum=0

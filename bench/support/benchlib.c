@@ -358,6 +358,68 @@ int64_t bl_tree_cpu_us(pid_t pid)
     return sum;
 }
 
+/* bl_status_switches adds the two *_ctxt_switches lines of one status file to *sum. */
+static int bl_status_switches(const char *path, int64_t *sum)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    while (fgets(line, sizeof line, f) != NULL) {
+        long long v;
+        if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1 ||
+            sscanf(line, "nonvoluntary_ctxt_switches: %lld", &v) == 1)
+            *sum += v;
+    }
+    fclose(f);
+    return 0;
+}
+
+int64_t bl_proc_switches(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    int64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char status[sizeof path + sizeof e->d_name + 16];
+        snprintf(status, sizeof status, "%s/%s/status", path, e->d_name);
+        bl_status_switches(status, &sum); /* a thread that just ended counts nothing */
+    }
+    closedir(d);
+    return sum;
+}
+
+int64_t bl_tree_switches(pid_t pid)
+{
+    int64_t sum = bl_proc_switches(pid);
+    if (sum < 0)
+        return -1;
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return sum;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long child = strtol(e->d_name, &end, 10);
+        pid_t ppid;
+        int64_t cpu;
+        if (*end != '\0' || child <= 0 || bl_proc_stat((pid_t)child, &ppid, &cpu) != 0 ||
+            ppid != pid)
+            continue;
+        int64_t sub = bl_tree_switches((pid_t)child);
+        if (sub > 0)
+            sum += sub;
+    }
+    closedir(d);
+    return sum;
+}
+
 /* ---- orchestrad --------------------------------------------------------------------------------
  */
 

@@ -123,6 +123,16 @@ int64_t bl_proc_cpu_us(pid_t pid);
  */
 int64_t bl_tree_cpu_us(pid_t pid);
 
+/*
+ * bl_proc_switches returns the context switches (voluntary + involuntary) of every thread of
+ * process pid so far (its /proc/<pid>/task/<tid>/status); -1 when unreadable. Threads that
+ * have ended are not counted.
+ */
+int64_t bl_proc_switches(pid_t pid);
+
+/* bl_tree_switches is bl_proc_switches of pid plus that of every descendant still running. */
+int64_t bl_tree_switches(pid_t pid);
+
 /* ---- orchestrad ------------------------------------------------------------------------------ */
 
 /* bl_daemon is one orchestrad on a scratch database. Zero it before bl_daemon_start. */
