@@ -48,6 +48,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+import orc_store
+
 ORCHESTRAD = os.environ["ORC_ORCHESTRAD"]
 CLI = os.environ["ORC_CLI"]
 HTTP = os.environ["ORC_HTTP"]
@@ -149,7 +151,8 @@ class Stack:
         self.events = "tcp://127.0.0.1:%d" % ev_port
         self.base = "http://127.0.0.1:%d" % http_port
         self.http_port = http_port
-        args = [ORCHESTRAD, "--dev", "--db", os.path.join(self.dir, "orchestra.db"), "--rpc",
+        self.db = orc_store.database(self.dir)
+        args = [ORCHESTRAD, "--dev", "--db", self.db, "--rpc",
                 self.rpc, "--events", self.events, "--pbkdf2-iterations", "1000"]
         if session_ttl:
             args += ["--session-ttl", str(session_ttl)]
@@ -757,7 +760,7 @@ class WebAppTest(Browser):
         self.assertEqual(r.json()["tasks"]["rate"]["status"], "Complete")
         self.assertEqual([s["name"] for s in r.json()["steps"]], ["Web Crawling", "Image Rating"])
         made = subprocess.run([ORCHESTRAD, "keys", "create", "reader", "--scopes", "project",
-                               "--db", os.path.join(ENV.main.dir, "orchestra.db"), "--json"],
+                               "--db", ENV.main.db, "--json"],
                               capture_output=True, text=True, check=True).stdout
         reader = json.loads(made)
         r = requests.post(url, json={"project_id": pid},
