@@ -32,8 +32,11 @@
 #include "rpc/keys.h"
 #include "domain/lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
+#include "rpc/observe_http.h"
 #include "rpc/rpc.h"
+#include "svc/observe.h"
 #include "svc/server.h"
 #include "store/store.h"
 
@@ -69,8 +72,12 @@ static void usage(FILE *f)
         "  --rpc URL              RPC endpoint: tcp://, ipc:// or tls+tcp:// (default " DEFAULT_RPC
         ")\n"
         "  --events URL           event feed endpoint (default " DEFAULT_EVENTS ")\n"
-        "  --log-level LEVEL      debug, info, warn or error (default info)\n"
+        "  --log-level LEVEL      debug, info, warn or error (default info); every request\n"
+        "                         logs a line: writes at info, reads at debug\n"
+        "  --log-format FORMAT    text (default) or json (one object per line, for shippers)\n"
         "  --log-file PATH        append the log to PATH instead of stderr (SIGHUP reopens it)\n"
+        "  --metrics-listen HOST:PORT  serve /metrics (Prometheus), /livez and /readyz over\n"
+        "                         HTTP on this address (default: off)\n"
         "  --config FILE          read settings from FILE first, one `name = value` per line\n"
         "                         (names as the long options; flags given here win)\n"
         "  --dev                  seed the example key " DEV_KEY_ID " / " DEV_KEY_SECRET
@@ -454,7 +461,9 @@ typedef struct daemon_opts {
     const char *tls_cert;
     const char *tls_key;
     int log_level;
+    const char *log_format;
     const char *log_file;
+    const char *metrics_listen;
     bool dev;
     long long auth_window;
     long long max_message;
@@ -472,7 +481,9 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
         {"rpc", ORCI_OPT_STRING, &o->rpc, 0, 0, NULL},
         {"events", ORCI_OPT_STRING, &o->events, 0, 0, NULL},
         {"log-level", ORCI_OPT_LEVEL, &o->log_level, 0, 0, NULL},
+        {"log-format", ORCI_OPT_STRING, &o->log_format, 0, 0, NULL},
         {"log-file", ORCI_OPT_STRING, &o->log_file, 0, 0, NULL},
+        {"metrics-listen", ORCI_OPT_STRING, &o->metrics_listen, 0, 0, NULL},
         {"dev", ORCI_OPT_FLAG, &o->dev, 0, 0, NULL},
         {"tls-cert", ORCI_OPT_STRING, &o->tls_cert, 0, 0, NULL},
         {"tls-key", ORCI_OPT_STRING, &o->tls_key, 0, 0, NULL},
@@ -495,6 +506,10 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
         return st;
     if (!o->tls_cert != !o->tls_key)
         return usage_error("--tls-cert and --tls-key go together");
+    if (orci_log_parse_format(o->log_format) < 0)
+        return usage_error("bad --log-format %s: use text or json", o->log_format);
+    if (o->metrics_listen && !o->metrics_listen[0])
+        o->metrics_listen = NULL; /* "metrics-listen =" in a file: off */
     return -1;
 }
 
@@ -512,6 +527,9 @@ typedef struct daemon_parts {
     nng_socket pub;
     bool pub_open;
     orci_events_pub *publisher;
+    orci_metrics *metrics; /* NULL unless --metrics-listen */
+    orci_server_metrics *server_metrics;
+    orci_obs_http *obs;
 } daemon_parts;
 
 /* daemon_open_events binds the event feed and starts its publisher. */
@@ -557,6 +575,7 @@ static void daemon_close_pub(void *arg)
  */
 static int daemon_stop(daemon_parts *d, int status)
 {
+    orci_obs_http_stop(d->obs); /* its scrapes read the store and the publisher */
     bool nng_ok = orci_rpc_stop_within(d->rpc, 2000);
     if (!nng_ok)
         orci_warn("rpc: the socket did not close within 2 s (a known nng 1.5.2 hang); every "
@@ -571,6 +590,8 @@ static int daemon_stop(daemon_parts *d, int status)
         orci_info("orchestrad stopped");
     if (!nng_ok)
         orci_daemon_exit(status);
+    orci_server_metrics_destroy(d->server_metrics);
+    orci_metrics_destroy(d->metrics); /* last: the writer recorded into it until the close */
     return status;
 }
 
@@ -589,6 +610,19 @@ static void daemon_serve(void)
     }
 }
 
+/* daemon_metrics makes the registry and the request metrics when --metrics-listen is on. */
+static int daemon_metrics(const daemon_opts *o, daemon_parts *d, orc_error *err)
+{
+    if (!o->metrics_listen)
+        return ORC_OK;
+    int rc = orci_metrics_new(&d->metrics, err);
+    if (rc == ORC_OK)
+        rc = orci_metrics_add_process(d->metrics, "orchestrad", ORCI_VERSION, err);
+    if (rc == ORC_OK)
+        rc = orci_server_metrics_new(d->metrics, &d->server_metrics, err);
+    return rc;
+}
+
 static int daemon_main(const daemon_opts *o)
 {
     orc_error err;
@@ -604,10 +638,14 @@ static int daemon_main(const daemon_opts *o)
         orci_error("another orchestrad serves this database: %s", err.message);
         return 1;
     }
-    orci_store_opts so = {.path = o->db};
+    if (daemon_metrics(o, &d, &err) != ORC_OK) {
+        orci_error("cannot set up the metrics: %s", err.message);
+        return daemon_stop(&d, 1);
+    }
+    orci_store_opts so = {.path = o->db, .metrics = d.metrics};
     if (orci_store_open(&so, &d.store, &err) != ORC_OK) {
         orci_error("cannot open the database %s: %s", o->db, err.message);
-        return 1;
+        return daemon_stop(&d, 1);
     }
     orci_server srv = {
         .store = d.store,
@@ -619,15 +657,17 @@ static int daemon_main(const daemon_opts *o)
                      .session_ttl_s = o->session_ttl_s,
                      .events_keep_days = (int)o->events_keep_days},
         .started_at_us = orci_clock_now(&orci_clock_system),
+        .metrics = d.server_metrics,
     };
     if (o->dev) {
         if (orci_store_write(d.store, dev_key_fn, NULL, &err) != ORC_OK) {
             orci_error("cannot seed the dev key: %s", err.message);
             return daemon_stop(&d, 1);
         }
-        orci_warn("dev credentials are enabled: API key %s / %s has every scope; never use "
-                  "--dev in production",
-                  DEV_KEY_ID, DEV_KEY_SECRET);
+        /* The secret is in --help; a log line never carries one. */
+        orci_warn("dev credentials are enabled: API key %s (its secret is in --help) has every "
+                  "scope; never use --dev in production",
+                  DEV_KEY_ID);
     }
     if (daemon_open_events(o, &d, &err) != ORC_OK) {
         orci_error("%s", err.message);
@@ -641,6 +681,18 @@ static int daemon_main(const daemon_opts *o)
     if (orci_rpc_start(&srv, &ro, &d.rpc, &err) != ORC_OK) {
         orci_error("%s", err.message);
         return daemon_stop(&d, 1);
+    }
+    if (o->metrics_listen) {
+        orci_obs_http_opts ho = {.listen = o->metrics_listen,
+                                 .metrics = d.metrics,
+                                 .store = d.store,
+                                 .publisher = d.publisher};
+        if (orci_obs_http_start(&ho, &d.obs, &err) != ORC_OK) {
+            orci_error("%s", err.message);
+            return daemon_stop(&d, 1);
+        }
+        orci_info("metrics on %s (port %u): /metrics, /livez, /readyz", o->metrics_listen,
+                  (unsigned)orci_obs_http_port(d.obs));
     }
     orci_info("orchestrad %s serving rpc=%s events=%s db=%s schema=%d", ORCI_VERSION, o->rpc,
               o->events, o->db, orci_store_schema_version(d.store));
@@ -667,6 +719,7 @@ int main(int argc, char **argv)
                      .rpc = DEFAULT_RPC,
                      .events = DEFAULT_EVENTS,
                      .log_level = ORCI_LOG_INFO,
+                     .log_format = "text",
                      .auth_window = 300,
                      .max_message = ORCI_RPC_DEFAULT_MAX_MESSAGE,
                      .workers = ORCI_RPC_DEFAULT_WORKERS,
@@ -676,6 +729,7 @@ int main(int argc, char **argv)
     if (st >= 0)
         return st;
     orci_log_init("orchestrad", (orci_log_level)o.log_level);
+    orci_log_set_format((orci_log_format)orci_log_parse_format(o.log_format));
     if (o.log_file && orci_log_open_file(o.log_file) != 0) {
         fprintf(stderr, "orchestrad: cannot open the log file %s: %s\n", o.log_file,
                 strerror(errno));

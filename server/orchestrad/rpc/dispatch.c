@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rpc/auth.h"
 #include "domain/jobs.h"
@@ -27,6 +28,7 @@
 #include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
 #include "rpc/replies.h"
+#include "svc/observe.h"
 
 #define DISPATCH_KEY_ID_MAX 127
 #define DISPATCH_TOKEN_MAX 512
@@ -272,7 +274,77 @@ typedef struct dispatch_req {
     bool parked;           /* a long poll parked: no reply */
     bool applied;          /* a handler's changes were committed */
     int64_t job_seq;       /* applied: the job signal after the change */
+    int64_t start_ns;      /* monotonic, when the dispatch started: the request's duration */
 } dispatch_req;
+
+static int64_t dispatch_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * dispatch_log_entry is what a request's log line says: copied out of the request before it
+ * is freed, so that the line is written after the reply went (a write's reply is sent by
+ * the writer thread: its log line then never holds a reply back).
+ */
+typedef struct dispatch_log_entry {
+    orci_log_level level;
+    char request_id[ORCI_REQUEST_ID_MAX + 48];
+    char caller[400];
+    char method[ORCI_METHOD_NAME_MAX + 1];
+    int status;
+    char error[ORC_ERROR_MESSAGE_MAX];
+    double ms;
+    long long parked_ms; /* > 0: the request parked for up to this long (no reply yet) */
+} dispatch_log_entry;
+
+/*
+ * dispatch_log_take fills e for d's log line: INFO for mutating methods, DEBUG for reads
+ * (and unknown methods); the caller is the API key's id or the worker's username, never a
+ * credential. A request without a request id gets one made here from its start time and
+ * address (unique among the requests in flight), so that its line can still be found.
+ */
+static void dispatch_log_take(const dispatch_req *d, int64_t end_ns, dispatch_log_entry *e)
+{
+    e->level = d->m && d->m->mutating ? ORCI_LOG_INFO : ORCI_LOG_DEBUG;
+    if (d->request_id[0])
+        snprintf(e->request_id, sizeof e->request_id, "%s", d->request_id);
+    else
+        snprintf(e->request_id, sizeof e->request_id, "srv-%llx.%llx",
+                 (unsigned long long)d->start_ns, (unsigned long long)((uintptr_t)d & 0xffffff));
+    const orci_principal *w = &d->who;
+    if (w->key_id[0] && w->username[0])
+        snprintf(e->caller, sizeof e->caller, "key:%s,worker:%s", w->key_id, w->username);
+    else if (w->key_id[0])
+        snprintf(e->caller, sizeof e->caller, "key:%s", w->key_id);
+    else if (w->username[0])
+        snprintf(e->caller, sizeof e->caller, "worker:%s", w->username);
+    else
+        snprintf(e->caller, sizeof e->caller, "-");
+    snprintf(e->method, sizeof e->method, "%s", d->method[0] ? d->method : "-");
+    e->status = d->out.status;
+    snprintf(e->error, sizeof e->error, "%s", d->out.status != ORC_OK ? d->out.message : "");
+    e->ms = (double)(end_ns - d->start_ns) / 1e6;
+    e->parked_ms = 0;
+}
+
+static void dispatch_log_write(const dispatch_log_entry *e)
+{
+    if (e->parked_ms > 0) {
+        orci_log_field f[] = {ORCI_LOG_STR("request_id", e->request_id),
+                              ORCI_LOG_STR("caller", e->caller), ORCI_LOG_STR("method", e->method),
+                              ORCI_LOG_INT("wait_ms", e->parked_ms)};
+        orci_log_fields(ORCI_LOG_DEBUG, f, 4, "rpc parked");
+        return;
+    }
+    orci_log_field f[] = {
+        ORCI_LOG_STR("request_id", e->request_id), ORCI_LOG_STR("caller", e->caller),
+        ORCI_LOG_STR("method", e->method),         ORCI_LOG_STR("code", orc_code_name(e->status)),
+        ORCI_LOG_MS("duration_ms", e->ms),         ORCI_LOG_STR("error", e->error)};
+    orci_log_fields(e->level, f, e->status != ORC_OK ? 6 : 5, "rpc");
+}
 
 /*
  * dispatch_finish hands the outcome to the caller (the reply packed, or "parked") and frees
@@ -287,8 +359,10 @@ static void dispatch_finish(dispatch_req *d)
     uint8_t *reply = NULL;
     size_t reply_len = 0;
     int rc = ORC_OK;
-    const char *who = d->who.name[0] ? d->who.name : "-";
+    dispatch_log_entry entry;
+    bool logged = false;
     if (d->parked) {
+        orci_server_metrics_parked(d->srv->metrics, 1);
         const orci_call *c = &d->call;
         info.parked = true;
         info.park_deadline_ms = (c->park_deadline_us - c->now_us + 999) / 1000;
@@ -298,16 +372,21 @@ static void dispatch_finish(dispatch_req *d)
         if (c->park_wake_us > 0)
             info.park_wake_ms =
                 c->park_wake_us <= c->now_us ? 0 : (c->park_wake_us - c->now_us + 999) / 1000;
-        orci_debug("%s request=%s principal=%s -> parked for up to %lld ms", d->method,
-                   d->request_id, who, (long long)info.park_deadline_ms);
+        logged = orci_log_enabled(ORCI_LOG_DEBUG);
+        if (logged) {
+            dispatch_log_take(d, dispatch_now_ns(), &entry);
+            entry.parked_ms = info.park_deadline_ms > 0 ? info.park_deadline_ms : 1;
+        }
     } else {
         const orci_stored_reply *o = &d->out;
         if (o->status == ORC_INTERNAL)
             orci_error("%s (request %s): %s", d->method, d->request_id, o->message);
-        else
-            orci_debug("%s request=%s principal=%s -> %s%s%s", d->method[0] ? d->method : "?",
-                       d->request_id, who, orc_code_name(o->status), o->status ? ": " : "",
-                       o->status ? o->message : "");
+        int64_t end_ns = dispatch_now_ns();
+        orci_server_metrics_request(d->srv->metrics, d->m, o->status,
+                                    (double)(end_ns - d->start_ns) / 1e9);
+        logged = orci_log_enabled(d->m && d->m->mutating ? ORCI_LOG_INFO : ORCI_LOG_DEBUG);
+        if (logged)
+            dispatch_log_take(d, end_ns, &entry);
         rc = dispatch_pack(o, d->request_id, &reply, &reply_len);
     }
     orci_dispatch_done_fn done = d->done;
@@ -322,6 +401,8 @@ static void dispatch_finish(dispatch_req *d)
     orci_auth_proof_wipe(&d->proof);
     free(d);
     done(done_arg, rc, &info, reply, reply_len);
+    if (logged)
+        dispatch_log_write(&entry);
 }
 
 /* dispatch_refuse finishes d with an error outcome. */
@@ -545,6 +626,9 @@ void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t
     d->rerun = rerun;
     d->method = "";
     d->request_id = "";
+    d->start_ns = dispatch_now_ns();
+    if (rerun) /* a parked poll runs again: it is no longer parked */
+        orci_server_metrics_parked(srv->metrics, -1);
     int64_t now_us = orci_clock_now(srv->clock);
     orc_error err;
     orc_error_clear(&err);

@@ -13,9 +13,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "store/migrations.h"
 
 #define STORE_DEFAULT_BATCH 64
@@ -122,6 +124,11 @@ struct orci_store {
     bool ckpt_started;
     pthread_t ckpt_thread;
     int ckpt_next; /* WAL size that wakes the checkpointer next (writer thread only) */
+
+    /* Metrics (orci_store_opts.metrics); NULL when off. */
+    orci_series *m_batch;  /* write jobs per committed transaction */
+    orci_series *m_commit; /* the COMMIT: WAL write and fsync, seconds */
+    orci_series *m_txn;    /* a batch from BEGIN to its commit, seconds */
 };
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -658,12 +665,20 @@ static void rollback(orci_db *db)
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static double store_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /*
  * run_batch runs n jobs in one transaction, and starts another for the rest only when a
  * job ended the transaction it ran in. Returns whether anything was committed.
  */
-static bool run_batch(orci_db *db, write_job **jobs, int n)
+static bool run_batch(orci_store *s, write_job **jobs, int n)
 {
+    orci_db *db = s->wdb;
     bool committed = false;
     orc_error e = {0};
     int start = 0; /* first job of the current transaction */
@@ -687,12 +702,19 @@ static bool run_batch(orci_db *db, write_job **jobs, int n)
         } else if (o == JOB_COMMITTED) {
             orci_warn("a write job committed its own transaction");
             committed = true;
-        } else if (orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
-            orci_warn("write transaction failed to commit: %s", e.message);
-            rollback(db);
-            fail_succeeded(jobs, start, n, e.message);
         } else {
-            committed = true;
+            double t0 = s->m_commit ? store_now_s() : 0;
+            if (orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
+                orci_warn("write transaction failed to commit: %s", e.message);
+                rollback(db);
+                fail_succeeded(jobs, start, n, e.message);
+            } else {
+                committed = true;
+                if (s->m_commit) {
+                    orci_histogram_observe(s->m_commit, store_now_s() - t0);
+                    orci_histogram_observe(s->m_batch, i - start);
+                }
+            }
         }
         start = i;
     }
@@ -739,7 +761,11 @@ static void *writer_main(void *arg)
             s->tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
-        if (run_batch(s->wdb, s->batch, n))
+        double t0 = s->m_txn ? store_now_s() : 0;
+        bool committed = run_batch(s, s->batch, n);
+        if (committed && s->m_txn)
+            orci_histogram_observe(s->m_txn, store_now_s() - t0);
+        if (committed)
             run_hook(s);
 
         /* Asynchronous callers are answered here, on this thread, without waking anyone:
@@ -977,6 +1003,39 @@ static void store_configure_sqlite(void)
 
 static pthread_once_t store_sqlite_once = PTHREAD_ONCE_INIT;
 
+/* store_metrics registers the writer's families in m (NULL: none) and keeps their series. */
+static int store_metrics(orci_store *s, orci_metrics *m, orc_error *err)
+{
+    static const double batch_buckets[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096};
+    const orci_metric_spec specs[] = {
+        {.name = "orchestra_store_commit_batch_size",
+         .help = "Write jobs committed together in one transaction (group commit).",
+         .type = ORCI_METRIC_HISTOGRAM,
+         .buckets = batch_buckets,
+         .n_buckets = sizeof batch_buckets / sizeof batch_buckets[0]},
+        {.name = "orchestra_store_commit_duration_seconds",
+         .help = "Time of a COMMIT of the writer (WAL write and fsync), in seconds.",
+         .type = ORCI_METRIC_HISTOGRAM,
+         .buckets = orci_metrics_duration_buckets,
+         .n_buckets = orci_metrics_duration_buckets_count},
+        {.name = "orchestra_store_transaction_duration_seconds",
+         .help = "Time of a committed batch of write jobs from BEGIN to the end of its "
+                 "COMMIT, in seconds.",
+         .type = ORCI_METRIC_HISTOGRAM,
+         .buckets = orci_metrics_duration_buckets,
+         .n_buckets = orci_metrics_duration_buckets_count},
+    };
+    orci_series **dest[] = {&s->m_batch, &s->m_commit, &s->m_txn};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        orci_metric *f = NULL;
+        int rc = orci_metrics_add(m, &specs[i], &f, err);
+        if (rc != ORC_OK)
+            return rc;
+        *dest[i] = orci_metric_series(f, NULL);
+    }
+    return ORC_OK;
+}
+
 int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *err)
 {
     pthread_once(&store_sqlite_once, store_configure_sqlite);
@@ -1019,7 +1078,8 @@ int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *er
         goto fail;
     }
     s->hook_mu_init = true;
-    if ((code = make_parent(s->path, err)) != ORC_OK ||
+    if ((code = store_metrics(s, opts->metrics, err)) != ORC_OK ||
+        (code = make_parent(s->path, err)) != ORC_OK ||
         (code = create_private(s->path, err)) != ORC_OK ||
         (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||
         (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK ||

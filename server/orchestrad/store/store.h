@@ -31,6 +31,9 @@ typedef struct orci_db orci_db;
 typedef struct orci_store_opts {
     const char *path; /* database file; its folder is created when missing */
     int max_batch;    /* most jobs per group commit; 0: 64 */
+    /* Where the writer records its batch sizes and commit times (common/metrics.h:
+     * orchestra_store_*), borrowed: it must outlive the store. NULL: nothing is recorded. */
+    struct orci_metrics *metrics;
 } orci_store_opts;
 
 /*

@@ -8,6 +8,7 @@
 
 #include "store/events.h"
 #include "proto/orchestra.pb-c.h"
+#include "svc/observe.h"
 #include "svc/services.h"
 
 int orci_svc_list_events(orci_call *c, const ProtobufCMessage *in, ProtobufCMessage **out,
@@ -55,6 +56,7 @@ int orci_svc_list_events(orci_call *c, const ProtobufCMessage *in, ProtobufCMess
     }
     if (n > 0 && evs[n - 1]->seq > last)
         last = evs[n - 1]->seq;
+    orci_server_metrics_list_lag(c->srv->metrics, last - req->after_seq);
     Orchestra__V1__ListEventsReply *r = malloc(sizeof *r);
     if (r == NULL) {
         orci_events_free(evs, n);

@@ -68,6 +68,8 @@ typedef struct orci_server {
     /* API keys verified recently (rpc/keys.h), owned by the RPC server while it runs; NULL:
      * every signed request reads its key from the database. */
     struct orci_key_cache *key_cache;
+    /* Request metrics (svc/observe.h), owned by main; NULL: metrics are off. */
+    struct orci_server_metrics *metrics;
 } orci_server;
 
 /* orci_principal is who made a request, as established by auth.c. */
