@@ -5,8 +5,9 @@
  * baselines measured in the same run:
  *  - the same calls over native RPC through liborchestra (1 and 8 clients, each its own
  *    connection): what the HTTP translation adds;
- *  - GET /orchestra/api/status/, a static 200 from the same HTTP server: what the server
- *    itself costs.
+ *  - GET /livez, a static 200 from the same HTTP server: what the server itself costs
+ *    (a shim without /livez, from before it had one: GET /orchestra/api/status/, static then;
+ *    it now asks the coordinator too).
  * The calls: GET workflow_types/ and POST create_project/ (one project of the one-step
  * human workflow bench/workflows/handout), signed as upstream's Python client signs them
  * (python3-httpsig's default: hmac-sha256 over the Date header; X-Api-Key names the key).
@@ -48,6 +49,7 @@ typedef struct conn {
     via how;
     int calls;
     int failures;
+    long status; /* of the last HTTP call */
     char first_error[ORC_ERROR_MESSAGE_MAX + 64];
     char body[BODY_MAX];
     size_t body_len;
@@ -96,12 +98,14 @@ static struct curl_slist *sign_headers(bool json)
     return h;
 }
 
+/* The static baseline's path; http_start falls back to the old one for an older shim. */
+static const char *http_static_path = "/livez";
+
 /* http_call makes one request of c->kind on c's connection; 0 when it got its 200. */
 static int http_call(conn *c)
 {
-    static const char *const paths[] = {"/orchestra/api/status/",
-                                        "/orchestra/api/project/workflow_types/",
-                                        "/orchestra/api/project/create_project/"};
+    const char *const paths[] = {http_static_path, "/orchestra/api/project/workflow_types/",
+                                 "/orchestra/api/project/create_project/"};
     char url[256];
     snprintf(url, sizeof url, "%s%s", c->base, paths[c->kind]);
     struct curl_slist *h = c->kind == CALL_STATUS ? NULL : sign_headers(c->kind == CALL_CREATE);
@@ -118,6 +122,7 @@ static int http_call(conn *c)
     CURLcode rc = curl_easy_perform(c->curl);
     long status = 0;
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    c->status = status;
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(h);
     if (rc == CURLE_OK && status == 200 &&
@@ -308,6 +313,8 @@ static int http_start(const char *dir, const bl_daemon *d, char *base, size_t ba
         }
         if (http_call(probe) == 0)
             return 0;
+        if (probe->status == 404) /* a shim from before /livez */
+            http_static_path = "/orchestra/api/status/";
         bl_sleep_us(20000);
     }
     fprintf(stderr, "bench_http: orchestra-http did not answer within %d ms\n", HTTP_READY_MS);

@@ -19,6 +19,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "orchestra/call.h"
 #include "orchestra/client.h"
 
 /* Length of a request id: 16 random bytes in lowercase hex. */
@@ -34,6 +35,15 @@
 int orci_client_call(orc_client *c, const char *method, const ProtobufCMessage *in,
                      const ProtobufCMessageDescriptor *out_desc, ProtobufCMessage **out,
                      orc_error *err);
+
+/*
+ * orci_call_with_id is orc_call (orchestra/call.h) under the given request id instead of a
+ * fresh one (NULL or "": fresh), for a gateway whose log lines name the ids of the RPCs it
+ * makes (orchestra-http). The id is an idempotency key: each mutating call needs its own.
+ */
+int orci_call_with_id(orc_client *c, const char *method, const char *request_id,
+                      const orc_creds *creds, const void *body, size_t body_len, void **reply_body,
+                      size_t *reply_len, orc_error *err);
 
 /*
  * orci_client_build_request packs the envelope of one request as orci_client_call would,

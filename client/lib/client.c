@@ -534,17 +534,22 @@ static orc_code reply_code(int status)
  * (release with orchestra__v1__reply__free_unpacked) holds the reply, its body the answer.
  */
 static int call_bytes(orc_client *c, const char *method, const orc_creds *creds, const void *body,
-                      size_t body_len, Orchestra__V1__Reply **reply, orc_error *err)
+                      size_t body_len, const char *given_id, Orchestra__V1__Reply **reply,
+                      orc_error *err)
 {
     uint8_t *req = NULL;
     size_t req_len = 0;
     nng_msg *m = NULL;
     uint8_t rnd[ORCI_CLIENT_REQUEST_ID_LEN / 2];
-    char request_id[ORCI_CLIENT_REQUEST_ID_LEN + 1];
+    char fresh[ORCI_CLIENT_REQUEST_ID_LEN + 1];
+    const char *request_id = given_id;
     *reply = NULL;
-    if (orci_random(rnd, sizeof rnd) != 0)
-        return orc_error_set(err, ORC_INTERNAL, "no entropy for a request id");
-    orci_hex_encode(rnd, sizeof rnd, request_id);
+    if (!request_id || !request_id[0]) {
+        if (orci_random(rnd, sizeof rnd) != 0)
+            return orc_error_set(err, ORC_INTERNAL, "no entropy for a request id");
+        orci_hex_encode(rnd, sizeof rnd, fresh);
+        request_id = fresh;
+    }
     int64_t now_s = orci_clock_now(NULL) / 1000000;
     int rc = build_request(c, method, creds, body, body_len, request_id, now_s, &req, &req_len);
     if (rc != ORC_OK)
@@ -586,7 +591,7 @@ int orci_client_call(orc_client *c, const char *method, const ProtobufCMessage *
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     size_t body_len = protobuf_c_message_pack(in, body);
     Orchestra__V1__Reply *reply = NULL;
-    int rc = call_bytes(c, method, NULL, body, body_len, &reply, err);
+    int rc = call_bytes(c, method, NULL, body, body_len, NULL, &reply, err);
     free(body);
     if (rc != ORC_OK)
         return rc;
@@ -601,6 +606,13 @@ int orci_client_call(orc_client *c, const char *method, const ProtobufCMessage *
 int orc_call(orc_client *c, const char *method, const orc_creds *creds, const void *body,
              size_t body_len, void **reply_body, size_t *reply_len, orc_error *err)
 {
+    return orci_call_with_id(c, method, NULL, creds, body, body_len, reply_body, reply_len, err);
+}
+
+int orci_call_with_id(orc_client *c, const char *method, const char *request_id,
+                      const orc_creds *creds, const void *body, size_t body_len, void **reply_body,
+                      size_t *reply_len, orc_error *err)
+{
     if (reply_body)
         *reply_body = NULL;
     if (reply_len)
@@ -608,7 +620,7 @@ int orc_call(orc_client *c, const char *method, const orc_creds *creds, const vo
     if (!c || !method || !reply_body || !reply_len || (body_len > 0 && !body))
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "missing argument to orc_call");
     Orchestra__V1__Reply *reply = NULL;
-    int rc = call_bytes(c, method, creds, body, body_len, &reply, err);
+    int rc = call_bytes(c, method, creds, body, body_len, request_id, &reply, err);
     if (rc != ORC_OK)
         return rc;
     void *copy = malloc(reply->body.len ? reply->body.len : 1);

@@ -24,6 +24,7 @@
 
 #include "orchestra/call.h"
 #include "json.h"
+#include "observe.h"
 #include "proto/orchestra.pb-c.h"
 
 #define MSG_UNAUTHENTICATED "Authentication credentials were not provided."
@@ -106,7 +107,8 @@ void orci_http_detail_json(orci_http_response *res, int status, const char *msg)
 
 /*
  * legacy_rpc sends method with input `in`, signed by the request's HTTP signature a, under
- * a fresh request id (the legacy scheme has no replay protection to offer: see README).
+ * the HTTP request's own request id, fresh for each HTTP request (orci_http_rpc, observe.h;
+ * the legacy scheme has no replay protection to offer: see README).
  * On ORC_OK *out (free with protobuf_c_message_free_unpacked) holds the reply body.
  */
 static int legacy_rpc(const orci_http_config *cfg, const legacy_auth *a, const char *method,
@@ -124,7 +126,7 @@ static int legacy_rpc(const orci_http_config *cfg, const legacy_auth *a, const c
                        .http_signature = a->params.signature};
     void *reply = NULL;
     size_t reply_len = 0;
-    int rc = orc_call(cfg->client, method, &creds, body, body_len, &reply, &reply_len, err);
+    int rc = orci_http_rpc(cfg->client, method, &creds, body, body_len, &reply, &reply_len, err);
     free(body);
     if (rc != ORC_OK)
         return rc;

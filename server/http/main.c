@@ -15,6 +15,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@
 #include "daemon.h"
 #include "legacy.h"
 #include "log.h"
+#include "metrics.h"
+#include "observe.h"
 #include "options.h"
 #include "orchestra/client.h"
 #include "sse.h"
@@ -44,6 +47,7 @@ typedef struct http_app {
     orci_web_config web;
     size_t max_body;
     bool tls;
+    orci_http_obs *obs; /* request ids, access log, metrics, health (observe.h) */
 } http_app;
 
 /* http_req is one request in flight (MHD's con_cls), created by the URI log callback. */
@@ -52,18 +56,21 @@ typedef struct http_req {
     char *body;
     size_t body_len;
     bool started;
-    int reject; /* an HTTP status decided before the body was read, or 0 */
+    int reject;          /* an HTTP status decided before the body was read, or 0 */
+    orci_http_reqctx rc; /* its id and start, for the access log */
 } http_req;
 
 static void *http_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
     (void)conn;
+    http_app *app = cls;
     http_req *r = calloc(1, sizeof *r);
     if (r && !(r->target = strdup(uri ? uri : ""))) {
         free(r);
         r = NULL;
     }
+    if (r)
+        orci_http_obs_begin(app->obs, &r->rc);
     return r;
 }
 
@@ -76,6 +83,7 @@ static void http_completed_cb(void *cls, struct MHD_Connection *conn, void **con
     http_req *r = *con_cls;
     if (!r)
         return;
+    orci_http_obs_forget(&r->rc);
     free(r->target);
     free(r->body);
     free(r);
@@ -87,9 +95,40 @@ static const char *http_header(void *arg, const char *name)
     return MHD_lookup_connection_value(arg, MHD_HEADER_KIND, name);
 }
 
-/* http_send queues res (its body is taken) on conn. */
-static enum MHD_Result http_send(struct MHD_Connection *conn, orci_http_response *res, bool close)
+/* http_peer writes the connection's peer address (numeric) into out, and returns its fd. */
+static int http_peer(struct MHD_Connection *conn, char *out, size_t size)
 {
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                               : sizeof(struct sockaddr_in);
+        if (getnameinfo(ci->client_addr, len, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+            out[0] = '\0';
+    }
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
+/* http_access ends r: its access log line and metrics (observe.h). */
+static void http_access(struct MHD_Connection *conn, http_req *r, const char *method, int status,
+                        size_t bytes)
+{
+    char peer[NI_MAXHOST];
+    http_peer(conn, peer, sizeof peer);
+    size_t path_len = strcspn(r->target, "?");
+    char path[1024];
+    snprintf(path, sizeof path, "%.*s", (int)(path_len < sizeof path ? path_len : sizeof path - 1),
+             r->target);
+    orci_http_obs_end(&r->rc, peer, method, path, status, bytes);
+}
+
+/* http_send queues res (its body is taken) on conn, answering r. */
+static enum MHD_Result http_send(struct MHD_Connection *conn, http_req *r, const char *method,
+                                 orci_http_response *res, bool close)
+{
+    http_access(conn, r, method, res->status, res->body_len);
     struct MHD_Response *mr =
         MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (void *)"",
                                         res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -101,6 +140,7 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, orci_http_response
     res->body_len = 0;
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                             res->content_type ? res->content_type : "application/json");
+    MHD_add_response_header(mr, "X-Request-Id", r->rc.id);
     if (close)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)res->status, mr);
@@ -108,12 +148,13 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, orci_http_response
     return ok;
 }
 
-static enum MHD_Result http_reject(struct MHD_Connection *conn, int status, const char *msg)
+static enum MHD_Result http_reject(struct MHD_Connection *conn, http_req *r, const char *method,
+                                   int status, const char *msg)
 {
     orci_http_response res = {0};
     orci_http_detail_json(&res, status, msg);
-    orci_info("%d %s", status, msg);
-    return http_send(conn, &res, true);
+    orci_info("%d %s (request %s)", status, msg, r->rc.id);
+    return http_send(conn, r, method, &res, true);
 }
 
 /* http_lengths counts a request's Content-Length headers and whether their values differ. */
@@ -180,9 +221,12 @@ static void http_sse_free(void *cls)
     orci_sse_free(cls);
 }
 
-/* http_send_web queues a web answer (its body or stream is taken) on conn. */
-static enum MHD_Result http_send_web(struct MHD_Connection *conn, orci_web_response *res)
+/* http_send_web queues a web answer (its body or stream is taken) on conn, answering r. */
+static enum MHD_Result http_send_web(struct MHD_Connection *conn, http_req *r, const char *method,
+                                     orci_web_response *res)
 {
+    /* An event stream's bytes are not known when it starts: its line says 0. */
+    http_access(conn, r, method, res->status, res->stream ? 0 : res->body_len);
     struct MHD_Response *mr;
     if (res->stream) {
         mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, http_sse_read, res->stream,
@@ -205,28 +249,13 @@ static enum MHD_Result http_send_web(struct MHD_Connection *conn, orci_web_respo
     }
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                             res->content_type ? res->content_type : "application/json");
+    MHD_add_response_header(mr, "X-Request-Id", r->rc.id);
     for (size_t i = 0; i < res->n_headers; i++)
         MHD_add_response_header(mr, res->headers[i].name, res->headers[i].value);
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)res->status, mr);
     MHD_destroy_response(mr);
     orci_web_response_fini(res);
     return ok;
-}
-
-/* http_peer writes the connection's peer address (numeric) into out, and returns its fd. */
-static int http_peer(struct MHD_Connection *conn, char *out, size_t size)
-{
-    out[0] = '\0';
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) {
-        socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                               : sizeof(struct sockaddr_in);
-        if (getnameinfo(ci->client_addr, len, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
-            out[0] = '\0';
-    }
-    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
 }
 
 static enum MHD_Result http_web(http_app *app, struct MHD_Connection *conn, http_req *r,
@@ -247,8 +276,21 @@ static enum MHD_Result http_web(http_app *app, struct MHD_Connection *conn, http
                             .tls = app->tls};
     orci_web_response res;
     orci_web_handle(&app->web, &req, &res);
-    orci_info("%s %s %d", method, url, res.status);
-    return http_send_web(conn, &res);
+    return http_send_web(conn, r, method, &res);
+}
+
+/* http_observe answers the observation paths (observe.h) into *ok; false: not one. */
+static bool http_observe(http_app *app, struct MHD_Connection *conn, http_req *r, const char *url,
+                         const char *method, enum MHD_Result *ok)
+{
+    orci_http_response res = {0};
+    char *body = NULL;
+    if (!orci_http_obs_answer(app->obs, method, url, &res.status, &res.content_type, &body,
+                              &res.body_len))
+        return false;
+    res.body = body;
+    *ok = http_send(conn, r, method, &res, false);
+    return true;
 }
 
 static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, const char *url,
@@ -265,7 +307,7 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
         r->started = true;
         const char *why = NULL;
         int status = http_check_head(conn, app->max_body, &why);
-        return status ? http_reject(conn, status, why) : MHD_YES;
+        return status ? http_reject(conn, r, method, status, why) : MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
@@ -288,10 +330,14 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
         return MHD_YES;
     }
     if (r->reject == 413)
-        return http_reject(conn, 413, "Request body too large");
+        return http_reject(conn, r, method, 413, "Request body too large");
     if (r->reject)
-        return http_reject(conn, 500, "Out of memory");
+        return http_reject(conn, r, method, 500, "Out of memory");
 
+    orci_http_obs_enter(&r->rc); /* the RPCs made from here on carry its request id */
+    enum MHD_Result ok;
+    if (http_observe(app, conn, r, url, method, &ok))
+        return ok;
     if (orci_web_path(url))
         return http_web(app, conn, r, url, method);
     orci_http_request req = {.method = method,
@@ -304,8 +350,7 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
                              .tls = app->tls};
     orci_http_response res;
     orci_http_handle(&app->cfg, &req, (int64_t)time(NULL), &res);
-    orci_info("%s %s %d", method, r->target, res.status);
-    return http_send(conn, &res, false);
+    return http_send(conn, r, method, &res, false);
 }
 
 /* http_resolve turns "HOST:PORT" into an address. Returns 0 or -1. */
@@ -341,7 +386,7 @@ static void http_usage(FILE *f)
            "                      [--tls-cert F --tls-key F]\n"
            "                      [--rpc-tls-ca F] [--date-window SECONDS] [--max-body BYTES]\n"
            "                      [--max-connections N] [--log-level debug|info|warn|error]\n"
-           "                      [--log-file PATH] [--config FILE]\n"
+           "                      [--log-format text|json] [--log-file PATH] [--config FILE]\n"
            "\n"
            "Serves the legacy JSON API and the experts' web app in front of orchestrad.\n"
            "  --listen HOST:PORT     address to serve (default " HTTP_DEFAULT_LISTEN ")\n"
@@ -353,15 +398,20 @@ static void http_usage(FILE *f)
            "  --date-window SECONDS  accepted age of a signed request's Date (default 300)\n"
            "  --max-body BYTES       largest request body (default 1048576)\n"
            "  --max-connections N    connections served at once (default 64)\n"
-           "  --log-level LEVEL      debug, info (default), warn or error\n"
+           "  --log-level LEVEL      debug, info (default), warn or error; each request logs\n"
+           "                         a line (with its X-Request-Id): changes at info, reads at\n"
+           "                         debug\n"
+           "  --log-format FORMAT    text (default) or json (one object per line, for shippers)\n"
            "  --log-file PATH        append the log to PATH instead of stderr\n"
            "  --config FILE          read settings from FILE first, one `name = value` per line\n"
+           "Also served: /metrics (Prometheus text), /livez (200 while serving HTTP), /readyz\n"
+           "and /orchestra/status/ (200 only when the coordinator answers, else 503).\n"
            "SIGHUP reopens the log file and reloads the TLS certificate and key.\n");
 }
 
 /* The settings. */
 typedef struct http_opts {
-    const char *listen, *rpc, *events, *cert, *key, *ca, *log_file;
+    const char *listen, *rpc, *events, *cert, *key, *ca, *log_file, *log_format;
     long long window, max_body, max_conn;
     int level;
 } http_opts;
@@ -381,6 +431,7 @@ static int http_parse(int argc, char **argv, http_opts *o)
         {"max-connections", ORCI_OPT_INT, &o->max_conn, 1, 100000, NULL},
         {"log-level", ORCI_OPT_LEVEL, &o->level, 0, 0, NULL},
         {"log-file", ORCI_OPT_STRING, &o->log_file, 0, 0, NULL},
+        {"log-format", ORCI_OPT_STRING, &o->log_format, 0, 0, NULL},
     };
     orci_opts_spec spec = {.program = "orchestra-http",
                            .version = ORC_VERSION,
@@ -395,7 +446,20 @@ static int http_parse(int argc, char **argv, http_opts *o)
         fprintf(stderr, "orchestra-http: --tls-cert and --tls-key go together\n");
         return 2;
     }
+    if (orci_log_parse_format(o->log_format) < 0) {
+        fprintf(stderr, "orchestra-http: bad --log-format %s: use text or json\n", o->log_format);
+        return 2;
+    }
     return -1;
+}
+
+/* http_mhd_log passes libmicrohttpd's own messages through the log (its format and level). */
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    orci_warn("libmicrohttpd: %s", msg);
 }
 
 /* http_start starts libmicrohttpd on addr; NULL when it cannot listen. */
@@ -412,11 +476,12 @@ static struct MHD_Daemon *http_start(const http_opts *o, http_app *app,
         {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tls ? orci_http_tls_install(tls) : NULL},
         {MHD_OPTION_END, 0, NULL}};
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, http_request_cb, app, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)HTTP_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
+        flags, 0, NULL, NULL, http_request_cb, app, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)o->max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_PER_IP_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK,
-        http_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, http_completed_cb, NULL, MHD_OPTION_ARRAY,
+        http_uri_cb, app, MHD_OPTION_NOTIFY_COMPLETED, http_completed_cb, NULL, MHD_OPTION_ARRAY,
         tls ? tls_opts : tls_opts + 1, MHD_OPTION_END);
 }
 
@@ -440,6 +505,19 @@ static void http_serve(orci_http_tls *tls)
     }
 }
 
+/* http_observer makes the metrics registry and the request observer (observe.h). */
+static int http_observer(const http_opts *o, orci_metrics **metrics, orci_http_obs **obs,
+                         orc_error *err)
+{
+    int rc = orci_metrics_new(metrics, err);
+    if (rc == ORC_OK)
+        rc = orci_metrics_add_process(*metrics, "orchestra-http", ORC_VERSION, err);
+    orci_http_obs_opts oo = {.metrics = *metrics, .rpc_url = o->rpc, .tls_ca = o->ca};
+    if (rc == ORC_OK)
+        rc = orci_http_obs_new(&oo, obs, err);
+    return rc;
+}
+
 static void http_stop_mhd(void *arg)
 {
     MHD_stop_daemon(arg);
@@ -451,11 +529,13 @@ int main(int argc, char **argv)
                    .window = 300,
                    .max_body = 1024 * 1024,
                    .max_conn = 64,
-                   .level = ORCI_LOG_INFO};
+                   .level = ORCI_LOG_INFO,
+                   .log_format = "text"};
     int st = http_parse(argc, argv, &o);
     if (st >= 0)
         return st;
     orci_log_init("orchestra-http", (orci_log_level)o.level);
+    orci_log_set_format((orci_log_format)orci_log_parse_format(o.log_format));
     if (o.log_file && orci_log_open_file(o.log_file) != 0) {
         fprintf(stderr, "orchestra-http: cannot open the log file %s: %s\n", o.log_file,
                 strerror(errno));
@@ -480,12 +560,18 @@ int main(int argc, char **argv)
     int rc = 1;
     struct MHD_Daemon *d = NULL;
     orc_client *client = NULL;
+    orci_metrics *metrics = NULL;
+    orci_http_obs *obs = NULL;
     orc_client_opts copts;
     memset(&copts, 0, sizeof copts);
     copts.rpc_url = o.rpc;
     copts.tls_ca_file = o.ca;
     if (orc_client_new(&copts, &client, &err) != ORC_OK) {
         orci_error("cannot reach the coordinator: %s", err.message);
+        goto out;
+    }
+    if (http_observer(&o, &metrics, &obs, &err) != ORC_OK) {
+        orci_error("cannot set up the metrics and health checks: %s", err.message);
         goto out;
     }
     /* Event streams hold a connection each: half the connections stay for everything else. */
@@ -497,7 +583,8 @@ int main(int argc, char **argv)
                             .max_streams = (int)(o.max_conn / 2 > 0 ? o.max_conn / 2 : 1),
                             .date_window_s = o.window},
                     .max_body = (size_t)o.max_body,
-                    .tls = tls != NULL};
+                    .tls = tls != NULL,
+                    .obs = obs};
     if (!(d = http_start(&o, &app, &addr, tls))) {
         orci_error("cannot listen on %s", o.listen);
         goto out;
@@ -516,6 +603,8 @@ out:
         orci_daemon_exit(rc);
     }
     orc_client_destroy(client);
+    orci_http_obs_destroy(obs);
+    orci_metrics_destroy(metrics);
     orci_http_tls_free(tls);
     return rc;
 }

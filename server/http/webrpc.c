@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "observe.h"
+
 int orci_web_call(orc_client *c, const orc_creds *creds, const char *method,
                   const ProtobufCMessage *in, const ProtobufCMessageDescriptor *out_desc,
                   ProtobufCMessage **out, orc_error *err)
@@ -18,7 +20,7 @@ int orci_web_call(orc_client *c, const orc_creds *creds, const char *method,
     len = protobuf_c_message_pack(in, body);
     void *reply = NULL;
     size_t reply_len = 0;
-    int rc = orc_call(c, method, creds, body, len, &reply, &reply_len, err);
+    int rc = orci_http_rpc(c, method, creds, body, len, &reply, &reply_len, err);
     free(body);
     if (rc != ORC_OK)
         return rc;

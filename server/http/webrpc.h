@@ -3,7 +3,8 @@
  * credentials: the worker session token from its cookie, or a forwarded HTTP signature (the
  * project management API called with an admin key). The shim shares one orc_client between
  * its connection threads and a handle's own token cannot change while others call, so each
- * call names its credentials (orc_call, orchestra/call.h), under a fresh request id.
+ * call names its credentials (orc_call, orchestra/call.h), under the web request's own
+ * request id (orci_http_rpc, observe.h).
  *
  * Threads: any number at once on one client.
  */
