@@ -2,7 +2,7 @@
  * host.h: long-lived plugin host processes, which run the plugin functions of machine steps.
  *
  * A host is the executor binary re-executed once as
- *   <self> --plugin-host STORAGE_ROOT LOG_LEVEL MEMORY_MB PLUGIN_PATH...
+ *   <self> --plugin-host STORAGE_ROOT LOG_LEVEL[:json] MEMORY_MB PLUGIN_PATH...
  * (orci_host_main): it dlopens the plugins, then serves many calls, one at a time, over its
  * stdin and stdout. Re-executing, rather than calling functions in a plain fork, gives the
  * functions a clean process: a forked child of the multi-threaded executor would have none

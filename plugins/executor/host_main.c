@@ -373,12 +373,11 @@ int orci_host_main(int argc, char **argv)
     char *end = NULL;
     long mb = argc >= 5 ? strtol(argv[4], &end, 10) : -1;
     if (argc < 5 || strcmp(argv[1], ORCI_HOST_FLAG) != 0 || !end || *end || mb < 0) {
-        fprintf(stderr, "usage: %s %s STORAGE_ROOT LOG_LEVEL MEMORY_MB PLUGIN...\n", argv[0],
+        fprintf(stderr, "usage: %s %s STORAGE_ROOT LOG_LEVEL[:json] MEMORY_MB PLUGIN...\n", argv[0],
                 ORCI_HOST_FLAG);
         return 2;
     }
-    int level = orci_log_parse_level(argv[3]);
-    orci_log_init("orchestra-executor", level < 0 ? ORCI_LOG_INFO : (orci_log_level)level);
+    orci_log_init_spec("orchestra-executor", argv[3]); /* "info", "debug:json"... */
     json_object_seed(0);
     int req = -1, rep = -1;
     if (host_detach_stdio(&req, &rep) != 0)

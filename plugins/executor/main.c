@@ -56,7 +56,7 @@ static void main_usage(FILE *f)
         "                          [--allow-commands] [--storage DIR] [--tls-ca FILE]\n"
         "                          [--log-level debug|info|warn|error] [--job-timeout SECONDS]\n"
         "                          [--lease SECONDS] [--job-memory MB] [--log-file PATH]\n"
-        "                          [--python-path DIR]...\n"
+        "                          [--log-format text|json] [--python-path DIR]...\n"
         "                          [--python-package NAME]... [--python FILE] [--no-python]\n"
         "\n"
         "Runs machine steps for orchestrad: loads the plugins (*.so) of DIR, leases jobs for\n"
@@ -71,6 +71,8 @@ static void main_usage(FILE *f)
         "  --storage DIR        folder plugins store files in (default ./%s)\n"
         "  --tls-ca FILE        CA bundle for a tls+tcp:// endpoint\n"
         "  --log-level L        debug, info (default), warn or error\n"
+        "  --log-format F       text (default) or json (one object per line, for shippers;\n"
+        "                       the plugin hosts' lines too)\n"
         "  --log-file PATH      append the log to PATH instead of stderr (SIGHUP reopens it)\n"
         "  --config FILE        read settings from FILE first, one `name = value` per line\n"
         "                       (names as the long options; flags given here win)\n"
@@ -136,7 +138,7 @@ static char *main_dup_env(const char *name)
 
 /* main_args are the command line's settings. */
 typedef struct main_args {
-    const char *rpc, *plugins_dir, *storage, *tls_ca, *log_file;
+    const char *rpc, *plugins_dir, *storage, *tls_ca, *log_file, *log_format;
     int level;
     long long concurrency, timeout_s, lease_s, memory_mb;
     bool allow_commands, no_python;
@@ -157,6 +159,7 @@ static int main_parse(int argc, char **argv, main_args *a)
         {"tls-ca", ORCI_OPT_STRING, &a->tls_ca, 0, 0, NULL},
         {"log-level", ORCI_OPT_LEVEL, &a->level, 0, 0, NULL},
         {"log-file", ORCI_OPT_STRING, &a->log_file, 0, 0, NULL},
+        {"log-format", ORCI_OPT_STRING, &a->log_format, 0, 0, NULL},
         {"concurrency", ORCI_OPT_INT, &a->concurrency, 1, MAIN_MAX_CONCURRENCY, NULL},
         {"job-timeout", ORCI_OPT_INT, &a->timeout_s, 1, 7 * 86400, "seconds"},
         {"lease", ORCI_OPT_INT, &a->lease_s, MAIN_MIN_LEASE_S, MAIN_MAX_LEASE_S, "seconds"},
@@ -178,6 +181,11 @@ static int main_parse(int argc, char **argv, main_args *a)
     int st = orci_opts_parse(&spec, argc, argv, NULL, 0);
     if (st >= 0)
         return st;
+    if (orci_log_parse_format(a->log_format) < 0) {
+        fprintf(stderr, "orchestra-executor: bad --log-format %s: use text or json\n",
+                a->log_format);
+        return 2;
+    }
     if (a->memory_mb != 0 && a->memory_mb < MAIN_MIN_JOB_MEMORY_MB) {
         fprintf(stderr, "orchestra-executor: --job-memory wants 0 or %d to %ld MB\n",
                 MAIN_MIN_JOB_MEMORY_MB, (long)MAIN_MAX_JOB_MEMORY_MB);
@@ -290,6 +298,7 @@ int main(int argc, char **argv)
 
     main_args a = {.storage = MAIN_DEFAULT_STORAGE,
                    .level = ORCI_LOG_INFO,
+                   .log_format = "text",
                    .concurrency = MAIN_DEFAULT_CONCURRENCY,
                    .timeout_s = MAIN_DEFAULT_JOB_TIMEOUT_S,
                    .lease_s = ORCI_EXECUTOR_LEASE_MS / 1000,
@@ -298,6 +307,9 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     orci_log_init("orchestra-executor", (orci_log_level)a.level);
+    orci_log_set_format((orci_log_format)orci_log_parse_format(a.log_format));
+    char log_spec[32]; /* the plugin hosts log at the same level, in the same format */
+    orci_log_spec(log_spec, sizeof log_spec);
     if (a.log_file && orci_log_open_file(a.log_file) != 0) {
         fprintf(stderr, "orchestra-executor: cannot open the log file %s: %s\n", a.log_file,
                 strerror(errno));
@@ -350,7 +362,7 @@ int main(int argc, char **argv)
                                .allow_commands = a.allow_commands,
                                .storage_root = storage_abs,
                                .self_exe = self_exe,
-                               .log_level = orci_log_level_name((orci_log_level)a.level),
+                               .log_level = log_spec,
                                .executor_id = executor_id,
                                .concurrency = (int)a.concurrency,
                                .job_timeout_ms = (int64_t)a.timeout_s * 1000,

@@ -65,6 +65,7 @@ static void main_usage(FILE *f)
         "  --retry-for SECONDS    from the first failure (default 86400); then the event is\n"
         "                         dead-lettered and the next one goes\n"
         "  --log-level LEVEL      debug, info (default), warn or error\n"
+        "  --log-format FORMAT    text (default) or json (one object per line, for shippers)\n"
         "  --log-file PATH        append the log to PATH instead of stderr (SIGHUP reopens it)\n"
         "  --config FILE          read settings from FILE first, one `name = value` per line\n"
         "Environment: ORCHESTRA_API_KEY and ORCHESTRA_API_SECRET, a key with the notify scope\n"
@@ -75,7 +76,7 @@ static void main_usage(FILE *f)
 
 /* main_args are the settings. */
 typedef struct main_args {
-    const char *rpc, *events, *tls_ca, *state, *log_file;
+    const char *rpc, *events, *tls_ca, *state, *log_file, *log_format;
     const char *smtp, *smtp_from, *smtp_user, *smtp_password_file, *smtp_tls, *smtp_ca;
     const char *app_url, *email_start, *webhook_ca;
     long long webhook_timeout_ms, refresh_ms, retry_min_ms, retry_max_ms, retry_for_s;
@@ -106,6 +107,7 @@ static int main_parse(int argc, char **argv, main_args *a)
         {"retry-for", ORCI_OPT_INT, &a->retry_for_s, 0, 30 * 86400, "seconds"},
         {"log-level", ORCI_OPT_LEVEL, &a->level, 0, 0, NULL},
         {"log-file", ORCI_OPT_STRING, &a->log_file, 0, 0, NULL},
+        {"log-format", ORCI_OPT_STRING, &a->log_format, 0, 0, NULL},
     };
     orci_opts_spec spec = {.program = "orchestra-notify",
                            .version = ORC_VERSION,
@@ -124,6 +126,8 @@ static int main_parse(int argc, char **argv, main_args *a)
         why = "--retry-max must not be below --retry-min";
     else if ((a->smtp_user != NULL) != (a->smtp_password_file != NULL))
         why = "--smtp-user and --smtp-password-file go together";
+    else if (orci_log_parse_format(a->log_format) < 0)
+        why = "--log-format is text or json";
     if (why) {
         fprintf(stderr, "orchestra-notify: %s\n", why);
         return 2;
@@ -228,9 +232,11 @@ static int main_run(const main_args *a, const char *key, const char *secret, con
                               .webhook_ca = a->webhook_ca,
                               .webhook_timeout_ms = (int)a->webhook_timeout_ms,
                               .refresh_ms = (int)a->refresh_ms};
+    char smtp[1024]; /* --smtp may hold user:password@: never logged */
+    orci_log_url(a->smtp ? a->smtp : "off (no --smtp)", smtp, sizeof smtp);
     orci_info("coordinator %s, feed %s, state %s; e-mail %s; retries for %lld s",
-              a->rpc ? a->rpc : "(default)", a->events ? a->events : "(default)", a->state,
-              a->smtp ? a->smtp : "off (no --smtp)", a->retry_for_s);
+              a->rpc ? a->rpc : "(default)", a->events ? a->events : "(default)", a->state, smtp,
+              a->retry_for_s);
     if (orci_notifier_run(&c, &err) != ORC_OK) {
         orci_error("%s", err.message);
         goto out;
@@ -255,7 +261,8 @@ int main(int argc, char **argv)
                    .retry_min_ms = 1000,
                    .retry_max_ms = 3600000,
                    .retry_for_s = 86400,
-                   .level = ORCI_LOG_INFO};
+                   .level = ORCI_LOG_INFO,
+                   .log_format = "text"};
     int status = main_parse(argc, argv, &a);
     if (status >= 0)
         return status;
@@ -264,6 +271,7 @@ int main(int argc, char **argv)
         return 2;
     }
     orci_log_init("orchestra-notify", (orci_log_level)a.level);
+    orci_log_set_format((orci_log_format)orci_log_parse_format(a.log_format));
     if (a.log_file && orci_log_open_file(a.log_file) != 0) {
         fprintf(stderr, "orchestra-notify: cannot open the log file %s: %s\n", a.log_file,
                 strerror(errno));

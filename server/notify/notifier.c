@@ -168,7 +168,9 @@ static void start_webhook(notifier *m, const orc_webhook *w)
         slot_remove(m, m->n - 1);
         return;
     }
-    orci_info("%s: delivering to %s", s->name, w->url);
+    char url[1024]; /* a URL's user:password@ stays out of the log */
+    orci_log_url(w->url, url, sizeof url);
+    orci_info("%s: delivering to %s", s->name, url);
 }
 
 /* forget drops the delivery state of a webhook that was deleted. */
