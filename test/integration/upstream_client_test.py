@@ -250,7 +250,12 @@ class UpstreamClientTest(unittest.TestCase):
                  if e["type"] == "project.abort_completion"]
         self.assertEqual(len(hooks), 1)
         self.assertEqual(hooks[0]["function"], {"path": "handoff.hooks.on_end", "kwargs": {}})
-        self.assertIs(hooks[0]["ran"], False)
+        # The hook is a job of its own (no executor runs in this test: it stays queued).
+        job_id = hooks[0]["job_id"]
+        _, out, _ = ENV.cli("--json", "job", "list", "-p", str(pid))
+        jobs = {j["job_id"]: j for j in json.loads(out)["jobs"]}
+        self.assertEqual(jobs[job_id]["function"], "abort_completion:handoff.hooks.on_end")
+        self.assertEqual(jobs[job_id]["status"], "queued")
 
     def test_message_project_team_has_no_team_channel(self):
         pid = self.handoff_project()
