@@ -167,10 +167,21 @@ static void executor_run_job(worker *wk, const Orchestra__V1__Job *job, Orchestr
                           .context = job->context,
                           .python = o->python,
                           .runner = wk->runner};
-    orci_job_outcome out;
+    orci_job_outcome out = {0};
+    int64_t start = orci_monotonic_ms();
+    if (job->ack_required) {
+        /* A lease from a poll that waited: acknowledge it before running it (proto Job). A
+         * project ended or a lease lost meanwhile is reported as the tick's would be. */
+        w.next_heartbeat = 0;
+        if (!job_tick(&w)) {
+            snprintf(out.error, sizeof out.error, "executor shutting down");
+            out.stopped = true;
+            executor_report(ex, job, &w, &out, 0, next);
+            return;
+        }
+    }
     orci_info("job %lld: running %s for project %lld (step %s, attempt %d)", (long long)job->job_id,
               job->function, (long long)job->project_id, job->step, job->attempt);
-    int64_t start = orci_monotonic_ms();
     orci_job_run(&spec, &out);
     executor_report(ex, job, &w, &out, orci_monotonic_ms() - start, next);
     orci_job_outcome_fini(&out);

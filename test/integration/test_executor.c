@@ -426,9 +426,90 @@ static void test_sigkilled_executor_loses_nothing_and_job_completes_once_elsewhe
     orc_flow_expect_consistent(&f->h);
 }
 
+/* wait_leased_by waits until project's run job is leased by the executor with pid owner. */
+static void wait_leased_by(fixture *f, int64_t project, pid_t owner)
+{
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, ":%ld", (long)owner);
+    int64_t deadline = orc_test_now_ms() + WAIT_MS;
+    for (;;) {
+        Orchestra__V1__ListJobsReply *jobs = orc_exec_list_jobs(&f->h, project);
+        assert_non_null(jobs);
+        const Orchestra__V1__JobInfo *j = orc_exec_find_job(jobs, project, "run");
+        size_t n = j != NULL ? strlen(j->executor_id) : 0;
+        bool leased = j != NULL && strcmp(j->status, "leased") == 0 && n > strlen(suffix) &&
+                      strcmp(j->executor_id + n - strlen(suffix), suffix) == 0;
+        protobuf_c_message_free_unpacked(&jobs->base, NULL);
+        if (leased)
+            return;
+        if (orc_test_now_ms() > deadline)
+            fail_msg("project %" PRId64 ": its job was never leased by pid %ld", project,
+                     (long)owner);
+        orc_test_sleep_ms(20);
+    }
+}
+
+static const char *const ONE_ATTEMPT = "{\"max_attempts\":1}";
+
+/*
+ * An executor stopped while its LeaseJob poll waits takes the poll with it: the job created
+ * afterwards goes to the next executor as its one and only attempt, at once (issue 13: it was
+ * leased to the stopped executor, and its lease's expiry failed the task).
+ */
+static void test_stopped_executor_withdraws_its_waiting_poll(void **state)
+{
+    fixture *f = *state;
+    char plugins[700];
+    plugin_dir(f, "plugins", TEST_LIB_ALL, plugins, sizeof plugins);
+    load_machine_workflow(f, "onewf", ECHO, ONE_ATTEMPT);
+    orc_exec_opts a = {.plugins_dir = plugins, .concurrency = 1, .lease_s = 600};
+    assert_int_equal(orc_exec_start(&f->h, "a", &a, &f->ex[0]), 0);
+    orc_test_sleep_ms(300); /* its first poll waits */
+    assert_int_equal(orc_exec_stop(&f->ex[0]), 0);
+    int64_t p = orc_flow_create_project(&f->h, "onewf", "v1", "one", "{\"n\":1}");
+    start_exec(f, 1, "b", plugins, 1, 0, false);
+    /* Within WAIT_MS, far below the 600 s lease A would have held. */
+    wait_task(f, p, "run", "Complete/Submitted", WAIT_MS);
+    expect_job(f, p, "completed", 1, NULL);
+    Orchestra__V1__ListJobsReply *jobs = orc_exec_list_jobs(&f->h, p);
+    assert_non_null(jobs);
+    assert_string_equal(orc_exec_find_job(jobs, p, "run")->last_error, "");
+    protobuf_c_message_free_unpacked(&jobs->base, NULL);
+    expect_one_iteration(f, p);
+}
+
+/*
+ * A lease that answers a waiting poll reaches an executor that never reads it (frozen, then
+ * killed): its expiry costs no attempt, and the next executor completes the one-attempt job.
+ */
+static void test_lease_never_received_costs_no_attempt(void **state)
+{
+    fixture *f = *state;
+    char plugins[700];
+    plugin_dir(f, "plugins", TEST_LIB_ALL, plugins, sizeof plugins);
+    load_machine_workflow(f, "onewf", ECHO, ONE_ATTEMPT);
+    orc_exec_opts a = {.plugins_dir = plugins, .concurrency = 1, .lease_s = SHORT_LEASE_S};
+    assert_int_equal(orc_exec_start(&f->h, "a", &a, &f->ex[0]), 0);
+    orc_test_sleep_ms(300); /* its first poll waits */
+    pid_t frozen = f->ex[0].pid;
+    assert_int_equal(kill(frozen, SIGSTOP), 0);
+    int64_t p = orc_flow_create_project(&f->h, "onewf", "v1", "one", "{\"n\":1}");
+    wait_leased_by(f, p, frozen); /* the waiting poll was answered: A holds the lease */
+    orc_exec_kill(&f->ex[0]);
+    start_exec(f, 1, "b", plugins, 1, 0, false);
+    wait_task(f, p, "run", "Complete/Submitted", SHORT_LEASE_S * 1000 + WAIT_MS);
+    expect_job(f, p, "completed", 1, "not counted as an attempt");
+    expect_one_iteration(f, p);
+    orc_flow_expect_consistent(&f->h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stopped_executor_withdraws_its_waiting_poll, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lease_never_received_costs_no_attempt, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
             test_crashing_plugin_fails_after_its_retries_and_executor_keeps_serving, setup,
             teardown),

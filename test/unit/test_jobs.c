@@ -73,6 +73,7 @@ typedef struct lease_args {
     const char *fns[4];
     size_t n;
     int64_t lease_ms;
+    bool unacked; /* the lease answers a parked poll (orci_lease_params.unacked) */
     orci_job job;
     bool found;
     int64_t next_due;
@@ -84,7 +85,8 @@ static int lease_op(orci_lc *lc, void *arg, orc_error *err)
     orci_lease_params p = {.executor_id = a->executor,
                            .functions = a->fns,
                            .n_functions = a->n,
-                           .lease_ms = a->lease_ms};
+                           .lease_ms = a->lease_ms,
+                           .unacked = a->unacked};
     return orci_jobs_lease(lc, &orci_lc_machine_ops, &p, &a->job, &a->found, &a->next_due, err);
 }
 
@@ -180,6 +182,21 @@ static void lease_found(fx *f, lease_args *a, const char *executor, const char *
                         int64_t lease_ms)
 {
     FX_OK(f, lease(f, a, executor, function, lease_ms));
+    if (!a->found)
+        fail_msg("no job leased for %s", function);
+}
+
+/* lease_found_parked is lease_found for a parked poll answered later: unacknowledged. */
+static void lease_found_parked(fx *f, lease_args *a, const char *executor, const char *function,
+                               int64_t lease_ms)
+{
+    memset(a, 0, sizeof *a);
+    a->executor = executor;
+    a->fns[0] = function;
+    a->n = 1;
+    a->lease_ms = lease_ms;
+    a->unacked = true;
+    FX_OK(f, fx_run(f, lease_op, a));
     if (!a->found)
         fail_msg("no job leased for %s", function);
 }
@@ -549,6 +566,64 @@ static void test_jobs_expiry_on_last_attempt_fails_the_job(void **state)
     FX_CHECK(f, crawl);
 }
 
+/*
+ * A lease answering a parked poll that expires before any heartbeat may never have reached
+ * its executor (it had stopped meanwhile): it costs no attempt, three times per job; the
+ * fourth such expiry counts, so that a job that kills its executor at once still runs out of
+ * attempts. A heartbeat makes the lease count like any other.
+ */
+static void test_jobs_unacknowledged_expiry_costs_no_attempt(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{\"max_attempts\":1}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found_parked(f, &a, "exec-1", "m.crawl", 2000);
+    for (int k = 1; k <= 3; k++) {
+        /* No heartbeat: the next lease call settles the expired lease and gets the job. */
+        f->now = a.job.lease_expires_at;
+        orci_job_fini(&a.job);
+        lease_found_parked(f, &a, "exec-2", "m.crawl", 2000);
+        assert_int_equal(a.job.attempt, 1);
+        char *why = fx_text(f, "SELECT last_error FROM jobs WHERE task_id = ?1", crawl);
+        assert_non_null(strstr(why, "before the executor acknowledged it: not counted"));
+        free(why);
+        assert_int_equal(job_int(f, "SELECT free_expiries FROM jobs WHERE task_id = ?1", crawl), k);
+    }
+    /* The fourth unacknowledged expiry is the job's one attempt. */
+    f->now = a.job.lease_expires_at;
+    orci_job_fini(&a.job);
+    FX_OK(f, lease(f, &a, "exec-3", "m.crawl", 0));
+    assert_false(a.found);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_FAILED);
+    assert_int_equal(JOB_ATTEMPTS(f, crawl), 1);
+    FX_CHECK(f, crawl);
+}
+
+/* A parked poll's lease that its executor acknowledged costs its attempt when it expires. */
+static void test_jobs_acknowledged_parked_lease_counts(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{\"max_attempts\":1}");
+    int64_t p = fx_project(f, 0);
+    int64_t crawl = fx_task_of(f, p, x.crawl);
+    lease_args a;
+    lease_found_parked(f, &a, "exec-1", "m.crawl", 2000);
+    int64_t expires = 0;
+    bool cancelled = false;
+    FX_OK(f, heartbeat(f, &a.job, 2000, &expires, &cancelled));
+    f->now = expires;
+    orci_job_fini(&a.job);
+    FX_OK(f, lease(f, &a, "exec-2", "m.crawl", 0));
+    assert_false(a.found);
+    assert_int_equal(JOB_STATUS(f, crawl), ORCI_JOB_FAILED);
+    assert_int_equal(job_int(f, "SELECT free_expiries FROM jobs WHERE task_id = ?1", crawl), 0);
+    FX_CHECK(f, crawl);
+}
+
 static void test_jobs_end_project_cancels_jobs(void **state)
 {
     fx *f = *state;
@@ -841,6 +916,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_heartbeat_extends_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_jobs_expired_lease_is_offered_again_and_old_report_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_unacknowledged_expiry_costs_no_attempt, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_acknowledged_parked_lease_counts, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_jobs_retry_with_backoff_until_failed_then_admin_retry,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_non_retryable_failure_fails_at_once, setup,

@@ -28,6 +28,8 @@
 #define MSG_LEASE_LOST "lease lost"
 #define MSG_NO_JOB "No job for given id"
 #define JOBS_EXPIRE_BATCH 64
+/* Unacknowledged lease expiries per job that give their attempt back (schema/0012). */
+#define JOBS_FREE_EXPIRIES 3
 /* Candidates skipped in one lease call (tasks no longer runnable) before giving up. */
 #define JOBS_LEASE_TRIES 16
 #define JOBS_ERROR_MAX 4096
@@ -471,6 +473,36 @@ out:
     return code;
 }
 
+/*
+ * refund_attempt gives back the attempt of an unacknowledged lease (orci_lease_params.unacked)
+ * that expired before its executor showed it had received it (no heartbeat): the reply that
+ * carried it may never have arrived, as when the executor stopped while its poll waited. Bounded
+ * per job (JOBS_FREE_EXPIRIES), so that a job that kills its executor before the first heartbeat
+ * still uses its attempts up. *refunded tells whether it did; j's attempts follow.
+ */
+static int refund_attempt(orci_lc *lc, job_row *j, bool *refunded, orc_error *err)
+{
+    orci_stmt *st = orci_db_stmt(lc->db,
+                                 "UPDATE jobs SET attempts = attempts - 1,"
+                                 " free_expiries = free_expiries + 1"
+                                 " WHERE id = ?1 AND lease_acked = 0 AND free_expiries < ?2"
+                                 " AND attempts > 0 RETURNING attempts",
+                                 err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, j->id);
+    orci_bind_int(st, 2, JOBS_FREE_EXPIRIES);
+    int r = orci_db_row(lc->db, st, err);
+    if (r < 0)
+        return jobs_db_err(err);
+    *refunded = r == 1;
+    if (r == 1) {
+        j->attempts = (int)orci_col_int(st, 0);
+        orci_stmt_reset(st);
+    }
+    return ORC_OK;
+}
+
 /* expire_batch settles up to limit expired leases; *count gets how many. */
 static int expire_batch(orci_lc *lc, const orci_machine_ops *m, int limit, int *count,
                         orc_error *err)
@@ -501,9 +533,14 @@ static int expire_batch(orci_lc *lc, const orci_machine_ops *m, int limit, int *
         }
     }
     for (int i = 0; i < n; i++) {
-        char why[ORCI_JOB_MAX_NAME + 64];
-        snprintf(why, sizeof why, "lease expired (executor %.200s)", owners[i]);
-        int code = settle_failure(lc, m, &rows[i], true, true, why, NULL, NULL, err);
+        bool refunded = false;
+        int code = refund_attempt(lc, &rows[i], &refunded, err);
+        if (code != ORC_OK)
+            return code;
+        char why[ORCI_JOB_MAX_NAME + 128];
+        snprintf(why, sizeof why, "lease expired (executor %.200s)%s", owners[i],
+                 refunded ? " before the executor acknowledged it: not counted as an attempt" : "");
+        code = settle_failure(lc, m, &rows[i], true, true, why, NULL, NULL, err);
         if (code != ORC_OK)
             return code;
     }
@@ -767,7 +804,7 @@ static int lease_token_set(orci_lc *lc, const orci_lease_params *p, int64_t job_
     orci_sha256(token, strlen(token), hash);
     orci_stmt *st = orci_db_stmt(lc->db,
                                  "UPDATE jobs SET status = 1, attempts = attempts + 1,"
-                                 " lease_token_hash = ?2, lease_owner = ?3,"
+                                 " lease_acked = ?6, lease_token_hash = ?2, lease_owner = ?3,"
                                  " lease_expires_at = ?4, output = NULL, updated_at = ?5"
                                  " WHERE id = ?1",
                                  err);
@@ -778,6 +815,7 @@ static int lease_token_set(orci_lc *lc, const orci_lease_params *p, int64_t job_
     orci_bind_text(st, 3, p->executor_id);
     orci_bind_int(st, 4, lc->now_us + lease_length_us(p->lease_ms));
     orci_bind_int(st, 5, lc->now_us);
+    orci_bind_int(st, 6, p->unacked ? 0 : 1);
     return orci_db_step(lc->db, st, err);
 }
 
@@ -1020,7 +1058,9 @@ int orci_jobs_heartbeat(orci_lc *lc, int64_t job_id, const char *token, int64_t 
     if (until < j.lease_expires_at)
         until = j.lease_expires_at; /* never shortens a lease */
     orci_stmt *st = orci_db_stmt(
-        lc->db, "UPDATE jobs SET lease_expires_at = ?2, updated_at = ?3 WHERE id = ?1", err);
+        lc->db,
+        "UPDATE jobs SET lease_expires_at = ?2, lease_acked = 1, updated_at = ?3 WHERE id = ?1",
+        err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, job_id);

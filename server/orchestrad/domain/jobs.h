@@ -9,7 +9,10 @@
  * Requested Review, the task Complete, the next tasks created) or a failure (FailJob).
  *
  * Reliability. A lease that expires counts as a failed attempt: the job is offered again at
- * once while attempts remain. A retryable failure re-queues the job after
+ * once while attempts remain, except a lease answering a parked poll (unacked) that expires
+ * before its first heartbeat: its executor may have stopped while it waited and never
+ * received it, so the attempt is given back (at most three times per job).
+ * A retryable failure re-queues the job after
  *   min(max_delay, initial_delay * 2^(attempt-1)) * (0.5 + u/2),   u from lc->rng in [0,1);
  * when attempts run out (or the failure is not retryable) the job is failed and the machine
  * assignment Failed, the task staying Processing. orci_jobs_retry re-queues a failed job
@@ -144,6 +147,9 @@ typedef struct orci_lease_params {
     const char *const *packages; /* top-level Python packages; may be empty */
     size_t n_packages;
     int64_t lease_ms; /* 0: ORCI_JOB_DEFAULT_LEASE_MS */
+    /* The lease answers a poll that waited (parked) and whose executor may have gone since:
+     * it counts as an attempt once the executor acknowledges it with a heartbeat. */
+    bool unacked;
 } orci_lease_params;
 
 /* orci_lease_params_check validates a lease request (INVALID_ARGUMENT with why). */

@@ -672,7 +672,8 @@ void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t
                           .request_id = d->request_id,
                           .token = d->req->auth ? d->req->auth->token : "",
                           .now_us = now_us,
-                          .final_poll = final_poll};
+                          .final_poll = final_poll,
+                          .rerun = rerun};
     if (d->m->mutating) {
         dispatch_mutating(d);
         return;

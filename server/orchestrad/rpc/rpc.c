@@ -28,6 +28,10 @@
  *    lease expires);
  *  - at its deadline (first arrival + wait_ms), in final mode, when the handler answers with
  *    what it has (an empty LeaseJobReply when nothing came).
+ * A parked poll whose connection closes (its executor stopped or died) is withdrawn without
+ * an answer: nng's pipe callback marks it and the poller sends the context back to receiving,
+ * so no job is leased to an executor that is gone (a poll whose connection closed while it was
+ * running is withdrawn when it would park: the callback remembers the last closed pipes).
  * Stopping runs every parked poll at once in final mode, so their executors get an empty
  * reply promptly. The maintenance thread also settles expired leases once a minute, for
  * jobs whose executors all died. Clients doing long polls must set their REQ resend time
@@ -61,11 +65,14 @@
 #include "rpc/replies.h"
 
 #define RPC_SEND_TIMEOUT_MS 10000
-#define RPC_STOP_SEND_WAIT_MS 10000
+/* At a stop, how long replies get to leave: well inside the daemon's 5 s stop budget. */
+#define RPC_STOP_SEND_WAIT_MS 1500
 #define RPC_PRUNE_INTERVAL_S 60
 #define RPC_TLS_FILE_MAX (1u << 20)
 /* Most long polls parked at once; more are answered at once (empty when no work). */
 #define RPC_MAX_PARKED 1024
+/* Closed connections remembered for requests that were running when theirs closed. */
+#define RPC_CLOSED_PIPES 256
 
 typedef enum rpc_state { RPC_RECV, RPC_WAIT, RPC_PARKED, RPC_SEND, RPC_SPARE, RPC_IDLE } rpc_state;
 
@@ -75,6 +82,8 @@ typedef struct rpc_ctx {
     nng_aio *aio;
     rpc_state state;
     nng_msg *req;         /* the request while WAIT or PARKED */
+    uint32_t pipe;        /* the id of the connection the request came on */
+    bool withdrawn;       /* PARKED, and its connection closed: drop it */
     struct rpc_ctx *next; /* work queue link */
     /* Long poll, once parked: its deadline is fixed at the first park. */
     bool polled;
@@ -108,11 +117,14 @@ struct orci_rpc {
 
     rpc_ctx **ctxs; /* every context, each allocated on its own */
     int n_ctxs, cap_ctxs;
-    int target;      /* contexts that receive and serve */
-    int n_parked;    /* in PARKED */
-    int n_spare;     /* in SPARE */
-    bool poll_kick;  /* run every parked poll again */
-    int64_t job_seq; /* the last job signal seen */
+    int target;                              /* contexts that receive and serve */
+    int n_parked;                            /* in PARKED */
+    int n_spare;                             /* in SPARE */
+    bool poll_kick;                          /* run every parked poll again */
+    bool poll_withdraw;                      /* some parked poll is withdrawn */
+    uint32_t closed_pipes[RPC_CLOSED_PIPES]; /* the last closed connections, a ring */
+    unsigned n_closed;                       /* connections closed so far */
+    int64_t job_seq;                         /* the last job signal seen */
 
     rpc_worker *workers;
     int n_workers;
@@ -313,6 +325,7 @@ static void rpc_ctx_cb(void *arg)
         /* Even when stopping, a request already received is answered. */
         c->req = nng_aio_get_msg(c->aio);
         nng_aio_set_msg(c->aio, NULL);
+        c->pipe = nng_pipe_id(nng_msg_get_pipe(c->req));
         c->polled = false;
         c->final = false;
         rpc_enqueue_locked(r, c);
@@ -435,10 +448,63 @@ static void rpc_note_write(orci_rpc *r, orci_db *rdb)
     rpc_note_signal(r, seq);
 }
 
+/* rpc_pipe_closed_locked tells whether connection id closed lately (rpc_pipe_cb). */
+static bool rpc_pipe_closed_locked(const orci_rpc *r, uint32_t id)
+{
+    unsigned n = r->n_closed < RPC_CLOSED_PIPES ? r->n_closed : RPC_CLOSED_PIPES;
+    for (unsigned i = 0; i < n; i++)
+        if (r->closed_pipes[i] == id)
+            return true;
+    return false;
+}
+
+/*
+ * rpc_withdraw_locked drops a poll whose connection closed, unanswered (nobody would read
+ * the answer, and a job in it would wait out its lease), and frees its context.
+ */
+static void rpc_withdraw_locked(rpc_ctx *c)
+{
+    orci_info("rpc: a parked LeaseJob withdrawn: its connection closed");
+    nng_msg_free(c->req);
+    c->req = NULL;
+    c->polled = false;
+    c->final = false;
+    c->withdrawn = false;
+    rpc_after_send_locked(c);
+}
+
+/*
+ * rpc_pipe_cb runs on nng's thread when a connection has closed: the polls parked on it are
+ * marked for the poller, which withdraws them (no nng call on a context from here).
+ */
+static void rpc_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    (void)ev;
+    orci_rpc *r = arg;
+    uint32_t id = nng_pipe_id(p);
+    pthread_mutex_lock(&r->mu);
+    r->closed_pipes[r->n_closed++ % RPC_CLOSED_PIPES] = id;
+    for (int i = 0; i < r->n_ctxs; i++) {
+        rpc_ctx *c = r->ctxs[i];
+        if (c->state == RPC_PARKED && c->pipe == id) {
+            c->withdrawn = true;
+            r->poll_withdraw = true;
+        }
+    }
+    if (r->poll_withdraw)
+        pthread_cond_signal(&r->poll_cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* rpc_park parks a context whose request asked to wait, or queues it again at once. */
 static void rpc_park(orci_rpc *r, rpc_ctx *c, const orci_dispatch_info *info, int64_t seen)
 {
     pthread_mutex_lock(&r->mu);
+    if (!r->stopping && rpc_pipe_closed_locked(r, c->pipe)) {
+        rpc_withdraw_locked(c);
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
     int64_t now = orci_monotonic_ms();
     if (!c->polled) {
         c->polled = true;
@@ -569,11 +635,15 @@ static void *rpc_poller_main(void *arg)
         int64_t next = INT64_MAX;
         bool all = r->poll_kick || r->stopping;
         r->poll_kick = false;
+        r->poll_withdraw = false;
         for (int i = 0; i < r->n_ctxs && r->n_parked > 0; i++) {
             rpc_ctx *c = r->ctxs[i];
             if (c->state != RPC_PARKED)
                 continue;
-            if (all || now >= c->wake_ms) {
+            if (c->withdrawn && !r->stopping) {
+                r->n_parked--;
+                rpc_withdraw_locked(c);
+            } else if (all || now >= c->wake_ms) {
                 c->final = r->stopping || now >= c->deadline_ms;
                 r->n_parked--;
                 rpc_enqueue_locked(r, c);
@@ -581,7 +651,7 @@ static void *rpc_poller_main(void *arg)
                 next = c->wake_ms;
             }
         }
-        if (r->quit || r->poll_kick || (r->stopping && r->n_parked > 0))
+        if (r->quit || r->poll_kick || r->poll_withdraw || (r->stopping && r->n_parked > 0))
             continue;
         if (next == INT64_MAX) {
             pthread_cond_wait(&r->poll_cv, &r->mu);
@@ -692,6 +762,9 @@ static void rpc_free(orci_rpc *r)
      * which parks the context) and close its nng context. Closing the socket while contexts
      * still had operations in flight hung nng_close now and then (nng 1.5.2).
      */
+    /* Once this returns no pipe callback runs (nng calls them under the lock it takes). */
+    if (r->sock_open)
+        nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
     for (int i = 0; i < r->n_ctxs; i++) {
         rpc_ctx *c = r->ctxs[i];
         if (c->aio) {
@@ -806,6 +879,11 @@ int orci_rpc_start(orci_server *srv, const orci_rpc_opts *opts, orci_rpc **out, 
     rv = nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, max_message);
     if (rv != 0) {
         rc = orc_error_set(err, ORC_INTERNAL, "cannot cap the message size: %s", nng_strerror(rv));
+        goto fail;
+    }
+    rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, rpc_pipe_cb, r);
+    if (rv != 0) {
+        rc = orc_error_set(err, ORC_INTERNAL, "cannot watch connections: %s", nng_strerror(rv));
         goto fail;
     }
     rc = orci_listen(r->sock, opts->url, opts->tls_cert_file, opts->tls_key_file, err);

@@ -157,6 +157,7 @@ int orci_svc_lease_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage 
     int rc = lease_params(req, &p, err);
     if (rc != ORC_OK)
         return rc;
+    p.unacked = c->rerun; /* a poll that waited: its executor may have gone meanwhile */
     orci_lc lc = job_lc(c, wdb);
     orci_job job;
     bool found = false;
@@ -179,6 +180,7 @@ int orci_svc_lease_job_apply(orci_call *c, orci_db *wdb, const ProtobufCMessage 
         free(r);
         return rc;
     }
+    r->job->ack_required = p.unacked;
     *out = &r->base;
     return ORC_OK;
 }

@@ -101,6 +101,7 @@ typedef struct orci_call {
      * and no reply is stored.
      */
     bool final_poll;
+    bool rerun; /* in: a parked poll run again (its caller may have gone while it waited) */
     bool park;
     int64_t park_deadline_us;
     int64_t park_wake_us;
