@@ -621,7 +621,9 @@ class WebAppTest(Browser):
         assignment = ENV.main.cli("task", "assign", str(task), "first")["assignment_id"]
         self.sign_in("first", pw)
         self.open_task(task)
-        choice = self.css("input[name=imageRating]")[2]
+        # The step's interface is drawn by its script after the page: wait for its choices.
+        choice = self.wait(lambda d: (self.css("input[name=imageRating]")[2:3] or [None])[0],
+                           "the third rating choice")
         # Into the middle of the window: the sticky action bar covers the bottom edge.
         self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", choice)
         choice.click()
