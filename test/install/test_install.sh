@@ -40,7 +40,8 @@ for f in bin/orchestrad bin/orchestra bin/orchestra-http bin/orchestra-executor 
     lib/orchestra/plugins/libsimple_workflow.so share/orchestra/workflows/simple_workflow/workflow.json \
     etc/orchestra/orchestrad.conf lib/systemd/system/orchestrad.service \
     share/man/man8/orchestrad.8.gz share/man/man1/orchestra.1.gz \
-    share/bash-completion/completions/orchestra; do
+    share/bash-completion/completions/orchestra share/orchestra/python/orchestra_runner.py \
+    share/orchestra/python/compat/orchestra/models.py; do
     [ -e "$prefix/$f" ] || fail "missing $f"
 done
 for b in orchestrad orchestra orchestra-http orchestra-executor orchestra-notify; do
@@ -167,6 +168,9 @@ sys.exit(0 if t["status"] == "Complete" and t["latest_data"]["image"].endswith("
     [ $i -lt 300 ] || fail "the crawl step did not complete"
     sleep 0.1
 done
+# The installed executor runs Python steps with the installed runner, found next to itself.
+grep -q "python: /usr/bin/python3 with .*/share/orchestra/python/orchestra_runner.py" \
+    "$work/executor.log" || fail "the installed executor did not find the installed Python runner"
 i=0
 until curl -fs "http://127.0.0.1:$http_port/orchestra/api/status/" >/dev/null; do
     i=$((i + 1))

@@ -7,8 +7,9 @@
  * project id; a Python creation policy leaves a step out or lets it in; the abort hook runs
  * once when the project is ended; a step that raises is retried by its policy and then fails
  * with the traceback's last lines; one returning a set fails clearly; a runner killed in the
- * middle of a step is replaced and the step retried; the sample-data load function loads its
- * workers; an executor without Python leaves a Python job queued.
+ * middle of a step is replaced and the step retried, and one whose executor is killed dies with
+ * it; the sample-data load function loads its workers; an executor without Python leaves a
+ * Python job queued.
  * Every wait is bounded and polls the project's or the jobs' state. Needs Debian's
  * /usr/bin/python3 with python3-requests and python3-bs4.
  */
@@ -336,6 +337,28 @@ static void test_a_killed_runner_is_replaced_and_the_step_retried(void **state)
     assert_int_equal(orc_exec_log_count(&f->ex, line), 1);
 }
 
+static void test_a_killed_executor_takes_its_runner_along(void **state)
+{
+    fixture *f = *state;
+    char marker[700], data[800];
+    snprintf(marker, sizeof marker, "%s/slow.pid", f->h.dir);
+    snprintf(data, sizeof data, "{\"marker\": \"%s\"}", marker);
+    create(f, "v3", data);
+    int64_t deadline = orc_test_now_ms() + WAIT_MS;
+    char *text = NULL;
+    while (!(text = orc_test_read_file(marker, NULL)) && orc_test_now_ms() < deadline)
+        orc_test_sleep_ms(50);
+    assert_non_null(text);
+    pid_t runner = (pid_t)atol(text);
+    free(text);
+    assert_true(orc_proc_info(runner, NULL, NULL));
+    orc_exec_kill(&f->ex); /* SIGKILL: no chance to stop its runner itself */
+    deadline = orc_test_now_ms() + WAIT_MS;
+    while (orc_proc_info(runner, NULL, NULL) && orc_test_now_ms() < deadline)
+        orc_test_sleep_ms(50);
+    assert_false(orc_proc_info(runner, NULL, NULL)); /* PR_SET_PDEATHSIG */
+}
+
 static void test_a_python_load_function_loads_the_sample_data(void **state)
 {
     fixture *f = *state;
@@ -396,6 +419,7 @@ int main(void)
         T(test_python_policy_lets_the_step_in_when_it_says_so),
         T(test_a_raising_step_is_retried_then_failed_and_a_set_is_refused),
         T(test_a_killed_runner_is_replaced_and_the_step_retried),
+        T(test_a_killed_executor_takes_its_runner_along),
         T(test_a_python_load_function_loads_the_sample_data),
         cmocka_unit_test_setup_teardown(test_an_executor_without_python_leaves_python_jobs_queued,
                                         setup_no_python, teardown),

@@ -173,6 +173,31 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A repeatable setting (ORCI_OPT_LIST): every line of the file adds a value; the command
+ * line's values replace the file's, in their order. */
+static void test_options_lists_repeat_and_the_command_line_replaces_the_file(void **state)
+{
+    (void)state;
+    orci_opt_list paths = {0};
+    const orci_opt opts[] = {{"path", ORCI_OPT_LIST, &paths, 0, 0, NULL}};
+    orci_opts_spec spec = {
+        .program = "test", .version = "1", .opts = opts, .n_opts = 1, .usage = usage};
+    const char *conf = file("l.conf", "path = /a\npath = /b c\n");
+    const char *from_file[] = {"test", "--config", conf, NULL};
+    assert_int_equal(orci_opts_parse(&spec, 3, (char **)from_file, NULL, 0), -1);
+    assert_int_equal(paths.n, 2);
+    assert_string_equal(paths.items[0], "/a");
+    assert_string_equal(paths.items[1], "/b c");
+    free(paths.items);
+    paths = (orci_opt_list){0};
+    const char *both[] = {"test", "--config", conf, "--path", "/x", "--path=/y", NULL};
+    assert_int_equal(orci_opts_parse(&spec, 6, (char **)both, NULL, 0), -1);
+    assert_int_equal(paths.n, 2);
+    assert_string_equal(paths.items[0], "/x");
+    assert_string_equal(paths.items[1], "/y");
+    free(paths.items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_options_default_file_only_when_it_exists),
         cmocka_unit_test(test_options_refuse_bad_files_and_flags),
         cmocka_unit_test(test_options_reread_keeps_one_copy_per_value),
+        cmocka_unit_test(test_options_lists_repeat_and_the_command_line_replaces_the_file),
     };
     return cmocka_run_group_tests_name("options", tests, setup, teardown);
 }
