@@ -190,16 +190,11 @@ static int keys_revoke_fn(orci_db *db, void *arg, orc_error *err)
 static json_t *scopes_json(unsigned bits)
 {
     json_t *a = json_array();
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{ORCI_SCOPE_PROJECT, "project"},
-                 {ORCI_SCOPE_ADMIN, "admin"},
-                 {ORCI_SCOPE_EXECUTOR, "executor"},
-                 {ORCI_SCOPE_NOTIFY, "notify"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (bits & names[i].bit)
-            json_array_append_new(a, json_string(names[i].name));
+    unsigned bit;
+    const char *name;
+    for (size_t i = 0; (name = orci_key_scope(i, &bit)) != NULL; i++)
+        if (bits & bit)
+            json_array_append_new(a, json_string(name));
     return a;
 }
 

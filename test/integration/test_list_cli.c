@@ -178,6 +178,10 @@ static void test_list_workers_tasks_certifications_and_keys(void **state)
     assert_true(json_array_size(keys) >= 1);
     json_t *k = json_array_get(keys, 0);
     assert_string_equal(json_string_value(json_object_get(k, "key_id")), ORC_TEST_DEV_KEY);
+    /* The --dev key holds every key scope, the notifier's included. */
+    char *scopes = json_dumps(json_object_get(k, "scopes"), JSON_COMPACT);
+    assert_string_equal(scopes, "[\"project\",\"admin\",\"executor\",\"notify\"]");
+    free(scopes);
     assert_null(json_object_get(k, "secret"));
     assert_true(json_is_null(json_object_get(k, "revoked")));
     assert_time(json_object_get(k, "created"), false);

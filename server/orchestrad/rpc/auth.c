@@ -24,6 +24,15 @@ static const struct {
 };
 #define AUTH_N_SCOPES (sizeof auth_scope_names / sizeof auth_scope_names[0])
 
+const char *orci_key_scope(size_t i, unsigned *bit)
+{
+    /* The key scopes come first in auth_scope_names. */
+    if (i >= AUTH_N_SCOPES || !auth_scope_names[i].key_scope)
+        return NULL;
+    *bit = auth_scope_names[i].bit;
+    return auth_scope_names[i].name;
+}
+
 int orci_scopes_parse(const char *text)
 {
     if (!text)

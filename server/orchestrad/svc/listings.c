@@ -406,17 +406,16 @@ int orci_svc_list_certifications(orci_call *c, const ProtobufCMessage *in, Proto
 /* key_scopes fills k->scopes with the names of the scope bits. */
 static bool key_scopes(Orchestra__V1__KeySummary *k, unsigned bits)
 {
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{ORCI_SCOPE_PROJECT, "project"},
-                 {ORCI_SCOPE_ADMIN, "admin"},
-                 {ORCI_SCOPE_EXECUTOR, "executor"}};
-    k->scopes = calloc(sizeof names / sizeof names[0], sizeof *k->scopes);
+    unsigned bit;
+    size_t n = 0;
+    while (orci_key_scope(n, &bit) != NULL)
+        n++;
+    k->scopes = calloc(n, sizeof *k->scopes);
     if (!k->scopes)
         return false;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if ((bits & names[i].bit) && !(k->scopes[k->n_scopes++] = strdup(names[i].name)))
+    const char *name;
+    for (size_t i = 0; (name = orci_key_scope(i, &bit)) != NULL; i++)
+        if ((bits & bit) && !(k->scopes[k->n_scopes++] = strdup(name)))
             return false;
     return true;
 }

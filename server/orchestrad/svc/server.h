@@ -48,6 +48,12 @@ enum {
 /* orci_scopes_parse parses "project,admin,executor,notify" into bits; -1 on an unknown name. */
 int orci_scopes_parse(const char *text);
 
+/*
+ * orci_key_scope names the i-th scope an API key may hold, in bit order, and sets *bit to its
+ * bit; NULL past the last. The one list of scope names (parsing, formatting and listings).
+ */
+const char *orci_key_scope(size_t i, unsigned *bit);
+
 /* orci_scopes_format writes the comma-separated names of bits into out. */
 void orci_scopes_format(unsigned bits, char *out, size_t out_size);
 
