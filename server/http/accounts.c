@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "assets.h"
+#include "buf.h"
 #include "proto/orchestra.pb-c.h"
 #include "web.h"
 #include "webrpc.h"
@@ -31,63 +32,38 @@ typedef struct tvar {
     bool raw;
 } tvar;
 
-/* text_buf is a growing output text. */
-typedef struct text_buf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} text_buf;
-
-static void buf_add(text_buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *grown = realloc(b->s, cap);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->s = grown;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
+/* The largest page render makes: templates are ours, the values at most a few KiB. */
+#define RENDER_MAX ((size_t)1 << 20)
 
 /* render fills the template's {{name}} marks; unknown marks become "". NULL when out of memory. */
 static char *render(const char *tmpl, const tvar *vars, size_t n)
 {
-    text_buf b = {0};
+    orci_buf b = {.max = RENDER_MAX};
+    bool ok = true;
     const char *p = tmpl;
     for (;;) {
         const char *open = strstr(p, "{{"), *close = open ? strstr(open + 2, "}}") : NULL;
         if (!open || !close) {
-            buf_add(&b, p, strlen(p));
+            ok = ok && orci_buf_adds(&b, p);
             break;
         }
-        buf_add(&b, p, (size_t)(open - p));
+        ok = ok && orci_buf_add(&b, p, (size_t)(open - p));
         size_t nl = (size_t)(close - open - 2);
         for (size_t i = 0; i < n; i++) {
             if (strlen(vars[i].name) != nl || memcmp(vars[i].name, open + 2, nl) != 0)
                 continue;
             char *esc = vars[i].raw ? NULL : orci_html_escape(vars[i].value);
             const char *v = vars[i].raw ? vars[i].value : esc;
-            if (v)
-                buf_add(&b, v, strlen(v));
-            else
-                b.failed = true;
+            ok = ok && v != NULL && orci_buf_adds(&b, v);
             free(esc);
         }
         p = close + 2;
     }
-    if (b.failed) {
-        free(b.s);
+    if (!ok) {
+        orci_buf_fini(&b);
         return NULL;
     }
-    return b.s ? b.s : strdup("");
+    return orci_buf_take(&b, NULL);
 }
 
 /* csrf_for_page returns the csrftoken to put in a form, setting the cookie when new. */

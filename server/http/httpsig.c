@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "crypto.h"
 
@@ -108,42 +109,22 @@ int orci_httpsig_parse(const char *authorization, orci_httpsig_params *out, orc_
     return ORC_OK;
 }
 
-/* sig_buf is a growing string capped at ORCI_HTTPSIG_STRING_MAX. */
-typedef struct sig_buf {
-    char *p;
-    size_t len, cap;
-} sig_buf;
-
-static int sig_append(sig_buf *b, const char *s, size_t n)
+/* The signing string is capped at ORCI_HTTPSIG_STRING_MAX bytes with its NUL. */
+static int sig_append(orci_buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > ORCI_HTTPSIG_STRING_MAX)
-        return -1;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np)
-            return -1;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
+    return orci_buf_add(b, s, n) ? 0 : -1;
 }
 
-static int sig_append_str(sig_buf *b, const char *s)
+static int sig_append_str(orci_buf *b, const char *s)
 {
-    return sig_append(b, s, strlen(s));
+    return orci_buf_adds(b, s) ? 0 : -1;
 }
 
 int orci_httpsig_signing_string(const orci_httpsig_params *p, const char *method,
                                 const char *target, orci_httpsig_header_fn get, void *arg,
                                 char **out, orc_error *err)
 {
-    sig_buf b = {0};
+    orci_buf b = {.max = ORCI_HTTPSIG_STRING_MAX - 1};
     int rc = ORC_OK;
     *out = NULL;
     for (size_t i = 0; i < p->n_headers; i++) {
@@ -171,14 +152,13 @@ int orci_httpsig_signing_string(const orci_httpsig_params *p, const char *method
             sig_append_str(&b, v) != 0)
             goto too_long;
     }
-    if (!b.p && sig_append(&b, "", 0) != 0)
+    if ((*out = orci_buf_take(&b, NULL)) == NULL)
         goto too_long;
-    *out = b.p;
     return ORC_OK;
 too_long:
     rc = orc_error_set(err, ORC_UNAUTHENTICATED, "Bad signature headers");
 fail:
-    free(b.p);
+    orci_buf_fini(&b);
     return rc;
 }
 

@@ -25,6 +25,7 @@
 
 #include <microhttpd.h>
 
+#include "buf.h"
 #include "daemon.h"
 #include "legacy.h"
 #include "log.h"
@@ -52,9 +53,8 @@ typedef struct http_app {
 
 /* http_req is one request in flight (MHD's con_cls), created by the URI log callback. */
 typedef struct http_req {
-    char *target; /* the raw request-target, owned */
-    char *body;
-    size_t body_len;
+    char *target;  /* the raw request-target, owned */
+    orci_buf body; /* capped at the app's max_body */
     bool started;
     int reject;          /* an HTTP status decided before the body was read, or 0 */
     orci_http_reqctx rc; /* its id and start, for the access log */
@@ -85,7 +85,7 @@ static void http_completed_cb(void *cls, struct MHD_Connection *conn, void **con
         return;
     orci_http_obs_forget(&r->rc);
     free(r->target);
-    free(r->body);
+    orci_buf_fini(&r->body);
     free(r);
     *con_cls = NULL;
 }
@@ -269,8 +269,8 @@ static enum MHD_Result http_web(http_app *app, struct MHD_Connection *conn, http
                             .target = r->target,
                             .header = http_header,
                             .header_arg = conn,
-                            .body = r->body,
-                            .body_len = r->body_len,
+                            .body = r->body.p,
+                            .body_len = r->body.len,
                             .client_address = peer,
                             .connection_fd = http_peer(conn, peer, sizeof peer),
                             .tls = app->tls};
@@ -314,19 +314,11 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
         *upload_data_size = 0;
         if (r->reject)
             return MHD_YES;
-        if (r->body_len + n > app->max_body) {
+        r->body.max = app->max_body;
+        if (orci_buf_over(&r->body, n))
             r->reject = 413;
-            return MHD_YES;
-        }
-        char *nb = realloc(r->body, r->body_len + n + 1);
-        if (!nb) {
+        else if (!orci_buf_add(&r->body, upload_data, n))
             r->reject = 500;
-            return MHD_YES;
-        }
-        memcpy(nb + r->body_len, upload_data, n);
-        r->body = nb;
-        r->body_len += n;
-        r->body[r->body_len] = '\0';
         return MHD_YES;
     }
     if (r->reject == 413)
@@ -345,8 +337,8 @@ static enum MHD_Result http_request_cb(void *cls, struct MHD_Connection *conn, c
                              .target = r->target,
                              .header = http_header,
                              .header_arg = conn,
-                             .body = r->body,
-                             .body_len = r->body_len,
+                             .body = r->body.p,
+                             .body_len = r->body.len,
                              .tls = app->tls};
     orci_http_response res;
     orci_http_handle(&app->cfg, &req, (int64_t)time(NULL), &res);
