@@ -325,6 +325,15 @@ class Browser(unittest.TestCase):
         return self.wait(lambda d: (d.find_elements(By.CSS_SELECTOR, selector) or [None])[0],
                          what or selector)
 
+    def wait_error(self, text):
+        """Waits for the page's form error to say text: after a submit the previous page,
+        with its own error, may still be shown for a moment."""
+        def shown(d):
+            errors = self.css(".form-error")
+            return errors and errors[0].text == text
+        self.wait(shown, "the error %r (shown: %r)" % (
+            text, [e.text for e in self.css(".form-error")]))
+
     def button(self, text):
         xp = "//button[normalize-space(.)=%s]" % json.dumps(text)
         return self.wait(lambda d: next((b for b in d.find_elements(By.XPATH, xp)
@@ -798,8 +807,7 @@ class WebAppTest(Browser):
         self.one("#id_new_password1").send_keys("a-new-secret-1")
         self.one("#id_new_password2").send_keys("a-new-secret-1")
         self.one("form button[type=submit]").click()
-        self.assertEqual(self.one(".form-error").text,
-                         "Your old password was entered incorrectly. Please enter it again.")
+        self.wait_error("Your old password was entered incorrectly. Please enter it again.")
         self.one("#id_old_password").send_keys(pw)
         self.one("#id_new_password1").send_keys("a-new-secret-1")
         self.one("#id_new_password2").send_keys("a-new-secret-1")
@@ -816,8 +824,7 @@ class WebAppTest(Browser):
             self.assertIn("Please enter a correct username and password", self.one(".form-error").text)
         self.one("#id_password").send_keys("a-new-secret-1")
         self.one("form button[type=submit]").click()
-        self.assertEqual(self.one(".form-error").text,
-                         "Too many failed login attempts; try again later.")
+        self.wait_error("Too many failed login attempts; try again later.")
         self.assertEqual(self.one("#id_username").get_attribute("value"), "changer")
         self.sign_in("demo", "demo")
 
