@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "vec.h"
 
 #define OPTS_MAX 64
 #define OPTS_LINE_MAX 4096
@@ -33,14 +34,8 @@ static const char *opts_keep(const char *value)
     for (size_t i = 0; i < opts_n_copies; i++)
         if (strcmp(opts_copies[i], value) == 0)
             return opts_copies[i];
-    if (opts_n_copies == opts_cap_copies) {
-        size_t cap = opts_cap_copies ? 2 * opts_cap_copies : 16;
-        char **more = realloc(opts_copies, cap * sizeof *more);
-        if (!more)
-            return NULL;
-        opts_copies = more;
-        opts_cap_copies = cap;
-    }
+    if (!orci_grow(&opts_copies, &opts_cap_copies, opts_n_copies + 1, sizeof *opts_copies))
+        return NULL;
     char *copy = strdup(value);
     if (copy)
         opts_copies[opts_n_copies++] = copy;

@@ -22,6 +22,8 @@
 
 #include <jansson.h>
 
+#include "vec.h"
+
 /* A growable list of malloc'd strings. */
 typedef struct strlist {
     char **v;
@@ -30,14 +32,8 @@ typedef struct strlist {
 
 static int strlist_push(strlist *l, char *s)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (!orci_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v))
+        return -1;
     l->v[l->n++] = s;
     return 0;
 }

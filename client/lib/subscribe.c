@@ -46,11 +46,13 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "block.h"
 #include "call.h"
 #include "clock.h"
 #include "orchestra/client.h"
 #include "proto/orchestra.pb-c.h"
 #include "subscribe.h"
+#include "vec.h"
 
 #define SUB_DEFAULT_PAGE 1000
 #define SUB_MAX_PAGE 10000
@@ -267,15 +269,9 @@ static bool pending_insert(orc_subscription *s, orc_event *e)
         if (s->start > 0) {
             memmove(s->buf, s->buf + s->start, s->len * sizeof *s->buf);
             s->start = 0;
-        } else {
-            size_t cap = s->cap ? s->cap * 2 : 64;
-            orc_event **nb = realloc(s->buf, cap * sizeof *nb);
-            if (!nb) {
-                orc_event_free(e);
-                return false;
-            }
-            s->buf = nb;
-            s->cap = cap;
+        } else if (!orci_grow(&s->buf, &s->cap, s->cap + 1, sizeof *s->buf)) {
+            orc_event_free(e);
+            return false;
         }
     }
     orc_event **base = s->buf + s->start;
@@ -807,21 +803,20 @@ static int live_list(void *arg, int64_t after_seq, const char *prefix, int limit
     return orc_events_list(ls->rpc, after_seq, prefix, limit, page, err);
 }
 
-int orc_subscription_new(const orc_subscribe_opts *opts, orc_client *rpc, orc_subscription **out,
-                         orc_error *err)
+int orc_subscription_new(const orc_subscribe_opts *opts_in, orc_client *rpc,
+                         orc_subscription **out, orc_error *err)
 {
-    orc_subscribe_opts none;
-    int rc;
+    orc_subscribe_opts copy;
+    const orc_subscribe_opts *opts = &copy;
 
     if (!out)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the subscription");
     *out = NULL;
     if (!rpc)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no client for the history");
-    if (!opts) {
-        memset(&none, 0, sizeof none);
-        opts = &none;
-    }
+    int rc = orci_struct_in(&copy, sizeof copy, opts_in, sizeof copy, "orc_subscribe_opts", err);
+    if (rc != ORC_OK)
+        return rc;
     const char *url = opts->events_url;
     if (!url || !url[0])
         url = getenv("ORCHESTRA_EVENTS");

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "plugin_set.h"
+#include "vec.h"
 
 /* The descriptor as ABI version 1 defined it: the smallest struct_size accepted. */
 #define PLUGIN_DESCRIPTOR_V1_SIZE (offsetof(orc_plugin_descriptor, functions) + sizeof(void *))
@@ -199,14 +200,9 @@ int orci_plugin_set_load_dir(orci_plugin_set *s, const char *dir, size_t *n_load
     while ((de = readdir(d)) != NULL) {
         if (!plugin_is_so(de->d_name))
             continue;
-        if (n_names == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) {
-                rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-                goto out;
-            }
-            names = nn;
+        if (!orci_grow(&names, &cap, n_names + 1, sizeof *names)) {
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+            goto out;
         }
         if (!(names[n_names] = strdup(de->d_name))) {
             rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");

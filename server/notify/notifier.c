@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "vec.h"
 
 /* A webhook's state is reported at most this often while it changes. */
 #define NOTIFIER_REPORT_US 500000
@@ -56,14 +57,8 @@ static slot *slot_find(notifier *m, int64_t webhook_id)
 /* slot_add makes a slot for a target about to start; NULL when out of memory. */
 static slot *slot_add(notifier *m, int64_t webhook_id)
 {
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 8;
-        slot **grown = realloc(m->slots, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        m->slots = grown;
-        m->cap = cap;
-    }
+    if (!orci_grow(&m->slots, &m->cap, m->n + 1, sizeof *m->slots))
+        return NULL;
     slot *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
