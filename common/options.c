@@ -64,7 +64,7 @@ static int opts_add(const orci_opts_spec *s, orci_opt_list *l, const char *value
         l->from_command_line = true;
     }
     const char **items = realloc(l->items, (l->n + 1) * sizeof *items);
-    if (!items || (copy && !(value = strdup(value)))) {
+    if (!items || (copy && !(value = opts_keep(value)))) {
         if (items)
             l->items = items;
         fprintf(stderr, "%s: out of memory\n", s->program);

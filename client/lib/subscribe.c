@@ -46,7 +46,6 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/tls/tls.h>
 
-#include "block.h"
 #include "call.h"
 #include "clock.h"
 #include "orchestra/client.h"
@@ -803,20 +802,21 @@ static int live_list(void *arg, int64_t after_seq, const char *prefix, int limit
     return orc_events_list(ls->rpc, after_seq, prefix, limit, page, err);
 }
 
-int orc_subscription_new(const orc_subscribe_opts *opts_in, orc_client *rpc,
-                         orc_subscription **out, orc_error *err)
+int orc_subscription_new(const orc_subscribe_opts *opts, orc_client *rpc, orc_subscription **out,
+                         orc_error *err)
 {
-    orc_subscribe_opts copy;
-    const orc_subscribe_opts *opts = &copy;
+    orc_subscribe_opts none;
+    int rc;
 
     if (!out)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the subscription");
     *out = NULL;
     if (!rpc)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no client for the history");
-    int rc = orci_struct_in(&copy, sizeof copy, opts_in, sizeof copy, "orc_subscribe_opts", err);
-    if (rc != ORC_OK)
-        return rc;
+    if (!opts) {
+        memset(&none, 0, sizeof none);
+        opts = &none;
+    }
     const char *url = opts->events_url;
     if (!url || !url[0])
         url = getenv("ORCHESTRA_EVENTS");

@@ -262,8 +262,10 @@ static int ask_policy(orci_lc *lc, int64_t project_id, const ready_step *s,
     *asking = true;
     if (state == ORCI_POLICY_PENDING)
         return ORC_OK;
-    json_t *spec = json_pack("{s:s, s:O}", "path", p->path, "kwargs",
-                             p->kwargs != NULL ? p->kwargs : json_object());
+    /* "O" adds a reference to the policy's kwargs; "{}" makes an empty one (a json_object()
+     * passed to "O" had two references, and leaked). */
+    json_t *spec = p->kwargs != NULL ? json_pack("{s:s, s:O}", "path", p->path, "kwargs", p->kwargs)
+                                     : json_pack("{s:s, s:{}}", "path", p->path, "kwargs");
     char *text = spec != NULL ? orci_json_dump(spec) : NULL;
     json_decref(spec);
     if (text == NULL)

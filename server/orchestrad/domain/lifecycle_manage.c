@@ -38,13 +38,12 @@ static int abort_completion(orci_lc *lc, int64_t project_id, orc_error *err)
     if (r <= 0)
         return r < 0 ? orci_lci_db_err(err) : ORC_OK;
     json_t *fn = json_loads(orci_col_text(st, 0), 0, NULL);
-    char *spec = json_object_size(fn) > 0 ? strdup(orci_col_text(st, 0)) : NULL;
+    bool hook = json_object_size(fn) > 0; /* "{}": the version has none */
+    char *spec = hook ? strdup(orci_col_text(st, 0)) : NULL;
     orci_stmt_reset(st);
-    if (json_object_size(fn) == 0 || spec == NULL) {
+    if (!hook || spec == NULL) {
         json_decref(fn);
-        return spec == NULL && fn != NULL && json_object_size(fn) > 0
-                   ? orc_error_set(err, ORC_INTERNAL, "out of memory")
-                   : ORC_OK;
+        return hook ? orc_error_set(err, ORC_INTERNAL, "out of memory") : ORC_OK;
     }
     int64_t job_id = 0;
     int code = orci_jobs_create_abort(lc, project_id, spec, &job_id, err);
