@@ -567,7 +567,8 @@ static int variant_for(orci_pg_stmt *st, const pg_variant **out, orc_error *err)
     v->types = malloc(sizeof(unsigned) * (size_t)(st->nparams > 0 ? st->nparams : 1));
     if (v->types == NULL)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-    memcpy(v->types, types, sizeof(unsigned) * (size_t)st->nparams);
+    if (st->nparams > 0) /* types is NULL for a statement without parameters */
+        memcpy(v->types, types, sizeof(unsigned) * (size_t)st->nparams);
     orci_pg_conn *c = st->conn;
     snprintf(v->name, sizeof v->name, "o%llu", (unsigned long long)++c->next_name);
     /* Oid is libpq's unsigned int. */
