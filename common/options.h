@@ -30,7 +30,7 @@ typedef enum orci_opt_kind {
 /*
  * orci_opt_list holds the values of a repeatable setting, in order. The command line's
  * values replace the file's (as a flag wins over the file), they do not add to them. The
- * array and the file's strings live for the process.
+ * caller frees the array (free(items)); the strings are argv's or kept for the process.
  */
 typedef struct orci_opt_list {
     const char **items;

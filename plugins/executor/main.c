@@ -379,6 +379,8 @@ int main(int argc, char **argv)
 out:
     orci_plugin_set_destroy(plugins);
     orci_python_destroy(python);
+    free(a.python_paths.items); /* the arrays only: their strings are argv's or kept */
+    free(a.python_packages.items);
     free(api_key);
     free(api_secret);
     return status;

@@ -706,6 +706,11 @@ static void test_memory_is_given_back_after_large_messages(void **state)
     fprintf(stderr, "(orchestrad resident: %ld kB before, %ld kB after %d messages of %zu bytes)\n",
             before, after, BIG_CLIENTS * BIG_CALLS, BIG_DATA);
     assert_true(before > 0);
+#ifdef __SANITIZE_ADDRESS__
+    /* Under AddressSanitizer the daemon's allocator is ASan's, which keeps freed blocks in
+     * its quarantine on purpose: the bound is glibc's malloc's, checked in the plain build. */
+    skip();
+#endif
     assert_true(after - before < 32 * 1024);
 }
 
