@@ -22,6 +22,7 @@
 #include "json.h"
 #include "vec.h"
 #include "store/dbutil.h"
+#include "domain/graph.h"
 #include "domain/views.h"
 #include "domain/jobs_internal.h"
 
@@ -243,23 +244,7 @@ static int task_status(orci_db *db, int64_t task_id, int *status, orc_error *err
 
 char *orci_jobs_function_name(const char *spec)
 {
-    json_t *ef = json_loads(spec != NULL ? spec : "{}", 0, NULL);
-    const char *module = json_string_value(json_object_get(ef, "module"));
-    const char *name = json_string_value(json_object_get(ef, "name"));
-    const char *path = json_string_value(json_object_get(ef, "path"));
-    char *out = NULL;
-    if (json_is_array(json_object_get(ef, "command"))) {
-        out = strdup("command");
-    } else if (module != NULL && name != NULL && module[0] != '\0' && name[0] != '\0') {
-        size_t n = strlen(module) + strlen(name) + 2;
-        out = malloc(n);
-        if (out != NULL)
-            snprintf(out, n, "%s.%s", module, name);
-    } else {
-        out = strdup(path != NULL ? path : "");
-    }
-    json_decref(ef);
-    return out;
+    return orci_graph_function_name(spec);
 }
 
 void orci_jobs_package(const char *function, char *out, size_t out_size)
@@ -299,12 +284,20 @@ int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
         return orc_error_set(err, ORC_NOT_FOUND, "No task for given id");
     int64_t project_id = orci_col_int(st, 0);
     char *function = orci_jobs_function_name(orci_col_text(st, 1));
-    json_t *policy = json_loads(orci_col_text(st, 2), 0, NULL);
+    char *policy = strdup(orci_col_text(st, 2));
     orci_stmt_reset(st);
-    if (function == NULL) {
-        json_decref(policy);
-        return orc_error_set(err, ORC_INTERNAL, "out of memory");
-    }
+    int code = function != NULL && policy != NULL
+                   ? orci_jobs_create_known(lc, task_id, project_id, function, policy, err)
+                   : orc_error_set(err, ORC_INTERNAL, "out of memory");
+    free(function);
+    free(policy);
+    return code;
+}
+
+int orci_jobs_create_known(orci_lc *lc, int64_t task_id, int64_t project_id, const char *function,
+                           const char *retry_policy, orc_error *err)
+{
+    json_t *policy = strcmp(retry_policy, "{}") == 0 ? NULL : json_loads(retry_policy, 0, NULL);
     char package[ORCI_JOB_MAX_NAME + 1];
     orci_jobs_package(function, package, sizeof package);
     /* The loader validated the policy; the clamps only keep a hand-edited row sane. */
@@ -319,12 +312,13 @@ int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
     json_decref(policy);
 
     int code = ORC_INTERNAL;
-    st = orci_db_stmt(lc->db,
-                      "INSERT INTO jobs (task_id, project_id, function, status, attempts,"
-                      " max_attempts, initial_delay_ms, max_delay_ms, next_attempt_at,"
-                      " created_at, updated_at, package)"
-                      " VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
-                      err);
+    orci_stmt *st =
+        orci_db_stmt(lc->db,
+                     "INSERT INTO jobs (task_id, project_id, function, status, attempts,"
+                     " max_attempts, initial_delay_ms, max_delay_ms, next_attempt_at,"
+                     " created_at, updated_at, package)"
+                     " VALUES (?1, ?2, ?3, 0, 0, ?4, ?5, ?6, ?7, ?7, ?7, ?8)",
+                     err);
     if (st != NULL) {
         orci_bind_int(st, 1, task_id);
         orci_bind_int(st, 2, project_id);
@@ -336,7 +330,6 @@ int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err)
         orci_bind_text(st, 8, package);
         code = orci_db_step(lc->db, st, err);
     }
-    free(function);
     if (code != ORC_OK)
         return code;
     return orci_jobs_signal(lc->db, err);
@@ -397,12 +390,25 @@ static int job_event(orci_lc *lc, const char *type, const orci_jobi_ref *r, int 
         json_decref(payload);
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
     }
-    int code = r->kind == ORCI_JOB_KIND_STEP
-                   ? orci_events_task_event(lc->db, lc->now_us, type, r->task_id, 0,
-                                            orci_job_status_name(old), orci_job_status_name(status),
-                                            payload, err)
-                   : orci_jobi_hook_event(lc, type, r, orci_job_status_name(old),
-                                          orci_job_status_name(status), payload, err);
+    int code;
+    if (r->kind == ORCI_JOB_KIND_STEP) {
+        /* The task's context from the transition's memo (graph.h): its other events name it
+         * too. */
+        const orci_event_task *ctx = NULL;
+        char *text = NULL;
+        if ((code = orci_lc_task_ctx(lc, r->task_id, &ctx, err)) == ORC_OK) {
+            if ((text = orci_json_dump(payload)) == NULL)
+                code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+            else
+                code = orci_events_task_event_known(lc->db, lc->now_us, type, ctx,
+                                                    orci_job_status_name(old),
+                                                    orci_job_status_name(status), text, err);
+        }
+        free(text);
+    } else {
+        code = orci_jobi_hook_event(lc, type, r, orci_job_status_name(old),
+                                    orci_job_status_name(status), payload, err);
+    }
     json_decref(payload);
     return code;
 }

@@ -129,6 +129,14 @@ const char *orci_job_status_name(int status);
 int orci_jobs_create(orci_lc *lc, int64_t task_id, orc_error *err);
 
 /*
+ * orci_jobs_create_known is orci_jobs_create for a caller that knows the task's project, its
+ * step's function (orci_jobs_function_name) and retry policy (JSON text): the lifecycle,
+ * from the version's cached step graph (graph.h).
+ */
+int orci_jobs_create_known(orci_lc *lc, int64_t task_id, int64_t project_id, const char *function,
+                           const char *retry_policy, orc_error *err);
+
+/*
  * orci_jobs_function_name derives the function a job runs from an execution function or
  * hook JSON text: "module.name" for {"module", "name"}, the path of {"path", ...}, "command"
  * for {"command": [...]}, "" otherwise (malloc'd; NULL when out of memory).

@@ -234,7 +234,7 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
     if ((code = next_status(lc, &t, n, iteration_status, &next, err)) != ORC_OK)
         goto out;
 
-    if ((code = orci_lci_assignment_submit(lc, aid, data, iteration_status, err)) != ORC_OK)
+    if ((code = orci_lci_assignment_submit(lc, aid, data, iteration_status, 0, err)) != ORC_OK)
         goto out;
     if ((code = orci_lci_set_task_status(lc, task_id, next, err)) != ORC_OK)
         goto out;
@@ -315,9 +315,9 @@ static int machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_erro
         if ((code = orci_db_insert(lc->db, st, &machine_id, err)) != ORC_OK)
             return code;
         if ((code = orci_lci_iteration_start(lc, machine_id, lc->now_us, err)) != ORC_OK ||
-            (code = orci_lci_assignment_event(
-                 lc, "assignment.created", machine_id, NULL,
-                 orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING), 0, err)) != ORC_OK)
+            (code = orci_lci_machine_assignment_event(
+                 lc, "assignment.created", task_id, machine_id, NULL,
+                 orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING), err)) != ORC_OK)
             return code;
         if ((code = orci_lci_task_status_change(lc, task_id, t.status, ORCI_TASK_PROCESSING,
                                                 t.is_human, err)) != ORC_OK)
@@ -388,7 +388,7 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
     bool any = false;
     if ((code = orci_db_one_id(lc->db, st, &newest, &any, err)) != ORC_OK ||
         (code = orci_lci_assignment_submit(lc, aid, output, ORCI_ITERATION_REQUESTED_REVIEW,
-                                           err)) != ORC_OK ||
+                                           task_id, err)) != ORC_OK ||
         (code = orci_lci_task_status_change(lc, task_id, t.status, ORCI_TASK_COMPLETE, t.is_human,
                                             err)) != ORC_OK ||
         (code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK)

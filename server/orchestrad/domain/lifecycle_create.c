@@ -14,6 +14,7 @@
 #include "store/dbutil.h"
 #include "store/events.h"
 #include "store/policy.h"
+#include "domain/graph.h"
 #include "domain/jobs.h"
 #include "json.h"
 #include "domain/lifecycle_internal.h"
@@ -244,6 +245,10 @@ typedef struct ready_step {
     char *policy;          /* assignment policy */
     char *creation_policy; /* upstream HEAD's, "{}" for the default */
     char *slug;
+    /* The version's graph when the strings are borrowed from it (create_subsequent), and the
+     * step's place in it; NULL when they are the caller's (policy_ready). */
+    const orci_graph *g;
+    size_t index;
 } ready_step;
 
 /*
@@ -322,76 +327,121 @@ static int create_task(orci_lc *lc, int64_t project_id, const ready_step *s, orc
     int code = orci_db_insert(lc->db, st, &task_id, err);
     if (code != ORC_OK)
         return code;
-    if ((code = orci_events_task_event(lc->db, lc->now_us, "task.created", task_id, 0, NULL,
-                                       orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING), NULL,
-                                       err)) != ORC_OK ||
+    const char *created = orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING);
+    if (s->g != NULL) {
+        /* The new task's context is known: its events and job need no lookup. */
+        orci_lc_task_ctx_put(lc, task_id, project_id, s->g, s->index);
+        const orci_event_task *ctx = NULL;
+        if ((code = orci_lc_task_ctx(lc, task_id, &ctx, err)) == ORC_OK)
+            code = orci_events_task_event_known(lc->db, lc->now_us, "task.created", ctx, NULL,
+                                                created, NULL, err);
+    } else {
+        code = orci_events_task_event(lc->db, lc->now_us, "task.created", task_id, 0, NULL, created,
+                                      NULL, err);
+    }
+    if (code != ORC_OK ||
         (code = preassign(lc, project_id, task_id, s->is_human, s->policy, err)) != ORC_OK)
         return code;
     /* A machine task is scheduled at once: it becomes a job for the executors. */
-    return s->is_human ? ORC_OK : orci_jobs_create(lc, task_id, err);
+    if (s->is_human)
+        return ORC_OK;
+    if (s->g != NULL)
+        return orci_jobs_create_known(lc, task_id, project_id, s->g->v[s->index].function,
+                                      s->g->v[s->index].retry_policy, err);
+    return orci_jobs_create(lc, task_id, err);
+}
+
+/*
+ * project_state reads what create_subsequent needs of a project: its status and version, and
+ * its tasks' statuses by step index of g (-1: no task). *g is the version's graph (the
+ * caller releases it), NULL for an aborted project (nothing else is read then).
+ */
+static int project_state(orci_lc *lc, int64_t project_id, int *status, orci_graph **g,
+                         int **task_status, orc_error *err)
+{
+    *g = NULL;
+    *task_status = NULL;
+    orci_stmt *st =
+        orci_db_stmt(lc->db, "SELECT status, workflow_version_id FROM projects WHERE id = ?1", err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int code = orci_db_first_row(lc->db, st, "No project for given id", err);
+    if (code != ORC_OK)
+        return code;
+    *status = (int)orci_col_int(st, 0);
+    int64_t version_id = orci_col_int(st, 1);
+    orci_stmt_reset(st);
+    if (*status == ORCI_PROJECT_ABORTED)
+        return ORC_OK;
+    if ((code = orci_graph_get(lc->db, version_id, g, err)) != ORC_OK)
+        return code;
+    int *ts = malloc(((*g)->n + 1) * sizeof *ts);
+    if (ts == NULL)
+        return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    for (size_t i = 0; i < (*g)->n; i++)
+        ts[i] = -1;
+    *task_status = ts;
+    if ((st = orci_db_stmt(lc->db, "SELECT step_id, status FROM tasks WHERE project_id = ?1",
+                           err)) == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, project_id);
+    int r;
+    while ((r = orci_db_row(lc->db, st, err)) == 1) {
+        size_t k = orci_graph_index(*g, orci_col_int(st, 0));
+        if (k != SIZE_MAX)
+            ts[k] = (int)orci_col_int(st, 1);
+    }
+    return r < 0 ? orci_lci_db_err(err) : ORC_OK;
+}
+
+/* step_ready: the step at index k has no task and each creation dependency a Complete one. */
+static bool step_ready(const orci_graph *g, const int *task_status, size_t k)
+{
+    if (task_status[k] != -1)
+        return false;
+    for (size_t d = 0; d < g->v[k].ndeps; d++)
+        if (task_status[g->v[k].deps[d]] != ORCI_TASK_COMPLETE)
+            return false;
+    return true;
 }
 
 int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
 {
     int status = 0;
-    int code = orci_lci_project_status(lc->db, project_id, &status, err);
-    if (code != ORC_OK)
-        return code;
+    orci_graph *g = NULL;
+    int *task_status = NULL;
+    ready_step *steps = NULL;
+    /* The version's steps and dependencies come from its cached graph (graph.h); the
+     * project's tasks are one query. */
+    int code = project_state(lc, project_id, &status, &g, &task_status, err);
     /* An aborted project's tasks are all Aborted; nothing new starts there. */
-    if (status == ORCI_PROJECT_ABORTED)
-        return ORC_OK;
+    if (code != ORC_OK || g == NULL)
+        goto out;
     /* Upstream HEAD: a Complete step with completion_ends_project ends the project; what
      * would come after it is not started (upstream created those tasks in the project it
      * completed, where nobody picks them up). */
-    bool ending = false;
-    if ((code = project_ending(lc, project_id, &ending, err)) != ORC_OK)
-        return code;
-    if (ending)
-        return orci_lci_complete_if_done(lc, project_id, err);
-
-    /* Steps in version order with no task yet whose creation dependencies are Complete.
-     * Collected first: creating tasks and assigning them reuses other statements. */
-    orci_stmt *st = orci_db_stmt(
-        lc->db,
-        "SELECT s.id, s.is_human, s.assignment_policy, s.creation_policy, s.slug"
-        " FROM steps s JOIN projects p"
-        " ON p.workflow_version_id = s.workflow_version_id WHERE p.id = ?1"
-        " AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.project_id = ?1 AND t.step_id = s.id)"
-        " AND NOT EXISTS (SELECT 1 FROM step_creation_deps d WHERE d.step_id = s.id"
-        "  AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.project_id = ?1"
-        "  AND t2.step_id = d.depends_on_id AND t2.status = 5))"
-        " ORDER BY s.position, s.id",
-        err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, project_id);
-    ready_step *steps = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        int r = orci_db_row(lc->db, st, err);
-        if (r < 0) {
-            code = orci_lci_db_err(err);
+    for (size_t k = 0; k < g->n; k++)
+        if (g->v[k].completion_ends_project && task_status[k] == ORCI_TASK_COMPLETE) {
+            code = orci_lci_complete_if_done(lc, project_id, err);
             goto out;
         }
-        if (r == 0)
-            break;
-        if (!orci_grow(&steps, &cap, n + 1, sizeof *steps)) {
-            orci_stmt_reset(st);
-            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-            goto out;
-        }
-        steps[n].id = orci_col_int(st, 0);
-        steps[n].is_human = orci_col_int(st, 1) != 0;
-        steps[n].policy = strdup(orci_col_text(st, 2));
-        steps[n].creation_policy = strdup(orci_col_text(st, 3));
-        steps[n].slug = strdup(orci_col_text(st, 4));
-        if (steps[n++].policy == NULL || steps[n - 1].creation_policy == NULL ||
-            steps[n - 1].slug == NULL) {
-            orci_stmt_reset(st);
-            code = orc_error_set(err, ORC_INTERNAL, "out of memory");
-            goto out;
-        }
+    /* Steps in version order with no task yet whose creation dependencies are Complete,
+     * collected before any task is created (as the query that read them was). */
+    size_t n = 0;
+    if ((steps = calloc(g->n + 1, sizeof *steps)) == NULL) {
+        code = orc_error_set(err, ORC_INTERNAL, "out of memory");
+        goto out;
     }
+    for (size_t k = 0; k < g->n; k++)
+        if (step_ready(g, task_status, k))
+            steps[n++] = (ready_step){.id = g->v[k].id,
+                                      .is_human = g->v[k].is_human,
+                                      .policy = g->v[k].assignment_policy,
+                                      .creation_policy = g->v[k].creation_policy,
+                                      .slug = g->v[k].slug,
+                                      .g = g,
+                                      .index = k};
     size_t created = 0;
     for (size_t i = 0; i < n; i++) {
         bool create = false, asking = false;
@@ -407,12 +457,9 @@ int orci_lci_create_subsequent(orci_lc *lc, int64_t project_id, orc_error *err)
     /* A task just created is not Complete: only a project that got none may be done. */
     code = created == 0 ? orci_lci_complete_if_done(lc, project_id, err) : ORC_OK;
 out:
-    for (size_t i = 0; i < n; i++) {
-        free(steps[i].policy);
-        free(steps[i].creation_policy);
-        free(steps[i].slug);
-    }
     free(steps);
+    free(task_status);
+    orci_graph_release(g);
     return code;
 }
 

@@ -144,16 +144,26 @@ int orci_lci_assignment_event(orci_lc *lc, const char *type, int64_t assignment_
                               const char *old_status, const char *new_status, int64_t other_worker,
                               orc_error *err);
 
+/*
+ * orci_lci_machine_assignment_event is orci_lci_assignment_event for the assignment of machine
+ * task task_id (no worker, counter 0), with the task's context from lc (graph.h): the same
+ * event, written without reading the assignment.
+ */
+int orci_lci_machine_assignment_event(orci_lc *lc, const char *type, int64_t task_id,
+                                      int64_t assignment_id, const char *old_status,
+                                      const char *new_status, orc_error *err);
+
 /* orci_lci_iteration_start opens a Processing iteration of an assignment at start_us. */
 int orci_lci_iteration_start(orci_lc *lc, int64_t assignment_id, int64_t start_us, orc_error *err);
 
 /*
  * orci_lci_assignment_submit is "assignment submitted": the data is stored, the latest
  * iteration is closed with iteration_status and the data at now, and the assignment becomes
- * Submitted.
+ * Submitted. machine_task_id is the task of a machine assignment (its event is then written
+ * from the task's known context), 0 for a worker's.
  */
 int orci_lci_assignment_submit(orci_lc *lc, int64_t assignment_id, const char *data,
-                               int iteration_status, orc_error *err);
+                               int iteration_status, int64_t machine_task_id, orc_error *err);
 
 /*
  * orci_lci_assignment_reopen is "assignment reopened": the task's assignment at counter

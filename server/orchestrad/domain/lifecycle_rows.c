@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/graph.h"
 #include "domain/lifecycle.h"
 #include "domain/lifecycle_internal.h"
 #include "json.h"
@@ -316,6 +317,18 @@ int orci_lci_assignment_event(orci_lc *lc, const char *type, int64_t assignment_
                                         new_status, other_worker, err);
 }
 
+int orci_lci_machine_assignment_event(orci_lc *lc, const char *type, int64_t task_id,
+                                      int64_t assignment_id, const char *old_status,
+                                      const char *new_status, orc_error *err)
+{
+    const orci_event_task *ctx = NULL;
+    int code = orci_lc_task_ctx(lc, task_id, &ctx, err);
+    if (code != ORC_OK)
+        return code;
+    return orci_events_machine_assignment_event(lc->db, lc->now_us, type, ctx, assignment_id,
+                                                old_status, new_status, err);
+}
+
 /* latest_worker is the worker of a task's highest-counter live assignment (0: none). */
 static int latest_worker(orci_lc *lc, int64_t task_id, int64_t *worker_id, orc_error *err)
 {
@@ -349,9 +362,11 @@ int orci_lci_task_status_change(orci_lc *lc, int64_t task_id, int old, int statu
     int code = set_column(lc, "UPDATE tasks SET status = ?2 WHERE id = ?1", task_id, status, err);
     if (code != ORC_OK || old == status)
         return code;
-    if ((code = orci_events_task_event(lc->db, lc->now_us, "task.status_changed", task_id, 0,
-                                       orci_task_status_label(old), orci_task_status_label(status),
-                                       NULL, err)) != ORC_OK)
+    const orci_event_task *ctx = NULL;
+    if ((code = orci_lc_task_ctx(lc, task_id, &ctx, err)) != ORC_OK ||
+        (code = orci_events_task_event_known(lc->db, lc->now_us, "task.status_changed", ctx,
+                                             orci_task_status_label(old),
+                                             orci_task_status_label(status), NULL, err)) != ORC_OK)
         return code;
     if (!is_human)
         return ORC_OK;
@@ -492,7 +507,7 @@ static int assignment_create(orci_lc *lc, int64_t task_id, int64_t worker_id, in
  * closed with iteration_status and the data at now, and the assignment becomes Submitted.
  */
 int orci_lci_assignment_submit(orci_lc *lc, int64_t assignment_id, const char *data,
-                               int iteration_status, orc_error *err)
+                               int iteration_status, int64_t machine_task_id, orc_error *err)
 {
     orci_stmt *st = orci_db_stmt(lc->db,
                                  "UPDATE task_assignments SET in_progress_task_data = ?2,"
@@ -531,6 +546,11 @@ int orci_lci_assignment_submit(orci_lc *lc, int64_t assignment_id, const char *d
     orci_bind_int(st, 4, lc->now_us);
     if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
         return code;
+    if (machine_task_id > 0)
+        return orci_lci_machine_assignment_event(
+            lc, "assignment.submitted", machine_task_id, assignment_id,
+            orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING),
+            orci_assignment_status_label(ORCI_ASSIGNMENT_SUBMITTED), err);
     return orci_lci_assignment_event(lc, "assignment.submitted", assignment_id,
                                      orci_assignment_status_label(ORCI_ASSIGNMENT_PROCESSING),
                                      orci_assignment_status_label(ORCI_ASSIGNMENT_SUBMITTED), 0,

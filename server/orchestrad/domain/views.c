@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "domain/graph.h"
 #include "store/db.h"
 #include "store/dbutil.h"
 #include "json.h"
@@ -311,46 +312,6 @@ static int graph_bfs_order(const step_graph *g, size_t *order, orc_error *err)
     return ORC_OK;
 }
 
-/*
- * graph_ancestors writes the transitive closure of the creation dependencies of step
- * `start` into out (*nout entries), in depth-first pre-order: direct dependencies in
- * version order, each followed by its own ancestors. Upstream collects them in a set (no
- * defined order); this order is deterministic.
- */
-static int graph_ancestors(const step_graph *g, size_t start, size_t *out, size_t *nout,
-                           orc_error *err)
-{
-    bool *seen = calloc(g->n + 1, sizeof *seen);
-    /* Each step is pushed at most once per edge into it: at most edges + 1 entries. */
-    size_t edges = 0;
-    for (size_t i = 0; i < g->n; i++)
-        edges += g->v[i].ndeps;
-    size_t *stack = malloc((edges + 1) * sizeof *stack);
-    if (seen == NULL || stack == NULL) {
-        free(seen);
-        free(stack);
-        return out_of_memory(err);
-    }
-    size_t top = 0;
-    *nout = 0;
-    seen[start] = true;
-    for (size_t k = g->v[start].ndeps; k > 0; k--)
-        stack[top++] = g->v[start].deps[k - 1];
-    while (top > 0) {
-        size_t s = stack[--top];
-        if (seen[s])
-            continue;
-        seen[s] = true;
-        out[(*nout)++] = s;
-        for (size_t k = g->v[s].ndeps; k > 0; k--)
-            if (!seen[g->v[s].deps[k - 1]])
-                stack[top++] = g->v[s].deps[k - 1];
-    }
-    free(seen);
-    free(stack);
-    return ORC_OK;
-}
-
 /* ---- prerequisites (spec 3.6) -------------------------------------------------------- */
 
 /*
@@ -362,30 +323,30 @@ static int graph_ancestors(const step_graph *g, size_t start, size_t *out, size_
 static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t version_id,
                                    int64_t step_id, orc_error *err)
 {
-    step_graph g;
+    orci_graph *g = NULL; /* the version's cached graph (graph.h) */
     json_t *result = NULL;
     size_t *anc = NULL;
     json_t **data = NULL; /* per step index: its task's data, for Complete ancestors */
     bool *want = NULL;    /* per step index: an ancestor */
-    if (graph_load(db, version_id, false, &g, err) != ORC_OK)
+    if (orci_graph_get(db, version_id, &g, err) != ORC_OK)
         return NULL;
-    size_t start = graph_index(&g, step_id);
+    size_t start = orci_graph_index(g, step_id);
     if (start == SIZE_MAX) {
         orc_error_set(err, ORC_INTERNAL, "step %lld is not in its version", (long long)step_id);
         goto out;
     }
-    anc = malloc((g.n + 1) * sizeof *anc);
+    anc = malloc((g->n + 1) * sizeof *anc);
     if (anc == NULL) {
         out_of_memory(err);
         goto out;
     }
     size_t nanc = 0;
-    if (graph_ancestors(&g, start, anc, &nanc, err) != ORC_OK)
+    if (orci_graph_ancestors(g, start, anc, &nanc, err) != ORC_OK)
         goto out;
     /* Every ancestor's task and its latest live assignment's data in one query (a step has
      * at most one task per project), instead of two queries per ancestor. */
-    data = calloc(g.n + 1, sizeof *data);
-    want = calloc(g.n + 1, sizeof *want);
+    data = calloc(g->n + 1, sizeof *data);
+    want = calloc(g->n + 1, sizeof *want);
     if (data == NULL || want == NULL) {
         out_of_memory(err);
         goto out;
@@ -403,7 +364,7 @@ static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t vers
     orci_bind_int(st, 1, project_id);
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        size_t k = graph_index(&g, orci_col_int(st, 0));
+        size_t k = orci_graph_index(g, orci_col_int(st, 0));
         if (k == SIZE_MAX || !want[k] || orci_col_int(st, 1) != ORCI_TASK_COMPLETE)
             continue;
         /* A Complete task without an assignment (complete_and_skip_task) gives {}. */
@@ -421,7 +382,7 @@ static json_t *prerequisites_build(orci_db *db, int64_t project_id, int64_t vers
         goto out;
     }
     for (size_t i = 0; i < nanc; i++) {
-        const step_node *s = &g.v[anc[i]];
+        const orci_graph_step *s = &g->v[anc[i]];
         if (data[anc[i]] == NULL) {
             orc_error_set(err, ORC_FAILED_PRECONDITION, "Task dependencies are not complete.");
             goto fail;
@@ -439,12 +400,12 @@ fail:
     result = NULL;
 out:
     if (data != NULL)
-        for (size_t i = 0; i < g.n; i++)
+        for (size_t i = 0; i < g->n; i++)
             json_decref(data[i]);
     free(data);
     free(want);
     free(anc);
-    graph_fini(&g);
+    orci_graph_release(g);
     return result;
 }
 

@@ -78,20 +78,18 @@ static int next_seq(orci_db *db, int64_t *seq, orc_error *err)
     return code;
 }
 
-int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_error *err)
+/*
+ * append_row inserts e with payload (compact JSON text, NULL: {}) at the next seq. The
+ * topics are not stored: they follow from these columns (orci_events_topics), and migration
+ * 0006's indexes find events by topic.
+ */
+static int append_row(orci_db *db, const orci_event_rec *e, const char *payload, int64_t *seq,
+                      orc_error *err)
 {
-    if (e == NULL || e->type == NULL || e->type[0] == '\0')
-        return orc_error_set(err, ORC_INTERNAL, "event without a type");
-    /* The topics are not stored: they follow from these columns (orci_events_topics), and
-     * migration 0006's indexes find events by topic. */
-    char *payload = e->payload != NULL ? orci_json_dump(e->payload) : NULL;
-    if (e->payload != NULL && payload == NULL)
-        return oom(err);
     int64_t next = 0;
     int code = next_seq(db, &next, err);
     if (code != ORC_OK)
-        goto out;
-    code = ORC_INTERNAL;
+        return code;
     sqlite3_stmt *st = orci_db_stmt(
         db,
         "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
@@ -99,7 +97,7 @@ int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_e
         " ?13, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         err);
     if (st == NULL)
-        goto out;
+        return ORC_INTERNAL;
     orci_bind_int(st, 13, next);
     orci_bind_text(st, 1, e->type);
     orci_bind_int(st, 2, e->time_us);
@@ -113,13 +111,56 @@ int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_e
     orci_bind_text(st, 10, payload != NULL ? payload : "{}");
     orci_bind_int(st, 11, e->worker_only ? 1 : 0);
     orci_bind_text(st, 12, e->worker_only ? "" : e->other_worker);
-    if ((code = orci_db_step(db, st, err)) != ORC_OK)
-        goto out;
-    if (seq != NULL)
+    if ((code = orci_db_step(db, st, err)) == ORC_OK && seq != NULL)
         *seq = next;
-out:
+    return code;
+}
+
+int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_error *err)
+{
+    if (e == NULL || e->type == NULL || e->type[0] == '\0')
+        return orc_error_set(err, ORC_INTERNAL, "event without a type");
+    char *payload = e->payload != NULL ? orci_json_dump(e->payload) : NULL;
+    if (e->payload != NULL && payload == NULL)
+        return oom(err);
+    int code = append_row(db, e, payload, seq, err);
     free(payload);
     return code;
+}
+
+int orci_events_task_event_known(orci_db *db, int64_t now_us, const char *type,
+                                 const orci_event_task *t, const char *old_status,
+                                 const char *new_status, const char *payload_text, orc_error *err)
+{
+    if (type == NULL || type[0] == '\0')
+        return orc_error_set(err, ORC_INTERNAL, "event without a type");
+    /* Only the fields append_row reads; the names are copied, no worker is concerned. */
+    orci_event_rec e;
+    e.type = type;
+    e.time_us = now_us;
+    e.project_id = t->project_id;
+    e.task_id = t->task_id;
+    memcpy(e.step, t->step, sizeof e.step);
+    memcpy(e.workflow, t->workflow, sizeof e.workflow);
+    e.worker[0] = '\0';
+    e.other_worker[0] = '\0';
+    e.old_status = old_status;
+    e.new_status = new_status;
+    e.payload = NULL;
+    e.worker_only = false;
+    return append_row(db, &e, payload_text, NULL, err);
+}
+
+int orci_events_machine_assignment_event(orci_db *db, int64_t now_us, const char *type,
+                                         const orci_event_task *t, int64_t assignment_id,
+                                         const char *old_status, const char *new_status,
+                                         orc_error *err)
+{
+    /* As SQLite's json_object renders it in ASSIGNMENT_EVENT_SQL: compact, in this order. */
+    char payload[64];
+    snprintf(payload, sizeof payload, "{\"assignment_id\":%lld,\"counter\":0}",
+             (long long)assignment_id);
+    return orci_events_task_event_known(db, now_us, type, t, old_status, new_status, payload, err);
 }
 
 /* ---- context ------------------------------------------------------------------------- */

@@ -86,6 +86,36 @@ int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_
                            const json_t *payload, orc_error *err);
 
 /*
+ * What an event about a task carries of it, when the caller knows it already (the machine
+ * step's path, from the version's cached step graph): the row is then written with VALUES,
+ * with no join and, being a single-row INSERT, no statement journal either.
+ */
+typedef struct orci_event_task {
+    int64_t task_id;
+    int64_t project_id;
+    char step[ORCI_EVENT_NAME_MAX];     /* step slug */
+    char workflow[ORCI_EVENT_NAME_MAX]; /* workflow slug */
+} orci_event_task;
+
+/*
+ * orci_events_task_event_known is orci_events_task_event for a task whose context the caller
+ * gives, about no worker; payload_text is a compact JSON object (NULL: {}). The row is the
+ * same orci_events_task_event writes.
+ */
+int orci_events_task_event_known(orci_db *db, int64_t now_us, const char *type,
+                                 const orci_event_task *t, const char *old_status,
+                                 const char *new_status, const char *payload_text, orc_error *err);
+
+/*
+ * orci_events_machine_assignment_event is orci_events_assignment_event for the assignment of
+ * a machine task (no worker, counter 0) whose task's context the caller gives: the same row.
+ */
+int orci_events_machine_assignment_event(orci_db *db, int64_t now_us, const char *type,
+                                         const orci_event_task *t, int64_t assignment_id,
+                                         const char *old_status, const char *new_status,
+                                         orc_error *err);
+
+/*
  * orci_events_assignment_event appends an event about assignment_id: its task's project,
  * step and workflow, the assignment's worker, the statuses (NULL: none) and the payload
  * {"assignment_id", "counter"}. other_worker_id (0: none) is a second worker concerned (a
