@@ -301,18 +301,23 @@ static int machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_erro
     if ((code = machine_assignment(lc->db, task_id, &aid, &astatus, &found, err)) != ORC_OK)
         return code;
     if (t.status == ORCI_TASK_AWAITING_PROCESSING && !found) {
+        int64_t machine_id = 0;
+        if ((code =
+                 orci_lci_next_id(lc->db, "SELECT coalesce(max(id), 0) + 1 FROM task_assignments",
+                                  &machine_id, err)) != ORC_OK)
+            return code;
         orci_stmt *st = orci_db_stmt(
             lc->db,
-            "INSERT INTO task_assignments (created_at, start_datetime, worker_id, task_id, status,"
-            " assignment_counter, in_progress_task_data) VALUES (?1, ?1, NULL, ?2, 0, 0, '{}')"
-            " RETURNING id",
+            "INSERT INTO task_assignments (id, created_at, start_datetime, worker_id, task_id,"
+            " status, assignment_counter, in_progress_task_data)"
+            " VALUES (?3, ?1, ?1, NULL, ?2, 0, 0, '{}')",
             err);
         if (st == NULL)
             return ORC_INTERNAL;
         orci_bind_int(st, 1, lc->now_us);
         orci_bind_int(st, 2, task_id);
-        int64_t machine_id = 0;
-        if ((code = orci_db_insert(lc->db, st, &machine_id, err)) != ORC_OK)
+        orci_bind_int(st, 3, machine_id);
+        if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
             return code;
         if ((code = orci_lci_iteration_start(lc, machine_id, lc->now_us, err)) != ORC_OK ||
             (code = orci_lci_machine_assignment_event(

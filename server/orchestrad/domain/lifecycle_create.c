@@ -314,18 +314,22 @@ static int create_wanted(orci_lc *lc, int64_t project_id, const ready_step *s, b
 /* create_task creates the project's task of a ready step and applies its assignment policy. */
 static int create_task(orci_lc *lc, int64_t project_id, const ready_step *s, orc_error *err)
 {
+    int64_t task_id = 0;
+    int code =
+        orci_lci_next_id(lc->db, "SELECT coalesce(max(id), 0) + 1 FROM tasks", &task_id, err);
+    if (code != ORC_OK)
+        return code;
     orci_stmt *st = orci_db_stmt(lc->db,
-                                 "INSERT INTO tasks (start_datetime, step_id, project_id,"
-                                 " status) VALUES (?1, ?2, ?3, 0) RETURNING id",
+                                 "INSERT INTO tasks (id, start_datetime, step_id, project_id,"
+                                 " status) VALUES (?4, ?1, ?2, ?3, 0)",
                                  err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, lc->now_us);
     orci_bind_int(st, 2, s->id);
     orci_bind_int(st, 3, project_id);
-    int64_t task_id = 0;
-    int code = orci_db_insert(lc->db, st, &task_id, err);
-    if (code != ORC_OK)
+    orci_bind_int(st, 4, task_id);
+    if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
         return code;
     const char *created = orci_task_status_label(ORCI_TASK_AWAITING_PROCESSING);
     if (s->g != NULL) {

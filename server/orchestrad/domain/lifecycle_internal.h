@@ -98,6 +98,16 @@ int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **
  */
 int orci_lci_load_ids(orci_db *db, orci_stmt *st, int64_t **out, size_t *n, orc_error *err);
 
+/*
+ * orci_lci_next_id runs sql, "SELECT coalesce(max(id), 0) + 1 FROM <table>", for the id of a
+ * row about to be inserted. That is the id both stores give a row inserted without one
+ * (SQLite's rowid, PostgreSQL's orc_rowid_trigger), and the writer is the only one inserting;
+ * the hot path's INSERTs name it instead of asking INSERT ... RETURNING id, which SQLite runs
+ * as a multi-row write (a trigger-like program with a temporary table and a statement
+ * journal: about 25,000 instructions per row).
+ */
+int orci_lci_next_id(orci_db *db, const char *sql, int64_t *id, orc_error *err);
+
 /* orci_lci_project_status reads a project's status: ORC_OK or ORC_NOT_FOUND. */
 int orci_lci_project_status(orci_db *db, int64_t project_id, int *status, orc_error *err);
 

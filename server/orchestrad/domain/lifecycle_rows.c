@@ -168,6 +168,24 @@ int orci_lci_load_ids(orci_db *db, orci_stmt *st, int64_t **out, size_t *n, orc_
     return code;
 }
 
+/* The loaders below sort their few rows here: an ORDER BY that no index gives costs SQLite a
+ * temporary b-tree (allocations, a sorter) on every invariant check. */
+static int cmp_assignment(const void *a, const void *b)
+{
+    const orci_lci_assignment *x = a, *y = b;
+    if (x->counter != y->counter)
+        return x->counter < y->counter ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_iteration(const void *a, const void *b)
+{
+    const orci_lci_iteration *x = a, *y = b;
+    if (x->start_us != y->start_us)
+        return x->start_us < y->start_us ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment **out, size_t *n,
                               orc_error *err)
 {
@@ -175,9 +193,10 @@ int orci_lci_load_assignments(orci_db *db, int64_t task_id, orci_lci_assignment 
     int code = collect_by_id(
         db,
         "SELECT id, COALESCE(worker_id, 0), start_datetime, status, assignment_counter"
-        " FROM task_assignments WHERE task_id = ?1 AND is_deleted = 0"
-        " ORDER BY assignment_counter, id",
+        " FROM task_assignments WHERE task_id = ?1 AND is_deleted = 0",
         task_id, sizeof **out, fill_assignment, &v, n, err);
+    if (code == ORC_OK && *n > 1)
+        qsort(v, *n, sizeof **out, cmp_assignment); /* by counter, then id */
     *out = v;
     return code;
 }
@@ -190,10 +209,23 @@ int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **
                              "SELECT i.id, i.assignment_id, i.start_datetime, i.end_datetime,"
                              " i.status, i.submitted_data = '{}'"
                              " FROM iterations i JOIN task_assignments a ON a.id = i.assignment_id"
-                             " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0"
-                             " ORDER BY i.start_datetime, i.id",
+                             " WHERE a.task_id = ?1 AND a.is_deleted = 0 AND i.is_deleted = 0",
                              task_id, sizeof **out, fill_iteration, &v, n, err);
+    if (code == ORC_OK && *n > 1)
+        qsort(v, *n, sizeof **out, cmp_iteration); /* by start time, then id */
     *out = v;
+    return code;
+}
+
+int orci_lci_next_id(orci_db *db, const char *sql, int64_t *id, orc_error *err)
+{
+    orci_stmt *st = orci_db_stmt(db, sql, err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    bool found = false;
+    int code = orci_db_one_id(db, st, id, &found, err);
+    if (code == ORC_OK && (!found || *id <= 0))
+        code = orc_error_set(err, ORC_INTERNAL, "no next id from %s", sql);
     return code;
 }
 
@@ -520,9 +552,13 @@ int orci_lci_assignment_submit(orci_lc *lc, int64_t assignment_id, const char *d
     int code = orci_db_step(lc->db, st, err);
     if (code != ORC_OK)
         return code;
+    /* The latest iteration: the newest start, the highest id among equals. Written so that
+     * the index on assignment_id gives the order (ORDER BY start_datetime DESC, id DESC needed
+     * a sorter on every submission). */
     st = orci_db_stmt(lc->db,
                       "SELECT id FROM iterations WHERE assignment_id = ?1 AND is_deleted = 0"
-                      " ORDER BY start_datetime DESC, id DESC LIMIT 1",
+                      " AND start_datetime = (SELECT max(start_datetime) FROM iterations"
+                      " WHERE assignment_id = ?1 AND is_deleted = 0) ORDER BY id DESC LIMIT 1",
                       err);
     if (st == NULL)
         return ORC_INTERNAL;
