@@ -153,14 +153,14 @@ static int watch_read(orc_client *c, int64_t project, project_watch *w, bool *ne
     snprintf(prefix, sizeof prefix, "project.%lld.", (long long)project);
     *news = false;
     for (;;) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         orc_error err;
         if (orc_events_list(c, w->after, prefix, PAGE, &page, &err) != ORC_OK) {
             fprintf(stderr, "bench_chain: ListEvents: %s\n", err.message);
             return -1;
         }
-        for (size_t i = 0; i < page.n_events; i++) {
-            const orc_event *ev = page.events[i];
+        for (size_t i = 0; i < page->n_events; i++) {
+            const orc_event *ev = page->events[i];
             w->after = ev->seq;
             *news = true;
             if (strcmp(ev->type, "task.status_changed") == 0 &&
@@ -172,8 +172,8 @@ static int watch_read(orc_client *c, int64_t project, project_watch *w, bool *ne
             else if (strcmp(ev->type, "job.failed") == 0 && w->failure[0] == '\0')
                 failure_text(ev, w->failure, sizeof w->failure);
         }
-        bool whole = page.n_events < PAGE;
-        orc_event_page_free(&page);
+        bool whole = page->n_events < PAGE;
+        orc_event_page_free(page);
         if (whole)
             return 0;
     }
@@ -386,15 +386,15 @@ static int tp_poll(orc_client *c, flight *f, tp_window *w, bool *news)
 {
     *news = false;
     for (;;) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         orc_error err;
         if (orc_events_list(c, w->after, "step." LAST_STEP ".", PAGE, &page, &err) != ORC_OK) {
             fprintf(stderr, "bench_chain: ListEvents: %s\n", err.message);
             return -1;
         }
         int freed = 0;
-        for (size_t i = 0; i < page.n_events; i++) {
-            const orc_event *ev = page.events[i];
+        for (size_t i = 0; i < page->n_events; i++) {
+            const orc_event *ev = page->events[i];
             w->after = ev->seq;
             if (strcmp(ev->type, "task.status_changed") != 0 ||
                 strcmp(ev->new_status, "Complete") != 0)
@@ -409,8 +409,8 @@ static int tp_poll(orc_client *c, flight *f, tp_window *w, bool *news)
             }
             w->last_us = ev->time_us;
         }
-        bool whole = page.n_events < PAGE;
-        orc_event_page_free(&page);
+        bool whole = page->n_events < PAGE;
+        orc_event_page_free(page);
         if (freed > 0) {
             *news = true;
             pthread_mutex_lock(&f->mu);
@@ -489,15 +489,15 @@ static int throughput(chain_env *e, const char *name, int n, int conc)
     pthread_cond_init(&f.cv, NULL);
     tp_window w = {0};
     /* Start where the events are now, so that earlier runs do not count. */
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error err;
     int rc = orc_events_list(e->c, 0, "step." LAST_STEP ".", 1, &page, &err);
     if (rc != ORC_OK) {
         fprintf(stderr, "bench_chain: ListEvents: %s\n", err.message);
         return -1;
     }
-    w.after = page.last_seq;
-    orc_event_page_free(&page);
+    w.after = page->last_seq;
+    orc_event_page_free(page);
 
     pthread_t th[CREATORS];
     int started = 0;

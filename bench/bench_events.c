@@ -349,15 +349,15 @@ static int read_history(orc_client *c, const char *prefix, int64_t after_seq, in
     *count = 0;
     *last = after_seq;
     for (;;) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         int rc = orc_events_list(c, *last, prefix, page_size, &page, err);
         if (rc != ORC_OK)
             return rc;
-        if (page.n_events > 0)
-            *last = page.events[page.n_events - 1]->seq;
-        *count += (int64_t)page.n_events;
-        bool whole = page.n_events < (size_t)page_size;
-        orc_event_page_free(&page);
+        if (page->n_events > 0)
+            *last = page->events[page->n_events - 1]->seq;
+        *count += (int64_t)page->n_events;
+        bool whole = page->n_events < (size_t)page_size;
+        orc_event_page_free(page);
         if (whole)
             return ORC_OK;
     }
@@ -366,14 +366,14 @@ static int read_history(orc_client *c, const char *prefix, int64_t after_seq, in
 /* newest_seq returns the newest committed seq, -1 on failure. */
 static int64_t newest_seq(orc_client *c)
 {
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error err;
     if (orc_events_list(c, 0, "", 1, &page, &err) != ORC_OK) {
         fprintf(stderr, "bench_events: ListEvents: %s\n", err.message);
         return -1;
     }
-    int64_t last = page.last_seq;
-    orc_event_page_free(&page);
+    int64_t last = page->last_seq;
+    orc_event_page_free(page);
     return last;
 }
 
@@ -714,9 +714,8 @@ static int workflow_load(orc_client *c, const char *parent)
         if (fclose(f) != 0 || bad)
             return -1;
     }
-    orc_workflow_ref ref;
     orc_error err;
-    if (orc_workflow_load(c, dir, "v1", false, &ref, &err) != ORC_OK) {
+    if (orc_workflow_load(c, dir, "v1", false, NULL, &err) != ORC_OK) {
         fprintf(stderr, "bench_events: workflow load: %s\n", err.message);
         return -1;
     }

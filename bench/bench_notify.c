@@ -221,10 +221,10 @@ static int setup(run *r, const char *orchestrad, const char *notifier)
     /* Ready once the webhook's target reported itself: its state appears in the list. */
     int64_t deadline = bl_mono_us() + 15 * 1000000LL;
     while (bl_mono_us() < deadline) {
-        orc_webhook_list l;
+        orc_webhook_list *l = NULL;
         if (orc_webhooks_list(r->c, false, &l, &err) == ORC_OK) {
-            bool up = l.n_webhooks == 1 && l.webhooks[0].status_at_us > 0;
-            orc_webhook_list_free(&l);
+            bool up = l->n_webhooks == 1 && l->webhooks[0]->status_at_us > 0;
+            orc_webhook_list_free(l);
             if (up)
                 return 0;
         }
@@ -262,17 +262,17 @@ static int delays(run *r, bl_samples *out, int64_t *span_us)
     int64_t after = r->first_seq, first = 0, last = 0;
     orc_error err;
     for (int got = 0; got < EVENTS;) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         if (orc_events_list(r->c, after, "project.", 1000, &page, &err) != ORC_OK) {
             fprintf(stderr, "bench_notify: ListEvents: %s\n", err.message);
             return -1;
         }
-        if (page.n_events == 0) {
-            orc_event_page_free(&page);
+        if (page->n_events == 0) {
+            orc_event_page_free(page);
             break;
         }
-        for (size_t i = 0; i < page.n_events; i++) {
-            const orc_event *ev = page.events[i];
+        for (size_t i = 0; i < page->n_events; i++) {
+            const orc_event *ev = page->events[i];
             int64_t at = ev->seq < MAX_SEQ ? r->rx.arrived_us[ev->seq] : 0;
             if (at) {
                 bl_samples_push(out, at - ev->time_us);
@@ -282,7 +282,7 @@ static int delays(run *r, bl_samples *out, int64_t *span_us)
             after = ev->seq;
             got++;
         }
-        orc_event_page_free(&page);
+        orc_event_page_free(page);
     }
     *span_us = last - first;
     return 0;

@@ -109,14 +109,14 @@ static int watch_read(orc_client *c, int64_t project, watch *w, bool *news)
     snprintf(prefix, sizeof prefix, "project.%lld.", (long long)project);
     *news = false;
     for (;;) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         orc_error err;
         if (orc_events_list(c, w->after, prefix, PAGE, &page, &err) != ORC_OK) {
             fprintf(stderr, "bench_python: ListEvents: %s\n", err.message);
             return -1;
         }
-        for (size_t i = 0; i < page.n_events; i++) {
-            const orc_event *ev = page.events[i];
+        for (size_t i = 0; i < page->n_events; i++) {
+            const orc_event *ev = page->events[i];
             w->after = ev->seq;
             *news = true;
             if (strcmp(ev->type, "task.status_changed") == 0 &&
@@ -128,8 +128,8 @@ static int watch_read(orc_client *c, int64_t project, watch *w, bool *news)
             else if (strcmp(ev->type, "job.failed") == 0 && !w->failure[0])
                 snprintf(w->failure, sizeof w->failure, "step %s: %s", ev->step, ev->payload);
         }
-        bool whole = page.n_events < PAGE;
-        orc_event_page_free(&page);
+        bool whole = page->n_events < PAGE;
+        orc_event_page_free(page);
         if (whole)
             return 0;
     }

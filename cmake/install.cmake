@@ -3,7 +3,7 @@
 # package (`make package`, CPack). Included from the top CMakeLists.txt before the targets.
 include(GNUInstallDirs)
 # Three packages (`make package`): orchestra (daemons, CLI, plugins, configuration: the
-# default component), liborchestra0 (the shared library) and liborchestra-dev (headers,
+# default component), liborchestra1 (the shared library) and liborchestra-dev (headers,
 # pkg-config file, CMake package).
 set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME daemons)
 
@@ -53,10 +53,10 @@ function(orc_install_dist)
                      COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/dist/debian/changelog > ${changelog}
                      DEPENDS ${PROJECT_SOURCE_DIR}/dist/debian/changelog)
   add_custom_target(orc_changelog ALL DEPENDS ${changelog})
-  install(FILES ${PROJECT_SOURCE_DIR}/dist/debian/liborchestra0.lintian-overrides
-          DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME liborchestra0
+  install(FILES ${PROJECT_SOURCE_DIR}/dist/debian/liborchestra1.lintian-overrides
+          DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME liborchestra1
           COMPONENT lib)
-  foreach(pkg daemons:orchestra lib:liborchestra0 dev:liborchestra-dev)
+  foreach(pkg daemons:orchestra lib:liborchestra1 dev:liborchestra-dev)
     string(REPLACE ":" ";" pair ${pkg})
     list(GET pair 0 component)
     list(GET pair 1 name)
@@ -140,7 +140,7 @@ set(CPACK_DEBIAN_DAEMONS_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/dist/debian/postinst ${PROJECT_SOURCE_DIR}/dist/debian/postrm
     ${PROJECT_BINARY_DIR}/dist/conffiles)
 set(CPACK_DEBIAN_DAEMONS_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-set(CPACK_DEBIAN_LIB_PACKAGE_NAME liborchestra0)
+set(CPACK_DEBIAN_LIB_PACKAGE_NAME liborchestra1)
 set(CPACK_DEBIAN_LIB_PACKAGE_SECTION libs)
 # The shared library's shlibs file and ldconfig trigger (dpkg runs ldconfig once per
 # transaction; no maintainer script of ours calls it).
@@ -164,7 +164,7 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION
     "Headers, the pkg-config file and the CMake package (find_package(Orchestra))\n"
     "for programs using liborchestra and for machine-step plugins.")
 file(WRITE ${PROJECT_BINARY_DIR}/dist/shlibs
-     "liborchestra 0 liborchestra0 (>= ${PROJECT_VERSION})\n")
+     "liborchestra 1 liborchestra1 (>= ${PROJECT_VERSION})\n")
 file(WRITE ${PROJECT_BINARY_DIR}/dist/conffiles
      "${ORC_SYSCONF_DIR}/orchestrad.conf\n${ORC_SYSCONF_DIR}/orchestra-http.conf\n"
      "${ORC_SYSCONF_DIR}/orchestra-executor.conf\n${ORC_SYSCONF_DIR}/orchestra-notify.conf\n")

@@ -498,9 +498,8 @@ int bl_workflow_load(orc_client *c, const char *name)
 {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/%s", bl_path("ORC_BENCH_WORKFLOWS", ORC_BENCH_WORKFLOWS), name);
-    orc_workflow_ref ref;
     orc_error err;
-    if (orc_workflow_load(c, dir, "v1", false, &ref, &err) != ORC_OK) {
+    if (orc_workflow_load(c, dir, "v1", false, NULL, &err) != ORC_OK) {
         fprintf(stderr, "bench: loading %s: %s\n", dir, err.message);
         return -1;
     }

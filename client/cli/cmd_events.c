@@ -69,18 +69,18 @@ static int print_event(const orci_cli_globals *g, const orc_event *ev)
 static int history(const orci_cli_globals *g, orc_client *c, const char *topic, int64_t since)
 {
     for (;;) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         orc_error err;
         int rc = orc_events_list(c, since, topic, EVENTS_PAGE, &page, &err);
         if (rc != ORC_OK)
             return orci_cli_fail(&err, NULL);
         int r = ORCI_CLI_EXIT_OK;
-        for (size_t i = 0; i < page.n_events && r == ORCI_CLI_EXIT_OK; i++) {
-            r = print_event(g, page.events[i]);
-            since = page.events[i]->seq;
+        for (size_t i = 0; i < page->n_events && r == ORCI_CLI_EXIT_OK; i++) {
+            r = print_event(g, page->events[i]);
+            since = page->events[i]->seq;
         }
-        bool whole = page.n_events < EVENTS_PAGE;
-        orc_event_page_free(&page);
+        bool whole = page->n_events < EVENTS_PAGE;
+        orc_event_page_free(page);
         if (r != ORCI_CLI_EXIT_OK || whole)
             return r;
     }

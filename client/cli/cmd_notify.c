@@ -84,7 +84,7 @@ static int print_webhooks(const orci_cli_globals *g, const orc_webhook_list *l)
     if (g->json) {
         json_t *a = json_array();
         for (size_t i = 0; a && i < l->n_webhooks; i++)
-            if (json_array_append_new(a, webhook_json(&l->webhooks[i])) != 0) {
+            if (json_array_append_new(a, webhook_json(l->webhooks[i])) != 0) {
                 json_decref(a);
                 a = NULL;
             }
@@ -97,7 +97,7 @@ static int print_webhooks(const orci_cli_globals *g, const orc_webhook_list *l)
     printf("%-4s %-14s %9s %9s %6s  %-20s %s\n", "ID", "STATE", "DELIVERED", "UP_TO_SEQ", "DEAD",
            "TOPIC", "URL");
     for (size_t i = 0; i < l->n_webhooks; i++) {
-        const orc_webhook *w = &l->webhooks[i];
+        const orc_webhook *w = l->webhooks[i];
         printf("%-4" PRId64 " %-14s %9" PRId64 " %9" PRId64 " %6" PRId64 "  %-20s %s\n", w->id,
                w->state[0] ? w->state : "unreported", w->delivered, w->delivered_seq,
                w->dead_lettered, w->topic_prefix[0] ? w->topic_prefix : "(all)", w->url);
@@ -117,13 +117,13 @@ static int cmd_list(orci_cli_globals *g, const orci_cli_command *cmd, int argc, 
     if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
         return r;
     orc_error err;
-    orc_webhook_list l;
+    orc_webhook_list *l = NULL;
     int rc = orc_webhooks_list(c, false, &l, &err);
     orc_client_destroy(c);
     if (rc != ORC_OK)
         return orci_cli_fail(&err, NULL);
-    r = print_webhooks(g, &l);
-    orc_webhook_list_free(&l);
+    r = print_webhooks(g, l);
+    orc_webhook_list_free(l);
     return r;
 }
 
@@ -223,16 +223,16 @@ static int print_settings(const orci_cli_globals *g, const orc_notification_sett
 {
     if (g->json) {
         json_t *n = json_object();
-        for (int k = 0; n && k < ORC_NOTIFY_KINDS; k++)
-            json_object_set_new(n, orc_notify_kind_name(k), json_boolean(s->email_on[k]));
+        for (size_t k = 0; n && k < s->n_kinds; k++)
+            json_object_set_new(n, orc_notify_kind_name((int)k), json_boolean(s->email_on[k]));
         return orci_cli_print_json(n ? json_pack("{s:s, s:s, s:o}", "username", s->username,
                                                  "email", s->email, "notifications", n)
                                      : NULL);
     }
     printf("E-mail notifications of %s (%s):\n", s->username,
            s->email[0] ? s->email : "no address: none can be sent");
-    for (int k = 0; k < ORC_NOTIFY_KINDS; k++)
-        printf("  %-20s %s\n", orc_notify_kind_name(k), s->email_on[k] ? "on" : "off");
+    for (size_t k = 0; k < s->n_kinds; k++)
+        printf("  %-20s %s\n", orc_notify_kind_name((int)k), s->email_on[k] ? "on" : "off");
     return ORCI_CLI_EXIT_OK;
 }
 
@@ -267,13 +267,16 @@ static int cmd_notifications(orci_cli_globals *g, const orci_cli_command *cmd, i
     if (r != ORCI_CLI_EXIT_OK)
         return r;
     orc_error err;
-    orc_notification_settings s;
-    int rc = any ? orc_notification_settings_set(c, username, change, email_on, &s, &err)
+    orc_notification_settings *s = NULL;
+    int rc = any ? orc_notification_settings_set(c, username, change, email_on, ORC_NOTIFY_KINDS,
+                                                 &s, &err)
                  : orc_notification_settings_get(c, username, &s, &err);
     orc_client_destroy(c);
     if (rc != ORC_OK)
         return username ? orci_cli_fail(&err, NULL) : orci_cli_fail_worker(&err);
-    return print_settings(g, &s);
+    r = print_settings(g, s);
+    orc_notification_settings_free(s);
+    return r;
 }
 
 const orci_cli_command orci_cli_notify_commands[] = {

@@ -30,27 +30,31 @@ static int cmd_server_info(orci_cli_globals *g, const orci_cli_command *cmd, int
     if (r != ORCI_CLI_CONTINUE)
         return r;
     orc_error err;
-    orc_server_info info;
+    orc_server_info *info = NULL;
     int rc = orc_server_info_get(c, &info, &err);
     orc_client_destroy(c);
     if (rc != ORC_OK)
         return orci_cli_fail(&err, NULL);
     char started[40], now[40];
-    orci_time_format(info.started_at_us, started, sizeof started);
-    orci_time_format(info.now_us, now, sizeof now);
-    if (g->json)
-        return orci_cli_print_json(
-            json_pack("{s:s, s:i, s:s, s:s, s:i, s:b}", "version", info.version, "schema_version",
-                      info.schema_version, "started_at", started, "now", now, "auth_window_seconds",
-                      info.auth_window_seconds, "dev_mode", info.dev_mode));
+    orci_time_format(info->started_at_us, started, sizeof started);
+    orci_time_format(info->now_us, now, sizeof now);
+    if (g->json) {
+        r = orci_cli_print_json(json_pack("{s:s, s:i, s:s, s:s, s:i, s:b}", "version",
+                                          info->version, "schema_version", info->schema_version,
+                                          "started_at", started, "now", now, "auth_window_seconds",
+                                          info->auth_window_seconds, "dev_mode", info->dev_mode));
+        orc_server_info_free(info);
+        return r;
+    }
     printf("version: %s\n"
            "schema_version: %d\n"
            "started_at: %s\n"
            "now: %s\n"
            "auth_window_seconds: %d\n"
            "dev_mode: %s\n",
-           info.version, info.schema_version, started, now, info.auth_window_seconds,
-           info.dev_mode ? "true" : "false");
+           info->version, info->schema_version, started, now, info->auth_window_seconds,
+           info->dev_mode ? "true" : "false");
+    orc_server_info_free(info);
     return ORCI_CLI_EXIT_OK;
 }
 

@@ -23,27 +23,29 @@ static int cmd_load(orci_cli_globals *g, const orci_cli_command *cmd, int argc, 
     if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
         return r;
     orc_error err;
-    orc_workflow_ref ref;
+    orc_workflow_ref *ref = NULL;
     int rc = orc_workflow_load(c, argv[0], argv[1], force, &ref, &err);
     orc_client_destroy(c);
     if (rc != ORC_OK)
         return orci_cli_fail(&err, LOAD_ERROR_PREFIX);
     if (g->json)
-        return orci_cli_print_json(
-            json_pack("{s:s, s:s}", "workflow", ref.workflow, "version", ref.version));
-    printf("Loaded workflow %s version %s\n", ref.workflow, ref.version);
-    return ORCI_CLI_EXIT_OK;
+        r = orci_cli_print_json(
+            json_pack("{s:s, s:s}", "workflow", ref->workflow, "version", ref->version));
+    else
+        printf("Loaded workflow %s version %s\n", ref->workflow, ref->version);
+    orc_workflow_ref_free(ref);
+    return g->json ? r : ORCI_CLI_EXIT_OK;
 }
 
 /* load_all_print reports the outcomes; returns the exit status. */
-static int load_all_print(const orci_cli_globals *g, const orc_load_result *res, size_t n)
+static int load_all_print(const orci_cli_globals *g, orc_load_result *const *res, size_t n)
 {
     bool failed = false;
     json_t *list = g->json ? json_array() : NULL;
     if (g->json && !list)
         return orci_cli_print_json(NULL);
     for (size_t i = 0; i < n; i++) {
-        const orc_load_result *r = &res[i];
+        const orc_load_result *r = res[i];
         if (r->status != ORC_OK)
             failed = true;
         if (g->json) {
@@ -87,7 +89,7 @@ static int cmd_load_all(orci_cli_globals *g, const orci_cli_command *cmd, int ar
     if ((r = orci_cli_connect(g, &c)) != ORCI_CLI_EXIT_OK)
         return r;
     orc_error err;
-    orc_load_result *res = NULL;
+    orc_load_result **res = NULL;
     size_t n = 0;
     int rc =
         orc_workflow_load_all(c, (const char *const *)argv, (size_t)n_pos, force, &res, &n, &err);
@@ -95,7 +97,7 @@ static int cmd_load_all(orci_cli_globals *g, const orci_cli_command *cmd, int ar
     if (rc != ORC_OK)
         return orci_cli_fail(&err, LOAD_ERROR_PREFIX);
     r = load_all_print(g, res, n);
-    orc_free(res);
+    orc_load_results_free(res, n);
     return r;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "call.h"
 #include "orchestra/jobs.h"
 #include "proto/orchestra.pb-c.h"
@@ -62,32 +63,41 @@ static int take_job(const Orchestra__V1__Job *w, orc_job **job, orc_error *err)
                                 (long long)w->job_id);
 }
 
-/* offer_init fills a LeaseJobRequest from an offer; NULL when there is none. */
-static Orchestra__V1__LeaseJobRequest *offer_init(const orc_job_offer *offer,
-                                                  Orchestra__V1__LeaseJobRequest *req)
+/*
+ * offer_init fills *req from the program's offer (a growable struct: block.h); *out is req,
+ * or NULL when there is no offer.
+ */
+static int offer_init(const orc_job_offer *offer_in, Orchestra__V1__LeaseJobRequest *req,
+                      Orchestra__V1__LeaseJobRequest **out, orc_error *err)
 {
-    if (!offer)
-        return NULL;
+    orc_job_offer offer;
+    *out = NULL;
+    int rc = orci_struct_in(&offer, sizeof offer, offer_in, sizeof offer, "orc_job_offer", err);
+    if (rc != ORC_OK || !offer_in)
+        return rc;
     orchestra__v1__lease_job_request__init(req);
-    req->executor_id = (char *)(offer->executor_id ? offer->executor_id : "");
-    req->n_functions = offer->n_functions;
-    req->functions = (char **)offer->functions;
-    req->lease_ms = offer->lease_ms;
-    return req;
+    req->executor_id = (char *)(offer.executor_id ? offer.executor_id : "");
+    req->n_functions = offer.n_functions;
+    req->functions = (char **)offer.functions;
+    req->lease_ms = offer.lease_ms;
+    *out = req;
+    return ORC_OK;
 }
 
 int orc_job_lease(orc_client *c, const orc_job_offer *offer, int wait_ms, orc_job **job,
                   orc_error *err)
 {
-    Orchestra__V1__LeaseJobRequest in;
+    Orchestra__V1__LeaseJobRequest in, *req = NULL;
     ProtobufCMessage *out = NULL;
     if (!job || !offer)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "orc_job_lease needs an offer and a job");
     *job = NULL;
-    offer_init(offer, &in);
+    int rc = offer_init(offer, &in, &req, err);
+    if (rc != ORC_OK)
+        return rc;
     in.wait_ms = wait_ms;
-    int rc = orci_client_call(c, "LeaseJob", &in.base, &orchestra__v1__lease_job_reply__descriptor,
-                              &out, err);
+    rc = orci_client_call(c, "LeaseJob", &in.base, &orchestra__v1__lease_job_reply__descriptor,
+                          &out, err);
     if (rc != ORC_OK)
         return rc;
     rc = take_job(((Orchestra__V1__LeaseJobReply *)out)->job, job, err);
@@ -130,9 +140,11 @@ int orc_job_complete(orc_client *c, const orc_job *job, const char *output,
     in.job_id = job->job_id;
     in.lease_token = job->lease_token;
     in.output = (char *)(output ? output : "");
-    in.next = offer_init(next, &lease);
-    int rc = orci_client_call(c, "CompleteJob", &in.base,
-                              &orchestra__v1__complete_job_reply__descriptor, &out, err);
+    int rc = offer_init(next, &lease, &in.next, err);
+    if (rc != ORC_OK)
+        return rc;
+    rc = orci_client_call(c, "CompleteJob", &in.base,
+                          &orchestra__v1__complete_job_reply__descriptor, &out, err);
     if (rc != ORC_OK)
         return rc;
     if (next_job)
@@ -157,9 +169,11 @@ int orc_job_fail(orc_client *c, const orc_job *job, const char *error, bool retr
     in.lease_token = job->lease_token;
     in.error = (char *)(error ? error : "");
     in.retryable = retryable;
-    in.next = offer_init(next, &lease);
-    int rc = orci_client_call(c, "FailJob", &in.base, &orchestra__v1__fail_job_reply__descriptor,
-                              &out, err);
+    int rc = offer_init(next, &lease, &in.next, err);
+    if (rc != ORC_OK)
+        return rc;
+    rc = orci_client_call(c, "FailJob", &in.base, &orchestra__v1__fail_job_reply__descriptor, &out,
+                          err);
     if (rc != ORC_OK)
         return rc;
     const Orchestra__V1__FailJobReply *r = (const Orchestra__V1__FailJobReply *)out;

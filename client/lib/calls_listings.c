@@ -1,12 +1,15 @@
 /*
  * calls_listings.c: the listing calls of client.h (ListProjects, ListWorkers, ListTasks,
- * ListCertifications, ListKeys), each one page as a JSON document. Times are RFC 3339 UTC.
+ * ListCertifications, ListKeys), each one page as a JSON document (times RFC 3339 UTC), and
+ * projects and tasks also as structs (orc_projects_list, orc_tasks_list).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "block.h"
 #include "call.h"
 #include "json.h"
 #include "orchestra/client.h"
@@ -33,27 +36,44 @@ static int finish(const char *key, json_t *items, int64_t next, char **json, orc
     return *json ? ORC_OK : orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
 }
 
-/* page_init fills a page request from a filter. */
-static Orchestra__V1__PageRequest *page_init(const orc_list_filter *f,
-                                             Orchestra__V1__PageRequest *p)
+/*
+ * page_init reads the program's filter f_in (NULL: none; a growable struct: block.h) into
+ * *copy, points *f at it (NULL when none), and fills a page request from it.
+ */
+static int page_init(const orc_list_filter *f_in, orc_list_filter *copy, const orc_list_filter **f,
+                     Orchestra__V1__PageRequest *p, orc_error *err)
 {
     orchestra__v1__page_request__init(p);
-    p->after_id = f ? f->after_id : 0;
-    p->limit = f ? f->limit : 0;
-    return p;
+    int rc = orci_struct_in(copy, sizeof *copy, f_in, sizeof *copy, "orc_list_filter", err);
+    *f = f_in ? copy : NULL;
+    p->after_id = copy->after_id;
+    p->limit = copy->limit;
+    return rc;
 }
 
-int orc_project_list_json(orc_client *c, const orc_list_filter *f, char **json, orc_error *err)
+/* projects_call asks ListProjects for the page f_in selects; *out: the reply. */
+static int projects_call(orc_client *c, const orc_list_filter *f_in, ProtobufCMessage **out,
+                         orc_error *err)
 {
     Orchestra__V1__ListProjectsRequest in = ORCHESTRA__V1__LIST_PROJECTS_REQUEST__INIT;
     Orchestra__V1__PageRequest page;
-    ProtobufCMessage *out = NULL;
-    *json = NULL;
-    in.page = page_init(f, &page);
+    orc_list_filter copy;
+    const orc_list_filter *f = NULL;
+    int rc = page_init(f_in, &copy, &f, &page, err);
+    if (rc != ORC_OK)
+        return rc;
+    in.page = &page;
     in.status = (char *)(f && f->status ? f->status : "");
     in.workflow = (char *)(f && f->workflow ? f->workflow : "");
-    int rc = orci_client_call(c, "ListProjects", &in.base,
-                              &orchestra__v1__list_projects_reply__descriptor, &out, err);
+    return orci_client_call(c, "ListProjects", &in.base,
+                            &orchestra__v1__list_projects_reply__descriptor, out, err);
+}
+
+int orc_project_list_json(orc_client *c, const orc_list_filter *f_in, char **json, orc_error *err)
+{
+    ProtobufCMessage *out = NULL;
+    *json = NULL;
+    int rc = projects_call(c, f_in, &out, err);
     if (rc != ORC_OK)
         return rc;
     const Orchestra__V1__ListProjectsReply *r = (const Orchestra__V1__ListProjectsReply *)out;
@@ -75,15 +95,20 @@ int orc_project_list_json(orc_client *c, const orc_list_filter *f, char **json, 
     return rc;
 }
 
-int orc_worker_list_json(orc_client *c, const orc_list_filter *f, char **json, orc_error *err)
+int orc_worker_list_json(orc_client *c, const orc_list_filter *f_in, char **json, orc_error *err)
 {
     Orchestra__V1__ListWorkersRequest in = ORCHESTRA__V1__LIST_WORKERS_REQUEST__INIT;
     Orchestra__V1__PageRequest page;
     ProtobufCMessage *out = NULL;
+    orc_list_filter copy;
+    const orc_list_filter *f = NULL;
     *json = NULL;
-    in.page = page_init(f, &page);
-    int rc = orci_client_call(c, "ListWorkers", &in.base,
-                              &orchestra__v1__list_workers_reply__descriptor, &out, err);
+    int rc = page_init(f_in, &copy, &f, &page, err);
+    if (rc != ORC_OK)
+        return rc;
+    in.page = &page;
+    rc = orci_client_call(c, "ListWorkers", &in.base,
+                          &orchestra__v1__list_workers_reply__descriptor, &out, err);
     if (rc != ORC_OK)
         return rc;
     const Orchestra__V1__ListWorkersReply *r = (const Orchestra__V1__ListWorkersReply *)out;
@@ -105,17 +130,29 @@ int orc_worker_list_json(orc_client *c, const orc_list_filter *f, char **json, o
     return rc;
 }
 
-int orc_task_list_json(orc_client *c, const orc_list_filter *f, char **json, orc_error *err)
+/* tasks_call asks ListTasks for the page f_in selects; *out: the reply. */
+static int tasks_call(orc_client *c, const orc_list_filter *f_in, ProtobufCMessage **out,
+                      orc_error *err)
 {
     Orchestra__V1__ListTasksRequest in = ORCHESTRA__V1__LIST_TASKS_REQUEST__INIT;
     Orchestra__V1__PageRequest page;
-    ProtobufCMessage *out = NULL;
-    *json = NULL;
-    in.page = page_init(f, &page);
+    orc_list_filter copy;
+    const orc_list_filter *f = NULL;
+    int rc = page_init(f_in, &copy, &f, &page, err);
+    if (rc != ORC_OK)
+        return rc;
+    in.page = &page;
     in.project_id = f ? f->project_id : 0;
     in.status = (char *)(f && f->status ? f->status : "");
-    int rc = orci_client_call(c, "ListTasks", &in.base,
-                              &orchestra__v1__list_tasks_reply__descriptor, &out, err);
+    return orci_client_call(c, "ListTasks", &in.base, &orchestra__v1__list_tasks_reply__descriptor,
+                            out, err);
+}
+
+int orc_task_list_json(orc_client *c, const orc_list_filter *f_in, char **json, orc_error *err)
+{
+    ProtobufCMessage *out = NULL;
+    *json = NULL;
+    int rc = tasks_call(c, f_in, &out, err);
     if (rc != ORC_OK)
         return rc;
     const Orchestra__V1__ListTasksReply *r = (const Orchestra__V1__ListTasksReply *)out;
@@ -189,5 +226,110 @@ int orc_key_list_json(orc_client *c, char **json, orc_error *err)
     }
     rc = finish("keys", items, 0, json, err);
     protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+/* ---- the typed listings ----------------------------------------------------------------- */
+
+static orc_project_summary *project_new(const Orchestra__V1__ProjectSummary *p)
+{
+    const size_t offs[] = {
+        offsetof(orc_project_summary, workflow),    offsetof(orc_project_summary, version),
+        offsetof(orc_project_summary, description), offsetof(orc_project_summary, status),
+        offsetof(orc_project_summary, task_class),
+    };
+    const char *const strs[] = {p->workflow, p->version, p->description, p->status, p->task_class};
+    orc_project_summary *o = orci_block_new(sizeof *o, 5, offs, strs);
+    if (o) {
+        o->id = p->id;
+        o->priority = p->priority;
+        o->start_us = p->start;
+    }
+    return o;
+}
+
+void orc_project_list_free(orc_project_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_projects; i++)
+        free(l->projects[i]); /* one block each (orci_block_new) */
+    free(l->projects);
+    free(l);
+}
+
+int orc_projects_list(orc_client *c, const orc_list_filter *f, orc_project_list **out,
+                      orc_error *err)
+{
+    ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the projects");
+    *out = NULL;
+    int rc = projects_call(c, f, &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListProjectsReply *r = (const Orchestra__V1__ListProjectsReply *)reply;
+    orc_project_list *l = calloc(1, sizeof *l);
+    if (!l || !(l->projects = calloc(r->n_projects ? r->n_projects : 1, sizeof *l->projects)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == ORC_OK && i < r->n_projects; i++)
+        if (!(l->projects[l->n_projects++] = project_new(r->projects[i])))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == ORC_OK) {
+        l->next_after_id = r->next_after_id;
+        *out = l;
+    } else
+        orc_project_list_free(l);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+static orc_task_summary *task_new(const Orchestra__V1__TaskSummary *t)
+{
+    const size_t offs[] = {offsetof(orc_task_summary, step), offsetof(orc_task_summary, status),
+                           offsetof(orc_task_summary, worker)};
+    const char *const strs[] = {t->step, t->status, t->worker};
+    orc_task_summary *o = orci_block_new(sizeof *o, 3, offs, strs);
+    if (o) {
+        o->id = t->id;
+        o->project_id = t->project_id;
+        o->is_human = t->is_human;
+        o->start_us = t->start;
+    }
+    return o;
+}
+
+void orc_task_list_free(orc_task_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_tasks; i++)
+        free(l->tasks[i]); /* one block each (orci_block_new) */
+    free(l->tasks);
+    free(l);
+}
+
+int orc_tasks_list(orc_client *c, const orc_list_filter *f, orc_task_list **out, orc_error *err)
+{
+    ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the tasks");
+    *out = NULL;
+    int rc = tasks_call(c, f, &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListTasksReply *r = (const Orchestra__V1__ListTasksReply *)reply;
+    orc_task_list *l = calloc(1, sizeof *l);
+    if (!l || !(l->tasks = calloc(r->n_tasks ? r->n_tasks : 1, sizeof *l->tasks)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == ORC_OK && i < r->n_tasks; i++)
+        if (!(l->tasks[l->n_tasks++] = task_new(r->tasks[i])))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == ORC_OK) {
+        l->next_after_id = r->next_after_id;
+        *out = l;
+    } else
+        orc_task_list_free(l);
+    protobuf_c_message_free_unpacked(reply, NULL);
     return rc;
 }

@@ -4,10 +4,12 @@
  * ListWebhooks, DeleteWebhook, RedeliverWebhook, ReportWebhookStatus).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "call.h"
 #include "orchestra/client.h"
 #include "proto/orchestra.pb-c.h"
@@ -29,54 +31,89 @@ int orc_notify_kind_parse(const char *name)
     return -1;
 }
 
-/* settings_copy fills *out from the reply (kinds the client does not know are ignored). */
-static void settings_copy(const Orchestra__V1__NotificationSettings *s,
-                          orc_notification_settings *out)
+/*
+ * settings_new is the reply as one block (orci_block_new): the struct, its email_on flags
+ * right after it, then its strings. Kinds the client does not know are ignored. NULL when
+ * out of memory.
+ */
+static orc_notification_settings *settings_new(const Orchestra__V1__NotificationSettings *s)
 {
-    memset(out, 0, sizeof *out);
-    snprintf(out->username, sizeof out->username, "%s", s->username);
-    snprintf(out->email, sizeof out->email, "%s", s->email);
-    snprintf(out->first_name, sizeof out->first_name, "%s", s->first_name);
-    snprintf(out->last_name, sizeof out->last_name, "%s", s->last_name);
+    /* The flags are bools (alignment 1) placed between the struct and the strings. */
+    const size_t head = sizeof(orc_notification_settings) + ORC_NOTIFY_KINDS;
+    const size_t offs[] = {
+        offsetof(orc_notification_settings, username),
+        offsetof(orc_notification_settings, email),
+        offsetof(orc_notification_settings, first_name),
+        offsetof(orc_notification_settings, last_name),
+    };
+    const char *const strs[] = {s->username, s->email, s->first_name, s->last_name};
+    orc_notification_settings *out = orci_block_new(head, 4, offs, strs);
+    if (!out)
+        return NULL;
+    bool *on = (bool *)(out + 1);
     for (int k = 0; k < ORC_NOTIFY_KINDS; k++)
-        out->email_on[k] = true;
+        on[k] = true;
     for (size_t i = 0; i < s->n_preferences; i++) {
         int k = orc_notify_kind_parse(s->preferences[i]->kind);
         if (k >= 0)
-            out->email_on[k] = s->preferences[i]->email;
+            on[k] = s->preferences[i]->email;
     }
+    out->email_on = on;
+    out->n_kinds = ORC_NOTIFY_KINDS;
+    return out;
+}
+
+void orc_notification_settings_free(orc_notification_settings *s)
+{
+    free(s); /* one block (settings_new) */
+}
+
+/* settings_out hands the reply to the caller in *out (NULL: not wanted) and frees the reply. */
+static int settings_out(ProtobufCMessage *reply, orc_notification_settings **out, orc_error *err)
+{
+    int rc = ORC_OK;
+    if (out && !(*out = settings_new((const Orchestra__V1__NotificationSettings *)reply)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
 }
 
 int orc_notification_settings_get(orc_client *c, const char *username,
-                                  orc_notification_settings *out, orc_error *err)
+                                  orc_notification_settings **out, orc_error *err)
 {
     Orchestra__V1__GetNotificationSettingsRequest in =
         ORCHESTRA__V1__GET_NOTIFICATION_SETTINGS_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the settings");
+    *out = NULL;
     in.username = (char *)(username ? username : "");
     int rc = orci_client_call(c, "GetNotificationSettings", &in.base,
                               &orchestra__v1__notification_settings__descriptor, &reply, err);
     if (rc != ORC_OK)
         return rc;
-    settings_copy((const Orchestra__V1__NotificationSettings *)reply, out);
-    protobuf_c_message_free_unpacked(reply, NULL);
-    return ORC_OK;
+    return settings_out(reply, out, err);
 }
 
-int orc_notification_settings_set(orc_client *c, const char *username,
-                                  const bool change[ORC_NOTIFY_KINDS],
-                                  const bool email_on[ORC_NOTIFY_KINDS],
-                                  orc_notification_settings *out, orc_error *err)
+int orc_notification_settings_set(orc_client *c, const char *username, const bool *change,
+                                  const bool *email_on, size_t n_kinds,
+                                  orc_notification_settings **out, orc_error *err)
 {
     Orchestra__V1__SetNotificationSettingsRequest in =
         ORCHESTRA__V1__SET_NOTIFICATION_SETTINGS_REQUEST__INIT;
     Orchestra__V1__NotificationPreference prefs[ORC_NOTIFY_KINDS];
     Orchestra__V1__NotificationPreference *list[ORC_NOTIFY_KINDS];
     ProtobufCMessage *reply = NULL;
+    if (out)
+        *out = NULL;
     if (!change || !email_on)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no preferences given");
+    if (n_kinds > ORC_NOTIFY_KINDS)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT,
+                             "%zu kinds of e-mail given; this library knows %d", n_kinds,
+                             ORC_NOTIFY_KINDS);
     in.username = (char *)(username ? username : "");
-    for (int k = 0; k < ORC_NOTIFY_KINDS; k++) {
+    for (size_t k = 0; k < n_kinds; k++) {
         if (!change[k])
             continue;
         orchestra__v1__notification_preference__init(&prefs[in.n_preferences]);
@@ -90,10 +127,7 @@ int orc_notification_settings_set(orc_client *c, const char *username,
                               &orchestra__v1__notification_settings__descriptor, &reply, err);
     if (rc != ORC_OK)
         return rc;
-    if (out)
-        settings_copy((const Orchestra__V1__NotificationSettings *)reply, out);
-    protobuf_c_message_free_unpacked(reply, NULL);
-    return ORC_OK;
+    return settings_out(reply, out, err);
 }
 
 /* ---- webhooks -------------------------------------------------------------------------------- */
@@ -130,30 +164,26 @@ void orc_webhook_list_free(orc_webhook_list *l)
     if (!l)
         return;
     for (size_t i = 0; i < l->n_webhooks; i++) {
-        orc_webhook *w = &l->webhooks[i];
-        free(w->url);
-        free(w->topic_prefix);
-        if (w->secret)
+        orc_webhook *w = l->webhooks[i];
+        if (w && w->secret)
             memset(w->secret, 0, strlen(w->secret));
-        free(w->secret);
-        free(w->state);
-        free(w->last_error);
+        free(w); /* one block with its strings (webhook_new) */
     }
     free(l->webhooks);
-    l->webhooks = NULL;
-    l->n_webhooks = 0;
+    free(l);
 }
 
-/* webhook_copy fills *w from m; false when out of memory. */
-static bool webhook_copy(const Orchestra__V1__Webhook *m, orc_webhook *w)
+/* webhook_new is m as one block (orci_block_new); NULL when out of memory. */
+static orc_webhook *webhook_new(const Orchestra__V1__Webhook *m)
 {
-    memset(w, 0, sizeof *w);
+    const size_t offs[] = {offsetof(orc_webhook, url), offsetof(orc_webhook, topic_prefix),
+                           offsetof(orc_webhook, secret), offsetof(orc_webhook, state),
+                           offsetof(orc_webhook, last_error)};
+    const char *const strs[] = {m->url, m->topic_prefix, m->secret, m->state, m->last_error};
+    orc_webhook *w = orci_block_new(sizeof *w, 5, offs, strs);
+    if (!w)
+        return NULL;
     w->id = m->id;
-    w->url = strdup(m->url);
-    w->topic_prefix = strdup(m->topic_prefix);
-    w->secret = strdup(m->secret);
-    w->state = strdup(m->state);
-    w->last_error = strdup(m->last_error);
     w->created_at_us = m->created_at;
     w->start_seq = m->start_seq;
     w->redeliver_generation = m->redeliver_generation;
@@ -164,31 +194,35 @@ static bool webhook_copy(const Orchestra__V1__Webhook *m, orc_webhook *w)
     w->attempts = m->attempts;
     w->next_attempt_us = m->next_attempt_at;
     w->status_at_us = m->status_at;
-    return w->url && w->topic_prefix && w->secret && w->state && w->last_error;
+    return w;
 }
 
-int orc_webhooks_list(orc_client *c, bool include_secrets, orc_webhook_list *out, orc_error *err)
+int orc_webhooks_list(orc_client *c, bool include_secrets, orc_webhook_list **out_list,
+                      orc_error *err)
 {
     Orchestra__V1__ListWebhooksRequest in = ORCHESTRA__V1__LIST_WEBHOOKS_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
-    out->webhooks = NULL;
-    out->n_webhooks = 0;
+    if (!out_list)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the webhooks");
+    *out_list = NULL;
     in.include_secrets = include_secrets;
     int rc = orci_client_call(c, "ListWebhooks", &in.base,
                               &orchestra__v1__list_webhooks_reply__descriptor, &reply, err);
     if (rc != ORC_OK)
         return rc;
     const Orchestra__V1__ListWebhooksReply *r = (const Orchestra__V1__ListWebhooksReply *)reply;
-    if (r->n_webhooks > 0 && !(out->webhooks = calloc(r->n_webhooks, sizeof *out->webhooks)))
+    orc_webhook_list *out = calloc(1, sizeof *out);
+    if (!out || !(out->webhooks = calloc(r->n_webhooks ? r->n_webhooks : 1, sizeof(orc_webhook *))))
         rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; rc == ORC_OK && i < r->n_webhooks; i++) {
-        out->n_webhooks++;
-        if (!webhook_copy(r->webhooks[i], &out->webhooks[i]))
+        if (!(out->webhooks[out->n_webhooks++] = webhook_new(r->webhooks[i])))
             rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     }
     protobuf_c_message_free_unpacked(reply, NULL);
     if (rc != ORC_OK)
         orc_webhook_list_free(out);
+    else
+        *out_list = out;
     return rc;
 }
 
@@ -224,13 +258,18 @@ int orc_webhook_redeliver(orc_client *c, int64_t id, int64_t since, int64_t *gen
     return ORC_OK;
 }
 
-int orc_webhook_report(orc_client *c, const orc_webhook_status *s, orc_error *err)
+int orc_webhook_report(orc_client *c, const orc_webhook_status *status, orc_error *err)
 {
     Orchestra__V1__ReportWebhookStatusRequest in =
         ORCHESTRA__V1__REPORT_WEBHOOK_STATUS_REQUEST__INIT;
     ProtobufCMessage *reply = NULL;
-    if (!s)
+    orc_webhook_status copy;
+    const orc_webhook_status *s = &copy;
+    if (!status)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no status given");
+    int rc = orci_struct_in(&copy, sizeof copy, status, sizeof copy, "orc_webhook_status", err);
+    if (rc != ORC_OK)
+        return rc;
     in.id = s->id;
     in.state = (char *)(s->state ? s->state : "");
     in.last_error = (char *)(s->last_error ? s->last_error : "");
@@ -239,8 +278,8 @@ int orc_webhook_report(orc_client *c, const orc_webhook_status *s, orc_error *er
     in.dead_lettered = s->dead_lettered;
     in.attempts = s->attempts;
     in.next_attempt_at = s->next_attempt_us;
-    int rc = orci_client_call(c, "ReportWebhookStatus", &in.base,
-                              &orchestra__v1__report_webhook_status_reply__descriptor, &reply, err);
+    rc = orci_client_call(c, "ReportWebhookStatus", &in.base,
+                          &orchestra__v1__report_webhook_status_reply__descriptor, &reply, err);
     if (reply)
         protobuf_c_message_free_unpacked(reply, NULL);
     return rc;

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "block.h"
 #include "call.h"
 #include "json.h"
 #include "orchestra/client.h"
@@ -37,14 +38,19 @@ static int call_empty(orc_client *c, const char *method, const ProtobufCMessage 
     return rc;
 }
 
-int orc_project_create(orc_client *c, const orc_project_params *p, int64_t *project_id,
+int orc_project_create(orc_client *c, const orc_project_params *params, int64_t *project_id,
                        orc_error *err)
 {
     Orchestra__V1__CreateProjectRequest in = ORCHESTRA__V1__CREATE_PROJECT_REQUEST__INIT;
     ProtobufCMessage *out = NULL;
+    orc_project_params copy;
 
     if (project_id)
         *project_id = 0;
+    int rc = orci_struct_in(&copy, sizeof copy, params, sizeof copy, "orc_project_params", err);
+    if (rc != ORC_OK)
+        return rc;
+    const orc_project_params *p = params ? &copy : NULL;
     if (!p || !p->workflow || !p->workflow[0] || !p->version || !p->version[0])
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "a workflow and a version are required");
     in.workflow = (char *)p->workflow;
@@ -53,8 +59,8 @@ int orc_project_create(orc_client *c, const orc_project_params *p, int64_t *proj
     in.priority = p->priority;
     in.task_class = (char *)(p->task_class ? p->task_class : "real");
     in.project_data = (char *)(p->project_data ? p->project_data : "");
-    int rc = orci_client_call(c, "CreateProject", &in.base,
-                              &orchestra__v1__create_project_reply__descriptor, &out, err);
+    rc = orci_client_call(c, "CreateProject", &in.base,
+                          &orchestra__v1__create_project_reply__descriptor, &out, err);
     if (rc != ORC_OK)
         return rc;
     if (project_id)

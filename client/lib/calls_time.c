@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "call.h"
 #include "orchestra/client.h"
 #include "proto/orchestra.pb-c.h"
@@ -91,12 +92,17 @@ int orc_time_entry_list_json(orc_client *c, const char *from, const char *to, in
     return time_call(c, "TimeEntryList", &in.base, json, err);
 }
 
-int orc_time_entry_edit_json(orc_client *c, int64_t id, const orc_time_entry_change *ch,
+int orc_time_entry_edit_json(orc_client *c, int64_t id, const orc_time_entry_change *change,
                              char **json, orc_error *err)
 {
     Orchestra__V1__TimeEntryEditRequest in = ORCHESTRA__V1__TIME_ENTRY_EDIT_REQUEST__INIT;
-    if (!ch)
+    orc_time_entry_change copy;
+    const orc_time_entry_change *ch = &copy;
+    if (!change)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "nothing to change");
+    int rc = orci_struct_in(&copy, sizeof copy, change, sizeof copy, "orc_time_entry_change", err);
+    if (rc != ORC_OK)
+        return rc;
     in.id = id;
     in.date = opt(ch->date);
     in.time_worked = opt(ch->time_worked);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "call.h"
 #include "orchestra/client.h"
 #include "proto/orchestra.pb-c.h"
@@ -16,13 +17,19 @@ static char *or_empty(const char *s)
     return (char *)(s ? s : "");
 }
 
-int orc_worker_add(orc_client *c, const orc_worker_params *p, int64_t *worker_id, orc_error *err)
+int orc_worker_add(orc_client *c, const orc_worker_params *params, int64_t *worker_id,
+                   orc_error *err)
 {
     Orchestra__V1__AddWorkerRequest in = ORCHESTRA__V1__ADD_WORKER_REQUEST__INIT;
     ProtobufCMessage *out = NULL;
+    orc_worker_params copy;
 
     if (worker_id)
         *worker_id = 0;
+    int rc = orci_struct_in(&copy, sizeof copy, params, sizeof copy, "orc_worker_params", err);
+    if (rc != ORC_OK)
+        return rc;
+    const orc_worker_params *p = params ? &copy : NULL;
     if (!p || !p->username || !p->username[0])
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "a username is required");
     if (!p->password || !p->password[0])
@@ -32,8 +39,8 @@ int orc_worker_add(orc_client *c, const orc_worker_params *p, int64_t *worker_id
     in.first_name = or_empty(p->first_name);
     in.last_name = or_empty(p->last_name);
     in.email = or_empty(p->email);
-    int rc = orci_client_call(c, "AddWorker", &in.base,
-                              &orchestra__v1__add_worker_reply__descriptor, &out, err);
+    rc = orci_client_call(c, "AddWorker", &in.base, &orchestra__v1__add_worker_reply__descriptor,
+                          &out, err);
     if (rc != ORC_OK)
         return rc;
     if (worker_id)

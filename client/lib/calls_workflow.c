@@ -4,6 +4,7 @@
  * everything it is sent.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +12,27 @@
 
 #include <jansson.h>
 
+#include "block.h"
 #include "bundle.h"
 #include "call.h"
 #include "json.h"
 #include "orchestra/client.h"
 #include "proto/orchestra.pb-c.h"
 
+void orc_workflow_ref_free(orc_workflow_ref *ref)
+{
+    free(ref); /* one block with its strings (orci_block_new) */
+}
+
 int orc_workflow_load(orc_client *c, const char *dir, const char *version, bool force,
-                      orc_workflow_ref *ref, orc_error *err)
+                      orc_workflow_ref **ref, orc_error *err)
 {
     Orchestra__V1__LoadWorkflowRequest in = ORCHESTRA__V1__LOAD_WORKFLOW_REQUEST__INIT;
     Orchestra__V1__WorkflowBundle *bundle = NULL;
     ProtobufCMessage *out = NULL;
 
     if (ref)
-        memset(ref, 0, sizeof *ref);
+        *ref = NULL;
     if (!version || !version[0])
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "a version slug is required");
     int rc = orci_bundle_read(dir, &bundle, err);
@@ -38,8 +45,11 @@ int orc_workflow_load(orc_client *c, const char *dir, const char *version, bool 
                           &orchestra__v1__load_workflow_reply__descriptor, &out, err);
     if (rc == ORC_OK && ref) {
         const Orchestra__V1__LoadWorkflowReply *r = (const Orchestra__V1__LoadWorkflowReply *)out;
-        snprintf(ref->workflow, sizeof ref->workflow, "%s", r->workflow);
-        snprintf(ref->version, sizeof ref->version, "%s", r->version);
+        const size_t offs[] = {offsetof(orc_workflow_ref, workflow),
+                               offsetof(orc_workflow_ref, version)};
+        const char *const strs[] = {r->workflow, r->version};
+        if (!(*ref = orci_block_new(sizeof **ref, 2, offs, strs)))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     }
     if (out)
         protobuf_c_message_free_unpacked(out, NULL);
@@ -59,17 +69,37 @@ static void base_name(const char *dir, char *out, size_t out_size)
     snprintf(out, out_size, "%.*s", (int)(end - start), dir + start);
 }
 
-/* result_from_wire copies one server outcome into r. */
-static void result_from_wire(orc_load_result *r, const Orchestra__V1__LoadResult *w)
+/* result_new is one outcome (one block: orci_block_new); NULL when out of memory. */
+static orc_load_result *result_new(const char *app, const char *workflow, const char *version,
+                                   orc_code status, const char *message)
 {
-    snprintf(r->app, sizeof r->app, "%s", w->app);
-    snprintf(r->workflow, sizeof r->workflow, "%s", w->workflow);
-    snprintf(r->version, sizeof r->version, "%s", w->version);
+    const size_t offs[] = {offsetof(orc_load_result, app), offsetof(orc_load_result, workflow),
+                           offsetof(orc_load_result, version), offsetof(orc_load_result, message)};
+    if (status != ORC_OK && (!message || !message[0]))
+        message = orc_code_default_message(status);
+    const char *const strs[] = {app, workflow, version, message};
+    orc_load_result *r = orci_block_new(sizeof *r, 4, offs, strs);
+    if (r)
+        r->status = status;
+    return r;
+}
+
+/* result_from_wire is one server outcome as a result; NULL when out of memory. */
+static orc_load_result *result_from_wire(const Orchestra__V1__LoadResult *w)
+{
     int status = (int)w->status;
-    r->status = status >= ORC_OK && status <= ORC_UNAUTHENTICATED ? (orc_code)status : ORC_UNKNOWN;
-    snprintf(r->message, sizeof r->message, "%s", w->message);
-    if (r->status != ORC_OK && !r->message[0])
-        snprintf(r->message, sizeof r->message, "%s", orc_code_default_message(r->status));
+    orc_code code =
+        status >= ORC_OK && status <= ORC_UNAUTHENTICATED ? (orc_code)status : ORC_UNKNOWN;
+    return result_new(w->app, w->workflow, w->version, code, w->message);
+}
+
+void orc_load_results_free(orc_load_result **results, size_t n)
+{
+    if (!results)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(results[i]); /* one block each */
+    free(results);
 }
 
 /*
@@ -80,11 +110,11 @@ static void result_from_wire(orc_load_result *r, const Orchestra__V1__LoadResult
 static int load_all_merge(char **dirs, size_t n_dirs, Orchestra__V1__WorkflowBundle **bundles,
                           const orc_error *read_errs,
                           const Orchestra__V1__LoadAllWorkflowsReply *reply,
-                          orc_load_result **results, size_t *n_results, orc_error *err)
+                          orc_load_result ***results, size_t *n_results, orc_error *err)
 {
     size_t n_wire = reply ? reply->n_results : 0;
     size_t cap = n_dirs + n_wire;
-    orc_load_result *res = calloc(cap ? cap : 1, sizeof *res);
+    orc_load_result **res = calloc(cap ? cap : 1, sizeof *res);
     bool *used = calloc(n_wire ? n_wire : 1, sizeof *used);
     size_t n = 0;
     if (!res || !used) {
@@ -92,32 +122,36 @@ static int load_all_merge(char **dirs, size_t n_dirs, Orchestra__V1__WorkflowBun
         free(used);
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     }
-    for (size_t i = 0; i < n_dirs; i++) {
+    bool oom = false;
+    for (size_t i = 0; i < n_dirs && !oom; i++) {
         if (!bundles[i]) {
-            orc_load_result *r = &res[n++];
-            base_name(dirs[i], r->app, sizeof r->app);
-            r->status = read_errs[i].code;
-            snprintf(r->message, sizeof r->message, "%s", read_errs[i].message);
+            char app[256];
+            base_name(dirs[i], app, sizeof app);
+            oom = !(res[n++] = result_new(app, "", "", read_errs[i].code, read_errs[i].message));
             continue;
         }
-        for (size_t j = 0; j < n_wire; j++) {
+        for (size_t j = 0; j < n_wire && !oom; j++) {
             if (used[j] || strcmp(reply->results[j]->app, bundles[i]->app) != 0)
                 continue;
             used[j] = true;
-            result_from_wire(&res[n++], reply->results[j]);
+            oom = !(res[n++] = result_from_wire(reply->results[j]));
         }
     }
-    for (size_t j = 0; j < n_wire; j++)
+    for (size_t j = 0; j < n_wire && !oom; j++)
         if (!used[j])
-            result_from_wire(&res[n++], reply->results[j]);
+            oom = !(res[n++] = result_from_wire(reply->results[j]));
     free(used);
+    if (oom) {
+        orc_load_results_free(res, n);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    }
     *results = res;
     *n_results = n;
     return ORC_OK;
 }
 
 int orc_workflow_load_all(orc_client *c, const char *const *dirs, size_t n_dirs, bool force,
-                          orc_load_result **results, size_t *n_results, orc_error *err)
+                          orc_load_result ***results, size_t *n_results, orc_error *err)
 {
     Orchestra__V1__LoadAllWorkflowsRequest in = ORCHESTRA__V1__LOAD_ALL_WORKFLOWS_REQUEST__INIT;
     char **found = NULL;

@@ -26,6 +26,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "block.h"
 #include "call.h"
 #include "orchestra/call.h"
 #include "clock.h"
@@ -218,19 +219,18 @@ static int client_tls_setup(orc_client *c, const orc_client_opts *opts, orc_erro
     return ORC_OK;
 }
 
-int orc_client_new(const orc_client_opts *opts, orc_client **out, orc_error *err)
+int orc_client_new(const orc_client_opts *opts_in, orc_client **out, orc_error *err)
 {
-    orc_client_opts none;
-    int rc = ORC_OK;
+    orc_client_opts copy;
+    const orc_client_opts *opts = &copy;
     int rv;
 
     if (!out)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the client handle");
     *out = NULL;
-    if (!opts) {
-        memset(&none, 0, sizeof none);
-        opts = &none;
-    }
+    int rc = orci_struct_in(&copy, sizeof copy, opts_in, sizeof copy, "orc_client_opts", err);
+    if (rc != ORC_OK)
+        return rc;
     if (opts->api_key && !opts->api_secret)
         return orc_error_set(err, ORC_INVALID_ARGUMENT,
                              "API key %s is set without its secret (ORCHESTRA_API_SECRET)",
@@ -619,8 +619,12 @@ int orci_call_with_id(orc_client *c, const char *method, const char *request_id,
         *reply_len = 0;
     if (!c || !method || !reply_body || !reply_len || (body_len > 0 && !body))
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "missing argument to orc_call");
+    orc_creds cr;
+    int rc = orci_struct_in(&cr, sizeof cr, creds, sizeof cr, "orc_creds", err);
+    if (rc != ORC_OK)
+        return rc;
     Orchestra__V1__Reply *reply = NULL;
-    int rc = call_bytes(c, method, creds, body, body_len, request_id, &reply, err);
+    rc = call_bytes(c, method, creds ? &cr : NULL, body, body_len, request_id, &reply, err);
     if (rc != ORC_OK)
         return rc;
     void *copy = malloc(reply->body.len ? reply->body.len : 1);

@@ -46,6 +46,7 @@
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "block.h"
 #include "call.h"
 #include "clock.h"
 #include "orchestra/client.h"
@@ -102,7 +103,7 @@ void orc_event_free(orc_event *ev)
     free(ev);
 }
 
-void orc_event_page_free(orc_event_page *page)
+void orci_event_page_clear(orc_event_page *page)
 {
     if (!page)
         return;
@@ -111,6 +112,12 @@ void orc_event_page_free(orc_event_page *page)
     free(page->events);
     page->events = NULL;
     page->n_events = 0;
+}
+
+void orc_event_page_free(orc_event_page *page)
+{
+    orci_event_page_clear(page);
+    free(page);
 }
 
 /* dup_str copies s (NULL: ""), NULL when out of memory. */
@@ -165,7 +172,24 @@ orc_event *orci_event_from_proto(const void *proto_event, const char *prefix,
 }
 
 int orc_events_list(orc_client *c, int64_t after_seq, const char *topic_prefix, int limit,
-                    orc_event_page *page, orc_error *err)
+                    orc_event_page **out, orc_error *err)
+{
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the events");
+    *out = NULL;
+    orc_event_page *page = calloc(1, sizeof *page);
+    if (!page)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    int rc = orci_events_list_into(c, after_seq, topic_prefix, limit, page, err);
+    if (rc != ORC_OK)
+        free(page);
+    else
+        *out = page;
+    return rc;
+}
+
+int orci_events_list_into(orc_client *c, int64_t after_seq, const char *topic_prefix, int limit,
+                          orc_event_page *page, orc_error *err)
 {
     Orchestra__V1__ListEventsRequest in = ORCHESTRA__V1__LIST_EVENTS_REQUEST__INIT;
     ProtobufCMessage *out = NULL;
@@ -218,7 +242,7 @@ int orc_events_list(orc_client *c, int64_t after_seq, const char *topic_prefix, 
 
 out:
     if (rc != ORC_OK)
-        orc_event_page_free(page);
+        orci_event_page_clear(page);
     protobuf_c_message_free_unpacked(out, NULL);
     return rc;
 }
@@ -368,7 +392,7 @@ static int replay(orc_subscription *s, orc_error *err)
             top = e->seq;
         if (!pending_insert(s, e)) {
             /* Whatever was filed stays consistent: known only up to the last one filed. */
-            orc_event_page_free(&page);
+            orci_event_page_clear(&page);
             return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
         }
     }
@@ -379,7 +403,7 @@ static int replay(orc_subscription *s, orc_error *err)
      * server must read it no later than the events). */
     if (whole && s->prefix[0] && page.last_seq > top)
         top = page.last_seq;
-    orc_event_page_free(&page);
+    orci_event_page_clear(&page);
     s->known_through = top;
     s->need_replay = !whole;
     advance_known(s);
@@ -799,24 +823,23 @@ static int live_list(void *arg, int64_t after_seq, const char *prefix, int limit
                      orc_event_page *page, orc_error *err)
 {
     live_source *ls = arg;
-    return orc_events_list(ls->rpc, after_seq, prefix, limit, page, err);
+    return orci_events_list_into(ls->rpc, after_seq, prefix, limit, page, err);
 }
 
-int orc_subscription_new(const orc_subscribe_opts *opts, orc_client *rpc, orc_subscription **out,
+int orc_subscription_new(const orc_subscribe_opts *opts_in, orc_client *rpc, orc_subscription **out,
                          orc_error *err)
 {
-    orc_subscribe_opts none;
-    int rc;
+    orc_subscribe_opts copy;
+    const orc_subscribe_opts *opts = &copy;
 
     if (!out)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the subscription");
     *out = NULL;
     if (!rpc)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no client for the history");
-    if (!opts) {
-        memset(&none, 0, sizeof none);
-        opts = &none;
-    }
+    int rc = orci_struct_in(&copy, sizeof copy, opts_in, sizeof copy, "orc_subscribe_opts", err);
+    if (rc != ORC_OK)
+        return rc;
     const char *url = opts->events_url;
     if (!url || !url[0])
         url = getenv("ORCHESTRA_EVENTS");

@@ -20,7 +20,8 @@
  *    (ownership passes to the caller), or ORC_DEADLINE_EXCEEDED with *ev NULL. It sets
  *    *resync when the feed was (re)connected since the last call: what was published
  *    meanwhile may be lost. Any other code is a failure of the feed.
- *  - list is orc_events_list.
+ *  - list is orci_events_list_into: it fills the caller's page (emptied with
+ *    orci_event_page_clear).
  *  - now_ms reads a monotonic clock in ms (NULL: the real one).
  *  - destroy releases arg when the subscription is destroyed (NULL: nothing to do).
  */
@@ -49,6 +50,16 @@ typedef struct orci_subscribe_tuning {
 int orci_subscription_new_source(const orci_event_source *src, const char *prefix,
                                  int64_t after_seq, const orci_subscribe_tuning *tuning,
                                  orc_subscription **out, orc_error *err);
+
+/*
+ * orci_events_list_into is orc_events_list into a page the caller holds (zeroed by the call;
+ * its events released with orci_event_page_clear), for the subscription's history reads.
+ */
+int orci_events_list_into(orc_client *c, int64_t after_seq, const char *topic_prefix, int limit,
+                          orc_event_page *page, orc_error *err);
+
+/* orci_event_page_clear releases the events of page (not page itself); NULL is allowed. */
+void orci_event_page_clear(orc_event_page *page);
 
 /* orci_subscription_replays counts the ListEvents calls made so far (for tests). */
 uint64_t orci_subscription_replays(const orc_subscription *s);

@@ -128,12 +128,12 @@ void orci_sse_free(orci_sse *s)
 /* start_seq is where the stream starts: after Last-Event-ID when it is still kept, else now. */
 static int start_seq(orci_sse *s, const char *last_id, int64_t *after, orc_error *err)
 {
-    orc_event_page page;
-    memset(&page, 0, sizeof page);
+    orc_event_page *page = NULL;
     long long want = last_id ? strtoll(last_id, NULL, 10) : -1;
     if (want >= 0) {
         int rc = orc_events_list(s->client, want, s->topic, 1, &page, err);
-        orc_event_page_free(&page);
+        orc_event_page_free(page);
+        page = NULL;
         if (rc == ORC_OK) {
             *after = want;
             return ORC_OK;
@@ -143,8 +143,8 @@ static int start_seq(orci_sse *s, const char *last_id, int64_t *after, orc_error
         put(s, "event: reset\ndata: {}\n\n"); /* too old: reload, then carry on from now */
     }
     int rc = orc_events_list(s->client, INT64_MAX - 1, s->topic, 1, &page, err);
-    *after = page.last_seq;
-    orc_event_page_free(&page);
+    *after = page ? page->last_seq : 0;
+    orc_event_page_free(page);
     return rc;
 }
 

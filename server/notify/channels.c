@@ -30,7 +30,7 @@ static orci_sent email_deliver(void *arg, const orc_event *ev, char *why, size_t
 {
     email_ctx *c = arg;
     int kind = orci_mail_kind(ev->type);
-    orc_notification_settings s;
+    orc_notification_settings *s = NULL;
     orc_error err;
     int rc = orc_notification_settings_get(c->rpc, ev->worker, &s, &err);
     if (rc == ORC_NOT_FOUND) {
@@ -41,25 +41,23 @@ static orci_sent email_deliver(void *arg, const orc_event *ev, char *why, size_t
         snprintf(why, why_size, "the worker's address: %s", err.message);
         return ORCI_SENT_RETRY;
     }
-    if (!s.email_on[kind]) {
-        snprintf(why, why_size, "%s opted out of %s e-mails", s.username,
-                 orc_notify_kind_name(kind));
-        return ORCI_SENT_SKIP;
-    }
-    if (!s.email[0]) {
-        snprintf(why, why_size, "%s has no e-mail address", s.username);
-        return ORCI_SENT_SKIP;
-    }
-    orci_mail_recipient to = {.username = s.username, .email = s.email};
+    orci_sent r = ORCI_SENT_SKIP;
     char *msg = NULL;
     size_t len = 0;
-    if (orci_mail_render(ev, &to, c->from, c->app_url, orci_clock_now(&orci_clock_system), &msg,
-                         &len, &err) != ORC_OK) {
+    orci_mail_recipient to = {.username = s->username, .email = s->email};
+    if (kind < 0 || (size_t)kind >= s->n_kinds || !s->email_on[kind])
+        snprintf(why, why_size, "%s opted out of %s e-mails", s->username,
+                 orc_notify_kind_name(kind));
+    else if (!s->email[0])
+        snprintf(why, why_size, "%s has no e-mail address", s->username);
+    else if (orci_mail_render(ev, &to, c->from, c->app_url, orci_clock_now(&orci_clock_system),
+                              &msg, &len, &err) != ORC_OK) {
         snprintf(why, why_size, "%s", err.message);
-        return ORCI_SENT_FAIL;
-    }
-    orci_sent r = orci_smtp_send(c->smtp, c->from, s.email, msg, len, why, why_size);
+        r = ORCI_SENT_FAIL;
+    } else
+        r = orci_smtp_send(c->smtp, c->from, s->email, msg, len, why, why_size);
     free(msg);
+    orc_notification_settings_free(s);
     return r;
 }
 

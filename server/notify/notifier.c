@@ -109,12 +109,12 @@ static bool start_email(notifier *m, orc_error *err)
     const orci_notifier_config *c = m->c;
     int64_t start = c->email_start;
     if (start < 0) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         /* An after_seq beyond the history answers with the bounds and no events. */
         if (orc_events_list(c->rpc, INT64_MAX / 2, "", 1, &page, err) != ORC_OK)
             return false;
-        start = page.last_seq;
-        orc_event_page_free(&page);
+        start = page->last_seq;
+        orc_event_page_free(page);
     }
     slot *s = slot_add(m, 0);
     if (!s) {
@@ -192,7 +192,7 @@ static bool refused(int code)
  */
 static int refresh(notifier *m, orc_error *out)
 {
-    orc_webhook_list l;
+    orc_webhook_list *l = NULL;
     orc_error err;
     int rc = orc_webhooks_list(m->c->rpc, true, &l, &err);
     if (rc != ORC_OK && refused(rc))
@@ -204,13 +204,13 @@ static int refresh(notifier *m, orc_error *out)
         return ORC_OK;
     }
     if (!m->ready)
-        orci_info("ready: %zu webhooks, e-mail %s", l.n_webhooks, m->c->email ? "on" : "off");
+        orci_info("ready: %zu webhooks, e-mail %s", l->n_webhooks, m->c->email ? "on" : "off");
     m->ready = true;
     m->list_failing = false;
     for (size_t i = 0; i < m->n; i++)
         m->slots[i]->seen = m->slots[i]->webhook_id == 0;
-    for (size_t i = 0; i < l.n_webhooks; i++) {
-        const orc_webhook *w = &l.webhooks[i];
+    for (size_t i = 0; i < l->n_webhooks; i++) {
+        const orc_webhook *w = l->webhooks[i];
         slot *s = slot_find(m, w->id);
         if (!s) {
             start_webhook(m, w);
@@ -219,7 +219,7 @@ static int refresh(notifier *m, orc_error *out)
         s->seen = true;
         orci_target_redeliver(s->t, w->redeliver_generation, w->redeliver_since);
     }
-    orc_webhook_list_free(&l);
+    orc_webhook_list_free(l);
     for (size_t i = m->n; i-- > 0;) {
         if (m->slots[i]->seen)
             continue;

@@ -184,23 +184,23 @@ static void apply_redelivery(orci_target *t)
  */
 static bool fetch_dead_letter(orci_target *t, int64_t seq)
 {
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error err;
     int rc = orc_events_list(t->rpc, seq - 1, t->prefix, 1, &page, &err);
     if (rc == ORC_UNAVAILABLE) {
         sleep_until(t, now_us() + TARGET_BACKOFF_US);
         return false;
     }
-    if (rc == ORC_OK && page.n_events == 1 && page.events[0]->seq == seq) {
-        t->ev = page.events[0];
-        page.events[0] = NULL;
-        page.n_events = 0;
-        orc_event_page_free(&page);
+    if (rc == ORC_OK && page->n_events == 1 && page->events[0]->seq == seq) {
+        t->ev = page->events[0];
+        page->events[0] = NULL;
+        page->n_events = 0;
+        orc_event_page_free(page);
         t->redelivery = true;
         return true;
     }
     if (rc == ORC_OK)
-        orc_event_page_free(&page);
+        orc_event_page_free(page);
     orci_warn("%s: dead letter %" PRId64 " cannot be read back (%s): dropped", t->name, seq,
               rc == ORC_OK ? "no such event any more" : err.message);
     if (orci_nstate_drop_dead_letter(t->state, t->name, seq, &err) != ORC_OK) {
@@ -216,15 +216,15 @@ static bool fetch_dead_letter(orci_target *t, int64_t seq)
  */
 static void skip_pruned(orci_target *t, const char *why)
 {
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error err;
     /* An after_seq beyond the history answers with the bounds and no events. */
     if (orc_events_list(t->rpc, INT64_MAX / 2, t->prefix, 1, &page, &err) != ORC_OK) {
         sleep_until(t, now_us() + TARGET_BACKOFF_US);
         return;
     }
-    int64_t floor = page.first_seq - 1;
-    orc_event_page_free(&page);
+    int64_t floor = page->first_seq - 1;
+    orc_event_page_free(page);
     orci_error("%s: %s: events up to seq %" PRId64 " were pruned before delivery", t->name, why,
                floor);
     if (orci_nstate_advance(t->state, t->name, floor, 0, &err) != ORC_OK) {

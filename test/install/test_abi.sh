@@ -8,7 +8,7 @@ set -eu
 lib=$1
 list=$2
 soname=$(objdump -p "$lib" | awk '$1 == "SONAME" {print $2}')
-[ "$soname" = liborchestra.so.0 ] || { echo "test_abi: SONAME is '$soname'" >&2; exit 1; }
+[ "$soname" = liborchestra.so.1 ] || { echo "test_abi: SONAME is '$soname'" >&2; exit 1; }
 actual=$(mktemp)
 trap 'rm -f "$actual"' EXIT
 nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | grep -v '^ORCHESTRA_' | sort >"$actual"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_package.sh: `make package` builds the three Debian packages (orchestra, liborchestra0,
+# test_package.sh: `make package` builds the three Debian packages (orchestra, liborchestra1,
 # liborchestra-dev); their contents, control files and maintainer scripts are what the
 # packaging promises, and lintian finds nothing (no error, no warning). Nothing is installed
 # on this machine. Usage: test_package.sh SOURCE_DIR BUILD_DIR
@@ -15,7 +15,7 @@ make -C "$src" package PKG_BUILD="$pkg" JOBS=2 >"$2/package.log" 2>&1 ||
 version=$(sed -n 's/^project(orchestra VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 arch=$(dpkg --print-architecture)
 daemons=$pkg/orchestra_${version}_$arch.deb
-lib=$pkg/liborchestra0_${version}_$arch.deb
+lib=$pkg/liborchestra1_${version}_$arch.deb
 dev=$pkg/liborchestra-dev_${version}_$arch.deb
 for d in "$daemons" "$lib" "$dev"; do [ -f "$d" ] || fail "missing $d"; done
 
@@ -38,7 +38,7 @@ has "$daemons" usr/bin/orchestrad usr/bin/orchestra usr/bin/orchestra-http \
     usr/share/orchestra/workflows/simple_workflow/workflow.json \
     usr/share/man/man8/orchestrad.8.gz usr/share/man/man1/orchestra.1.gz \
     usr/share/bash-completion/completions/orchestra usr/share/doc/orchestra/copyright
-has "$lib" "usr/lib/$multi/liborchestra.so.0" "usr/lib/$multi/liborchestra.so.$version"
+has "$lib" "usr/lib/$multi/liborchestra.so.1" "usr/lib/$multi/liborchestra.so.$version"
 has "$dev" usr/include/orchestra/client.h usr/include/orchestra/jobs.h \
     usr/include/orchestra/plugin.h usr/include/orchestra/version.h "usr/lib/$multi/liborchestra.so" \
     "usr/lib/$multi/pkgconfig/orchestra.pc" "usr/lib/$multi/cmake/Orchestra/OrchestraConfig.cmake"
@@ -53,10 +53,10 @@ if grep -Eq 'systemctl|deb-systemd-invoke|invoke-rc.d' "$ctl/daemons/postinst"; 
     fail "postinst starts a service"
 fi
 dpkg-deb -f "$daemons" Depends | grep -q adduser || fail "orchestra does not depend on adduser"
-dpkg-deb -f "$dev" Depends | grep -q "liborchestra0 (= $version)" || fail "the -dev package's Depends"
+dpkg-deb -f "$dev" Depends | grep -q "liborchestra1 (= $version)" || fail "the -dev package's Depends"
 dpkg-deb -e "$lib" "$ctl/lib"
 grep -q "ldconfig" "$ctl/lib/triggers" || fail "no ldconfig trigger"
-grep -q "^liborchestra 0 liborchestra0" "$ctl/lib/shlibs" || fail "no shlibs"
+grep -q "^liborchestra 1 liborchestra1" "$ctl/lib/shlibs" || fail "no shlibs"
 # Installed binaries are stripped and run.
 dpkg-deb -x "$daemons" "$ctl/root"
 file "$ctl/root/usr/bin/orchestrad" | grep -q stripped || fail "orchestrad is not stripped"

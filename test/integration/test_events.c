@@ -59,12 +59,11 @@ static int group_setup(void **state)
     (void)state;
     char dir[700];
     orc_error err;
-    orc_workflow_ref ref;
     if (orc_harness_start(&H, NULL) != 0 ||
         orc_harness_client_timeout(&H, ORC_TEST_DEV_KEY, ORC_TEST_DEV_SECRET, OPS_TIMEOUT_MS, &C) !=
             ORC_OK ||
         orc_test_small_workflow(H.dir, WF, dir, sizeof dir) != 0 ||
-        orc_workflow_load(C, dir, "v1", false, &ref, &err) != ORC_OK) {
+        orc_workflow_load(C, dir, "v1", false, NULL, &err) != ORC_OK) {
         fprintf(stderr, "set-up failed\n");
         return -1;
     }
@@ -74,9 +73,9 @@ static int group_setup(void **state)
         fprintf(stderr, "worker add: %s\n", err.message);
         return -1;
     }
-    orc_event_page page;
+    orc_event_page *page = NULL;
     int rc = orc_events_list(C, 0, "", 1, &page, &err);
-    orc_event_page_free(&page);
+    orc_event_page_free(page);
     unimplemented = rc == ORC_UNIMPLEMENTED;
     if (rc != ORC_OK && !unimplemented) {
         fprintf(stderr, "ListEvents: %s\n", err.message);
@@ -127,17 +126,17 @@ static void seqs_push(seqs *s, int64_t v)
 static void history(const char *prefix, int64_t after_seq, seqs *out)
 {
     for (;;) {
-        orc_event_page page;
+        orc_event_page *page = NULL;
         orc_error err;
         int rc = orc_events_list(C, after_seq, prefix, 500, &page, &err);
         if (rc != ORC_OK)
             fail_msg("ListEvents: %s", err.message);
-        for (size_t i = 0; i < page.n_events; i++) {
-            seqs_push(out, page.events[i]->seq);
-            after_seq = page.events[i]->seq;
+        for (size_t i = 0; i < page->n_events; i++) {
+            seqs_push(out, page->events[i]->seq);
+            after_seq = page->events[i]->seq;
         }
-        bool whole = page.n_events < 500;
-        orc_event_page_free(&page);
+        bool whole = page->n_events < 500;
+        orc_event_page_free(page);
         if (whole)
             return;
     }
@@ -145,13 +144,13 @@ static void history(const char *prefix, int64_t after_seq, seqs *out)
 
 static int64_t last_committed(void)
 {
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error err;
     int rc = orc_events_list(C, 0, "", 1, &page, &err);
     if (rc != ORC_OK)
         fail_msg("ListEvents: %s", err.message);
-    int64_t last = page.last_seq;
-    orc_event_page_free(&page);
+    int64_t last = page->last_seq;
+    orc_event_page_free(page);
     return last;
 }
 

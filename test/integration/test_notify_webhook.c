@@ -118,11 +118,11 @@ static int64_t last_seq(const orc_harness *h)
 {
     orc_client *c = NULL;
     assert_int_equal(orc_harness_client_dev(h, &c), ORC_OK);
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error err;
     assert_int_equal(orc_events_list(c, INT64_MAX / 2, "", 1, &page, &err), ORC_OK);
-    int64_t last = page.last_seq;
-    orc_event_page_free(&page);
+    int64_t last = page->last_seq;
+    orc_event_page_free(page);
     orc_client_destroy(c);
     return last;
 }

@@ -20,6 +20,7 @@
 #include "call.h"
 #include "harness.h"
 #include "orchestra/call.h"
+#include "orchestra/version.h"
 #include "proto/envelope.pb-c.h"
 #include "support.h"
 
@@ -136,10 +137,12 @@ static void test_health_needs_no_credentials(void **state)
     orc_client *c = client_as(NULL, NULL);
     orc_error e;
     expect_code(orc_health(c, &e), ORC_OK, &e);
-    orc_server_info info;
+    orc_server_info *info = NULL;
     expect_code(orc_server_info_get(c, &info, &e), ORC_OK, &e);
-    assert_true(info.dev_mode);
-    assert_int_equal(info.auth_window_seconds, 300);
+    assert_true(info->dev_mode);
+    assert_int_equal(info->auth_window_seconds, 300);
+    assert_string_equal(info->version, ORC_VERSION_STRING);
+    orc_server_info_free(info);
     orc_client_destroy(c);
 }
 
@@ -196,15 +199,18 @@ static void test_project_key_lists_but_cannot_load(void **state)
     orc_error e;
     expect_code(list_code(c, &e), ORC_OK, &e);
     small_workflow("viewer_wf", dir, sizeof dir);
-    orc_workflow_ref ref;
+    orc_workflow_ref *ref = NULL;
     expect_code(orc_workflow_load(c, dir, "v1", false, &ref, &e), ORC_PERMISSION_DENIED, &e);
+    assert_null(ref);
     assert_true(strlen(e.message) > 0);
     orc_client_destroy(c);
 
     /* Nothing was loaded: the dev key can load the same folder for the first time. */
     orc_client *admin = client_as(ORC_TEST_DEV_KEY, ORC_TEST_DEV_SECRET);
     expect_code(orc_workflow_load(admin, dir, "v1", false, &ref, &e), ORC_OK, &e);
-    assert_string_equal(ref.workflow, "viewer_wf");
+    assert_string_equal(ref->workflow, "viewer_wf");
+    assert_string_equal(ref->version, "v1");
+    orc_workflow_ref_free(ref);
     orc_client_destroy(admin);
 }
 

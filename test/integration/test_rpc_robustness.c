@@ -321,10 +321,11 @@ static void *worker_main(void *arg)
     }
     for (int i = 0; i < CALLS_PER_CLIENT; i++) {
         if (i == CALLS_PER_CLIENT / 2) {
-            orc_workflow_ref ref;
+            orc_workflow_ref *ref = NULL;
             rc = orc_workflow_load(c, w->dir, "v1", false, &ref, &e);
-            if (rc == ORC_OK && strcmp(ref.workflow, w->slug) != 0)
+            if (rc == ORC_OK && strcmp(ref->workflow, w->slug) != 0)
                 rc = ORC_INTERNAL;
+            orc_workflow_ref_free(ref);
             if (rc != ORC_OK)
                 worker_fail(w, "LoadWorkflow", rc, e.message);
             else
@@ -393,9 +394,8 @@ static void test_ipc_transport_serves_signed_calls(void **state)
     orc_client *c = dev_client(h);
     char dir[600];
     assert_int_equal(orc_test_small_workflow(h->dir, "over_ipc", dir, sizeof dir), 0);
-    orc_workflow_ref ref;
     orc_error e;
-    assert_int_equal(orc_workflow_load(c, dir, "v1", false, &ref, &e), ORC_OK);
+    assert_int_equal(orc_workflow_load(c, dir, "v1", false, NULL, &e), ORC_OK);
     assert_int_equal(workflow_count(c, "over_ipc"), 1);
     orc_client_destroy(c);
     cli_list_ok(h);
@@ -489,12 +489,12 @@ static void create_project(orc_client *c, const char *wf)
 static void live_event(orc_subscription *s, orc_client *c, const char *wf)
 {
     orc_event *ev = NULL;
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error e;
     /* First take in everything committed so far (events come a little after their commit). */
     assert_int_equal(orc_events_list(c, 0, "", 1, &page, &e), ORC_OK);
-    int64_t committed = page.last_seq;
-    orc_event_page_free(&page);
+    int64_t committed = page->last_seq;
+    orc_event_page_free(page);
     while (orc_subscription_last_seq(s) < committed) {
         int rc = orc_subscription_next(s, 10000, &ev, &e);
         if (rc != ORC_OK)
@@ -519,12 +519,11 @@ static void live_event(orc_subscription *s, orc_client *c, const char *wf)
 static void tls_event_feed(orc_harness *h, const char *ca, const char *certs)
 {
     char wf_dir[700];
-    orc_workflow_ref ref;
     orc_error e;
     assert_non_null(strstr(h->events_url, "tls+tcp://127.0.0.1:"));
     orc_client *c = dev_client(h);
     assert_int_equal(orc_test_small_workflow(certs, "tlswf", wf_dir, sizeof wf_dir), 0);
-    assert_int_equal(orc_workflow_load(c, wf_dir, "v1", false, &ref, &e), ORC_OK);
+    assert_int_equal(orc_workflow_load(c, wf_dir, "v1", false, NULL, &e), ORC_OK);
 
     /* A raw SUB socket whose TLS config trusts only an unrelated CA never connects. */
     char other[700];

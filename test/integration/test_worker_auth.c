@@ -135,11 +135,11 @@ static json_t *project_info(void)
 /* last_seq is the newest committed event: every committed change appends events. */
 static int64_t last_seq(void)
 {
-    orc_event_page page;
+    orc_event_page *page = NULL;
     orc_error e;
     expect_code("ListEvents", orc_events_list(ADMIN, 0, "", 1, &page, &e), ORC_OK, &e);
-    int64_t seq = page.last_seq;
-    orc_event_page_free(&page);
+    int64_t seq = page->last_seq;
+    orc_event_page_free(page);
     return seq;
 }
 
@@ -300,10 +300,9 @@ static int group_setup(void **state)
     (void)state;
     orc_harness_opts opts = {.extra_args = {"--session-ttl", SESSION_TTL, NULL}};
     orc_error e;
-    orc_workflow_ref ref;
     if (orc_harness_start(&H, &opts) != 0 || orc_harness_client_dev(&H, &ADMIN) != ORC_OK ||
         orc_test_small_workflow(H.dir, WF, WF_DIR, sizeof WF_DIR) != 0 ||
-        orc_workflow_load(ADMIN, WF_DIR, "v1", false, &ref, &e) != ORC_OK) {
+        orc_workflow_load(ADMIN, WF_DIR, "v1", false, NULL, &e) != ORC_OK) {
         fprintf(stderr, "set-up failed\n");
         return -1;
     }
@@ -481,11 +480,10 @@ static void test_worker_token_cannot_call_admin_or_project_methods(void **state)
 
     char dir[700];
     assert_int_equal(orc_test_small_workflow(H.dir, "wauth_by_worker", dir, sizeof dir), 0);
-    orc_workflow_ref ref;
-    expect_refusal("worker loads a workflow", orc_workflow_load(bob, dir, "v1", false, &ref, &e),
+    expect_refusal("worker loads a workflow", orc_workflow_load(bob, dir, "v1", false, NULL, &e),
                    ORC_PERMISSION_DENIED, &e, "LoadWorkflow requires");
     expect_refusal("worker reloads the loaded workflow",
-                   orc_workflow_load(bob, WF_DIR, "v1", true, &ref, &e), ORC_PERMISSION_DENIED, &e,
+                   orc_workflow_load(bob, WF_DIR, "v1", true, NULL, &e), ORC_PERMISSION_DENIED, &e,
                    "LoadWorkflow requires");
 
     int64_t aid = -1;

@@ -25,6 +25,7 @@ extern "C" {
  * are borrowed for the call. All NULL: no credentials at all.
  */
 typedef struct orc_creds {
+    size_t size; /* 0, or sizeof(orc_creds) (client.h, "Structs that grow") */
     const char *token;
     const char *http_key_id;
     const char *http_signing_string;

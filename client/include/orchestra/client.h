@@ -20,6 +20,21 @@
  * Errors: each call returns an orc_code (ORC_OK on success) and, when err is not NULL,
  * fills it with the code and the server's (or the library's) message. ORC_UNAVAILABLE
  * means the server could not be reached.
+ *
+ * Structs that grow: a later release of the library (same SONAME) may add fields to any
+ * struct here, at its end, and old programs keep working:
+ *  - a struct the library returns (orc_server_info, orc_workflow_ref, orc_load_result,
+ *    orc_notification_settings, orc_webhook_list, orc_webhook, orc_event_page, orc_event,
+ *    the typed listings and their items, orc_job) is allocated by the library and
+ *    released with the free function named next to the call: never allocate, copy by
+ *    value, or take the sizeof of one. Its strings are pointers it owns, never fixed
+ *    arrays (no length is baked into a program);
+ *  - a struct a program passes in (options, parameters, filters) starts with `size_t size`:
+ *    leave it 0 (or set it to sizeof the struct) when the program uses the fields of this
+ *    release; a program that uses a field added later sets it to sizeof the struct as it
+ *    was compiled. The library reads the fields that size covers, and refuses
+ *    (ORC_INVALID_ARGUMENT) a field it does not know that is set rather than ignore it.
+ * orc_error (error.h) is the exception: embedded by value everywhere, its layout is frozen.
  */
 #ifndef ORCHESTRA_CLIENT_H
 #define ORCHESTRA_CLIENT_H
@@ -44,6 +59,7 @@ typedef struct orc_client orc_client;
  * orc_client_opts_from_env to start from the environment). Strings are copied.
  */
 typedef struct orc_client_opts {
+    size_t size;                 /* 0, or sizeof(orc_client_opts) (see "Structs that grow") */
     const char *rpc_url;         /* NULL: $ORCHESTRA_RPC, else ORC_DEFAULT_RPC_URL */
     const char *api_key;         /* key id, NULL: none */
     const char *api_secret;      /* the key's secret */
@@ -81,9 +97,12 @@ void orc_free(void *p);
 
 /* ---- system ---------------------------------------------------------------------- */
 
-/* orc_server_info is what the server says of itself. */
+/*
+ * orc_server_info is what the server says of itself. Allocated by the library (fields are
+ * only appended); release with orc_server_info_free.
+ */
 typedef struct orc_server_info {
-    char version[64];
+    char *version;
     int schema_version;
     int64_t started_at_us;
     int64_t now_us;
@@ -94,32 +113,45 @@ typedef struct orc_server_info {
 /* orc_health asks whether the server is serving (needs no credentials). */
 int orc_health(orc_client *c, orc_error *err);
 
-/* orc_server_info_get fills *out with the server's version and clock. */
-int orc_server_info_get(orc_client *c, orc_server_info *out, orc_error *err);
+/* orc_server_info_get returns in *out the server's version and clock. */
+int orc_server_info_get(orc_client *c, orc_server_info **out, orc_error *err);
+
+/* orc_server_info_free releases info; NULL is allowed. */
+void orc_server_info_free(orc_server_info *info);
 
 /* ---- workflows --------------------------------------------------------------------- */
 
-/* orc_workflow_ref names a loaded workflow version. */
+/*
+ * orc_workflow_ref names a loaded workflow version. Allocated by the library (fields are only
+ * appended); release with orc_workflow_ref_free.
+ */
 typedef struct orc_workflow_ref {
-    char workflow[201];
-    char version[201];
+    char *workflow;
+    char *version;
 } orc_workflow_ref;
+
+/* orc_workflow_ref_free releases ref; NULL is allowed. */
+void orc_workflow_ref_free(orc_workflow_ref *ref);
 
 /*
  * orc_workflow_load reads the workflow folder dir (workflow.json, <version>/version.json,
  * sample_data.json) and asks the server to load version `version` of it (admin scope).
- * Errors carry the upstream loader messages, e.g. "Version v1 already exists".
+ * Errors carry the upstream loader messages, e.g. "Version v1 already exists". On success,
+ * *out (NULL allowed when not wanted; release with orc_workflow_ref_free) names what loaded.
  */
 int orc_workflow_load(orc_client *c, const char *dir, const char *version, bool force,
-                      orc_workflow_ref *out, orc_error *err);
+                      orc_workflow_ref **out, orc_error *err);
 
-/* orc_load_result is one version's outcome in orc_workflow_load_all. */
+/*
+ * orc_load_result is one version's outcome in orc_workflow_load_all. Allocated by the
+ * library (fields are only appended); strings are never NULL ("" when unset).
+ */
 typedef struct orc_load_result {
-    char app[256];
-    char workflow[201];
-    char version[201];
+    char *app;
+    char *workflow;
+    char *version;
     orc_code status;
-    char message[ORC_ERROR_MESSAGE_MAX];
+    char *message;
 } orc_load_result;
 
 /*
@@ -127,11 +159,15 @@ typedef struct orc_load_result {
  * dirs is either a workflow folder (it has workflow.json) or a folder whose immediate
  * sub-folders are scanned for workflow folders. The same workflow slug in two folders is
  * refused as a whole ("Workflow <slug> present in multiple apps: a, b"). Otherwise each
- * version loads on its own: *results (release with orc_free) lists every outcome, and the
- * call returns ORC_OK even when some versions were refused.
+ * version loads on its own: *results (an array of *n_results outcomes; release with
+ * orc_load_results_free) lists every outcome, and the call returns ORC_OK even when some
+ * versions were refused.
  */
 int orc_workflow_load_all(orc_client *c, const char *const *dirs, size_t n_dirs, bool force,
-                          orc_load_result **results, size_t *n_results, orc_error *err);
+                          orc_load_result ***results, size_t *n_results, orc_error *err);
+
+/* orc_load_results_free releases the n results and the array; NULL is allowed. */
+void orc_load_results_free(orc_load_result **results, size_t n);
 
 /*
  * orc_workflow_sample_data loads the sample data declared by a loaded workflow (admin
@@ -158,6 +194,7 @@ int orc_workflow_types_json(orc_client *c, char **json, orc_error *err);
  * object handed to every step (NULL or "": {}).
  */
 typedef struct orc_project_params {
+    size_t size;             /* 0, or sizeof(orc_project_params) */
     const char *workflow;    /* workflow slug */
     const char *version;     /* version slug */
     const char *description; /* the project's short description */
@@ -198,6 +235,7 @@ int orc_project_resume(orc_client *c, int64_t project_id, orc_error *err);
  * server.
  */
 typedef struct orc_worker_params {
+    size_t size; /* 0, or sizeof(orc_worker_params) */
     const char *username;
     const char *password;
     const char *first_name;
@@ -343,6 +381,7 @@ int orc_time_entry_list_json(orc_client *c, const char *from, const char *to, in
 
 /* orc_time_entry_change lists what orc_time_entry_edit_json changes (NULL / 0: keep). */
 typedef struct orc_time_entry_change {
+    size_t size; /* 0, or sizeof(orc_time_entry_change) */
     const char *date;
     const char *time_worked;
     const char *description;
@@ -405,6 +444,7 @@ int orc_check_consistency_json(orc_client *c, char **json, size_t *n_violations,
  * (NULL or 0: none). Strings are borrowed for the call.
  */
 typedef struct orc_list_filter {
+    size_t size; /* 0, or sizeof(orc_list_filter) */
     int64_t after_id;
     int limit;
     const char *status;   /* projects: Active|Paused|Aborted|Completed; tasks: a task status */
@@ -421,7 +461,7 @@ typedef struct orc_list_filter {
  *  - orc_worker_list_json: {"workers":[{"id","username","first_name","last_name","email",
  *    "is_admin","has_password","certifications":["workflow/cert role class"]}]};
  *  - orc_task_list_json: {"tasks":[{"id","project_id","step","is_human","status","start",
- *    "worker"}]} (worker: the latest assignment's, omitted when none);
+ *    "worker"}]} (worker: the latest assignment's, null when none);
  *  - orc_certification_list_json (all at once; workflow NULL: every workflow):
  *    {"certifications":[{"id","workflow","slug","name","description","required":[slugs]}]};
  *  - orc_key_list_json (all at once, never a secret): {"keys":[{"key_id","name","scopes",
@@ -433,6 +473,54 @@ int orc_task_list_json(orc_client *c, const orc_list_filter *f, char **json, orc
 int orc_certification_list_json(orc_client *c, const char *workflow, char **json, orc_error *err);
 int orc_key_list_json(orc_client *c, char **json, orc_error *err);
 
+/*
+ * The typed listings: the same pages as structs (allocated by the library, fields only
+ * appended; strings never NULL, "" when unset; times in us since the epoch, 0 when unset).
+ * next_after_id is the after_id of the next page, 0 at the end. Release with the list's free
+ * function (NULL allowed).
+ */
+typedef struct orc_project_summary {
+    int64_t id;
+    char *workflow; /* slug */
+    char *version;  /* slug */
+    char *description;
+    int64_t priority;
+    char *status;     /* "Active", "Paused", "Aborted", "Completed" */
+    char *task_class; /* "real" or "training" */
+    int64_t start_us;
+} orc_project_summary;
+
+typedef struct orc_project_list {
+    orc_project_summary **projects;
+    size_t n_projects;
+    int64_t next_after_id;
+} orc_project_list;
+
+/* orc_projects_list is orc_project_list_json as an orc_project_list in *out. */
+int orc_projects_list(orc_client *c, const orc_list_filter *f, orc_project_list **out,
+                      orc_error *err);
+void orc_project_list_free(orc_project_list *l);
+
+typedef struct orc_task_summary {
+    int64_t id;
+    int64_t project_id;
+    char *step; /* slug */
+    bool is_human;
+    char *status; /* the task status label */
+    int64_t start_us;
+    char *worker; /* the latest assignment's worker, "" when none */
+} orc_task_summary;
+
+typedef struct orc_task_list {
+    orc_task_summary **tasks;
+    size_t n_tasks;
+    int64_t next_after_id;
+} orc_task_list;
+
+/* orc_tasks_list is orc_task_list_json as an orc_task_list in *out. */
+int orc_tasks_list(orc_client *c, const orc_list_filter *f, orc_task_list **out, orc_error *err);
+void orc_task_list_free(orc_task_list *l);
+
 /* ---- machine-step jobs (admin) ---------------------------------------------------------- */
 
 /*
@@ -443,6 +531,34 @@ int orc_key_list_json(orc_client *c, char **json, orc_error *err);
  * "leased", "completed", "failed" or "cancelled", next_attempt_at is RFC 3339 UTC (null: none).
  */
 int orc_job_list_json(orc_client *c, int64_t project_id, char **json, orc_error *err);
+
+/*
+ * orc_job_info is one job of orc_jobs_list, the fields of orc_job_list_json (allocated by the
+ * library, fields only appended; strings never NULL; next_attempt_us 0: none).
+ */
+typedef struct orc_job_info {
+    int64_t job_id;
+    int64_t project_id;
+    int64_t task_id;
+    char *step;
+    char *function;
+    char *status; /* "queued", "leased", "completed", "failed" or "cancelled" */
+    int attempts;
+    int max_attempts;
+    char *last_error;
+    int64_t next_attempt_us;
+    char *executor_id;
+} orc_job_info;
+
+typedef struct orc_job_info_list {
+    orc_job_info **jobs;
+    size_t n_jobs;
+} orc_job_info_list;
+
+/* orc_jobs_list is orc_job_list_json as an orc_job_info_list in *out (release with
+ * orc_job_info_list_free; NULL allowed). */
+int orc_jobs_list(orc_client *c, int64_t project_id, orc_job_info_list **out, orc_error *err);
+void orc_job_info_list_free(orc_job_info_list *l);
 
 /*
  * orc_job_retry queues the failed machine task task_id again for a fresh round of
@@ -472,8 +588,8 @@ void orc_client_close(orc_client *c);
  */
 
 /*
- * orc_event is one event. Every string is owned by the event, never NULL ("" when unset),
- * and released with it by orc_event_free.
+ * orc_event is one event, allocated by the library (fields are only appended). Every string
+ * is owned by the event, never NULL ("" when unset), and released with it by orc_event_free.
  */
 typedef struct orc_event {
     int64_t seq;
@@ -497,7 +613,10 @@ typedef struct orc_event {
 /* orc_event_free releases ev and its strings; NULL is allowed. */
 void orc_event_free(orc_event *ev);
 
-/* orc_event_page is one answer of orc_events_list. */
+/*
+ * orc_event_page is one answer of orc_events_list, allocated by the library (fields are only
+ * appended).
+ */
 typedef struct orc_event_page {
     orc_event **events; /* in seq order; owned by the page */
     size_t n_events;
@@ -505,24 +624,25 @@ typedef struct orc_event_page {
     int64_t first_seq; /* the oldest seq the server still keeps */
 } orc_event_page;
 
-/* orc_event_page_free releases the events of page (not page itself); NULL is allowed. */
+/* orc_event_page_free releases page and its events; NULL is allowed. */
 void orc_event_page_free(orc_event_page *page);
 
 /*
  * orc_events_list reads up to limit (0: the server's default, 1000; at most 10000) events
  * with seq > after_seq having a topic that starts with topic_prefix (NULL or "": all) into
- * *page (release with orc_event_page_free). Fewer than limit events means the history up
- * to page->last_seq has been read whole. A range the server no longer keeps (retention)
+ * *page (release with orc_event_page_free; NULL on error). Fewer than limit events means the
+ * history up to page->last_seq has been read whole. A range the server no longer keeps (retention)
  * gives ORC_OUT_OF_RANGE.
  */
 int orc_events_list(orc_client *c, int64_t after_seq, const char *topic_prefix, int limit,
-                    orc_event_page *page, orc_error *err);
+                    orc_event_page **page, orc_error *err);
 
 /*
  * orc_subscribe_opts configures orc_subscription_new; zero what you do not set. Strings are
  * copied.
  */
 typedef struct orc_subscribe_opts {
+    size_t size;              /* 0, or sizeof(orc_subscribe_opts) */
     const char *events_url;   /* NULL: $ORCHESTRA_EVENTS, else ORC_DEFAULT_EVENTS_URL */
     const char *topic_prefix; /* NULL or "": every event */
     int64_t after_seq;        /* resume point: deliver the events with seq > after_seq */
@@ -592,36 +712,45 @@ const char *orc_notify_kind_name(int kind);
 /* orc_notify_kind_parse is the kind named name, or -1. */
 int orc_notify_kind_parse(const char *name);
 
-/* orc_notification_settings is a worker's address and e-mail preferences. */
+/*
+ * orc_notification_settings is a worker's address and e-mail preferences, allocated by the
+ * library (fields are only appended); release with orc_notification_settings_free.
+ */
 typedef struct orc_notification_settings {
-    char username[151];
-    char email[255]; /* "" when the worker has none */
-    char first_name[151];
-    char last_name[151];
-    bool email_on[ORC_NOTIFY_KINDS]; /* false: opted out of that kind of e-mail */
+    char *username;
+    char *email; /* "" when the worker has none */
+    char *first_name;
+    char *last_name;
+    /* email_on[k] for the kinds k < n_kinds this library knows (ORC_NOTIFY_KINDS when it was
+     * built): false when the worker opted out of that kind of e-mail */
+    const bool *email_on;
+    size_t n_kinds;
 } orc_notification_settings;
 
+/* orc_notification_settings_free releases s; NULL is allowed. */
+void orc_notification_settings_free(orc_notification_settings *s);
+
 /*
- * orc_notification_settings_get reads username's settings into *out: a worker session reads
+ * orc_notification_settings_get returns username's settings in *out: a worker session reads
  * its own (username NULL or "" or its own name); an admin or notify key names anyone.
  */
 int orc_notification_settings_get(orc_client *c, const char *username,
-                                  orc_notification_settings *out, orc_error *err);
+                                  orc_notification_settings **out, orc_error *err);
 
 /*
- * orc_notification_settings_set changes the kinds with change[k] set to email_on[k] (the
- * others stay) for username (as orc_notification_settings_get picks it; an admin key for
- * anyone), and fills *out (may be NULL) with the settings afterwards.
+ * orc_notification_settings_set changes the kinds k < n_kinds with change[k] set to
+ * email_on[k] (the others stay; n_kinds above the kinds this library knows is
+ * ORC_INVALID_ARGUMENT) for username (as orc_notification_settings_get picks it; an admin key
+ * for anyone), and returns in *out (NULL allowed) the settings afterwards.
  */
-int orc_notification_settings_set(orc_client *c, const char *username,
-                                  const bool change[ORC_NOTIFY_KINDS],
-                                  const bool email_on[ORC_NOTIFY_KINDS],
-                                  orc_notification_settings *out, orc_error *err);
+int orc_notification_settings_set(orc_client *c, const char *username, const bool *change,
+                                  const bool *email_on, size_t n_kinds,
+                                  orc_notification_settings **out, orc_error *err);
 
 /*
  * orc_webhook is one webhook: what was created (url, topic_prefix, the secret when it was
- * asked for, else "") and the delivery state orchestra-notify last reported. Strings are
- * owned by the list they came in.
+ * asked for, else "") and the delivery state orchestra-notify last reported. Allocated by the
+ * library (fields are only appended); it and its strings are owned by the list it came in.
  */
 typedef struct orc_webhook {
     int64_t id;
@@ -642,9 +771,9 @@ typedef struct orc_webhook {
     int64_t status_at_us; /* when the notifier reported; 0: never */
 } orc_webhook;
 
-/* orc_webhook_list holds the webhooks of orc_webhooks_list. */
+/* orc_webhook_list holds the webhooks of orc_webhooks_list (allocated by the library). */
 typedef struct orc_webhook_list {
-    orc_webhook *webhooks;
+    orc_webhook **webhooks;
     size_t n_webhooks;
 } orc_webhook_list;
 
@@ -657,12 +786,12 @@ int orc_webhook_create(orc_client *c, const char *url, const char *topic_prefix,
                        int64_t *id, int64_t *start_seq, orc_error *err);
 
 /*
- * orc_webhooks_list reads the live webhooks in id order into *out (release with
+ * orc_webhooks_list returns the live webhooks in id order in *out (release with
  * orc_webhook_list_free); with include_secrets (notify or admin scope) their secrets too.
  */
-int orc_webhooks_list(orc_client *c, bool include_secrets, orc_webhook_list *out, orc_error *err);
+int orc_webhooks_list(orc_client *c, bool include_secrets, orc_webhook_list **out, orc_error *err);
 
-/* orc_webhook_list_free releases the webhooks of l (not l itself); NULL is allowed. */
+/* orc_webhook_list_free releases l and its webhooks (secrets wiped); NULL is allowed. */
 void orc_webhook_list_free(orc_webhook_list *l);
 
 /* orc_webhook_delete removes webhook id (admin scope): nothing more is delivered to it. */
@@ -681,6 +810,7 @@ int orc_webhook_redeliver(orc_client *c, int64_t id, int64_t since, int64_t *gen
  * notify or admin scope); strings are borrowed.
  */
 typedef struct orc_webhook_status {
+    size_t size; /* 0, or sizeof(orc_webhook_status) */
     int64_t id;
     const char *state;
     const char *last_error;

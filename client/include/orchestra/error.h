@@ -45,7 +45,9 @@ typedef enum orc_code {
 
 /*
  * orc_error is an error report: a code and a message. Embed it by value; it owns no
- * heap memory. A zeroed orc_error means ORC_OK with an empty message.
+ * heap memory. A zeroed orc_error means ORC_OK with an empty message. Unlike the other
+ * public structs it never grows (every call takes one, so a size field or an allocation
+ * would burden every call): its layout is frozen for the SONAME's life.
  */
 typedef struct orc_error {
     orc_code code;

@@ -52,6 +52,7 @@ typedef struct orc_job {
 
 /* orc_job_offer is what an executor can run. Borrowed for each call. */
 typedef struct orc_job_offer {
+    size_t size;                  /* 0, or sizeof(orc_job_offer) (client.h, "Structs that grow") */
     const char *executor_id;      /* a stable name for this executor ("host:pid") */
     const char *const *functions; /* the functions it runs ("module.name", "command") */
     size_t n_functions;
