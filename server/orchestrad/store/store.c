@@ -120,6 +120,7 @@ struct orci_store {
     pthread_cond_t ckpt_cv; /* a checkpoint is wanted, or closing */
     bool ckpt_cv_init;
     bool ckpt_wanted;
+    bool ckpt_running; /* the checkpointer is copying (the writer's own checkpoint waits) */
     bool ckpt_quit;
     bool ckpt_started;
     pthread_t ckpt_thread;
@@ -871,6 +872,13 @@ static int store_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
 {
     orci_store *s = arg;
     if (pages >= STORE_WAL_RESTART_PAGES) {
+        /* Two checkpoints cannot run at once: one racing the checkpointer's copy would only
+         * get SQLITE_BUSY, and the WAL would grow for as long as that copy lasts on a loaded
+         * machine. Waiting for it is short (a copy of at most these pages) and rare. */
+        pthread_mutex_lock(&s->mu);
+        while (s->ckpt_running)
+            pthread_cond_wait(&s->ckpt_cv, &s->mu);
+        pthread_mutex_unlock(&s->mu);
         int log = 0, done = 0;
         int rc = sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
@@ -904,6 +912,7 @@ static void *checkpointer_main(void *arg)
         if (s->ckpt_quit)
             break;
         s->ckpt_wanted = false;
+        s->ckpt_running = true;
         pthread_mutex_unlock(&s->mu);
         int log = 0, done = 0;
         int rc =
@@ -913,6 +922,8 @@ static void *checkpointer_main(void *arg)
         else if (log < 0)
             orci_warn("store: checkpoint found no WAL");
         pthread_mutex_lock(&s->mu);
+        s->ckpt_running = false;
+        pthread_cond_broadcast(&s->ckpt_cv); /* a writer may wait to checkpoint itself */
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
