@@ -26,6 +26,24 @@
 void *orci_block_new(size_t head, size_t n, const size_t *offs, const char *const *strs);
 
 /*
+ * orci_block_strv is one string array of a block: the array's char ** member at byte offset
+ * off of the head receives n pointers (copies of v[0..n), NULL copied as "").
+ */
+typedef struct orci_block_strv {
+    size_t off;
+    char *const *v;
+    size_t n;
+} orci_block_strv;
+
+/*
+ * orci_block_new_v is orci_block_new with string arrays too (n_arrays of them): their pointer
+ * arrays follow the head, then every string. Returns the block (release with free), NULL when
+ * out of memory.
+ */
+void *orci_block_new_v(size_t head, size_t n, const size_t *offs, const char *const *strs,
+                       size_t n_arrays, const orci_block_strv *arrays);
+
+/*
  * orci_struct_in copies the program's struct src (its first member the size_t size it set)
  * into dst (dst_size bytes, the struct as this library knows it), zeroing what src does not
  * cover. size 0 stands for first_size, the struct's size in the first layout (ORCHESTRA_1).

@@ -1,7 +1,8 @@
 /*
  * calls_listings.c: the listing calls of client.h (ListProjects, ListWorkers, ListTasks,
- * ListCertifications, ListKeys), each one page as a JSON document (times RFC 3339 UTC), and
- * projects and tasks also as structs (orc_projects_list, orc_tasks_list).
+ * ListCertifications, ListKeys), each one page as a JSON document (times RFC 3339 UTC) and as
+ * structs (orc_projects_list, orc_tasks_list, orc_workers_list, orc_certifications_list,
+ * orc_keys_list).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -95,20 +96,27 @@ int orc_project_list_json(orc_client *c, const orc_list_filter *f_in, char **jso
     return rc;
 }
 
-int orc_worker_list_json(orc_client *c, const orc_list_filter *f_in, char **json, orc_error *err)
+/* workers_call asks ListWorkers for the page f_in selects; *out: the reply. */
+static int workers_call(orc_client *c, const orc_list_filter *f_in, ProtobufCMessage **out,
+                        orc_error *err)
 {
     Orchestra__V1__ListWorkersRequest in = ORCHESTRA__V1__LIST_WORKERS_REQUEST__INIT;
     Orchestra__V1__PageRequest page;
-    ProtobufCMessage *out = NULL;
     orc_list_filter copy;
     const orc_list_filter *f = NULL;
-    *json = NULL;
     int rc = page_init(f_in, &copy, &f, &page, err);
     if (rc != ORC_OK)
         return rc;
     in.page = &page;
-    rc = orci_client_call(c, "ListWorkers", &in.base,
-                          &orchestra__v1__list_workers_reply__descriptor, &out, err);
+    return orci_client_call(c, "ListWorkers", &in.base,
+                            &orchestra__v1__list_workers_reply__descriptor, out, err);
+}
+
+int orc_worker_list_json(orc_client *c, const orc_list_filter *f_in, char **json, orc_error *err)
+{
+    ProtobufCMessage *out = NULL;
+    *json = NULL;
+    int rc = workers_call(c, f_in, &out, err);
     if (rc != ORC_OK)
         return rc;
     const Orchestra__V1__ListWorkersReply *r = (const Orchestra__V1__ListWorkersReply *)out;
@@ -173,14 +181,21 @@ int orc_task_list_json(orc_client *c, const orc_list_filter *f_in, char **json, 
     return rc;
 }
 
-int orc_certification_list_json(orc_client *c, const char *workflow, char **json, orc_error *err)
+/* certifications_call asks ListCertifications for workflow's (NULL: all); *out: the reply. */
+static int certifications_call(orc_client *c, const char *workflow, ProtobufCMessage **out,
+                               orc_error *err)
 {
     Orchestra__V1__ListCertificationsRequest in = ORCHESTRA__V1__LIST_CERTIFICATIONS_REQUEST__INIT;
+    in.workflow = (char *)(workflow ? workflow : "");
+    return orci_client_call(c, "ListCertifications", &in.base,
+                            &orchestra__v1__list_certifications_reply__descriptor, out, err);
+}
+
+int orc_certification_list_json(orc_client *c, const char *workflow, char **json, orc_error *err)
+{
     ProtobufCMessage *out = NULL;
     *json = NULL;
-    in.workflow = (char *)(workflow ? workflow : "");
-    int rc = orci_client_call(c, "ListCertifications", &in.base,
-                              &orchestra__v1__list_certifications_reply__descriptor, &out, err);
+    int rc = certifications_call(c, workflow, &out, err);
     if (rc != ORC_OK)
         return rc;
     const Orchestra__V1__ListCertificationsReply *r =
@@ -330,6 +345,170 @@ int orc_tasks_list(orc_client *c, const orc_list_filter *f, orc_task_list **out,
         *out = l;
     } else
         orc_task_list_free(l);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+static orc_worker_summary *worker_new(const Orchestra__V1__WorkerSummary *w)
+{
+    const size_t offs[] = {
+        offsetof(orc_worker_summary, username),
+        offsetof(orc_worker_summary, first_name),
+        offsetof(orc_worker_summary, last_name),
+        offsetof(orc_worker_summary, email),
+    };
+    const char *const strs[] = {w->username, w->first_name, w->last_name, w->email};
+    const orci_block_strv certs = {.off = offsetof(orc_worker_summary, certifications),
+                                   .v = w->certifications,
+                                   .n = w->n_certifications};
+    orc_worker_summary *o = orci_block_new_v(sizeof *o, 4, offs, strs, 1, &certs);
+    if (o) {
+        o->id = w->id;
+        o->is_admin = w->is_admin;
+        o->has_password = w->has_password;
+        o->n_certifications = w->n_certifications;
+    }
+    return o;
+}
+
+void orc_worker_list_free(orc_worker_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_workers; i++)
+        free(l->workers[i]); /* one block each (orci_block_new_v) */
+    free(l->workers);
+    free(l);
+}
+
+int orc_workers_list(orc_client *c, const orc_list_filter *f, orc_worker_list **out, orc_error *err)
+{
+    ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the workers");
+    *out = NULL;
+    int rc = workers_call(c, f, &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListWorkersReply *r = (const Orchestra__V1__ListWorkersReply *)reply;
+    orc_worker_list *l = calloc(1, sizeof *l);
+    if (!l || !(l->workers = calloc(r->n_workers ? r->n_workers : 1, sizeof *l->workers)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == ORC_OK && i < r->n_workers; i++)
+        if (!(l->workers[l->n_workers++] = worker_new(r->workers[i])))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == ORC_OK) {
+        l->next_after_id = r->next_after_id;
+        *out = l;
+    } else
+        orc_worker_list_free(l);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+static orc_certification_info *certification_new(const Orchestra__V1__CertificationSummary *cs)
+{
+    const size_t offs[] = {
+        offsetof(orc_certification_info, workflow),
+        offsetof(orc_certification_info, slug),
+        offsetof(orc_certification_info, name),
+        offsetof(orc_certification_info, description),
+    };
+    const char *const strs[] = {cs->workflow, cs->slug, cs->name, cs->description};
+    const orci_block_strv req = {
+        .off = offsetof(orc_certification_info, required), .v = cs->required, .n = cs->n_required};
+    orc_certification_info *o = orci_block_new_v(sizeof *o, 4, offs, strs, 1, &req);
+    if (o) {
+        o->id = cs->id;
+        o->n_required = cs->n_required;
+    }
+    return o;
+}
+
+void orc_certification_list_free(orc_certification_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_certifications; i++)
+        free(l->certifications[i]); /* one block each (orci_block_new_v) */
+    free(l->certifications);
+    free(l);
+}
+
+int orc_certifications_list(orc_client *c, const char *workflow, orc_certification_list **out,
+                            orc_error *err)
+{
+    ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the certifications");
+    *out = NULL;
+    int rc = certifications_call(c, workflow, &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListCertificationsReply *r =
+        (const Orchestra__V1__ListCertificationsReply *)reply;
+    orc_certification_list *l = calloc(1, sizeof *l);
+    size_t n = r->n_certifications;
+    if (!l || !(l->certifications = calloc(n ? n : 1, sizeof *l->certifications)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == ORC_OK && i < n; i++)
+        if (!(l->certifications[l->n_certifications++] = certification_new(r->certifications[i])))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == ORC_OK)
+        *out = l;
+    else
+        orc_certification_list_free(l);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
+}
+
+static orc_key_info *key_new(const Orchestra__V1__KeySummary *k)
+{
+    const size_t offs[] = {offsetof(orc_key_info, key_id), offsetof(orc_key_info, name)};
+    const char *const strs[] = {k->key_id, k->name};
+    const orci_block_strv scopes = {
+        .off = offsetof(orc_key_info, scopes), .v = k->scopes, .n = k->n_scopes};
+    orc_key_info *o = orci_block_new_v(sizeof *o, 2, offs, strs, 1, &scopes);
+    if (o) {
+        o->n_scopes = k->n_scopes;
+        o->created_us = k->created_at;
+        o->revoked_us = k->revoked_at;
+    }
+    return o;
+}
+
+void orc_key_list_free(orc_key_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_keys; i++)
+        free(l->keys[i]); /* one block each (orci_block_new_v) */
+    free(l->keys);
+    free(l);
+}
+
+int orc_keys_list(orc_client *c, orc_key_list **out, orc_error *err)
+{
+    Orchestra__V1__ListKeysRequest in = ORCHESTRA__V1__LIST_KEYS_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the keys");
+    *out = NULL;
+    int rc = orci_client_call(c, "ListKeys", &in.base, &orchestra__v1__list_keys_reply__descriptor,
+                              &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListKeysReply *r = (const Orchestra__V1__ListKeysReply *)reply;
+    orc_key_list *l = calloc(1, sizeof *l);
+    if (!l || !(l->keys = calloc(r->n_keys ? r->n_keys : 1, sizeof *l->keys)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == ORC_OK && i < r->n_keys; i++)
+        if (!(l->keys[l->n_keys++] = key_new(r->keys[i])))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == ORC_OK)
+        *out = l;
+    else
+        orc_key_list_free(l);
     protobuf_c_message_free_unpacked(reply, NULL);
     return rc;
 }

@@ -5,6 +5,7 @@
  * RevertTask, CheckConsistency; admin scope).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,4 +230,52 @@ int orc_check_consistency_json(orc_client *c, char **json, size_t *n_violations,
     if (n_violations)
         *n_violations = n;
     return ORC_OK;
+}
+
+static orc_violation *violation_new(const Orchestra__V1__Violation *v)
+{
+    const size_t offs[] = {offsetof(orc_violation, message)};
+    const char *const strs[] = {v->message};
+    orc_violation *o = orci_block_new(sizeof *o, 1, offs, strs);
+    if (o)
+        o->task_id = v->task_id;
+    return o;
+}
+
+void orc_violation_list_free(orc_violation_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_violations; i++)
+        free(l->violations[i]); /* one block each (orci_block_new) */
+    free(l->violations);
+    free(l);
+}
+
+int orc_check_consistency(orc_client *c, orc_violation_list **out, orc_error *err)
+{
+    Orchestra__V1__CheckConsistencyRequest in = ORCHESTRA__V1__CHECK_CONSISTENCY_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the violations");
+    *out = NULL;
+    int rc = orci_client_call(c, "CheckConsistency", &in.base,
+                              &orchestra__v1__check_consistency_reply__descriptor, &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__CheckConsistencyReply *r =
+        (const Orchestra__V1__CheckConsistencyReply *)reply;
+    orc_violation_list *l = calloc(1, sizeof *l);
+    if (!l ||
+        !(l->violations = calloc(r->n_violations ? r->n_violations : 1, sizeof *l->violations)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == ORC_OK && i < r->n_violations; i++)
+        if (!(l->violations[l->n_violations++] = violation_new(r->violations[i])))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == ORC_OK)
+        *out = l;
+    else
+        orc_violation_list_free(l);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
 }

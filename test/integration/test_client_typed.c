@@ -1,8 +1,8 @@
 /*
  * test_client_typed.c: liborchestra's typed results against a real orchestrad: the listings
- * as structs (orc_projects_list, orc_tasks_list, orc_jobs_list) say what their JSON
- * documents say, page alike, and filter alike; the structs the library hands out
- * (orc_server_info, orc_workflow_ref, orc_load_result, orc_event_page) carry the server's
+ * as structs (projects, tasks, jobs, workers, certifications, keys, consistency violations)
+ * say what their JSON documents say, page alike, and filter alike; the structs the library hands
+ * out (orc_server_info, orc_workflow_ref, orc_load_result, orc_event_page) carry the server's
  * answer; a filter from an older program (a smaller size) is read only as far as it goes.
  */
 /* clang-format off */
@@ -36,7 +36,10 @@ typedef struct fixture {
 
 /* A machine step first (its job stays queued: no executor here), then a human one. */
 static const char WORKFLOW[] =
-    "{\"slug\":\"typedwf\",\"name\":\"typedwf\",\"description\":\"Typed.\",\"certifications\":[]}";
+    "{\"slug\":\"typedwf\",\"name\":\"typedwf\",\"description\":\"Typed.\",\"certifications\":["
+    "{\"slug\":\"base\",\"name\":\"Base\",\"description\":\"The first.\"},"
+    "{\"slug\":\"senior\",\"name\":\"Senior\",\"description\":\"The second.\","
+    "\"required_certifications\":[\"base\"]}]}";
 static const char VERSION[] =
     "{\"slug\":\"v1\",\"name\":\"Version 1\",\"description\":\"A machine, then a person.\","
     "\"steps\":["
@@ -216,6 +219,126 @@ static void test_the_tasks_and_jobs_as_structs_match_their_json(void **state)
     assert_null(jl);
 }
 
+/* expect_strv: the n strings v are the JSON array a's, in order. */
+static void expect_strv(char *const *v, size_t n, const json_t *a)
+{
+    assert_int_equal(n, json_array_size(a));
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(v[i], json_string_value(json_array_get(a, i)));
+}
+
+static void test_workers_certifications_keys_as_structs_match_their_json(void **state)
+{
+    fixture *f = *state;
+    load_and_create(f);
+    orc_error e;
+    orc_worker_params wp = {.username = "tina",
+                            .password = "tina-pw-1",
+                            .first_name = "Tina",
+                            .email = "tina@example.org"};
+    int64_t wid = 0;
+    assert_int_equal(orc_worker_add(f->c, &wp, &wid, &e), ORC_OK);
+    assert_int_equal(
+        orc_worker_certify(f->c, "tina", "typedwf", "base", "entry_level", NULL, false, &e),
+        ORC_OK);
+    assert_int_equal(
+        orc_worker_certify(f->c, "tina", "typedwf", "senior", "entry_level", NULL, false, &e),
+        ORC_OK);
+
+    orc_worker_list *wl = NULL;
+    char *text = NULL;
+    assert_int_equal(orc_workers_list(f->c, NULL, &wl, &e), ORC_OK);
+    assert_int_equal(orc_worker_list_json(f->c, NULL, &text, &e), ORC_OK);
+    json_t *doc = parse(text);
+    json_t *items = json_object_get(doc, "workers");
+    assert_int_equal(wl->n_workers, json_array_size(items));
+    bool seen = false;
+    for (size_t i = 0; i < wl->n_workers; i++) {
+        const orc_worker_summary *w = wl->workers[i];
+        const json_t *o = json_array_get(items, i);
+        assert_int_equal(w->id, json_integer_value(json_object_get(o, "id")));
+        assert_string_equal(w->username, jstr(o, "username"));
+        assert_string_equal(w->first_name, jstr(o, "first_name"));
+        assert_string_equal(w->last_name, jstr(o, "last_name"));
+        assert_string_equal(w->email, jstr(o, "email"));
+        assert_int_equal(w->is_admin, json_is_true(json_object_get(o, "is_admin")));
+        assert_int_equal(w->has_password, json_is_true(json_object_get(o, "has_password")));
+        expect_strv(w->certifications, w->n_certifications, json_object_get(o, "certifications"));
+        if (w->id == wid) {
+            seen = true;
+            assert_string_equal(w->username, "tina");
+            assert_string_equal(w->last_name, "");
+            assert_true(w->has_password);
+            assert_int_equal(w->n_certifications, 2);
+        }
+    }
+    assert_true(seen);
+    json_decref(doc);
+    orc_worker_list_free(wl);
+
+    orc_certification_list *cl = NULL;
+    assert_int_equal(orc_certifications_list(f->c, "typedwf", &cl, &e), ORC_OK);
+    assert_int_equal(orc_certification_list_json(f->c, "typedwf", &text, &e), ORC_OK);
+    doc = parse(text);
+    items = json_object_get(doc, "certifications");
+    assert_int_equal(cl->n_certifications, 2);
+    assert_int_equal(json_array_size(items), 2);
+    for (size_t i = 0; i < cl->n_certifications; i++) {
+        const orc_certification_info *ci = cl->certifications[i];
+        const json_t *o = json_array_get(items, i);
+        assert_int_equal(ci->id, json_integer_value(json_object_get(o, "id")));
+        assert_string_equal(ci->workflow, "typedwf");
+        assert_string_equal(ci->slug, jstr(o, "slug"));
+        assert_string_equal(ci->name, jstr(o, "name"));
+        assert_string_equal(ci->description, jstr(o, "description"));
+        expect_strv(ci->required, ci->n_required, json_object_get(o, "required"));
+        if (strcmp(ci->slug, "senior") == 0) {
+            assert_int_equal(ci->n_required, 1);
+            assert_string_equal(ci->required[0], "base");
+        }
+    }
+    json_decref(doc);
+    orc_certification_list_free(cl);
+
+    char key[128], secret[128];
+    assert_int_equal(orc_harness_create_key(&f->h, "typed", "project,executor", key, sizeof key,
+                                            secret, sizeof secret),
+                     0);
+    orc_key_list *kl = NULL;
+    assert_int_equal(orc_keys_list(f->c, &kl, &e), ORC_OK);
+    assert_int_equal(orc_key_list_json(f->c, &text, &e), ORC_OK);
+    doc = parse(text);
+    items = json_object_get(doc, "keys");
+    assert_int_equal(kl->n_keys, json_array_size(items));
+    seen = false;
+    for (size_t i = 0; i < kl->n_keys; i++) {
+        const orc_key_info *k = kl->keys[i];
+        const json_t *o = json_array_get(items, i);
+        assert_string_equal(k->key_id, jstr(o, "key_id"));
+        assert_string_equal(k->name, jstr(o, "name"));
+        expect_strv(k->scopes, k->n_scopes, json_object_get(o, "scopes"));
+        assert_true(k->created_us > 0);
+        assert_int_equal(k->revoked_us == 0, json_is_null(json_object_get(o, "revoked")));
+        if (strcmp(k->key_id, key) == 0) {
+            seen = true;
+            assert_string_equal(k->name, "typed");
+            assert_int_equal(k->n_scopes, 2);
+        }
+    }
+    assert_true(seen);
+    json_decref(doc);
+    orc_key_list_free(kl);
+
+    orc_violation_list *vl = NULL;
+    size_t n_violations = 99;
+    assert_int_equal(orc_check_consistency(f->c, &vl, &e), ORC_OK);
+    assert_int_equal(orc_check_consistency_json(f->c, &text, &n_violations, &e), ORC_OK);
+    orc_free(text);
+    assert_int_equal(vl->n_violations, 0);
+    assert_int_equal(n_violations, 0);
+    orc_violation_list_free(vl);
+}
+
 static void test_handed_out_structs_carry_the_answer(void **state)
 {
     fixture *f = *state;
@@ -276,6 +399,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_the_tasks_and_jobs_as_structs_match_their_json, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_workers_certifications_keys_as_structs_match_their_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handed_out_structs_carry_the_answer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

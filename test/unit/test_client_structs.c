@@ -128,6 +128,43 @@ static void test_a_block_holds_its_strings(void **state)
     orc_event_page_free(NULL);
 }
 
+static void test_a_block_holds_its_string_arrays(void **state)
+{
+    (void)state;
+    char *const scopes[] = {"project", "executor", NULL};
+    const orci_block_strv arrays[] = {
+        {.off = offsetof(orc_key_info, scopes), .v = scopes, .n = 3},
+    };
+    const size_t offs[] = {offsetof(orc_key_info, key_id), offsetof(orc_key_info, name)};
+    const char *const strs[] = {"k1", "a name"};
+    orc_key_info *k = orci_block_new_v(sizeof *k, 2, offs, strs, 1, arrays);
+    assert_non_null(k);
+    assert_string_equal(k->key_id, "k1");
+    assert_string_equal(k->name, "a name");
+    assert_string_equal(k->scopes[0], "project");
+    assert_string_equal(k->scopes[1], "executor");
+    assert_string_equal(k->scopes[2], ""); /* NULL is copied as "" */
+    /* The pointer array is aligned and inside the block, after the struct. */
+    assert_int_equal((uintptr_t)k->scopes % _Alignof(char *), 0);
+    assert_true((char *)k->scopes >= (char *)(k + 1));
+    assert_true(k->scopes[0] > (char *)(k->scopes + 3));
+    free(k);
+    /* An empty array: a valid (unused) pointer, nothing to read. */
+    const orci_block_strv none = {.off = offsetof(orc_key_info, scopes), .v = NULL, .n = 0};
+    k = orci_block_new_v(sizeof *k, 2, offs, strs, 1, &none);
+    assert_non_null(k);
+    assert_string_equal(k->name, "a name");
+    free(k);
+    /* An odd head (the struct and flags) still aligns the arrays that follow. */
+    char *one[] = {"x"};
+    const orci_block_strv odd = {.off = 0, .v = one, .n = 1};
+    char **at = orci_block_new_v(sizeof(char *) + 3, 0, NULL, NULL, 1, &odd);
+    assert_non_null(at);
+    assert_int_equal((uintptr_t)at[0] % _Alignof(char *), 0);
+    assert_string_equal(((char **)at[0])[0], "x");
+    free(at);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -137,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_null_is_all_zero),
         cmocka_unit_test(test_orc_client_new_refuses_an_unknown_option),
         cmocka_unit_test(test_a_block_holds_its_strings),
+        cmocka_unit_test(test_a_block_holds_its_string_arrays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -436,6 +436,24 @@ int orc_task_revert(orc_client *c, int64_t task_id, int64_t iteration_id, bool b
  */
 int orc_check_consistency_json(orc_client *c, char **json, size_t *n_violations, orc_error *err);
 
+/* orc_violation is one broken invariant of orc_check_consistency. */
+typedef struct orc_violation {
+    int64_t task_id;
+    char *message;
+} orc_violation;
+
+typedef struct orc_violation_list {
+    orc_violation **violations;
+    size_t n_violations;
+} orc_violation_list;
+
+/*
+ * orc_check_consistency is orc_check_consistency_json as a list in *out (release with
+ * orc_violation_list_free; NULL allowed); an empty list when every invariant holds.
+ */
+int orc_check_consistency(orc_client *c, orc_violation_list **out, orc_error *err);
+void orc_violation_list_free(orc_violation_list *l);
+
 /* ---- listings ----------------------------------------------------------------------------- */
 
 /*
@@ -520,6 +538,68 @@ typedef struct orc_task_list {
 /* orc_tasks_list is orc_task_list_json as an orc_task_list in *out. */
 int orc_tasks_list(orc_client *c, const orc_list_filter *f, orc_task_list **out, orc_error *err);
 void orc_task_list_free(orc_task_list *l);
+
+typedef struct orc_worker_summary {
+    int64_t id;
+    char *username;
+    char *first_name;
+    char *last_name;
+    char *email;
+    bool is_admin;
+    bool has_password;
+    char **certifications; /* "workflow/cert role class" each */
+    size_t n_certifications;
+} orc_worker_summary;
+
+typedef struct orc_worker_list {
+    orc_worker_summary **workers;
+    size_t n_workers;
+    int64_t next_after_id;
+} orc_worker_list;
+
+/* orc_workers_list is orc_worker_list_json as an orc_worker_list in *out. */
+int orc_workers_list(orc_client *c, const orc_list_filter *f, orc_worker_list **out,
+                     orc_error *err);
+void orc_worker_list_free(orc_worker_list *l);
+
+typedef struct orc_certification_info {
+    int64_t id;
+    char *workflow; /* slug */
+    char *slug;
+    char *name;
+    char *description;
+    char **required; /* the slugs of the certifications it requires */
+    size_t n_required;
+} orc_certification_info;
+
+typedef struct orc_certification_list {
+    orc_certification_info **certifications;
+    size_t n_certifications;
+} orc_certification_list;
+
+/* orc_certifications_list is orc_certification_list_json as a list in *out (all at once). */
+int orc_certifications_list(orc_client *c, const char *workflow, orc_certification_list **out,
+                            orc_error *err);
+void orc_certification_list_free(orc_certification_list *l);
+
+/* orc_key_info is an API key as orc_key_list_json shows it (never its secret). */
+typedef struct orc_key_info {
+    char *key_id;
+    char *name;
+    char **scopes;
+    size_t n_scopes;
+    int64_t created_us;
+    int64_t revoked_us; /* 0: not revoked */
+} orc_key_info;
+
+typedef struct orc_key_list {
+    orc_key_info **keys;
+    size_t n_keys;
+} orc_key_list;
+
+/* orc_keys_list is orc_key_list_json as an orc_key_list in *out (all at once). */
+int orc_keys_list(orc_client *c, orc_key_list **out, orc_error *err);
+void orc_key_list_free(orc_key_list *l);
 
 /* ---- machine-step jobs (admin) ---------------------------------------------------------- */
 
