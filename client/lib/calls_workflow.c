@@ -1,7 +1,7 @@
 /*
  * calls_workflow.c: the typed workflow calls of client.h (LoadWorkflow, LoadAllWorkflows,
- * LoadSampleData, ListWorkflows). Folders are read here with bundle.c; the server validates
- * everything it is sent.
+ * LoadSampleData, ListWorkflows as upstream's JSON document or as structs). Folders are read
+ * here with bundle.c; the server validates everything it is sent.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -346,4 +346,79 @@ int orc_workflow_types_json(orc_client *c, char **json, orc_error *err)
     if (!*json)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     return ORC_OK;
+}
+
+/* ---- the workflows as structs ------------------------------------------------------------ */
+
+static void workflow_info_free(orc_workflow_info *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n_versions; i++)
+        free(w->versions[i]); /* one block each (orci_block_new) */
+    free(w->versions);
+    free(w);
+}
+
+/* workflow_info_new is w as a struct: one block, its versions one block each. */
+static orc_workflow_info *workflow_info_new(const Orchestra__V1__WorkflowInfo *w)
+{
+    const size_t offs[] = {offsetof(orc_workflow_info, slug), offsetof(orc_workflow_info, name),
+                           offsetof(orc_workflow_info, description)};
+    const char *const strs[] = {w->slug, w->name, w->description};
+    orc_workflow_info *o = orci_block_new(sizeof *o, 3, offs, strs);
+    if (!o || !(o->versions = calloc(w->n_versions ? w->n_versions : 1, sizeof *o->versions))) {
+        free(o);
+        return NULL;
+    }
+    const size_t voffs[] = {offsetof(orc_workflow_version_info, slug),
+                            offsetof(orc_workflow_version_info, name),
+                            offsetof(orc_workflow_version_info, description)};
+    for (size_t i = 0; i < w->n_versions; i++) {
+        const Orchestra__V1__WorkflowVersionInfo *v = w->versions[i];
+        const char *const vstrs[] = {v->slug, v->name, v->description};
+        if (!(o->versions[o->n_versions] =
+                  orci_block_new(sizeof(orc_workflow_version_info), 3, voffs, vstrs))) {
+            workflow_info_free(o);
+            return NULL;
+        }
+        o->n_versions++;
+    }
+    return o;
+}
+
+void orc_workflow_list_free(orc_workflow_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n_workflows; i++)
+        workflow_info_free(l->workflows[i]);
+    free(l->workflows);
+    free(l);
+}
+
+int orc_workflows_list(orc_client *c, orc_workflow_list **out, orc_error *err)
+{
+    Orchestra__V1__ListWorkflowsRequest in = ORCHESTRA__V1__LIST_WORKFLOWS_REQUEST__INIT;
+    ProtobufCMessage *reply = NULL;
+    if (!out)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "no place for the workflows");
+    *out = NULL;
+    int rc = orci_client_call(c, "ListWorkflows", &in.base,
+                              &orchestra__v1__list_workflows_reply__descriptor, &reply, err);
+    if (rc != ORC_OK)
+        return rc;
+    const Orchestra__V1__ListWorkflowsReply *r = (const Orchestra__V1__ListWorkflowsReply *)reply;
+    orc_workflow_list *l = calloc(1, sizeof *l);
+    if (!l || !(l->workflows = calloc(r->n_workflows ? r->n_workflows : 1, sizeof *l->workflows)))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == ORC_OK && i < r->n_workflows; i++)
+        if (!(l->workflows[l->n_workflows++] = workflow_info_new(r->workflows[i])))
+            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == ORC_OK)
+        *out = l;
+    else
+        orc_workflow_list_free(l);
+    protobuf_c_message_free_unpacked(reply, NULL);
+    return rc;
 }

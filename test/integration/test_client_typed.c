@@ -1,9 +1,10 @@
 /*
  * test_client_typed.c: liborchestra's typed results against a real orchestrad: the listings
- * as structs (projects, tasks, jobs, workers, certifications, keys, consistency violations)
- * say what their JSON documents say, page alike, and filter alike; the structs the library hands
- * out (orc_server_info, orc_workflow_ref, orc_load_result, orc_event_page) carry the server's
- * answer; a filter from an older program (a smaller size) is read only as far as it goes.
+ * as structs (projects, tasks, jobs, workers, certifications, keys, workflows, consistency
+ * violations) say what their JSON documents say, page alike, and filter alike; the structs
+ * the library hands out (orc_server_info, orc_workflow_ref, orc_load_result, orc_event_page)
+ * carry the server's answer; a filter from an older program (a smaller size) is read only as
+ * far as it goes.
  */
 /* clang-format off */
 #include <stdarg.h>
@@ -328,6 +329,34 @@ static void test_workers_certifications_keys_as_structs_match_their_json(void **
     assert_true(seen);
     json_decref(doc);
     orc_key_list_free(kl);
+
+    orc_workflow_list *wfl = NULL;
+    assert_int_equal(orc_workflows_list(f->c, &wfl, &e), ORC_OK);
+    assert_int_equal(orc_workflow_types_json(f->c, &text, &e), ORC_OK);
+    doc = parse(text);
+    json_t *wfs = json_object_get(doc, "workflows");
+    assert_int_equal(wfl->n_workflows, json_object_size(wfs));
+    for (size_t i = 0; i < wfl->n_workflows; i++) {
+        const orc_workflow_info *w = wfl->workflows[i];
+        const json_t *o = json_object_get(wfs, w->slug);
+        assert_non_null(o);
+        assert_string_equal(w->name, jstr(o, "name"));
+        const json_t *vs = json_object_get(o, "versions");
+        assert_int_equal(w->n_versions, json_object_size(vs));
+        for (size_t j = 0; j < w->n_versions; j++) {
+            const json_t *v = json_object_get(vs, w->versions[j]->slug);
+            assert_non_null(v);
+            assert_string_equal(w->versions[j]->name, jstr(v, "name"));
+            assert_string_equal(w->versions[j]->description, jstr(v, "description"));
+        }
+    }
+    assert_int_equal(wfl->n_workflows, 1);
+    assert_string_equal(wfl->workflows[0]->slug, "typedwf");
+    assert_string_equal(wfl->workflows[0]->description, "Typed.");
+    assert_int_equal(wfl->workflows[0]->n_versions, 1);
+    assert_string_equal(wfl->workflows[0]->versions[0]->slug, "v1");
+    json_decref(doc);
+    orc_workflow_list_free(wfl);
 
     orc_violation_list *vl = NULL;
     size_t n_violations = 99;

@@ -186,6 +186,35 @@ int orc_workflow_sample_data(orc_client *c, const char *workflow, const char *ve
  */
 int orc_workflow_types_json(orc_client *c, char **json, orc_error *err);
 
+/* orc_workflow_version_info is one version of a loaded workflow (orc_workflows_list). */
+typedef struct orc_workflow_version_info {
+    char *slug;
+    char *name;
+    char *description;
+} orc_workflow_version_info;
+
+/* orc_workflow_info is one loaded workflow with its versions. */
+typedef struct orc_workflow_info {
+    char *slug;
+    char *name;
+    char *description;
+    orc_workflow_version_info **versions;
+    size_t n_versions;
+} orc_workflow_info;
+
+typedef struct orc_workflow_list {
+    orc_workflow_info **workflows;
+    size_t n_workflows;
+} orc_workflow_list;
+
+/*
+ * orc_workflows_list returns in *out what orc_workflow_types_json tells, as structs
+ * (allocated by the library, fields only appended; release with orc_workflow_list_free,
+ * NULL allowed), with the workflows' descriptions too.
+ */
+int orc_workflows_list(orc_client *c, orc_workflow_list **out, orc_error *err);
+void orc_workflow_list_free(orc_workflow_list *l);
+
 /* ---- projects ---------------------------------------------------------------------- */
 
 /*
