@@ -26,6 +26,9 @@
 #   perfstat   perf stat on orchestrad during the run
 #   none       just the run (CPU per step from /proc, which load does not change much)
 # The scratch folder (/tmp/orc-prof-*) is kept and printed; ORC_PROF_DIR chooses it.
+# ORC_PROF_DB=FILE starts from a copy of that SQLite database (stopped cleanly, so without a
+# WAL) instead of an empty one, e.g. one with a long history: the workflow is then loaded
+# with --force.
 set -eu
 
 build=${1:?usage: profile_chain.sh BUILD MODE [PROJECTS] [EXECUTORS] [CONCURRENCY]}
@@ -69,6 +72,11 @@ callgrind) wrap=(valgrind --tool=callgrind --separate-threads=yes
     --callgrind-out-file="$dir/callgrind.out.%p" --log-file="$dir/valgrind.log") ;;
 strace) wrap=(strace -c -f -o "$dir/strace.txt") ;;
 esac
+load_force=()
+if [ -n "${ORC_PROF_DB:-}" ]; then
+    cp "$ORC_PROF_DB" "$dir/orchestra.db"
+    load_force=(--force)
+fi
 "${wrap[@]}" "$orchestrad" --dev --db "$dir/orchestra.db" --rpc "$rpc" --events "$events" \
     --log-level "${ORC_PROF_LOG_LEVEL:-warn}" >"$dir/orchestrad.log" 2>&1 &
 dpid=$!
@@ -87,7 +95,7 @@ for _ in $(seq 600); do
     orc health >/dev/null 2>&1 && break
     sleep 0.1
 done
-orc workflow load "$here/workflows/chain" v1 >/dev/null
+orc workflow load "$here/workflows/chain" v1 "${load_force[@]}" >/dev/null
 
 ewrap=()
 if [ "$mode" = callgrind-exec ]; then

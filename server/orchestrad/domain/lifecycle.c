@@ -302,9 +302,9 @@ static int machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_erro
         return code;
     if (t.status == ORCI_TASK_AWAITING_PROCESSING && !found) {
         int64_t machine_id = 0;
-        if ((code =
-                 orci_lci_next_id(lc->db, "SELECT coalesce(max(id), 0) + 1 FROM task_assignments",
-                                  &machine_id, err)) != ORC_OK)
+        if ((code = orci_lci_next_id(
+                 lc->db, "SELECT coalesce(max(id), 0) + 1 FROM task_assignments WHERE id > 0",
+                 &machine_id, err)) != ORC_OK)
             return code;
         orci_stmt *st = orci_db_stmt(
             lc->db,
@@ -386,7 +386,7 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
         return orc_error_set(err, ORC_INTERNAL, "machine task %lld is %s, not Processing",
                              (long long)task_id, orci_task_status_label(t.status));
     /* Task ids grow: the tasks created below are the project's tasks above the newest now. */
-    orci_stmt *st = orci_db_stmt(lc->db, "SELECT max(id) FROM tasks", err);
+    orci_stmt *st = orci_db_stmt(lc->db, "SELECT max(id) FROM tasks WHERE id > 0", err);
     if (st == NULL)
         return ORC_INTERNAL;
     int64_t newest = 0;

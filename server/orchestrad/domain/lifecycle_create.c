@@ -315,8 +315,8 @@ static int create_wanted(orci_lc *lc, int64_t project_id, const ready_step *s, b
 static int create_task(orci_lc *lc, int64_t project_id, const ready_step *s, orc_error *err)
 {
     int64_t task_id = 0;
-    int code =
-        orci_lci_next_id(lc->db, "SELECT coalesce(max(id), 0) + 1 FROM tasks", &task_id, err);
+    int code = orci_lci_next_id(lc->db, "SELECT coalesce(max(id), 0) + 1 FROM tasks WHERE id > 0",
+                                &task_id, err);
     if (code != ORC_OK)
         return code;
     orci_stmt *st = orci_db_stmt(lc->db,

@@ -99,7 +99,8 @@ int orci_lci_load_iterations(orci_db *db, int64_t task_id, orci_lci_iteration **
 int orci_lci_load_ids(orci_db *db, orci_stmt *st, int64_t **out, size_t *n, orc_error *err);
 
 /*
- * orci_lci_next_id runs sql, "SELECT coalesce(max(id), 0) + 1 FROM <table>", for the id of a
+ * orci_lci_next_id runs sql, "SELECT coalesce(max(id), 0) + 1 FROM <table> WHERE id > 0" (the
+ * WHERE keeps SQLite on the rowid: with statistics it may scan a covering index), for the id of a
  * row about to be inserted. That is the id both stores give a row inserted without one
  * (SQLite's rowid, PostgreSQL's orc_rowid_trigger), and the writer is the only one inserting;
  * the hot path's INSERTs name it instead of asking INSERT ... RETURNING id, which SQLite runs

@@ -448,6 +448,14 @@ out:
     return code;
 }
 
+int orci_view_prerequisites_in(orci_db *db, int64_t project_id, int64_t version_id, int64_t step_id,
+                               char **json, orc_error *err)
+{
+    *json = NULL;
+    json_t *prereq = prerequisites_build(db, project_id, version_id, step_id, err);
+    return prereq != NULL ? finish(prereq, json, err) : orci_db_code(err);
+}
+
 int orci_view_step_prerequisites(orci_db *db, int64_t project_id, int64_t step_id, char **json,
                                  orc_error *err)
 {

@@ -52,6 +52,13 @@ int orci_view_task_assignment(orci_db *db, int64_t worker_id, int64_t task_id, c
  */
 int orci_view_prerequisites(orci_db *db, int64_t task_id, char **json, orc_error *err);
 
+/*
+ * orci_view_prerequisites_in is orci_view_prerequisites for a caller inside a transaction that
+ * knows the task's project, version and step (a job being leased): no savepoint, no lookup.
+ */
+int orci_view_prerequisites_in(orci_db *db, int64_t project_id, int64_t version_id, int64_t step_id,
+                               char **json, orc_error *err);
+
 /* orci_view_step_prerequisites is the same dict for a step of a project that has no task yet
  * (a creation policy asks for it: upstream's get_previously_completed_task_data). */
 int orci_view_step_prerequisites(orci_db *db, int64_t project_id, int64_t step_id, char **json,
