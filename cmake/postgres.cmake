@@ -45,4 +45,51 @@ if(BUILD_TESTING)
     set_tests_properties(postgres.${name} PROPERTIES TIMEOUT ${timeout} LABELS postgres
                          FIXTURES_REQUIRED postgres_cluster ENVIRONMENT "${ORC_PG_TEST_ENV}")
   endforeach()
+
+  # The whole integration suite a second time on PostgreSQL (issue 19): the same programs and
+  # scripts, registered as postgres.integration.NAME, with ORC_TEST_STORE=postgres so that
+  # the harness (harness_store.c, orc_store.py) gives each daemon a database of its own in the
+  # shared cluster. The packaging tests (test_install, test_package) do not touch a store and
+  # run once. The environment is test/CMakeLists.txt's ORC_TEST_ENV, which lives in that
+  # folder's scope.
+  set(ORC_PG_ITEST_ENV ${ORC_PG_TEST_ENV} "ORC_TEST_STORE=postgres"
+      "ORC_README_EXECUTOR=$<TARGET_FILE:readme_minimal_executor>")
+  foreach(tgt orchestra_executor orchestra-http orchestra-notify)
+    if(TARGET ${tgt})
+      string(TOUPPER ${tgt} var)
+      string(REPLACE "-" "_" var ${var})
+      string(REPLACE "ORCHESTRA_EXECUTOR" "EXECUTOR" var ${var})
+      string(REPLACE "ORCHESTRA_HTTP" "HTTP" var ${var})
+      string(REPLACE "ORCHESTRA_NOTIFY" "NOTIFY" var ${var})
+      list(APPEND ORC_PG_ITEST_ENV "ORC_${var}=$<TARGET_FILE:${tgt}>")
+    endif()
+  endforeach()
+  math(EXPR itimeout "300 * ${ORC_TEST_TIMEOUT_SCALE}")
+  file(GLOB ORC_PG_ITESTS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/test/integration/test_*.c)
+  foreach(src ${ORC_PG_ITESTS})
+    get_filename_component(name ${src} NAME_WE)
+    add_test(NAME postgres.integration.${name} COMMAND ${name})
+    set_tests_properties(postgres.integration.${name} PROPERTIES TIMEOUT ${itimeout}
+                         LABELS postgres FIXTURES_REQUIRED postgres_cluster
+                         ENVIRONMENT "${ORC_PG_ITEST_ENV}")
+  endforeach()
+  if(TARGET orchestra-http)
+    set(ORC_PG_PYTESTS test_http_python:http_client_test.py
+        test_upstream_client_python:upstream_client_test.py
+        test_upstream_import_python:upstream_import_test.py
+        test_notify_settings_python:notify_settings_test.py)
+    if(TARGET orchestra_executor)
+      list(APPEND ORC_PG_PYTESTS test_webapp_browser:webapp_browser_test.py)
+    endif()
+    foreach(pair ${ORC_PG_PYTESTS})
+      string(REPLACE ":" ";" pair ${pair})
+      list(GET pair 0 name)
+      list(GET pair 1 script)
+      add_test(NAME postgres.integration.${name}
+               COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/test/integration/${script})
+      set_tests_properties(postgres.integration.${name} PROPERTIES
+                           TIMEOUT ${itimeout} LABELS postgres FIXTURES_REQUIRED postgres_cluster
+                           ENVIRONMENT "${ORC_PG_ITEST_ENV}")
+    endforeach()
+  endif()
 endif()

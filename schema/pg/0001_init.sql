@@ -23,6 +23,13 @@ CREATE FUNCTION orc_cat_int(a text, b bigint) RETURNS text LANGUAGE sql IMMUTABL
     PARALLEL SAFE AS $$ SELECT a || b::text $$;
 CREATE OPERATOR || (LEFTARG = text, RIGHTARG = bigint, FUNCTION = orc_cat_int);
 
+-- max(a, b) and min(a, b) of two integers: SQLite's scalar forms (NULL when either is NULL,
+-- unlike PostgreSQL's greatest and least), beside the aggregates of one argument.
+CREATE FUNCTION max(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN a > b THEN a ELSE b END $$;
+CREATE FUNCTION min(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN a < b THEN a ELSE b END $$;
+
 -- json_each(text): the elements of a JSON array as a column "value" (the statements use it for
 -- IN lists bound as one JSON array); strings come back as their text.
 CREATE FUNCTION json_each(t text) RETURNS TABLE (value text) LANGUAGE sql IMMUTABLE STRICT

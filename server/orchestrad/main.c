@@ -15,6 +15,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "rpc/rpc.h"
 #include "svc/observe.h"
 #include "svc/server.h"
+#include "store/db.h"
 #include "store/store.h"
 
 #define DEFAULT_DB "./orchestra-data/orchestra.db"
@@ -68,7 +70,10 @@ static void usage(FILE *f)
         "are violations or the check could not run, 2 on a usage error.\n"
         "\n"
         "options:\n"
-        "  --db PATH              database file (default " DEFAULT_DB ")\n"
+        "  --db PATH|URL          database file (default " DEFAULT_DB "), or a PostgreSQL\n"
+        "                         postgresql://USER@HOST:PORT/DB?... URL (PG* variables and\n"
+        "                         ~/.pgpass apply); several coordinators may share one: one\n"
+        "                         is active, the others wait on standby to take over\n"
         "  --rpc URL              RPC endpoint: tcp://, ipc:// or tls+tcp:// (default " DEFAULT_RPC
         ")\n"
         "  --events URL           event feed endpoint (default " DEFAULT_EVENTS ")\n"
@@ -270,10 +275,12 @@ static int keys_main(int argc, char **argv)
     orc_error err;
     orc_error_clear(&err);
     orci_store *store = NULL;
-    orci_store_opts so = {.path = db_path};
+    orci_store_opts so = {.path = db_path, .shared = true};
     int rc = orci_store_open(&so, &store, &err);
     if (rc != ORC_OK) {
-        fprintf(stderr, "orchestrad: cannot open %s: %s\n", db_path, err.message);
+        char shown[512];
+        orci_log_url(db_path, shown, sizeof shown);
+        fprintf(stderr, "orchestrad: cannot open %s: %s\n", shown, err.message);
         return 1;
     }
     int status = 0;
@@ -359,14 +366,14 @@ static void check_report_fn(int64_t task_id, const char *msg, void *arg)
 /* check_count runs a fixed SELECT count(*) query. */
 static int check_count(orci_db *db, const char *sql, int64_t *out, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, sql, err);
+    orci_stmt *st = orci_db_stmt(db, sql, err);
     if (!st)
         return ORC_INTERNAL;
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return ORC_INTERNAL;
-    *out = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    *out = r == 1 ? orci_col_int(st, 0) : 0;
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -377,7 +384,7 @@ static int check_count(orci_db *db, const char *sql, int64_t *out, orc_error *er
 static int check_run(orci_db *db, check_state *st, int64_t *projects, int64_t *tasks,
                      int64_t *violations, orc_error *err)
 {
-    int rc = orci_db_exec(db, "BEGIN", err);
+    int rc = orci_db_read_begin(db, err);
     if (rc != ORC_OK)
         return rc;
     rc = check_count(db, "SELECT count(*) FROM projects", projects, err);
@@ -385,7 +392,7 @@ static int check_run(orci_db *db, check_state *st, int64_t *projects, int64_t *t
         rc = check_count(db, "SELECT count(*) FROM tasks", tasks, err);
     if (rc == ORC_OK)
         rc = orci_lc_check_all(db, check_report_fn, st, violations, err);
-    orci_db_exec(db, "COMMIT", NULL);
+    orci_db_read_end(db);
     return rc;
 }
 
@@ -400,7 +407,7 @@ static int check_main(int argc, char **argv)
     const char *db_path = a.db;
     bool json = a.json;
     /* Opening creates a missing database: checking an empty new one would prove nothing. */
-    if (access(db_path, F_OK) != 0) {
+    if (!orci_pg_is_url(db_path) && access(db_path, F_OK) != 0) {
         fprintf(stderr, "orchestrad: no database at %s\n", db_path);
         return 1;
     }
@@ -408,10 +415,12 @@ static int check_main(int argc, char **argv)
     orc_error err;
     orc_error_clear(&err);
     orci_store *store = NULL;
-    orci_store_opts so = {.path = db_path};
+    orci_store_opts so = {.path = db_path, .shared = true};
     int rc = orci_store_open(&so, &store, &err);
     if (rc != ORC_OK) {
-        fprintf(stderr, "orchestrad: cannot open %s: %s\n", db_path, err.message);
+        char shown[512];
+        orci_log_url(db_path, shown, sizeof shown);
+        fprintf(stderr, "orchestrad: cannot open %s: %s\n", shown, err.message);
         return 1;
     }
     check_state st = {.json = json, .arr = json ? json_array() : NULL};
@@ -506,6 +515,27 @@ static int parse_daemon_opts(int argc, char **argv, daemon_opts *o)
     if (o->metrics_listen && !o->metrics_listen[0])
         o->metrics_listen = NULL; /* "metrics-listen =" in a file: off */
     return -1;
+}
+
+/* Set by the store's writer when the PostgreSQL session (and its lock) is gone. */
+static atomic_bool daemon_store_gone;
+
+static bool daemon_should_stop(void *arg)
+{
+    (void)arg;
+    return orci_daemon_stopping();
+}
+
+/*
+ * daemon_store_lost: another coordinator may be active by now, so this one stops serving at
+ * once (requests in flight fail UNAVAILABLE and clients go to the new one) and exits with
+ * status 1, for its supervisor to start it again as a standby.
+ */
+static void daemon_store_lost(void *arg)
+{
+    (void)arg;
+    atomic_store(&daemon_store_gone, true);
+    orci_daemon_request_stop();
 }
 
 static int dev_key_fn(orci_db *db, void *arg, orc_error *err)
@@ -629,7 +659,8 @@ static int daemon_main(const daemon_opts *o)
         orci_error("method table is inconsistent: %s", err.message);
         return 1;
     }
-    if (daemon_lock_db(o->db, &err) != ORC_OK) {
+    /* SQLite: a lock file. PostgreSQL: the store's advisory lock, waited for (standby). */
+    if (!orci_pg_is_url(o->db) && daemon_lock_db(o->db, &err) != ORC_OK) {
         orci_error("another orchestrad serves this database: %s", err.message);
         return 1;
     }
@@ -637,9 +668,17 @@ static int daemon_main(const daemon_opts *o)
         orci_error("cannot set up the metrics: %s", err.message);
         return daemon_stop(&d, 1);
     }
-    orci_store_opts so = {.path = o->db, .metrics = d.metrics};
+    char db_shown[512];
+    orci_log_url(o->db, db_shown, sizeof db_shown);
+    orci_store_opts so = {.path = o->db,
+                          .metrics = d.metrics,
+                          .wait = true,
+                          .should_stop = daemon_should_stop,
+                          .on_lost = daemon_store_lost};
     if (orci_store_open(&so, &d.store, &err) != ORC_OK) {
-        orci_error("cannot open the database %s: %s", o->db, err.message);
+        if (orci_daemon_stopping())
+            return daemon_stop(&d, 0); /* a standby asked to stop */
+        orci_error("cannot open the database %s: %s", db_shown, err.message);
         return daemon_stop(&d, 1);
     }
     orci_server srv = {
@@ -690,11 +729,11 @@ static int daemon_main(const daemon_opts *o)
                   (unsigned)orci_obs_http_port(d.obs));
     }
     orci_info("orchestrad %s serving rpc=%s events=%s db=%s schema=%d", ORCI_VERSION, o->rpc,
-              o->events, o->db, orci_store_schema_version(d.store));
+              o->events, db_shown, orci_store_schema_version(d.store));
     daemon_serve();
     orci_info("stopping");
     orci_daemon_watchdog(ORCI_DAEMON_STOP_BUDGET_MS);
-    status = 0;
+    status = atomic_load(&daemon_store_gone) ? 1 : 0;
     return daemon_stop(&d, status);
 }
 

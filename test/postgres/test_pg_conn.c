@@ -82,6 +82,32 @@ static void test_pg_question_parameters_become_dollar_parameters(void **state)
     orci_pg_close(c);
 }
 
+/* A subquery in FROM without a name gets one (PostgreSQL 15 refuses it, SQLite takes it). */
+static void test_pg_subqueries_in_from_get_a_name(void **state)
+{
+    (void)state;
+    orci_pg_conn *c = connect_or_fail();
+    orci_pg_stmt *st = stmt(c, "SELECT min(t) FROM (SELECT 2 AS t UNION ALL SELECT ?1) WHERE"
+                               " t IN (SELECT 1) AND 'FROM (' <> ''");
+    assert_string_equal(orci_pg_stmt_text(st),
+                        "SELECT min(t) FROM (SELECT 2 AS t UNION ALL SELECT $1) AS orc_s1 WHERE"
+                        " t IN (SELECT 1) AND 'FROM (' <> ''");
+    orc_error err = {0};
+    orci_pg_bind_int(st, 1, 1);
+    assert_int_equal(orci_pg_row(st, NULL, &err), 1);
+    assert_int_equal(orci_pg_col_int(st, 0), 1);
+    orci_pg_stmt_free(st);
+    /* Named ones, with or without AS, and a join's, stay as they are or get one. */
+    st = stmt(c, "SELECT a.x FROM (SELECT 1 AS x) a JOIN (SELECT 1 AS x) ON true,"
+                 " (SELECT 1) AS b");
+    assert_string_equal(orci_pg_stmt_text(st),
+                        "SELECT a.x FROM (SELECT 1 AS x) a JOIN (SELECT 1 AS x) AS orc_s1 ON true,"
+                        " (SELECT 1) AS b");
+    assert_int_equal(orci_pg_row(st, NULL, &err), 1);
+    orci_pg_stmt_free(st);
+    orci_pg_close(c);
+}
+
 static void test_pg_binds_and_reads_every_type(void **state)
 {
     (void)state;
@@ -309,6 +335,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pg_url_detection),
         cmocka_unit_test(test_pg_question_parameters_become_dollar_parameters),
+        cmocka_unit_test(test_pg_subqueries_in_from_get_a_name),
         cmocka_unit_test(test_pg_binds_and_reads_every_type),
         cmocka_unit_test(test_pg_integer_parameters_are_64_bit),
         cmocka_unit_test(test_pg_parameters_the_text_skips_or_leaves_untyped),

@@ -247,6 +247,10 @@ static void test_schema_pg_functions_answer_as_sqlite(void **state)
     same_answer("SELECT CASE WHEN json_valid('{\"a\":[1,2]}') THEN 'y' ELSE 'n' END ||"
                 " CASE WHEN json_valid('{bad') THEN 'y' ELSE 'n' END");
     same_answer("SELECT ~5");
+    same_answer("SELECT max(CAST(3 AS BIGINT), CAST(5 AS BIGINT)) || ',' ||"
+                " min(CAST(3 AS BIGINT), CAST(5 AS BIGINT))");
+    same_answer("SELECT coalesce(max(CAST(3 AS BIGINT), NULL), -1)");
+    same_answer("SELECT max(x) FROM (SELECT 1 AS x UNION ALL SELECT 2) AS v");
 }
 
 /* pg_int runs a one-value query. */

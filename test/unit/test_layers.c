@@ -10,6 +10,9 @@
  * lifecycle.c, lifecycle_create.c, lifecycle_internal.h...); an include from one module's
  * file of another module's header is an edge, and the edges must not close a circle.
  *
+ * No coordinator file outside store/ knows which database it runs on (issue 19): none
+ * includes sqlite3.h or libpq-fe.h or names their functions and types; they use store/db.h.
+ *
  * The checker runs on every file under server/, and on made-up files that break each rule,
  * so that a checker that finds nothing cannot pass.
  */
@@ -82,6 +85,23 @@ static size_t graph_node(graph *g, const char *path)
     return g->n++;
 }
 
+/* database_words counts, in a coordinator file outside store/, what names SQLite or libpq. */
+static int database_words(const char *rel, const char *text)
+{
+    static const char *const words[] = {"<sqlite3.h>", "<libpq-fe.h>", "sqlite3_", "sqlite3 *",
+                                        "PGconn",      "PGresult",     "PQexec"};
+    if (strncmp(rel, "orchestrad/", 11) != 0 || strncmp(rel + 11, "store/", 6) == 0)
+        return 0;
+    int bad = 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strstr(text, words[i]) != NULL) {
+            fprintf(stderr, "server/%s names %s: use store/db.h's row API\n", rel, words[i]);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 /*
  * check_text checks the includes of one file's text. rel is the path under server/
  * ("orchestrad/store/store.c", "http/legacy.c"). Returns the number of layering violations,
@@ -92,7 +112,7 @@ static int check_text(const char *rel, const char *text, graph *g)
     bool in_coordinator = strncmp(rel, "orchestrad/", 11) == 0;
     const char *from_folder;
     int from = in_coordinator ? layer_of(rel + 11, &from_folder) : 0;
-    int bad = 0;
+    int bad = database_words(rel, text);
     for (const char *p = strstr(text, "#include \""); p; p = strstr(p + 1, "#include \"")) {
         char target[LAYERS_NAME_MAX];
         const char *start = p + strlen("#include \"");
@@ -217,6 +237,12 @@ static void test_layers_checker_finds_a_wrong_include(void **state)
     assert_int_equal(check_text("http/legacy.c", "#include \"store/store.h\"\n", g), 1);
     assert_int_equal(
         check_text("orchestrad/main.c", "#include \"rpc/rpc.h\"\n#include \"log.h\"\n", g), 0);
+    /* Only store/ knows the database. */
+    assert_int_equal(check_text("orchestrad/svc/job.c", "#include <sqlite3.h>\n", g), 1);
+    assert_int_equal(check_text("orchestrad/domain/jobs.c", "x = sqlite3_changes(h);\n", g), 1);
+    assert_int_equal(check_text("orchestrad/rpc/keys.c", "PGresult *r = PQexec(c, q);\n", g), 2);
+    assert_int_equal(check_text("orchestrad/store/pg.c", "#include <libpq-fe.h>\n", g), 0);
+    assert_int_equal(check_text("notify/state.c", "#include <sqlite3.h>\n", g), 0);
     free(g);
 }
 

@@ -441,10 +441,11 @@ static int write_project(imp_ctx *c, const imp_rec *r, int64_t *row, bool *creat
 /* same_version refuses a task whose step is not of its project's workflow version. */
 static int same_version(imp_ctx *c, const imp_rec *r, int64_t step, int64_t project, orc_error *err)
 {
-    orci_stmt *st = orci_db_stmt(c->lc->db,
-                                 "SELECT (SELECT workflow_version_id FROM steps WHERE id = ?1)"
-                                 " IS (SELECT workflow_version_id FROM projects WHERE id = ?2)",
-                                 err);
+    orci_stmt *st = orci_db_stmt(
+        c->lc->db,
+        "SELECT (SELECT workflow_version_id FROM steps WHERE id = ?1)"
+        " IS NOT DISTINCT FROM (SELECT workflow_version_id FROM projects WHERE id = ?2)",
+        err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, step);

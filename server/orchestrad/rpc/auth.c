@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "rpc/keys.h"
 #include "sign.h"
+#include "store/db.h"
 
 /* Scope names in bit order; "worker" is shown in messages but is not a key scope. */
 static const struct {
@@ -110,25 +111,25 @@ static int auth_session(orci_db *rdb, const char *token, int64_t now_us, orci_pr
 {
     uint8_t hash[ORCI_SHA256_LEN];
     orci_sha256(token, strlen(token), hash);
-    sqlite3_stmt *st = orci_db_stmt(rdb,
-                                    "SELECT u.id, u.username, COALESCE(w.id, 0)"
-                                    " FROM sessions s JOIN users u ON u.id = s.user_id"
-                                    " LEFT JOIN workers w ON w.user_id = u.id"
-                                    " WHERE s.token_hash = ?1 AND s.revoked_at IS NULL"
-                                    " AND s.expires_at > ?2 AND u.is_active = 1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(rdb,
+                                 "SELECT u.id, u.username, COALESCE(w.id, 0)"
+                                 " FROM sessions s JOIN users u ON u.id = s.user_id"
+                                 " LEFT JOIN workers w ON w.user_id = u.id"
+                                 " WHERE s.token_hash = ?1 AND s.revoked_at IS NULL"
+                                 " AND s.expires_at > ?2 AND u.is_active = 1",
+                                 err);
     if (!st)
         return err ? err->code : ORC_INTERNAL;
-    sqlite3_bind_blob(st, 1, hash, (int)sizeof hash, SQLITE_TRANSIENT);
+    orci_bind_blob(st, 1, hash, sizeof hash);
     orci_bind_int(st, 2, now_us);
     int r = orci_db_row(rdb, st, err);
     if (r < 0)
         return err ? err->code : ORC_INTERNAL;
     if (r == 0)
         return orc_error_set(err, ORC_UNAUTHENTICATED, "invalid or expired session token");
-    out->user_id = sqlite3_column_int64(st, 0);
+    out->user_id = orci_col_int(st, 0);
     snprintf(out->username, sizeof out->username, "%s", orci_col_text(st, 1));
-    out->worker_id = sqlite3_column_int64(st, 2);
+    out->worker_id = orci_col_int(st, 2);
     out->scopes |= ORCI_SCOPE_WORKER;
     /* Finish the statement so the reader does not hold its snapshot open. */
     while ((r = orci_db_row(rdb, st, err)) > 0) {

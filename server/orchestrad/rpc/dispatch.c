@@ -454,7 +454,7 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
         orc_error_clear(err);
     }
 
-    rc = orci_db_exec(db, "SAVEPOINT inner", err);
+    rc = orci_db_exec(db, "SAVEPOINT orci_inner", err);
     if (rc != ORC_OK)
         return rc;
     ProtobufCMessage *out = NULL;
@@ -466,15 +466,15 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
         if (out)
             protobuf_c_message_free_unpacked(out, NULL);
         d->parked = true;
-        rc = orci_db_exec(db, "ROLLBACK TO inner", err);
+        rc = orci_db_exec(db, "ROLLBACK TO orci_inner", err);
         if (rc == ORC_OK)
-            rc = orci_db_exec(db, "RELEASE inner", err);
+            rc = orci_db_exec(db, "RELEASE orci_inner", err);
         return rc;
     }
     c->park = false;
     outcome_from_handler(&d->out, m->name, st, &herr, out, d->md->output);
     if (d->out.status != ORC_OK && !m->commit_on_error) {
-        rc = orci_db_exec(db, "ROLLBACK TO inner", err);
+        rc = orci_db_exec(db, "ROLLBACK TO orci_inner", err);
         if (rc != ORC_OK)
             goto fail;
     }
@@ -484,11 +484,11 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
                             d->out.details ? d->out.details : "", d->out.body, d->out.body_len,
                             c->now_us, err);
         if (rc != ORC_OK) {
-            orci_db_exec(db, "ROLLBACK TO inner", NULL);
+            orci_db_exec(db, "ROLLBACK TO orci_inner", NULL);
             goto fail;
         }
     }
-    rc = orci_db_exec(db, "RELEASE inner", err);
+    rc = orci_db_exec(db, "RELEASE orci_inner", err);
     if (rc != ORC_OK)
         goto fail;
     /* The job signal as this change left it, for the RPC server's parked polls. */

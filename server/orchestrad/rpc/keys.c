@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "store/db.h"
 
 #define KEY_ID_RANDOM_BYTES 12 /* "ok_" + 24 hex digits */
 #define SECRET_RANDOM_BYTES 32
@@ -35,13 +36,13 @@ static int check_field(const char *what, const char *s, size_t size, orc_error *
 }
 
 /* read_key fills k from a row of KEY_COLUMNS (secret blanked unless with_secret). */
-static int read_key(sqlite3_stmt *st, bool with_secret, orci_key *k, orc_error *err)
+static int read_key(orci_stmt *st, bool with_secret, orci_key *k, orc_error *err)
 {
     memset(k, 0, sizeof *k);
-    k->id = sqlite3_column_int64(st, 0);
-    k->scopes = (unsigned)sqlite3_column_int64(st, 4);
-    k->created_at = sqlite3_column_int64(st, 5);
-    k->revoked_at = sqlite3_column_int64(st, 6);
+    k->id = orci_col_int(st, 0);
+    k->scopes = (unsigned)orci_col_int(st, 4);
+    k->created_at = orci_col_int(st, 5);
+    k->revoked_at = orci_col_int(st, 6);
     if (!copy_text(k->key_id, sizeof k->key_id, orci_col_text(st, 1)) ||
         !copy_text(k->name, sizeof k->name, orci_col_text(st, 2)) ||
         (with_secret && !copy_text(k->secret, sizeof k->secret, orci_col_text(st, 3))))
@@ -78,10 +79,10 @@ int orci_keys_create(orci_db *db, const char *name, unsigned scopes, const char 
         (code = check_field("secret", secret, sizeof out->secret, err)) != ORC_OK)
         return code;
 
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "INSERT INTO api_keys (key_id, name, secret, scopes, "
-                                    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "INSERT INTO api_keys (key_id, name, secret, scopes, "
+                                 "created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, key_id);
@@ -89,14 +90,15 @@ int orci_keys_create(orci_db *db, const char *name, unsigned scopes, const char 
     orci_bind_text(st, 3, secret);
     orci_bind_int(st, 4, scopes);
     orci_bind_int(st, 5, now_us);
-    code = orci_db_step(db, st, err);
+    int64_t id = 0;
+    code = orci_db_insert(db, st, &id, err);
     if (code == ORC_ALREADY_EXISTS)
         return orc_error_set(err, code, "API key %s already exists", key_id);
     if (code != ORC_OK)
         return code;
     if (out != NULL) {
         memset(out, 0, sizeof *out);
-        out->id = orci_db_last_id(db);
+        out->id = id;
         out->scopes = scopes;
         out->created_at = now_us;
         copy_text(out->key_id, sizeof out->key_id, key_id);
@@ -119,7 +121,7 @@ int orci_keys_ensure(orci_db *db, const char *name, unsigned scopes, const char 
     if ((code = check_field("id", key_id, sizeof k.key_id, err)) != ORC_OK ||
         (code = check_field("secret", secret, sizeof k.secret, err)) != ORC_OK)
         return code;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db,
                      "INSERT INTO api_keys (key_id, name, secret, scopes, created_at) "
                      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key_id) DO UPDATE SET "
@@ -140,7 +142,7 @@ int orci_keys_lookup(orci_db *db, const char *key_id, orci_key *out, orc_error *
 {
     if (key_id == NULL || out == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no API key id given");
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE key_id = ?1 AND revoked_at IS NULL", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -151,7 +153,7 @@ int orci_keys_lookup(orci_db *db, const char *key_id, orci_key *out, orc_error *
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "API key %s not found", key_id);
     int code = read_key(st, true, out, err);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return code;
 }
 
@@ -159,7 +161,7 @@ int orci_keys_list(orci_db *db, void (*fn)(const orci_key *k, void *arg), void *
 {
     if (fn == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no callback given");
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY id", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT " KEY_COLUMNS " FROM api_keys ORDER BY id", err);
     if (st == NULL)
         return ORC_INTERNAL;
     int r;
@@ -167,7 +169,7 @@ int orci_keys_list(orci_db *db, void (*fn)(const orci_key *k, void *arg), void *
         orci_key k;
         int code = read_key(st, false, &k, err);
         if (code != ORC_OK) {
-            sqlite3_reset(st);
+            orci_stmt_reset(st);
             return code;
         }
         fn(&k, arg);
@@ -181,7 +183,7 @@ int orci_keys_revoke(orci_db *db, const char *key_id, int64_t now_us, orc_error 
 {
     if (key_id == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no API key id given");
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "UPDATE api_keys SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -190,7 +192,7 @@ int orci_keys_revoke(orci_db *db, const char *key_id, int64_t now_us, orc_error 
     int code = orci_db_step(db, st, err);
     if (code != ORC_OK)
         return code;
-    if (sqlite3_changes(orci_db_handle(db)) == 0)
+    if (orci_db_changes(db) == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "API key %s not found", key_id);
     return ORC_OK;
 }
@@ -200,7 +202,7 @@ int orci_keys_confirm(orci_db *db, const char *key_id, const char *secret, unsig
 {
     if (key_id == NULL || secret == NULL || scopes == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_keys_confirm: no key, secret or output");
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT secret, scopes FROM api_keys WHERE key_id = ?1 AND revoked_at IS NULL", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -212,8 +214,8 @@ int orci_keys_confirm(orci_db *db, const char *key_id, const char *secret, unsig
         return orc_error_set(err, ORC_NOT_FOUND, "API key %s not found", key_id);
     const char *now_secret = orci_col_text(st, 0);
     bool same = orci_ct_equal(now_secret, strlen(now_secret), secret, strlen(secret));
-    *scopes = (unsigned)sqlite3_column_int64(st, 1);
-    sqlite3_reset(st);
+    *scopes = (unsigned)orci_col_int(st, 1);
+    orci_stmt_reset(st);
     if (!same)
         return orc_error_set(err, ORC_NOT_FOUND, "API key %s has another secret now", key_id);
     return ORC_OK;

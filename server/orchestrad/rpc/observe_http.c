@@ -96,7 +96,7 @@ static int obs_read(orci_obs_http *h, orc_error *err)
     int64_t now = orci_clock_now(NULL);
     double queued = 0, failed = 0, active = 0, expired = 0;
     int64_t first = 0, last = 0;
-    int rc = orci_db_exec(h->rdb, "BEGIN", err);
+    int rc = orci_db_read_begin(h->rdb, err);
     if (rc != ORC_OK)
         return rc;
     if ((rc = obs_open_tasks(h, err)) == ORC_OK)
@@ -113,7 +113,7 @@ static int obs_read(orci_obs_http *h, orc_error *err)
                        &expired, err);
     if (rc == ORC_OK)
         rc = orci_events_bounds(h->rdb, &first, &last, err);
-    orci_db_exec(h->rdb, "COMMIT", NULL);
+    orci_db_read_end(h->rdb);
     if (rc != ORC_OK)
         return rc;
     orci_gauge_set(h->jobs_queued, queued);

@@ -5,16 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
+
 int orci_reply_get(orci_db *db, const char *principal, const char *request_id,
                    orci_stored_reply *out, orc_error *err)
 {
     if (principal == NULL || request_id == NULL || out == NULL)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no principal or request id given");
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT status, message, details, body FROM rpc_replies "
-                                    "WHERE principal = ?1 AND request_id = ?2",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT status, message, details, body FROM rpc_replies "
+                                 "WHERE principal = ?1 AND request_id = ?2",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, principal);
@@ -25,24 +27,24 @@ int orci_reply_get(orci_db *db, const char *principal, const char *request_id,
     if (r == 0)
         return orc_error_set(err, ORC_NOT_FOUND, "no stored reply for request %s", request_id);
 
-    out->status = sqlite3_column_int(st, 0);
+    out->status = (int)orci_col_int(st, 0);
     snprintf(out->message, sizeof out->message, "%s", orci_col_text(st, 1));
     out->details = strdup(orci_col_text(st, 2));
-    const void *body = sqlite3_column_blob(st, 3);
-    int len = sqlite3_column_bytes(st, 3);
+    size_t len = 0;
+    const void *body = orci_col_blob(st, 3, &len);
     if (out->details == NULL)
         goto nomem;
     if (len > 0 && body != NULL) {
-        out->body = malloc((size_t)len);
+        out->body = malloc(len);
         if (out->body == NULL)
             goto nomem;
-        memcpy(out->body, body, (size_t)len);
-        out->body_len = (size_t)len;
+        memcpy(out->body, body, len);
+        out->body_len = len;
     }
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return ORC_OK;
 nomem:
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     orci_stored_reply_fini(out);
     return orc_error_set(err, ORC_INTERNAL, "out of memory reading a stored reply");
 }
@@ -55,11 +57,11 @@ int orci_reply_put(orci_db *db, const char *principal, const char *request_id, c
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "no principal, request id or method given");
     if (body == NULL && body_len > 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "reply body missing");
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "INSERT INTO rpc_replies (principal, request_id, method, "
-                                    "status, message, details, body, created_at) "
-                                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "INSERT INTO rpc_replies (principal, request_id, method, "
+                                 "status, message, details, body, created_at) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, principal);
@@ -68,15 +70,8 @@ int orci_reply_put(orci_db *db, const char *principal, const char *request_id, c
     orci_bind_int(st, 4, status);
     orci_bind_text(st, 5, message != NULL ? message : "");
     orci_bind_text(st, 6, details != NULL ? details : "");
-    /* A NULL pointer would bind SQL NULL; the column wants an (empty) blob. */
-    int rc = body_len > 0 ? sqlite3_bind_blob64(st, 7, body, body_len, SQLITE_TRANSIENT)
-                          : sqlite3_bind_zeroblob(st, 7, 0);
-    if (rc != SQLITE_OK) {
-        sqlite3_reset(st);
-        return orc_error_set(err, rc == SQLITE_TOOBIG ? ORC_RESOURCE_EXHAUSTED : ORC_INTERNAL,
-                             "cannot store a reply body of %zu bytes: %s", body_len,
-                             sqlite3_errstr(rc));
-    }
+    /* A NULL pointer with no bytes binds an empty blob (the column wants one, not NULL). */
+    orci_bind_blob(st, 7, body, body_len);
     orci_bind_int(st, 8, now_us);
     int code = orci_db_step(db, st, err);
     if (code == ORC_ALREADY_EXISTS)
@@ -88,13 +83,13 @@ int orci_replies_prune(orci_db *db, int64_t cutoff_us, int64_t *deleted, orc_err
 {
     if (deleted != NULL)
         *deleted = 0;
-    sqlite3_stmt *st = orci_db_stmt(db, "DELETE FROM rpc_replies WHERE created_at < ?1", err);
+    orci_stmt *st = orci_db_stmt(db, "DELETE FROM rpc_replies WHERE created_at < ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, cutoff_us);
     int code = orci_db_step(db, st, err);
     if (code == ORC_OK && deleted != NULL)
-        *deleted = (int64_t)sqlite3_changes64(orci_db_handle(db));
+        *deleted = orci_db_changes(db);
     return code;
 }
 

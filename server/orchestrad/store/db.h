@@ -13,9 +13,9 @@
  *
  * Threads: an orci_db and its statements from one thread at a time.
  *
- * This is the transition: until the store holds both backends, orci_stmt is SQLite's
- * statement and these functions are thin inlines over it; code written against this header
- * does not change when the backends arrive.
+ * The column and binding calls are inlines that test one bit of the statement pointer
+ * (store.h: orci_stmt) and go straight to SQLite or to store/pg.c: a machine step makes a few
+ * hundred of them, and SQLite's side must cost what calling SQLite directly cost.
  */
 #ifndef ORCI_DB_H
 #define ORCI_DB_H
@@ -25,44 +25,57 @@
 #include <stdint.h>
 
 #include "orchestra/error.h"
+#include "store/pg.h"
 #include "store/store.h"
-
-/* orci_stmt is one prepared statement of a connection, owned by the connection's cache. */
-typedef sqlite3_stmt orci_stmt;
 
 /* orci_bind_blob binds len bytes (copied); a NULL p with len 0 binds an empty blob. */
 static inline void orci_bind_blob(orci_stmt *st, int idx, const void *p, size_t len)
 {
-    sqlite3_bind_blob64(st, idx, p != NULL ? p : "", (sqlite3_uint64)len, SQLITE_TRANSIENT);
+    if (orci_stmt_is_pg(st))
+        orci_pg_bind_blob(orci_stmt_pg(st), idx, p != NULL ? p : "", len);
+    else
+        sqlite3_bind_blob64(st, idx, p != NULL ? p : "", (sqlite3_uint64)len, SQLITE_TRANSIENT);
 }
 
 /* orci_bind_null binds SQL NULL. */
 static inline void orci_bind_null(orci_stmt *st, int idx)
 {
-    sqlite3_bind_null(st, idx);
+    if (orci_stmt_is_pg(st))
+        orci_pg_bind_null(orci_stmt_pg(st), idx);
+    else
+        sqlite3_bind_null(st, idx);
 }
 
 /* orci_bind_double binds a floating-point value. */
 static inline void orci_bind_double(orci_stmt *st, int idx, double v)
 {
-    sqlite3_bind_double(st, idx, v);
+    if (orci_stmt_is_pg(st))
+        orci_pg_bind_double(orci_stmt_pg(st), idx, v);
+    else
+        sqlite3_bind_double(st, idx, v);
 }
 
 /* orci_col_int is the column as an integer (0 for NULL; a boolean is 1 or 0). */
 static inline int64_t orci_col_int(orci_stmt *st, int col)
 {
+    if (orci_stmt_is_pg(st))
+        return orci_pg_col_int(orci_stmt_pg(st), col);
     return (int64_t)sqlite3_column_int64(st, col);
 }
 
 /* orci_col_double is the column as a floating-point value (0 for NULL). */
 static inline double orci_col_double(orci_stmt *st, int col)
 {
+    if (orci_stmt_is_pg(st))
+        return orci_pg_col_double(orci_stmt_pg(st), col);
     return sqlite3_column_double(st, col);
 }
 
 /* orci_col_is_null tells whether the column is SQL NULL. */
 static inline bool orci_col_is_null(orci_stmt *st, int col)
 {
+    if (orci_stmt_is_pg(st))
+        return orci_pg_col_is_null(orci_stmt_pg(st), col);
     return sqlite3_column_type(st, col) == SQLITE_NULL;
 }
 
@@ -72,6 +85,8 @@ static inline bool orci_col_is_null(orci_stmt *st, int col)
  */
 static inline const void *orci_col_blob(orci_stmt *st, int col, size_t *len)
 {
+    if (orci_stmt_is_pg(st))
+        return orci_pg_col_blob(orci_stmt_pg(st), col, len);
     const void *p = sqlite3_column_blob(st, col);
     *len = (size_t)sqlite3_column_bytes(st, col);
     return p;
@@ -80,30 +95,10 @@ static inline const void *orci_col_blob(orci_stmt *st, int col, size_t *len)
 /* orci_stmt_reset ends a query before its last row (a finished one is reset already). */
 static inline void orci_stmt_reset(orci_stmt *st)
 {
-    sqlite3_reset(st);
-}
-
-/* orci_db_changes counts the rows the last INSERT, UPDATE or DELETE of db changed. */
-static inline int64_t orci_db_changes(orci_db *db)
-{
-    return (int64_t)sqlite3_changes64(orci_db_handle(db));
-}
-
-/*
- * orci_db_insert runs an INSERT ... RETURNING id (one row) and gives the id in *id (when not
- * NULL). Errors as orci_db_step; ORC_INTERNAL when the statement returned no row.
- */
-static inline int orci_db_insert(orci_db *db, orci_stmt *st, int64_t *id, orc_error *err)
-{
-    int r = orci_db_row(db, st, err);
-    if (r < 0)
-        return err != NULL && err->code != ORC_OK ? (int)err->code : ORC_INTERNAL;
-    if (r == 0)
-        return orc_error_set(err, ORC_INTERNAL, "an INSERT ... RETURNING gave no row");
-    if (id != NULL)
-        *id = orci_col_int(st, 0);
-    /* SQLite made every change at the first step; the rest of the statement returns nothing. */
-    return orci_db_step(db, st, err);
+    if (orci_stmt_is_pg(st))
+        orci_pg_stmt_reset(orci_stmt_pg(st));
+    else
+        sqlite3_reset(st);
 }
 
 #endif

@@ -3,20 +3,22 @@
  */
 #include "store/dbutil.h"
 
-int orci_db_one_id(orci_db *db, sqlite3_stmt *st, int64_t *id, bool *found, orc_error *err)
+#include "store/db.h"
+
+int orci_db_one_id(orci_db *db, orci_stmt *st, int64_t *id, bool *found, orc_error *err)
 {
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return orci_db_code(err);
     *found = r == 1;
-    *id = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+    *id = r == 1 ? orci_col_int(st, 0) : 0;
     /* orci_db_row resets a finished statement itself; a row still pending is ours. */
     if (r == 1)
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     return ORC_OK;
 }
 
-int orci_db_first_row(orci_db *db, sqlite3_stmt *st, const char *not_found, orc_error *err)
+int orci_db_first_row(orci_db *db, orci_stmt *st, const char *not_found, orc_error *err)
 {
     int r = orci_db_row(db, st, err);
     if (r < 0)

@@ -25,14 +25,14 @@ static inline int orci_db_code(const orc_error *err)
  * orci_db_one_id steps a bound one-column query once: *found tells whether a row came,
  * *id holds its first column (0 when none).
  */
-int orci_db_one_id(orci_db *db, sqlite3_stmt *st, int64_t *id, bool *found, orc_error *err);
+int orci_db_one_id(orci_db *db, orci_stmt *st, int64_t *id, bool *found, orc_error *err);
 
 /*
  * orci_db_first_row steps a bound query to its first row: ORC_OK with the row ready (the
  * caller reads it, then resets st), ORC_NOT_FOUND with not_found as the message when there
  * is none, or the store's code.
  */
-int orci_db_first_row(orci_db *db, sqlite3_stmt *st, const char *not_found, orc_error *err);
+int orci_db_first_row(orci_db *db, orci_stmt *st, const char *not_found, orc_error *err);
 
 /* orci_utf8_chars counts the characters of valid UTF-8 text (as SQLite's length() does). */
 size_t orci_utf8_chars(const char *s);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
 #include "store/dbutil.h"
 #include "json.h"
 #include "log.h"
@@ -56,16 +57,16 @@ size_t orci_events_topics(const orci_event_rec *e,
  */
 static int next_seq(orci_db *db, int64_t *seq, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT max(seq) FROM events", err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT max(seq) FROM events", err);
     if (st == NULL)
         return ORC_INTERNAL;
     int r = orci_db_row(db, st, err);
     if (r < 0)
         return orci_db_code(err);
-    bool empty = r == 0 || sqlite3_column_type(st, 0) == SQLITE_NULL;
-    *seq = empty ? 0 : sqlite3_column_int64(st, 0) + 1;
+    bool empty = r == 0 || orci_col_is_null(st, 0);
+    *seq = empty ? 0 : orci_col_int(st, 0) + 1;
     if (r == 1)
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
     if (!empty)
         return ORC_OK;
     st = orci_db_stmt(db, "SELECT first_kept FROM events_meta WHERE id = 1", err);
@@ -90,7 +91,7 @@ static int append_row(orci_db *db, const orci_event_rec *e, const char *payload,
     int code = next_seq(db, &next, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db,
         "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"
         " old_status, new_status, payload, worker_only, other_worker) VALUES ("
@@ -172,12 +173,12 @@ static void copy_name(char *dst, const char *src)
 
 int orci_events_task_context(orci_db *db, int64_t task_id, orci_event_rec *e, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT t.project_id, s.slug, w.slug FROM tasks t"
-                                    " JOIN steps s ON s.id = t.step_id"
-                                    " JOIN workflow_versions v ON v.id = s.workflow_version_id"
-                                    " JOIN workflows w ON w.id = v.workflow_id WHERE t.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT t.project_id, s.slug, w.slug FROM tasks t"
+                                 " JOIN steps s ON s.id = t.step_id"
+                                 " JOIN workflow_versions v ON v.id = s.workflow_version_id"
+                                 " JOIN workflows w ON w.id = v.workflow_id WHERE t.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -185,20 +186,20 @@ int orci_events_task_context(orci_db *db, int64_t task_id, orci_event_rec *e, or
     if (code != ORC_OK)
         return code;
     e->task_id = task_id;
-    e->project_id = sqlite3_column_int64(st, 0);
+    e->project_id = orci_col_int(st, 0);
     copy_name(e->step, orci_col_text(st, 1));
     copy_name(e->workflow, orci_col_text(st, 2));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
 int orci_events_project_context(orci_db *db, int64_t project_id, orci_event_rec *e, orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT w.slug FROM projects p"
-                                    " JOIN workflow_versions v ON v.id = p.workflow_version_id"
-                                    " JOIN workflows w ON w.id = v.workflow_id WHERE p.id = ?1",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT w.slug FROM projects p"
+                                 " JOIN workflow_versions v ON v.id = p.workflow_version_id"
+                                 " JOIN workflows w ON w.id = v.workflow_id WHERE p.id = ?1",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);
@@ -207,7 +208,7 @@ int orci_events_project_context(orci_db *db, int64_t project_id, orci_event_rec 
         return code;
     e->project_id = project_id;
     copy_name(e->workflow, orci_col_text(st, 0));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
@@ -218,7 +219,7 @@ int orci_events_worker_name(orci_db *db, int64_t worker_id, char *out, size_t ou
         out[0] = '\0';
     if (worker_id <= 0)
         return ORC_OK;
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT u.username FROM workers k JOIN users u ON u.id = k.user_id WHERE k.id = ?1",
         err);
     if (st == NULL)
@@ -228,14 +229,14 @@ int orci_events_worker_name(orci_db *db, int64_t worker_id, char *out, size_t ou
     if (code != ORC_OK)
         return code;
     snprintf(out, out_size, "%s", orci_col_text(st, 0));
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
 int orci_events_assignment_context(orci_db *db, int64_t assignment_id, orci_event_rec *e,
                                    orc_error *err)
 {
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT task_id, coalesce(worker_id, 0) FROM task_assignments WHERE id = ?1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -243,9 +244,9 @@ int orci_events_assignment_context(orci_db *db, int64_t assignment_id, orci_even
     int code = orci_db_first_row(db, st, "no such assignment", err);
     if (code != ORC_OK)
         return code;
-    int64_t task_id = sqlite3_column_int64(st, 0);
-    int64_t worker_id = sqlite3_column_int64(st, 1);
-    sqlite3_reset(st);
+    int64_t task_id = orci_col_int(st, 0);
+    int64_t worker_id = orci_col_int(st, 1);
+    orci_stmt_reset(st);
     if ((code = orci_events_task_context(db, task_id, e, err)) != ORC_OK)
         return code;
     return orci_events_worker_name(db, worker_id, e->worker, sizeof e->worker, err);
@@ -265,10 +266,10 @@ int orci_events_assignment_context(orci_db *db, int64_t assignment_id, orci_even
     " JOIN users u ON u.id = k.user_id WHERE k.id = " worker_id "), '') ELSE '' END"
 
 /* inserted checks that an INSERT ... SELECT found its row (not_found otherwise). */
-static int inserted(orci_db *db, sqlite3_stmt *st, const char *not_found, orc_error *err)
+static int inserted(orci_db *db, orci_stmt *st, const char *not_found, orc_error *err)
 {
     int code = orci_db_step(db, st, err);
-    if (code == ORC_OK && sqlite3_changes(orci_db_handle(db)) != 1)
+    if (code == ORC_OK && orci_db_changes(db) != 1)
         code = orc_error_set(err, ORC_NOT_FOUND, "%s", not_found);
     return code;
 }
@@ -289,7 +290,7 @@ int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_
         return oom(err);
     int64_t seq = 0;
     int code = next_seq(db, &seq, err);
-    sqlite3_stmt *st = code == ORC_OK ? orci_db_stmt(db, TASK_EVENT_SQL, err) : NULL;
+    orci_stmt *st = code == ORC_OK ? orci_db_stmt(db, TASK_EVENT_SQL, err) : NULL;
     if (st != NULL) {
         orci_bind_text(st, 1, type);
         orci_bind_int(st, 2, now_us);
@@ -336,7 +337,7 @@ int orci_events_assignment_event(orci_db *db, int64_t now_us, const char *type,
     int code = next_seq(db, &seq, err);
     if (code != ORC_OK)
         return code;
-    sqlite3_stmt *st = orci_db_stmt(db, ASSIGNMENT_EVENT_SQL, err);
+    orci_stmt *st = orci_db_stmt(db, ASSIGNMENT_EVENT_SQL, err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_text(st, 1, type);
@@ -372,11 +373,11 @@ static int task_workers(orci_db *db, int64_t task_id, int64_t **out, size_t *n, 
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT worker_id FROM task_assignments WHERE task_id = ?1"
-                                    " AND is_deleted = 0 AND worker_id IS NOT NULL"
-                                    " GROUP BY worker_id ORDER BY min(assignment_counter)",
-                                    err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT worker_id FROM task_assignments WHERE task_id = ?1"
+                                 " AND is_deleted = 0 AND worker_id IS NOT NULL"
+                                 " GROUP BY worker_id ORDER BY min(assignment_counter)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, task_id);
@@ -387,7 +388,7 @@ static int task_workers(orci_db *db, int64_t task_id, int64_t **out, size_t *n, 
             size_t ncap = cap == 0 ? 4 : cap * 2;
             int64_t *grown = realloc(*out, ncap * sizeof *grown);
             if (grown == NULL) {
-                sqlite3_reset(st);
+                orci_stmt_reset(st);
                 free(*out);
                 *out = NULL;
                 *n = 0;
@@ -396,7 +397,7 @@ static int task_workers(orci_db *db, int64_t task_id, int64_t **out, size_t *n, 
             *out = grown;
             cap = ncap;
         }
-        (*out)[(*n)++] = sqlite3_column_int64(st, 0);
+        (*out)[(*n)++] = orci_col_int(st, 0);
     }
     if (r < 0) {
         free(*out);
@@ -431,7 +432,7 @@ int orci_events_notify(orci_db *db, int64_t now_us, int64_t task_id, int64_t wor
     orci_event_rec e = {.type = NOTES[kind].type, .time_us = now_us, .worker_only = true};
     if ((code = orci_events_task_context(db, task_id, &e, err)) != ORC_OK)
         goto out;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db,
                      "SELECT p.short_description, v.slug, t.status FROM tasks t"
                      " JOIN projects p ON p.id = t.project_id"
@@ -444,11 +445,11 @@ int orci_events_notify(orci_db *db, int64_t now_us, int64_t task_id, int64_t wor
     orci_bind_int(st, 1, task_id);
     if ((code = orci_db_first_row(db, st, "no such task", err)) != ORC_OK)
         goto out;
-    const char *status = orci_task_status_label(sqlite3_column_int(st, 2));
+    const char *status = orci_task_status_label((int)orci_col_int(st, 2));
     payload =
         json_pack("{s:s, s:s, s:s, s:s}", "message", NOTES[kind].message, "project_description",
                   orci_col_text(st, 0), "version", orci_col_text(st, 1), "task_status", status);
-    sqlite3_reset(st);
+    orci_stmt_reset(st);
     if (payload == NULL) {
         code = oom(err);
         goto out;
@@ -472,7 +473,7 @@ out:
 
 int orci_events_bounds(orci_db *db, int64_t *first_kept, int64_t *last_seq, orc_error *err)
 {
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db,
                      "SELECT first_kept, max((SELECT coalesce(max(seq), 0) FROM events),"
                      " first_kept - 1) FROM events_meta WHERE id = 1",
@@ -484,13 +485,13 @@ int orci_events_bounds(orci_db *db, int64_t *first_kept, int64_t *last_seq, orc_
         code = orc_error_set(err, ORC_INTERNAL, "%s", err != NULL ? err->message : "");
     if (code != ORC_OK)
         return code;
-    *first_kept = sqlite3_column_int64(st, 0);
-    *last_seq = sqlite3_column_int64(st, 1);
-    sqlite3_reset(st);
+    *first_kept = orci_col_int(st, 0);
+    *last_seq = orci_col_int(st, 1);
+    orci_stmt_reset(st);
     return ORC_OK;
 }
 
-static char *dup_col(sqlite3_stmt *st, int col)
+static char *dup_col(orci_stmt *st, int col)
 {
     return strdup(orci_col_text(st, col));
 }
@@ -527,13 +528,13 @@ static void topic_put(char out[ORCI_EVENT_TOPIC_MAX], const char *head, const ch
  * not stored: migration 0006) into topics, exactly as orci_events_topics would from the
  * event's record; returns how many.
  */
-static size_t row_topics(sqlite3_stmt *st, char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX])
+static size_t row_topics(orci_stmt *st, char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX])
 {
-    int64_t project_id = sqlite3_column_int64(st, 3);
+    int64_t project_id = orci_col_int(st, 3);
     const char *step = orci_col_text(st, 5), *workflow = orci_col_text(st, 6);
     const char *worker = orci_col_text(st, 7), *other = orci_col_text(st, 12);
     size_t n = 0;
-    if (sqlite3_column_int(st, 11) != 0) {
+    if ((int)orci_col_int(st, 11) != 0) {
         if (worker[0] != '\0')
             topic_put(topics[n++], "worker.", worker);
         return n;
@@ -552,16 +553,16 @@ static size_t row_topics(sqlite3_stmt *st, char topics[ORCI_EVENT_TOPICS_MAX][OR
 }
 
 /* event_from_row builds an Event (everything malloc'd) from a row of EVENT_COLUMNS. */
-static Orchestra__V1__Event *event_from_row(sqlite3_stmt *st)
+static Orchestra__V1__Event *event_from_row(orci_stmt *st)
 {
     Orchestra__V1__Event *ev = malloc(sizeof *ev);
     if (ev == NULL)
         return NULL;
     orchestra__v1__event__init(ev);
-    ev->seq = sqlite3_column_int64(st, 0);
-    ev->time = sqlite3_column_int64(st, 2);
-    ev->project_id = sqlite3_column_int64(st, 3);
-    ev->task_id = sqlite3_column_int64(st, 4);
+    ev->seq = orci_col_int(st, 0);
+    ev->time = orci_col_int(st, 2);
+    ev->project_id = orci_col_int(st, 3);
+    ev->task_id = orci_col_int(st, 4);
     ev->type = dup_col(st, 1);
     ev->step = dup_col(st, 5);
     ev->workflow = dup_col(st, 6);
@@ -658,8 +659,8 @@ static bool one_project_topic(const char *prefix)
  * ?5..?8 whether each kind may match. Each branch stops at the limit on its own.
  */
 #define LIST_BRANCH(kind_param, where, match)                                                      \
-    " SELECT seq FROM (SELECT seq FROM events WHERE " kind_param " AND " where " AND " match       \
-    " AND seq > ?1 ORDER BY seq LIMIT ?2)"
+    " SELECT seq FROM (SELECT seq FROM events WHERE " kind_param " <> 0 AND " where " AND " match  \
+    " AND seq > ?1 ORDER BY seq LIMIT ?2) AS branch"
 #define LIST_EQ(expr) expr " = ?3"
 #define LIST_RANGE(expr) expr " >= ?3 AND " expr " < ?4"
 #define LIST_BY_TOPIC(M)                                                                                                                                   \
@@ -686,8 +687,8 @@ static bool one_project_topic(const char *prefix)
                                                                                                                          M("'step.' || step || '.'")) ") ORDER BY seq LIMIT ?2"
 
 /* list_statement prepares the query for prefix (NULL: every event; *none: nothing matches). */
-static sqlite3_stmt *list_statement(orci_db *db, const char *prefix, bool exact, bool *none,
-                                    orc_error *err)
+static orci_stmt *list_statement(orci_db *db, const char *prefix, bool exact, bool *none,
+                                 orc_error *err)
 {
     *none = false;
     if (prefix == NULL || prefix[0] == '\0')
@@ -695,7 +696,7 @@ static sqlite3_stmt *list_statement(orci_db *db, const char *prefix, bool exact,
                             "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
                             " ORDER BY seq LIMIT ?2",
                             err);
-    sqlite3_stmt *st;
+    orci_stmt *st;
     if (exact || one_project_topic(prefix)) {
         st = orci_db_stmt(db, LIST_BY_TOPIC(LIST_EQ), err);
     } else {
@@ -729,7 +730,7 @@ int orci_events_list(orci_db *db, int64_t after_seq, const char *prefix, bool ex
     if (limit > ORCI_EVENTS_MAX_LIMIT)
         limit = ORCI_EVENTS_MAX_LIMIT;
     bool none = false;
-    sqlite3_stmt *st = list_statement(db, prefix, exact, &none, err);
+    orci_stmt *st = list_statement(db, prefix, exact, &none, err);
     if (none)
         return ORC_OK;
     if (st == NULL)
@@ -759,7 +760,7 @@ int orci_events_list(orci_db *db, int64_t after_seq, const char *prefix, bool ex
     if (r < 0)
         code = orci_db_code(err);
     if (code != ORC_OK) {
-        sqlite3_reset(st);
+        orci_stmt_reset(st);
         orci_events_free(evs, cnt);
         return code;
     }
@@ -781,7 +782,7 @@ int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error
      * Events are pruned as one range from the old floor, so the kept ones stay gap-free. The
      * walk in seq order visits the events it is about to delete and stops at the first one
      * kept, so it needs no index on time (one index entry less per event appended). */
-    sqlite3_stmt *st = orci_db_stmt(
+    orci_stmt *st = orci_db_stmt(
         db, "SELECT seq FROM events WHERE seq >= ?2 AND time >= ?1 ORDER BY seq LIMIT 1", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -792,9 +793,9 @@ int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error
         return orci_db_code(err);
     int64_t floor = last + 1;
     if (r == 1) {
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL)
-            floor = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+        if (!orci_col_is_null(st, 0))
+            floor = orci_col_int(st, 0);
+        orci_stmt_reset(st);
     }
     if (floor <= first)
         return ORC_OK;
@@ -803,7 +804,7 @@ int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error
     orci_bind_int(st, 1, floor);
     if ((code = orci_db_step(db, st, err)) != ORC_OK)
         return code;
-    *pruned = (int64_t)sqlite3_changes(orci_db_handle(db));
+    *pruned = orci_db_changes(db);
     if ((st = orci_db_stmt(db, "UPDATE events_meta SET first_kept = ?1 WHERE id = 1", err)) == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, floor);
@@ -860,7 +861,7 @@ static int prev_on_topic(orci_db *db, const char *topic, int64_t seq, int64_t *p
         from = 4, to = 5;
     *prev = 0;
     for (size_t i = from; i < to; i++) {
-        sqlite3_stmt *st = orci_db_stmt(db, SQL[i], err);
+        orci_stmt *st = orci_db_stmt(db, SQL[i], err);
         if (st == NULL)
             return ORC_INTERNAL;
         orci_bind_text(st, 1, topic);
@@ -928,15 +929,15 @@ static int64_t topic_prev_seq(orci_events_pub *p, orci_db *db, const char *topic
  * packed with its own topic_prev_seq. The Event points into the row (valid until the next
  * step): nothing is allocated but the messages. Counts refusals; returns the event's seq.
  */
-static int64_t publish_row(orci_events_pub *p, orci_db *db, sqlite3_stmt *st, int64_t first_kept)
+static int64_t publish_row(orci_events_pub *p, orci_db *db, orci_stmt *st, int64_t first_kept)
 {
     Orchestra__V1__Event ev;
     orchestra__v1__event__init(&ev);
-    ev.seq = sqlite3_column_int64(st, 0);
+    ev.seq = orci_col_int(st, 0);
     ev.type = (char *)orci_col_text(st, 1);
-    ev.time = sqlite3_column_int64(st, 2);
-    ev.project_id = sqlite3_column_int64(st, 3);
-    ev.task_id = sqlite3_column_int64(st, 4);
+    ev.time = orci_col_int(st, 2);
+    ev.project_id = orci_col_int(st, 3);
+    ev.task_id = orci_col_int(st, 4);
     ev.step = (char *)orci_col_text(st, 5);
     ev.workflow = (char *)orci_col_text(st, 6);
     ev.worker = (char *)orci_col_text(st, 7);
@@ -1006,7 +1007,7 @@ static int64_t publish_row(orci_events_pub *p, orci_db *db, sqlite3_stmt *st, in
 static int64_t pub_first_kept(orci_db *db)
 {
     orc_error err = {0};
-    sqlite3_stmt *st = orci_db_stmt(db, "SELECT first_kept FROM events_meta WHERE id = 1", &err);
+    orci_stmt *st = orci_db_stmt(db, "SELECT first_kept FROM events_meta WHERE id = 1", &err);
     int64_t first = 0;
     bool found = false;
     if (st == NULL || orci_db_one_id(db, st, &first, &found, &err) != ORC_OK || !found) {
@@ -1025,10 +1026,10 @@ static void publish_hook(orci_db *db, void *arg)
         return;
     int64_t first_kept = pub_first_kept(db);
     orc_error err = {0};
-    sqlite3_stmt *st = orci_db_stmt(db,
-                                    "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
-                                    " ORDER BY seq",
-                                    &err);
+    orci_stmt *st = orci_db_stmt(db,
+                                 "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
+                                 " ORDER BY seq",
+                                 &err);
     if (st == NULL) {
         orci_warn("events: cannot read events to publish: %s", err.message);
         return;

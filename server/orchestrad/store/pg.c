@@ -3,6 +3,7 @@
  */
 #include "store/pg.h"
 
+#include <ctype.h>
 #include <endian.h>
 #include <errno.h>
 #include <libpq-fe.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Type OIDs (PostgreSQL's pg_type.dat; they are fixed for the built-in types). */
 #define PG_BOOLOID 16
@@ -349,6 +351,89 @@ static void rewrite_params(const char *sql, char *out, int *nparams, bool *used)
     *nparams = maxn;
 }
 
+/* word_before tells whether the text before end (white space skipped) ends with word. */
+static bool word_before(const char *start, const char *end, const char *word)
+{
+    while (end > start && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\t'))
+        end--;
+    size_t n = strlen(word);
+    if ((size_t)(end - start) < n || strncasecmp(end - n, word, n) != 0)
+        return false;
+    const char *b = end - n;
+    return b == start || !(isalnum((unsigned char)b[-1]) || b[-1] == '_');
+}
+
+/* has_alias tells whether the text after a subquery's ')' names it (AS x, or a bare name
+ * that is no keyword). */
+static bool has_alias(const char *p)
+{
+    static const char *const KEYWORDS[] = {
+        "WHERE", "UNION",  "ORDER",  "GROUP",     "LIMIT",  "JOIN",   "LEFT",  "INNER", "CROSS",
+        "ON",    "HAVING", "EXCEPT", "INTERSECT", "OFFSET", "WINDOW", "RIGHT", "FULL",  "NATURAL"};
+    while (*p == ' ' || *p == '\n' || *p == '\t')
+        p++;
+    if (!isalpha((unsigned char)*p) && *p != '_' && *p != '"')
+        return false;
+    size_t n = 0;
+    while (isalnum((unsigned char)p[n]) || p[n] == '_')
+        n++;
+    for (size_t i = 0; i < sizeof KEYWORDS / sizeof KEYWORDS[0]; i++)
+        if (n == strlen(KEYWORDS[i]) && strncasecmp(p, KEYWORDS[i], n) == 0)
+            return false;
+    return true; /* AS, or a name */
+}
+
+/*
+ * add_aliases copies text into a new string, naming each subquery in FROM or JOIN that has
+ * no name (" AS orc_sN"): SQLite and PostgreSQL 16 take one without, PostgreSQL 15 refuses
+ * it. Quoted text and comments are copied as they are. NULL when out of memory.
+ */
+static char *add_aliases(const char *text)
+{
+    enum { DEPTH_MAX = 64 };
+    bool from[DEPTH_MAX];
+    int depth = 0, named = 0;
+    size_t opens = 0;
+    for (const char *q = text; *q != '\0'; q++)
+        opens += *q == '(';
+    char *out = malloc(strlen(text) + opens * 16 + 1);
+    if (out == NULL)
+        return NULL;
+    char *o = out;
+    for (const char *p = text; *p != '\0';) {
+        if (*p == '\'' || *p == '"') {
+            char q = *p;
+            *o++ = *p++;
+            while (*p != '\0' && *p != q)
+                *o++ = *p++;
+            if (*p != '\0')
+                *o++ = *p++;
+        } else if (p[0] == '-' && p[1] == '-') {
+            while (*p != '\0' && *p != '\n')
+                *o++ = *p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            size_t n = end != NULL ? (size_t)(end + 2 - p) : strlen(p);
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        } else if (*p == '(') {
+            if (depth < DEPTH_MAX)
+                from[depth] = word_before(out, o, "FROM") || word_before(out, o, "JOIN");
+            depth++;
+            *o++ = *p++;
+        } else if (*p == ')') {
+            *o++ = *p++;
+            if (depth > 0 && --depth < DEPTH_MAX && from[depth] && !has_alias(p))
+                o += sprintf(o, " AS orc_s%d", ++named % 1000);
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 int orci_pg_stmt_new(orci_pg_conn *c, const char *sql, orci_pg_stmt **out, orc_error *err)
 {
     *out = NULL;
@@ -381,6 +466,13 @@ int orci_pg_stmt_new(orci_pg_conn *c, const char *sql, orci_pg_stmt **out, orc_e
         }
         rewrite_params(sql, text, &st->nparams, st->used);
     }
+    char *named = add_aliases(text);
+    if (named == NULL) {
+        orci_pg_stmt_free(st);
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    free(st->text);
+    st->text = named;
     *out = st;
     return ORC_OK;
 }

@@ -1,6 +1,8 @@
 /*
- * store.c: the SQLite store, its single writer thread with group commit, the schema
- * migrations and the per-connection cache of prepared statements.
+ * store.c: the store's single writer thread with group commit, the per-connection cache of
+ * prepared statements, the row API's calls that take a connection, and SQLite's connections,
+ * migrations and checkpointer. PostgreSQL's connections, lock and migrations are in
+ * store_pg.c.
  */
 #include "store/store.h"
 
@@ -19,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store/migrations.h"
+#include "store/store_internal.h"
 
 #define STORE_DEFAULT_BATCH 64
 #define STORE_MAX_BATCH 4096
@@ -28,35 +31,8 @@
 #define STORE_CHECKPOINT_PAGES 1000
 /* WAL pages past which the writer checkpoints itself, so that the WAL starts over. */
 #define STORE_WAL_RESTART_PAGES 4000
-
-/* One cached statement. The SQL text is copied: the key pointer is only a fast path. */
-typedef struct stmt_entry {
-    const char *ptr; /* the pointer last used to look this statement up */
-    char *sql;       /* owned copy of the text */
-    uint64_t hash;
-    sqlite3_stmt *st;
-} stmt_entry;
-
-/* Statements found by the address of their SQL text, before hashing the text. */
-#define STMT_FAST_SLOTS 256
-
-typedef struct stmt_fast {
-    const char *ptr;  /* the SQL pointer a caller used */
-    const char *text; /* the cached entry's own copy of the text */
-    sqlite3_stmt *st;
-} stmt_fast;
-
-struct orci_db {
-    sqlite3 *h;
-    stmt_entry *slots; /* open addressing, capacity a power of two */
-    size_t cap;
-    size_t count;
-    bool rolled_back; /* writer: set by the rollback hook */
-    /* SQL texts are string literals, so their address finds a statement at once: hashing
-     * a few hundred bytes of text dozens of times per write job showed in profiles. The
-     * text is still compared, so a reused buffer never gets another text's statement. */
-    stmt_fast fast[STMT_FAST_SLOTS];
-};
+/* How often the idle writer checks its PostgreSQL connection (and so its lock). */
+#define STORE_PG_CHECK_MS 200
 
 static stmt_fast *fast_slot(orci_db *db, const char *sql)
 {
@@ -64,7 +40,7 @@ static stmt_fast *fast_slot(orci_db *db, const char *sql)
 }
 
 /* fast_find returns the statement last used with this SQL pointer, if its text matches. */
-static sqlite3_stmt *fast_find(orci_db *db, const char *sql)
+static orci_stmt *fast_find(orci_db *db, const char *sql)
 {
     stmt_fast *f = fast_slot(db, sql);
     if (f->ptr == sql && f->st != NULL && strcmp(f->text, sql) == 0)
@@ -72,65 +48,10 @@ static sqlite3_stmt *fast_find(orci_db *db, const char *sql)
     return NULL;
 }
 
-static void fast_put(orci_db *db, const char *sql, const char *text, sqlite3_stmt *st)
+static void fast_put(orci_db *db, const char *sql, const char *text, orci_stmt *st)
 {
     *fast_slot(db, sql) = (stmt_fast){.ptr = sql, .text = text, .st = st};
 }
-
-/*
- * A write job lives on the stack of the orci_store_write caller until done is set, or, from
- * orci_store_write_async, on the heap until the writer has called its on_done.
- */
-typedef struct write_job {
-    orci_write_fn fn;
-    void *arg;
-    orc_error err;
-    int status;
-    bool done;
-    pthread_cond_t cond;     /* synchronous jobs */
-    orci_write_done on_done; /* asynchronous jobs: called by the writer, then freed */
-    void *done_arg;
-    struct write_job *next;
-} write_job;
-
-struct orci_store {
-    char *path;
-    orci_db *wdb; /* owned by the writer thread once it runs */
-    int max_batch;
-    int schema_version;
-
-    pthread_mutex_t mu;
-    pthread_cond_t wake; /* signals the writer: a job was queued or closing started */
-    pthread_cond_t idle; /* signals close: the last waiting caller has left */
-    write_job *head, *tail;
-    int waiters; /* callers inside orci_store_write; close waits for them to leave */
-    bool closing;
-    bool sync_init;
-    bool thread_started;
-    pthread_t thread;
-    write_job **batch; /* max_batch slots, used by the writer thread only */
-
-    pthread_mutex_t hook_mu; /* held by the writer while the commit hook runs */
-    bool hook_mu_init;
-    orci_commit_hook hook;
-    void *hook_arg;
-
-    /* The checkpointer: its own connection and thread, woken through mu. */
-    sqlite3 *ckpt_db;
-    pthread_cond_t ckpt_cv; /* a checkpoint is wanted, or closing */
-    bool ckpt_cv_init;
-    bool ckpt_wanted;
-    bool ckpt_running; /* the checkpointer is copying (the writer's own checkpoint waits) */
-    bool ckpt_quit;
-    bool ckpt_started;
-    pthread_t ckpt_thread;
-    int ckpt_next; /* WAL size that wakes the checkpointer next (writer thread only) */
-
-    /* Metrics (orci_store_opts.metrics); NULL when off. */
-    orci_series *m_batch;  /* write jobs per committed transaction */
-    orci_series *m_commit; /* the COMMIT: WAL write and fsync, seconds */
-    orci_series *m_txn;    /* a batch from BEGIN to its commit, seconds */
-};
 
 /* ---- errors ------------------------------------------------------------------------- */
 
@@ -171,6 +92,15 @@ static uint64_t sql_hash(const char *s)
     return h;
 }
 
+/* stmt_free finalizes a statement of either store. */
+static void stmt_free(orci_stmt *st)
+{
+    if (orci_stmt_is_pg(st))
+        orci_pg_stmt_free(orci_stmt_pg(st));
+    else
+        sqlite3_finalize(st);
+}
+
 static int cache_grow(orci_db *db, orc_error *err)
 {
     size_t ncap = db->cap == 0 ? STMT_CACHE_INITIAL : db->cap * 2;
@@ -193,7 +123,7 @@ static int cache_grow(orci_db *db, orc_error *err)
 }
 
 /* cache_find returns the cached statement for sql, or NULL with *slot where it would go. */
-static sqlite3_stmt *cache_find(orci_db *db, const char *sql, uint64_t hash, size_t *slot)
+static orci_stmt *cache_find(orci_db *db, const char *sql, uint64_t hash, size_t *slot)
 {
     size_t i = 0;
     if (db->cap > 0) {
@@ -212,13 +142,13 @@ static sqlite3_stmt *cache_find(orci_db *db, const char *sql, uint64_t hash, siz
 }
 
 /* cache_add keeps st (prepared from sql) in the cache; on failure st is finalized. */
-static int cache_add(orci_db *db, const char *sql, uint64_t hash, size_t slot, sqlite3_stmt *st,
+static int cache_add(orci_db *db, const char *sql, uint64_t hash, size_t slot, orci_stmt *st,
                      orc_error *err)
 {
     /* Keep the load under one half so probes stay short. */
     if ((db->count + 1) * 2 > db->cap) {
         if (cache_grow(db, err) != ORC_OK) {
-            sqlite3_finalize(st);
+            stmt_free(st);
             return ORC_INTERNAL;
         }
         for (slot = (size_t)hash & (db->cap - 1); db->slots[slot].st != NULL;
@@ -227,7 +157,7 @@ static int cache_add(orci_db *db, const char *sql, uint64_t hash, size_t slot, s
     }
     char *copy = strdup(sql);
     if (copy == NULL) {
-        sqlite3_finalize(st);
+        stmt_free(st);
         return orc_error_set(err, ORC_INTERNAL, "out of memory for the statement cache");
     }
     db->slots[slot] = (stmt_entry){.ptr = sql, .sql = copy, .hash = hash, .st = st};
@@ -236,13 +166,22 @@ static int cache_add(orci_db *db, const char *sql, uint64_t hash, size_t slot, s
     return ORC_OK;
 }
 
-sqlite3_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err)
+/* pg_stmt_new makes a PostgreSQL statement for sql, tagged as orci_stmt (db.h). */
+static orci_stmt *pg_stmt_new(orci_db *db, const char *sql, orc_error *err)
 {
-    if (db == NULL || db->h == NULL || sql == NULL) {
+    orci_pg_stmt *p = NULL;
+    if (orci_pg_stmt_new(db->pg, sql, &p, err) != ORC_OK)
+        return NULL;
+    return (orci_stmt *)((uintptr_t)p | 1u);
+}
+
+orci_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err)
+{
+    if (db == NULL || (db->h == NULL && db->pg == NULL) || sql == NULL) {
         orc_error_set(err, ORC_INTERNAL, "orci_db_stmt: no connection or no SQL");
         return NULL;
     }
-    sqlite3_stmt *st = fast_find(db, sql);
+    orci_stmt *st = fast_find(db, sql);
     uint64_t hash = 0;
     size_t slot = 0;
     if (st == NULL) {
@@ -250,8 +189,18 @@ sqlite3_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err)
         st = cache_find(db, sql, hash, &slot);
     }
     if (st != NULL) {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
+        if (orci_stmt_is_pg(st)) {
+            orci_pg_stmt_clear(orci_stmt_pg(st));
+        } else {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+        return st;
+    }
+    if (db->pg != NULL) {
+        st = pg_stmt_new(db, sql, err);
+        if (st == NULL || cache_add(db, sql, hash, slot, st, err) != ORC_OK)
+            return NULL;
         return st;
     }
     int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
@@ -277,13 +226,43 @@ static bool only_space(const char *s)
     return true;
 }
 
+/*
+ * pg_exec runs fixed SQL on PostgreSQL with SQLite's meaning of a SAVEPOINT outside a
+ * transaction: it starts one (REPEATABLE READ: one snapshot, as SQLite's read transaction),
+ * which the RELEASE of that savepoint commits. Code reading several statements from one
+ * snapshot (views, listings) takes a savepoint on either store.
+ */
+static int pg_exec(orci_db *db, const char *sql, orc_error *err)
+{
+    if (strncmp(sql, "SAVEPOINT ", 10) == 0 && db->auto_txn[0] == '\0' &&
+        !orci_pg_in_transaction(db->pg) && strlen(sql + 10) < sizeof db->auto_txn) {
+        int code = orci_pg_exec(db->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ", NULL, err);
+        if (code == ORC_OK)
+            code = orci_pg_exec(db->pg, sql, NULL, err);
+        if (code != ORC_OK) {
+            (void)orci_pg_exec(db->pg, "ROLLBACK", NULL, NULL);
+            return code;
+        }
+        snprintf(db->auto_txn, sizeof db->auto_txn, "%s", sql + 10);
+        return ORC_OK;
+    }
+    if (strncmp(sql, "RELEASE ", 8) == 0 && db->auto_txn[0] != '\0' &&
+        strcmp(sql + 8, db->auto_txn) == 0) {
+        db->auto_txn[0] = '\0';
+        return orci_pg_exec(db->pg, "COMMIT", NULL, err);
+    }
+    return orci_pg_exec(db->pg, sql, &db->changes, err);
+}
+
 int orci_db_exec(orci_db *db, const char *sql, orc_error *err)
 {
-    if (db == NULL || db->h == NULL || sql == NULL)
+    if (db == NULL || (db->h == NULL && db->pg == NULL) || sql == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_db_exec: no connection or no SQL");
+    if (db->pg != NULL)
+        return pg_exec(db, sql, err);
     /* A single statement (SAVEPOINT, RELEASE, BEGIN, COMMIT... several per write job) is
      * prepared once and kept; sqlite3_exec would parse it on every call. */
-    sqlite3_stmt *st = fast_find(db, sql);
+    orci_stmt *st = fast_find(db, sql);
     uint64_t hash = 0;
     size_t slot = 0;
     if (st == NULL) {
@@ -309,10 +288,12 @@ int orci_db_exec(orci_db *db, const char *sql, orc_error *err)
     return orci_db_step(db, st, err);
 }
 
-int orci_db_step(orci_db *db, sqlite3_stmt *st, orc_error *err)
+int orci_db_step(orci_db *db, orci_stmt *st, orc_error *err)
 {
     if (db == NULL || st == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_db_step: no statement");
+    if (orci_stmt_is_pg(st))
+        return orci_pg_step(orci_stmt_pg(st), &db->changes, err);
     int rc;
     do {
         rc = sqlite3_step(st);
@@ -324,12 +305,14 @@ int orci_db_step(orci_db *db, sqlite3_stmt *st, orc_error *err)
     return code;
 }
 
-int orci_db_row(orci_db *db, sqlite3_stmt *st, orc_error *err)
+int orci_db_row(orci_db *db, orci_stmt *st, orc_error *err)
 {
     if (db == NULL || st == NULL) {
         orc_error_set(err, ORC_INTERNAL, "orci_db_row: no statement");
         return -1;
     }
+    if (orci_stmt_is_pg(st))
+        return orci_pg_row(orci_stmt_pg(st), &db->changes, err);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         return 1;
@@ -342,6 +325,16 @@ int orci_db_row(orci_db *db, sqlite3_stmt *st, orc_error *err)
     return ret;
 }
 
+int orci_db_read_begin(orci_db *db, orc_error *err)
+{
+    return orci_db_exec(db, "SAVEPOINT orci_read", err);
+}
+
+void orci_db_read_end(orci_db *db)
+{
+    (void)orci_db_exec(db, "RELEASE orci_read", NULL);
+}
+
 sqlite3 *orci_db_handle(orci_db *db)
 {
     return db != NULL ? db->h : NULL;
@@ -352,21 +345,58 @@ int64_t orci_db_last_id(orci_db *db)
     return db != NULL && db->h != NULL ? (int64_t)sqlite3_last_insert_rowid(db->h) : 0;
 }
 
-void orci_bind_text(sqlite3_stmt *st, int idx, const char *s)
+int64_t orci_db_changes(orci_db *db)
 {
+    if (db == NULL)
+        return 0;
+    return db->pg != NULL ? db->changes : (int64_t)sqlite3_changes64(db->h);
+}
+
+int orci_db_insert(orci_db *db, orci_stmt *st, int64_t *id, orc_error *err)
+{
+    int r = orci_db_row(db, st, err);
+    if (r < 0)
+        return err != NULL && err->code != ORC_OK ? (int)err->code : ORC_INTERNAL;
+    if (r == 0)
+        return orc_error_set(err, ORC_INTERNAL, "an INSERT ... RETURNING gave no row");
+    if (orci_stmt_is_pg(st)) {
+        if (id != NULL)
+            *id = orci_pg_col_int(orci_stmt_pg(st), 0);
+        /* The server ran the whole statement; its result is dropped (a step would run it
+         * again). */
+        orci_pg_stmt_reset(orci_stmt_pg(st));
+        return ORC_OK;
+    }
+    if (id != NULL)
+        *id = (int64_t)sqlite3_column_int64(st, 0);
+    /* SQLite made every change at the first step; the rest of the statement returns nothing. */
+    return orci_db_step(db, st, err);
+}
+
+void orci_bind_text(orci_stmt *st, int idx, const char *s)
+{
+    if (orci_stmt_is_pg(st)) {
+        orci_pg_bind_text(orci_stmt_pg(st), idx, s);
+        return;
+    }
     if (s == NULL)
         sqlite3_bind_null(st, idx);
     else
         sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
 }
 
-void orci_bind_int(sqlite3_stmt *st, int idx, int64_t v)
+void orci_bind_int(orci_stmt *st, int idx, int64_t v)
 {
-    sqlite3_bind_int64(st, idx, (sqlite3_int64)v);
+    if (orci_stmt_is_pg(st))
+        orci_pg_bind_int(orci_stmt_pg(st), idx, v);
+    else
+        sqlite3_bind_int64(st, idx, (sqlite3_int64)v);
 }
 
-const char *orci_col_text(sqlite3_stmt *st, int col)
+const char *orci_col_text(orci_stmt *st, int col)
 {
+    if (orci_stmt_is_pg(st))
+        return orci_pg_col_text(orci_stmt_pg(st), col);
     const unsigned char *t = sqlite3_column_text(st, col);
     return t != NULL ? (const char *)t : "";
 }
@@ -377,13 +407,14 @@ void orci_db_close(orci_db *db)
         return;
     for (size_t i = 0; i < db->cap; i++) {
         if (db->slots[i].st != NULL) {
-            sqlite3_finalize(db->slots[i].st);
+            stmt_free(db->slots[i].st);
             free(db->slots[i].sql);
         }
     }
     free(db->slots);
     if (db->h != NULL)
         sqlite3_close_v2(db->h);
+    orci_pg_close(db->pg);
     free(db);
 }
 
@@ -479,6 +510,8 @@ int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err)
     pthread_mutex_unlock(&s->mu);
     if (closing)
         return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
+    if (s->pg)
+        return orci_store_pg_reader(s, out, err);
     return db_open(s->path, false, out, err);
 }
 
@@ -584,9 +617,18 @@ static int migrate(orci_db *db, int *version, orc_error *err)
 
 /* ---- the writer thread -------------------------------------------------------------- */
 
-/* reset_busy resets statements a job left mid-way so they hold no read cursor. */
+/* in_txn tells whether the connection has a transaction open (or, on PostgreSQL, failed). */
+static bool in_txn(orci_db *db)
+{
+    return db->pg != NULL ? orci_pg_in_transaction(db->pg) : !sqlite3_get_autocommit(db->h);
+}
+
+/* reset_busy resets statements a job left mid-way so they hold no read cursor. PostgreSQL's
+ * results come whole and hold nothing on the server. */
 static void reset_busy(orci_db *db)
 {
+    if (db->pg != NULL)
+        return;
     for (sqlite3_stmt *st = sqlite3_next_stmt(db->h, NULL); st != NULL;
          st = sqlite3_next_stmt(db->h, st)) {
         if (sqlite3_stmt_busy(st))
@@ -594,21 +636,32 @@ static void reset_busy(orci_db *db)
     }
 }
 
-/* fail_succeeded reports to the jobs [from, to) that kept changes that those are gone. */
-static void fail_succeeded(write_job **jobs, int from, int to, const char *why)
+/*
+ * fail_code is the code of a batch that did not commit: ORC_UNAVAILABLE when the PostgreSQL
+ * connection is gone (whether its COMMIT landed is unknown, and the caller should try again,
+ * with its idempotency key, on the coordinator that takes over), else ORC_INTERNAL.
+ */
+static orc_code fail_code(orci_db *db)
 {
+    return db->pg != NULL && orci_pg_lost(db->pg) ? ORC_UNAVAILABLE : ORC_INTERNAL;
+}
+
+/* fail_succeeded reports to the jobs [from, to) that kept changes that those are gone. */
+static void fail_succeeded(orci_db *db, write_job **jobs, int from, int to, const char *why)
+{
+    orc_code code = fail_code(db);
     for (int i = from; i < to; i++) {
         if (jobs[i]->status == ORC_OK)
             jobs[i]->status =
-                orc_error_set(&jobs[i]->err, ORC_INTERNAL, "transaction not committed: %s", why);
+                orc_error_set(&jobs[i]->err, code, "transaction not committed: %s", why);
     }
 }
 
-static void fail_all(write_job **jobs, int from, int to, const char *why)
+static void fail_all(orci_db *db, write_job **jobs, int from, int to, const char *why)
 {
+    orc_code code = fail_code(db);
     for (int i = from; i < to; i++)
-        jobs[i]->status =
-            orc_error_set(&jobs[i]->err, ORC_INTERNAL, "transaction not committed: %s", why);
+        jobs[i]->status = orc_error_set(&jobs[i]->err, code, "transaction not committed: %s", why);
 }
 
 typedef enum job_outcome {
@@ -620,7 +673,8 @@ typedef enum job_outcome {
 /* after_job tells what became of the transaction when no transaction is open any more. */
 static job_outcome after_job(orci_db *db)
 {
-    return db->rolled_back ? JOB_LOST : JOB_COMMITTED;
+    /* PostgreSQL has no rollback hook: a transaction gone without our COMMIT counts as lost. */
+    return db->rolled_back || db->pg != NULL ? JOB_LOST : JOB_COMMITTED;
 }
 
 /* run_job runs one job in its savepoint and says whether the transaction survived. */
@@ -631,13 +685,13 @@ static job_outcome run_job(orci_db *db, write_job *j)
     db->rolled_back = false;
     if (orci_db_exec(db, "SAVEPOINT j", &e) != ORC_OK) {
         j->status = orc_error_set(&j->err, ORC_INTERNAL, "%s", e.message);
-        return sqlite3_get_autocommit(db->h) ? JOB_LOST : JOB_INTACT;
+        return in_txn(db) ? JOB_INTACT : JOB_LOST;
     }
     j->status = j->fn(db, j->arg, &j->err);
     if (j->status != ORC_OK && j->err.code == ORC_OK)
         orc_error_set(&j->err, j->status, NULL);
     reset_busy(db);
-    if (sqlite3_get_autocommit(db->h)) {
+    if (!in_txn(db)) {
         /* The job ended the transaction, or SQLite rolled it back after an error. */
         if (j->status == ORC_OK)
             j->status = orc_error_set(&j->err, ORC_INTERNAL, "write job ended its transaction");
@@ -651,7 +705,7 @@ static job_outcome run_job(orci_db *db, write_job *j)
     }
     if (orci_db_exec(db, "RELEASE j", &e) != ORC_OK) {
         j->status = orc_error_set(&j->err, ORC_INTERNAL, "%s", e.message);
-        if (sqlite3_get_autocommit(db->h))
+        if (!in_txn(db))
             return JOB_LOST;
         if (orci_db_exec(db, "ROLLBACK TO j", &e) != ORC_OK ||
             orci_db_exec(db, "RELEASE j", &e) != ORC_OK)
@@ -662,7 +716,11 @@ static job_outcome run_job(orci_db *db, write_job *j)
 
 static void rollback(orci_db *db)
 {
-    if (!sqlite3_get_autocommit(db->h))
+    if (!in_txn(db))
+        return;
+    if (db->pg != NULL)
+        (void)orci_pg_exec(db->pg, "ROLLBACK", NULL, NULL);
+    else
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -684,10 +742,12 @@ static bool run_batch(orci_store *s, write_job **jobs, int n)
     orc_error e = {0};
     int start = 0; /* first job of the current transaction */
     while (start < n) {
-        if (orci_db_exec(db, "BEGIN IMMEDIATE", &e) != ORC_OK) {
+        /* SQLite: take the write lock now, not at the first write (a reader's snapshot
+         * could not be upgraded). PostgreSQL locks rows as it goes. */
+        if (orci_db_exec(db, db->pg != NULL ? "BEGIN" : "BEGIN IMMEDIATE", &e) != ORC_OK) {
             orci_warn("cannot begin a write transaction: %s", e.message);
             rollback(db);
-            fail_all(jobs, start, n, e.message);
+            fail_all(db, jobs, start, n, e.message);
             return committed;
         }
         int i = start;
@@ -699,7 +759,7 @@ static bool run_batch(orci_store *s, write_job **jobs, int n)
             snprintf(why, sizeof why, "transaction rolled back: %.400s", jobs[i - 1]->err.message);
             orci_warn("write %s", why);
             rollback(db);
-            fail_succeeded(jobs, start, i, why);
+            fail_succeeded(db, jobs, start, i, why);
         } else if (o == JOB_COMMITTED) {
             orci_warn("a write job committed its own transaction");
             committed = true;
@@ -708,7 +768,7 @@ static bool run_batch(orci_store *s, write_job **jobs, int n)
             if (orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
                 orci_warn("write transaction failed to commit: %s", e.message);
                 rollback(db);
-                fail_succeeded(jobs, start, n, e.message);
+                fail_succeeded(db, jobs, start, n, e.message);
             } else {
                 committed = true;
                 if (s->m_commit) {
@@ -720,6 +780,18 @@ static bool run_batch(orci_store *s, write_job **jobs, int n)
         start = i;
     }
     return committed;
+}
+
+/* writer_lost (s->mu held) notes once that the PostgreSQL session is gone and says so. */
+static void writer_lost(orci_store *s)
+{
+    if (s->lost)
+        return;
+    s->lost = true;
+    orci_error("store: the connection to PostgreSQL is lost, and with it this coordinator's "
+               "lock: another coordinator may take over; stopping");
+    if (s->on_lost != NULL)
+        s->on_lost(s->lost_arg);
 }
 
 /* run_hook calls the commit hook, if any, after a commit. */
@@ -741,14 +813,43 @@ void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg)
     pthread_mutex_unlock(&s->hook_mu);
 }
 
+/*
+ * writer_idle waits (s->mu held) for a job or the close. On PostgreSQL it wakes every
+ * STORE_PG_CHECK_MS to check the idle connection: once it is gone, so is the session's lock
+ * and another coordinator may be taking over, so this one must stop serving at once
+ * (on_lost) rather than at its next write.
+ */
+static void writer_idle(orci_store *s)
+{
+    while (s->head == NULL && !s->closing) {
+        if (!s->pg) {
+            pthread_cond_wait(&s->wake, &s->mu);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += STORE_PG_CHECK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&s->wake, &s->mu, &until) == 0 || s->lost)
+            continue;
+        pthread_mutex_unlock(&s->mu);
+        bool alive = orci_store_pg_alive(s);
+        pthread_mutex_lock(&s->mu);
+        if (!alive)
+            writer_lost(s);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     prctl(PR_SET_NAME, "orc:writer", 0, 0, 0); /* names show in top -H, perf and /proc */
     orci_store *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (s->head == NULL && !s->closing)
-            pthread_cond_wait(&s->wake, &s->mu);
+        writer_idle(s);
         if (s->head == NULL)
             break; /* closing and drained */
         int n = 0;
@@ -764,6 +865,11 @@ static void *writer_main(void *arg)
 
         double t0 = s->m_txn ? store_now_s() : 0;
         bool committed = run_batch(s, s->batch, n);
+        if (s->pg && !s->lost && orci_pg_lost(s->wdb->pg)) {
+            pthread_mutex_lock(&s->mu);
+            writer_lost(s);
+            pthread_mutex_unlock(&s->mu);
+        }
         if (committed && s->m_txn)
             orci_histogram_observe(s->m_txn, store_now_s() - t0);
         if (committed)
@@ -985,7 +1091,8 @@ static void store_free(orci_store *s)
         return;
     checkpointer_stop(s);
     if (s->wdb != NULL) {
-        sqlite3_exec(s->wdb->h, "PRAGMA optimize", NULL, NULL, NULL);
+        if (s->wdb->h != NULL)
+            sqlite3_exec(s->wdb->h, "PRAGMA optimize", NULL, NULL, NULL);
         orci_db_close(s->wdb);
     }
     if (s->hook_mu_init)
@@ -1013,6 +1120,19 @@ static void store_configure_sqlite(void)
 }
 
 static pthread_once_t store_sqlite_once = PTHREAD_ONCE_INIT;
+
+/* store_sqlite_open opens the SQLite file's writer connection, migrates, checkpoints. */
+static int store_sqlite_open(orci_store *s, orc_error *err)
+{
+    int code;
+    if ((code = make_parent(s->path, err)) != ORC_OK ||
+        (code = create_private(s->path, err)) != ORC_OK ||
+        (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||
+        (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK ||
+        (code = checkpointer_start(s, err)) != ORC_OK)
+        return code;
+    return ORC_OK;
+}
 
 /* store_metrics registers the writer's families in m (NULL: none) and keeps their series. */
 static int store_metrics(orci_store *s, orci_metrics *m, orc_error *err)
@@ -1089,12 +1209,16 @@ int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *er
         goto fail;
     }
     s->hook_mu_init = true;
-    if ((code = store_metrics(s, opts->metrics, err)) != ORC_OK ||
-        (code = make_parent(s->path, err)) != ORC_OK ||
-        (code = create_private(s->path, err)) != ORC_OK ||
-        (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||
-        (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK ||
-        (code = checkpointer_start(s, err)) != ORC_OK)
+    s->pg = orci_pg_is_url(s->path);
+    s->on_lost = opts->on_lost;
+    s->lost_arg = opts->lost_arg;
+    if ((code = store_metrics(s, opts->metrics, err)) != ORC_OK)
+        goto fail;
+    if (s->pg)
+        code = orci_store_pg_open(s, opts, err);
+    else
+        code = store_sqlite_open(s, err);
+    if (code != ORC_OK)
         goto fail;
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         code = orc_error_set(err, ORC_INTERNAL, "cannot start the writer thread");
@@ -1129,4 +1253,14 @@ void orci_store_close(orci_store *s)
 int orci_store_schema_version(const orci_store *s)
 {
     return s != NULL ? s->schema_version : 0;
+}
+
+bool orci_store_is_pg(const orci_store *s)
+{
+    return s != NULL && s->pg;
+}
+
+bool orci_db_is_pg(const orci_db *db)
+{
+    return db != NULL && db->pg != NULL;
 }

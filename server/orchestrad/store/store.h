@@ -1,5 +1,6 @@
 /*
- * store.h: the durable store, SQLite in WAL mode.
+ * store.h: the durable store: SQLite in WAL mode (a file path) or PostgreSQL (a postgres:// or
+ * postgresql:// URL), store/README.md.
  *
  * One writer thread owns the read-write connection. Callers hand it write jobs through
  * orci_store_write, which blocks until the job's changes are on disk: the writer takes
@@ -25,29 +26,75 @@
 
 typedef struct orci_store orci_store;
 
-/* orci_db is one SQLite connection with its cache of prepared statements. */
+/* orci_db is one connection (SQLite or PostgreSQL) with its cache of prepared statements. */
 typedef struct orci_db orci_db;
 
+/*
+ * orci_stmt is one prepared statement of a connection, owned by the connection's cache. On
+ * SQLite it is the sqlite3_stmt itself (so that a step costs no indirection); on PostgreSQL a
+ * pointer to the store's orci_pg_stmt with its lowest bit set (db.h tells them apart).
+ */
+typedef sqlite3_stmt orci_stmt;
+
+/* orci_pg_stmt is PostgreSQL's statement (store/pg.h). */
+typedef struct orci_pg_stmt orci_pg_stmt;
+
+/* orci_stmt_is_pg tells a PostgreSQL statement (tagged pointer) from a SQLite one. */
+static inline bool orci_stmt_is_pg(const orci_stmt *st)
+{
+    return __builtin_expect(((uintptr_t)st & 1u) != 0, 0);
+}
+
+/* orci_stmt_pg is the PostgreSQL statement behind a tagged orci_stmt. */
+static inline orci_pg_stmt *orci_stmt_pg(orci_stmt *st)
+{
+    return (orci_pg_stmt *)((uintptr_t)st & ~(uintptr_t)1u);
+}
+
+/*
+ * orci_store_lost_fn is called once, from the writer thread, when a PostgreSQL store lost its
+ * connection (and so its lock, see orci_store_opts.wait): the process must stop serving.
+ */
+typedef void (*orci_store_lost_fn)(void *arg);
+
 typedef struct orci_store_opts {
-    const char *path; /* database file; its folder is created when missing */
-    int max_batch;    /* most jobs per group commit; 0: 64 */
+    /* A database file (its folder is created when missing), or a postgres:// or
+     * postgresql:// URL or a libpq conninfo starting with "postgresql:" */
+    const char *path;
+    int max_batch; /* most jobs per group commit; 0: 64 */
     /* Where the writer records its batch sizes and commit times (common/metrics.h:
      * orchestra_store_*), borrowed: it must outlive the store. NULL: nothing is recorded. */
     struct orci_metrics *metrics;
+    /* PostgreSQL: the writer's session holds an advisory lock for the store's life (one
+     * active coordinator per database). With wait, orci_store_open waits for it (a standby)
+     * until should_stop(stop_arg) says to give up (ORC_UNAVAILABLE); without, a held lock is
+     * ORC_FAILED_PRECONDITION at once. */
+    bool wait;
+    bool shared; /* no lock: an admin command beside the running coordinator */
+    bool (*should_stop)(void *stop_arg);
+    void *stop_arg;
+    orci_store_lost_fn on_lost; /* NULL: only a warning */
+    void *lost_arg;
 } orci_store_opts;
 
 /*
  * orci_store_open opens (creating) the database, applies the embedded migrations of
- * schema/ that are newer than PRAGMA user_version, each in its own transaction, and starts
- * the writer thread. Release with orci_store_close.
+ * schema/ (schema/pg/ on PostgreSQL) that are newer than the recorded version, each in its
+ * own transaction, and starts the writer thread. Release with orci_store_close.
  */
 int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *err);
 
 /* orci_store_close finishes the queued jobs, stops the writer and closes; NULL allowed. */
 void orci_store_close(orci_store *s);
 
-/* orci_store_schema_version is the PRAGMA user_version after migrations. */
+/* orci_store_schema_version is the schema version after migrations. */
 int orci_store_schema_version(const orci_store *s);
+
+/* orci_store_is_pg tells whether the store is PostgreSQL. */
+bool orci_store_is_pg(const orci_store *s);
+
+/* orci_db_is_pg tells whether the connection is PostgreSQL's. */
+bool orci_db_is_pg(const orci_db *db);
 
 /*
  * orci_write_fn is a write job. It runs on the writer thread inside a savepoint with the
@@ -104,35 +151,60 @@ void orci_db_close(orci_db *db);
  * keyed by its text), reset and with bindings cleared, ready to bind. The statement stays
  * owned by db. Returns NULL with err set (ORC_INTERNAL) when SQLite refuses the SQL.
  */
-sqlite3_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err);
+orci_stmt *orci_db_stmt(orci_db *db, const char *sql, orc_error *err);
 
 /*
  * orci_db_step runs a statement that returns no rows to completion and resets it.
  * Constraint violations give ORC_ALREADY_EXISTS or ORC_FAILED_PRECONDITION, anything
  * else ORC_INTERNAL, with SQLite's message.
  */
-int orci_db_step(orci_db *db, sqlite3_stmt *st, orc_error *err);
+int orci_db_step(orci_db *db, orci_stmt *st, orc_error *err);
 
 /*
  * orci_db_row steps a query: 1 when a row is ready, 0 when done (the statement is reset),
  * -1 on error with err set.
  */
-int orci_db_row(orci_db *db, sqlite3_stmt *st, orc_error *err);
+int orci_db_row(orci_db *db, orci_stmt *st, orc_error *err);
 
-/* orci_db_exec runs fixed SQL text (never built from input), e.g. SAVEPOINT names. */
+/*
+ * orci_db_exec runs fixed SQL text (never built from input), e.g. SAVEPOINT names. A
+ * SAVEPOINT outside a transaction starts one on both stores, as SQLite does, and its RELEASE
+ * commits it.
+ */
 int orci_db_exec(orci_db *db, const char *sql, orc_error *err);
 
-/* orci_db_handle exposes the connection (for sqlite3_last_insert_rowid and changes). */
+/*
+ * orci_db_read_begin starts one read snapshot for the queries up to orci_db_read_end: a
+ * savepoint, which outside a transaction starts one on either store (on PostgreSQL a
+ * REPEATABLE READ one, see orci_db_exec). Not nested.
+ */
+int orci_db_read_begin(orci_db *db, orc_error *err);
+
+/* orci_db_read_end ends the snapshot of orci_db_read_begin (after its success only). */
+void orci_db_read_end(orci_db *db);
+
+/* orci_db_handle exposes a SQLite connection (store/ and tests on SQLite); NULL on
+ * PostgreSQL. */
 sqlite3 *orci_db_handle(orci_db *db);
 
-/* orci_db_last_id is sqlite3_last_insert_rowid. */
+/* orci_db_last_id is SQLite's last rowid (tests on SQLite; code uses orci_db_insert); 0 on
+ * PostgreSQL. */
 int64_t orci_db_last_id(orci_db *db);
 
+/* orci_db_changes counts the rows the last INSERT, UPDATE or DELETE of db changed. */
+int64_t orci_db_changes(orci_db *db);
+
+/*
+ * orci_db_insert runs an INSERT ... RETURNING id (one row) and gives the id in *id (when not
+ * NULL). Errors as orci_db_step; ORC_INTERNAL when the statement returned no row.
+ */
+int orci_db_insert(orci_db *db, orci_stmt *st, int64_t *id, orc_error *err);
+
 /* Binding helpers: a NULL string binds SQL NULL. */
-void orci_bind_text(sqlite3_stmt *st, int idx, const char *s);
-void orci_bind_int(sqlite3_stmt *st, int idx, int64_t v);
+void orci_bind_text(orci_stmt *st, int idx, const char *s);
+void orci_bind_int(orci_stmt *st, int idx, int64_t v);
 
 /* orci_col_text returns column text or "" for NULL (valid until the next step). */
-const char *orci_col_text(sqlite3_stmt *st, int col);
+const char *orci_col_text(orci_stmt *st, int col);
 
 #endif

@@ -38,14 +38,14 @@ int orci_svc_list_events(orci_call *c, const ProtobufCMessage *in, ProtobufCMess
     /* The events and the bounds come from one read snapshot: a last_seq read later could
      * count events committed after the list was taken, and a subscriber would then treat
      * them as settled and skip them. */
-    int rc = orci_db_exec(c->rdb, "SAVEPOINT list_events", err);
+    int rc = orci_db_read_begin(c->rdb, err);
     if (rc != ORC_OK)
         return rc;
     int64_t first = 0, last = 0;
     rc = orci_events_list(c->rdb, req->after_seq, prefix, exact, req->limit, &evs, &n, err);
     if (rc == ORC_OK && (rc = orci_events_bounds(c->rdb, &first, &last, err)) != ORC_OK)
         orci_events_free(evs, n);
-    orci_db_exec(c->rdb, "RELEASE list_events", NULL);
+    orci_db_read_end(c->rdb);
     if (rc != ORC_OK)
         return rc;
     if (req->after_seq < first - 1) {

@@ -259,10 +259,11 @@ static int rec_write_user(orci_db *db, const rec_user *u, int64_t now_us, int64_
         "INSERT INTO users (username, password, first_name, last_name, email, is_staff, is_active,"
         " is_superuser, created_at) VALUES (?1, COALESCE(?2, ''), COALESCE(?3, ''),"
         " COALESCE(?4, ''), COALESCE(?5, ''), COALESCE(?6, 0), COALESCE(?7, 1), COALESCE(?8, 0),"
-        " ?9) ON CONFLICT (username) DO UPDATE SET password = COALESCE(?2, password),"
-        " first_name = COALESCE(?3, first_name), last_name = COALESCE(?4, last_name),"
-        " email = COALESCE(?5, email), is_staff = COALESCE(?6, is_staff),"
-        " is_active = COALESCE(?7, is_active), is_superuser = COALESCE(?8, is_superuser)",
+        " ?9) ON CONFLICT (username) DO UPDATE SET password = COALESCE(?2, users.password),"
+        " first_name = COALESCE(?3, users.first_name),"
+        " last_name = COALESCE(?4, users.last_name), email = COALESCE(?5, users.email),"
+        " is_staff = COALESCE(?6, users.is_staff), is_active = COALESCE(?7, users.is_active),"
+        " is_superuser = COALESCE(?8, users.is_superuser)",
         err);
     if (!st)
         return orci_db_code(err);

@@ -1,0 +1,121 @@
+/*
+ * store_internal.h: the store's connection and store structures, shared by store.c (the
+ * writer, the statement cache, SQLite) and store_pg.c (PostgreSQL). Internal to store/.
+ */
+#ifndef ORCI_STORE_INTERNAL_H
+#define ORCI_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "metrics.h"
+#include "store/pg.h"
+#include "store/store.h"
+
+/* One cached statement. The SQL text is copied: the key pointer is only a fast path. */
+typedef struct stmt_entry {
+    const char *ptr; /* the pointer last used to look this statement up */
+    char *sql;       /* owned copy of the text */
+    uint64_t hash;
+    orci_stmt *st;
+} stmt_entry;
+
+/* Statements found by the address of their SQL text, before hashing the text. */
+#define STMT_FAST_SLOTS 256
+
+typedef struct stmt_fast {
+    const char *ptr;  /* the SQL pointer a caller used */
+    const char *text; /* the cached entry's own copy of the text */
+    orci_stmt *st;
+} stmt_fast;
+
+struct orci_db {
+    sqlite3 *h;       /* SQLite; NULL on PostgreSQL */
+    orci_pg_conn *pg; /* PostgreSQL; NULL on SQLite */
+    int64_t changes;  /* PostgreSQL: rows the last statement changed */
+    /* PostgreSQL: the savepoint that opened the transaction (SQLite's meaning of a SAVEPOINT
+     * outside one: its RELEASE commits); "" when none did. */
+    char auto_txn[48];
+    stmt_entry *slots; /* open addressing, capacity a power of two */
+    size_t cap;
+    size_t count;
+    bool rolled_back; /* writer: set by the rollback hook */
+    /* SQL texts are string literals, so their address finds a statement at once: hashing
+     * a few hundred bytes of text dozens of times per write job showed in profiles. The
+     * text is still compared, so a reused buffer never gets another text's statement. */
+    stmt_fast fast[STMT_FAST_SLOTS];
+};
+
+/*
+ * A write job lives on the stack of the orci_store_write caller until done is set, or, from
+ * orci_store_write_async, on the heap until the writer has called its on_done.
+ */
+typedef struct write_job {
+    orci_write_fn fn;
+    void *arg;
+    orc_error err;
+    int status;
+    bool done;
+    pthread_cond_t cond;     /* synchronous jobs */
+    orci_write_done on_done; /* asynchronous jobs: called by the writer, then freed */
+    void *done_arg;
+    struct write_job *next;
+} write_job;
+
+struct orci_store {
+    char *path; /* the file, or the PostgreSQL URL */
+    bool pg;
+    orci_store_lost_fn on_lost;
+    void *lost_arg;
+    bool lost;    /* writer thread: the PostgreSQL connection (and its lock) is gone */
+    orci_db *wdb; /* owned by the writer thread once it runs */
+    int max_batch;
+    int schema_version;
+
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* signals the writer: a job was queued or closing started */
+    pthread_cond_t idle; /* signals close: the last waiting caller has left */
+    write_job *head, *tail;
+    int waiters; /* callers inside orci_store_write; close waits for them to leave */
+    bool closing;
+    bool sync_init;
+    bool thread_started;
+    pthread_t thread;
+    write_job **batch; /* max_batch slots, used by the writer thread only */
+
+    pthread_mutex_t hook_mu; /* held by the writer while the commit hook runs */
+    bool hook_mu_init;
+    orci_commit_hook hook;
+    void *hook_arg;
+
+    /* The checkpointer: its own connection and thread, woken through mu. */
+    sqlite3 *ckpt_db;
+    pthread_cond_t ckpt_cv; /* a checkpoint is wanted, or closing */
+    bool ckpt_cv_init;
+    bool ckpt_wanted;
+    bool ckpt_running; /* the checkpointer is copying (the writer's own checkpoint waits) */
+    bool ckpt_quit;
+    bool ckpt_started;
+    pthread_t ckpt_thread;
+    int ckpt_next; /* WAL size that wakes the checkpointer next (writer thread only) */
+
+    /* Metrics (orci_store_opts.metrics); NULL when off. */
+    orci_series *m_batch;  /* write jobs per committed transaction */
+    orci_series *m_commit; /* the COMMIT: WAL write and fsync, seconds */
+    orci_series *m_txn;    /* a batch from BEGIN to its commit, seconds */
+};
+
+/* store_pg.c: PostgreSQL's part of orci_store_open (connection, lock, migrations). */
+int orci_store_pg_open(orci_store *s, const orci_store_opts *opts, orc_error *err);
+
+/* store_pg.c: a reader connection to s's PostgreSQL database. */
+int orci_store_pg_reader(orci_store *s, orci_db **out, orc_error *err);
+
+/* store_pg.c: the writer's idle check; false once the connection (and the lock) is gone. */
+bool orci_store_pg_alive(orci_store *s);
+
+/* store.c: closes a connection's cached statements and the connection. */
+void orci_db_close(orci_db *db);
+
+#endif
