@@ -43,6 +43,10 @@
 #define CLIENT_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 /* Most idle contexts kept; more threads calling at once open more and close the extra. */
 #define CLIENT_POOL_MAX 64
+/* Most coordinator URLs in one --rpc list, and how soon a list's dialers try again: a
+ * standby that took over is reached within this of binding. */
+#define CLIENT_MAX_URLS 8
+#define CLIENT_LIST_RECONNECT_MAX_MS 500
 
 /* client_slot is a REQ context and its aio, idle in the pool or serving one call. */
 typedef struct client_slot {
@@ -57,8 +61,11 @@ struct orc_client {
     /* Set by whoever closes the socket first (orc_client_close or destroy); other threads'
      * calls may be running then, so it is atomic. */
     atomic_bool sock_closed;
-    nng_dialer dialer;
-    nng_tls_config *tls;
+    /* One dialer per coordinator URL (a comma-separated list: standbys, issue 19); the REQ
+     * socket sends on whichever connection is up, and only the active coordinator listens. */
+    nng_dialer dialers[CLIENT_MAX_URLS];
+    nng_tls_config *tls[CLIENT_MAX_URLS];
+    int n_dialers;
     char *url;
     char *api_key;    /* NULL: not key-signed */
     char *api_secret; /* set whenever api_key is */
@@ -144,8 +151,9 @@ void orc_client_destroy(orc_client *c)
     }
     if (c->pool_mu_init)
         pthread_mutex_destroy(&c->pool_mu);
-    if (c->tls)
-        nng_tls_config_free(c->tls);
+    for (int i = 0; i < CLIENT_MAX_URLS; i++)
+        if (c->tls[i])
+            nng_tls_config_free(c->tls[i]);
     free(c->url);
     free(c->api_key);
     if (c->api_secret) {
@@ -173,50 +181,120 @@ static bool is_tls_url(const char *url)
     return strncmp(url, "tls+", 4) == 0 || strncmp(url, "wss://", 6) == 0;
 }
 
-/* client_tls_setup builds the client TLS configuration for c->url and sets it on the
- * dialer. */
-static int client_tls_setup(orc_client *c, const orc_client_opts *opts, orc_error *err)
+/* client_tls_setup builds the client TLS configuration for url and sets it on dialer i. */
+static int client_tls_setup(orc_client *c, const orc_client_opts *opts, int i, const char *url,
+                            orc_error *err)
 {
     const char *ca = opts->tls_ca_file;
     if (!ca) {
         if (access(CLIENT_SYSTEM_CA_FILE, R_OK) != 0)
             return orc_error_set(err, ORC_INVALID_ARGUMENT,
-                                 "%s needs a CA file to verify the server (ORCHESTRA_TLS_CA)",
-                                 c->url);
+                                 "%s needs a CA file to verify the server (ORCHESTRA_TLS_CA)", url);
         ca = CLIENT_SYSTEM_CA_FILE;
     }
-    int rv = nng_tls_config_alloc(&c->tls, NNG_TLS_MODE_CLIENT);
+    int rv = nng_tls_config_alloc(&c->tls[i], NNG_TLS_MODE_CLIENT);
     if (rv != 0) {
-        c->tls = NULL;
+        c->tls[i] = NULL;
         return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
     }
-    rv = nng_tls_config_ca_file(c->tls, ca);
+    rv = nng_tls_config_ca_file(c->tls[i], ca);
     if (rv != 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "cannot load CA file %s: %s", ca,
                              nng_strerror(rv));
-    rv = nng_tls_config_auth_mode(c->tls, NNG_TLS_AUTH_MODE_REQUIRED);
+    rv = nng_tls_config_auth_mode(c->tls[i], NNG_TLS_AUTH_MODE_REQUIRED);
     if (rv != 0)
         return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
 
     nng_url *u = NULL;
     const char *name = opts->tls_server_name;
     if (!name) {
-        rv = nng_url_parse(&u, c->url);
+        rv = nng_url_parse(&u, url);
         if (rv != 0)
-            return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid RPC URL %s: %s", c->url,
+            return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid RPC URL %s: %s", url,
                                  nng_strerror(rv));
         name = u->u_hostname;
     }
-    rv = nng_tls_config_server_name(c->tls, name);
+    rv = nng_tls_config_server_name(c->tls[i], name);
     if (u)
         nng_url_free(u);
     if (rv != 0)
         return orc_error_set(err, ORC_INTERNAL, "cannot set the TLS server name: %s",
                              nng_strerror(rv));
-    rv = nng_dialer_set_ptr(c->dialer, NNG_OPT_TLS_CONFIG, c->tls);
+    rv = nng_dialer_set_ptr(c->dialers[i], NNG_OPT_TLS_CONFIG, c->tls[i]);
     if (rv != 0)
         return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
     return ORC_OK;
+}
+
+/* client_dialer makes dialer i for url (not started). */
+static int client_dialer(orc_client *c, const orc_client_opts *opts, int i, const char *url,
+                         bool list, orc_error *err)
+{
+    int rv = nng_dialer_create(&c->dialers[i], c->sock, url);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid RPC URL %s: %s", url,
+                             nng_strerror(rv));
+    /* Not every transport has these (inproc); a missing option only loses reconnect tuning. */
+    nng_dialer_set_ms(c->dialers[i], NNG_OPT_RECONNMINT, CLIENT_RECONNECT_MIN_MS);
+    nng_dialer_set_ms(c->dialers[i], NNG_OPT_RECONNMAXT,
+                      list ? CLIENT_LIST_RECONNECT_MAX_MS : CLIENT_RECONNECT_MAX_MS);
+    if (is_tls_url(url))
+        return client_tls_setup(c, opts, i, url, err);
+    return ORC_OK;
+}
+
+/*
+ * client_dial_all dials every URL of c->url, a comma-separated list. One URL: a synchronous
+ * first dial, so that a refused connection is reported now; nng then redials by itself
+ * whenever the connection drops. Several (a coordinator and its standbys): each is tried the
+ * same way, one that cannot be reached is dialed again in the background (a standby binds
+ * when it takes over), and calls wait for a connection within their timeout.
+ */
+static int client_dial_all(orc_client *c, const orc_client_opts *opts, orc_error *err)
+{
+    char *list = strdup(c->url), *save = NULL;
+    if (!list)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    bool many = strchr(c->url, ',') != NULL;
+    int rc = ORC_OK, reached = 0, rv = 0;
+    const char *last = c->url;
+    for (char *u = strtok_r(list, ", ", &save); u && rc == ORC_OK;
+         u = strtok_r(NULL, ", ", &save)) {
+        if (c->n_dialers == CLIENT_MAX_URLS) {
+            rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "more than %d RPC URLs in %s",
+                               CLIENT_MAX_URLS, c->url);
+            break;
+        }
+        int i = c->n_dialers++;
+        if ((rc = client_dialer(c, opts, i, u, many, err)) != ORC_OK)
+            break;
+        rv = nng_dialer_start(c->dialers[i], 0);
+        if (rv == 0) {
+            reached++;
+            continue;
+        }
+        last = u;
+        if (!many)
+            break;
+        /* A failed synchronous start leaves the dialer unstarted: a new one redials. */
+        nng_dialer_close(c->dialers[i]);
+        if (c->tls[i]) {
+            nng_tls_config_free(c->tls[i]);
+            c->tls[i] = NULL;
+        }
+        if ((rc = client_dialer(c, opts, i, u, many, err)) == ORC_OK &&
+            (rv = nng_dialer_start(c->dialers[i], NNG_FLAG_NONBLOCK)) != 0)
+            rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot dial %s: %s", u, nng_strerror(rv));
+    }
+    if (rc == ORC_OK && c->n_dialers == 0)
+        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "no RPC URL in \"%s\"", c->url);
+    /* One coordinator out of reach is an error now; of a list, none may be reachable for a
+     * moment (a failover): calls wait for one within their timeout. */
+    if (rc == ORC_OK && reached == 0 && !many)
+        rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot reach orchestrad at %s: %s", last,
+                           nng_strerror(rv));
+    free(list);
+    return rc;
 }
 
 int orc_client_new(const orc_client_opts *opts_in, orc_client **out, orc_error *err)
@@ -275,28 +353,9 @@ int orc_client_new(const orc_client_opts *opts_in, orc_client **out, orc_error *
         goto fail;
     }
 
-    rv = nng_dialer_create(&c->dialer, c->sock, c->url);
-    if (rv != 0) {
-        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid RPC URL %s: %s", c->url,
-                           nng_strerror(rv));
+    rc = client_dial_all(c, opts, err);
+    if (rc != ORC_OK)
         goto fail;
-    }
-    /* Not every transport has these (inproc); a missing option only loses reconnect tuning. */
-    nng_dialer_set_ms(c->dialer, NNG_OPT_RECONNMINT, CLIENT_RECONNECT_MIN_MS);
-    nng_dialer_set_ms(c->dialer, NNG_OPT_RECONNMAXT, CLIENT_RECONNECT_MAX_MS);
-    if (is_tls_url(c->url)) {
-        rc = client_tls_setup(c, opts, err);
-        if (rc != ORC_OK)
-            goto fail;
-    }
-    /* Synchronous first dial: a refused connection is reported now; nng then redials by
-     * itself whenever the connection drops. */
-    rv = nng_dialer_start(c->dialer, 0);
-    if (rv != 0) {
-        rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot reach orchestrad at %s: %s", c->url,
-                           nng_strerror(rv));
-        goto fail;
-    }
     *out = c;
     return ORC_OK;
 
