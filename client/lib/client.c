@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,11 +90,13 @@ static const char *env_or_null(const char *name)
     return v && v[0] ? v : NULL;
 }
 
-void orc_client_opts_from_env(orc_client_opts *opts)
+void orc_client_opts_env(orc_client_opts *opts, size_t size)
 {
-    if (!opts)
+    /* Every field filled here is in the first layout: a program's struct has them all. */
+    if (!opts || size < offsetof(orc_client_opts, timeout_ms) + sizeof opts->timeout_ms)
         return;
-    memset(opts, 0, sizeof *opts);
+    memset(opts, 0, size);
+    opts->size = size;
     opts->rpc_url = env_or_null("ORCHESTRA_RPC");
     opts->api_key = env_or_null("ORCHESTRA_API_KEY");
     opts->api_secret = env_or_null("ORCHESTRA_API_SECRET");

@@ -106,6 +106,28 @@ static void test_orc_client_new_refuses_an_unknown_option(void **state)
     assert_non_null(strstr(err.message, "orc_client_opts"));
 }
 
+/* orc_client_opts_from_env writes no byte past the program's struct, and says its size. */
+static void test_options_from_the_environment_stay_within_the_program_struct(void **state)
+{
+    (void)state;
+    setenv("ORCHESTRA_RPC", "tcp://127.0.0.1:7999", 1);
+    unsigned char buf[sizeof(orc_client_opts) + 16];
+    memset(buf, 0xaa, sizeof buf);
+    orc_client_opts *o = (orc_client_opts *)(void *)buf;
+    orc_client_opts_from_env(o);
+    assert_int_equal(o->size, sizeof(orc_client_opts));
+    assert_string_equal(o->rpc_url, "tcp://127.0.0.1:7999");
+    assert_int_equal(o->timeout_ms, 0);
+    for (size_t i = sizeof(orc_client_opts); i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0xaa);
+    /* A size too small for the fields it fills: nothing is written. */
+    memset(buf, 0xaa, sizeof buf);
+    orc_client_opts_env(o, sizeof(size_t));
+    for (size_t i = 0; i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0xaa);
+    unsetenv("ORCHESTRA_RPC");
+}
+
 static void test_a_block_holds_its_strings(void **state)
 {
     (void)state;
@@ -173,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_a_newer_program_is_read_or_refused),
         cmocka_unit_test(test_null_is_all_zero),
         cmocka_unit_test(test_orc_client_new_refuses_an_unknown_option),
+        cmocka_unit_test(test_options_from_the_environment_stay_within_the_program_struct),
         cmocka_unit_test(test_a_block_holds_its_strings),
         cmocka_unit_test(test_a_block_holds_its_string_arrays),
     };

@@ -72,9 +72,15 @@ typedef struct orc_client_opts {
 /*
  * orc_client_opts_from_env fills opts from ORCHESTRA_RPC, ORCHESTRA_API_KEY,
  * ORCHESTRA_API_SECRET, ORCHESTRA_TOKEN and ORCHESTRA_TLS_CA. The strings point into the
- * environment and stay valid while it is unchanged.
+ * environment and stay valid while it is unchanged. A macro: it hands the library the size
+ * of *opts as the program was compiled (orc_client_opts_env), which the library zeroes and
+ * stores in opts->size, and writes no field beyond, so that a library with a larger struct
+ * never writes past an older program's.
  */
-void orc_client_opts_from_env(orc_client_opts *opts);
+#define orc_client_opts_from_env(opts) orc_client_opts_env((opts), sizeof *(opts))
+
+/* orc_client_opts_env is orc_client_opts_from_env with the size of *opts given. */
+void orc_client_opts_env(orc_client_opts *opts, size_t size);
 
 /*
  * orc_client_new connects to the server named in opts and returns the handle in *out
