@@ -2,6 +2,7 @@
  * calls_executor.c: the job protocol of orchestra/jobs.h (LeaseJob, Heartbeat, CompleteJob,
  * FailJob; executor scope).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ void orc_job_free(orc_job *job)
     free(job->execution_function);
     free(job->project_data);
     free(job->prerequisites);
+    free(job->kind);
+    free(job->context);
     free(job);
 }
 
@@ -42,8 +45,11 @@ static orc_job *job_from_wire(const Orchestra__V1__Job *w)
     j->execution_function = strdup(w->execution_function);
     j->project_data = strdup(w->project_data);
     j->prerequisites = strdup(w->prerequisites);
+    j->kind = strdup(w->kind);
+    j->context = strdup(w->context);
+    j->ack_required = w->ack_required;
     if (!j->lease_token || !j->workflow || !j->step || !j->function || !j->execution_function ||
-        !j->project_data || !j->prerequisites) {
+        !j->project_data || !j->prerequisites || !j->kind || !j->context) {
         orc_job_free(j);
         return NULL;
     }
@@ -72,7 +78,8 @@ static int offer_init(const orc_job_offer *offer_in, Orchestra__V1__LeaseJobRequ
 {
     orc_job_offer offer;
     *out = NULL;
-    int rc = orci_struct_in(&offer, sizeof offer, offer_in, sizeof offer, "orc_job_offer", err);
+    int rc = orci_struct_in(&offer, sizeof offer, offer_in,
+                            offsetof(orc_job_offer, python_packages), "orc_job_offer", err);
     if (rc != ORC_OK || !offer_in)
         return rc;
     orchestra__v1__lease_job_request__init(req);
@@ -80,6 +87,8 @@ static int offer_init(const orc_job_offer *offer_in, Orchestra__V1__LeaseJobRequ
     req->n_functions = offer.n_functions;
     req->functions = (char **)offer.functions;
     req->lease_ms = offer.lease_ms;
+    req->n_python_packages = offer.n_python_packages;
+    req->python_packages = (char **)offer.python_packages;
     *out = req;
     return ORC_OK;
 }

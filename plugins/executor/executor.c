@@ -10,7 +10,7 @@
 #include "clock.h"
 #include "executor.h"
 #include "job.h"
-#include "jobs.h"
+#include "orchestra/jobs.h"
 #include "log.h"
 
 /* How often a running job's tick looks at the stop flag. */
@@ -25,7 +25,7 @@ typedef struct executor {
     orc_client *client;
     const char **functions;
     size_t n_functions;
-    orci_jobs_want want;       /* what a report asks for: the next job of these functions */
+    orc_job_offer want;        /* what a report asks for: the next job of these functions */
     const char **plugin_paths; /* for the plugin hosts */
     int wait_ms, lease_ms, grace_ms;
     atomic_int busy; /* workers holding a job */
@@ -42,7 +42,7 @@ typedef struct worker {
 /* job_watch is the state of one running job, seen by its tick. */
 typedef struct job_watch {
     executor *ex;
-    const Orchestra__V1__Job *job;
+    const orc_job *job;
     int64_t next_heartbeat;
     int64_t stop_deadline; /* 0 until stop is seen */
     bool cancelled;
@@ -80,7 +80,7 @@ static bool job_tick(void *arg)
     w->next_heartbeat = now + ex->lease_ms / 3;
     bool cancelled = false;
     orc_error e = {0};
-    int rc = orci_jobs_heartbeat(ex->client, w->job, ex->lease_ms, &cancelled, &e);
+    int rc = orc_job_heartbeat(ex->client, w->job, ex->lease_ms, &cancelled, &e);
     if (rc == ORC_OK && cancelled) {
         w->cancelled = true;
         return false;
@@ -97,21 +97,21 @@ static bool job_tick(void *arg)
  * executor_want is what a report asks for: the next job, unless the executor is stopping
  * (a job leased now would only be failed back).
  */
-static const orci_jobs_want *executor_want(const executor *ex)
+static const orc_job_offer *executor_want(const executor *ex)
 {
     return atomic_load(ex->stop) ? NULL : &ex->want;
 }
 
 /* executor_report reports the outcome; *next gets the job the coordinator handed over with
  * its reply (NULL: none). */
-static void executor_report(executor *ex, const Orchestra__V1__Job *job, const job_watch *w,
-                            orci_job_outcome *out, int64_t elapsed_ms, Orchestra__V1__Job **next)
+static void executor_report(executor *ex, const orc_job *job, const job_watch *w,
+                            orci_job_outcome *out, int64_t elapsed_ms, orc_job **next)
 {
     orc_error e = {0};
     int rc;
     *next = NULL;
     if (out->ok) {
-        rc = orci_jobs_complete(ex->client, job, out->output, executor_want(ex), next, &e);
+        rc = orc_job_complete(ex->client, job, out->output, executor_want(ex), next, &e);
         if (rc == ORC_OK)
             orci_info("job %lld (%s, project %lld, attempt %d) completed in %lld ms",
                       (long long)job->job_id, job->function, (long long)job->project_id,
@@ -134,8 +134,7 @@ static void executor_report(executor *ex, const Orchestra__V1__Job *job, const j
         retryable = true;
     }
     bool will_retry = false;
-    rc =
-        orci_jobs_fail(ex->client, job, error, retryable, &will_retry, executor_want(ex), next, &e);
+    rc = orc_job_fail(ex->client, job, error, retryable, &will_retry, executor_want(ex), next, &e);
     if (rc == ORC_OK)
         orci_warn("job %lld (%s, project %lld, attempt %d) failed: %s%s", (long long)job->job_id,
                   job->function, (long long)job->project_id, job->attempt, error,
@@ -147,7 +146,7 @@ static void executor_report(executor *ex, const Orchestra__V1__Job *job, const j
 
 /* executor_run_job runs one job on the worker's host and reports it; *next as in
  * executor_report. */
-static void executor_run_job(worker *wk, const Orchestra__V1__Job *job, Orchestra__V1__Job **next)
+static void executor_run_job(worker *wk, const orc_job *job, orc_job **next)
 {
     executor *ex = wk->ex;
     const orci_executor_opts *o = ex->opts;
@@ -193,22 +192,22 @@ static void executor_run_job(worker *wk, const Orchestra__V1__Job *job, Orchestr
  * before it read the stop flag; it stays busy while it holds any job, so the main thread
  * keeps the client open until a job that arrives after stop has been failed back.
  */
-static void executor_serve(worker *wk, Orchestra__V1__Job *job)
+static void executor_serve(worker *wk, orc_job *job)
 {
     executor *ex = wk->ex;
     while (job) {
-        Orchestra__V1__Job *next = NULL;
+        orc_job *next = NULL;
         if (atomic_load(ex->stop)) {
             orc_error e = {0};
-            orci_jobs_fail(ex->client, job, "executor shutting down", true, NULL, NULL, NULL, &e);
-            orci_jobs_free(job);
+            orc_job_fail(ex->client, job, "executor shutting down", true, NULL, NULL, NULL, &e);
+            orc_job_free(job);
             break;
         }
         executor_run_job(wk, job, &next);
         if (next)
             orci_debug("job %lld: handed over with the report of job %lld", (long long)next->job_id,
                        (long long)job->job_id);
-        orci_jobs_free(job);
+        orc_job_free(job);
         job = next;
     }
     atomic_fetch_sub(&ex->busy, 1);
@@ -221,9 +220,9 @@ static void *executor_worker(void *arg)
     int backoff = EXECUTOR_BACKOFF_MIN_MS;
     int last_rc = ORC_OK;
     while (!atomic_load(ex->stop)) {
-        Orchestra__V1__Job *job = NULL;
+        orc_job *job = NULL;
         orc_error e = {0};
-        int rc = orci_jobs_lease(ex->client, &ex->want, ex->wait_ms, &job, &e);
+        int rc = orc_job_lease(ex->client, &ex->want, ex->wait_ms, &job, &e);
         if (rc != ORC_OK) {
             if (atomic_load(ex->stop))
                 break; /* orc_client_close ended the poll */
@@ -319,12 +318,13 @@ static int executor_new(const orci_executor_opts *opts, atomic_bool *stop, execu
         return orc_error_set(err, ORC_FAILED_PRECONDITION,
                              "no functions to serve: no plugin loaded, no --allow-commands and "
                              "no Python package");
-    ex->want = (orci_jobs_want){.executor_id = opts->executor_id,
-                                .functions = ex->functions,
-                                .n_functions = ex->n_functions,
-                                .lease_ms = ex->lease_ms,
-                                .packages = py ? (const char *const *)py->packages : NULL,
-                                .n_packages = py ? py->n_packages : 0};
+    ex->want = (orc_job_offer){.size = sizeof ex->want, /* it sets the Python packages */
+                               .executor_id = opts->executor_id,
+                               .functions = ex->functions,
+                               .n_functions = ex->n_functions,
+                               .lease_ms = ex->lease_ms,
+                               .python_packages = py ? (const char *const *)py->packages : NULL,
+                               .n_python_packages = py ? py->n_packages : 0};
     return ORC_OK;
 }
 
@@ -375,7 +375,7 @@ int orci_executor_run(const orci_executor_opts *opts, atomic_bool *stop, orc_err
         goto out;
     }
     orci_info("serving %zu functions and %zu Python packages with %d workers as %s",
-              ex->n_functions, ex->want.n_packages, n, opts->executor_id);
+              ex->n_functions, ex->want.n_python_packages, n, opts->executor_id);
     for (; started < n; started++) {
         if (pthread_create(&threads[started], NULL, executor_worker, &workers[started]) != 0) {
             rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "cannot start worker threads");

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "call.h"
 #include "crypto.h"
 #include "log.h"
 
@@ -282,7 +281,7 @@ int orci_http_rpc(orc_client *c, const char *method, const orc_creds *creds, con
             snprintf(id, sizeof id, "%s-%d", rc->id, rc->rpcs);
     }
     int64_t t0 = obs_now_ns();
-    int code = orci_call_with_id(c, method, id, creds, body, body_len, reply_body, reply_len, err);
+    int code = orc_call_id(c, method, id, creds, body, body_len, reply_body, reply_len, err);
     /* Only the names of the service's methods reach here (the shim's own code picks them). */
     obs_rpc_done(rc ? rc->obs : NULL, method, code, t0);
     return code;

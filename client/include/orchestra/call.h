@@ -43,6 +43,17 @@ typedef struct orc_creds {
 int orc_call(orc_client *c, const char *method, const orc_creds *creds, const void *body,
              size_t body_len, void **reply_body, size_t *reply_len, orc_error *err);
 
+/*
+ * orc_call_id is orc_call under the caller's request id (NULL or "": a fresh one), for a
+ * gateway whose log lines name the ids of the RPCs it makes: the coordinator logs each call
+ * with its id (orchestra-http passes its X-Request-Id). The id is the call's idempotency key
+ * too: a mutating call repeated under an id already used gets the first call's reply, so each
+ * call needs an id of its own (at most 128 characters).
+ */
+int orc_call_id(orc_client *c, const char *method, const char *request_id, const orc_creds *creds,
+                const void *body, size_t body_len, void **reply_body, size_t *reply_len,
+                orc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

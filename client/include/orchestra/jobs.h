@@ -48,6 +48,18 @@ typedef struct orc_job {
     char *prerequisites;      /* the flat prerequisites dict (spec 3.6), JSON object text */
     int attempt;              /* 1 for the first try */
     int64_t lease_expires_at; /* microseconds since the epoch */
+    /*
+     * What to run (plugins/README.md "Python steps"): "" or "step" is a machine step;
+     * "creation_policy", "abort_completion" and "sample_data" are a workflow's Python hooks,
+     * whose function is execution_function and whose argument is context (JSON text; "" for
+     * a step). An executor that only runs steps never leases the others (it offers no
+     * python_packages).
+     */
+    char *kind;
+    char *context;
+    /* The lease answered a poll that waited: heartbeat once before running the job. An
+     * unacknowledged lease that expires costs the job no attempt. */
+    bool ack_required;
 } orc_job;
 
 /* orc_job_offer is what an executor can run. Borrowed for each call. */
@@ -57,6 +69,10 @@ typedef struct orc_job_offer {
     const char *const *functions; /* the functions it runs ("module.name", "command") */
     size_t n_functions;
     int lease_ms; /* lease length asked for; 0: the coordinator's default */
+    /* Added after the first layout: a program that sets them sets size to sizeof. The
+     * top-level Python packages it imports: their steps and hooks are offered too. */
+    const char *const *python_packages;
+    size_t n_python_packages;
 } orc_job_offer;
 
 /*
