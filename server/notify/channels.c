@@ -45,7 +45,9 @@ static orci_sent email_deliver(void *arg, const orc_event *ev, char *why, size_t
     char *msg = NULL;
     size_t len = 0;
     orci_mail_recipient to = {.username = s->username, .email = s->email};
-    if (kind < 0 || (size_t)kind >= s->n_kinds || !s->email_on[kind])
+    if (kind < 0 || (size_t)kind >= s->n_kinds)
+        snprintf(why, why_size, "%s: no e-mail preference for %s", s->username, ev->type);
+    else if (!s->email_on[kind])
         snprintf(why, why_size, "%s opted out of %s e-mails", s->username,
                  orc_notify_kind_name(kind));
     else if (!s->email[0])
