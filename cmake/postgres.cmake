@@ -47,7 +47,8 @@ if(BUILD_TESTING)
   endforeach()
 
   # The whole integration suite a second time on PostgreSQL (issue 19): the same programs and
-  # scripts, registered as postgres.integration.NAME, with ORC_TEST_STORE=postgres so that
+  # scripts, registered as postgres.integration.NAME (and migrate_store_test.py, which only
+  # makes sense here), with ORC_TEST_STORE=postgres so that
   # the harness (harness_store.c, orc_store.py) gives each daemon a database of its own in the
   # shared cluster. The packaging tests (test_install, test_package) do not touch a store and
   # run once. The environment is test/CMakeLists.txt's ORC_TEST_ENV, which lives in that
@@ -77,7 +78,8 @@ if(BUILD_TESTING)
     set(ORC_PG_PYTESTS test_http_python:http_client_test.py
         test_upstream_client_python:upstream_client_test.py
         test_upstream_import_python:upstream_import_test.py
-        test_notify_settings_python:notify_settings_test.py)
+        test_notify_settings_python:notify_settings_test.py
+        test_migrate_store_python:migrate_store_test.py)
     if(TARGET orchestra_executor)
       list(APPEND ORC_PG_PYTESTS test_webapp_browser:webapp_browser_test.py)
     endif()

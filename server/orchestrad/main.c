@@ -40,6 +40,7 @@
 #include "svc/observe.h"
 #include "svc/server.h"
 #include "store/db.h"
+#include "store/migrate.h"
 #include "store/store.h"
 
 #define DEFAULT_DB "./orchestra-data/orchestra.db"
@@ -62,12 +63,17 @@ static void usage(FILE *f)
         "       orchestrad keys list [--db PATH] [--json]\n"
         "       orchestrad keys revoke KEY_ID [--db PATH]\n"
         "       orchestrad check [--db PATH] [--json]\n"
+        "       orchestrad migrate-store --from FILE --to postgresql://... [--json]\n"
         "\n"
         "The Orchestra coordinator: serves RPC, owns the database, publishes events.\n"
         "\n"
         "`check` verifies the task lifecycle invariants of every task and project in the\n"
         "database and prints each violation; it exits 0 when there is none, 1 when there\n"
         "are violations or the check could not run, 2 on a usage error.\n"
+        "\n"
+        "`migrate-store` copies a SQLite database into a new, empty PostgreSQL database, all\n"
+        "or nothing, every table's rows counted on both sides (no coordinator may serve\n"
+        "either meanwhile; the PostgreSQL user must be a superuser for the copy).\n"
         "\n"
         "options:\n"
         "  --db PATH|URL          database file (default " DEFAULT_DB "), or a PostgreSQL\n"
@@ -737,12 +743,79 @@ static int daemon_main(const daemon_opts *o)
     return daemon_stop(&d, status);
 }
 
+/* migrate_print writes the report: a table per line, or one JSON document. */
+static void migrate_print(const orci_migrate_report *rep, bool json)
+{
+    if (!json) {
+        for (int i = 0; i < rep->n_tables; i++)
+            printf("%-32s %lld\n", rep->tables[i].name, (long long)rep->tables[i].rows);
+        printf("moved %lld rows in %d tables (schema %d), counts verified\n", (long long)rep->rows,
+               rep->n_tables, rep->schema_version);
+        return;
+    }
+    json_t *tables = json_object();
+    for (int i = 0; i < rep->n_tables; i++)
+        json_object_set_new(tables, rep->tables[i].name, json_integer(rep->tables[i].rows));
+    json_t *doc = json_pack("{s:o,s:I,s:i}", "tables", tables, "rows", (json_int_t)rep->rows,
+                            "schema_version", rep->schema_version);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    printf("%s\n", text ? text : "{}");
+    free(text);
+    json_decref(doc);
+}
+
+/* migrate_main: orchestrad migrate-store --from FILE --to URL [--json]. */
+static int migrate_main(int argc, char **argv)
+{
+    const char *from = NULL, *to = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            from = argv[++i];
+        else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+            to = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else
+            return usage_error("migrate-store: unexpected argument %s", argv[i]);
+    }
+    if (from == NULL || to == NULL || orci_pg_is_url(from) || !orci_pg_is_url(to))
+        return usage_error("migrate-store needs --from FILE (SQLite) and --to postgresql://...");
+    orc_error err;
+    orc_error_clear(&err);
+    /* No coordinator may write the file meanwhile: its lock, as orchestrad takes it. */
+    if (access(from, F_OK) == 0 && daemon_lock_db(from, &err) != ORC_OK) {
+        fprintf(stderr, "orchestrad: an orchestrad serves %s: %s\n", from, err.message);
+        return 1;
+    }
+    orci_migrate_report *rep = calloc(1, sizeof *rep);
+    if (rep == NULL) {
+        fprintf(stderr, "orchestrad: out of memory\n");
+        return 1;
+    }
+    int rc = orci_store_migrate(from, to, rep, &err);
+    if (rc == ORC_OK)
+        migrate_print(rep, json);
+    else
+        fprintf(stderr, "orchestrad: migrate-store failed, nothing was moved: %s\n", err.message);
+    free(rep);
+    return rc == ORC_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "keys") == 0) {
         orci_log_init("orchestrad", ORCI_LOG_WARN);
         json_object_seed(0);
         return keys_main(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "migrate-store") == 0) {
+        orci_log_init("orchestrad", ORCI_LOG_WARN);
+        json_object_seed(0);
+        return migrate_main(argc - 1, argv + 1);
     }
     if (argc >= 2 && strcmp(argv[1], "check") == 0) {
         orci_log_init("orchestrad", ORCI_LOG_WARN);
