@@ -204,6 +204,17 @@ static void test_pg_parameters_the_text_skips_or_leaves_untyped(void **state)
     assert_int_equal(orci_pg_row(st, NULL, &err), 1);
     assert_int_equal(orci_pg_col_int(st, 0), 0);
     orci_pg_stmt_free(st);
+    /* The same inside a transaction: the server's first refusal must not abort it. */
+    exec_ok(c, "BEGIN");
+    st = stmt(c, "SELECT count(*) FROM (SELECT 'b' AS d) AS t WHERE ?1 IS NULL OR d >= ?1");
+    orci_pg_bind_null(st, 1);
+    if (orci_pg_row(st, NULL, &err) != 1)
+        fail_msg("in a transaction: %s", err.message);
+    assert_int_equal(orci_pg_col_int(st, 0), 1);
+    orci_pg_stmt_free(st);
+    assert_true(orci_pg_in_transaction(c));
+    exec_ok(c, "SELECT 1");
+    exec_ok(c, "COMMIT");
     orci_pg_close(c);
 }
 

@@ -628,8 +628,10 @@ _Static_assert(sizeof(Oid) == sizeof(unsigned), "Oid is an unsigned int");
 /* indeterminate tells whether res says a parameter's type could not be inferred. */
 static bool indeterminate(const PGresult *res)
 {
+    /* 42P18 for ?1 IS NULL alone; 42P08 when the same parameter also sits where it would get
+     * a type (?1 IS NULL OR date >= ?1): both read "could not determine data type". */
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    return state != NULL && strcmp(state, "42P18") == 0;
+    return state != NULL && (strcmp(state, "42P18") == 0 || strcmp(state, "42P08") == 0);
 }
 
 /* variant_for returns the server-side statement for the current parameter types, preparing
@@ -663,11 +665,32 @@ static int variant_for(orci_pg_stmt *st, const pg_variant **out, orc_error *err)
         memcpy(v->types, types, sizeof(unsigned) * (size_t)st->nparams);
     orci_pg_conn *c = st->conn;
     snprintf(v->name, sizeof v->name, "o%llu", (unsigned long long)++c->next_name);
+    /* A NULL may sit where nothing gives it a type (?1 IS NULL alone): the server refuses
+     * the statement, and inside a transaction that refusal would abort it. A savepoint around
+     * this first try keeps the transaction (one round trip, once per statement and types). */
+    bool guard = false;
+    for (int i = 0; i < st->nparams && !guard; i++)
+        guard = types[i] == 0 && PQtransactionStatus(c->h) == PQTRANS_INTRANS;
+    int guarded = guard ? orci_pg_exec(c, "SAVEPOINT orci_prepare", NULL, err) : ORC_OK;
+    if (guarded != ORC_OK) {
+        free(v->types);
+        return guarded;
+    }
     /* Oid is libpq's unsigned int. */
     PGresult *res = PQprepare(c->h, v->name, st->text, st->nparams, (const Oid *)types);
-    if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR && indeterminate(res)) {
-        /* A NULL in a place that gives it no type (?1 IS NULL alone): as text, then. The
-         * variant keeps the types it was looked up by. */
+    bool retry = res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR && indeterminate(res);
+    if (guard)
+        guarded = orci_pg_exec(c,
+                               retry ? "ROLLBACK TO SAVEPOINT orci_prepare; RELEASE orci_prepare"
+                                     : "RELEASE orci_prepare",
+                               NULL, err);
+    if (guarded != ORC_OK) {
+        PQclear(res);
+        free(v->types);
+        return guarded;
+    }
+    if (retry) {
+        /* As text, then. The variant keeps the types it was looked up by. */
         PQclear(res);
         unsigned *typed = malloc(sizeof(unsigned) * (size_t)st->nparams);
         if (typed == NULL)
