@@ -1090,11 +1090,11 @@ static void store_free(orci_store *s)
     if (s == NULL)
         return;
     checkpointer_stop(s);
-    if (s->wdb != NULL) {
-        if (s->wdb->h != NULL)
-            sqlite3_exec(s->wdb->h, "PRAGMA optimize", NULL, NULL, NULL);
+    /* No PRAGMA optimize here: SQLite 3.40 analyzes a table once and never again, so the
+     * statistics of a young database stayed as it grew and steered the planner to full scans
+     * (schema/0014_no_planner_stats.sql). */
+    if (s->wdb != NULL)
         orci_db_close(s->wdb);
-    }
     if (s->hook_mu_init)
         pthread_mutex_destroy(&s->hook_mu);
     if (s->sync_init) {
