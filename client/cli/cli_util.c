@@ -91,7 +91,8 @@ void orci_cli_print_help(const orci_cli_command *cmd)
     if (cmd->help)
         printf("\n%s", cmd->help);
     printf("\nGlobal options (before or after the command):\n"
-           "  --rpc URL      orchestrad address (else $ORCHESTRA_RPC, else %s)\n"
+           "  --rpc URL[,URL...]  orchestrad address, or the coordinators of one database\n"
+           "                 (else $ORCHESTRA_RPC, else %s)\n"
            "  --json         print exactly one JSON document on stdout\n"
            "  --tls-ca FILE  CA bundle for tls+tcp:// (else $ORCHESTRA_TLS_CA)\n"
            "  --timeout MS   per-call timeout in milliseconds (default 30000)\n"

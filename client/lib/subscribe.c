@@ -592,14 +592,16 @@ int orci_subscription_new_source(const orci_event_source *src, const char *prefi
  * subscription: the SUB protocol frees every message on arrival, so it costs one idle TCP
  * connection and no queue. nng does not close sockets at exit (no atexit in release builds).
  */
+/* Most coordinators in one events URL list (standbys: only the active one binds). */
+#define FEED_MAX_URLS 8
+
 typedef struct feed_conn {
     nng_socket sock;
-    nng_dialer dialer;
-    nng_tls_config *tls;
-    char *url;
-    char *ca;              /* the CA file in use for tls+tcp://, else "" */
-    char *topic;           /* the current subscription, NULL while parked */
-    atomic_bool connected; /* set by the pipe callback on every (re)connection */
+    nng_tls_config *tls[FEED_MAX_URLS]; /* one per tls+tcp:// URL of the list */
+    char *url;                          /* one URL or a comma-separated list */
+    char *ca;                           /* the CA file in use for tls+tcp://, else "" */
+    char *topic;                        /* the current subscription, NULL while parked */
+    atomic_bool connected;              /* set by the pipe callback on every (re)connection */
     struct feed_conn *next_parked;
 } feed_conn;
 
@@ -677,27 +679,28 @@ static void feed_pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
     atomic_store(&conn->connected, true);
 }
 
-/* feed_tls sets up TLS on conn's dialer for a tls+tcp:// URL, verifying with ca. */
-static int feed_tls(feed_conn *conn, const char *ca, orc_error *err)
+/* feed_tls sets up TLS on dialer d for the tls+tcp:// URL url, verifying with ca. */
+static int feed_tls(feed_conn *conn, int i, nng_dialer d, const char *url, const char *ca,
+                    orc_error *err)
 {
     nng_url *u = NULL;
     int rv;
-    if ((rv = nng_tls_config_alloc(&conn->tls, NNG_TLS_MODE_CLIENT)) != 0) {
-        conn->tls = NULL;
+    if ((rv = nng_tls_config_alloc(&conn->tls[i], NNG_TLS_MODE_CLIENT)) != 0) {
+        conn->tls[i] = NULL;
         return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
     }
-    if ((rv = nng_tls_config_ca_file(conn->tls, ca)) != 0)
+    if ((rv = nng_tls_config_ca_file(conn->tls[i], ca)) != 0)
         return orc_error_set(err, ORC_INVALID_ARGUMENT, "cannot load CA file %s: %s", ca,
                              nng_strerror(rv));
-    if ((rv = nng_url_parse(&u, conn->url)) != 0)
-        return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", conn->url,
+    if ((rv = nng_url_parse(&u, url)) != 0)
+        return orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", url,
                              nng_strerror(rv));
-    rv = nng_tls_config_server_name(conn->tls, u->u_hostname);
+    rv = nng_tls_config_server_name(conn->tls[i], u->u_hostname);
     nng_url_free(u);
     if (rv == 0)
-        rv = nng_tls_config_auth_mode(conn->tls, NNG_TLS_AUTH_MODE_REQUIRED);
+        rv = nng_tls_config_auth_mode(conn->tls[i], NNG_TLS_AUTH_MODE_REQUIRED);
     if (rv == 0)
-        rv = nng_dialer_set_ptr(conn->dialer, NNG_OPT_TLS_CONFIG, conn->tls);
+        rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, conn->tls[i]);
     if (rv != 0)
         return orc_error_set(err, ORC_INTERNAL, "cannot set up TLS: %s", nng_strerror(rv));
     return ORC_OK;
@@ -709,12 +712,51 @@ static void feed_free(feed_conn *conn, bool sock_open)
 {
     if (sock_open)
         nng_close(conn->sock);
-    if (conn->tls)
-        nng_tls_config_free(conn->tls);
+    for (int i = 0; i < FEED_MAX_URLS; i++)
+        if (conn->tls[i])
+            nng_tls_config_free(conn->tls[i]);
     free(conn->url);
     free(conn->ca);
     free(conn->topic);
     free(conn);
+}
+
+/*
+ * feed_dial_all dials every URL of conn->url, a comma-separated list when coordinators stand
+ * by (only the active one binds its feed; after a failover the new one's is dialed already).
+ * In the background: the history is read through the RPC client meanwhile, and nng keeps
+ * redialing a feed that is not there yet or goes away.
+ */
+static int feed_dial_all(feed_conn *conn, const char *ca, orc_error *err)
+{
+    char *list = strdup(conn->url), *save = NULL;
+    if (!list)
+        return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
+    int rc = ORC_OK, rv, n = 0;
+    for (char *u = strtok_r(list, ", ", &save); u && rc == ORC_OK;
+         u = strtok_r(NULL, ", ", &save)) {
+        nng_dialer d;
+        if (n == FEED_MAX_URLS)
+            rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "more than %d events URLs in %s",
+                               FEED_MAX_URLS, conn->url);
+        else if ((rv = nng_dialer_create(&d, conn->sock, u)) != 0)
+            rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", u,
+                               nng_strerror(rv));
+        if (rc != ORC_OK)
+            break;
+        nng_dialer_set_ms(d, NNG_OPT_RECONNMINT, SUB_RECONNECT_MIN_MS);
+        nng_dialer_set_ms(d, NNG_OPT_RECONNMAXT, SUB_RECONNECT_MAX_MS);
+        if (ca[0] && (rc = feed_tls(conn, n, d, u, ca, err)) != ORC_OK)
+            break;
+        if ((rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+            rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot dial the event feed %s: %s", u,
+                               nng_strerror(rv));
+        n++;
+    }
+    if (rc == ORC_OK && n == 0)
+        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "no events URL in \"%s\"", conn->url);
+    free(list);
+    return rc;
 }
 
 /* feed_open makes a new connection to url (not subscribed yet) and starts dialing it. */
@@ -744,22 +786,8 @@ static int feed_open(const char *url, const char *ca, feed_conn **out, orc_error
                            nng_strerror(rv));
         goto fail;
     }
-    if ((rv = nng_dialer_create(&conn->dialer, conn->sock, url)) != 0) {
-        rc = orc_error_set(err, ORC_INVALID_ARGUMENT, "invalid events URL %s: %s", url,
-                           nng_strerror(rv));
+    if ((rc = feed_dial_all(conn, ca, err)) != ORC_OK)
         goto fail;
-    }
-    nng_dialer_set_ms(conn->dialer, NNG_OPT_RECONNMINT, SUB_RECONNECT_MIN_MS);
-    nng_dialer_set_ms(conn->dialer, NNG_OPT_RECONNMAXT, SUB_RECONNECT_MAX_MS);
-    if (ca[0] && (rc = feed_tls(conn, ca, err)) != ORC_OK)
-        goto fail;
-    /* Dial in the background: the history is read through the RPC client meanwhile, and nng
-     * keeps redialing a feed that is not there yet or goes away. */
-    if ((rv = nng_dialer_start(conn->dialer, NNG_FLAG_NONBLOCK)) != 0) {
-        rc = orc_error_set(err, ORC_UNAVAILABLE, "cannot dial the event feed %s: %s", url,
-                           nng_strerror(rv));
-        goto fail;
-    }
     *out = conn;
     return ORC_OK;
 

@@ -37,9 +37,10 @@ static void main_usage(FILE *f)
         "\n"
         "Turns the event feed into upstream's e-mails (to the workers concerned, as each\n"
         "chose) and signed webhook deliveries, at least once and in order per target.\n"
-        "  --rpc URL              orchestrad's RPC endpoint (default $ORCHESTRA_RPC, else\n"
+        "  --rpc URL[,URL...]     orchestrad's RPC endpoint, or the coordinators of one\n"
+        "                         database (default $ORCHESTRA_RPC, else\n"
         "                         " ORC_DEFAULT_RPC_URL ")\n"
-        "  --events URL           orchestrad's event feed (default $ORCHESTRA_EVENTS, else\n"
+        "  --events URL[,URL...]  orchestrad's event feed(s) (default $ORCHESTRA_EVENTS, else\n"
         "                         " ORC_DEFAULT_EVENTS_URL ")\n"
         "  --tls-ca FILE          CA bundle for tls+tcp:// coordinator endpoints\n"
         "  --state DIR            delivery state (made when missing; default ./" MAIN_DEFAULT_STATE

@@ -43,6 +43,7 @@ typedef struct fixture {
     char b_log[400];
     char a_url[400];
     char b_url[128];
+    char events[200]; /* both coordinators' event feeds, a list */
     orc_exec ex;
     pid_t child;
 } fixture;
@@ -59,6 +60,7 @@ static int setup(void **state)
     snprintf(f->b_url, sizeof f->b_url, "tcp://127.0.0.1:%d", orc_test_free_port());
     snprintf(events, sizeof events, "tcp://127.0.0.1:%d", orc_test_free_port());
     snprintf(f->b_log, sizeof f->b_log, "%s/orchestrad-b.log", f->h.dir);
+    snprintf(f->events, sizeof f->events, "%.63s,%.63s", f->h.events_url, events);
     const char *argv[] = {orc_test_env("ORC_ORCHESTRAD"),
                           "--dev",
                           "--db",
@@ -218,13 +220,30 @@ static void every_acked_project_ran_once(fixture *f, const char *acks, const cha
     fclose(fp);
 }
 
-static void events_have_no_gap(fixture *f)
+/*
+ * events_have_no_gap: the seqs in the database run without a gap, and a subscriber given both
+ * coordinators' feeds (opened before the kill) got every one of them once, in order.
+ */
+static void events_have_no_gap(fixture *f, orc_subscription *sub)
 {
     int64_t n = sql_int(&f->h, "SELECT count(*) FROM events");
     int64_t lo = sql_int(&f->h, "SELECT min(seq) FROM events");
     int64_t hi = sql_int(&f->h, "SELECT max(seq) FROM events");
     assert_true(n > 0);
     assert_int_equal(hi - lo + 1, n);
+    int64_t prev = 0;
+    while (prev < hi) {
+        orc_event *ev = NULL;
+        orc_error err = {0};
+        int rc = orc_subscription_next(sub, WAIT_MS, &ev, &err);
+        if (rc != ORC_OK)
+            fail_msg("subscription after seq %" PRId64 " of %" PRId64 ": %s", prev, hi,
+                     err.message);
+        if (ev->seq != prev + 1)
+            fail_msg("subscription: seq %" PRId64 " after %" PRId64, ev->seq, prev);
+        prev = ev->seq;
+        orc_event_free(ev);
+    }
 }
 
 /* ---- the test ---------------------------------------------------------------------- */
@@ -289,6 +308,12 @@ static void test_sigkill_of_the_active_coordinator_loses_nothing(void **state)
     int64_t assignment = 0;
     int64_t task = orc_flow_task_new(&f->h, &w, "entry_level", &assignment);
     assert_true(task > 0 && assignment > 0);
+    orc_client *rpc = NULL;
+    assert_int_equal(orc_harness_client_dev(&f->h, &rpc), ORC_OK);
+    orc_subscribe_opts so = {.size = sizeof so, .events_url = f->events};
+    orc_subscription *sub = NULL;
+    orc_error serr = {0};
+    assert_int_equal(orc_subscription_new(&so, rpc, &sub, &serr), ORC_OK);
 
     f->child = fork();
     assert_true(f->child >= 0);
@@ -333,7 +358,9 @@ static void test_sigkill_of_the_active_coordinator_loses_nothing(void **state)
     assert_non_null(strstr(text, "markZ"));
     assert_null(strstr(strstr(text, "markA") + 1, "markA"));
     free(text);
-    events_have_no_gap(f);
+    events_have_no_gap(f, sub);
+    orc_subscription_destroy(sub);
+    orc_client_destroy(rpc);
     orc_flow_expect_consistent(&f->h);
 }
 
