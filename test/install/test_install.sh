@@ -127,6 +127,7 @@ rpc=tcp://127.0.0.1:$(free_port)
 events=tcp://127.0.0.1:$(free_port)
 http_port=$(free_port)
 page_port=$(free_port)
+metrics_port=$(free_port)
 conf=$prefix/etc/orchestra
 mkdir -p "$work/www" "$work/state"
 printf '<html><body><img src="a.png"></body></html>' >"$work/www/index.html"
@@ -134,7 +135,8 @@ printf 'png' >"$work/www/a.png"
 (cd "$work/www" && exec python3 -m http.server "$page_port" --bind 127.0.0.1 >"$work/www.log" 2>&1) &
 pids="$pids $!"
 "$prefix/bin/orchestrad" --config "$conf/orchestrad.conf" --dev --db "$work/state/o.db" \
-    --rpc "$rpc" --events "$events" >"$work/orchestrad.log" 2>&1 &
+    --rpc "$rpc" --events "$events" --metrics-listen "127.0.0.1:$metrics_port" \
+    >"$work/orchestrad.log" 2>&1 &
 pids="$pids $!"
 ORCHESTRA_RPC=$rpc ORCHESTRA_API_KEY=orchestra-user ORCHESTRA_API_SECRET=CHANGEME
 export ORCHESTRA_RPC ORCHESTRA_API_KEY ORCHESTRA_API_SECRET
@@ -177,4 +179,39 @@ until curl -fs "http://127.0.0.1:$http_port/orchestra/api/status/" >/dev/null; d
     [ $i -lt 100 ] || fail "orchestra-http did not answer"
     sleep 0.1
 done
+# After the run, both /metrics show the families with the run's values: the executor's
+# completed job, the step's commits, the open rate task, the shim's status requests.
+curl -fs "http://127.0.0.1:$metrics_port/metrics" >"$work/orchestrad.metrics" ||
+    fail "orchestrad's /metrics"
+curl -fs "http://127.0.0.1:$http_port/metrics" >"$work/http.metrics" || fail "orchestra-http's /metrics"
+python3 - "$work/orchestrad.metrics" "$work/http.metrics" <<'PY' || fail "the metrics after a run"
+import re, sys
+def samples(path):
+    out = {}
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        name, value = line.rsplit(" ", 1)
+        out[name] = float(value)
+    return out
+def total(s, family, **labels):
+    want = ['%s="%s"' % kv for kv in labels.items()]
+    return sum(v for k, v in s.items()
+               if re.match(family + r"(\{|$)", k) and all(w in k for w in want))
+d, h = samples(sys.argv[1]), samples(sys.argv[2])
+checks = [
+    ("CompleteJob requests", total(d, "orchestra_rpc_requests_total", method="CompleteJob", code="OK") >= 1),
+    ("commit durations", total(d, "orchestra_store_commit_duration_seconds_count") >= 1),
+    ("commit batches", total(d, "orchestra_store_commit_batch_size_count") >= 1),
+    ("the open rate task", total(d, "orchestra_open_tasks") >= 1),
+    ("the event seq", total(d, "orchestra_events_last_seq") >= 1),
+    ("orchestrad's build info", total(d, "orchestra_build_info", program="orchestrad") == 1),
+    ("orchestrad's resident memory", total(d, "process_resident_memory_bytes") > 0),
+    ("the shim's status requests", total(h, "orchestra_http_requests_total") >= 1),
+    ("the shim's coordinator calls", total(h, "orchestra_http_rpc_calls_total") >= 1),
+]
+bad = [what for what, ok in checks if not ok]
+if bad:
+    sys.exit("test_install: metrics missing or wrong: " + ", ".join(bad))
+PY
 echo "test_install: ok"
