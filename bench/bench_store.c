@@ -4,7 +4,13 @@
  * synchronous=FULL, both driven by the same number of threads.
  *
  * Prints: name value unit [ratio-to-baseline].
+ *
+ * With ORC_BENCH_PG_HOST and ORC_BENCH_PG_PORT (benchlib.h, bench/stores.sh) the store is a new
+ * PostgreSQL database of that server instead, the baseline one autocommitted INSERT per write
+ * over a libpq connection per thread (synchronous_commit on), and the figures are named
+ * store.pg.*.
  */
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -12,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "clock.h"
 #include "log.h"
+#include "store/db.h"
 #include "store/store.h"
 
 #define THREADS 8
@@ -34,7 +42,7 @@ typedef struct insert_arg {
 static int insert_job(orci_db *db, void *arg, orc_error *err)
 {
     const insert_arg *a = arg;
-    sqlite3_stmt *st =
+    orci_stmt *st =
         orci_db_stmt(db, "INSERT INTO bench(thread, seq, payload) VALUES (?, ?, ?)", err);
     if (st == NULL)
         return err->code;
@@ -47,6 +55,11 @@ static int insert_job(orci_db *db, void *arg, orc_error *err)
 static int create_table(orci_db *db, void *arg, orc_error *err)
 {
     (void)arg;
+    if (orci_db_is_pg(db))
+        return orci_db_exec(db,
+                            "CREATE TABLE IF NOT EXISTS bench(thread BIGINT, seq BIGINT, "
+                            "payload TEXT)",
+                            err);
     return orci_db_exec(db,
                         "CREATE TABLE IF NOT EXISTS bench(thread INTEGER, seq INTEGER, "
                         "payload TEXT) STRICT",
@@ -62,6 +75,33 @@ static void *store_writer(void *p)
         if (orci_store_write(c->store, insert_job, &a, &err) != ORC_OK)
             c->failures++;
     }
+    return NULL;
+}
+
+/* pg_plain_writer is the baseline on PostgreSQL: one autocommitted INSERT per write. */
+static void *pg_plain_writer(void *p)
+{
+    bench_ctx *c = p;
+    PGconn *db = PQconnectdb(c->path);
+    if (PQstatus(db) != CONNECTION_OK) {
+        c->failures += WRITES_PER_THREAD;
+        PQfinish(db);
+        return NULL;
+    }
+    PQclear(PQexec(db, "SET synchronous_commit = on"));
+    for (int i = 0; i < WRITES_PER_THREAD; i++) {
+        char thread[16], seq[16];
+        snprintf(thread, sizeof thread, "%d", c->thread);
+        snprintf(seq, sizeof seq, "%d", i);
+        const char *vals[] = {thread, seq, "{\"status\":\"Processing\"}"};
+        PGresult *r =
+            PQexecParams(db, "INSERT INTO bench(thread, seq, payload) VALUES ($1, $2, $3)", 3, NULL,
+                         vals, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            c->failures++;
+        PQclear(r);
+    }
+    PQfinish(db);
     return NULL;
 }
 
@@ -117,8 +157,11 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    char path[256];
+    char path[320], pg_name[64] = "";
     snprintf(path, sizeof path, "%s/bench.db", dir);
+    bool pg = bl_pg_enabled();
+    if (pg && bl_pg_create("orc_bench_store", path, sizeof path, pg_name, sizeof pg_name) != 0)
+        return 1;
 
     orc_error err;
     orci_store *store = NULL;
@@ -130,12 +173,15 @@ int main(void)
     }
 
     int failures = 0;
-    double baseline = run_threads(plain_writer, NULL, path, &failures);
+    double baseline = run_threads(pg ? pg_plain_writer : plain_writer, NULL, path, &failures);
     double grouped = run_threads(store_writer, store, path, &failures);
     orci_store_close(store);
+    if (pg)
+        bl_pg_drop(pg_name);
 
-    printf("store.durable_writes.txn_per_write %.0f writes/s (baseline)\n", baseline);
-    printf("store.durable_writes.group_commit %.0f writes/s ratio %.2f\n", grouped,
+    const char *name = pg ? "store.pg" : "store";
+    printf("%s.durable_writes.txn_per_write %.0f writes/s (baseline)\n", name, baseline);
+    printf("%s.durable_writes.group_commit %.0f writes/s ratio %.2f\n", name, grouped,
            grouped / baseline);
     if (failures)
         fprintf(stderr, "bench_store: %d writes failed\n", failures);

@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <libpq-fe.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -443,10 +444,57 @@ int bl_client(const char *rpc_url, const char *key, int timeout_ms, orc_client *
     return -1;
 }
 
+bool bl_pg_enabled(void)
+{
+    const char *h = getenv("ORC_BENCH_PG_HOST"), *p = getenv("ORC_BENCH_PG_PORT");
+    return h != NULL && h[0] != '\0' && p != NULL && p[0] != '\0';
+}
+
+/* bl_pg_admin runs one statement on the server's postgres database; 0 on success. */
+static int bl_pg_admin(const char *sql)
+{
+    char conninfo[512];
+    snprintf(conninfo, sizeof conninfo, "host=%s port=%s user=postgres dbname=postgres",
+             getenv("ORC_BENCH_PG_HOST"), getenv("ORC_BENCH_PG_PORT"));
+    PGconn *c = PQconnectdb(conninfo);
+    PGresult *r = c != NULL && PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    int ok = r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "bench: %s: %s", sql, c != NULL ? PQerrorMessage(c) : "no memory\n");
+    PQclear(r);
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+int bl_pg_create(const char *prefix, char *url, size_t url_size, char *name, size_t name_size)
+{
+    static int counter;
+    snprintf(name, name_size, "%s_%d_%d", prefix, (int)getpid(), ++counter);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'",
+             name);
+    if (bl_pg_admin(sql) != 0)
+        return -1;
+    snprintf(url, url_size, "postgresql://postgres@/%s?host=%s&port=%s", name,
+             getenv("ORC_BENCH_PG_HOST"), getenv("ORC_BENCH_PG_PORT"));
+    return 0;
+}
+
+void bl_pg_drop(const char *name)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    (void)bl_pg_admin(sql);
+}
+
 int bl_daemon_start(bl_daemon *d, const char *binary, const char *dir, const char *const *extra)
 {
     memset(d, 0, sizeof *d);
     snprintf(d->db, sizeof d->db, "%s/orchestra.db", dir);
+    if (bl_pg_enabled() &&
+        bl_pg_create("orc_bench", d->db, sizeof d->db, d->pg_name, sizeof d->pg_name) != 0)
+        return -1;
     snprintf(d->log, sizeof d->log, "%s/orchestrad.log", dir);
     snprintf(d->rpc_url, sizeof d->rpc_url, "tcp://127.0.0.1:%d", bl_free_port());
     snprintf(d->events_url, sizeof d->events_url, "tcp://127.0.0.1:%d", bl_free_port());
@@ -486,6 +534,10 @@ int bl_daemon_stop(bl_daemon *d)
         return 0;
     int code = bl_stop(d->pid, BL_DAEMON_STOP_MS);
     d->pid = 0;
+    if (d->pg_name[0] != '\0') {
+        bl_pg_drop(d->pg_name);
+        d->pg_name[0] = '\0';
+    }
     if (code != 0) {
         fprintf(stderr, "bench: orchestrad stopped with status %d\n", code);
         bl_print_log(d->log);

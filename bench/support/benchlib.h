@@ -137,12 +137,24 @@ int64_t bl_tree_switches(pid_t pid);
 
 /* bl_daemon is one orchestrad on a scratch database. Zero it before bl_daemon_start. */
 typedef struct bl_daemon {
-    char db[320];
+    char db[320];     /* the file, or a PostgreSQL URL (bl_pg_enabled) */
+    char pg_name[64]; /* the PostgreSQL database made for it, "" on SQLite */
     char log[320];
     char rpc_url[64];
     char events_url[64];
     pid_t pid;
 } bl_daemon;
+
+/*
+ * PostgreSQL (issue 19): with ORC_BENCH_PG_HOST (a server's socket folder or host) and
+ * ORC_BENCH_PG_PORT set, bl_daemon_start runs orchestrad on a new database of that server
+ * (user postgres, C collation), dropped by bl_daemon_stop; bench/stores.sh sets them.
+ * bl_pg_create makes such a database: its URL in url and its name in name; 0 on success,
+ * -1 after printing why. bl_pg_drop drops it (closing its sessions).
+ */
+bool bl_pg_enabled(void);
+int bl_pg_create(const char *prefix, char *url, size_t url_size, char *name, size_t name_size);
+void bl_pg_drop(const char *name);
 
 #define BL_MAX_EXTRA_ARGS 8
 
