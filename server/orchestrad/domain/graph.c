@@ -35,6 +35,8 @@ static void graph_free(orci_graph *g)
     for (size_t i = 0; i < g->n; i++) {
         orci_graph_step *s = &g->v[i];
         free(s->slug);
+        free(s->name);
+        free(s->description);
         free(s->assignment_policy);
         free(s->creation_policy);
         free(s->execution_function);
@@ -147,10 +149,13 @@ static bool read_step(orci_stmt *st, orci_graph_step *s)
     s->creation_policy = strdup(orci_col_text(st, 5));
     s->execution_function = strdup(orci_col_text(st, 6));
     s->retry_policy = strdup(orci_col_text(st, 7));
+    s->name = strdup(orci_col_text(st, 8));
+    s->description = strdup(orci_col_text(st, 9));
     if (s->execution_function != NULL)
         s->function = orci_graph_function_name(s->execution_function);
     return s->slug != NULL && s->assignment_policy != NULL && s->creation_policy != NULL &&
-           s->execution_function != NULL && s->retry_policy != NULL && s->function != NULL;
+           s->execution_function != NULL && s->retry_policy != NULL && s->function != NULL &&
+           s->name != NULL && s->description != NULL;
 }
 
 static int read_steps(orci_db *db, orci_graph *g, orc_error *err)
@@ -159,7 +164,8 @@ static int read_steps(orci_db *db, orci_graph *g, orc_error *err)
     orci_stmt *st = orci_db_stmt(db,
                                  "SELECT id, slug, is_human, completion_ends_project,"
                                  " assignment_policy, creation_policy, execution_function,"
-                                 " retry_policy FROM steps WHERE workflow_version_id = ?1"
+                                 " retry_policy, name, description FROM steps"
+                                 " WHERE workflow_version_id = ?1"
                                  " ORDER BY position, id",
                                  err);
     if (st == NULL)

@@ -32,6 +32,7 @@
 typedef struct orci_graph_step {
     int64_t id;
     char *slug;
+    char *name, *description; /* as the version states them (project_information's steps) */
     bool is_human;
     bool completion_ends_project;
     char *assignment_policy;  /* JSON text */

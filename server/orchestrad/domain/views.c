@@ -130,152 +130,6 @@ static int finish(json_t *root, char **json, orc_error *err)
 
 /* ---- the step graph of a workflow version -------------------------------------------- */
 
-typedef struct step_node {
-    int64_t id;
-    char *slug, *name, *description;
-    bool is_human;
-    size_t *deps; /* creation dependencies, as indexes, ascending (version order) */
-    size_t ndeps;
-    size_t *dependents; /* steps depending on this one, ascending */
-    size_t ndependents;
-} step_node;
-
-typedef struct step_key {
-    int64_t id;
-    size_t index;
-} step_key;
-
-/* step_graph is the steps of one version in version order (position, then id). */
-typedef struct step_graph {
-    step_node *v;
-    size_t n;
-    step_key *by_id; /* n entries sorted by id, for graph_index */
-} step_graph;
-
-static void graph_fini(step_graph *g)
-{
-    for (size_t i = 0; i < g->n; i++) {
-        free(g->v[i].slug);
-        free(g->v[i].name);
-        free(g->v[i].description);
-        free(g->v[i].deps);
-        free(g->v[i].dependents);
-    }
-    free(g->v);
-    free(g->by_id);
-    g->v = NULL;
-    g->by_id = NULL;
-    g->n = 0;
-}
-
-static int cmp_key(const void *a, const void *b)
-{
-    int64_t x = ((const step_key *)a)->id, y = ((const step_key *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-/* graph_index finds the index of a step id; SIZE_MAX if it is not in the version. */
-static size_t graph_index(const step_graph *g, int64_t id)
-{
-    if (g->by_id == NULL)
-        return SIZE_MAX;
-    step_key key = {.id = id};
-    const step_key *k = bsearch(&key, g->by_id, g->n, sizeof key, cmp_key);
-    return k != NULL ? k->index : SIZE_MAX;
-}
-
-static int cmp_size(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static bool append_index(size_t **arr, size_t *n, size_t value)
-{
-    size_t *grown = realloc(*arr, (*n + 1) * sizeof **arr);
-    if (grown == NULL)
-        return false;
-    grown[(*n)++] = value;
-    *arr = grown;
-    return true;
-}
-
-/*
- * graph_load reads the steps and creation dependencies of a version; with names false the
- * steps' names and descriptions are left NULL (the prerequisites of every leased job need
- * only ids, slugs and dependencies).
- */
-static int graph_load(orci_db *db, int64_t version_id, bool names, step_graph *g, orc_error *err)
-{
-    memset(g, 0, sizeof *g);
-    size_t cap = 0;
-    orci_stmt *st = orci_db_stmt(db,
-                                 "SELECT id, slug, name, description, is_human FROM steps"
-                                 " WHERE workflow_version_id = ?1 ORDER BY position, id",
-                                 err);
-    if (st == NULL)
-        return ORC_INTERNAL;
-    orci_bind_int(st, 1, version_id);
-    int r;
-    while ((r = orci_db_row(db, st, err)) == 1) {
-        if (!orci_grow(&g->v, &cap, g->n + 1, sizeof *g->v))
-            goto oom;
-        step_node *s = &g->v[g->n];
-        memset(s, 0, sizeof *s);
-        g->n++;
-        s->id = orci_col_int(st, 0);
-        s->is_human = orci_col_int(st, 4) != 0;
-        s->slug = strdup(orci_col_text(st, 1));
-        if (names) {
-            s->name = strdup(orci_col_text(st, 2));
-            s->description = strdup(orci_col_text(st, 3));
-        }
-        if (s->slug == NULL || (names && (s->name == NULL || s->description == NULL)))
-            goto oom;
-    }
-    if (r < 0)
-        goto fail;
-    g->by_id = malloc((g->n + 1) * sizeof *g->by_id);
-    if (g->by_id == NULL)
-        goto oom;
-    for (size_t i = 0; i < g->n; i++)
-        g->by_id[i] = (step_key){.id = g->v[i].id, .index = i};
-    qsort(g->by_id, g->n, sizeof *g->by_id, cmp_key);
-
-    st = orci_db_stmt(db,
-                      "SELECT d.step_id, d.depends_on_id FROM step_creation_deps d"
-                      " JOIN steps s ON s.id = d.step_id WHERE s.workflow_version_id = ?1",
-                      err);
-    if (st == NULL)
-        goto fail;
-    orci_bind_int(st, 1, version_id);
-    while ((r = orci_db_row(db, st, err)) == 1) {
-        size_t from = graph_index(g, orci_col_int(st, 0));
-        size_t to = graph_index(g, orci_col_int(st, 1));
-        if (from == SIZE_MAX || to == SIZE_MAX)
-            continue; /* a dependency outside the version: the loader never writes one */
-        if (!append_index(&g->v[from].deps, &g->v[from].ndeps, to) ||
-            !append_index(&g->v[to].dependents, &g->v[to].ndependents, from))
-            goto oom;
-    }
-    if (r < 0)
-        goto fail;
-    for (size_t i = 0; i < g->n; i++) {
-        if (g->v[i].ndeps > 1)
-            qsort(g->v[i].deps, g->v[i].ndeps, sizeof(size_t), cmp_size);
-        if (g->v[i].ndependents > 1)
-            qsort(g->v[i].dependents, g->v[i].ndependents, sizeof(size_t), cmp_size);
-    }
-    return ORC_OK;
-oom:
-    orci_stmt_reset(st);
-    graph_fini(g);
-    return out_of_memory(err);
-fail:
-    graph_fini(g);
-    return orci_db_code(err);
-}
-
 /*
  * graph_bfs_order writes the upstream step order into order[g->n]: a queue seeded with the
  * steps that have no creation dependencies (version order); each emitted step enqueues, in
@@ -284,7 +138,7 @@ fail:
  * upstream). Steps never reached (only possible with a dependency cycle, which the loader
  * refuses) are appended in version order so that no step is lost.
  */
-static int graph_bfs_order(const step_graph *g, size_t *order, orc_error *err)
+static int graph_bfs_order(const orci_graph *g, size_t *order, orc_error *err)
 {
     bool *queued = calloc(g->n + 1, sizeof *queued);
     if (queued == NULL)
@@ -296,7 +150,7 @@ static int graph_bfs_order(const step_graph *g, size_t *order, orc_error *err)
             queued[i] = true;
         }
     for (size_t head = 0; head < tail; head++) {
-        const step_node *s = &g->v[order[head]];
+        const orci_graph_step *s = &g->v[order[head]];
         for (size_t k = 0; k < s->ndependents; k++) {
             size_t d = s->dependents[k];
             if (!queued[d]) {
@@ -541,7 +395,7 @@ static json_t *project_object(orci_db *db, int64_t project_id, bool head, int64_
 }
 
 /* steps_array renders the steps in upstream's order; head adds each step's id and name. */
-static json_t *steps_array(const step_graph *g, bool head, orc_error *err)
+static json_t *steps_array(const orci_graph *g, bool head, orc_error *err)
 {
     size_t *order = malloc((g->n + 1) * sizeof *order);
     json_t *steps = json_array();
@@ -550,7 +404,7 @@ static json_t *steps_array(const step_graph *g, bool head, orc_error *err)
     if (graph_bfs_order(g, order, err) != ORC_OK)
         goto fail;
     for (size_t i = 0; i < g->n; i++) {
-        const step_node *s = &g->v[order[i]];
+        const orci_graph_step *s = &g->v[order[i]];
         json_t *o = json_object();
         bool ok = o != NULL;
         if (head)
@@ -778,16 +632,16 @@ fail:
 static int project_document(orci_db *db, int64_t project_id, bool head, json_t **out,
                             orc_error *err)
 {
-    step_graph g = {0};
+    orci_graph *g = NULL; /* the version's cached graph (graph.h) */
     json_t *root = NULL, *steps = NULL, *tasks = NULL;
     int64_t version_id = 0;
     *out = NULL;
     json_t *project = project_object(db, project_id, head, &version_id, err);
     if (project == NULL)
         goto fail;
-    if (graph_load(db, version_id, true, &g, err) != ORC_OK)
+    if (orci_graph_get(db, version_id, &g, err) != ORC_OK)
         goto fail;
-    if ((steps = steps_array(&g, head, err)) == NULL ||
+    if ((steps = steps_array(g, head, err)) == NULL ||
         (tasks = tasks_object(db, project_id, head, err)) == NULL)
         goto fail;
     root = json_object();
@@ -801,14 +655,14 @@ static int project_document(orci_db *db, int64_t project_id, bool head, json_t *
         out_of_memory(err);
         goto fail;
     }
-    graph_fini(&g);
+    orci_graph_release(g);
     *out = root;
     return ORC_OK;
 fail:
     json_decref(project);
     json_decref(steps);
     json_decref(tasks);
-    graph_fini(&g);
+    orci_graph_release(g);
     return orci_db_code(err);
 }
 
