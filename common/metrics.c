@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vec.h"
+
 #define METRICS_NUM_MAX 48
 
 const double orci_metrics_duration_buckets[] = {
@@ -422,16 +424,8 @@ int orci_metrics_on_collect(orci_metrics *m, orci_metrics_collect_fn fn, void *a
         return ORC_OK;
     pthread_mutex_lock(&m->mu);
     int rc = ORC_OK;
-    if (m->n_collectors == m->cap_collectors) {
-        size_t cap = m->cap_collectors ? m->cap_collectors * 2 : 4;
-        metrics_collector *nv = realloc(m->collectors, cap * sizeof *nv);
-        if (!nv)
-            rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
-        else {
-            m->collectors = nv;
-            m->cap_collectors = cap;
-        }
-    }
+    if (!orci_grow(&m->collectors, &m->cap_collectors, m->n_collectors + 1, sizeof *m->collectors))
+        rc = orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     if (rc == ORC_OK)
         m->collectors[m->n_collectors++] = (metrics_collector){fn, arg};
     pthread_mutex_unlock(&m->mu);

@@ -10,6 +10,7 @@
 #include "store/db.h"
 #include "store/dbutil.h"
 #include "store/events.h"
+#include "vec.h"
 
 static const char *const KINDS[ORCI_NOTIFY_KINDS] = {
     "assigned", "under_review", "returned", "ready_for_rereview", "complete", "ended",
@@ -284,14 +285,8 @@ int orci_webhook_list(orci_db *db, orci_webhook_row **rows, size_t *n, orc_error
     size_t cap = 0;
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            orci_webhook_row *grown = realloc(*rows, ncap * sizeof *grown);
-            if (grown == NULL)
-                goto oom;
-            *rows = grown;
-            cap = ncap;
-        }
+        if (!orci_grow(rows, &cap, *n + 1, sizeof **rows))
+            goto oom;
         if (!row_fill(st, &(*rows)[(*n)++]))
             goto oom;
     }

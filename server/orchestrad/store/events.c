@@ -15,6 +15,7 @@
 #include "json.h"
 #include "log.h"
 #include "store/model.h"
+#include "vec.h"
 
 static int oom(orc_error *err)
 {
@@ -384,18 +385,12 @@ static int task_workers(orci_db *db, int64_t task_id, int64_t **out, size_t *n, 
     size_t cap = 0;
     int r;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        if (*n == cap) {
-            size_t ncap = cap == 0 ? 4 : cap * 2;
-            int64_t *grown = realloc(*out, ncap * sizeof *grown);
-            if (grown == NULL) {
-                orci_stmt_reset(st);
-                free(*out);
-                *out = NULL;
-                *n = 0;
-                return oom(err);
-            }
-            *out = grown;
-            cap = ncap;
+        if (!orci_grow(out, &cap, *n + 1, sizeof **out)) {
+            orci_stmt_reset(st);
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            return oom(err);
         }
         (*out)[(*n)++] = orci_col_int(st, 0);
     }
@@ -741,15 +736,9 @@ int orci_events_list(orci_db *db, int64_t after_seq, const char *prefix, bool ex
     size_t cnt = 0, cap = 0;
     int r, code = ORC_OK;
     while ((r = orci_db_row(db, st, err)) == 1) {
-        if (cnt == cap) {
-            size_t ncap = cap == 0 ? 16 : cap * 2;
-            Orchestra__V1__Event **grown = realloc(evs, ncap * sizeof *grown);
-            if (grown == NULL) {
-                code = oom(err);
-                break;
-            }
-            evs = grown;
-            cap = ncap;
+        if (!orci_grow(&evs, &cap, cnt + 1, sizeof *evs)) {
+            code = oom(err);
+            break;
         }
         if ((evs[cnt] = event_from_row(st)) == NULL) {
             code = oom(err);
