@@ -825,11 +825,29 @@ static void rpc_join(orci_rpc *r)
         pthread_join(r->poller, NULL);
 }
 
+/* rpc_socket_open opens the REP socket, caps its messages, watches its connections closing
+ * (rpc_pipe_cb) and listens on opts->url. */
+static int rpc_socket_open(orci_rpc *r, const orci_rpc_opts *opts, size_t max_message,
+                           orc_error *err)
+{
+    int rv = nng_rep0_open(&r->sock);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot open the RPC socket: %s", nng_strerror(rv));
+    r->sock_open = true;
+    rv = nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, max_message);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot cap the message size: %s",
+                             nng_strerror(rv));
+    rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, rpc_pipe_cb, r);
+    if (rv != 0)
+        return orc_error_set(err, ORC_INTERNAL, "cannot watch connections: %s", nng_strerror(rv));
+    return orci_listen(r->sock, opts->url, opts->tls_cert_file, opts->tls_key_file, err);
+}
+
 int orci_rpc_start(orci_server *srv, const orci_rpc_opts *opts, orci_rpc **out, orc_error *err)
 {
     *out = NULL;
     int rc;
-    int rv;
     orci_rpc *r = calloc(1, sizeof *r);
     if (!r)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
@@ -879,24 +897,7 @@ int orci_rpc_start(orci_server *srv, const orci_rpc_opts *opts, orci_rpc **out, 
     if (rc != ORC_OK)
         goto fail;
 
-    rv = nng_rep0_open(&r->sock);
-    if (rv != 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "cannot open the RPC socket: %s", nng_strerror(rv));
-        goto fail;
-    }
-    r->sock_open = true;
-    rv = nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, max_message);
-    if (rv != 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "cannot cap the message size: %s", nng_strerror(rv));
-        goto fail;
-    }
-    rv = nng_pipe_notify(r->sock, NNG_PIPE_EV_REM_POST, rpc_pipe_cb, r);
-    if (rv != 0) {
-        rc = orc_error_set(err, ORC_INTERNAL, "cannot watch connections: %s", nng_strerror(rv));
-        goto fail;
-    }
-    rc = orci_listen(r->sock, opts->url, opts->tls_cert_file, opts->tls_key_file, err);
-    if (rc != ORC_OK)
+    if ((rc = rpc_socket_open(r, opts, max_message, err)) != ORC_OK)
         goto fail;
 
     for (int i = 0; i < r->target; i++) {
