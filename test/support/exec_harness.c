@@ -76,6 +76,33 @@ static void exec_number_arg(const char **argv, size_t *n, const char *flag, int 
     argv[(*n)++] = buf;
 }
 
+/* exec_wait_ready waits for the started executor's "plugins loaded" line; 0, or -1 (its log
+ * printed, the process gone) when it exited or did not get there in time. */
+static int exec_wait_ready(orc_exec *ex)
+{
+    int64_t deadline = orc_test_now_ms() + ORC_EXEC_START_TIMEOUT_MS;
+    for (;;) {
+        if (orc_exec_log_count(ex, "plugins loaded") > 0)
+            return 0;
+        int status;
+        if (waitpid(ex->pid, &status, WNOHANG) == ex->pid) {
+            ex->pid = 0;
+            fprintf(stderr, "exec_harness: executor %s exited (%d) before it was ready\n", ex->name,
+                    exec_status_code(status));
+            orc_exec_print_log(ex);
+            return -1;
+        }
+        if (orc_test_now_ms() >= deadline)
+            break;
+        orc_test_sleep_ms(20);
+    }
+    fprintf(stderr, "exec_harness: executor %s not ready after %d ms\n", ex->name,
+            ORC_EXEC_START_TIMEOUT_MS);
+    orc_exec_kill(ex);
+    orc_exec_print_log(ex);
+    return -1;
+}
+
 int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *opts, orc_exec *ex)
 {
     char binary[600], conc[16], timeout[16], lease[16], memory[16];
@@ -157,28 +184,7 @@ int orc_exec_start(const orc_harness *h, const char *name, const orc_exec_opts *
     }
     close(fd);
     ex->pid = pid;
-
-    int64_t deadline = orc_test_now_ms() + ORC_EXEC_START_TIMEOUT_MS;
-    for (;;) {
-        if (orc_exec_log_count(ex, "plugins loaded") > 0)
-            return 0;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            ex->pid = 0;
-            fprintf(stderr, "exec_harness: executor %s exited (%d) before it was ready\n", name,
-                    exec_status_code(status));
-            orc_exec_print_log(ex);
-            return -1;
-        }
-        if (orc_test_now_ms() >= deadline)
-            break;
-        orc_test_sleep_ms(20);
-    }
-    fprintf(stderr, "exec_harness: executor %s not ready after %d ms\n", name,
-            ORC_EXEC_START_TIMEOUT_MS);
-    orc_exec_kill(ex);
-    orc_exec_print_log(ex);
-    return -1;
+    return exec_wait_ready(ex);
 }
 
 int orc_exec_stop(orc_exec *ex)
