@@ -650,6 +650,52 @@ static void expect_no_secret(const char *path, const char *const *secrets)
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
+/*
+ * expect_joined_lines checks the shim's access lines of the whoami read (debug, with the
+ * client's address) and of the sign-in (info), each joined by orchestrad's line of the RPC it
+ * made under the same request id.
+ */
+static void expect_joined_lines(const json_t *http_log, const json_t *rpc_log, const web_session *s)
+{
+    /* The shim's access line: a read at debug, with the client's address. */
+    json_t *lines = log_select(http_log, "http", "request_id", s->whoami_id);
+    assert_int_equal(json_array_size(lines), 1);
+    const json_t *line = json_array_get(lines, 0);
+    assert_string_equal(jstr(line, "route"), "/orchestra/api/interface/whoami/");
+    assert_string_equal(jstr(line, "path"), "/orchestra/api/interface/whoami/");
+    assert_string_equal(jstr(line, "method"), "GET");
+    assert_string_equal(jstr(line, "client"), "127.0.0.1");
+    assert_int_equal(json_integer_value(json_object_get(line, "status")), 200);
+    assert_true(json_integer_value(json_object_get(line, "bytes")) > 0);
+    assert_true(json_is_real(json_object_get(line, "duration_ms")));
+    assert_string_equal(jstr(line, "level"), "debug");
+    json_decref(lines);
+    /* ... and orchestrad's line of the RPC it made, under the same request id. */
+    lines = log_select(rpc_log, "rpc", "request_id", s->whoami_id);
+    assert_int_equal(json_array_size(lines), 1);
+    line = json_array_get(lines, 0);
+    assert_string_equal(jstr(line, "method"), "WhoAmI");
+    assert_string_equal(jstr(line, "caller"), "worker:" USERNAME);
+    assert_string_equal(jstr(line, "code"), "OK");
+    assert_string_equal(jstr(line, "level"), "debug");
+    json_decref(lines);
+    /* A change: the sign-in's access line at info, joined by orchestrad's Login line. */
+    lines = log_select(http_log, "http", "request_id", s->login_id);
+    assert_int_equal(json_array_size(lines), 1);
+    line = json_array_get(lines, 0);
+    assert_string_equal(jstr(line, "method"), "POST");
+    assert_int_equal(json_integer_value(json_object_get(line, "status")), 302);
+    assert_string_equal(jstr(line, "level"), "info");
+    json_decref(lines);
+    lines = log_select(rpc_log, "rpc", "request_id", s->login_id);
+    assert_int_equal(json_array_size(lines), 1);
+    line = json_array_get(lines, 0);
+    assert_string_equal(jstr(line, "method"), "Login");
+    assert_string_equal(jstr(line, "code"), "OK");
+    assert_string_equal(jstr(line, "level"), "info");
+    json_decref(lines);
+}
+
 static void test_a_run_is_measured_logged_and_leaks_no_secret(void **state)
 {
     fixture *f = *state;
@@ -698,43 +744,7 @@ static void test_a_run_is_measured_logged_and_leaks_no_secret(void **state)
         if (log_count_level(logs[i], "debug") < 1)
             fail_msg("%s: no line at debug level", log_paths[i]);
 
-    /* The shim's access line: a read at debug, with the client's address. */
-    json_t *lines = log_select(http_log, "http", "request_id", s.whoami_id);
-    assert_int_equal(json_array_size(lines), 1);
-    const json_t *line = json_array_get(lines, 0);
-    assert_string_equal(jstr(line, "route"), "/orchestra/api/interface/whoami/");
-    assert_string_equal(jstr(line, "path"), "/orchestra/api/interface/whoami/");
-    assert_string_equal(jstr(line, "method"), "GET");
-    assert_string_equal(jstr(line, "client"), "127.0.0.1");
-    assert_int_equal(json_integer_value(json_object_get(line, "status")), 200);
-    assert_true(json_integer_value(json_object_get(line, "bytes")) > 0);
-    assert_true(json_is_real(json_object_get(line, "duration_ms")));
-    assert_string_equal(jstr(line, "level"), "debug");
-    json_decref(lines);
-    /* ... and orchestrad's line of the RPC it made, under the same request id. */
-    lines = log_select(rpc_log, "rpc", "request_id", s.whoami_id);
-    assert_int_equal(json_array_size(lines), 1);
-    line = json_array_get(lines, 0);
-    assert_string_equal(jstr(line, "method"), "WhoAmI");
-    assert_string_equal(jstr(line, "caller"), "worker:" USERNAME);
-    assert_string_equal(jstr(line, "code"), "OK");
-    assert_string_equal(jstr(line, "level"), "debug");
-    json_decref(lines);
-    /* A change: the sign-in's access line at info, joined by orchestrad's Login line. */
-    lines = log_select(http_log, "http", "request_id", s.login_id);
-    assert_int_equal(json_array_size(lines), 1);
-    line = json_array_get(lines, 0);
-    assert_string_equal(jstr(line, "method"), "POST");
-    assert_int_equal(json_integer_value(json_object_get(line, "status")), 302);
-    assert_string_equal(jstr(line, "level"), "info");
-    json_decref(lines);
-    lines = log_select(rpc_log, "rpc", "request_id", s.login_id);
-    assert_int_equal(json_array_size(lines), 1);
-    line = json_array_get(lines, 0);
-    assert_string_equal(jstr(line, "method"), "Login");
-    assert_string_equal(jstr(line, "code"), "OK");
-    assert_string_equal(jstr(line, "level"), "info");
-    json_decref(lines);
+    expect_joined_lines(http_log, rpc_log, &s);
 
     /* One line per request, at info for changes and debug for reads, naming the caller. */
     char exec_caller[160];
@@ -743,7 +753,7 @@ static void test_a_run_is_measured_logged_and_leaks_no_secret(void **state)
     expect_rpc_lines(rpc_log, "CompleteJob", PROJECTS, "info", exec_caller);
     expect_rpc_lines(rpc_log, "Login", 2, "info", "-");
     expect_rpc_lines(rpc_log, "WhoAmI", 1, "debug", "worker:" USERNAME);
-    lines = log_select(rpc_log, "rpc", "code", "UNAUTHENTICATED");
+    json_t *lines = log_select(rpc_log, "rpc", "code", "UNAUTHENTICATED");
     assert_int_equal(json_array_size(lines), 1);
     assert_string_equal(jstr(json_array_get(lines, 0), "method"), "Login");
     json_decref(lines);
