@@ -228,24 +228,11 @@ static void expect_strv(char *const *v, size_t n, const json_t *a)
         assert_string_equal(v[i], json_string_value(json_array_get(a, i)));
 }
 
-static void test_workers_certifications_keys_as_structs_match_their_json(void **state)
+/* expect_workers compares orc_workers_list with the JSON listing; tina (wid) holds two
+ * certifications. */
+static void expect_workers(fixture *f, int64_t wid)
 {
-    fixture *f = *state;
-    load_and_create(f);
     orc_error e;
-    orc_worker_params wp = {.username = "tina",
-                            .password = "tina-pw-1",
-                            .first_name = "Tina",
-                            .email = "tina@example.org"};
-    int64_t wid = 0;
-    assert_int_equal(orc_worker_add(f->c, &wp, &wid, &e), ORC_OK);
-    assert_int_equal(
-        orc_worker_certify(f->c, "tina", "typedwf", "base", "entry_level", NULL, false, &e),
-        ORC_OK);
-    assert_int_equal(
-        orc_worker_certify(f->c, "tina", "typedwf", "senior", "entry_level", NULL, false, &e),
-        ORC_OK);
-
     orc_worker_list *wl = NULL;
     char *text = NULL;
     assert_int_equal(orc_workers_list(f->c, NULL, &wl, &e), ORC_OK);
@@ -276,12 +263,18 @@ static void test_workers_certifications_keys_as_structs_match_their_json(void **
     assert_true(seen);
     json_decref(doc);
     orc_worker_list_free(wl);
+}
 
+/* expect_certifications compares orc_certifications_list with the JSON listing. */
+static void expect_certifications(fixture *f)
+{
+    orc_error e;
+    char *text = NULL;
     orc_certification_list *cl = NULL;
     assert_int_equal(orc_certifications_list(f->c, "typedwf", &cl, &e), ORC_OK);
     assert_int_equal(orc_certification_list_json(f->c, "typedwf", &text, &e), ORC_OK);
-    doc = parse(text);
-    items = json_object_get(doc, "certifications");
+    json_t *doc = parse(text);
+    json_t *items = json_object_get(doc, "certifications");
     assert_int_equal(cl->n_certifications, 2);
     assert_int_equal(json_array_size(items), 2);
     for (size_t i = 0; i < cl->n_certifications; i++) {
@@ -300,7 +293,14 @@ static void test_workers_certifications_keys_as_structs_match_their_json(void **
     }
     json_decref(doc);
     orc_certification_list_free(cl);
+}
 
+/* expect_keys compares orc_keys_list with the JSON listing, a new key with two scopes among them.
+ */
+static void expect_keys(fixture *f)
+{
+    orc_error e;
+    char *text = NULL;
     char key[128], secret[128];
     assert_int_equal(orc_harness_create_key(&f->h, "typed", "project,executor", key, sizeof key,
                                             secret, sizeof secret),
@@ -308,10 +308,10 @@ static void test_workers_certifications_keys_as_structs_match_their_json(void **
     orc_key_list *kl = NULL;
     assert_int_equal(orc_keys_list(f->c, &kl, &e), ORC_OK);
     assert_int_equal(orc_key_list_json(f->c, &text, &e), ORC_OK);
-    doc = parse(text);
-    items = json_object_get(doc, "keys");
+    json_t *doc = parse(text);
+    json_t *items = json_object_get(doc, "keys");
     assert_int_equal(kl->n_keys, json_array_size(items));
-    seen = false;
+    bool seen = false;
     for (size_t i = 0; i < kl->n_keys; i++) {
         const orc_key_info *k = kl->keys[i];
         const json_t *o = json_array_get(items, i);
@@ -329,11 +329,18 @@ static void test_workers_certifications_keys_as_structs_match_their_json(void **
     assert_true(seen);
     json_decref(doc);
     orc_key_list_free(kl);
+}
 
+/* expect_workflows_and_consistency compares orc_workflows_list and orc_check_consistency with their
+ * JSON. */
+static void expect_workflows_and_consistency(fixture *f)
+{
+    orc_error e;
+    char *text = NULL;
     orc_workflow_list *wfl = NULL;
     assert_int_equal(orc_workflows_list(f->c, &wfl, &e), ORC_OK);
     assert_int_equal(orc_workflow_types_json(f->c, &text, &e), ORC_OK);
-    doc = parse(text);
+    json_t *doc = parse(text);
     json_t *wfs = json_object_get(doc, "workflows");
     assert_int_equal(wfl->n_workflows, json_object_size(wfs));
     for (size_t i = 0; i < wfl->n_workflows; i++) {
@@ -366,6 +373,30 @@ static void test_workers_certifications_keys_as_structs_match_their_json(void **
     assert_int_equal(vl->n_violations, 0);
     assert_int_equal(n_violations, 0);
     orc_violation_list_free(vl);
+}
+
+static void test_workers_certifications_keys_as_structs_match_their_json(void **state)
+{
+    fixture *f = *state;
+    load_and_create(f);
+    orc_error e;
+    orc_worker_params wp = {.username = "tina",
+                            .password = "tina-pw-1",
+                            .first_name = "Tina",
+                            .email = "tina@example.org"};
+    int64_t wid = 0;
+    assert_int_equal(orc_worker_add(f->c, &wp, &wid, &e), ORC_OK);
+    assert_int_equal(
+        orc_worker_certify(f->c, "tina", "typedwf", "base", "entry_level", NULL, false, &e),
+        ORC_OK);
+    assert_int_equal(
+        orc_worker_certify(f->c, "tina", "typedwf", "senior", "entry_level", NULL, false, &e),
+        ORC_OK);
+
+    expect_workers(f, wid);
+    expect_certifications(f);
+    expect_keys(f);
+    expect_workflows_and_consistency(f);
 }
 
 static void test_handed_out_structs_carry_the_answer(void **state)
