@@ -3,16 +3,19 @@
  * the byte stream a host writes back after a call. One real job runs per input through
  * orci_job_run (job.h): the executor's host handling (host.c), the pipe pump and its frame
  * detection with the output cap (proc.c), the frame kinds, the host's replacement, and the
- * reading of the reply ({"status":"ok","output":..} or a failure). The host is
- * fuzz_host_stub, which answers each call with the bytes given in it; the job's outcome must
- * be a JSON object or a failure with a message.
+ * reading of the reply ({"status":"ok","output":..} or a failure). The host is a stand-in
+ * (fuzz_stub.h) that answers each call with the bytes given in it; the job's outcome must be
+ * a JSON object or a failure with a message.
  *
  * Input: a mode byte, then the rest. Below 200 the rest is the payload of an 'R' frame whose
  * header the harness writes (a fuzzed reply in a well-formed frame: the host is kept, and
  * inputs run fast); below 215 an 'L' frame, below 225 an 'M' frame (payload ignored by the
  * executor), below 240 a frame of the kind given by the next byte; from 240 the rest is sent
  * as it is, header included (cut frames, lengths past the cap, trailing bytes). A host is
- * replaced after anything but an 'R' frame, which costs a process start (about 10 ms).
+ * replaced after anything but an 'R' frame. The hosts are threads of this process behind the
+ * executor's own pipes, pids and kills (fuzz_host_thread.c): a process start per replaced
+ * host, a fork of this large sanitized process, made the target some 50 times slower.
+ * ORC_FUZZ_HOST_PROCESS=1 makes each host a real fuzz_host_stub process again.
  */
 #include <signal.h>
 #include <stdint.h>
