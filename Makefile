@@ -46,17 +46,19 @@ test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 	  -E '^postgres\.integration\.'
 
 # libFuzzer targets (test/fuzz/README.md): a clang build in its own folder, then each target
-# for FUZZ_SECONDS (FUZZ_TARGETS=name... runs some); crashes land in $(FUZZ_BUILD)/fuzz/artifacts.
+# for FUZZ_SECONDS (FUZZ_TARGETS=name... runs some; FUZZ_RUNS=N stops each after N inputs,
+# FUZZ_SECONDS=0 then sets no time bound); crashes land in $(FUZZ_BUILD)/fuzz/artifacts.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS ?=
+FUZZ_RUNS ?=
 $(FUZZ_BUILD)/CMakeCache.txt: | deps
 	@./scripts/install-deps.sh clang libclang-rt-14-dev
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DORC_FUZZ=ON $(CMAKE_FLAGS)
 
 fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
-	./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	RUNS=$(FUZZ_RUNS) ./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Regenerates the RPC seed corpora (test/fuzz/gen_seeds.c) after a change of the protocol.
 fuzz-seeds: deps $(FUZZ_BUILD)/CMakeCache.txt

@@ -6,10 +6,16 @@
 # timeout or sanitizer report stops that target and leaves its input in
 # BUILD/fuzz/artifacts/<target>/ (crash-*, leak-*, timeout-*, oom-*); the full output is in
 # BUILD/fuzz/logs/<target>.log. One summary line per target; exit 1 when any target failed.
+# RUNS=N (make fuzz FUZZ_RUNS=N) stops each target after N inputs instead; SECONDS then only
+# bounds the time (0: no bound), e.g. `RUNS=10000000 scripts/fuzz.sh build-fuzz 0 rpc_body`.
 set -u
 build=${1:?usage: fuzz.sh BUILD SECONDS [TARGET...]}
 seconds=${2:?usage: fuzz.sh BUILD SECONDS [TARGET...]}
 shift 2
+runs=${RUNS:-}
+case "$runs" in
+    '' | *[!0-9]*) [ -z "$runs" ] || { echo "fuzz.sh: RUNS must be a number" >&2; exit 2; } ;;
+esac
 src=$(cd "$(dirname "$0")/.." && pwd)
 list="$build/test/fuzz/targets.txt"
 [ -f "$list" ] || { echo "fuzz.sh: $list missing: configure $build with -DORC_FUZZ=ON" >&2; exit 2; }
@@ -29,7 +35,8 @@ while read -r bin corpus dict; do
     mkdir -p "$work" "$art"
     # -timeout: an input slower than this is reported (timeout-*); the slowest legitimate
     # inputs (a PBKDF2 login under ASan) take well under a second.
-    "$build/test/fuzz/$bin" -max_total_time="$seconds" -timeout=30 -print_final_stats=1 \
+    "$build/test/fuzz/$bin" -max_total_time="$seconds" ${runs:+-runs="$runs"} -timeout=30 \
+        -print_final_stats=1 \
         -artifact_prefix="$art/" -dict="$src/test/fuzz/$dict.dict" \
         "$work" "$src/test/fuzz/corpus/$corpus" >"$log" 2>&1
     rc=$?
