@@ -28,6 +28,7 @@ import requests
 from httpsig.requests_auth import HTTPSignatureAuth
 
 import orc_store
+from ports import free_port
 
 ORCHESTRAD = os.environ["ORC_ORCHESTRAD"]
 CLI = os.environ["ORC_CLI"]
@@ -41,12 +42,6 @@ TASK_KEYS = ["id", "step_slug", "project", "status", "start_datetime", "latest_d
              "assignments"]
 ASSIGNMENT_KEYS = ["id", "start_datetime", "worker", "task", "status",
                    "in_progress_task_data", "iterations"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, proc, what):

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import orc_store
+from ports import free_port
 
 ORCHESTRAD = os.environ["ORC_ORCHESTRAD"]
 CLI = os.environ["ORC_CLI"]
@@ -20,12 +21,6 @@ HTTP = os.environ["ORC_HTTP"]
 SOURCE = os.environ["ORC_SOURCE_DIR"]
 KEY, SECRET = "orchestra-user", "CHANGEME"
 FIXTURE = os.path.join(SOURCE, "test", "integration", "data", "upstream_dump.json")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, proc, what):

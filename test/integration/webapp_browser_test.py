@@ -49,6 +49,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 import orc_store
+from ports import free_port
 
 ORCHESTRAD = os.environ["ORC_ORCHESTRAD"]
 CLI = os.environ["ORC_CLI"]
@@ -75,12 +76,6 @@ for (const el of document.querySelectorAll('input:not([type=hidden]), select, te
 }
 return bad;
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, proc, what):

@@ -13,11 +13,15 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,23 +45,74 @@ const char *orc_test_env(const char *name)
     return v;
 }
 
-int orc_test_free_port(void)
+/*
+ * Ports for the daemons under test. bind(0) alone is not enough: ctest runs tests in parallel and
+ * the kernel can hand the same ephemeral port to two of them between one's probe and its daemon's
+ * listen (CI saw two tests start orchestrad on the same port). So a port is taken from below the
+ * ephemeral range (where no outgoing connection or bind(0) lands), and a lock file per port under
+ * $TMPDIR/orc-test-ports, held with flock until this process exits, keeps every other test (C or
+ * Python, test/integration/ports.py) off it.
+ */
+static int ephemeral_low(void)
+{
+    int lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
+    }
+    return lo;
+}
+
+static bool port_bindable(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = 0;
-    socklen_t len = sizeof sa;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
+        return false;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     close(fd);
-    return port;
+    return ok;
+}
+
+/* port_reserve takes port's lock file; the descriptor stays open (and locked) for good. */
+static bool port_reserve(const char *dir, int port)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%d", dir, port);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return false;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return false;
+    }
+    if (port_bindable(port))
+        return true;
+    close(fd);
+    return false;
+}
+
+int orc_test_free_port(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/orc-test-ports", tmp && tmp[0] ? tmp : "/tmp");
+    if (mkdir(dir, 01777) != 0 && errno != EEXIST)
+        return -1;
+    int hi = ephemeral_low(), lo = hi / 2;
+    if (lo < 1024)
+        return -1;
+    unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+    int span = hi - lo, first = (int)(rand_r(&seed) % (unsigned)span);
+    for (int i = 0; i < span; i++) {
+        int port = lo + (first + i) % span;
+        if (port_reserve(dir, port))
+            return port;
+    }
+    return -1;
 }
 
 /* ---- running a program with captured output --------------------------------------- */

@@ -241,7 +241,10 @@ int orc_test_raw_request(const char *url, const void *req, size_t len, int timeo
  */
 int orc_test_small_workflow(const char *parent, const char *slug, char *out, size_t out_size);
 
-/* orc_test_free_port returns a loopback TCP port free right now, or -1. */
+/*
+ * orc_test_free_port returns a loopback TCP port free right now and reserved for this process
+ * against every other test run in parallel (a lock file held until exit), or -1.
+ */
 int orc_test_free_port(void);
 
 /* orc_test_env returns $name or aborts the process with a message when unset. */
