@@ -235,7 +235,8 @@ static char *host_call(const orci_plugin_set *set, const orc_plugin_host *host,
         else
             reply = host_reply(json_pack("{s:s,s:o}", "status", "ok", "output", obj));
     } else {
-        reply = host_fail(st != ORC_PLUGIN_FAIL_PERMANENT, error ? error : "function failed");
+        reply = host_fail(st != ORC_PLUGIN_FAIL_PERMANENT,
+                          error && error[0] ? error : "function failed");
     }
 out:
     host->free(output);

@@ -231,7 +231,7 @@ static void job_read_plugin_reply(const orci_child_result *r, orci_job_outcome *
     } else if (status && strcmp(status, "fail") == 0) {
         const char *msg = json_string_value(json_object_get(reply, "error"));
         job_fail(out, json_is_true(json_object_get(reply, "retryable")), "%s",
-                 msg ? msg : "function failed");
+                 msg && msg[0] ? msg : "function failed");
     } else {
         job_fail(out, true, "function gave no result%s%s", reply ? "" : ": ",
                  reply ? "" : e.message);

@@ -103,7 +103,7 @@ static void pyjob_reply(const orci_child_result *r, orci_job_outcome *out)
     } else if (status && strcmp(status, "fail") == 0) {
         const char *msg = json_string_value(json_object_get(reply, "error"));
         pyjob_error(out, json_is_true(json_object_get(reply, "retryable")),
-                    msg ? msg : "function failed");
+                    msg && msg[0] ? msg : "function failed");
     } else {
         pyjob_fail(out, true, "function gave no result%s%s", reply ? "" : ": ",
                    reply ? "" : e.message);

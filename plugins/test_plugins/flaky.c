@@ -4,7 +4,8 @@
  *    (default 2) of a project, counting them in <storage_root>/flaky-<project_id>.count,
  *    then returns {"attempts": N};
  *  - test_plugins.flaky.echo returns {"project_data": .., "prerequisites": ..} as given;
- *  - test_plugins.flaky.big returns an object larger than project_data.size bytes.
+ *  - test_plugins.flaky.big returns an object larger than project_data.size bytes;
+ *  - test_plugins.flaky.quiet fails (retryably) with an empty error message.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,10 +100,21 @@ static int flaky_big(const orc_plugin_host *host, const char *project_data,
     return ORC_PLUGIN_OK;
 }
 
+static int flaky_quiet(const orc_plugin_host *host, const char *project_data,
+                       const char *prerequisites, char **output, char **error)
+{
+    (void)project_data;
+    (void)prerequisites;
+    (void)output;
+    *error = flaky_text(host, "");
+    return ORC_PLUGIN_FAIL;
+}
+
 static const orc_plugin_function flaky_functions[] = {
     {.name = "test_plugins.flaky.flaky", .fn = flaky_flaky},
     {.name = "test_plugins.flaky.echo", .fn = flaky_echo},
     {.name = "test_plugins.flaky.big", .fn = flaky_big},
+    {.name = "test_plugins.flaky.quiet", .fn = flaky_quiet},
 };
 
 static const orc_plugin_descriptor flaky_descriptor = {

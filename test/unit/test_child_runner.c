@@ -248,6 +248,19 @@ static void test_job_unknown_function_fails_permanently(void **state)
     orci_job_outcome_fini(&out);
 }
 
+/* A function that fails without a word still gives its job a reason (never an empty error). */
+static void test_job_failure_without_message_says_function_failed(void **state)
+{
+    fixture *f = *state;
+    orci_job_spec s = spec_for(f, "test_plugins.flaky.quiet", "{\"project_id\":9}");
+    orci_job_outcome out;
+    orci_job_run(&s, &out);
+    assert_false(out.ok);
+    assert_true(out.retryable);
+    assert_string_equal(out.error, "function failed");
+    orci_job_outcome_fini(&out);
+}
+
 static void test_job_bad_project_data_fails_permanently(void **state)
 {
     fixture *f = *state;
@@ -760,6 +773,8 @@ int main(int argc, char **argv)
                                         host_teardown),
         cmocka_unit_test_setup_teardown(test_job_unknown_function_fails_permanently, host_setup,
                                         host_teardown),
+        cmocka_unit_test_setup_teardown(test_job_failure_without_message_says_function_failed,
+                                        host_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_job_bad_project_data_fails_permanently, host_setup,
                                         host_teardown),
         cmocka_unit_test_setup_teardown(test_command_reads_stdin_and_returns_its_json, host_setup,
