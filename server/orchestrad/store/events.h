@@ -169,17 +169,18 @@ void orci_events_free(Orchestra__V1__Event **events, size_t n);
 int orci_events_prune(orci_db *db, int64_t cutoff_us, int64_t *pruned, orc_error *err);
 
 /*
- * The publisher: a store commit hook sending each newly committed event on sock (a PUB
- * socket, borrowed: it must outlive the publisher) once per topic, as the topic, a NUL byte
- * and the packed Event, with NNG_FLAG_NONBLOCK. Events committed before the start are history
- * (ListEvents), not published.
+ * The publisher: a thread with its own reader connection, woken by the store's commit hook,
+ * sending each newly committed event on sock (a PUB socket, borrowed: it must outlive the
+ * publisher) once per topic, in seq order, as the topic, a NUL byte and the packed Event,
+ * without blocking. Events committed before the start are history (ListEvents), not published.
  */
 typedef struct orci_events_pub orci_events_pub;
 
 /* orci_events_pub_start installs the publisher on s. Release with orci_events_pub_stop. */
 int orci_events_pub_start(orci_store *s, nng_socket sock, orci_events_pub **out, orc_error *err);
 
-/* orci_events_pub_stop removes the hook and frees the publisher; NULL allowed. */
+/* orci_events_pub_stop removes the hook, sends what was committed before, stops the thread
+ * and frees the publisher; NULL allowed. */
 void orci_events_pub_stop(orci_events_pub *p);
 
 /* orci_events_pub_dropped counts the messages the PUB socket refused (full or closed). */

@@ -130,7 +130,8 @@ int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_writ
 /*
  * orci_commit_hook is called on the writer thread after each successful COMMIT, with the
  * writer's connection and no transaction open, before the batch's callers are woken. It may
- * read (e.g. the events just committed) but must not write. Used by the event publisher.
+ * read but must not write, and it delays every caller of the batch: the event publisher's
+ * only wakes its thread.
  */
 typedef void (*orci_commit_hook)(orci_db *db, void *arg);
 
