@@ -139,7 +139,7 @@ static void test_loader_refuses_duplicate_function(void **state)
     assert_string_equal(e.message, "plugin test_plugin_flaky.so: function "
                                    "test_plugins.flaky.flaky is already provided by "
                                    "test_plugin_flaky.so");
-    assert_int_equal(orci_plugin_set_count(s), 3);
+    assert_int_equal(orci_plugin_set_count(s), 4);
     orci_plugin_set_destroy(s);
 }
 
