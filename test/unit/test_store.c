@@ -560,6 +560,78 @@ static void test_store_job_ending_transaction_fails_cleanly(void **state)
     assert_int_equal(count_users(f->s, "after"), 1);
 }
 
+/* A lone job's view: whether it ran bare, and what it does there (bare_job). */
+typedef struct bare_probe {
+    enum { BARE_KEEP, BARE_FAIL, BARE_DISCARD, BARE_AGAIN } mode;
+    int runs;
+    bool bare[2];
+} bare_probe;
+
+static int bare_job(orci_db *db, void *arg, orc_error *err)
+{
+    bare_probe *p = arg;
+    bool bare = orci_db_bare(db);
+    if (p->runs < 2)
+        p->bare[p->runs] = bare;
+    p->runs++;
+    insert_job ins = {.username = bare ? "bare" : "in-savepoint"};
+    int rc = insert_user(db, &ins, err);
+    if (rc != ORC_OK)
+        return rc;
+    if (p->mode == BARE_FAIL)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION, "refused");
+    if (p->mode == BARE_DISCARD && bare)
+        orci_db_discard(db);
+    if (p->mode == BARE_AGAIN && bare)
+        return orci_db_again(db, err);
+    return ORC_OK;
+}
+
+static int delete_users(orci_db *db, void *arg, orc_error *err)
+{
+    (void)arg;
+    return orci_db_exec(db, "DELETE FROM users", err);
+}
+
+/* bare_run runs a probe in mode alone and returns how many users it left behind. */
+static int bare_run(fixture *f, bare_probe *p, int expect)
+{
+    orc_error err = {0};
+    assert_int_equal(orci_store_write(f->s, bare_job, p, &err), expect);
+    int kept = count_users(f->s, "bare") + count_users(f->s, "in-savepoint");
+    orc_error_clear(&err);
+    assert_int_equal(orci_store_write(f->s, delete_users, NULL, &err), ORC_OK);
+    return kept;
+}
+
+/* The only job of a transaction runs without a savepoint, and may ask for one. */
+static void test_store_a_lone_job_runs_bare(void **state)
+{
+    fixture *f = *state;
+    bare_probe keep = {.mode = BARE_KEEP};
+    assert_int_equal(bare_run(f, &keep, ORC_OK), 1);
+    assert_int_equal(keep.runs, 1);
+    assert_true(keep.bare[0]);
+
+    bare_probe fail = {.mode = BARE_FAIL};
+    assert_int_equal(bare_run(f, &fail, ORC_FAILED_PRECONDITION), 0);
+    assert_int_equal(fail.runs, 1);
+
+    bare_probe discard = {.mode = BARE_DISCARD};
+    assert_int_equal(bare_run(f, &discard, ORC_OK), 0);
+    assert_int_equal(discard.runs, 1);
+
+    /* Run again in a savepoint: only the second run's change is kept. */
+    bare_probe again = {.mode = BARE_AGAIN};
+    orc_error err = {0};
+    assert_int_equal(orci_store_write(f->s, bare_job, &again, &err), ORC_OK);
+    assert_int_equal(again.runs, 2);
+    assert_true(again.bare[0]);
+    assert_false(again.bare[1]);
+    assert_int_equal(count_users(f->s, "bare"), 0);
+    assert_int_equal(count_users(f->s, "in-savepoint"), 1);
+}
+
 /* ---- statements --------------------------------------------------------------------- */
 
 static int insert_twice(orci_db *db, void *arg, orc_error *err)
@@ -802,6 +874,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_step_maps_unique_violation_to_already_exists,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_reader_sees_committed_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_a_lone_job_runs_bare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_statement_cache_holds_hundreds, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_store_write_async_calls_back_on_the_writer_after_commit, setup, teardown),

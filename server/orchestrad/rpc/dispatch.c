@@ -454,8 +454,11 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
         orc_error_clear(err);
     }
 
-    rc = orci_db_exec(db, "SAVEPOINT orci_inner", err);
-    if (rc != ORC_OK)
+    /* The change runs in a savepoint of its own, which an error undoes while its reply is
+     * kept; as the only job of its transaction (orci_db_bare) it runs without one, and asks
+     * for a second run in one if it has to undo anything but everything. */
+    bool bare = orci_db_bare(db), park = c->park;
+    if (!bare && (rc = orci_db_exec(db, "SAVEPOINT orci_inner", err)) != ORC_OK)
         return rc;
     ProtobufCMessage *out = NULL;
     orc_error herr;
@@ -466,6 +469,10 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
         if (out)
             protobuf_c_message_free_unpacked(out, NULL);
         d->parked = true;
+        if (bare) {
+            orci_db_discard(db);
+            return ORC_OK;
+        }
         rc = orci_db_exec(db, "ROLLBACK TO orci_inner", err);
         if (rc == ORC_OK)
             rc = orci_db_exec(db, "RELEASE orci_inner", err);
@@ -474,6 +481,11 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
     c->park = false;
     outcome_from_handler(&d->out, m->name, st, &herr, out, d->md->output);
     if (d->out.status != ORC_OK && !m->commit_on_error) {
+        if (bare) {
+            outcome_fini(&d->out);
+            c->park = park;
+            return orci_db_again(db, err);
+        }
         rc = orci_db_exec(db, "ROLLBACK TO orci_inner", err);
         if (rc != ORC_OK)
             goto fail;
@@ -484,12 +496,12 @@ static int dispatch_write_job(orci_db *db, void *arg, orc_error *err)
                             d->out.details ? d->out.details : "", d->out.body, d->out.body_len,
                             c->now_us, err);
         if (rc != ORC_OK) {
-            orci_db_exec(db, "ROLLBACK TO orci_inner", NULL);
+            if (!bare)
+                orci_db_exec(db, "ROLLBACK TO orci_inner", NULL);
             goto fail;
         }
     }
-    rc = orci_db_exec(db, "RELEASE orci_inner", err);
-    if (rc != ORC_OK)
+    if (!bare && (rc = orci_db_exec(db, "RELEASE orci_inner", err)) != ORC_OK)
         goto fail;
     /* The job signal as this change left it, for the RPC server's parked polls. */
     rc = orci_jobs_signal_seq(db, &d->job_seq, err);

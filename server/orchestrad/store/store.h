@@ -98,10 +98,26 @@ bool orci_db_is_pg(const orci_db *db);
 
 /*
  * orci_write_fn is a write job. It runs on the writer thread inside a savepoint with the
- * writer's connection. It returns ORC_OK to keep its changes or an error (with err filled)
+ * writer's connection, or, as the only job of its transaction on SQLite, in the transaction
+ * itself (orci_db_bare). It returns ORC_OK to keep its changes or an error (with err filled)
  * to roll them back.
  */
 typedef int (*orci_write_fn)(orci_db *db, void *arg, orc_error *err);
+
+/*
+ * orci_db_bare tells a write job that it runs without a savepoint of its own: an error it
+ * returns rolls the whole transaction back, which holds nothing else. Savepoints cost a copy
+ * of every page a job changes; the store leaves them out when a batch holds one job. A bare
+ * job that must undo part of its work and keep the rest (a savepoint of its own would do, but
+ * costs the same copy) can instead
+ *  - orci_db_discard: keep nothing, and succeed (the transaction is rolled back, not
+ *    committed);
+ *  - orci_db_again: return what it returns, ORC_ABORTED, to be run again from the start, in a
+ *    savepoint, once the transaction is rolled back.
+ */
+bool orci_db_bare(const orci_db *db);
+void orci_db_discard(orci_db *db);
+int orci_db_again(orci_db *db, orc_error *err);
 
 /*
  * orci_store_write runs fn(db, arg) on the writer thread and returns once its changes are
