@@ -43,7 +43,7 @@ import requests
 from httpsig.requests_auth import HTTPSignatureAuth
 from selenium import webdriver
 from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
-                                        TimeoutException)
+                                        TimeoutException, WebDriverException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -311,6 +311,7 @@ class Browser(unittest.TestCase):
                                                      StaleElementReferenceException)).until(
                                      lambda d: cond(d))
         except TimeoutException:
+            what = what() if callable(what) else what
             self.fail("timed out waiting for %s (at %s)" % (what, self.d.current_url))
 
     def css(self, selector):
@@ -324,10 +325,21 @@ class Browser(unittest.TestCase):
         """Waits for the page's form error to say text: after a submit the previous page,
         with its own error, may still be shown for a moment."""
         def shown(d):
-            errors = self.css(".form-error")
-            return errors and errors[0].text == text
-        self.wait(shown, "the error %r (shown: %r)" % (
-            text, [e.text for e in self.css(".form-error")]))
+            errors = self.form_errors()
+            return errors and errors[0] == text
+        self.wait(shown, lambda: "the error %r (shown: %r)" % (text, self.form_errors()))
+
+    def form_errors(self):
+        """The texts of the page's form errors; [] while a submit replaces the page (Chromium
+        then refuses to read a node of the old document: not a stale-element error)."""
+        try:
+            return [e.text for e in self.css(".form-error")]
+        except StaleElementReferenceException:
+            return []
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return []
+            raise
 
     def button(self, text):
         xp = "//button[normalize-space(.)=%s]" % json.dumps(text)
