@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +20,21 @@
 #include "clock.h"
 #include "log.h"
 
-static volatile sig_atomic_t daemon_stop;
-static volatile sig_atomic_t daemon_reload;
+/* Set by the signal handlers, read by any thread: lock-free atomics are both async-signal-safe
+ * and ordered between threads (a volatile sig_atomic_t is only the former). */
+static atomic_int daemon_stop;
+static atomic_int daemon_reload;
 
 static void daemon_on_stop(int sig)
 {
     (void)sig;
-    daemon_stop = 1;
+    atomic_store(&daemon_stop, 1);
 }
 
 static void daemon_on_hup(int sig)
 {
     (void)sig;
-    daemon_reload = 1;
+    atomic_store(&daemon_reload, 1);
 }
 
 int orci_daemon_signals(void)
@@ -51,25 +54,22 @@ int orci_daemon_signals(void)
 
 bool orci_daemon_stopping(void)
 {
-    return daemon_stop != 0;
+    return atomic_load(&daemon_stop) != 0;
 }
 
 void orci_daemon_request_stop(void)
 {
-    daemon_stop = 1;
+    atomic_store(&daemon_stop, 1);
 }
 
 bool orci_daemon_take_reload(void)
 {
-    if (!daemon_reload)
-        return false;
-    daemon_reload = 0;
-    return true;
+    return atomic_exchange(&daemon_reload, 0) != 0;
 }
 
 void orci_daemon_wait(int ms)
 {
-    while (ms > 0 && !daemon_stop && !daemon_reload) {
+    while (ms > 0 && !atomic_load(&daemon_stop) && !atomic_load(&daemon_reload)) {
         int step = ms < 50 ? ms : 50;
         struct timespec ts = {0, (long)step * 1000000L};
         nanosleep(&ts, NULL);

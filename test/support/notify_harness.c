@@ -212,6 +212,10 @@ int orc_notify_stop(orc_notify_proc *p)
         status = -1;
     }
     p->pid = 0;
+    if (status != 0) {
+        fprintf(stderr, "%s exited with %d\n", p->name, status);
+        orc_notify_print_log(p);
+    }
     return status;
 }
 
