@@ -423,6 +423,50 @@ static void test_import_broken_record_names_itself_and_leaves_nothing(void **sta
                    "the fixture must be a JSON list of records, as `manage.py dumpdata` writes it");
 }
 
+/* with_copy returns the fixture with a copy of record (model, pk) under pk copy_pk. */
+static char *with_copy(const char *model, int64_t pk, int64_t copy_pk)
+{
+    char *text = fixture_text();
+    json_t *list = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(list);
+    size_t i;
+    json_t *rec, *copy = NULL;
+    json_array_foreach(list, i, rec)
+    {
+        if (strcmp(json_string_value(json_object_get(rec, "model")), model) == 0 &&
+            json_integer_value(json_object_get(rec, "pk")) == pk)
+            copy = json_deep_copy(rec);
+    }
+    assert_non_null(copy);
+    json_object_set_new(copy, "pk", json_integer(copy_pk));
+    json_array_append_new(list, copy);
+    char *out = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    return out;
+}
+
+/* A later dump that adds an iteration to a task imported before must not break the task
+ * (found by fuzz_rpc_body: the rows were kept, and ending the project then failed). */
+static void test_import_refuses_rows_that_break_a_task_imported_before(void **state)
+{
+    fx *f = *state;
+    char *text = fixture_text();
+    orci_import_result res;
+    FX_OK(f, import_text(f, text, &res));
+    orci_import_result_fini(&res);
+    free(text);
+    expect_refused(f, with_copy("orchestra.iteration", 2, 900), ORC_FAILED_PRECONDITION,
+                   "orchestra.iteration pk 900: it adds to task 2, imported before, rows that "
+                   "break the lifecycle's rules (spec 3.2): task 2: iteration 2 is Processing "
+                   "but not the last");
+    /* The same for a finished task: the lifecycle checks it again when its project ends. */
+    expect_refused(f, with_copy("orchestra.iteration", 8, 901), ORC_FAILED_PRECONDITION,
+                   "orchestra.iteration pk 901: it adds to task 6, imported before, rows that "
+                   "break the lifecycle's rules (spec 3.2): task 6: iteration 901 belongs to "
+                   "counter 0, expected 1");
+}
+
 /* ---- rows already here ----------------------------------------------------------------------- */
 
 /* loaded_simple_workflow inserts simple_workflow/v1 as the loader would, with other ids. */
@@ -590,6 +634,7 @@ int main(void)
         T(test_import_round_trips_every_model),
         T(test_import_twice_changes_nothing),
         T(test_import_broken_record_names_itself_and_leaves_nothing),
+        T(test_import_refuses_rows_that_break_a_task_imported_before),
         T(test_import_adopts_loaded_workflows_and_existing_users),
         T(test_import_refuses_a_step_missing_from_a_loaded_version),
         T(test_import_keeps_ids_only_where_free),

@@ -6,6 +6,7 @@
  */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,85 @@ static int tasks_check(imp_ctx *c, orc_error *err)
     return ORC_OK;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* created_tasks gives the sorted row ids of the tasks this import created (NULL when none). */
+static int created_tasks(const imp_ctx *c, int64_t **ids, size_t *n, orc_error *err)
+{
+    *ids = NULL;
+    *n = 0;
+    size_t total = c->p->n[IM_TASK];
+    if (total == 0)
+        return ORC_OK;
+    if (!(*ids = malloc(total * sizeof **ids)))
+        return orci_imp_oom(err);
+    for (size_t i = 0; i < total; i++)
+        if (c->created[IM_TASK][i])
+            (*ids)[(*n)++] = c->rows[IM_TASK][i];
+    qsort(*ids, *n, sizeof **ids, cmp_id);
+    return ORC_OK;
+}
+
+/*
+ * touched_check runs the invariants on each task imported before to which this import adds
+ * assignments (model IM_ASSIGNMENT) or iterations (IM_ITERATION): existing rows are never
+ * changed, so added ones (a later dump of a task that went on upstream) can leave two open
+ * iterations or walk the counters out of order. Such an import is refused whatever the task's
+ * status: the lifecycle checks a finished task again when its project ends.
+ */
+static int touched_check(imp_ctx *c, int model, const int64_t *created, size_t n_created,
+                         orc_error *err)
+{
+    const char *sql = model == IM_ASSIGNMENT
+                          ? "SELECT task_id FROM task_assignments WHERE id = ?1"
+                          : "SELECT a.task_id FROM iterations i"
+                            " JOIN task_assignments a ON a.id = i.assignment_id WHERE i.id = ?1";
+    int64_t last = 0;
+    for (size_t i = 0; i < c->p->n[model]; i++) {
+        if (!c->created[model][i])
+            continue;
+        orci_stmt *st = orci_db_stmt(c->lc->db, sql, err);
+        if (st == NULL)
+            return ORC_INTERNAL;
+        orci_bind_int(st, 1, c->rows[model][i]);
+        int64_t task = 0;
+        bool found = false;
+        int code = orci_db_one_id(c->lc->db, st, &task, &found, err);
+        if (code != ORC_OK)
+            return code;
+        if (!found || task == last ||
+            (n_created > 0 && bsearch(&task, created, n_created, sizeof task, cmp_id)))
+            continue;
+        last = task;
+        orc_error why = {0};
+        if (orci_lc_check_task(c->lc->db, task, &why) != ORC_OK)
+            return orci_imp_fail(err, why.code == ORC_INTERNAL ? ORC_FAILED_PRECONDITION : why.code,
+                                 model, c->p->recs[model][i].pk,
+                                 "it adds to task %lld, imported before, rows that break the "
+                                 "lifecycle's rules (spec 3.2): %s",
+                                 (long long)task, why.message);
+    }
+    return ORC_OK;
+}
+
+/* touched_tasks_check is touched_check for the added assignments, then the iterations. */
+static int touched_tasks_check(imp_ctx *c, orc_error *err)
+{
+    int64_t *created = NULL;
+    size_t n = 0;
+    int code = created_tasks(c, &created, &n, err);
+    if (code == ORC_OK)
+        code = touched_check(c, IM_ASSIGNMENT, created, n, err);
+    if (code == ORC_OK)
+        code = touched_check(c, IM_ITERATION, created, n, err);
+    free(created);
+    return code;
+}
+
 /* ---- projects: events and warnings ------------------------------------------------------- */
 
 static int project_event(imp_ctx *c, size_t i, orc_error *err)
@@ -363,6 +443,8 @@ int orci_imp_post(imp_ctx *c, orc_error *err)
         code = step_links(c, err);
     if (code == ORC_OK)
         code = tasks_check(c, err);
+    if (code == ORC_OK)
+        code = touched_tasks_check(c, err);
     for (size_t i = 0; i < c->p->n[IM_PROJECT] && code == ORC_OK; i++)
         if (c->created[IM_PROJECT][i] && (code = project_event(c, i, err)) == ORC_OK)
             code = project_warn(c, i, err);
