@@ -8,6 +8,10 @@
  * 'e' executor key, 'w' the worker's session, anything else nobody), then the body bytes.
  * An unknown method name is skipped. Each input gets a fresh request id, so mutating
  * methods run instead of answering from the stored replies.
+ *
+ * An INTERNAL reply is a crash too: whatever a caller sends must get a clear error, and an
+ * internal one means a check failed or the state is broken (an import that broke a task was
+ * found this way, from the log, before this check).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +21,7 @@
 
 #include "rpc/dispatch.h"
 #include "fuzz_server.h"
+#include "proto/envelope.pb-c.h"
 #include "proto/orchestra.pb-c.h"
 
 #define BODY_METHOD_MAX 64
@@ -42,6 +47,19 @@ static const char *body_method(const uint8_t *data, size_t size, size_t *used)
     return NULL;
 }
 
+/* body_check_reply aborts on a reply that does not decode or says INTERNAL. */
+static void body_check_reply(const char *method, const uint8_t *reply, size_t len)
+{
+    Orchestra__V1__Reply *r = orchestra__v1__reply__unpack(NULL, len, reply);
+    if (!r)
+        abort();
+    if (r->status == ORCHESTRA__V1__CODE__INTERNAL) {
+        fprintf(stderr, "fuzz_rpc_body: %s answered INTERNAL: %s\n", method, r->message);
+        abort();
+    }
+    orchestra__v1__reply__free_unpacked(r, NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static unsigned long long counter;
@@ -61,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (orci_dispatch(&fs->srv, fs->rdb, env, env_len, &reply, &reply_len) != ORC_OK || !reply)
         abort();
+    body_check_reply(method, reply, reply_len);
     free(reply);
     free(env);
     if (strcmp(method, "Logout") == 0)
