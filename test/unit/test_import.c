@@ -467,6 +467,31 @@ static void test_import_refuses_rows_that_break_a_task_imported_before(void **st
                    "counter 0, expected 1");
 }
 
+static int end_project_op(orci_lc *lc, void *arg, orc_error *err)
+{
+    return orci_lc_end_project(lc, *(int64_t *)arg, err);
+}
+
+/* A finished task kept as is, though its rows break the rules, does not stop its project. */
+static void test_import_a_broken_finished_task_does_not_stop_its_project(void **state)
+{
+    fx *f = *state;
+    char *text = with_copy("orchestra.iteration", 8, 901); /* two walks of counter 0 */
+    orci_import_result res;
+    FX_OK(f, import_text(f, text, &res));
+    free(text);
+    bool kept = false;
+    for (size_t i = 0; i < res.n_warnings; i++)
+        kept = kept || strstr(res.warnings[i], "orchestra.task pk 6: kept as is, though") != NULL;
+    assert_true(kept);
+    orci_import_result_fini(&res);
+    int64_t project = fx_int(f, "SELECT project_id FROM tasks WHERE id = 6", 0, 0, 0);
+    FX_OK(f, fx_run(f, end_project_op, &project));
+    assert_int_equal(
+        fx_int(f, "SELECT count(*) FROM tasks WHERE project_id = ?1 AND status = 6", project, 0, 0),
+        3);
+}
+
 /* ---- rows already here ----------------------------------------------------------------------- */
 
 /* loaded_simple_workflow inserts simple_workflow/v1 as the loader would, with other ids. */
@@ -635,6 +660,7 @@ int main(void)
         T(test_import_twice_changes_nothing),
         T(test_import_broken_record_names_itself_and_leaves_nothing),
         T(test_import_refuses_rows_that_break_a_task_imported_before),
+        T(test_import_a_broken_finished_task_does_not_stop_its_project),
         T(test_import_adopts_loaded_workflows_and_existing_users),
         T(test_import_refuses_a_step_missing_from_a_loaded_version),
         T(test_import_keeps_ids_only_where_free),

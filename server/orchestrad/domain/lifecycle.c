@@ -244,6 +244,8 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
         code = orci_lci_assignment_reopen(lc, task_id, counter - 1, data, err);
     else if (next == ORCI_TASK_COMPLETE)
         code = orci_lci_create_subsequent(lc, t.project_id, err);
+    if (code == ORC_OK)
+        code = orci_lc_check_task(lc->db, task_id, err);
     if (code != ORC_OK)
         goto out;
     code = orci_lci_check_project(lc->db, t.project_id, err);

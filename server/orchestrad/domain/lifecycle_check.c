@@ -240,7 +240,8 @@ int orci_lc_check_task(orci_db *db, int64_t task_id, orc_error *err)
 
 int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err)
 {
-    orci_stmt *st = orci_db_stmt(db, "SELECT id FROM tasks WHERE project_id = ?1 ORDER BY id", err);
+    orci_stmt *st = orci_db_stmt(
+        db, "SELECT id FROM tasks WHERE project_id = ?1 AND status NOT IN (5, 6) ORDER BY id", err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, project_id);

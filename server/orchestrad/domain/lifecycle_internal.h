@@ -189,7 +189,13 @@ int orci_lci_assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_
 
 /* --- lifecycle_check.c --- */
 
-/* orci_lci_check_project runs orci_lc_check_task on every task of a project. */
+/*
+ * orci_lci_check_project runs orci_lc_check_task on every open task of a project (neither
+ * Complete nor Aborted). A task is checked by the transition that finishes it, and its rows do
+ * not change after that (end_project only marks it Aborted); an import may keep a finished
+ * task whose own rows break the rules (with a warning), which must not stop the rest of its
+ * project. `orchestrad check` (orci_lc_check_all) still reports such a task.
+ */
 int orci_lci_check_project(orci_db *db, int64_t project_id, orc_error *err);
 
 /* --- lifecycle_create.c --- */

@@ -197,7 +197,8 @@ int orci_lc_complete_and_skip(orci_lc *lc, int64_t task_id, orc_error *err)
             (code = orci_lci_set_assignment_status(lc, as[i].id, ORCI_ASSIGNMENT_SUBMITTED, err)) !=
                 ORC_OK)
             goto out;
-    if ((code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK)
+    if ((code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK ||
+        (code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK)
         goto out;
     code = orci_lci_check_project(lc->db, t.project_id, err);
 out:
