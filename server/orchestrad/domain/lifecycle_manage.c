@@ -3,6 +3,7 @@
  * reassign, complete-and-skip and revert with its audit.
  */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,17 +189,23 @@ int orci_lc_complete_and_skip(orci_lc *lc, int64_t task_id, orc_error *err)
     size_t n = 0;
     if ((code = orci_lci_load_assignments(lc->db, task_id, &as, &n, err)) != ORC_OK)
         return code;
-    if (t.status != ORCI_TASK_COMPLETE &&
+    bool changed = t.status != ORCI_TASK_COMPLETE;
+    if (changed &&
         (code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_COMPLETE, err)) != ORC_OK)
         goto out;
     /* DOC behaviour: assignments become Submitted, iterations are left alone. */
-    for (size_t i = 0; i < n; i++)
-        if (as[i].status != ORCI_ASSIGNMENT_SUBMITTED &&
-            (code = orci_lci_set_assignment_status(lc, as[i].id, ORCI_ASSIGNMENT_SUBMITTED, err)) !=
-                ORC_OK)
+    for (size_t i = 0; i < n; i++) {
+        if (as[i].status == ORCI_ASSIGNMENT_SUBMITTED)
+            continue;
+        changed = true;
+        if ((code = orci_lci_set_assignment_status(lc, as[i].id, ORCI_ASSIGNMENT_SUBMITTED, err)) !=
+            ORC_OK)
             goto out;
+    }
+    /* The task is checked when this changed it: a Complete task left as it was may be one an
+     * import kept though its rows break the rules (lifecycle_internal.h). */
     if ((code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK ||
-        (code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK)
+        (changed && (code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK))
         goto out;
     code = orci_lci_check_project(lc->db, t.project_id, err);
 out:
