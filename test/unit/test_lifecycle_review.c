@@ -319,16 +319,18 @@ static void test_lifecycle_violation_rolls_transition_back(void **state)
     crew c;
     crew_setup(f, &c);
     reviewed_task(f, &c);
-    /* A corrupt open iteration: the next transition on the task refuses to commit. */
+    /* A corrupt open iteration: the next transition on the task refuses to commit, and says
+     * the fault was in the stored rows before it (not one of its own, which is INTERNAL). */
     fx_exec(f, (fx_sql){.sql = "UPDATE iterations SET start_datetime = start_datetime + 1"
                                " WHERE assignment_id IN (SELECT id FROM task_assignments WHERE"
                                " task_id = ?1 AND assignment_counter = 1)",
                         .i = {c.task},
                         .ni = 1});
-    FX_EXPECT(f, fx_save(f, c.r1, c.task, "{\"lost\":1}"), ORC_INTERNAL, NULL);
+    FX_EXPECT(f, fx_save(f, c.r1, c.task, "{\"lost\":1}"), ORC_FAILED_PRECONDITION, NULL);
+    assert_non_null(strstr(f->err.message, "its stored rows already break"));
     assert_non_null(strstr(f->err.message, "does not start"));
     expect_data(f, c.task, 1, "{}");
-    FX_EXPECT(f, fx_submit(f, c.r1, c.task, "{}", FX_ACCEPT), ORC_INTERNAL, NULL);
+    FX_EXPECT(f, fx_submit(f, c.r1, c.task, "{}", FX_ACCEPT), ORC_FAILED_PRECONDITION, NULL);
     assert_int_equal(fx_task_status(f, c.task), ORCI_TASK_REVIEWING);
 }
 

@@ -286,7 +286,7 @@ int orci_lc_new_task(orci_lc *lc, int64_t worker_id, int role, int64_t *task_id,
                             err)) != ORC_OK)
         goto out;
     if (assigned) {
-        if ((code = orci_lc_check_task(lc->db, tid, err)) != ORC_OK)
+        if ((code = orci_lc_check_changed(lc->db, tid, err)) != ORC_OK)
             goto out;
         if (task_id != NULL)
             *task_id = tid;

@@ -40,7 +40,7 @@
  *
  * Every function that changes state runs inside a write job with the writer's connection in
  * lc->db, takes the time from lc->now_us and keeps the invariants of spec 3.2 (checked with
- * orci_lc_check_task on the task it touched). Functions taking an orci_db read on any
+ * orci_lc_check_changed on the task it touched). Functions taking an orci_db read on any
  * connection.
  */
 #ifndef ORCI_JOBS_H

@@ -26,7 +26,7 @@ int orci_lc_assign_task(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_t
     int64_t id = 0;
     int code = orci_lci_assign_core(lc, worker_id, task_id, &id, err);
     if (code == ORC_OK)
-        code = orci_lc_check_task(lc->db, task_id, err);
+        code = orci_lc_check_changed(lc->db, task_id, err);
     if (code == ORC_OK && assignment_id != NULL)
         *assignment_id = id;
     return code;
@@ -103,7 +103,7 @@ int orci_lc_save(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *da
     orci_bind_text(st, 2, data);
     if ((code = orci_db_step(lc->db, st, err)) != ORC_OK)
         goto out;
-    code = orci_lc_check_task(lc->db, task_id, err);
+    code = orci_lc_check_changed(lc->db, task_id, err);
 out:
     free(data);
     return code;
@@ -245,7 +245,7 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
     else if (next == ORCI_TASK_COMPLETE)
         code = orci_lci_create_subsequent(lc, t.project_id, err);
     if (code == ORC_OK)
-        code = orci_lc_check_task(lc->db, task_id, err);
+        code = orci_lc_check_changed(lc->db, task_id, err);
     if (code != ORC_OK)
         goto out;
     code = orci_lci_check_project(lc->db, t.project_id, err);
@@ -340,7 +340,7 @@ static int machine_start(orci_lc *lc, int64_t task_id, bool *startable, orc_erro
         return ORC_OK;
     }
     *startable = true;
-    return orci_lc_check_task(lc->db, task_id, err);
+    return orci_lc_check_changed(lc->db, task_id, err);
 }
 
 /*
@@ -382,7 +382,7 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
         if (t.status != ORCI_TASK_ABORTED &&
             (code = orci_lci_set_task_status(lc, task_id, ORCI_TASK_ABORTED, err)) != ORC_OK)
             return code;
-        return orci_lc_check_task(lc->db, task_id, err);
+        return orci_lc_check_changed(lc->db, task_id, err);
     }
     if (t.status != ORCI_TASK_PROCESSING)
         return orc_error_set(err, ORC_INTERNAL, "machine task %lld is %s, not Processing",
@@ -407,7 +407,7 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
      * transitions, each checked then; checking them all again made a step's cost grow with
      * the project.
      */
-    if ((code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK)
+    if ((code = orci_lc_check_changed(lc->db, task_id, err)) != ORC_OK)
         return code;
     st = orci_db_stmt(lc->db, "SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2 ORDER BY id",
                       err);
@@ -419,7 +419,7 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
     size_t n = 0;
     code = orci_lci_load_ids(lc->db, st, &ids, &n, err);
     for (size_t i = 0; i < n && code == ORC_OK; i++)
-        code = orci_lc_check_task(lc->db, ids[i], err);
+        code = orci_lc_check_changed(lc->db, ids[i], err);
     free(ids);
     return code;
 }
@@ -438,7 +438,7 @@ static int machine_fail(orci_lc *lc, int64_t task_id, orc_error *err)
                              (long long)task_id);
     if ((code = orci_lci_set_assignment_status(lc, aid, ORCI_ASSIGNMENT_FAILED, err)) != ORC_OK)
         return code;
-    return orci_lc_check_task(lc->db, task_id, err);
+    return orci_lc_check_changed(lc->db, task_id, err);
 }
 
 const orci_machine_ops orci_lc_machine_ops = {

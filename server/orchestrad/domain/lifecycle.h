@@ -152,6 +152,14 @@ int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool reve
 int orci_lc_check_task(orci_db *db, int64_t task_id, orc_error *err);
 
 /*
+ * orci_lc_check_changed is orci_lc_check_task for a task the writer's open transaction
+ * changed. A broken rule is the transition's fault (ORC_INTERNAL), unless the task's
+ * committed rows broke one already (an upstream import keeps such finished tasks as they
+ * were): the change is then refused with ORC_FAILED_PRECONDITION naming the old fault.
+ */
+int orci_lc_check_changed(orci_db *db, int64_t task_id, orc_error *err);
+
+/*
  * orci_lc_check_all checks every task of every project (plus one task per (project, step),
  * and project status against its tasks), calling report(task_id, message, arg) for each
  * violation. *violations gets the count. Any connection.

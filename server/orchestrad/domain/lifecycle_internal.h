@@ -190,7 +190,7 @@ int orci_lci_assign_core(orci_lc *lc, int64_t worker_id, int64_t task_id, int64_
 /* --- lifecycle_check.c --- */
 
 /*
- * orci_lci_check_project runs orci_lc_check_task on every open task of a project (neither
+ * orci_lci_check_project runs orci_lc_check_changed on every open task of a project (neither
  * Complete nor Aborted). A task is checked by the transition that finishes it, and its rows do
  * not change after that (end_project only marks it Aborted); an import may keep a finished
  * task whose own rows break the rules (with a warning), which must not stop the rest of its

@@ -173,7 +173,7 @@ int orci_lc_reassign(orci_lc *lc, int64_t assignment_id, int64_t worker_id, orc_
         return orc_error_set(err, ORC_FAILED_PRECONDITION, "Worker already assigned to this task.");
     if ((code = orci_lci_set_assignment_worker(lc, assignment_id, worker_id, err)) != ORC_OK)
         return code;
-    return orci_lc_check_task(lc->db, task_id, err);
+    return orci_lc_check_changed(lc->db, task_id, err);
 }
 
 int orci_lc_complete_and_skip(orci_lc *lc, int64_t task_id, orc_error *err)
@@ -205,7 +205,7 @@ int orci_lc_complete_and_skip(orci_lc *lc, int64_t task_id, orc_error *err)
     /* The task is checked when this changed it: a Complete task left as it was may be one an
      * import kept though its rows break the rules (lifecycle_internal.h). */
     if ((code = orci_lci_create_subsequent(lc, t.project_id, err)) != ORC_OK ||
-        (changed && (code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK))
+        (changed && (code = orci_lc_check_changed(lc->db, task_id, err)) != ORC_OK))
         goto out;
     code = orci_lci_check_project(lc->db, t.project_id, err);
 out:
@@ -601,7 +601,7 @@ int orci_lc_revert(orci_lc *lc, int64_t task_id, int64_t iteration_id, bool reve
         if (!t.is_human && reverted_status != ORCI_TASK_COMPLETE &&
             (code = orci_jobs_requeue(lc, task_id, err)) != ORC_OK)
             goto out;
-        if ((code = orci_lc_check_task(lc->db, task_id, err)) != ORC_OK)
+        if ((code = orci_lc_check_changed(lc->db, task_id, err)) != ORC_OK)
             goto out;
     }
     if (audit_json != NULL) {

@@ -515,6 +515,14 @@ int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err)
     return db_open(s->path, false, out, err);
 }
 
+int orci_db_open_peer(orci_db *db, orci_db **out, orc_error *err)
+{
+    *out = NULL;
+    if (db == NULL || db->store == NULL)
+        return orc_error_set(err, ORC_FAILED_PRECONDITION, "not a store's writer connection");
+    return orci_db_open_reader(db->store, out, err);
+}
+
 /* ---- opening: folder, file mode, migrations ----------------------------------------- */
 
 /* make_parent creates the folders leading to path (mode 0700) when missing. */
@@ -1281,6 +1289,7 @@ int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *er
         code = store_sqlite_open(s, err);
     if (code != ORC_OK)
         goto fail;
+    s->wdb->store = s;
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         code = orc_error_set(err, ORC_INTERNAL, "cannot start the writer thread");
         goto fail;

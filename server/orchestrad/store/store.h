@@ -160,6 +160,13 @@ void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg);
 /* orci_db_open_reader opens a read-only connection for the calling thread. */
 int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err);
 
+/*
+ * orci_db_open_peer opens a reader of the store whose writer connection db is: it sees what
+ * was last committed, not db's open transaction. ORC_FAILED_PRECONDITION when db is not a
+ * store's writer connection.
+ */
+int orci_db_open_peer(orci_db *db, orci_db **out, orc_error *err);
+
 /* orci_db_close closes a connection and its statements; NULL allowed. */
 void orci_db_close(orci_db *db);
 

@@ -40,10 +40,11 @@ struct orci_db {
     stmt_entry *slots; /* open addressing, capacity a power of two */
     size_t cap;
     size_t count;
-    bool rolled_back; /* writer: set by the rollback hook */
-    bool bare;        /* writer: the job runs without a savepoint (orci_db_bare) */
-    bool discard;     /* writer: the bare job keeps nothing (orci_db_discard) */
-    bool again;       /* writer: the bare job runs again in a savepoint (orci_db_again) */
+    bool rolled_back;  /* writer: set by the rollback hook */
+    bool bare;         /* writer: the job runs without a savepoint (orci_db_bare) */
+    bool discard;      /* writer: the bare job keeps nothing (orci_db_discard) */
+    bool again;        /* writer: the bare job runs again in a savepoint (orci_db_again) */
+    orci_store *store; /* writer: its store (orci_db_open_peer); NULL otherwise */
     /* SQL texts are string literals, so their address finds a statement at once: hashing
      * a few hundred bytes of text dozens of times per write job showed in profiles. The
      * text is still compared, so a reused buffer never gets another text's statement. */
