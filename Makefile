@@ -47,18 +47,20 @@ test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 # libFuzzer targets (test/fuzz/README.md): a clang build in its own folder, then each target
 # for FUZZ_SECONDS (FUZZ_TARGETS=name... runs some; FUZZ_RUNS=N stops each after N inputs,
-# FUZZ_SECONDS=0 then sets no time bound); crashes land in $(FUZZ_BUILD)/fuzz/artifacts.
+# FUZZ_SECONDS=0 then sets no time bound; FUZZ_FORK=N runs each as N processes); crashes land
+# in $(FUZZ_BUILD)/fuzz/artifacts.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS ?=
 FUZZ_RUNS ?=
+FUZZ_FORK ?=
 $(FUZZ_BUILD)/CMakeCache.txt: | deps
 	@./scripts/install-deps.sh clang libclang-rt-14-dev
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DORC_FUZZ=ON $(CMAKE_FLAGS)
 
 fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
-	RUNS=$(FUZZ_RUNS) ./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	RUNS=$(FUZZ_RUNS) FORK=$(FUZZ_FORK) ./scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Regenerates the RPC seed corpora (test/fuzz/gen_seeds.c) after a change of the protocol.
 fuzz-seeds: deps $(FUZZ_BUILD)/CMakeCache.txt
