@@ -244,7 +244,8 @@ int orci_lc_submit(orci_lc *lc, int64_t worker_id, int64_t task_id, const char *
         code = orci_lci_assignment_reopen(lc, task_id, counter - 1, data, err);
     else if (next == ORCI_TASK_COMPLETE)
         code = orci_lci_create_subsequent(lc, t.project_id, err);
-    if (code == ORC_OK)
+    /* The project's check covers the task while it stays open; once Complete, it is not. */
+    if (code == ORC_OK && next == ORCI_TASK_COMPLETE)
         code = orci_lc_check_changed(lc->db, task_id, err);
     if (code != ORC_OK)
         goto out;
