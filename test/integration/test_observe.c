@@ -474,6 +474,7 @@ static void check_orchestrad_metrics(const fixture *f)
         {"orchestra_store_commit_batch_size", "histogram"},
         {"orchestra_store_commit_duration_seconds", "histogram"},
         {"orchestra_store_transaction_duration_seconds", "histogram"},
+        {"orchestra_store_sync_duration_seconds", "histogram"},
         {"orchestra_open_tasks", "gauge"},
         {"orchestra_jobs", "gauge"},
         {"orchestra_job_leases", "gauge"},
@@ -509,6 +510,12 @@ static void check_orchestrad_metrics(const fixture *f)
     double jobs = orc_prom_get(&p, "orchestra_store_commit_batch_size_sum", "");
     expect_metric(&p, "orchestra_store_commit_duration_seconds_count", "", commits);
     assert_true(commits >= 1 && jobs >= commits);
+    /* SQLite: the WAL is synced before replies, once for one commit or for several. */
+    double syncs = orc_prom_get(&p, "orchestra_store_sync_duration_seconds_count", "");
+    if (orc_test_store_pg())
+        assert_true(syncs == 0);
+    else if (syncs < 1 || syncs > commits)
+        fail_msg("%g WAL syncs for %g commits", syncs, commits);
     assert_true(jobs >= 2 * PROJECTS); /* the creations and the completions at least */
     expect_metric(&p, "orchestra_build_info", "program=\"orchestrad\",version=\"" ORC_VERSION "\"",
                   1);

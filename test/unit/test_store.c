@@ -1,4 +1,5 @@
 /* test_store.c: the SQLite store (migrations, writer thread, group commit, statements). */
+#define _GNU_SOURCE /* pthread_getname_np, pthread_tryjoin_np */
 /* cmocka needs these headers first, in this order. */
 /* clang-format off */
 #include <stdarg.h>
@@ -8,8 +9,10 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -714,8 +717,8 @@ typedef struct async_seen {
     int calls;
     int status[4];
     int64_t visible[4]; /* rows of the user the job wrote, read in the callback */
-    bool same_thread;   /* every callback ran on one thread (the writer) */
-    pthread_t thread;
+    bool off_caller;    /* no callback ran on the thread that queued the jobs */
+    pthread_t caller;
     orci_db *reader;
 } async_seen;
 
@@ -739,10 +742,8 @@ static void async_done(void *arg, int status, const orc_error *err)
     int64_t rows =
         query_int(s->reader, "SELECT count(*) FROM users WHERE username = ?1", j->insert.username);
     pthread_mutex_lock(&s->mu);
-    if (s->calls == 0)
-        s->thread = pthread_self();
-    else if (!pthread_equal(s->thread, pthread_self()))
-        s->same_thread = false;
+    if (pthread_equal(s->caller, pthread_self()))
+        s->off_caller = false;
     s->status[j->index] = status;
     s->visible[j->index] = rows;
     s->calls++;
@@ -750,10 +751,10 @@ static void async_done(void *arg, int status, const orc_error *err)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void test_store_write_async_calls_back_on_the_writer_after_commit(void **state)
+static void test_store_write_async_calls_back_after_commit(void **state)
 {
     fixture *f = *state;
-    async_seen seen = {.same_thread = true};
+    async_seen seen = {.off_caller = true, .caller = pthread_self()};
     pthread_mutex_init(&seen.mu, NULL);
     pthread_cond_init(&seen.cv, NULL);
     orc_error err = {0};
@@ -771,8 +772,7 @@ static void test_store_write_async_calls_back_on_the_writer_after_commit(void **
     while (seen.calls < 3)
         pthread_cond_wait(&seen.cv, &seen.mu);
     pthread_mutex_unlock(&seen.mu);
-    assert_true(seen.same_thread);
-    assert_false(pthread_equal(seen.thread, pthread_self()));
+    assert_true(seen.off_caller);
     assert_int_equal(seen.status[0], ORC_OK);
     assert_int_equal(seen.visible[0], 1);
     /* A failing job gets its error, and only its own changes are gone. */
@@ -850,6 +850,130 @@ static void test_store_wal_stays_bounded_under_steady_writes(void **state)
     assert_true(most < (off_t)6000 * (4096 + 24));
 }
 
+/* ---- durability: nothing is answered before the WAL's fdatasync ------------------------ */
+
+/* Holds each fdatasync of the WAL (orci_store_opts.before_sync) until the test lets it go. */
+typedef struct sync_hold {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int arrived;            /* syncs that reached the hook */
+    int released;           /* syncs let through */
+    char thread[2][16];     /* the threads of the first two */
+    int hooks;              /* commit hook calls */
+    atomic_bool a_answered; /* the asynchronous job's callback ran */
+} sync_hold;
+
+static void hold_sync(void *arg)
+{
+    sync_hold *h = arg;
+    pthread_mutex_lock(&h->mu);
+    int me = h->arrived++;
+    if (me < 2)
+        pthread_getname_np(pthread_self(), h->thread[me], sizeof h->thread[me]);
+    pthread_cond_broadcast(&h->cv);
+    while (h->released <= me)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void hold_count_hook(void *arg)
+{
+    sync_hold *h = arg;
+    pthread_mutex_lock(&h->mu);
+    h->hooks++;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void hold_answered(void *arg, int status, const orc_error *err)
+{
+    (void)err;
+    assert_int_equal(status, ORC_OK);
+    atomic_store(&((sync_hold *)arg)->a_answered, true);
+}
+
+typedef struct durable_reader {
+    orci_store *s;
+    atomic_bool done;
+} durable_reader;
+
+static void *wait_durable_thread(void *arg)
+{
+    durable_reader *r = arg;
+    orci_store_wait_durable(r->s);
+    atomic_store(&r->done, true);
+    return NULL;
+}
+
+static void test_store_answers_wait_for_the_wal_sync(void **state)
+{
+    fixture *f = *state;
+    orci_store_close(f->s);
+    sync_hold h = {.released = 0};
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    orci_store_opts opts = {.path = f->path, .before_sync = hold_sync, .before_sync_arg = &h};
+    orc_error err = {0};
+    assert_int_equal(orci_store_open(&opts, &f->s, &err), ORC_OK);
+    orci_store_set_commit_hook(f->s, hold_count_hook, &h);
+
+    /* G holds the writer while A queues: G's batch is then handed to the syncer (another
+     * job waits), and A's, alone, is synced on the writer's own thread. */
+    gate g;
+    gate_init(&g, f->s);
+    pthread_t gt;
+    assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
+    gate_wait_entered(&g);
+    insert_job a = {.username = "durable-a"};
+    assert_int_equal(orci_store_write_async(f->s, insert_user, &a, hold_answered, &h, &err),
+                     ORC_OK);
+    gate_open(&g);
+    pthread_mutex_lock(&h.mu);
+    while (h.arrived < 2)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+
+    /* Both batches are committed (another connection sees them), yet nobody was answered,
+     * the commit hook did not run, and a reader's reply waits as well. What was seen is
+     * checked once the syncs are let go, so that a failure leaves no thread stuck. */
+    int64_t rows = count_users(f->s, "gate") + count_users(f->s, "durable-a");
+    durable_reader r = {.s = f->s};
+    pthread_t rt;
+    assert_int_equal(pthread_create(&rt, NULL, wait_durable_thread, &r), 0);
+    sleep_ms(100);
+    pthread_mutex_lock(&h.mu);
+    int hooks = h.hooks;
+    bool answered =
+        atomic_load(&h.a_answered) || atomic_load(&r.done) || pthread_tryjoin_np(gt, NULL) != EBUSY;
+    char names[2][16];
+    memcpy(names, h.thread, sizeof names);
+    h.released = 1 << 30; /* this and every later sync pass */
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    assert_int_equal(rows, 2);
+    assert_int_equal(hooks, 0);
+    assert_false(answered);
+    bool syncer = strcmp(names[0], "orc:syncer") == 0 || strcmp(names[1], "orc:syncer") == 0;
+    bool writer = strcmp(names[0], "orc:writer") == 0 || strcmp(names[1], "orc:writer") == 0;
+    if (!syncer || !writer)
+        fail_msg("the syncs ran on %s and %s", names[0], names[1]);
+
+    assert_int_equal(pthread_join(gt, NULL), 0);
+    assert_int_equal(g.result, ORC_OK);
+    assert_int_equal(pthread_join(rt, NULL), 0);
+    assert_true(atomic_load(&r.done));
+    while (!atomic_load(&h.a_answered))
+        sleep_ms(5);
+    pthread_mutex_lock(&h.mu);
+    hooks = h.hooks;
+    pthread_mutex_unlock(&h.mu);
+    assert_true(hooks >= 1);
+    orci_store_close(f->s);
+    f->s = NULL;
+    gate_fini(&g);
+    pthread_cond_destroy(&h.cv);
+    pthread_mutex_destroy(&h.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -876,8 +1000,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_reader_sees_committed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_a_lone_job_runs_bare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_statement_cache_holds_hundreds, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_store_write_async_calls_back_on_the_writer_after_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_write_async_calls_back_after_commit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_store_answers_wait_for_the_wal_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_checkpoints_while_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_wal_stays_bounded_under_steady_writes, setup,
                                         teardown),

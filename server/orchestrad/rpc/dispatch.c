@@ -273,6 +273,7 @@ typedef struct dispatch_req {
     orci_stored_reply out; /* the outcome, whatever it is */
     bool parked;           /* a long poll parked: no reply */
     bool applied;          /* a handler's changes were committed */
+    bool by_writer;        /* finished by the store after the write job (dispatch_written) */
     int64_t job_seq;       /* applied: the job signal after the change */
     int64_t start_ns;      /* monotonic, when the dispatch started: the request's duration */
 } dispatch_req;
@@ -381,6 +382,10 @@ static void dispatch_finish(dispatch_req *d)
         const orci_stored_reply *o = &d->out;
         if (o->status == ORC_INTERNAL)
             orci_error("%s (request %s): %s", d->method, d->request_id, o->message);
+        /* A reply made from reads waits until what they saw is on disk; the writer's
+         * replies come after their own commit's sync (store.h). */
+        if (!d->by_writer)
+            orci_store_wait_durable(d->srv->store);
         int64_t end_ns = dispatch_now_ns();
         orci_server_metrics_request(d->srv->metrics, d->m, o->status,
                                     (double)(end_ns - d->start_ns) / 1e9);
@@ -518,6 +523,7 @@ fail:
 static void dispatch_written(void *arg, int status, const orc_error *err)
 {
     dispatch_req *d = arg;
+    d->by_writer = true;
     if (status != ORC_OK) {
         outcome_fini(&d->out);
         d->applied = false;

@@ -1024,11 +1024,9 @@ static int64_t pub_first_kept(orci_db *db)
     return first;
 }
 
-/* publish_new sends every event committed since the last call, on the publisher thread. */
-static void publish_new(orci_events_pub *p)
+/* publish_rows sends the events after p->last, in seq order. */
+static void publish_rows(orci_events_pub *p, orci_db *db, int64_t first_kept)
 {
-    orci_db *db = p->db;
-    int64_t first_kept = pub_first_kept(db);
     orc_error err = {0};
     orci_stmt *st = orci_db_stmt(db,
                                  "SELECT " EVENT_COLUMNS " FROM events WHERE seq > ?1"
@@ -1046,10 +1044,28 @@ static void publish_new(orci_events_pub *p)
         orci_warn("events: cannot read events to publish: %s", err.message);
 }
 
-/* publish_hook is the store's commit hook, on the writer thread: it wakes the publisher. */
-static void publish_hook(orci_db *db, void *arg)
+/*
+ * publish_new sends every event committed since the last call, on the publisher thread. It
+ * reads in one snapshot, and sends only once everything the snapshot holds is on disk: a
+ * commit newer than the one that woke the thread may not be synced yet.
+ */
+static void publish_new(orci_events_pub *p)
 {
-    (void)db;
+    orci_db *db = p->db;
+    orc_error err = {0};
+    if (orci_db_read_begin(db, &err) != ORC_OK) {
+        orci_warn("events: cannot read events to publish: %s", err.message);
+        return;
+    }
+    int64_t first_kept = pub_first_kept(db); /* the snapshot's first read */
+    orci_store_wait_durable(p->store);
+    publish_rows(p, db, first_kept);
+    orci_db_read_end(db);
+}
+
+/* publish_hook is the store's commit hook, once commits are durable: it wakes the publisher. */
+static void publish_hook(void *arg)
+{
     orci_events_pub *p = arg;
     pthread_mutex_lock(&p->mu);
     p->pending = true;

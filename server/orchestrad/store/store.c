@@ -732,7 +732,7 @@ static void rollback(orci_db *db)
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static double store_now_s(void)
+double orci_store_now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -744,7 +744,8 @@ static bool commit(orci_store *s, write_job **jobs, int from, int to)
 {
     orci_db *db = s->wdb;
     orc_error e = {0};
-    double t0 = s->m_commit ? store_now_s() : 0;
+    double t0 = s->m_commit ? orci_store_now_s() : 0;
+    orci_durable_commit(s);
     if (orci_db_exec(db, "COMMIT", &e) != ORC_OK) {
         orci_warn("write transaction failed to commit: %s", e.message);
         rollback(db);
@@ -752,7 +753,7 @@ static bool commit(orci_store *s, write_job **jobs, int from, int to)
         return false;
     }
     if (s->m_commit) {
-        orci_histogram_observe(s->m_commit, store_now_s() - t0);
+        orci_histogram_observe(s->m_commit, orci_store_now_s() - t0);
         orci_histogram_observe(s->m_batch, to - from);
     }
     return true;
@@ -800,6 +801,7 @@ static bool run_bare(orci_store *s, write_job *j, bool *committed)
             j->status = orc_error_set(&j->err, ORC_INTERNAL, "write job ended its transaction");
         if (after_job(db) == JOB_COMMITTED) {
             orci_warn("a write job committed its own transaction");
+            orci_durable_commit(s);
             *committed = true;
         } else {
             lost_txn(db, &j, 0, 1, j->err.message);
@@ -842,6 +844,7 @@ static bool run_batch(orci_store *s, write_job **jobs, int n)
             lost_txn(db, jobs, start, i, jobs[i - 1]->err.message);
         } else if (o == JOB_COMMITTED) {
             orci_warn("a write job committed its own transaction");
+            orci_durable_commit(s);
             committed = true;
         } else if (commit(s, jobs, start, i)) {
             committed = true;
@@ -863,13 +866,39 @@ static void writer_lost(orci_store *s)
         s->on_lost(s->lost_arg);
 }
 
-/* run_hook calls the commit hook, if any, after a commit. */
-static void run_hook(orci_store *s)
+void orci_store_run_hook(orci_store *s)
 {
     pthread_mutex_lock(&s->hook_mu);
     if (s->hook != NULL)
-        s->hook(s->wdb, s->hook_arg);
+        s->hook(s->hook_arg);
     pthread_mutex_unlock(&s->hook_mu);
+}
+
+void orci_store_answer(orci_store *s, write_job *list)
+{
+    /* Asynchronous callers are answered on this thread, without waking anyone: their
+     * callback finishes the request (the RPC server sends its reply). */
+    write_job *waiting = NULL, **tail = &waiting;
+    for (write_job *j = list, *next; j != NULL; j = next) {
+        next = j->next;
+        if (j->on_done != NULL) {
+            j->on_done(j->done_arg, j->status, &j->err);
+            free(j);
+        } else {
+            *tail = j;
+            tail = &j->next;
+        }
+    }
+    *tail = NULL;
+    if (waiting == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    for (write_job *j = waiting, *next; j != NULL; j = next) {
+        next = j->next; /* j is gone once its caller sees done */
+        j->done = true;
+        pthread_cond_signal(&j->cond);
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg)
@@ -932,7 +961,7 @@ static void *writer_main(void *arg)
             s->tail = NULL;
         pthread_mutex_unlock(&s->mu);
 
-        double t0 = s->m_txn ? store_now_s() : 0;
+        double t0 = s->m_txn ? orci_store_now_s() : 0;
         bool committed = run_batch(s, s->batch, n);
         if (s->pg && !s->lost && orci_pg_lost(s->wdb->pg)) {
             pthread_mutex_lock(&s->mu);
@@ -940,27 +969,20 @@ static void *writer_main(void *arg)
             pthread_mutex_unlock(&s->mu);
         }
         if (committed && s->m_txn)
-            orci_histogram_observe(s->m_txn, store_now_s() - t0);
-        if (committed)
-            run_hook(s);
-
-        /* Asynchronous callers are answered here, on this thread, without waking anyone:
-         * their callback finishes the request (the RPC server sends its reply). */
-        for (int i = 0; i < n; i++) {
-            write_job *j = s->batch[i];
-            if (j->on_done != NULL) {
-                j->on_done(j->done_arg, j->status, &j->err);
-                free(j);
-                s->batch[i] = NULL;
-            }
+            orci_histogram_observe(s->m_txn, orci_store_now_s() - t0);
+        for (int i = 0; i < n; i++)
+            s->batch[i]->next = i + 1 < n ? s->batch[i + 1] : NULL;
+        pthread_mutex_lock(&s->mu);
+        bool idle = s->head == NULL;
+        pthread_mutex_unlock(&s->mu);
+        /* The answers wait for the disk: synced here when nothing else waits, else by the
+         * syncer while this thread runs the next batch (durable.c). */
+        if (!orci_durable_hand_off(s, s->batch[0], committed, idle)) {
+            if (committed)
+                orci_store_run_hook(s);
+            orci_store_answer(s, s->batch[0]);
         }
         pthread_mutex_lock(&s->mu);
-        for (int i = 0; i < n; i++) {
-            if (s->batch[i] == NULL)
-                continue;
-            s->batch[i]->done = true;
-            pthread_cond_signal(&s->batch[i]->cond);
-        }
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -1040,8 +1062,9 @@ int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_writ
  * over only after a checkpoint copied all of it. So that the WAL cannot grow for ever under a
  * steady load, the writer checkpoints itself once the WAL passes STORE_WAL_RESTART_PAGES: by
  * then the checkpointer has copied nearly everything, the writer copies the rest (and syncs),
- * and its next transaction starts the WAL over. Durability is the WAL's (synchronous=FULL at
- * every commit) and does not depend on checkpoints.
+ * and its next transaction starts the WAL over. Durability is the WAL's (an fdatasync before
+ * any commit is answered, durable.c) and does not depend on checkpoints; SQLite syncs the WAL
+ * before each checkpoint copies it, at synchronous=NORMAL as at FULL.
  */
 static int store_wal_hook(void *arg, sqlite3 *h, const char *name, int pages)
 {
@@ -1158,6 +1181,7 @@ static void store_free(orci_store *s)
 {
     if (s == NULL)
         return;
+    orci_durable_free(s);
     checkpointer_stop(s);
     /* No PRAGMA optimize here: SQLite 3.40 analyzes a table once and never again, so the
      * statistics of a young database stayed as it grew and steered the planner to full scans
@@ -1198,7 +1222,8 @@ static int store_sqlite_open(orci_store *s, orc_error *err)
         (code = create_private(s->path, err)) != ORC_OK ||
         (code = db_open(s->path, true, &s->wdb, err)) != ORC_OK ||
         (code = migrate(s->wdb, &s->schema_version, err)) != ORC_OK ||
-        (code = checkpointer_start(s, err)) != ORC_OK)
+        (code = checkpointer_start(s, err)) != ORC_OK ||
+        (code = orci_durable_start(s, err)) != ORC_OK)
         return code;
     return ORC_OK;
 }
@@ -1214,7 +1239,9 @@ static int store_metrics(orci_store *s, orci_metrics *m, orc_error *err)
          .buckets = batch_buckets,
          .n_buckets = sizeof batch_buckets / sizeof batch_buckets[0]},
         {.name = "orchestra_store_commit_duration_seconds",
-         .help = "Time of a COMMIT of the writer (WAL write and fsync), in seconds.",
+         .help = "Time of a COMMIT of the writer, in seconds: on SQLite the WAL write (its "
+                 "fsync is orchestra_store_sync_duration_seconds), on PostgreSQL the whole "
+                 "durable commit.",
          .type = ORCI_METRIC_HISTOGRAM,
          .buckets = orci_metrics_duration_buckets,
          .n_buckets = orci_metrics_duration_buckets_count},
@@ -1224,8 +1251,14 @@ static int store_metrics(orci_store *s, orci_metrics *m, orc_error *err)
          .type = ORCI_METRIC_HISTOGRAM,
          .buckets = orci_metrics_duration_buckets,
          .n_buckets = orci_metrics_duration_buckets_count},
+        {.name = "orchestra_store_sync_duration_seconds",
+         .help = "Time of an fdatasync of the SQLite WAL, which makes the commits before it "
+                 "durable before they are answered, in seconds.",
+         .type = ORCI_METRIC_HISTOGRAM,
+         .buckets = orci_metrics_duration_buckets,
+         .n_buckets = orci_metrics_duration_buckets_count},
     };
-    orci_series **dest[] = {&s->m_batch, &s->m_commit, &s->m_txn};
+    orci_series **dest[] = {&s->m_batch, &s->m_commit, &s->m_txn, &s->m_sync};
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
         orci_metric *f = NULL;
         int rc = orci_metrics_add(m, &specs[i], &f, err);
@@ -1248,6 +1281,9 @@ int orci_store_open(const orci_store_opts *opts, orci_store **out, orc_error *er
     orci_store *s = calloc(1, sizeof *s);
     if (s == NULL)
         return orc_error_set(err, ORC_INTERNAL, "out of memory");
+    s->wal_fd = s->wal_fd_old = -1;
+    s->before_sync = opts->before_sync;
+    s->before_sync_arg = opts->before_sync_arg;
     s->max_batch = opts->max_batch > 0 ? opts->max_batch : STORE_DEFAULT_BATCH;
     if (s->max_batch > STORE_MAX_BATCH)
         s->max_batch = STORE_MAX_BATCH;
@@ -1312,6 +1348,7 @@ void orci_store_close(orci_store *s)
     pthread_mutex_unlock(&s->mu);
     if (s->thread_started)
         pthread_join(s->thread, NULL);
+    orci_durable_stop(s); /* answers what the writer handed over */
     /* Callers woken by the writer's last batch may still be leaving orci_store_write. */
     pthread_mutex_lock(&s->mu);
     while (s->waiters > 0)

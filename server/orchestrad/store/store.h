@@ -5,8 +5,12 @@
  * One writer thread owns the read-write connection. Callers hand it write jobs through
  * orci_store_write, which blocks until the job's changes are on disk: the writer takes
  * every job queued, runs each inside its own SAVEPOINT of one BEGIN IMMEDIATE transaction
- * (group commit) and commits with synchronous=FULL, then wakes the callers. A job that
- * fails rolls back only its own savepoint.
+ * (group commit) and commits, then wakes the callers once the commit is on disk. A job that
+ * fails rolls back only its own savepoint. On SQLite the COMMIT itself does not wait for the
+ * disk (synchronous=NORMAL): the WAL is synced (fdatasync) before any caller is answered,
+ * on the writer's thread when nothing else is queued, else on a syncer thread while the
+ * writer runs the next batch (durable.c). Replies to reads wait for that sync as well
+ * (orci_store_wait_durable), so nobody sees a change that a power cut could still undo.
  *
  * Readers open their own connections (orci_db_open_reader), one per thread.
  * Every statement is prepared (orci_db_stmt); no SQL is ever built from input.
@@ -75,6 +79,10 @@ typedef struct orci_store_opts {
     void *stop_arg;
     orci_store_lost_fn on_lost; /* NULL: only a warning */
     void *lost_arg;
+    /* Tests: called on the syncing thread before each fdatasync of the WAL (it may block,
+     * to hold the sync back). NULL in the daemon. */
+    void (*before_sync)(void *arg);
+    void *before_sync_arg;
 } orci_store_opts;
 
 /*
@@ -127,8 +135,9 @@ int orci_db_again(orci_db *db, orc_error *err);
 int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err);
 
 /*
- * orci_write_done receives the outcome of an asynchronous write job on the writer thread,
- * after the commit (and the commit hook): status as orci_store_write would return it, err
+ * orci_write_done receives the outcome of an asynchronous write job on the writer's or the
+ * syncer's thread, after the commit is on disk (and after the commit hook): status as
+ * orci_store_write would return it, err
  * (borrowed for the call) filled when status is not ORC_OK. It must not block or call
  * orci_store_write; it may hand the result to another thread or send it on.
  */
@@ -144,18 +153,25 @@ int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_writ
                            void *done_arg, orc_error *err);
 
 /*
- * orci_commit_hook is called on the writer thread after each successful COMMIT, with the
- * writer's connection and no transaction open, before the batch's callers are woken. It may
- * read but must not write, and it delays every caller of the batch: the event publisher's
- * only wakes its thread.
+ * orci_commit_hook is called once commits are on disk, on the writer's or the syncer's
+ * thread, before the callers of those commits are answered. It must not block: it delays
+ * every one of them (the event publisher's only wakes its thread).
  */
-typedef void (*orci_commit_hook)(orci_db *db, void *arg);
+typedef void (*orci_commit_hook)(void *arg);
 
 /*
  * orci_store_set_commit_hook installs fn with arg (borrowed; NULL fn removes the hook).
  * Any thread except the writer; once it returns, an earlier hook is no longer running.
  */
 void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg);
+
+/*
+ * orci_store_wait_durable returns once every commit that a read made before the call could
+ * have seen is on disk: call it after the reads and before answering. It waits at most for
+ * one fdatasync in progress (and returns at once on PostgreSQL, where a commit is durable
+ * before anyone sees it, or when nothing is waiting to be synced).
+ */
+void orci_store_wait_durable(orci_store *s);
 
 /* orci_db_open_reader opens a read-only connection for the calling thread. */
 int orci_db_open_reader(orci_store *s, orci_db **out, orc_error *err);

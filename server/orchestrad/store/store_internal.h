@@ -6,6 +6,7 @@
 #define ORCI_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,6 +66,10 @@ typedef struct write_job {
     orci_write_done on_done; /* asynchronous jobs: called by the writer, then freed */
     void *done_arg;
     struct write_job *next;
+    /* Handed to the syncer (durable.c): answered once the commits up to gen are on disk;
+     * hook: its batch committed, so the commit hook runs first. */
+    uint64_t gen;
+    bool hook;
 } write_job;
 
 struct orci_store {
@@ -104,10 +109,35 @@ struct orci_store {
     pthread_t ckpt_thread;
     int ckpt_next; /* WAL size that wakes the checkpointer next (writer thread only) */
 
+    /*
+     * Durability off the writer's thread (durable.c), SQLite only. The writer commits with
+     * synchronous=NORMAL (no fsync) and bumps visible_gen before each COMMIT; a reply waits
+     * until durable_gen, the newest generation known to be on disk, reaches what it could
+     * have seen. The WAL is synced on the writer's thread when nothing else is queued, else
+     * by the syncer thread while the writer goes on with the next batch.
+     */
+    bool dur_on;
+    int wal_fd;     /* the WAL, opened read-only for fdatasync (-1: none) */
+    int wal_fd_old; /* a WAL file replaced under us, kept open until close (-1: none) */
+    char *wal_path;
+    atomic_uint_least64_t visible_gen;
+    atomic_uint_least64_t durable_gen;
+    pthread_mutex_t dur_mu;
+    pthread_cond_t dur_cv;   /* broadcast: durable_gen advanced */
+    pthread_cond_t dur_work; /* the syncer: a batch was handed over, or quit */
+    bool dur_init;
+    write_job *dur_head, *dur_tail; /* handed over, not yet answered */
+    bool dur_quit;
+    bool dur_started;
+    pthread_t dur_thread;
+    void (*before_sync)(void *arg); /* orci_store_opts.before_sync */
+    void *before_sync_arg;
+
     /* Metrics (orci_store_opts.metrics); NULL when off. */
     orci_series *m_batch;  /* write jobs per committed transaction */
-    orci_series *m_commit; /* the COMMIT: WAL write and fsync, seconds */
+    orci_series *m_commit; /* the COMMIT: WAL write (and, without dur_on, fsync), seconds */
     orci_series *m_txn;    /* a batch from BEGIN to its commit, seconds */
+    orci_series *m_sync;   /* an fdatasync of the WAL (dur_on), seconds */
 };
 
 /* store_pg.c: PostgreSQL's part of orci_store_open (connection, lock, migrations). */
@@ -121,5 +151,29 @@ bool orci_store_pg_alive(orci_store *s);
 
 /* store.c: closes a connection's cached statements and the connection. */
 void orci_db_close(orci_db *db);
+
+/* store.c: runs the commit hook (after a durable commit). */
+void orci_store_run_hook(orci_store *s);
+
+/* store.c: answers the jobs of a list linked by next (callbacks, or wakes their callers). */
+void orci_store_answer(orci_store *s, write_job *list);
+
+/* store.c: seconds on the monotonic clock. */
+double orci_store_now_s(void);
+
+/*
+ * durable.c. orci_durable_start (after migrations) opens the WAL for syncing, switches the
+ * writer to synchronous=NORMAL and starts the syncer; when the WAL cannot be opened the
+ * writer keeps synchronous=FULL (dur_on false). orci_durable_commit is called by the writer
+ * just before a COMMIT. orci_durable_hand_off takes a finished batch: false when the caller
+ * answers it now (nothing it could have seen is still unsynced, or the caller's own
+ * fdatasync just made it so: idle, nothing else queued), true when the syncer will.
+ * orci_durable_stop answers what was handed over and ends the syncer (after the writer).
+ */
+int orci_durable_start(orci_store *s, orc_error *err);
+void orci_durable_commit(orci_store *s);
+bool orci_durable_hand_off(orci_store *s, write_job *list, bool committed, bool idle);
+void orci_durable_stop(orci_store *s);
+void orci_durable_free(orci_store *s);
 
 #endif
