@@ -551,11 +551,12 @@ class WebAppTest(Browser):
         self.open_task(task)
         toggle = self.one(".timer-toggle")
         toggle.click()
-        panel = self.one(".timer-panel:not([hidden])")
-        select = panel.find_element(By.TAG_NAME, "select")
-        self.wait(lambda d: select.get_attribute("value") not in ("", None), "the task pre-filled")
-        self.assertIn("Image Rating", select.find_element(By.CSS_SELECTOR, "option:checked").text)
-        panel.find_element(By.CSS_SELECTOR, "input[type=text]").send_keys("Rating the image")
+        # The panel fills its task list when it opens, and may draw it again meanwhile: each
+        # look finds the elements afresh.
+        panel = ".timer-panel:not([hidden]) "
+        self.wait(lambda d: "Image Rating" in d.find_element(
+            By.CSS_SELECTOR, panel + "select option:checked").text, "the task pre-filled")
+        self.one(panel + "input[type=text]").send_keys("Rating the image")
         self.assert_labelled("the timer")
         self.button("Start timer").click()
         self.wait(lambda d: "running" in toggle.get_attribute("class"), "the timer running")

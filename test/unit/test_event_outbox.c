@@ -510,6 +510,69 @@ static void test_events_of_a_rolled_back_job_never_appear_and_leave_no_gap(void 
     ev_free(&l);
 }
 
+/* A job's events wait in memory until it ends: a savepoint rolled back inside the job takes
+ * its events with it, a read inside the job sees the earlier ones, and more events than the
+ * buffer holds keep their order and numbers. */
+typedef struct buffered_job {
+    int64_t seqs[16];
+    int64_t bound; /* the newest seq orci_events_bounds saw inside the job */
+} buffered_job;
+
+static int buffered_fn(orci_db *db, void *arg, orc_error *err)
+{
+    buffered_job *j = arg;
+    orci_event_rec e = {.time_us = SF_T0_US, .project_id = 7};
+    char type[32];
+    e.type = type;
+    int n = 0, code = ORC_OK;
+    for (int i = 0; i < 3 && code == ORC_OK; i++) {
+        snprintf(type, sizeof type, "test.first%d", i);
+        code = orci_events_append(db, &e, &j->seqs[n++], err);
+    }
+    int64_t undone = 0;
+    if (code == ORC_OK && (code = orci_db_exec(db, "SAVEPOINT t", err)) == ORC_OK) {
+        e.type = "test.undone";
+        code = orci_events_append(db, &e, &undone, err);
+        if (code == ORC_OK)
+            code = orci_db_exec(db, "ROLLBACK TO t", err);
+        if (code == ORC_OK)
+            code = orci_db_exec(db, "RELEASE t", err);
+        e.type = type;
+    }
+    int64_t first_kept = 0;
+    if (code == ORC_OK)
+        code = orci_events_bounds(db, &first_kept, &j->bound, err);
+    for (int i = 0; i < 12 && code == ORC_OK; i++) {
+        snprintf(type, sizeof type, "test.then%d", i);
+        code = orci_events_append(db, &e, &j->seqs[n++], err);
+    }
+    return code;
+}
+
+static void test_events_of_a_job_are_written_at_its_end_in_order(void **state)
+{
+    sf *f = *state;
+    orc_error err = {0};
+    int64_t before = last_seq(f);
+    buffered_job j = {{0}, 0};
+    assert_int_equal(orci_store_write(f->srv.store, buffered_fn, &j, &err), ORC_OK);
+    assert_int_equal(j.bound, before + 3);
+    for (int i = 0; i < 15; i++)
+        assert_int_equal(j.seqs[i], before + 1 + i); /* the undone one's number is reused */
+    evlist l = ev_read(f, before);
+    assert_int_equal(l.n, 15);
+    for (size_t i = 0; i < l.n; i++) {
+        char want[32];
+        if (i < 3)
+            snprintf(want, sizeof want, "test.first%zu", i);
+        else
+            snprintf(want, sizeof want, "test.then%zu", i - 3);
+        assert_int_equal(l.v[i]->seq, before + 1 + (int64_t)i);
+        assert_string_equal(l.v[i]->type, want);
+    }
+    ev_free(&l);
+}
+
 /* ---- ListEvents --------------------------------------------------------------------- */
 
 static Orchestra__V1__ListEventsReply *list_events(sf *f, sf_who who, int64_t after,
@@ -1117,6 +1180,8 @@ int main(void)
                                         sf_setup, sf_teardown),
         cmocka_unit_test_setup_teardown(
             test_events_of_a_rolled_back_job_never_appear_and_leave_no_gap, sf_setup, sf_teardown),
+        cmocka_unit_test_setup_teardown(test_events_of_a_job_are_written_at_its_end_in_order,
+                                        sf_setup, sf_teardown),
         cmocka_unit_test_setup_teardown(test_list_events_orders_filters_by_prefix_and_limits,
                                         sf_setup, sf_teardown),
         cmocka_unit_test_setup_teardown(test_list_events_worker_reads_only_its_own_topic, sf_setup,

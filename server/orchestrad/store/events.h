@@ -60,8 +60,8 @@ size_t orci_events_topics(const orci_event_rec *e,
                           char topics[ORCI_EVENT_TOPICS_MAX][ORCI_EVENT_TOPIC_MAX]);
 
 /*
- * orci_events_append appends e with the next sequence number (in *seq when not NULL) and its
- * topics. Writer thread, inside a write job.
+ * orci_events_append appends e with the next sequence number (in *seq when not NULL), to be
+ * written when the write job ends (below). Writer thread, inside a write job.
  */
 int orci_events_append(orci_db *db, const orci_event_rec *e, int64_t *seq, orc_error *err);
 

@@ -258,6 +258,10 @@ int orci_db_exec(orci_db *db, const char *sql, orc_error *err)
 {
     if (db == NULL || (db->h == NULL && db->pg == NULL) || sql == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_db_exec: no connection or no SQL");
+    /* A savepoint statement (or COMMIT) comes after the events appended before it. */
+    int code = orci_events_flush(db, err);
+    if (code != ORC_OK)
+        return code;
     if (db->pg != NULL)
         return pg_exec(db, sql, err);
     /* A single statement (SAVEPOINT, RELEASE, BEGIN, COMMIT... several per write job) is
@@ -412,6 +416,7 @@ void orci_db_close(orci_db *db)
         }
     }
     free(db->slots);
+    orci_events_buf_free(db->pending);
     if (db->h != NULL)
         sqlite3_close_v2(db->h);
     orci_pg_close(db->pg);
@@ -440,7 +445,9 @@ static int pragma_text(orci_db *db, const char *sql, char *out, size_t out_size,
 /* on_rollback notes on the writer's connection that its transaction was rolled back. */
 static void on_rollback(void *arg)
 {
-    ((orci_db *)arg)->rolled_back = true;
+    orci_db *db = arg;
+    db->rolled_back = true;
+    orci_events_discard(db);
 }
 
 /* db_open opens one connection with the pragmas every connection gets. */
@@ -685,6 +692,19 @@ static job_outcome after_job(orci_db *db)
     return db->rolled_back || db->pg != NULL ? JOB_LOST : JOB_COMMITTED;
 }
 
+/*
+ * job_end writes the events a job appended when it succeeded (status ORC_OK), else drops
+ * them; returns the job's status, or the error of writing them.
+ */
+static int job_end(orci_db *db, int status, orc_error *err)
+{
+    if (status != ORC_OK) {
+        orci_events_discard(db);
+        return status;
+    }
+    return orci_events_flush(db, err);
+}
+
 /* run_job runs one job in its savepoint and says whether the transaction survived. */
 static job_outcome run_job(orci_db *db, write_job *j)
 {
@@ -695,7 +715,7 @@ static job_outcome run_job(orci_db *db, write_job *j)
         j->status = orc_error_set(&j->err, ORC_INTERNAL, "%s", e.message);
         return in_txn(db) ? JOB_INTACT : JOB_LOST;
     }
-    j->status = j->fn(db, j->arg, &j->err);
+    j->status = job_end(db, j->fn(db, j->arg, &j->err), &j->err);
     if (j->status != ORC_OK && j->err.code == ORC_OK)
         orc_error_set(&j->err, j->status, NULL);
     reset_busy(db);
@@ -724,6 +744,7 @@ static job_outcome run_job(orci_db *db, write_job *j)
 
 static void rollback(orci_db *db)
 {
+    orci_events_discard(db);
     if (!in_txn(db))
         return;
     if (db->pg != NULL)
@@ -789,6 +810,10 @@ static bool run_bare(orci_store *s, write_job *j, bool *committed)
     db->bare = true;
     j->status = j->fn(db, j->arg, &j->err);
     db->bare = false;
+    if (db->discard || db->again)
+        orci_events_discard(db); /* nothing is kept, or it all runs again */
+    else
+        j->status = job_end(db, j->status, &j->err);
     if (j->status != ORC_OK && j->err.code == ORC_OK)
         orc_error_set(&j->err, j->status, NULL);
     reset_busy(db);

@@ -46,6 +46,7 @@ struct orci_db {
     bool discard;      /* writer: the bare job keeps nothing (orci_db_discard) */
     bool again;        /* writer: the bare job runs again in a savepoint (orci_db_again) */
     orci_store *store; /* writer: its store (orci_db_open_peer); NULL otherwise */
+    struct orci_event_buf *pending; /* writer: events of the job not written yet (events.c) */
     /* SQL texts are string literals, so their address finds a statement at once: hashing
      * a few hundred bytes of text dozens of times per write job showed in profiles. The
      * text is still compared, so a reused buffer never gets another text's statement. */
@@ -151,6 +152,17 @@ bool orci_store_pg_alive(orci_store *s);
 
 /* store.c: closes a connection's cached statements and the connection. */
 void orci_db_close(orci_db *db);
+
+/*
+ * events.c. The events a write job appends wait in memory (db's orci_event_buf) and are written
+ * together, in order, by orci_events_flush: the store calls it when a job succeeds, and
+ * before a savepoint statement (orci_db_exec), so a ROLLBACK TO takes them back like any
+ * row; events.c before another event insert or read. orci_events_discard drops them (a
+ * failed job, a rolled-back transaction). orci_events_buf_free frees a buffer (NULL allowed).
+ */
+int orci_events_flush(orci_db *db, orc_error *err);
+void orci_events_discard(orci_db *db);
+void orci_events_buf_free(struct orci_event_buf *b);
 
 /* store.c: runs the commit hook (after a durable commit). */
 void orci_store_run_hook(orci_store *s);
