@@ -654,6 +654,30 @@ static void test_list_events_orders_filters_by_prefix_and_limits(void **state)
     assert_int_equal(l->last_seq, last);
     orchestra__v1__list_events_reply__free_unpacked(l, NULL);
 
+    /* A whole step or workflow topic is one topic (slugs have no dot): the same events as
+     * the broader prefix has of it, after after_seq. */
+    static const char *const heads[] = {"step.", "workflow."};
+    for (size_t h = 0; h < 2; h++) {
+        Orchestra__V1__ListEventsReply *all =
+            list_events(f, SF_ADMIN, 0, heads[h], 0, ORC_OK, NULL);
+        assert_true(all->n_events >= 2);
+        const char *slug = h == 0 ? all->events[0]->step : all->events[0]->workflow;
+        char topic[256];
+        snprintf(topic, sizeof topic, "%s%s.", heads[h], slug);
+        size_t want = 0;
+        for (size_t i = 0; i < all->n_events; i++)
+            want += strcmp(h == 0 ? all->events[i]->step : all->events[i]->workflow, slug) == 0;
+        l = list_events(f, SF_ADMIN, 0, topic, 0, ORC_OK, NULL);
+        assert_int_equal(l->n_events, want);
+        orchestra__v1__list_events_reply__free_unpacked(l, NULL);
+        l = list_events(f, SF_ADMIN, all->events[0]->seq, topic, 0, ORC_OK, NULL);
+        assert_int_equal(l->n_events, want - 1);
+        for (size_t i = 0; i < l->n_events; i++)
+            assert_true(l->events[i]->seq > all->events[0]->seq);
+        orchestra__v1__list_events_reply__free_unpacked(l, NULL);
+        orchestra__v1__list_events_reply__free_unpacked(all, NULL);
+    }
+
     list_events(f, SF_ADMIN, 0, "", ORCI_EVENTS_MAX_LIMIT + 1, ORC_INVALID_ARGUMENT, "limit");
     list_events(f, SF_ADMIN, -1, "", 0, ORC_INVALID_ARGUMENT, "after_seq");
 }

@@ -769,16 +769,29 @@ static void kinds_for(const char *prefix, bool may[KIND_COUNT])
 }
 
 /*
- * one_project_topic tells whether prefix is a whole project topic ("project.<digits>."): the
- * only topic that starts with it is itself, so the exact (seekable) query applies.
+ * one_topic tells whether prefix is a whole topic that no other topic starts with, so the
+ * exact (seekable) query applies: "project.<digits>.", or "workflow.<slug>." or
+ * "step.<slug>." (a slug has no dot: common/slug.h, enforced wherever one enters). A range of
+ * topics cannot use the index's seq, so a poll of one step's events after a seq walked every
+ * event of that step ever kept. A worker's username may hold dots: its topics stay ranges.
  */
-static bool one_project_topic(const char *prefix)
+static bool one_topic(const char *prefix)
 {
-    if (strncmp(prefix, "project.", 8) != 0)
-        return false;
-    const char *p = prefix + 8;
-    size_t digits = strspn(p, "0123456789");
-    return digits > 0 && p[digits] == '.' && p[digits + 1] == '\0';
+    static const char *const heads[] = {"workflow.", "step."};
+    if (strncmp(prefix, "project.", 8) == 0) {
+        const char *p = prefix + 8;
+        size_t digits = strspn(p, "0123456789");
+        return digits > 0 && p[digits] == '.' && p[digits + 1] == '\0';
+    }
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        size_t hl = strlen(heads[i]);
+        if (strncmp(prefix, heads[i], hl) != 0)
+            continue;
+        const char *p = prefix + hl;
+        size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+        return n > 0 && p[n] == '.' && p[n + 1] == '\0';
+    }
+    return false;
 }
 
 /*
@@ -826,7 +839,7 @@ static orci_stmt *list_statement(orci_db *db, const char *prefix, bool exact, bo
                             " ORDER BY seq LIMIT ?2",
                             err);
     orci_stmt *st;
-    if (exact || one_project_topic(prefix)) {
+    if (exact || one_topic(prefix)) {
         st = orci_db_stmt(db, LIST_BY_TOPIC(LIST_EQ), err);
     } else {
         char end[ORCI_EVENT_TOPIC_MAX + 2];
