@@ -10,6 +10,7 @@
 /* clang-format on */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -18,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/migrations.h"
 #include "store/store.h"
@@ -974,6 +977,65 @@ static void test_store_answers_wait_for_the_wal_sync(void **state)
     pthread_mutex_destroy(&h.mu);
 }
 
+/* break_wal_sync (before_sync) puts a pipe where the store's own read-only descriptor of the
+ * WAL was: its fdatasync then fails (EINVAL), as a failing disk's would (EIO). */
+static void break_wal_sync(void *arg)
+{
+    (void)arg;
+    int p[2];
+    if (pipe(p) != 0)
+        return;
+    char link[64], target[512];
+    for (int fd = 3; fd < 1024; fd++) {
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n < 4)
+            continue;
+        target[n] = '\0';
+        int fl = fcntl(fd, F_GETFL);
+        if (strcmp(target + n - 4, "-wal") == 0 && fl >= 0 && (fl & O_ACCMODE) == O_RDONLY)
+            dup2(p[0], fd);
+    }
+}
+
+/* In a child: a write whose WAL sync fails is never answered, and the process exits 1. */
+static void test_store_a_failed_wal_sync_stops_the_process(void **state)
+{
+    fixture *f = *state;
+    orci_store_close(f->s);
+    f->s = NULL;
+    int out[2];
+    assert_int_equal(pipe(out), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(out[1], STDERR_FILENO);
+        orci_store_opts opts = {.path = f->path, .before_sync = break_wal_sync};
+        orci_store *s = NULL;
+        orc_error err = {0};
+        if (orci_store_open(&opts, &s, &err) != ORC_OK)
+            _exit(7);
+        int rc = write_user(s, "never-answered", &err);
+        printf("write returned %d\n", rc);
+        fflush(stdout);
+        _exit(0);
+    }
+    close(out[1]);
+    char buf[4096];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(out[0], buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(out[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || strstr(buf, "write returned") != NULL ||
+        strstr(buf, "cannot sync the WAL") == NULL)
+        fail_msg("status %d, output:\n%s", status, buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1003,6 +1065,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_write_async_calls_back_after_commit, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_store_answers_wait_for_the_wal_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_a_failed_wal_sync_stops_the_process, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_store_checkpoints_while_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_wal_stays_bounded_under_steady_writes, setup,
                                         teardown),
