@@ -964,8 +964,9 @@ static void test_store_answers_wait_for_the_wal_sync(void **state)
     assert_int_equal(g.result, ORC_OK);
     assert_int_equal(pthread_join(rt, NULL), 0);
     assert_true(atomic_load(&r.done));
-    while (!atomic_load(&h.a_answered))
+    for (int waited = 0; !atomic_load(&h.a_answered) && waited < 10000; waited += 5)
         sleep_ms(5);
+    assert_true(atomic_load(&h.a_answered));
     pthread_mutex_lock(&h.mu);
     hooks = h.hooks;
     pthread_mutex_unlock(&h.mu);

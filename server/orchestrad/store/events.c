@@ -16,6 +16,7 @@
 #include "store/dbutil.h"
 #include "json.h"
 #include "log.h"
+#include "slug.h"
 #include "store/model.h"
 #include "store/store_internal.h"
 #include "vec.h"
@@ -61,6 +62,9 @@ size_t orci_events_topics(const orci_event_rec *e,
  */
 static int next_seq(orci_db *db, int64_t *seq, orc_error *err)
 {
+    int code = orci_events_flush(db, err); /* pending events come first */
+    if (code != ORC_OK)
+        return code;
     orci_stmt *st = orci_db_stmt(db, "SELECT max(seq) FROM events", err);
     if (st == NULL)
         return ORC_INTERNAL;
@@ -77,7 +81,7 @@ static int next_seq(orci_db *db, int64_t *seq, orc_error *err)
     if (st == NULL)
         return ORC_INTERNAL;
     bool found = false;
-    int code = orci_db_one_id(db, st, seq, &found, err);
+    code = orci_db_one_id(db, st, seq, &found, err);
     if (code == ORC_OK && !found)
         code = orc_error_set(err, ORC_INTERNAL, "the events table has no retention row");
     return code;
@@ -94,7 +98,8 @@ static int next_seq(orci_db *db, int64_t *seq, orc_error *err)
  * newest seq another 3,000.
  */
 #define PENDING_MAX 8
-/* 13 bound values per row, in append_row's column order. */
+/* PENDING_VALUES bound values per row, in pending_bind's column order. */
+#define PENDING_VALUES 13
 #define PENDING_COLUMNS                                                                            \
     "INSERT INTO events (seq, type, time, project_id, task_id, step, workflow, worker,"            \
     " old_status, new_status, payload, worker_only, other_worker) VALUES "
@@ -127,7 +132,7 @@ static void pending_sql_build(void)
         size_t cap = sizeof pending_sql[k - 1];
         size_t len = (size_t)snprintf(out, cap, "%s", PENDING_COLUMNS);
         for (int r = 0; r < k; r++) {
-            int b = r * 13;
+            int b = r * PENDING_VALUES;
             len += (size_t)snprintf(out + len, cap - len,
                                     "%s(?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d,"
                                     " ?%d, ?%d)",
@@ -162,7 +167,7 @@ void orci_events_buf_free(struct orci_event_buf *b)
 static void pending_bind(orci_stmt *st, int r, const pending_event *p)
 {
     const orci_event_rec *e = &p->e;
-    int b = r * 13;
+    int b = r * PENDING_VALUES;
     orci_bind_int(st, b + 1, p->seq);
     orci_bind_text(st, b + 2, e->type);
     orci_bind_int(st, b + 3, e->time_us);
@@ -195,12 +200,11 @@ int orci_events_flush(orci_db *db, orc_error *err)
     return code;
 }
 
-/* text_put copies s (NULL: dflt) to *at and returns where it starts. */
-static const char *text_put(char **at, const char *s, const char *dflt)
+/* text_put copies s to *at and returns where it starts. */
+static const char *text_put(char **at, const char *s)
 {
-    const char *from = s != NULL ? s : dflt;
-    size_t n = strlen(from) + 1;
-    memcpy(*at, from, n);
+    size_t n = strlen(s) + 1;
+    memcpy(*at, s, n);
     char *start = *at;
     *at += n;
     return start;
@@ -236,11 +240,11 @@ static int append_row(orci_db *db, const orci_event_rec *e, const char *payload,
         *seq = row->seq;
     row->e = *e;
     char *at = row->text;
-    row->e.type = text_put(&at, e->type, "");
-    row->e.old_status = text_put(&at, old_status, "");
-    row->e.new_status = text_put(&at, new_status, "");
+    row->e.type = text_put(&at, e->type);
+    row->e.old_status = text_put(&at, old_status);
+    row->e.new_status = text_put(&at, new_status);
     row->e.payload = NULL;
-    row->payload = text_put(&at, body, "{}");
+    row->payload = text_put(&at, body);
     b->n++;
     return ORC_OK;
 }
@@ -417,9 +421,7 @@ int orci_events_task_event(orci_db *db, int64_t now_us, const char *type, int64_
     if (payload != NULL && text == NULL)
         return oom(err);
     int64_t seq = 0;
-    int code = orci_events_flush(db, err); /* the pending ones come first */
-    if (code == ORC_OK)
-        code = next_seq(db, &seq, err);
+    int code = next_seq(db, &seq, err);
     orci_stmt *st = code == ORC_OK ? orci_db_stmt(db, TASK_EVENT_SQL, err) : NULL;
     if (st != NULL) {
         orci_bind_text(st, 1, type);
@@ -464,9 +466,7 @@ int orci_events_assignment_event(orci_db *db, int64_t now_us, const char *type,
     if (type == NULL || type[0] == '\0')
         return orc_error_set(err, ORC_INTERNAL, "event without a type");
     int64_t seq = 0;
-    int code = orci_events_flush(db, err); /* the pending ones come first */
-    if (code == ORC_OK)
-        code = next_seq(db, &seq, err);
+    int code = next_seq(db, &seq, err);
     if (code != ORC_OK)
         return code;
     orci_stmt *st = orci_db_stmt(db, ASSIGNMENT_EVENT_SQL, err);
@@ -784,12 +784,14 @@ static bool one_topic(const char *prefix)
         return digits > 0 && p[digits] == '.' && p[digits + 1] == '\0';
     }
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
-        size_t hl = strlen(heads[i]);
-        if (strncmp(prefix, heads[i], hl) != 0)
+        size_t hl = strlen(heads[i]), n = strlen(prefix);
+        if (strncmp(prefix, heads[i], hl) != 0 || n <= hl + 1 || prefix[n - 1] != '.' ||
+            n - hl > ORCI_EVENT_NAME_MAX)
             continue;
-        const char *p = prefix + hl;
-        size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-        return n > 0 && p[n] == '.' && p[n + 1] == '\0';
+        char slug[ORCI_EVENT_NAME_MAX + 1];
+        memcpy(slug, prefix + hl, n - hl - 1);
+        slug[n - hl - 1] = '\0';
+        return orci_slug_valid(slug);
     }
     return false;
 }
@@ -1201,14 +1203,18 @@ static void publish_new(orci_events_pub *p)
 {
     orci_db *db = p->db;
     orc_error err = {0};
-    if (orci_db_read_begin(db, &err) != ORC_OK) {
+    /* PostgreSQL makes a commit durable before anyone sees it: no snapshot to wait for, and
+     * none to pay two more round trips for. */
+    bool snapshot = !orci_db_is_pg(db);
+    if (snapshot && orci_db_read_begin(db, &err) != ORC_OK) {
         orci_warn("events: cannot read events to publish: %s", err.message);
         return;
     }
     int64_t first_kept = pub_first_kept(db); /* the snapshot's first read */
     orci_store_wait_durable(p->store);
     publish_rows(p, db, first_kept);
-    orci_db_read_end(db);
+    if (snapshot)
+        orci_db_read_end(db);
 }
 
 /* publish_hook is the store's commit hook, once commits are durable: it wakes the publisher. */
