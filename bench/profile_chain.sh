@@ -24,6 +24,10 @@
 # ORC_PROF_TARGET=exec points perf, perfstat and syscalls at the executors and their plugin
 # hosts instead of orchestrad.
 #   perfstat   perf stat on orchestrad during the run
+#   sched      perf sched record of the whole machine during the run: per thread of
+#              orchestrad and the executors, run time per step and the mean delay between a
+#              wake-up and running; the folder keeps sched.txt (perf sched timehist -w: every
+#              switch and wake-up, to follow one step from thread to thread)
 #   none       just the run (CPU per step from /proc, which load does not change much)
 # The scratch folder (/tmp/orc-prof-*) is kept and printed; ORC_PROF_DIR chooses it.
 # ORC_PROF_DB=FILE starts from a copy of that SQLite database (stopped cleanly, so without a
@@ -32,14 +36,15 @@
 set -eu
 
 build=${1:?usage: profile_chain.sh BUILD MODE [PROJECTS] [EXECUTORS] [CONCURRENCY]}
-mode=${2:?mode: callgrind, callgrind-exec, strace, perf, perfstat or none}
+mode=${2:?mode: callgrind, callgrind-exec, strace, perf, perfstat, syscalls, sched or none}
 projects=${3:-20}
 n_exec=${4:-1}
 conc=${5:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 
 find_bin() {
-    for p in "$build/$1" "$build/server/$1" "$build/plugins/$1" "$build/plugins/bench_lib/$1"; do
+    for p in "$build/$1" "$build/server/$1" "$build/client/$1" "$build/plugins/$1" \
+        "$build/plugins/bench_lib/$1"; do
         [ -e "$p" ] && { echo "$p"; return; }
     done
     echo "profile_chain: no $1 under $build" >&2
@@ -48,8 +53,7 @@ find_bin() {
 orchestrad=$(find_bin orchestrad)
 executor=$(find_bin orchestra-executor)
 noop=$(find_bin test_plugin_noop.so)
-cli=${ORC_CLI:-$here/../build-perf2/client/orchestra}
-[ -x "$cli" ] || cli=$(find_bin orchestra)
+cli=${ORC_CLI:-$(find_bin orchestra)}
 
 dir=${ORC_PROF_DIR:-$(mktemp -d /tmp/orc-prof-XXXXXX)}
 mkdir -p "$dir/plugins" "$dir/storage"
@@ -128,13 +132,15 @@ perf)
         tids=$(grep -l -x "$ORC_PROF_THREAD" /proc/"$dpid"/task/*/comm | cut -d/ -f5 | paste -sd,)
         who=(-t "$tids")
     fi
-    perf record ${ORC_PROF_CALLGRAPH:---call-graph fp} ${ORC_PROF_EVENT:+-e "$ORC_PROF_EVENT"} -o "$dir/perf.data" "${who[@]}" \
+    perf record --call-graph "${ORC_PROF_CALLGRAPH:-fp}" ${ORC_PROF_EVENT:+-e "$ORC_PROF_EVENT"} \
+        -o "$dir/perf.data" "${who[@]}" \
     >"$dir/perf.log" 2>&1 &
     perfpid=$! ;;
 syscalls) perf trace -s -p "$target" -o "$dir/syscalls.txt" >/dev/null 2>&1 & perfpid=$! ;;
+sched) perf sched record -o "$dir/sched.data" >"$dir/perf.log" 2>&1 & perfpid=$! ;;
 perfstat) perf stat -p "$target" -o "$dir/perfstat.txt" -e task-clock,context-switches,cpu-migrations,page-faults >/dev/null 2>&1 & perfpid=$! ;;
 esac
-case $mode in perf | perfstat | syscalls) sleep 1 ;; esac # perf attaches
+case $mode in perf | perfstat | syscalls | sched) sleep 1 ;; esac # perf attaches
 cpu_of() { awk '{print $14+$15}' "/proc/$1/stat"; }
 tree_cpu() { # ticks of a process and its live children
     local sum=0
@@ -210,6 +216,21 @@ callgrind-exec)
     echo "executor_ir_per_step $((total / steps)) (executor and plugin hosts, all threads)"
     ;;
 perf | perfstat | syscalls) kill -INT "$perfpid"; wait "$perfpid" || true ;;
+sched)
+    kill -INT "$perfpid"
+    wait "$perfpid" || true
+    perf sched timehist -i "$dir/sched.data" -w >"$dir/sched.txt" 2>/dev/null || true
+    # Columns of timehist: time, cpu, task, wait, scheduling delay, run time (ms).
+    pids_re=$(printf '%s\n' "$dpid" "${pids[@]:1}" $(for p in "${pids[@]:1}"; do pgrep -P "$p"; done) |
+        paste -sd'|')
+    echo "per thread: run us/step, switches in/step, mean wake-up delay us"
+    awk -v s="$steps" -v re="^.*[[/]($pids_re)[]/]" '
+        NF == 6 && $3 ~ re { name = $3; sub(/\[.*/, "", name); tid = $3
+            sub(/^[^[]*\[/, "", tid); sub(/[]/].*/, "", tid); key = tid " " name
+            run[key] += $6; n[key]++; delay[key] += $5 }
+        END { for (k in run) printf "  %-28s %7.0f %6.2f %7.1f\n", k, run[k] * 1000 / s,
+                n[k] / s, delay[k] * 1000 / n[k] }' "$dir/sched.txt" | sort -k3 -n -r
+    ;;
 esac
 
 echo "steps $steps wall_s $(echo "$end - $start" | bc)"

@@ -11,17 +11,23 @@
 # FORK=N (make fuzz FUZZ_FORK=N) runs each target as N processes at once (libFuzzer's -fork:
 # they share the working corpus; RUNS counts the inputs of all of them and is checked between
 # their jobs, so a run stops a little after it), for the machine's cores.
+# TIMEOUT=S (default 30) reports an input that runs longer than S seconds of wall time; raise
+# it for a long run that may be paused (kill -STOP) while the machine does something else.
 set -u
 build=${1:?usage: fuzz.sh BUILD SECONDS [TARGET...]}
 seconds=${2:?usage: fuzz.sh BUILD SECONDS [TARGET...]}
 shift 2
 runs=${RUNS:-}
 fork=${FORK:-}
+timeout=${TIMEOUT:-30}
 case "$fork" in
     '' | *[!0-9]*) [ -z "$fork" ] || { echo "fuzz.sh: FORK must be a number" >&2; exit 2; } ;;
 esac
 case "$runs" in
     '' | *[!0-9]*) [ -z "$runs" ] || { echo "fuzz.sh: RUNS must be a number" >&2; exit 2; } ;;
+esac
+case "$timeout" in
+    '' | *[!0-9]*) echo "fuzz.sh: TIMEOUT must be a number" >&2; exit 2 ;;
 esac
 src=$(cd "$(dirname "$0")/.." && pwd)
 list="$build/test/fuzz/targets.txt"
@@ -43,7 +49,7 @@ while read -r bin corpus dict; do
     # -timeout: an input slower than this is reported (timeout-*); the slowest legitimate
     # inputs (a PBKDF2 login under ASan) take well under a second.
     "$build/test/fuzz/$bin" -max_total_time="$seconds" ${runs:+-runs="$runs"} \
-        ${fork:+-fork="$fork"} -timeout=30 \
+        ${fork:+-fork="$fork"} -timeout="$timeout" \
         -print_final_stats=1 \
         -artifact_prefix="$art/" -dict="$src/test/fuzz/$dict.dict" \
         "$work" "$src/test/fuzz/corpus/$corpus" >"$log" 2>&1
