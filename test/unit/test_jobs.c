@@ -233,6 +233,66 @@ static void test_jobs_created_with_machine_task(void **state)
     FX_CHECK(f, task);
 }
 
+/* index_entries counts the entries of an index (the cells of its leaf pages, from dbstat). */
+static int64_t index_entries(fx *f, const char *index)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = '%s' AND pagetype = 'leaf'",
+             index);
+    return fx_int(f, sql, 0, 0, 0);
+}
+
+/* plan_uses says whether the query plan of sql names index. */
+static bool plan_uses(fx *f, const char *sql, const char *index)
+{
+    char eqp[600];
+    snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
+    orc_error err = {0};
+    orci_stmt *st = orci_db_stmt(f->rdb, eqp, &err);
+    if (st == NULL)
+        fail_msg("%s: %s", eqp, err.message);
+    bool uses = false;
+    int r;
+    while ((r = orci_db_row(f->rdb, st, &err)) > 0)
+        uses = uses || strstr(orci_col_text(st, 3), index) != NULL;
+    if (r < 0)
+        fail_msg("%s: %s", eqp, err.message);
+    return uses;
+}
+
+/* A machine assignment has no worker: it has no entry in the indexes on worker_id (two pages
+ * of every machine step's commit before migration 0015), which still serve the queries that
+ * name a worker. */
+static void test_jobs_machine_assignments_stay_out_of_the_worker_indexes(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t task = fx_task_of(f, fx_project(f, 0), x.crawl);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 60000);
+    assert_int_equal(fx_int(f,
+                            "SELECT count(*) FROM task_assignments"
+                            " WHERE task_id = ?1 AND worker_id IS NULL AND status = 0",
+                            task, 0, 0),
+                     1);
+    assert_int_equal(index_entries(f, "task_assignments_worker_open"), 0);
+    FX_OK(f, complete(f, &a.job, "{\"ok\": true}"));
+    orci_job_fini(&a.job);
+    assert_int_equal(fx_task_status(f, task), ORCI_TASK_COMPLETE);
+    assert_int_equal(index_entries(f, "task_assignments_worker"), 0);
+    assert_int_equal(index_entries(f, "task_assignments_worker_open"), 0);
+    /* The queries by worker keep their indexes (the hand-out's returned-task check). */
+    assert_true(plan_uses(f, "SELECT id FROM task_assignments WHERE worker_id = 7",
+                          "task_assignments_worker"));
+    assert_true(plan_uses(f,
+                          "SELECT 1 FROM task_assignments a JOIN tasks t ON t.id = a.task_id"
+                          " WHERE a.worker_id = 7 AND a.is_deleted = 0 AND a.status = 0"
+                          " AND t.status = 4",
+                          "task_assignments_worker_open"));
+}
+
 static void test_jobs_lease_gives_project_data_and_prerequisites(void **state)
 {
     fx *f = *state;
@@ -910,6 +970,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jobs_created_with_machine_task, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_jobs_machine_assignments_stay_out_of_the_worker_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_lease_gives_project_data_and_prerequisites, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jobs_lease_only_listed_functions, setup, teardown),
