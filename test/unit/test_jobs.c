@@ -293,6 +293,44 @@ static void test_jobs_machine_assignments_stay_out_of_the_worker_indexes(void **
                           "task_assignments_worker_open"));
 }
 
+/* A finished job and a completed task leave the indexes that find work by status (each
+ * step wrote their finished part before migration 0016), which still serve the queries that
+ * look for work. */
+static void test_jobs_finished_rows_leave_the_status_indexes(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t task = fx_task_of(f, fx_project(f, 0), x.crawl);
+    assert_int_equal(index_entries(f, "jobs_due"), 1);
+    lease_args a;
+    lease_found(f, &a, "exec-1", "m.crawl", 60000);
+    assert_int_equal(index_entries(f, "jobs_due"), 0);
+    assert_int_equal(index_entries(f, "jobs_lease"), 1);
+    FX_OK(f, complete(f, &a.job, "{\"ok\": true}"));
+    orci_job_fini(&a.job);
+    assert_int_equal(JOB_STATUS(f, task), ORCI_JOB_COMPLETED);
+    assert_int_equal(index_entries(f, "jobs_due"), 0);
+    assert_int_equal(index_entries(f, "jobs_lease"), 0);
+    assert_int_equal(index_entries(f, "tasks_status"),
+                     fx_int(f, "SELECT count(*) FROM tasks WHERE status < 5", 0, 0, 0));
+    assert_true(fx_int(f, "SELECT count(*) FROM tasks WHERE status >= 5", 0, 0, 0) >= 1);
+    /* The queries for work keep their indexes: due jobs, expired leases, the /metrics
+     * counts (rpc/observe_http.c). */
+    assert_true(plan_uses(f,
+                          "SELECT j.id FROM jobs j JOIN projects p ON p.id = j.project_id"
+                          " WHERE j.status = 0 AND j.next_attempt_at <= 5 AND p.status = 0"
+                          " ORDER BY j.next_attempt_at, j.id LIMIT 1",
+                          "jobs_due"));
+    assert_true(plan_uses(f, "SELECT count(*) FROM jobs WHERE status = 3", "jobs_due"));
+    assert_true(plan_uses(f,
+                          "SELECT id FROM jobs WHERE status = 1 AND lease_expires_at <= 5"
+                          " ORDER BY lease_expires_at, id LIMIT 4",
+                          "jobs_lease"));
+    assert_true(plan_uses(f, "SELECT status, count(*) FROM tasks WHERE status < 5 GROUP BY status",
+                          "tasks_status"));
+}
+
 static void test_jobs_lease_gives_project_data_and_prerequisites(void **state)
 {
     fx *f = *state;
@@ -972,6 +1010,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_created_with_machine_task, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_jobs_machine_assignments_stay_out_of_the_worker_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_finished_rows_leave_the_status_indexes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_jobs_lease_gives_project_data_and_prerequisites, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jobs_lease_only_listed_functions, setup, teardown),
