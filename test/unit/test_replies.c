@@ -8,6 +8,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,10 +165,78 @@ static void test_replies_prune_deletes_older_than_cutoff(void **state)
     assert_int_equal(op.deleted, 0);
 }
 
+/* Retention deletes in arrival order: a reply whose time went back behind a newer one's
+ * stays until that one is old too; none newer than the cutoff is ever deleted. */
+static void test_replies_prune_keeps_arrival_order(void **state)
+{
+    fixture *f = *state;
+    orc_error err = {0};
+    assert_int_equal(put(f, "p", "first", 100, &err), ORC_OK);
+    assert_int_equal(put(f, "p", "newer", 300, &err), ORC_OK);
+    assert_int_equal(put(f, "p", "back", 120, &err), ORC_OK);
+    prune_op op = {.cutoff = 250};
+    assert_int_equal(orci_store_write(f->s, prune_job, &op, &err), ORC_OK);
+    assert_int_equal(op.deleted, 1);
+    orci_stored_reply r;
+    assert_int_equal(orci_reply_get(f->r, "p", "first", &r, &err), ORC_NOT_FOUND);
+    assert_int_equal(orci_reply_get(f->r, "p", "newer", &r, &err), ORC_OK);
+    orci_stored_reply_fini(&r);
+    assert_int_equal(orci_reply_get(f->r, "p", "back", &r, &err), ORC_OK);
+    orci_stored_reply_fini(&r);
+    op.cutoff = 400;
+    assert_int_equal(orci_store_write(f->s, prune_job, &op, &err), ORC_OK);
+    assert_int_equal(op.deleted, 2);
+    assert_int_equal(orci_reply_get(f->r, "p", "back", &r, &err), ORC_NOT_FOUND);
+}
+
+/* A database from before migration 0017 keeps its replies: they are numbered in the order of
+ * their times and found by their key as before. */
+static void test_replies_migration_0017_keeps_old_replies(void **state)
+{
+    fixture *f = *state;
+    orci_db_close(f->r);
+    orci_store_close(f->s);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+    const char *old =
+        "DROP TABLE rpc_replies;"
+        "CREATE TABLE rpc_replies (principal TEXT NOT NULL, request_id TEXT NOT NULL,"
+        " method TEXT NOT NULL, status INTEGER NOT NULL, message TEXT NOT NULL,"
+        " details TEXT NOT NULL DEFAULT '', body BLOB NOT NULL, created_at INTEGER NOT NULL,"
+        " PRIMARY KEY (principal, request_id)) STRICT, WITHOUT ROWID;"
+        "CREATE INDEX rpc_replies_created ON rpc_replies(created_at);"
+        "INSERT INTO rpc_replies VALUES ('p', 'zz-late', 'M', 0, 'ok', '', x'0102', 300),"
+        " ('p', 'aa-early', 'M', 5, 'no', 'd', x'', 100), ('q', 'mm', 'M', 0, 'ok', '', x'', 200);"
+        "PRAGMA user_version = 16;";
+    assert_int_equal(sqlite3_exec(h, old, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    orci_store_opts opts = {.path = f->path};
+    orc_error err = {0};
+    assert_int_equal(orci_store_open(&opts, &f->s, &err), ORC_OK);
+    assert_int_equal(orci_db_open_reader(f->s, &f->r, &err), ORC_OK);
+    orci_stored_reply r;
+    assert_int_equal(orci_reply_get(f->r, "p", "zz-late", &r, &err), ORC_OK);
+    assert_int_equal(r.body_len, 2);
+    orci_stored_reply_fini(&r);
+    assert_int_equal(orci_reply_get(f->r, "p", "aa-early", &r, &err), ORC_OK);
+    assert_int_equal(r.status, 5);
+    assert_string_equal(r.details, "d");
+    orci_stored_reply_fini(&r);
+    /* Numbered by time: retention takes the two oldest, then finds the key taken. */
+    prune_op op = {.cutoff = 250};
+    assert_int_equal(orci_store_write(f->s, prune_job, &op, &err), ORC_OK);
+    assert_int_equal(op.deleted, 2);
+    assert_int_equal(orci_reply_get(f->r, "q", "mm", &r, &err), ORC_NOT_FOUND);
+    assert_int_equal(put(f, "p", "zz-late", 400, &err), ORC_ALREADY_EXISTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replies_round_trip_keeps_binary_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replies_prune_keeps_arrival_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replies_migration_0017_keeps_old_replies, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_replies_empty_body_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replies_unknown_is_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replies_duplicate_put_already_exists, setup, teardown),

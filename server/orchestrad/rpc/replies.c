@@ -83,7 +83,15 @@ int orci_replies_prune(orci_db *db, int64_t cutoff_us, int64_t *deleted, orc_err
 {
     if (deleted != NULL)
         *deleted = 0;
-    orci_stmt *st = orci_db_stmt(db, "DELETE FROM rpc_replies WHERE created_at < ?1", err);
+    /* The replies are kept in arrival order (migration 0017): delete the oldest while they
+     * are older than the cutoff. A reply stored after a newer one (the clock went back)
+     * waits for that one, so none newer than the cutoff is ever deleted. */
+    orci_stmt *st = orci_db_stmt(db,
+                                 "DELETE FROM rpc_replies WHERE id < coalesce("
+                                 "(SELECT id FROM rpc_replies WHERE created_at >= ?1"
+                                 " ORDER BY id LIMIT 1),"
+                                 " (SELECT max(id) FROM rpc_replies) + 1)",
+                                 err);
     if (st == NULL)
         return ORC_INTERNAL;
     orci_bind_int(st, 1, cutoff_us);

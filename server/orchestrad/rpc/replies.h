@@ -35,7 +35,9 @@ int orci_reply_put(orci_db *db, const char *principal, const char *request_id, c
                    int status, const char *message, const char *details, const void *body,
                    size_t body_len, int64_t now_us, orc_error *err);
 
-/* orci_replies_prune deletes replies created before cutoff_us; *deleted gets the count. */
+/* orci_replies_prune deletes the replies created before cutoff_us, oldest first, up to the
+ * first one that is not (a reply stored after a newer one waits for it); *deleted gets the
+ * count. */
 int orci_replies_prune(orci_db *db, int64_t cutoff_us, int64_t *deleted, orc_error *err);
 
 /* orci_stored_reply_fini frees what orci_reply_get allocated; NULL allowed. */
