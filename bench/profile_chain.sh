@@ -119,9 +119,12 @@ sleep 1
 
 # The processes perf looks at: orchestrad, or with ORC_PROF_TARGET=exec the executors and
 # their plugin hosts.
+exec_tree() { # the executors and their plugin hosts, one pid a line
+    for p in "${pids[@]:1}"; do echo "$p"; pgrep -P "$p" || true; done
+}
 target=$dpid
 if [ "${ORC_PROF_TARGET:-}" = exec ]; then
-    target=$(for p in "${pids[@]:1}"; do echo "$p"; pgrep -P "$p" || true; done | paste -sd,)
+    target=$(exec_tree | paste -sd,)
 fi
 case $mode in
 callgrind) callgrind_control -z "$dpid" >/dev/null ;;
@@ -221,8 +224,7 @@ sched)
     wait "$perfpid" || true
     perf sched timehist -i "$dir/sched.data" -w >"$dir/sched.txt" 2>/dev/null || true
     # Columns of timehist: time, cpu, task, wait, scheduling delay, run time (ms).
-    pids_re=$(printf '%s\n' "$dpid" "${pids[@]:1}" $(for p in "${pids[@]:1}"; do pgrep -P "$p"; done) |
-        paste -sd'|')
+    pids_re=$( (echo "$dpid"; exec_tree) | paste -sd'|')
     echo "per thread: run us/step, switches in/step, mean wake-up delay us"
     awk -v s="$steps" -v re="^.*[[/]($pids_re)[]/]" '
         NF == 6 && $3 ~ re { name = $3; sub(/\[.*/, "", name); tid = $3
