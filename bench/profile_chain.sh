@@ -32,7 +32,9 @@
 # The scratch folder (/tmp/orc-prof-*) is kept and printed; ORC_PROF_DIR chooses it.
 # ORC_PROF_DB=FILE starts from a copy of that SQLite database (stopped cleanly, so without a
 # WAL) instead of an empty one, e.g. one with a long history: the workflow is then loaded
-# with --force.
+# with --force. ORC_PROF_METRICS=HOST:PORT has orchestrad serve /metrics there; the folder then
+# keeps metrics.0 and metrics.1, read before and after the run (the store's transaction,
+# commit and sync histograms).
 set -eu
 
 build=${1:?usage: profile_chain.sh BUILD MODE [PROJECTS] [EXECUTORS] [CONCURRENCY]}
@@ -81,8 +83,10 @@ if [ -n "${ORC_PROF_DB:-}" ]; then
     cp "$ORC_PROF_DB" "$dir/orchestra.db"
     load_force=(--force)
 fi
+metrics=()
+[ -n "${ORC_PROF_METRICS:-}" ] && metrics=(--metrics-listen "$ORC_PROF_METRICS")
 "${wrap[@]}" "$orchestrad" --dev --db "$dir/orchestra.db" --rpc "$rpc" --events "$events" \
-    --log-level "${ORC_PROF_LOG_LEVEL:-warn}" >"$dir/orchestrad.log" 2>&1 &
+    "${metrics[@]}" --log-level "${ORC_PROF_LOG_LEVEL:-warn}" >"$dir/orchestrad.log" 2>&1 &
 dpid=$!
 wpid=$dpid
 pids+=("$dpid")
@@ -160,6 +164,8 @@ threads() {
     done 2>/dev/null
 }
 [ "$mode" = none ] && threads "$dpid" >"$dir/threads.0"
+scrape() { [ -z "${ORC_PROF_METRICS:-}" ] || curl -s "http://$ORC_PROF_METRICS/metrics" >"$dir/$1"; }
+scrape metrics.0
 d0=$(cpu_of "$dpid")
 e0=0; for p in "${pids[@]:1}"; do e0=$((e0 + $(tree_cpu "$p"))); done
 start=$(date +%s.%N)
@@ -176,6 +182,7 @@ while :; do
 done
 sleep 1
 end=$(date +%s.%N)
+scrape metrics.1
 d1=$(cpu_of "$dpid")
 e1=0; for p in "${pids[@]:1}"; do e1=$((e1 + $(tree_cpu "$p"))); done
 steps=$((projects * 10))

@@ -6,12 +6,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,44 +55,71 @@ static long long host_status_kb(const char *text, const char *key)
     return -1;
 }
 
-/* host_read_status reads /proc/self/status into text (at most size - 1 bytes, NUL-terminated).
- * Async-signal-safe: open, read and close only. */
+/* The host's own /proc/self files, opened once so that a call needs no path lookup (-1
+ * until opened, or when they cannot be). */
+static int host_status_fd = -1;
+static int host_statm_fd = -1;
+static int host_clear_refs_fd = -1;
+static long host_page_kb;
+
+/* host_read_status reads /proc/self/status into text (at most size - 1 bytes, NUL-terminated);
+ * a read from offset 0 makes the kernel write the figures afresh. Async-signal-safe (pread
+ * only). */
 static void host_read_status(char *text, size_t size)
 {
-    ssize_t n, len = 0;
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    while (fd >= 0 && len < (ssize_t)size - 1 &&
-           (n = read(fd, text + len, size - 1 - (size_t)len)) > 0)
-        len += n;
-    if (fd >= 0)
-        close(fd);
-    text[len] = '\0';
+    ssize_t n = host_status_fd >= 0 ? pread(host_status_fd, text, size - 1, 0) : -1;
+    text[n > 0 ? n : 0] = '\0';
+}
+
+/* host_statm_data_kb is the data and stack size from /proc/self/statm (never below VmData);
+ * LLONG_MAX when it cannot be read. Async-signal-safe. */
+static long long host_statm_data_kb(void)
+{
+    char text[128];
+    ssize_t n = host_statm_fd >= 0 ? pread(host_statm_fd, text, sizeof text - 1, 0) : -1;
+    if (n <= 0)
+        return LLONG_MAX;
+    text[n] = '\0';
+    const char *p = text;
+    for (int field = 0; field < 5; field++) { /* size resident shared text lib, then data */
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (*p++ != ' ')
+            return LLONG_MAX;
+    }
+    long long pages = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        pages = pages * 10 + (*p - '0');
+    return pages * host_page_kb;
 }
 
 /*
  * host_near_limit says whether the host came within an eighth of its memory limit: its peak
  * resident size since the last reset, or its data size now (what RLIMIT_DATA counts).
- * Async-signal-safe (the crash handler uses it).
+ * getrusage's peak and statm's data size are never below the two, and cost a fraction of
+ * /proc/self/status, which is read only when either comes near. Async-signal-safe (the
+ * crash handler uses it).
  */
 static bool host_near_limit(void)
 {
     static char text[8192];
     if (host_memory_kb <= 0)
         return false;
+    long long near = host_memory_kb - host_memory_kb / 8;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss < near && host_statm_data_kb() < near)
+        return false;
     host_read_status(text, sizeof text);
     long long hwm = host_status_kb(text, "VmHWM:"), data = host_status_kb(text, "VmData:");
-    long long near = host_memory_kb - host_memory_kb / 8;
     return hwm >= near || data >= near;
 }
 
 /* host_reset_peak starts a new peak resident size measure for the next call. */
 static void host_reset_peak(void)
 {
-    int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t w = write(fd, "5", 1);
+    if (host_memory_kb > 0 && host_clear_refs_fd >= 0) {
+        ssize_t w = write(host_clear_refs_fd, "5", 1);
         (void)w;
-        close(fd);
     }
 }
 
@@ -113,6 +142,10 @@ static int host_limit_memory(long mb)
     char text[8192];
     if (mb <= 0)
         return 0;
+    host_status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    host_statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    host_page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    host_clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     /* A sanitizer's shadow memory counts as data: a limit would leave no room to allocate. */
     host_read_status(text, sizeof text);
     long long data_kb = host_status_kb(text, "VmData:");
@@ -305,11 +338,11 @@ static int host_read_call(int fd, char **buf, size_t *len)
     unsigned char h[ORCI_FRAME_HEADER];
     ssize_t r;
     do {
-        r = read(fd, h, 1);
+        r = read(fd, h, sizeof h);
     } while (r < 0 && errno == EINTR);
     if (r == 0)
         return 1;
-    if (r < 0 || host_io(fd, (char *)h + 1, sizeof h - 1, false) != 0)
+    if (r < 0 || host_io(fd, (char *)h + r, sizeof h - (size_t)r, false) != 0)
         return -1;
     size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | (size_t)h[3];
     if (h[4] != 'J' || n > HOST_REQUEST_MAX || !(*buf = malloc(n + 1)))
@@ -323,14 +356,26 @@ static int host_read_call(int fd, char **buf, size_t *len)
     return 0;
 }
 
+/* host_write_reply writes a reply frame with one system call when the pipe takes it whole,
+ * so that the executor wakes once for it. */
 static int host_write_reply(int fd, char kind, const char *text)
 {
     size_t n = strlen(text);
     char h[ORCI_FRAME_HEADER] = {(char)(n >> 24 & 0xff), (char)(n >> 16 & 0xff),
                                  (char)(n >> 8 & 0xff), (char)(n & 0xff), kind};
-    if (host_io(fd, h, sizeof h, true) != 0)
+    struct iovec iov[2] = {{.iov_base = h, .iov_len = sizeof h},
+                           {.iov_base = (char *)text, .iov_len = n}};
+    ssize_t w;
+    do {
+        w = writev(fd, iov, 2);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0)
         return -1;
-    return host_io(fd, (char *)text, n, true);
+    size_t done = (size_t)w;
+    if (done < sizeof h && host_io(fd, h + done, sizeof h - done, true) != 0)
+        return -1;
+    size_t body = done > sizeof h ? done - sizeof h : 0;
+    return host_io(fd, (char *)text + body, n - body, true);
 }
 
 /* ---- the process --------------------------------------------------------------------------- */

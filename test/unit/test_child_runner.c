@@ -642,6 +642,61 @@ static void test_host_memory_limit_fails_the_job_and_replaces_the_host(void **st
     expect_gone(second);
 }
 
+/* proc_kb reads "<key> N kB" from /proc/<pid>/status; -1 when missing. */
+static long long proc_kb(long pid, const char *key)
+{
+    char path[64], text[8192] = "";
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    text[n] = '\0';
+    const char *at = strstr(text, key);
+    return at != NULL ? strtoll(at + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * A call whose peak comes within an eighth of the limit, then frees it all, still answers;
+ * the host goes after it. Only the peak shows it (the resident size is back down when the
+ * host checks), so this covers the peak's measure and its reset after every call.
+ */
+static void test_host_replaced_after_a_call_that_peaked_near_the_limit(void **state)
+{
+    fixture *f = *state;
+    if (sanitized()) {
+        fprintf(stderr, "a sanitizer build: plugin hosts run without a memory limit\n");
+        skip();
+    }
+    orci_host_destroy(f->runner);
+    f->runner = host_for(f, 64);
+    long first = run_pid(f);
+    /* Enough to pass 56 MB (7/8 of 64) from where the host stands, 6 MB short of the limit. */
+    long long base = proc_kb(first, "VmHWM:"), data = proc_kb(first, "VmData:");
+    assert_true(base > 0 && data > 0);
+    long long from = base > data ? base : data;
+    long mb = (long)((56 * 1024 - from) / 1024) + 2;
+    assert_true(mb > 0);
+    char in[96];
+    snprintf(in, sizeof in, "{\"project_id\":1,\"mb\":%ld}", mb);
+    orci_job_spec peak = spec_for(f, "test_plugins.host.hog", in);
+    orci_job_outcome out;
+    orci_job_run(&peak, &out);
+    assert_true(out.ok);
+    orci_job_outcome_fini(&out);
+    long second = run_pid(f);
+    assert_int_not_equal(second, first);
+    expect_gone(first);
+    /* The fresh host's small calls keep it: nothing is left of the last host's peak. */
+    orci_job_spec small = spec_for(f, "test_plugins.host.hog", "{\"project_id\":1,\"mb\":8}");
+    for (int i = 0; i < 3; i++) {
+        orci_job_run(&small, &out);
+        assert_true(out.ok);
+        orci_job_outcome_fini(&out);
+    }
+    assert_int_equal(run_pid(f), second);
+}
+
 static void test_host_kills_processes_a_function_left_behind(void **state)
 {
     fixture *f = *state;
@@ -804,6 +859,8 @@ int main(int argc, char **argv)
             host_teardown),
         cmocka_unit_test_setup_teardown(test_host_stopped_job_replaces_the_host, host_setup,
                                         host_teardown),
+        cmocka_unit_test_setup_teardown(test_host_replaced_after_a_call_that_peaked_near_the_limit,
+                                        host_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_host_memory_limit_fails_the_job_and_replaces_the_host,
                                         host_setup, host_teardown),
         cmocka_unit_test_setup_teardown(test_host_kills_processes_a_function_left_behind,
