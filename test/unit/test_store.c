@@ -754,6 +754,13 @@ static void async_done(void *arg, int status, const orc_error *err)
     pthread_mutex_unlock(&s->mu);
 }
 
+/*
+ * With the writer idle and nothing queued, an asynchronous job runs on its caller's thread
+ * (store.c, "A job run by its caller"): committed, synced and answered before
+ * orci_store_write_async returns. With the writer busy, jobs queue and the writer runs them
+ * (as one batch, most likely) and answers them on its own thread; a failing job loses only
+ * its own changes either way.
+ */
 static void test_store_write_async_calls_back_after_commit(void **state)
 {
     fixture *f = *state;
@@ -762,6 +769,22 @@ static void test_store_write_async_calls_back_after_commit(void **state)
     pthread_cond_init(&seen.cv, NULL);
     orc_error err = {0};
     assert_int_equal(orci_db_open_reader(f->s, &seen.reader, &err), ORC_OK);
+
+    async_job first = {&seen, {.username = "async-idle"}, 3};
+    assert_int_equal(orci_store_write_async(f->s, async_insert, &first, async_done, &first, &err),
+                     ORC_OK);
+    assert_int_equal(seen.calls, 1); /* answered already, on this thread */
+    assert_false(seen.off_caller);
+    assert_int_equal(seen.status[3], ORC_OK);
+    assert_int_equal(seen.visible[3], 1);
+
+    gate g;
+    gate_init(&g, f->s);
+    pthread_t gt;
+    assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
+    gate_wait_entered(&g);
+    seen.calls = 0;
+    seen.off_caller = true;
     async_job jobs[3] = {
         {&seen, {.username = "async-a"}, 0},
         {&seen, {.username = "async-b", .fail_after = true}, 1},
@@ -772,9 +795,15 @@ static void test_store_write_async_calls_back_after_commit(void **state)
             orci_store_write_async(f->s, async_insert, &jobs[i], async_done, &jobs[i], &err),
             ORC_OK);
     pthread_mutex_lock(&seen.mu);
+    assert_int_equal(seen.calls, 0); /* queued behind the gate */
+    pthread_mutex_unlock(&seen.mu);
+    gate_open(&g);
+    pthread_join(gt, NULL);
+    pthread_mutex_lock(&seen.mu);
     while (seen.calls < 3)
         pthread_cond_wait(&seen.cv, &seen.mu);
     pthread_mutex_unlock(&seen.mu);
+    assert_int_equal(g.result, ORC_OK);
     assert_true(seen.off_caller);
     assert_int_equal(seen.status[0], ORC_OK);
     assert_int_equal(seen.visible[0], 1);
@@ -783,9 +812,86 @@ static void test_store_write_async_calls_back_after_commit(void **state)
     assert_int_equal(seen.visible[1], 0);
     assert_int_equal(seen.status[2], ORC_OK);
     assert_int_equal(seen.visible[2], 1);
+    gate_fini(&g);
     orci_db_close(seen.reader);
     pthread_cond_destroy(&seen.cv);
     pthread_mutex_destroy(&seen.mu);
+}
+
+/* Many threads queue asynchronous jobs at once: some run on their caller's thread, the
+ * rest on the writer's; never two on the connection at the same time, and each is answered
+ * once with its row committed. */
+#define OVERLAP_THREADS 4
+#define OVERLAP_JOBS 50
+
+typedef struct overlap_run {
+    atomic_int inside;  /* jobs running now */
+    atomic_int overlap; /* times a job found another running */
+    atomic_int answered;
+    atomic_int failed;
+    orci_store *s;
+} overlap_run;
+
+typedef struct overlap_arg {
+    overlap_run *run;
+    insert_job insert;
+    char name[32];
+} overlap_arg;
+
+static int overlap_job(orci_db *db, void *arg, orc_error *err)
+{
+    overlap_arg *a = arg;
+    if (atomic_fetch_add(&a->run->inside, 1) != 0)
+        atomic_fetch_add(&a->run->overlap, 1);
+    int rc = insert_user(db, &a->insert, err);
+    atomic_fetch_sub(&a->run->inside, 1);
+    return rc;
+}
+
+static void overlap_done(void *arg, int status, const orc_error *err)
+{
+    (void)err;
+    overlap_arg *a = arg;
+    if (status != ORC_OK)
+        atomic_fetch_add(&a->run->failed, 1);
+    atomic_fetch_add(&a->run->answered, 1);
+}
+
+static void *overlap_thread(void *p)
+{
+    overlap_arg *args = p;
+    orc_error err = {0};
+    for (int i = 0; i < OVERLAP_JOBS; i++)
+        if (orci_store_write_async(args[i].run->s, overlap_job, &args[i], overlap_done, &args[i],
+                                   &err) != ORC_OK)
+            atomic_fetch_add(&args[i].run->failed, 1);
+    return NULL;
+}
+
+static void test_store_async_jobs_of_many_threads_never_share_the_connection(void **state)
+{
+    fixture *f = *state;
+    overlap_run run = {.s = f->s};
+    static overlap_arg args[OVERLAP_THREADS][OVERLAP_JOBS];
+    pthread_t t[OVERLAP_THREADS];
+    for (int i = 0; i < OVERLAP_THREADS; i++) {
+        for (int j = 0; j < OVERLAP_JOBS; j++) {
+            overlap_arg *a = &args[i][j];
+            a->run = &run;
+            snprintf(a->name, sizeof a->name, "overlap-%d-%d", i, j);
+            a->insert = (insert_job){.username = a->name};
+        }
+        assert_int_equal(pthread_create(&t[i], NULL, overlap_thread, args[i]), 0);
+    }
+    for (int i = 0; i < OVERLAP_THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int waited = 0; atomic_load(&run.answered) < OVERLAP_THREADS * OVERLAP_JOBS; waited++) {
+        assert_true(waited < 10000);
+        sleep_ms(1);
+    }
+    assert_int_equal(atomic_load(&run.overlap), 0);
+    assert_int_equal(atomic_load(&run.failed), 0);
+    assert_int_equal(count_users(f->s, "overlap-%"), OVERLAP_THREADS * OVERLAP_JOBS);
 }
 
 typedef struct blob_job {
@@ -1065,6 +1171,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_statement_cache_holds_hundreds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_write_async_calls_back_after_commit, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_store_async_jobs_of_many_threads_never_share_the_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_answers_wait_for_the_wal_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_a_failed_wal_sync_stops_the_process, setup,
                                         teardown),

@@ -138,7 +138,8 @@ bool orci_durable_hand_off(orci_store *s, write_job *list, bool committed, bool 
     return true;
 }
 
-/* syncer_main syncs for what was handed over, then runs the hook and answers it. */
+/* syncer_main syncs for what was handed over, then answers it and runs the hook (the
+ * replies first: the publisher it wakes would compete with them for the CPU). */
 static void *syncer_main(void *arg)
 {
     prctl(PR_SET_NAME, "orc:syncer", 0, 0, 0);
@@ -160,9 +161,9 @@ static void *syncer_main(void *arg)
         }
         if (atomic_load(&s->durable_gen) < gen)
             sync_to(s, gen);
+        orci_store_answer(s, list);
         if (hook)
             orci_store_run_hook(s);
-        orci_store_answer(s, list);
         pthread_mutex_lock(&s->dur_mu);
     }
     pthread_mutex_unlock(&s->dur_mu);

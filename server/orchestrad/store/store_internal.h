@@ -93,6 +93,10 @@ struct orci_store {
     bool thread_started;
     pthread_t thread;
     write_job **batch; /* max_batch slots, used by the writer thread only */
+    /* A thread holds the writer's connection: the writer thread running a batch (or checking
+     * its PostgreSQL connection), or a caller of orci_store_write_async that found the writer
+     * idle and nothing queued, and runs its job itself (store.c, "A job run by its caller"). */
+    bool busy;
 
     pthread_mutex_t hook_mu; /* held by the writer while the commit hook runs */
     bool hook_mu_init;
