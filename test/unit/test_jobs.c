@@ -293,6 +293,28 @@ static void test_jobs_machine_assignments_stay_out_of_the_worker_indexes(void **
                           "task_assignments_worker_open"));
 }
 
+/* A project's tasks are found through the unique index on (project_id, step_id) alone: a
+ * second index on project_id (tasks_project, before migration 0018) cost every new task one
+ * more B-tree and page. The step's query for the tasks it made walks the id range. */
+static void test_jobs_tasks_by_project_use_the_unique_index(void **state)
+{
+    fx *f = *state;
+    jx x;
+    jx_workflow(&x, f, "{}");
+    int64_t project = fx_project(f, 0);
+    assert_true(fx_task_of(f, project, x.crawl) > 0);
+    assert_int_equal(fx_int(f,
+                            "SELECT count(*) FROM pragma_index_list('tasks') l"
+                            " JOIN pragma_index_info(l.name) i ON i.seqno = 0"
+                            " WHERE i.name = 'project_id'",
+                            0, 0, 0),
+                     1);
+    assert_true(plan_uses(f, "SELECT step_id, status FROM tasks WHERE project_id = 1",
+                          "sqlite_autoindex_tasks_1 (project_id=?)"));
+    assert_true(plan_uses(f, "SELECT id FROM tasks WHERE +project_id = 1 AND id > 0 ORDER BY id",
+                          "INTEGER PRIMARY KEY (rowid>?)"));
+}
+
 /* A finished job and a completed task leave the indexes that find work by status (each
  * step wrote their finished part before migration 0016), which still serve the queries that
  * look for work. */
@@ -1010,6 +1032,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_created_with_machine_task, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_jobs_machine_assignments_stay_out_of_the_worker_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_tasks_by_project_use_the_unique_index, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_jobs_finished_rows_leave_the_status_indexes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jobs_lease_gives_project_data_and_prerequisites, setup,

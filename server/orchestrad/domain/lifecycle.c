@@ -410,7 +410,9 @@ static int machine_complete(orci_lc *lc, int64_t task_id, const char *output, or
      */
     if ((code = orci_lc_check_changed(lc->db, task_id, err)) != ORC_OK)
         return code;
-    st = orci_db_stmt(lc->db, "SELECT id FROM tasks WHERE project_id = ?1 AND id > ?2 ORDER BY id",
+    /* The ids past newest are the few this transaction made: walked in id order ("+" keeps
+     * SQLite off the index by project, which would sort them). */
+    st = orci_db_stmt(lc->db, "SELECT id FROM tasks WHERE +project_id = ?1 AND id > ?2 ORDER BY id",
                       err);
     if (st == NULL)
         return ORC_INTERNAL;
