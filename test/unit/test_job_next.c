@@ -682,6 +682,53 @@ static void test_fan_out_keeps_the_signal_for_the_job_left_queued(void **state)
     job_free(left);
 }
 
+static int count_signal_writes_fn(orci_db *db, void *arg, orc_error *err)
+{
+    (void)arg;
+    return orci_db_exec(db,
+                        "CREATE TABLE signal_writes (n INTEGER NOT NULL);"
+                        " INSERT INTO signal_writes VALUES (0);"
+                        " CREATE TRIGGER signal_written AFTER UPDATE ON job_signal"
+                        " BEGIN UPDATE signal_writes SET n = n + 1; END;",
+                        err);
+}
+
+/* A report that is handed the one job its completion created leaves job_signal alone: the
+ * creation's bump is deferred to the end of the write job and taken back there, where it
+ * used to be written and then undone (an UPDATE, its undo and a page of the step's commit).
+ * The fan-out test above keeps the bump that other executors need. */
+static void test_handed_over_step_never_writes_the_signal(void **state)
+{
+    sf *f = *state;
+    orc_error err = {0};
+    assert_int_equal(orci_store_write(f->srv.store, count_signal_writes_fn, NULL, &err), ORC_OK);
+    int64_t p = project(f, "chain");
+    Orchestra__V1__Job *fetch = lease_job(f, "exec-1", ALL_FNS, 3);
+    assert_non_null(fetch);
+    int64_t signal = SIGNAL(f);
+    int64_t writes = sf_int(f, "SELECT n FROM signal_writes", 0, 0);
+    sf_advance(f, 1);
+    Orchestra__V1__CompleteJobRequest q;
+    Orchestra__V1__LeaseJobRequest w;
+    Orchestra__V1__Job *parse = next_of(exec_call(
+        f, "CompleteJob",
+        &complete_req(&q, fetch, "{\"page\":\"x\"}", want(&w, "exec-1", ALL_FNS, 3))->base, NULL,
+        NULL, NULL));
+    assert_non_null(parse);
+    assert_int_equal(parse->task_id, task_of(f, p, "parse"));
+    assert_int_equal(SIGNAL(f), signal);
+    assert_int_equal(sf_int(f, "SELECT n FROM signal_writes", 0, 0), writes);
+    /* Without a handed-over job the bump is written: the job waits for any executor. */
+    sf_advance(f, 1);
+    Orchestra__V1__Job *none = next_of(
+        exec_call(f, "CompleteJob", &complete_req(&q, parse, "{}", NULL)->base, NULL, NULL, NULL));
+    assert_null(none);
+    assert_int_equal(SIGNAL(f), signal + 1);
+    assert_int_equal(sf_int(f, "SELECT n FROM signal_writes", 0, 0), writes + 1);
+    job_free(fetch);
+    job_free(parse);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +745,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fan_out_keeps_the_signal_for_the_job_left_queued,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handed_over_step_never_writes_the_signal, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("job_next", tests, NULL, NULL);
 }

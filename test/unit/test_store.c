@@ -894,6 +894,78 @@ static void test_store_async_jobs_of_many_threads_never_share_the_connection(voi
     assert_int_equal(count_users(f->s, "overlap-%"), OVERLAP_THREADS * OVERLAP_JOBS);
 }
 
+/* ---- deferred statements ------------------------------------------------------------- */
+
+#define BUMP "UPDATE counter SET n = n + ?1, runs = runs + 1"
+
+typedef struct defer_case {
+    int defers;   /* requests */
+    int undefers; /* taken back */
+    bool fail;    /* the job fails after them */
+    bool nested;  /* they are made inside a savepoint that is rolled back */
+} defer_case;
+
+static int defer_job(orci_db *db, void *arg, orc_error *err)
+{
+    defer_case *c = arg;
+    int rc = orci_db_exec(db,
+                          "CREATE TABLE IF NOT EXISTS counter (n INTEGER NOT NULL, runs INTEGER"
+                          " NOT NULL); INSERT INTO counter SELECT 0, 0 WHERE NOT EXISTS"
+                          " (SELECT 1 FROM counter)",
+                          err);
+    if (rc == ORC_OK && c->nested)
+        rc = orci_db_exec(db, "SAVEPOINT inner_one", err);
+    for (int i = 0; rc == ORC_OK && i < c->defers; i++)
+        rc = orci_db_defer(db, BUMP, err);
+    orc_error other = {0};
+    if (rc == ORC_OK && c->defers > 0 && orci_db_defer(db, "SELECT 1", &other) != ORC_INTERNAL)
+        return orc_error_set(err, ORC_INTERNAL, "a second statement was deferred");
+    for (int i = 0; i < c->undefers; i++)
+        orci_db_undefer(db);
+    if (rc == ORC_OK && c->nested)
+        rc = orci_db_exec(db, "ROLLBACK TO inner_one", err);
+    if (rc == ORC_OK && c->nested)
+        rc = orci_db_exec(db, "RELEASE inner_one", err);
+    return rc == ORC_OK && c->fail ? orc_error_set(err, ORC_ABORTED, "failed") : rc;
+}
+
+/* counter_of reads a column of the counter table on a reader of its own. */
+static int64_t counter_of(orci_store *s, const char *sql)
+{
+    orci_db *r = NULL;
+    orc_error err = {0};
+    assert_int_equal(orci_db_open_reader(s, &r, &err), ORC_OK);
+    int64_t n = query_int(r, sql, NULL);
+    orci_db_close(r);
+    return n;
+}
+
+/* A statement deferred n times runs once with ?1 = n; taken back, it does not run; a failed
+ * job's requests go with it, and so do requests made inside a savepoint rolled back. */
+static void test_store_deferred_statement_runs_once_per_job(void **state)
+{
+    fixture *f = *state;
+    orc_error err = {0};
+    defer_case c = {.defers = 3};
+    assert_int_equal(orci_store_write(f->s, defer_job, &c, &err), ORC_OK);
+    assert_int_equal(counter_of(f->s, "SELECT n FROM counter"), 3);
+    assert_int_equal(counter_of(f->s, "SELECT runs FROM counter"), 1);
+    c = (defer_case){.defers = 2, .undefers = 1};
+    assert_int_equal(orci_store_write(f->s, defer_job, &c, &err), ORC_OK);
+    assert_int_equal(counter_of(f->s, "SELECT n FROM counter"), 4);
+    c = (defer_case){.defers = 1, .undefers = 1};
+    assert_int_equal(orci_store_write(f->s, defer_job, &c, &err), ORC_OK);
+    assert_int_equal(counter_of(f->s, "SELECT runs FROM counter"), 2);
+    c = (defer_case){.defers = 5, .fail = true};
+    assert_int_equal(orci_store_write(f->s, defer_job, &c, &err), ORC_ABORTED);
+    c = (defer_case){.defers = 5, .nested = true};
+    assert_int_equal(orci_store_write(f->s, defer_job, &c, &err), ORC_OK);
+    c = (defer_case){0};
+    assert_int_equal(orci_store_write(f->s, defer_job, &c, &err), ORC_OK);
+    assert_int_equal(counter_of(f->s, "SELECT n FROM counter"), 4);
+    assert_int_equal(counter_of(f->s, "SELECT runs FROM counter"), 2);
+}
+
 typedef struct blob_job {
     int rows;
 } blob_job;
@@ -1173,6 +1245,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_store_async_jobs_of_many_threads_never_share_the_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_deferred_statement_runs_once_per_job, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_store_answers_wait_for_the_wal_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_a_failed_wal_sync_stops_the_process, setup,
                                         teardown),

@@ -202,6 +202,8 @@ int orci_jobs_lease(orci_lc *lc, const orci_machine_ops *m, const orci_lease_par
 typedef struct orci_jobs_mark {
     int64_t signal;     /* the job signal */
     int64_t max_job_id; /* the newest job id (0: none) */
+    int deferred;       /* bumps of the signal deferred and not written (orci_db_deferred) */
+    int64_t runs;       /* times a deferred bump was written on the connection */
 } orci_jobs_mark;
 
 /* orci_jobs_mark_take records *mark before the report (writer thread, in the write job). */

@@ -254,12 +254,59 @@ static int pg_exec(orci_db *db, const char *sql, orc_error *err)
     return orci_pg_exec(db->pg, sql, &db->changes, err);
 }
 
+/* discard_deferred forgets the deferred statement of a job that keeps nothing. */
+static void discard_deferred(orci_db *db)
+{
+    db->deferred = NULL;
+    db->deferred_n = 0;
+}
+
+int orci_db_defer(orci_db *db, const char *sql, orc_error *err)
+{
+    if (db->deferred != NULL && strcmp(db->deferred, sql) != 0)
+        return orc_error_set(err, ORC_INTERNAL, "orci_db_defer: another statement is deferred");
+    db->deferred = sql;
+    db->deferred_n++;
+    return ORC_OK;
+}
+
+int orci_db_deferred(const orci_db *db, int64_t *runs)
+{
+    if (runs != NULL)
+        *runs = db->deferred_runs;
+    return db->deferred_n;
+}
+
+void orci_db_undefer(orci_db *db)
+{
+    if (db->deferred_n > 0)
+        db->deferred_n--;
+}
+
+int orci_db_flush_deferred(orci_db *db, orc_error *err)
+{
+    const char *sql = db->deferred;
+    int n = db->deferred_n;
+    discard_deferred(db);
+    if (sql == NULL || n == 0)
+        return ORC_OK;
+    db->deferred_runs++;
+    orci_stmt *st = orci_db_stmt(db, sql, err);
+    if (st == NULL)
+        return ORC_INTERNAL;
+    orci_bind_int(st, 1, n);
+    return orci_db_step(db, st, err);
+}
+
 int orci_db_exec(orci_db *db, const char *sql, orc_error *err)
 {
     if (db == NULL || (db->h == NULL && db->pg == NULL) || sql == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_db_exec: no connection or no SQL");
-    /* A savepoint statement (or COMMIT) comes after the events appended before it. */
+    /* A savepoint statement (or COMMIT) comes after the events appended before it, and the
+     * deferred statement. */
     int code = orci_events_flush(db, err);
+    if (code == ORC_OK)
+        code = orci_db_flush_deferred(db, err);
     if (code != ORC_OK)
         return code;
     if (db->pg != NULL)
@@ -448,6 +495,7 @@ static void on_rollback(void *arg)
     orci_db *db = arg;
     db->rolled_back = true;
     orci_events_discard(db);
+    discard_deferred(db);
 }
 
 /* db_open opens one connection with the pragmas every connection gets. */
@@ -700,9 +748,11 @@ static int job_end(orci_db *db, int status, orc_error *err)
 {
     if (status != ORC_OK) {
         orci_events_discard(db);
+        discard_deferred(db);
         return status;
     }
-    return orci_events_flush(db, err);
+    int code = orci_events_flush(db, err);
+    return code == ORC_OK ? orci_db_flush_deferred(db, err) : code;
 }
 
 /* run_job runs one job in its savepoint and says whether the transaction survived. */
@@ -745,6 +795,7 @@ static job_outcome run_job(orci_db *db, write_job *j)
 static void rollback(orci_db *db)
 {
     orci_events_discard(db);
+    discard_deferred(db);
     if (!in_txn(db))
         return;
     if (db->pg != NULL)
@@ -810,9 +861,10 @@ static bool run_bare(orci_store *s, write_job *j, bool *committed)
     db->bare = true;
     j->status = j->fn(db, j->arg, &j->err);
     db->bare = false;
-    if (db->discard || db->again)
+    if (db->discard || db->again) {
         orci_events_discard(db); /* nothing is kept, or it all runs again */
-    else
+        discard_deferred(db);
+    } else
         j->status = job_end(db, j->status, &j->err);
     if (j->status != ORC_OK && j->err.code == ORC_OK)
         orc_error_set(&j->err, j->status, NULL);

@@ -219,6 +219,26 @@ int orci_db_row(orci_db *db, orci_stmt *st, orc_error *err);
 int orci_db_exec(orci_db *db, const char *sql, orc_error *err);
 
 /*
+ * A deferred statement: fixed SQL that a write job may ask for several times and that runs
+ * once, with ?1 bound to the number of requests, with the job's pending events, when its
+ * next savepoint statement, COMMIT or ROLLBACK comes (orci_db_exec) or
+ * orci_db_flush_deferred is called. A job that takes back each of its
+ * requests (orci_db_undefer) writes nothing: the job signal (jobs.c), bumped by a job's
+ * creation and taken back when the same report leases that job, no longer costs a machine
+ * step an UPDATE, its undo and a page. One statement per connection at a time; a failed or
+ * discarded job's request goes with it.
+ */
+int orci_db_defer(orci_db *db, const char *sql, orc_error *err);
+/* orci_db_deferred counts the requests not yet run or taken back; *runs (when not NULL)
+ * gets how often the statement has run on db, so that a caller can tell whether a request it
+ * counted is still among them. */
+int orci_db_deferred(const orci_db *db, int64_t *runs);
+/* orci_db_undefer takes one request back (none: nothing happens). */
+void orci_db_undefer(orci_db *db);
+/* orci_db_flush_deferred runs the deferred statement now if any request is left. */
+int orci_db_flush_deferred(orci_db *db, orc_error *err);
+
+/*
  * orci_db_read_begin starts one read snapshot for the queries up to orci_db_read_end: a
  * savepoint, which outside a transaction starts one on either store (on PostgreSQL a
  * REPEATABLE READ one, see orci_db_exec). Not nested.

@@ -47,6 +47,9 @@ struct orci_db {
     bool again;        /* writer: the bare job runs again in a savepoint (orci_db_again) */
     orci_store *store; /* writer: its store (orci_db_open_peer); NULL otherwise */
     struct orci_event_buf *pending; /* writer: events of the job not written yet (events.c) */
+    const char *deferred;           /* writer: orci_db_defer's statement, run once... */
+    int deferred_n;                 /* ...if this is above 0 when it is flushed */
+    int64_t deferred_runs;          /* writer: times a deferred statement ran */
     /* SQL texts are string literals, so their address finds a statement at once: hashing
      * a few hundred bytes of text dozens of times per write job showed in profiles. The
      * text is still compared, so a reused buffer never gets another text's statement. */
