@@ -755,11 +755,11 @@ static void async_done(void *arg, int status, const orc_error *err)
 }
 
 /*
- * With the writer idle and nothing queued, an asynchronous job runs on its caller's thread
- * (store.c, "A job run by its caller"): committed, synced and answered before
- * orci_store_write_async returns. With the writer busy, jobs queue and the writer runs them
- * (as one batch, most likely) and answers them on its own thread; a failing job loses only
- * its own changes either way.
+ * With the writer idle and nothing queued, a lone asynchronous job runs on its caller's
+ * thread (store.c, "A job run by its caller"): committed, synced and answered before
+ * orci_store_write_async_lone returns; orci_store_write_async leaves it to the writer. With
+ * the writer busy, jobs queue and the writer runs them (as one batch, most likely) and
+ * answers them on its own thread; a failing job loses only its own changes either way.
  */
 static void test_store_write_async_calls_back_after_commit(void **state)
 {
@@ -771,11 +771,22 @@ static void test_store_write_async_calls_back_after_commit(void **state)
     assert_int_equal(orci_db_open_reader(f->s, &seen.reader, &err), ORC_OK);
 
     async_job first = {&seen, {.username = "async-idle"}, 3};
-    assert_int_equal(orci_store_write_async(f->s, async_insert, &first, async_done, &first, &err),
-                     ORC_OK);
+    assert_int_equal(
+        orci_store_write_async_lone(f->s, async_insert, &first, async_done, &first, &err), ORC_OK);
     assert_int_equal(seen.calls, 1); /* answered already, on this thread */
     assert_false(seen.off_caller);
     assert_int_equal(seen.status[3], ORC_OK);
+    assert_int_equal(seen.visible[3], 1);
+    seen.calls = 0;
+    seen.off_caller = true;
+    async_job queued = {&seen, {.username = "async-queued"}, 3};
+    assert_int_equal(orci_store_write_async(f->s, async_insert, &queued, async_done, &queued, &err),
+                     ORC_OK);
+    pthread_mutex_lock(&seen.mu);
+    while (seen.calls < 1)
+        pthread_cond_wait(&seen.cv, &seen.mu);
+    pthread_mutex_unlock(&seen.mu);
+    assert_true(seen.off_caller); /* the writer's */
     assert_int_equal(seen.visible[3], 1);
 
     gate g;
@@ -862,8 +873,8 @@ static void *overlap_thread(void *p)
     overlap_arg *args = p;
     orc_error err = {0};
     for (int i = 0; i < OVERLAP_JOBS; i++)
-        if (orci_store_write_async(args[i].run->s, overlap_job, &args[i], overlap_done, &args[i],
-                                   &err) != ORC_OK)
+        if ((i % 2 ? orci_store_write_async : orci_store_write_async_lone)(
+                args[i].run->s, overlap_job, &args[i], overlap_done, &args[i], &err) != ORC_OK)
             atomic_fetch_add(&args[i].run->failed, 1);
     return NULL;
 }

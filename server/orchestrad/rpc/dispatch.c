@@ -268,6 +268,7 @@ typedef struct dispatch_req {
     orci_principal who;
     orci_auth_proof proof; /* who's key came from the cache: the write job confirms it */
     bool rerun;            /* the request parked before: nothing of it is stored */
+    bool lone;             /* no other request is being served (orci_dispatch_start) */
     orci_call call;
     void *plan;
     orci_stored_reply out; /* the outcome, whatever it is */
@@ -595,8 +596,8 @@ static void dispatch_mutating(dispatch_req *d)
     }
     /* From here on the request belongs to the writer; the caller's reader is not its own. */
     c->rdb = NULL;
-    int rc =
-        orci_store_write_async(c->srv->store, dispatch_write_job, d, dispatch_written, d, &err);
+    int rc = (d->lone ? orci_store_write_async_lone : orci_store_write_async)(
+        c->srv->store, dispatch_write_job, d, dispatch_written, d, &err);
     if (rc != ORC_OK) {
         orci_error("%s: store write failed: %s", m->name, err.message);
         dispatch_refuse(d, rc, &err);
@@ -629,7 +630,8 @@ static int dispatch_auth(dispatch_req *d, orci_db *rdb, int64_t now_us, orc_erro
 }
 
 void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
-                         bool final_poll, bool rerun, orci_dispatch_done_fn done, void *done_arg)
+                         bool final_poll, bool rerun, bool lone, orci_dispatch_done_fn done,
+                         void *done_arg)
 {
     dispatch_req *d = calloc(1, sizeof *d);
     if (!d) {
@@ -642,6 +644,7 @@ void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t
     d->done = done;
     d->done_arg = done_arg;
     d->rerun = rerun;
+    d->lone = lone;
     d->method = "";
     d->request_id = "";
     d->start_ns = dispatch_now_ns();
@@ -744,7 +747,7 @@ int orci_dispatch_poll(orci_server *srv, orci_db *rdb, const void *msg, size_t l
     dispatch_wait w = {.done = false};
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
-    orci_dispatch_start(srv, rdb, msg, len, final_poll, false, dispatch_wait_done, &w);
+    orci_dispatch_start(srv, rdb, msg, len, final_poll, false, false, dispatch_wait_done, &w);
     pthread_mutex_lock(&w.mu);
     while (!w.done)
         pthread_cond_wait(&w.cv, &w.mu);

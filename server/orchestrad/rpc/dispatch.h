@@ -71,10 +71,13 @@ typedef void (*orci_dispatch_done_fn)(void *arg, int rc, const orci_dispatch_inf
  * the commit: the calling thread is free at once, and no thread is woken just to send the
  * reply. msg is borrowed until done is called; rdb only until orci_dispatch_start returns.
  * rerun says that the same request parked before (so no reply of it is stored): the
- * stored-reply lookup before a prepare step is skipped (the write job still looks).
+ * stored-reply lookup before a prepare step is skipped (the write job still looks). lone
+ * says that no other request is being served: a write then runs on the calling thread when
+ * the writer is idle (orci_store_write_async_lone), done included, instead of waking it.
  */
 void orci_dispatch_start(orci_server *srv, orci_db *rdb, const void *msg, size_t len,
-                         bool final_poll, bool rerun, orci_dispatch_done_fn done, void *done_arg);
+                         bool final_poll, bool rerun, bool lone, orci_dispatch_done_fn done,
+                         void *done_arg);
 
 /*
  * orci_methods_check verifies that every method of the service descriptor has exactly one

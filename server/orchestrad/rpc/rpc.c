@@ -278,6 +278,8 @@ static void rpc_arm_recv_locked(rpc_ctx *c)
     nng_ctx_recv(c->ctx, c->aio);
 }
 
+static int rpc_count_locked(const orci_rpc *r, rpc_state s);
+
 /* rpc_enqueue_locked puts a context holding a request on the work queue. */
 static void rpc_enqueue_locked(orci_rpc *r, rpc_ctx *c)
 {
@@ -578,12 +580,12 @@ static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t 
  * rpc_serve starts a request on a worker; rpc_done finishes it, here or on the writer.
  * final and rerun were read with the context under rpc->mu, when it left the queue.
  */
-static void rpc_serve(rpc_worker *w, rpc_ctx *c, bool final, bool rerun)
+static void rpc_serve(rpc_worker *w, rpc_ctx *c, bool final, bool rerun, bool lone)
 {
     orci_rpc *r = w->rpc;
     nng_msg *msg = c->req;
-    orci_dispatch_start(r->srv, w->rdb, nng_msg_body(msg), nng_msg_len(msg), final, rerun, rpc_done,
-                        c);
+    orci_dispatch_start(r->srv, w->rdb, nng_msg_body(msg), nng_msg_len(msg), final, rerun, lone,
+                        rpc_done, c);
 }
 
 static void *rpc_worker_main(void *arg)
@@ -604,9 +606,11 @@ static void *rpc_worker_main(void *arg)
         c->next = NULL;
         bool final = c->final || r->stopping;
         bool rerun = c->polled;
+        /* Queued and served requests are RPC_WAIT: this one alone may run its write here. */
+        bool lone = rpc_count_locked(r, RPC_WAIT) == 1;
         c->seen = r->job_seq;
         pthread_mutex_unlock(&r->mu);
-        rpc_serve(w, c, final, rerun);
+        rpc_serve(w, c, final, rerun, lone);
         pthread_mutex_lock(&r->mu);
     }
     pthread_mutex_unlock(&r->mu);

@@ -1118,12 +1118,13 @@ int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
 }
 
 /*
- * A job run by its caller. A request that finds the writer idle and nothing queued would
- * otherwise wake the writer thread and wait for it to be scheduled: on a 2-core machine
- * that hand-off is about 30 us of a machine step's round trip. The caller takes the
- * writer's connection (s->busy) and runs the job as a batch of one on its own thread, with
- * the same transaction, sync and answer as the writer's. Jobs queued meanwhile wait for the
- * writer thread, woken when the caller is done, and make the next batch as before.
+ * A job run by its caller (orci_store_write_async_lone). A lone request that finds the
+ * writer idle and nothing queued would otherwise wake the writer thread and wait for it to
+ * be scheduled: on a 2-core machine that hand-off is about 30 us of a machine step's round
+ * trip. Under load the writer's batches are better, and callers use orci_store_write_async. The
+ * caller takes the writer's connection (s->busy) and runs the job as a batch of one on its own
+ * thread, with the same transaction, sync and answer as the writer's. Jobs queued meanwhile wait
+ * for the writer thread, woken when the caller is done, and make the next batch as before.
  */
 static void store_run_inline(orci_store *s, write_job *j)
 {
@@ -1135,8 +1136,9 @@ static void store_run_inline(orci_store *s, write_job *j)
     pthread_mutex_unlock(&s->mu);
 }
 
-int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
-                           void *done_arg, orc_error *err)
+/* store_submit runs or queues an asynchronous job; here: the caller may run it itself. */
+static int store_submit(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
+                        void *done_arg, bool here, orc_error *err)
 {
     if (s == NULL || fn == NULL || on_done == NULL)
         return orc_error_set(err, ORC_INTERNAL, "orci_store_write_async: no store or no job");
@@ -1151,7 +1153,7 @@ int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_writ
         free(j);
         return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
     }
-    if (s->thread_started && !s->busy && s->head == NULL) {
+    if (here && s->thread_started && !s->busy && s->head == NULL) {
         s->busy = true;
         pthread_mutex_unlock(&s->mu);
         store_run_inline(s, j);
@@ -1165,6 +1167,18 @@ int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_writ
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->mu);
     return ORC_OK;
+}
+
+int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
+                           void *done_arg, orc_error *err)
+{
+    return store_submit(s, fn, arg, on_done, done_arg, false, err);
+}
+
+int orci_store_write_async_lone(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
+                                void *done_arg, orc_error *err)
+{
+    return store_submit(s, fn, arg, on_done, done_arg, true, err);
 }
 
 /* ---- the checkpointer ---------------------------------------------------------------- */

@@ -2,8 +2,8 @@
  * store.h: the durable store: SQLite in WAL mode (a file path) or PostgreSQL (a postgres:// or
  * postgresql:// URL), store/README.md.
  *
- * One writer thread owns the read-write connection (a caller of orci_store_write_async that
- * finds it idle borrows it for its own job). Callers hand it write jobs through
+ * One writer thread owns the read-write connection (a caller of orci_store_write_async_lone
+ * that finds it idle borrows it for its own job). Callers hand it write jobs through
  * orci_store_write, which blocks until the job's changes are on disk: the writer takes
  * every job queued, runs each inside its own SAVEPOINT of one BEGIN IMMEDIATE transaction
  * (group commit) and commits, then wakes the callers once the commit is on disk. A job that
@@ -137,7 +137,7 @@ int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
 
 /*
  * orci_write_done receives the outcome of an asynchronous write job on the thread that ran
- * it (the writer's, or the caller's: orci_store_write_async) or the syncer's, after the
+ * it (the writer's, or the caller's: orci_store_write_async_lone) or the syncer's, after the
  * commit is on disk (the commit hook runs right after): status as orci_store_write would
  * return it, err (borrowed for the call) filled when status is not ORC_OK. It must not block
  * or call orci_store_write; it may hand the result to another thread or send it on.
@@ -145,16 +145,23 @@ int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
 typedef void (*orci_write_done)(void *arg, int status, const orc_error *err);
 
 /*
- * orci_store_write_async queues fn(db, arg) like orci_store_write without waiting for it:
- * on_done(done_arg, ...) is called once the job's changes are committed and synced (or
- * rolled back). When the writer is idle and nothing is queued, the caller runs the job
- * itself, as a batch of one, and on_done is called on its thread before this returns (the
- * caller must hold no lock on_done takes); else the writer runs it. ORC_OK when run or
- * queued; ORC_UNAVAILABLE when the store is closing, and then on_done is never called. Jobs
- * queued before orci_store_close are still run.
+ * orci_store_write_async queues fn(db, arg) like orci_store_write but returns at once: the
+ * writer calls on_done(done_arg, ...) once the job's changes are committed and synced (or
+ * rolled back). ORC_OK when queued; ORC_UNAVAILABLE when the store is closing, and then
+ * on_done is never called. Jobs queued before orci_store_close are still run.
  */
 int orci_store_write_async(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
                            void *done_arg, orc_error *err);
+
+/*
+ * orci_store_write_async_lone is orci_store_write_async for a caller that knows of no other
+ * write on its way (a lone request): when the writer is idle and nothing is queued, the
+ * caller runs the job itself, as a batch of one, and on_done is called on its thread before
+ * this returns (the caller must hold no lock on_done takes). Under load the writer's batches
+ * are better: jobs that arrive while one runs here wait for it to end.
+ */
+int orci_store_write_async_lone(orci_store *s, orci_write_fn fn, void *arg, orci_write_done on_done,
+                                void *done_arg, orc_error *err);
 
 /*
  * orci_commit_hook is called once commits are on disk, on the thread that synced them, right
