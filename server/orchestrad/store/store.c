@@ -989,7 +989,8 @@ void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg)
 }
 
 /*
- * writer_idle waits (s->mu held) for a job or the close. On PostgreSQL it wakes every
+ * writer_idle waits (s->mu held) for a job or the close, and while a caller runs a job on
+ * the connection (s->busy) for it to end. On PostgreSQL it wakes every
  * STORE_PG_CHECK_MS to check the idle connection: once it is gone, so is the session's lock
  * and another coordinator may be taking over, so this one must stop serving at once
  * (on_lost) rather than at its next write.
@@ -997,10 +998,12 @@ void orci_store_set_commit_hook(orci_store *s, orci_commit_hook fn, void *arg)
 static void writer_idle(orci_store *s)
 {
     while (s->busy || (s->head == NULL && !s->closing)) {
-        if (!s->pg || s->busy) {
+        if (!s->pg) {
             pthread_cond_wait(&s->wake, &s->mu);
             continue;
         }
+        /* On PostgreSQL the wait is timed even while a caller runs a job: its end wakes
+         * nobody, and the idle session must still be checked within STORE_PG_CHECK_MS. */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += STORE_PG_CHECK_MS * 1000000L;
