@@ -28,6 +28,12 @@
 #              orchestrad and the executors, run time per step and the mean delay between a
 #              wake-up and running; the folder keeps sched.txt (perf sched timehist -w: every
 #              switch and wake-up, to follow one step from thread to thread)
+#   segments   bpftrace (Debian's bpftrace) on both processes: uprobes on the functions a
+#              step goes through and the WAL's fdatasync; bench/step_segments.py then prints
+#              the p50 and mean of each segment of a step (request to orchestrad, transaction,
+#              COMMIT, sync, reply, the executor's share, the plugin host's round trip).
+#              Tracing adds some us to each segment: compare builds with it, not with
+#              bench_chain's figures
 #   none       just the run (CPU per step from /proc, which load does not change much)
 # The scratch folder (/tmp/orc-prof-*) is kept and printed; ORC_PROF_DIR chooses it.
 # ORC_PROF_DB=FILE starts from a copy of that SQLite database (stopped cleanly, so without a
@@ -38,7 +44,7 @@
 set -eu
 
 build=${1:?usage: profile_chain.sh BUILD MODE [PROJECTS] [EXECUTORS] [CONCURRENCY]}
-mode=${2:?mode: callgrind, callgrind-exec, strace, perf, perfstat, syscalls, sched or none}
+mode=${2:?mode: callgrind, callgrind-exec, strace, perf, perfstat, syscalls, sched, segments or none}
 projects=${3:-20}
 n_exec=${4:-1}
 conc=${5:-1}
@@ -145,9 +151,32 @@ perf)
     perfpid=$! ;;
 syscalls) perf trace -s -p "$target" -o "$dir/syscalls.txt" >/dev/null 2>&1 & perfpid=$! ;;
 sched) perf sched record -o "$dir/sched.data" >"$dir/perf.log" 2>&1 & perfpid=$! ;;
+segments)
+    od=$(readlink -f "$orchestrad")
+    ex=$(readlink -f "$executor")
+    probe() { # probe KIND BINARY FUNCTION EVENT
+        echo "$1:$2:$3 { printf(\"%lld %d $4\\n\", nsecs, tid); }"
+    }
+    {
+        for f in rpc_ctx_cb run_batch commit rpc_done; do probe uprobe "$od" "$f" "$f"; done
+        for f in commit rpc_done; do probe uretprobe "$od" "$f" "${f}_ret"; done
+        probe uprobe "$ex" orc_job_complete E_complete
+        probe uretprobe "$ex" orc_job_complete E_complete_ret
+        probe uprobe "$ex" orci_job_run E_run
+        probe uprobe "$ex" orci_host_run E_host
+        probe uretprobe "$ex" orci_host_run E_host_ret
+        w='comm == "orc:writer" || comm == "orc:syncer" || comm == "orc:rpc"'
+        for e in enter:sync exit:sync_ret; do
+            echo "tracepoint:syscalls:sys_${e%%:*}_fdatasync /$w/ { printf(\"%lld %d ${e#*:}\\n\", nsecs, tid); }"
+        done
+    } >"$dir/segments.bt"
+    bpftrace "$dir/segments.bt" >"$dir/segments.txt" 2>"$dir/bpftrace.log" &
+    perfpid=$!
+    for _ in $(seq 100); do grep -q Attaching "$dir/segments.txt" 2>/dev/null && break; sleep 0.1; done
+    ;;
 perfstat) perf stat -p "$target" -o "$dir/perfstat.txt" -e task-clock,context-switches,cpu-migrations,page-faults >/dev/null 2>&1 & perfpid=$! ;;
 esac
-case $mode in perf | perfstat | syscalls | sched) sleep 1 ;; esac # perf attaches
+case $mode in perf | perfstat | syscalls | sched | segments) sleep 1 ;; esac # perf attaches
 cpu_of() { awk '{print $14+$15}' "/proc/$1/stat"; }
 tree_cpu() { # ticks of a process and its live children
     local sum=0
@@ -226,6 +255,11 @@ callgrind-exec)
     echo "executor_ir_per_step $((total / steps)) (executor and plugin hosts, all threads)"
     ;;
 perf | perfstat | syscalls) kill -INT "$perfpid"; wait "$perfpid" || true ;;
+segments)
+    kill -INT "$perfpid"
+    wait "$perfpid" || true
+    /usr/bin/python3 "$here/step_segments.py" "$dir/segments.txt"
+    ;;
 sched)
     kill -INT "$perfpid"
     wait "$perfpid" || true
