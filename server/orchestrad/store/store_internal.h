@@ -98,7 +98,7 @@ struct orci_store {
     write_job **batch; /* max_batch slots, used by the writer thread only */
     /* A thread holds the writer's connection: the writer thread running a batch (or checking
      * its PostgreSQL connection), or a caller of orci_store_write_async that found the writer
-     * idle and nothing queued, and runs its job itself (store.c, "A job run by its caller"). */
+     * idle and nothing queued, and runs its job itself (writer.c, "A job run by its caller"). */
     bool busy;
 
     pthread_mutex_t hook_mu; /* held by the writer while the commit hook runs */
@@ -171,13 +171,19 @@ int orci_events_flush(orci_db *db, orc_error *err);
 void orci_events_discard(orci_db *db);
 void orci_events_buf_free(struct orci_event_buf *b);
 
-/* store.c: runs the commit hook (after a durable commit). */
+/* store.c: forgets the deferred statement of a job that keeps nothing. */
+void orci_db_discard_deferred(orci_db *db);
+
+/* writer.c: the writer thread (started by orci_store_open, joined by orci_store_close). */
+void *orci_store_writer_main(void *arg);
+
+/* writer.c: runs the commit hook (after a durable commit). */
 void orci_store_run_hook(orci_store *s);
 
-/* store.c: answers the jobs of a list linked by next (callbacks, or wakes their callers). */
+/* writer.c: answers the jobs of a list linked by next (callbacks, or wakes their callers). */
 void orci_store_answer(orci_store *s, write_job *list);
 
-/* store.c: seconds on the monotonic clock. */
+/* writer.c: seconds on the monotonic clock. */
 double orci_store_now_s(void);
 
 /*
