@@ -121,11 +121,12 @@ struct orci_rpc {
 
     rpc_ctx **ctxs; /* every context, each allocated on its own */
     int n_ctxs, cap_ctxs;
-    int target;                              /* contexts that receive and serve */
-    int n_parked;                            /* in PARKED */
-    int n_spare;                             /* in SPARE */
-    bool poll_kick;                          /* run every parked poll again */
-    bool poll_withdraw;                      /* some parked poll is withdrawn */
+    int n_wait;         /* contexts in RPC_WAIT: requests queued or being served (rpc_state_set) */
+    int target;         /* contexts that receive and serve */
+    int n_parked;       /* in PARKED */
+    int n_spare;        /* in SPARE */
+    bool poll_kick;     /* run every parked poll again */
+    bool poll_withdraw; /* some parked poll is withdrawn */
     uint32_t closed_pipes[RPC_CLOSED_PIPES]; /* the last closed connections, a ring */
     unsigned n_closed;                       /* connections closed so far */
     int64_t job_seq;                         /* the last job signal seen */
@@ -266,24 +267,29 @@ out:
 /* ---- contexts ------------------------------------------------------------------------- */
 
 /* rpc_arm_recv_locked re-arms a receive, or parks the context when stopping. */
+/* rpc_state_set moves c to state s (rpc->mu held), keeping the count of RPC_WAIT. */
+static void rpc_state_set(rpc_ctx *c, rpc_state s)
+{
+    c->rpc->n_wait += (s == RPC_WAIT) - (c->state == RPC_WAIT);
+    c->state = s;
+}
+
 static void rpc_arm_recv_locked(rpc_ctx *c)
 {
     if (c->rpc->stopping) {
-        c->state = RPC_IDLE;
+        rpc_state_set(c, RPC_IDLE);
         pthread_cond_broadcast(&c->rpc->state_cv);
         return;
     }
-    c->state = RPC_RECV;
+    rpc_state_set(c, RPC_RECV);
     nng_aio_set_timeout(c->aio, NNG_DURATION_INFINITE);
     nng_ctx_recv(c->ctx, c->aio);
 }
 
-static int rpc_count_locked(const orci_rpc *r, rpc_state s);
-
 /* rpc_enqueue_locked puts a context holding a request on the work queue. */
 static void rpc_enqueue_locked(orci_rpc *r, rpc_ctx *c)
 {
-    c->state = RPC_WAIT;
+    rpc_state_set(c, RPC_WAIT);
     c->next = NULL;
     if (r->tail)
         r->tail->next = c;
@@ -304,7 +310,7 @@ static void rpc_after_send_locked(rpc_ctx *c)
 {
     orci_rpc *r = c->rpc;
     if (!r->stopping && rpc_active_locked(r) > r->target) {
-        c->state = RPC_SPARE;
+        rpc_state_set(c, RPC_SPARE);
         r->n_spare++;
         return;
     }
@@ -321,7 +327,7 @@ static void rpc_ctx_cb(void *arg)
     case RPC_RECV:
         if (rv != 0) {
             if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || r->stopping) {
-                c->state = RPC_IDLE;
+                rpc_state_set(c, RPC_IDLE);
                 pthread_cond_broadcast(&r->state_cv);
             } else {
                 rpc_arm_recv_locked(c);
@@ -342,7 +348,7 @@ static void rpc_ctx_cb(void *arg)
             nng_aio_set_msg(c->aio, NULL);
         }
         if (rv == NNG_ECLOSED) {
-            c->state = RPC_IDLE;
+            rpc_state_set(c, RPC_IDLE);
             pthread_cond_broadcast(&r->state_cv);
         } else {
             rpc_after_send_locked(c);
@@ -375,7 +381,7 @@ static int rpc_ctx_new_locked(orci_rpc *r, rpc_ctx **out, orc_error *err)
     if (!c)
         return orc_error_set(err, ORC_RESOURCE_EXHAUSTED, "out of memory");
     c->rpc = r;
-    c->state = RPC_IDLE;
+    rpc_state_set(c, RPC_IDLE);
     int rv = nng_aio_alloc(&c->aio, rpc_ctx_cb, c);
     if (rv == 0 && (rv = nng_ctx_open(&c->ctx, r->sock)) != 0) {
         nng_aio_free(c->aio);
@@ -525,7 +531,7 @@ static void rpc_park(orci_rpc *r, rpc_ctx *c, const orci_dispatch_info *info, in
         c->final = r->stopping || full || now >= c->deadline_ms;
         rpc_enqueue_locked(r, c);
     } else {
-        c->state = RPC_PARKED;
+        rpc_state_set(c, RPC_PARKED);
         r->n_parked++;
         rpc_replace_locked(r);
         pthread_cond_signal(&r->poll_cv);
@@ -568,7 +574,7 @@ static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t 
         /* Under the lock: the send's callback (which takes rpc->mu) must not run, and a stop
          * must not free the context, while nng_ctx_send is still using the aio on this
          * thread (the callback may come before nng_ctx_send returns). */
-        c->state = RPC_SEND;
+        rpc_state_set(c, RPC_SEND);
         nng_aio_set_msg(c->aio, msg);
         nng_aio_set_timeout(c->aio, RPC_SEND_TIMEOUT_MS);
         nng_ctx_send(c->ctx, c->aio);
@@ -607,7 +613,7 @@ static void *rpc_worker_main(void *arg)
         bool final = c->final || r->stopping;
         bool rerun = c->polled;
         /* Queued and served requests are RPC_WAIT: this one alone may run its write here. */
-        bool lone = rpc_count_locked(r, RPC_WAIT) == 1;
+        bool lone = r->n_wait == 1;
         c->seen = r->job_seq;
         pthread_mutex_unlock(&r->mu);
         rpc_serve(w, c, final, rerun, lone);
