@@ -474,20 +474,27 @@ static void test_child_many_quick_children_cost_no_fixed_wait(void **state)
     assert_true(wait_polls <= 3 * N);
 }
 
+/* proc_kb reads "<key> N kB" from /proc/<pid>/status; -1 when missing. */
+static long long proc_kb(long pid, const char *key)
+{
+    char path[64], text[8192] = "";
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    text[n] = '\0';
+    const char *at = strstr(text, key);
+    return at != NULL ? strtoll(at + strlen(key), NULL, 10) : -1;
+}
+
 /*
  * sanitized says whether this is a sanitizer build: its shadow memory counts as data (over a
  * TiB), so plugin hosts run without a memory limit (host_main.c).
  */
 static bool sanitized(void)
 {
-    char text[8192] = "";
-    FILE *f = fopen("/proc/self/status", "r");
-    size_t n = f != NULL ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f != NULL)
-        fclose(f);
-    text[n] = '\0';
-    const char *data = strstr(text, "VmData:");
-    return data != NULL && strtoll(data + 7, NULL, 10) > (1LL << 30);
+    return proc_kb((long)getpid(), "VmData:") > (1LL << 30);
 }
 
 /* ---- the plugin host ---------------------------------------------------------------------- */
@@ -601,16 +608,23 @@ static void test_host_stopped_job_replaces_the_host(void **state)
     assert_int_not_equal(run_pid(f), first);
 }
 
-static void test_host_memory_limit_fails_the_job_and_replaces_the_host(void **state)
+/* limited_host gives f a fresh plugin host limited to mb MB and returns its pid; a sanitizer
+ * build, whose hosts run without a limit, skips the test. */
+static long limited_host(fixture *f, int mb)
 {
-    fixture *f = *state;
     if (sanitized()) {
         fprintf(stderr, "a sanitizer build: plugin hosts run without a memory limit\n");
         skip();
     }
     orci_host_destroy(f->runner);
-    f->runner = host_for(f, 64);
-    long first = run_pid(f);
+    f->runner = host_for(f, mb);
+    return run_pid(f);
+}
+
+static void test_host_memory_limit_fails_the_job_and_replaces_the_host(void **state)
+{
+    fixture *f = *state;
+    long first = limited_host(f, 64);
 
     /* Within the limit: fine, same host. */
     orci_job_spec small = spec_for(f, "test_plugins.host.hog", "{\"project_id\":1,\"mb\":8}");
@@ -642,20 +656,6 @@ static void test_host_memory_limit_fails_the_job_and_replaces_the_host(void **st
     expect_gone(second);
 }
 
-/* proc_kb reads "<key> N kB" from /proc/<pid>/status; -1 when missing. */
-static long long proc_kb(long pid, const char *key)
-{
-    char path[64], text[8192] = "";
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    FILE *f = fopen(path, "r");
-    size_t n = f != NULL ? fread(text, 1, sizeof text - 1, f) : 0;
-    if (f != NULL)
-        fclose(f);
-    text[n] = '\0';
-    const char *at = strstr(text, key);
-    return at != NULL ? strtoll(at + strlen(key), NULL, 10) : -1;
-}
-
 /*
  * A call whose peak comes within an eighth of the limit, then frees it all, still answers;
  * the host goes after it. Only the peak shows it (the resident size is back down when the
@@ -664,13 +664,7 @@ static long long proc_kb(long pid, const char *key)
 static void test_host_replaced_after_a_call_that_peaked_near_the_limit(void **state)
 {
     fixture *f = *state;
-    if (sanitized()) {
-        fprintf(stderr, "a sanitizer build: plugin hosts run without a memory limit\n");
-        skip();
-    }
-    orci_host_destroy(f->runner);
-    f->runner = host_for(f, 64);
-    long first = run_pid(f);
+    long first = limited_host(f, 64);
     /* Enough to pass 56 MB (7/8 of 64) from where the host stands, 6 MB short of the limit. */
     long long base = proc_kb(first, "VmHWM:"), data = proc_kb(first, "VmData:");
     assert_true(base > 0 && data > 0);
