@@ -31,6 +31,24 @@ const char *orc_test_tmpdir(const char *tag, char *out, size_t out_size)
     return out;
 }
 
+orc_test_dbdir *orc_test_dbdir_new(const char *tag, const char *file)
+{
+    orc_test_dbdir *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    orc_test_tmpdir(tag, d->dir, sizeof d->dir);
+    int n = snprintf(d->path, sizeof d->path, "%s/%s", d->dir, file);
+    assert_true(n > 0 && (size_t)n < sizeof d->path);
+    return d;
+}
+
+void orc_test_dbdir_free(orc_test_dbdir *d)
+{
+    if (d == NULL)
+        return;
+    orc_test_rmtree(d->dir);
+    free(d);
+}
+
 void orc_test_rmtree(const char *path)
 {
     if (path == NULL || path[0] == '\0' || strcmp(path, "/") == 0)

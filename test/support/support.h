@@ -18,6 +18,31 @@ const char *orc_test_tmpdir(const char *tag, char *out, size_t out_size);
 /* orc_test_rmtree removes a folder and everything in it (best effort). */
 void orc_test_rmtree(const char *path);
 
+/* A fresh folder of the test's own and the path of a file in it, for tests that open a
+ * database by its path: orc_test_dbdir_new in a cmocka setup, orc_test_dbdir_free (which
+ * removes the folder) in its teardown. */
+typedef struct orc_test_dbdir {
+    char dir[256];
+    char path[320];
+} orc_test_dbdir;
+
+orc_test_dbdir *orc_test_dbdir_new(const char *tag, const char *file);
+void orc_test_dbdir_free(orc_test_dbdir *d);
+
+/* ORC_TEST_DBDIR_FIXTURE defines setup and teardown functions for cmocka that give each test
+ * an orc_test_dbdir as its state. */
+#define ORC_TEST_DBDIR_FIXTURE(tag, file)                                                          \
+    static int setup(void **state)                                                                 \
+    {                                                                                              \
+        *state = orc_test_dbdir_new(tag, file);                                                    \
+        return 0;                                                                                  \
+    }                                                                                              \
+    static int teardown(void **state)                                                              \
+    {                                                                                              \
+        orc_test_dbdir_free(*state);                                                               \
+        return 0;                                                                                  \
+    }
+
 /*
  * orc_test_write_file writes text to path, creating missing parent folders. 0 on success,
  * -1 (with a message on stderr) on failure.

@@ -19,28 +19,9 @@
 #include "store/store.h"
 #include "support.h"
 
-typedef struct fixture {
-    char dir[256];
-    char path[320];
-} fixture;
+typedef orc_test_dbdir fixture;
 
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    orc_test_tmpdir("planner", f->dir, sizeof f->dir);
-    snprintf(f->path, sizeof f->path, "%s/orchestra.db", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    orc_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
+ORC_TEST_DBDIR_FIXTURE("planner", "orchestra.db")
 
 static void raw_exec(const char *path, const char *sql)
 {

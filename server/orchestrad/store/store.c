@@ -505,7 +505,8 @@ static int db_open(const char *path, bool writer, orci_db **out, orc_error *err)
     int flags = SQLITE_OPEN_NOMUTEX |
                 (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY);
     int code = ORC_OK;
-    int rc = sqlite3_open_v2(path, &db->h, flags, NULL);
+    /* The writer's WAL frames go out in one write per commit (walgather.c). */
+    int rc = sqlite3_open_v2(path, &db->h, flags, writer ? orci_walgather_vfs() : NULL);
     if (rc != SQLITE_OK) {
         code = orc_error_set(err, ORC_UNAVAILABLE, "cannot open database %s: %s", path,
                              db->h != NULL ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));

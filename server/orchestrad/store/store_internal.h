@@ -177,6 +177,10 @@ void orci_db_discard_deferred(orci_db *db);
 /* writer.c: the writer thread (started by orci_store_open, joined by orci_store_close). */
 void *orci_store_writer_main(void *arg);
 
+/* orci_walgather_vfs registers (once) the VFS that gathers a commit's WAL frames into one
+ * write (walgather.c) and returns its name, or NULL if SQLite's default VFS cannot carry it. */
+const char *orci_walgather_vfs(void);
+
 /* writer.c: runs the commit hook (after a durable commit). */
 void orci_store_run_hook(orci_store *s);
 
