@@ -158,14 +158,14 @@ segments)
         echo "$1:$2:$3 { printf(\"%lld %d $4\\n\", nsecs, tid); }"
     }
     {
-        for f in rpc_ctx_cb run_batch commit rpc_done; do probe uprobe "$od" "$f" "$f"; done
-        for f in commit rpc_done; do probe uretprobe "$od" "$f" "${f}_ret"; done
+        for f in rpc_ctx_cb run_batch commit rpc_finish_locked; do probe uprobe "$od" "$f" "$f"; done
+        for f in commit rpc_finish_locked; do probe uretprobe "$od" "$f" "${f}_ret"; done
         probe uprobe "$ex" orc_job_complete E_complete
         probe uretprobe "$ex" orc_job_complete E_complete_ret
         probe uprobe "$ex" orci_job_run E_run
         probe uprobe "$ex" orci_host_run E_host
         probe uretprobe "$ex" orci_host_run E_host_ret
-        w='comm == "orc:writer" || comm == "orc:syncer" || comm == "orc:rpc"'
+        w="pid == $dpid" # the writer, the syncer, or the thread serving a lone request
         for e in enter:sync exit:sync_ret; do
             echo "tracepoint:syscalls:sys_${e%%:*}_fdatasync /$w/ { printf(\"%lld %d ${e#*:}\\n\", nsecs, tid); }"
         done

@@ -4,7 +4,7 @@ bench/profile_chain.sh's `segments` mode records with bpftrace ("<ns> <tid> <eve
 
 A step runs from one CompleteJob the executor sends to the next; in between, in order: the
 request reaches orchestrad's nng callback (rpc_ctx_cb), its transaction starts (run_batch),
-COMMIT starts and ends, the WAL's fdatasync starts and ends, the reply is sent (rpc_done), the
+COMMIT starts and ends, the WAL's fdatasync starts and ends, the reply is sent (rpc_finish_locked), the
 executor has it, runs the next job (orci_job_run) on its plugin host (orci_host_run). Steps
 whose events are not exactly that sequence (a batch of several requests, a poll in between)
 are left out (the callback of a reply's send, also rpc_ctx_cb, is not counted). Prints, per segment, the p50 and mean in microseconds over the steps kept.
@@ -15,7 +15,7 @@ import collections
 import sys
 
 SEQUENCE = ["E_complete", "rpc_ctx_cb", "run_batch", "commit", "commit_ret", "sync",
-            "sync_ret", "rpc_done", "rpc_done_ret", "E_complete_ret", "E_run", "E_host",
+            "sync_ret", "rpc_finish_locked", "rpc_finish_locked_ret", "E_complete_ret", "E_run", "E_host",
             "E_host_ret", "E_complete"]
 LABELS = {
     "E_complete": "executor sends CompleteJob -> orchestrad's nng callback",
@@ -25,8 +25,8 @@ LABELS = {
     "commit_ret": "COMMIT -> fdatasync",
     "sync": "fdatasync",
     "sync_ret": "sync -> reply",
-    "rpc_done": "reply sent (nng_ctx_send)",
-    "rpc_done_ret": "reply -> the executor has it",
+    "rpc_finish_locked": "reply sent (nng_ctx_send)",
+    "rpc_finish_locked_ret": "reply -> the executor has it",
     "E_complete_ret": "executor: report logged -> next job runs",
     "E_run": "executor: job input -> plugin host call",
     "E_host": "plugin host round trip",
