@@ -3,7 +3,8 @@
  * poll is answered when another call creates a job, when a retried job falls due, or with an
  * empty reply at its deadline; parked polls hold no worker thread and no serving context,
  * so Health still answers with 16 of them parked on a 4-context server; stopping the server
- * answers parked polls at once.
+ * answers parked polls at once. Also: a lone request, served in the callback that received it,
+ * whose write waits behind a busy writer is answered by the writer.
  */
 /* cmocka needs these headers first, in this order. */
 /* clang-format off */
@@ -16,6 +17,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -334,6 +336,98 @@ static void test_longpoll_parked_polls_do_not_block_health_and_stop_answers_them
     }
 }
 
+/* ---- a lone request served in its receive callback ---------------------------------- */
+
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool entered; /* the writer is in hold_writer */
+    bool open;    /* hold_writer may return */
+    bool done;    /* its on_done ran */
+} gate;
+
+static int hold_writer(orci_db *db, void *arg, orc_error *err)
+{
+    (void)db;
+    (void)err;
+    gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return ORC_OK;
+}
+
+static void gate_done(void *arg, int status, const orc_error *err)
+{
+    (void)status;
+    (void)err;
+    gate *g = arg;
+    pthread_mutex_lock(&g->mu);
+    g->done = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/*
+ * A request that arrives when no other is being served is served in the nng callback that
+ * received it. When the store's writer is busy, its write is queued and the callback returns
+ * without a reply: the writer answers it once it has run it. Here the writer is held by a job
+ * of the test's own while a CreateProject arrives alone; its reply comes once it is let go.
+ */
+static void test_lone_write_queued_behind_a_busy_writer_is_answered_by_the_writer(void **state)
+{
+    lp *t = *state;
+    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    orc_error err = {0};
+    assert_int_equal(orci_store_write_async(t->f->store, hold_writer, &g, gate_done, &g, &err),
+                     ORC_OK);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+
+    Orchestra__V1__CreateProjectRequest cp;
+    orchestra__v1__create_project_request__init(&cp);
+    cp.workflow = "w";
+    cp.version = "v1";
+    cp.description = "behind a busy writer";
+    cp.project_data = "{}";
+    poll_t p; /* the reply's receive, as a poll's */
+    memset(&p, 0, sizeof p);
+    p.sock = dial(t);
+    assert_int_equal(nng_aio_alloc(&p.aio, poll_cb, &p), 0);
+    nng_aio_set_timeout(p.aio, 20000);
+    assert_int_equal(nng_sendmsg(p.sock, request(t, "CreateProject", "admin-key", &cp.base), 0), 0);
+    nng_recv_aio(p.sock, p.aio);
+    orc_test_sleep_ms(300);
+    assert_false(atomic_load(&p.done)); /* queued behind the held writer */
+
+    pthread_mutex_lock(&g.mu);
+    g.open = true;
+    pthread_cond_broadcast(&g.cv);
+    pthread_mutex_unlock(&g.mu);
+    nng_aio_wait(p.aio);
+    assert_int_equal(nng_aio_result(p.aio), 0);
+    nng_msg *m = nng_aio_get_msg(p.aio);
+    Orchestra__V1__Reply *r = orchestra__v1__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    assert_non_null(r);
+    nng_msg_free(m);
+    if ((int)r->status != ORC_OK)
+        fail_msg("CreateProject: %s", r->message);
+    orchestra__v1__reply__free_unpacked(r, NULL);
+    poll_close(&p);
+
+    /* The server goes on serving: the next lone request is answered at once. */
+    assert_true(create_project(t) > 0);
+    pthread_mutex_lock(&g.mu);
+    while (!g.done)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +438,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_longpoll_parked_polls_do_not_block_health_and_stop_answers_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_lone_write_queued_behind_a_busy_writer_is_answered_by_the_writer, setup, teardown),
     };
     return cmocka_run_group_tests_name("longpoll", tests, NULL, NULL);
 }
