@@ -315,6 +315,31 @@ static void test_jobs_tasks_by_project_use_the_unique_index(void **state)
                           "INTEGER PRIMARY KEY (rowid>?)"));
 }
 
+/* A project's jobs are found through their tasks (kind 0) and jobs_policy (kind 1): no index
+ * leads with jobs.project_id (jobs_project, before migration 0019, kept an entry for every job
+ * and cost every step one more B-tree and page). Cancelling a project's jobs walks both. */
+static void test_jobs_by_project_through_tasks_and_policies(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(fx_int(f,
+                            "SELECT count(*) FROM pragma_index_list('jobs') l"
+                            " JOIN pragma_index_info(l.name) i ON i.seqno = 0"
+                            " WHERE i.name = 'project_id' AND l.partial = 0",
+                            0, 0, 0),
+                     0);
+    const char *cancel = "UPDATE jobs SET status = 4 WHERE status IN (0, 1, 3)"
+                         " AND (task_id IN (SELECT id FROM tasks WHERE project_id = 1)"
+                         " OR (kind = 1 AND project_id = 1))";
+    assert_true(plan_uses(f, cancel, "sqlite_autoindex_tasks_1 (project_id=?)"));
+    assert_true(plan_uses(f, cancel, "sqlite_autoindex_jobs_1 (task_id=?)"));
+    assert_true(plan_uses(f, cancel, "jobs_policy (project_id=?)"));
+    assert_false(plan_uses(f, cancel, "SCAN jobs"));
+    assert_true(plan_uses(f,
+                          "SELECT count(*) FROM jobs WHERE project_id = 1 AND kind = 1"
+                          " AND status IN (0, 1, 3)",
+                          "jobs_policy (project_id=?)"));
+}
+
 /* A finished job and a completed task leave the indexes that find work by status (each
  * step wrote their finished part before migration 0016), which still serve the queries that
  * look for work. */
@@ -1032,6 +1057,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_created_with_machine_task, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_jobs_machine_assignments_stay_out_of_the_worker_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_by_project_through_tasks_and_policies, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_jobs_tasks_by_project_use_the_unique_index, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jobs_finished_rows_leave_the_status_indexes, setup,

@@ -88,7 +88,8 @@ static void test_planner_stats_of_a_young_database_are_dropped(void **state)
      * database is put back before migration 0014. */
     raw_exec(
         f->path,
-        "CREATE INDEX tasks_project ON tasks(project_id);" /* as it was before 0018 */
+        "CREATE INDEX tasks_project ON tasks(project_id);"       /* as it was before 0018 */
+        "CREATE INDEX jobs_project ON jobs(project_id, status);" /* and by 0019 */
         " ANALYZE sqlite_schema; DELETE FROM sqlite_stat1;"
         " INSERT INTO sqlite_stat1 VALUES ('tasks', 'tasks_project', '10 10'),"
         " ('tasks', 'tasks_status', '10 10'), ('tasks', 'sqlite_autoindex_tasks_1', '10 10 1'),"

@@ -311,6 +311,24 @@ static void test_a_python_policy_is_asked_and_its_yes_creates_the_task(void **st
         fx_int(f, "SELECT count(*) FROM jobs WHERE task_id = ?1 AND status = 0", t, 0, 0), 1);
 }
 
+/* Ending the project cancels a policy's job not answered yet, as it does its steps' jobs
+ * (found through jobs_policy: jobs has no index on project_id since migration 0019). */
+static void test_end_project_cancels_a_policy_job_not_answered(void **state)
+{
+    fx *f = *state;
+    policy_flow pf;
+    policy_setup(f, &pf);
+    int64_t job = policy_job(f, &pf);
+    assert_true(job > 0);
+    int64_t other = fx_project(f, 0); /* another project's jobs stay as they are */
+    FX_OK(f, fx_end_project(f, pf.project));
+    assert_int_equal(fx_int(f, "SELECT status FROM jobs WHERE id = ?1", job, 0, 0),
+                     ORCI_JOB_CANCELLED);
+    assert_int_equal(
+        fx_int(f, "SELECT count(*) FROM jobs WHERE project_id = ?1 AND status = 4", other, 0, 0),
+        0);
+}
+
 static void test_a_python_policys_no_leaves_the_step_out_and_the_project_completes(void **state)
 {
     fx *f = *state;
@@ -514,6 +532,7 @@ int main(void)
         T(test_a_python_policys_no_leaves_the_step_out_and_the_project_completes),
         T(test_a_declined_policy_is_asked_again_at_the_next_completion),
         T(test_a_policy_that_does_not_parse_refuses_the_transition),
+        T(test_end_project_cancels_a_policy_job_not_answered),
         T(test_end_project_queues_the_abort_hook_once),
         T(test_a_load_functions_record_is_written_whole),
         T(test_a_bad_record_is_refused),

@@ -207,7 +207,8 @@ static void test_replies_migration_0017_keeps_old_replies(void **state)
         "CREATE INDEX rpc_replies_created ON rpc_replies(created_at);"
         "INSERT INTO rpc_replies VALUES ('p', 'zz-late', 'M', 0, 'ok', '', x'0102', 300),"
         " ('p', 'aa-early', 'M', 5, 'no', 'd', x'', 100), ('q', 'mm', 'M', 0, 'ok', '', x'', 200);"
-        "CREATE INDEX tasks_project ON tasks(project_id);" /* dropped by 0018 */
+        "CREATE INDEX tasks_project ON tasks(project_id);"       /* dropped by 0018 */
+        "CREATE INDEX jobs_project ON jobs(project_id, status);" /* and by 0019 */
         "PRAGMA user_version = 16;";
     assert_int_equal(sqlite3_exec(h, old, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);

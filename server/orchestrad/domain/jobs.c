@@ -1310,12 +1310,15 @@ int orci_jobs_retry_job(orci_lc *lc, int64_t job_id, orc_error *err)
 int orci_jobs_cancel_project(orci_lc *lc, int64_t project_id, orc_error *err)
 {
     /* A running job keeps its lease end so that its executor can still report once. The
-     * project's abort hook (kind 2) runs because it was ended: it is never cancelled. */
+     * project's abort hook (kind 2) runs because it was ended: it is never cancelled. The
+     * project's machine steps' jobs (kind 0) are found through their tasks, its creation
+     * policies' (kind 1) through jobs_policy (no index on jobs.project_id: migration 0019). */
     orci_stmt *st =
         orci_db_stmt(lc->db,
                      "UPDATE jobs SET status = 4, updated_at = ?2,"
                      " lease_expires_at = CASE WHEN status = 1 THEN lease_expires_at ELSE NULL END"
-                     " WHERE project_id = ?1 AND status IN (0, 1, 3) AND kind != 2",
+                     " WHERE status IN (0, 1, 3) AND (task_id IN (SELECT id FROM tasks"
+                     " WHERE project_id = ?1) OR (kind = 1 AND project_id = ?1))",
                      err);
     if (st == NULL)
         return ORC_INTERNAL;
