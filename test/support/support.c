@@ -49,6 +49,55 @@ void orc_test_dbdir_free(orc_test_dbdir *d)
     free(d);
 }
 
+void orc_test_gate_init(orc_test_gate *g)
+{
+    memset(g, 0, sizeof *g);
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+}
+
+void orc_test_gate_fini(orc_test_gate *g)
+{
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+static void gate_mark(orc_test_gate *g, bool wait_open)
+{
+    pthread_mutex_lock(&g->mu);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cv);
+    while (wait_open && !g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void orc_test_gate_enter(orc_test_gate *g)
+{
+    gate_mark(g, true);
+}
+
+void orc_test_gate_arrive(orc_test_gate *g)
+{
+    gate_mark(g, false);
+}
+
+void orc_test_gate_wait_entered(orc_test_gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    while (!g->entered)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void orc_test_gate_open(orc_test_gate *g)
+{
+    pthread_mutex_lock(&g->mu);
+    g->open = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
 void orc_test_rmtree(const char *path)
 {
     if (path == NULL || path[0] == '\0' || strcmp(path, "/") == 0)

@@ -5,9 +5,11 @@
 #ifndef ORC_TEST_SUPPORT_H
 #define ORC_TEST_SUPPORT_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * orc_test_tmpdir creates a fresh folder under $TMPDIR (or /tmp) named after tag, writes
@@ -60,6 +62,25 @@ char *orc_test_read_file(const char *path, size_t *len);
  * (with gdb, when installed), headed by what: where a hung process waits.
  */
 void orc_test_print_backtrace(pid_t pid, const char *what);
+
+/*
+ * A gate one thread stops at until the test opens it: orc_test_gate_enter says the thread has
+ * arrived and waits for orc_test_gate_open; orc_test_gate_arrive only says it has arrived;
+ * orc_test_gate_wait_entered waits for either.
+ */
+typedef struct orc_test_gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool entered;
+    bool open;
+} orc_test_gate;
+
+void orc_test_gate_init(orc_test_gate *g);
+void orc_test_gate_fini(orc_test_gate *g);
+void orc_test_gate_enter(orc_test_gate *g);
+void orc_test_gate_arrive(orc_test_gate *g);
+void orc_test_gate_wait_entered(orc_test_gate *g);
+void orc_test_gate_open(orc_test_gate *g);
 
 /* orc_test_now_ms is a monotonic clock in milliseconds. */
 int64_t orc_test_now_ms(void);

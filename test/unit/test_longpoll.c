@@ -338,37 +338,21 @@ static void test_longpoll_parked_polls_do_not_block_health_and_stop_answers_them
 
 /* ---- a lone request served in its receive callback ---------------------------------- */
 
-typedef struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool entered; /* the writer is in hold_writer */
-    bool open;    /* hold_writer may return */
-    bool done;    /* its on_done ran */
-} gate;
-
+/* hold_writer holds the store's writer at a gate until the test opens it. */
 static int hold_writer(orci_db *db, void *arg, orc_error *err)
 {
     (void)db;
     (void)err;
-    gate *g = arg;
-    pthread_mutex_lock(&g->mu);
-    g->entered = true;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
+    orc_test_gate_enter(arg);
     return ORC_OK;
 }
 
-static void gate_done(void *arg, int status, const orc_error *err)
+/* held_done says that the held job's on_done ran (arg: a second gate). */
+static void held_done(void *arg, int status, const orc_error *err)
 {
     (void)status;
     (void)err;
-    gate *g = arg;
-    pthread_mutex_lock(&g->mu);
-    g->done = true;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
+    orc_test_gate_arrive(arg);
 }
 
 /*
@@ -380,14 +364,13 @@ static void gate_done(void *arg, int status, const orc_error *err)
 static void test_lone_write_queued_behind_a_busy_writer_is_answered_by_the_writer(void **state)
 {
     lp *t = *state;
-    gate g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    orc_test_gate held, done;
+    orc_test_gate_init(&held);
+    orc_test_gate_init(&done);
     orc_error err = {0};
-    assert_int_equal(orci_store_write_async(t->f->store, hold_writer, &g, gate_done, &g, &err),
-                     ORC_OK);
-    pthread_mutex_lock(&g.mu);
-    while (!g.entered)
-        pthread_cond_wait(&g.cv, &g.mu);
-    pthread_mutex_unlock(&g.mu);
+    assert_int_equal(
+        orci_store_write_async(t->f->store, hold_writer, &held, held_done, &done, &err), ORC_OK);
+    orc_test_gate_wait_entered(&held);
 
     Orchestra__V1__CreateProjectRequest cp;
     orchestra__v1__create_project_request__init(&cp);
@@ -405,10 +388,7 @@ static void test_lone_write_queued_behind_a_busy_writer_is_answered_by_the_write
     orc_test_sleep_ms(300);
     assert_false(atomic_load(&p.done)); /* queued behind the held writer */
 
-    pthread_mutex_lock(&g.mu);
-    g.open = true;
-    pthread_cond_broadcast(&g.cv);
-    pthread_mutex_unlock(&g.mu);
+    orc_test_gate_open(&held);
     nng_aio_wait(p.aio);
     assert_int_equal(nng_aio_result(p.aio), 0);
     nng_msg *m = nng_aio_get_msg(p.aio);
@@ -422,10 +402,9 @@ static void test_lone_write_queued_behind_a_busy_writer_is_answered_by_the_write
 
     /* The server goes on serving: the next lone request is answered at once. */
     assert_true(create_project(t) > 0);
-    pthread_mutex_lock(&g.mu);
-    while (!g.done)
-        pthread_cond_wait(&g.cv, &g.mu);
-    pthread_mutex_unlock(&g.mu);
+    orc_test_gate_wait_entered(&done);
+    orc_test_gate_fini(&held);
+    orc_test_gate_fini(&done);
 }
 
 int main(void)

@@ -131,10 +131,7 @@ static int64_t count_users(orci_store *s, const char *like)
 
 /* A gate a write job waits at, holding the writer thread until the test opens it. */
 typedef struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool entered;
-    bool open;
+    orc_test_gate gate;
     orci_store *s;
     int result;
     orc_error err;
@@ -143,15 +140,8 @@ typedef struct gate {
 static void gate_init(gate *g, orci_store *s)
 {
     memset(g, 0, sizeof *g);
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
+    orc_test_gate_init(&g->gate);
     g->s = s;
-}
-
-static void gate_fini(gate *g)
-{
-    pthread_cond_destroy(&g->cv);
-    pthread_mutex_destroy(&g->mu);
 }
 
 static int gate_job(orci_db *db, void *arg, orc_error *err)
@@ -159,12 +149,7 @@ static int gate_job(orci_db *db, void *arg, orc_error *err)
     gate *g = arg;
     insert_job ins = {.username = "gate"};
     int rc = insert_user(db, &ins, err);
-    pthread_mutex_lock(&g->mu);
-    g->entered = true;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
+    orc_test_gate_enter(&g->gate);
     return rc;
 }
 
@@ -173,22 +158,6 @@ static void *gate_thread(void *arg)
     gate *g = arg;
     g->result = orci_store_write(g->s, gate_job, g, &g->err);
     return NULL;
-}
-
-static void gate_wait_entered(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!g->entered)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->open = true;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
 }
 
 static void sleep_ms(long ms)
@@ -425,7 +394,7 @@ static void test_store_failing_job_rolls_back_only_its_own_changes(void **state)
     gate_init(&g, f->s);
     pthread_t gt;
     assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
-    gate_wait_entered(&g);
+    orc_test_gate_wait_entered(&g.gate);
 
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -444,7 +413,7 @@ static void test_store_failing_job_rolls_back_only_its_own_changes(void **state)
         pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
     sleep_ms(50);
-    gate_open(&g);
+    orc_test_gate_open(&g.gate);
     pthread_join(gt, NULL);
     for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
@@ -457,7 +426,7 @@ static void test_store_failing_job_rolls_back_only_its_own_changes(void **state)
     assert_int_equal(count_users(f->s, "good-%"), 2);
     assert_int_equal(count_users(f->s, "bad"), 0);
     assert_int_equal(count_users(f->s, "gate"), 1);
-    gate_fini(&g);
+    orc_test_gate_fini(&g.gate);
 }
 
 static void *close_thread(void *p)
@@ -489,7 +458,7 @@ static void test_store_write_refused_once_close_starts(void **state)
     gate_init(&g, f->s);
     pthread_t gt, ct;
     assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
-    gate_wait_entered(&g);
+    orc_test_gate_wait_entered(&g.gate);
     assert_int_equal(pthread_create(&ct, NULL, close_thread, f->s), 0);
 
     /* The close cannot finish while the gate job runs; wait until it has started. */
@@ -511,7 +480,7 @@ static void test_store_write_refused_once_close_starts(void **state)
                      ORC_UNAVAILABLE);
     assert_string_equal(aerr.message, "store is closing");
 
-    gate_open(&g);
+    orc_test_gate_open(&g.gate);
     pthread_join(gt, NULL);
     pthread_join(ct, NULL);
     f->s = NULL;
@@ -519,7 +488,7 @@ static void test_store_write_refused_once_close_starts(void **state)
     assert_int_equal(g.result, ORC_OK);
     f->s = open_store(f);
     assert_int_equal(count_users(f->s, "gate"), 1);
-    gate_fini(&g);
+    orc_test_gate_fini(&g.gate);
 }
 
 typedef struct nested {
@@ -793,7 +762,7 @@ static void test_store_write_async_calls_back_after_commit(void **state)
     gate_init(&g, f->s);
     pthread_t gt;
     assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
-    gate_wait_entered(&g);
+    orc_test_gate_wait_entered(&g.gate);
     seen.calls = 0;
     seen.off_caller = true;
     async_job jobs[3] = {
@@ -808,7 +777,7 @@ static void test_store_write_async_calls_back_after_commit(void **state)
     pthread_mutex_lock(&seen.mu);
     assert_int_equal(seen.calls, 0); /* queued behind the gate */
     pthread_mutex_unlock(&seen.mu);
-    gate_open(&g);
+    orc_test_gate_open(&g.gate);
     pthread_join(gt, NULL);
     pthread_mutex_lock(&seen.mu);
     while (seen.calls < 3)
@@ -823,7 +792,7 @@ static void test_store_write_async_calls_back_after_commit(void **state)
     assert_int_equal(seen.visible[1], 0);
     assert_int_equal(seen.status[2], ORC_OK);
     assert_int_equal(seen.visible[2], 1);
-    gate_fini(&g);
+    orc_test_gate_fini(&g.gate);
     orci_db_close(seen.reader);
     pthread_cond_destroy(&seen.cv);
     pthread_mutex_destroy(&seen.mu);
@@ -1114,11 +1083,11 @@ static void test_store_answers_wait_for_the_wal_sync(void **state)
     gate_init(&g, f->s);
     pthread_t gt;
     assert_int_equal(pthread_create(&gt, NULL, gate_thread, &g), 0);
-    gate_wait_entered(&g);
+    orc_test_gate_wait_entered(&g.gate);
     insert_job a = {.username = "durable-a"};
     assert_int_equal(orci_store_write_async(f->s, insert_user, &a, hold_answered, &h, &err),
                      ORC_OK);
-    gate_open(&g);
+    orc_test_gate_open(&g.gate);
     pthread_mutex_lock(&h.mu);
     while (h.arrived < 2)
         pthread_cond_wait(&h.cv, &h.mu);
@@ -1162,7 +1131,7 @@ static void test_store_answers_wait_for_the_wal_sync(void **state)
     assert_true(hooks >= 1);
     orci_store_close(f->s);
     f->s = NULL;
-    gate_fini(&g);
+    orc_test_gate_fini(&g.gate);
     pthread_cond_destroy(&h.cv);
     pthread_mutex_destroy(&h.mu);
 }
