@@ -143,8 +143,9 @@ struct orci_rpc {
     int n_workers;
     orci_key_cache *key_cache; /* made here and lent to srv while serving */
     orci_db *maint_rdb;
-    orci_db *here_rdb; /* the reader of a request served in its receive callback */
-    bool here_busy;    /* here_rdb is in use */
+    /* The reader of a request served in its receive callback: one at a time, since that
+     * request stays RPC_WAIT while it runs and none is served so unless n_wait is 0. */
+    orci_db *here_rdb;
     pthread_t maint;
     bool maint_started;
     pthread_t poller;
@@ -276,7 +277,6 @@ out:
 
 /* ---- contexts ------------------------------------------------------------------------- */
 
-/* rpc_arm_recv_locked re-arms a receive, or parks the context when stopping. */
 /* rpc_state_set moves c to state s (rpc->mu held), keeping the count of RPC_WAIT. */
 static void rpc_state_set(rpc_ctx *c, rpc_state s)
 {
@@ -284,6 +284,7 @@ static void rpc_state_set(rpc_ctx *c, rpc_state s)
     c->state = s;
 }
 
+/* rpc_arm_recv_locked re-arms a receive, or parks the context when stopping. */
 static void rpc_arm_recv_locked(rpc_ctx *c)
 {
     if (c->rpc->stopping) {
@@ -352,7 +353,7 @@ static void rpc_ctx_cb(void *arg)
         c->pipe = nng_pipe_id(nng_msg_get_pipe(c->req));
         c->polled = false;
         c->final = false;
-        if (r->n_wait == 0 && !r->here_busy && !r->stopping && r->here_rdb != NULL)
+        if (r->n_wait == 0 && !r->stopping)
             rpc_serve_here_locked(r, c);
         else
             rpc_enqueue_locked(r, c);
@@ -627,14 +628,12 @@ static void rpc_done(void *arg, int rc, const orci_dispatch_info *info, uint8_t 
 static void rpc_serve_here_locked(orci_rpc *r, rpc_ctx *c)
 {
     rpc_state_set(c, RPC_WAIT);
-    r->here_busy = true;
     c->in_cb = true;
     c->seen = r->job_seq;
     pthread_mutex_unlock(&r->mu);
     orci_dispatch_start(r->srv, r->here_rdb, nng_msg_body(c->req), nng_msg_len(c->req), false,
                         false, true, rpc_done, c);
     pthread_mutex_lock(&r->mu);
-    r->here_busy = false;
     c->in_cb = false;
     if (c->done_pending) {
         c->done_pending = false;

@@ -427,6 +427,17 @@ void *orci_store_writer_main(void *arg)
     return NULL;
 }
 
+/* queue_locked puts j at the end of the writer's queue and wakes the writer (s->mu held). */
+static void queue_locked(orci_store *s, write_job *j)
+{
+    if (s->tail != NULL)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    pthread_cond_signal(&s->wake);
+}
+
 int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
 {
     if (s == NULL || fn == NULL)
@@ -444,13 +455,8 @@ int orci_store_write(orci_store *s, orci_write_fn fn, void *arg, orc_error *err)
         pthread_cond_destroy(&j.cond);
         return orc_error_set(err, ORC_UNAVAILABLE, "store is closing");
     }
-    if (s->tail != NULL)
-        s->tail->next = &j;
-    else
-        s->head = &j;
-    s->tail = &j;
+    queue_locked(s, &j);
     s->waiters++;
-    pthread_cond_signal(&s->wake);
     while (!j.done)
         pthread_cond_wait(&j.cond, &s->mu);
     if (--s->waiters == 0 && s->closing)
@@ -504,12 +510,7 @@ static int store_submit(orci_store *s, orci_write_fn fn, void *arg, orci_write_d
         store_run_inline(s, j);
         return ORC_OK;
     }
-    if (s->tail != NULL)
-        s->tail->next = j;
-    else
-        s->head = j;
-    s->tail = j;
-    pthread_cond_signal(&s->wake);
+    queue_locked(s, j);
     pthread_mutex_unlock(&s->mu);
     return ORC_OK;
 }
